@@ -1,0 +1,55 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
+import { AppError } from '../shared/errors.js';
+import type { ConnectorInput, ConnectorResult } from './connector.js';
+
+/** What a connector's `execute` gets besides its config. */
+export interface ExecuteContext {
+  input: ConnectorInput;
+  /** Aborted when the step is cancelled or its timeout passes. */
+  signal: AbortSignal;
+  attempt: number;
+}
+
+/**
+ * Turns a connector's `execute` into a Temporal activity: validates the evaluated config and
+ * converts errors at the boundary into `ApplicationFailure`s whose type is the stable code,
+ * non-retryable for user mistakes, with the server's `Retry-After` as the next retry delay.
+ */
+export function connectorActivity<S extends z.ZodType>(schema: S, execute: (config: z.output<S>, ctx: ExecuteContext) => Promise<unknown>) {
+  return async (input: ConnectorInput): Promise<ConnectorResult> => {
+    const { info, cancellationSignal } = Context.current();
+    const attempt = info.attempt;
+    const parsed = schema.safeParse(input.config);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+      throw ApplicationFailure.create({
+        type: 'INVALID_CONFIG',
+        message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}`,
+        nonRetryable: true,
+        details: [{ attempt }],
+      });
+    }
+    const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
+    try {
+      return { output: await execute(parsed.data, { input, signal, attempt }), attempt };
+    } catch (err) {
+      throw toFailure(err, attempt);
+    }
+  };
+}
+
+function toFailure(err: unknown, attempt: number): ApplicationFailure {
+  if (err instanceof AppError) {
+    return ApplicationFailure.create({
+      type: err.code,
+      message: err.message,
+      nonRetryable: !err.retryable,
+      details: [{ attempt, ...(typeof err.details === 'object' && err.details !== null ? err.details : {}) }],
+      nextRetryDelay: err.retryAfterMs,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return ApplicationFailure.create({ type: 'CONNECTOR_FAULT', message, nonRetryable: false, details: [{ attempt }] });
+}

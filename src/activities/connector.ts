@@ -1,0 +1,25 @@
+import type { z } from 'zod';
+import type { Retry } from '../definitions/schema.js';
+
+/** What the engine knows of a connector without doing I/O: its config schema and defaults. */
+export interface ConnectorDef {
+  configSchema: z.ZodType;
+  defaults: { timeout: string; retry: Retry };
+}
+
+/** What an activity of a connector step receives: the config with expressions already evaluated. */
+export interface ConnectorInput {
+  config: unknown;
+  runId: string;
+  workflowId: string;
+  tenantId: string;
+  stepId: string;
+  /** Stable across attempts and re-drives: `<runId>:<stepId>`, suffixed in loops and iterations. */
+  idempotencyKey: string;
+}
+
+/** What a connector activity returns: the step's raw output and the attempt that produced it. */
+export interface ConnectorResult {
+  output: unknown;
+  attempt: number;
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { swaggerUI } from '@hono/swagger-ui';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { AppError } from '../shared/errors.js';
+import type { ApiDeps, ApiEnv } from './env.js';
+import { healthRoutes } from './health.js';
+import { errorHandler, problemResponse } from './problem.js';
+import { runsRoutes } from './runs.js';
+import { schemaRoutes, workflowsRoutes } from './workflows.js';
+
+/** Until authentication lands every request acts for this tenant. */
+const DEFAULT_TENANT = 'default';
+
+/**
+ * The HTTP API as a Hono app (served by `main.ts`, exercised in tests with `app.request()`).
+ * Validation failures and every error become problem+json in one place.
+ */
+export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = {}) {
+  const app = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return undefined;
+      const errors = result.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
+      return problemResponse(c, new AppError({ code: 'INVALID_REQUEST', message: 'the request is invalid', httpStatus: 400, details: errors }));
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 100) || randomUUID();
+    c.set('requestId', requestId);
+    c.set('tenantId', DEFAULT_TENANT);
+    c.set('logger', deps.logger.child({ requestId, tenant: DEFAULT_TENANT }));
+    c.header('x-request-id', requestId);
+    const started = performance.now();
+    await next();
+    c.var.logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.API_BODY_LIMIT_BYTES,
+      onError: (c) => problemResponse(c, new AppError({ code: 'BODY_TOO_LARGE', message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`, httpStatus: 413 })),
+    }),
+  );
+
+  const onError = errorHandler(deps.logger);
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const code = err.status === 400 ? 'MALFORMED_REQUEST' : `HTTP_${err.status}`;
+      return problemResponse(c, new AppError({ code, message: err.message || 'the request could not be read', httpStatus: err.status }));
+    }
+    return onError(err, c);
+  });
+  app.notFound((c) => problemResponse(c, new AppError({ code: 'ROUTE_NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, httpStatus: 404 })));
+
+  app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
+  app.route('/v1/workflows', workflowsRoutes(deps));
+  app.route('/v1/schema', schemaRoutes());
+  app.route('/v1', runsRoutes(deps));
+
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  return app;
+}

@@ -1,0 +1,29 @@
+import { createRunsRepo } from '../db/runs-repo.js';
+import { createPool } from '../db/pool.js';
+import { migrate } from '../db/migrate.js';
+import { createWorkflowsRepo } from '../db/workflows-repo.js';
+import { loadConfig } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { connectClient } from '../temporal/connection.js';
+import { startApi } from './server.js';
+
+/** The API process: needs DATABASE_URL and a reachable Temporal. */
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL, 'api');
+if (!config.DATABASE_URL) {
+  logger.fatal('DATABASE_URL is required by a standalone API (npm run dev starts an embedded one)');
+  process.exit(1);
+}
+const pool = createPool(config.DATABASE_URL, logger);
+await migrate(pool);
+const temporal = await connectClient(config);
+const api = await startApi({ config, pool, temporal, workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), logger });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void api.stop().then(async () => {
+      await temporal.connection.close();
+      await pool.end();
+      process.exit(0);
+    });
+  });
+}

@@ -1,0 +1,106 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { RunRow } from '../db/runs-repo.js';
+import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
+import type { ApiDeps, ApiEnv } from './env.js';
+import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
+import { triggerRun } from './trigger.js';
+
+const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
+
+const StepSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.string(),
+    attempts: z.number().int(),
+    executions: z.number().int(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    output: z.unknown(),
+    error: z.unknown(),
+  })
+  .openapi('RunStep');
+const RunSummarySchema = z
+  .object({ id: z.string(), workflowId: z.string(), version: z.number().int(), status: z.enum(RUN_STATUSES), startedAt: z.string(), endedAt: z.string().nullable() })
+  .openapi('RunSummary');
+const RunSchema = RunSummarySchema.extend({ steps: z.array(StepSchema), result: z.unknown(), error: z.unknown(), links: z.object({ temporalUi: z.string() }) }).openapi('Run');
+
+const summary = (r: RunRow) => ({ id: r.id, workflowId: r.workflowId, version: r.version, status: r.status, startedAt: r.startedAt.toISOString(), endedAt: r.endedAt?.toISOString() ?? null });
+
+/** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
+export function runsRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/workflows/{id}/runs',
+      tags: ['runs'],
+      summary: 'Trigger a run; the body is the trigger payload',
+      request: {
+        params: IdParamSchema,
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional().openapi({ description: 'Repeats return the same run' }) }),
+        body: { content: { 'application/json': { schema: z.unknown().openapi({ description: 'Any JSON: `trigger` in expressions' }) } }, required: false },
+      },
+      responses: { 202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'), 409: problem('Archived'), ...errorResponses },
+    }),
+    async (c) => {
+      const { runId, replayed } = await triggerRun(deps, {
+        tenantId: c.var.tenantId,
+        workflowId: c.req.valid('param').id,
+        payload: c.req.valid('json'),
+        idempotencyKey: c.req.valid('header')['idempotency-key'],
+      });
+      c.var.logger.info({ runId, workflowId: c.req.valid('param').id, replayed }, 'run triggered');
+      if (replayed) c.header('idempotent-replayed', 'true');
+      return c.json({ runId }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/runs',
+      tags: ['runs'],
+      summary: 'List runs, newest first (keyset pagination)',
+      request: {
+        query: PageQuerySchema.extend({
+          workflowId: z.string().max(200).optional(),
+          status: z.enum(RUN_STATUSES).optional(),
+          since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or after' }),
+          until: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started before' }),
+        }),
+      },
+      responses: { 200: json(z.object({ items: z.array(RunSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const filter = { workflowId: q.workflowId, status: q.status, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined };
+      const { items, nextCursor } = await deps.runs.list(c.var.tenantId, filter, q);
+      return c.json({ items: items.map(summary), nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run with every step', request: { params: IdParamSchema }, responses: { 200: json(RunSchema, 'The run'), ...errorResponses } }),
+    async (c) => {
+      const row = await deps.runs.get(c.var.tenantId, c.req.valid('param').id);
+      const live = TERMINAL_STATUSES.includes(row.status) ? undefined : await liveState(deps, row.id);
+      const state = live ?? { status: row.status, steps: row.steps ?? [], result: row.result, error: row.error };
+      const temporalUi = `${deps.config.TEMPORAL_UI_URL}/namespaces/${deps.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(row.id)}`;
+      return c.json({ ...summary(row), status: state.status, steps: state.steps, result: state.result, error: state.error, links: { temporalUi } }, 200);
+    },
+  );
+
+  return app;
+}
+
+/** The state of a run still going, from its `runState` query; undefined if it cannot answer now. */
+async function liveState(deps: ApiDeps, runId: string): Promise<RunSnapshot | undefined> {
+  try {
+    return await deps.temporal.withDeadline(Date.now() + 3_000, () => deps.temporal.workflow.getHandle(runId).query(runStateQuery));
+  } catch (err) {
+    deps.logger.debug({ err, runId }, 'live run state unavailable; answering from the index');
+    return undefined;
+  }
+}

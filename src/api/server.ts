@@ -1,0 +1,25 @@
+import { serve } from '@hono/node-server';
+import type { Config } from '../shared/config.js';
+import { createApp } from './app.js';
+import type { ApiDeps } from './env.js';
+
+/** Serves the API over HTTP; `stop()` fails readiness, stops accepting, drains and closes. */
+export async function startApi(deps: ApiDeps & { config: Pick<Config, 'API_HOST' | 'API_PORT'> }) {
+  let draining = false;
+  const app = createApp(deps, { isDraining: () => draining });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: deps.config.API_HOST, port: deps.config.API_PORT }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : deps.config.API_PORT;
+  const url = `http://${deps.config.API_HOST}:${port}`;
+  deps.logger.info({ url }, 'API listening');
+  return {
+    url,
+    async stop() {
+      draining = true;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      deps.logger.info('API stopped');
+    },
+  };
+}

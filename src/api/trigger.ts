@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { v5 as uuidv5 } from 'uuid';
+import { archived } from '../db/workflows-repo.js';
+import { unavailable } from '../shared/errors.js';
+import { runSearchAttributes } from '../temporal/search-attributes.js';
+import type { interpreter } from '../workflows/interpreter.js';
+import type { RunInput } from '../workflows/messages.js';
+import type { ApiDeps } from './env.js';
+
+/** Namespace of run ids derived from idempotency keys. */
+const IDEMPOTENCY_NAMESPACE = 'a3f0c1de-6a43-4f7e-9a39-3f1b4c0e2d11';
+
+export interface TriggerRequest {
+  tenantId: string;
+  workflowId: string;
+  payload: unknown;
+  idempotencyKey?: string;
+}
+
+/**
+ * Starts a run of the latest version of a workflow. With an idempotency key the run id is derived
+ * from it, so Temporal itself refuses a second run with that id: a repeat, even one racing the
+ * first or following a crash between start and answer, returns the same run.
+ */
+export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ runId: string; replayed: boolean }> {
+  const wf = await deps.workflows.get(req.tenantId, req.workflowId);
+  const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
+  if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true };
+  if (wf.archivedAt) throw archived(req.workflowId);
+
+  const input: RunInput = { tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
+  let replayed = false;
+  try {
+    await deps.temporal.workflow.start<typeof interpreter>('interpreter', {
+      workflowId: runId,
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: runSearchAttributes(input),
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable('Temporal', err);
+    replayed = true;
+  }
+  // The run records itself as it goes; this row only makes it visible at once.
+  await deps.runs
+    .insertTriggered({ id: runId, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, idempotencyKey: req.idempotencyKey, startedAt: new Date() })
+    .catch((err: unknown) => deps.logger.warn({ err, runId }, 'run index insert failed; the run will record itself'));
+  return { runId, replayed };
+}

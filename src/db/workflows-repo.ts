@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { Definition } from '../definitions/schema.js';
+import { AppError, notFound } from '../shared/errors.js';
+import { decodeCursor, page } from './cursor.js';
+import type { Pool, PoolClient } from './pool.js';
+
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  latestVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+  archivedAt: Date | null;
+}
+
+export interface WorkflowVersion {
+  id: string;
+  version: number;
+  name: string;
+  definition: Definition;
+  createdAt: Date;
+  archivedAt: Date | null;
+}
+
+interface SummaryRow {
+  id: string;
+  name: string;
+  latest_version: number;
+  created_at: Date;
+  updated_at: Date;
+  archived_at: Date | null;
+}
+
+const toSummary = (r: SummaryRow): WorkflowSummary => ({
+  id: r.id,
+  name: r.name,
+  latestVersion: r.latest_version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  archivedAt: r.archived_at,
+});
+
+/** Workflow definitions and their immutable versions, always scoped to one tenant. */
+export function createWorkflowsRepo(pool: Pool) {
+  async function inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  return {
+    async create(tenantId: string, definition: Definition): Promise<{ id: string; version: number }> {
+      const id = randomUUID();
+      await inTransaction(async (client) => {
+        await client.query('INSERT INTO workflows (tenant_id, id, name, latest_version) VALUES ($1, $2, $3, 1)', [tenantId, id, definition.name]);
+        await client.query('INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, 1, $3)', [tenantId, id, definition]);
+      });
+      return { id, version: 1 };
+    },
+
+    async addVersion(tenantId: string, id: string, definition: Definition): Promise<{ id: string; version: number }> {
+      return inTransaction(async (client) => {
+        const { rows } = await client.query<{ latest_version: number; archived_at: Date | null }>(
+          'SELECT latest_version, archived_at FROM workflows WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
+          [tenantId, id],
+        );
+        const row = rows[0];
+        if (!row) throw notFound('workflow', id);
+        if (row.archived_at) throw archived(id);
+        const version = row.latest_version + 1;
+        await client.query('UPDATE workflows SET latest_version = $3, name = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id, version, definition.name]);
+        await client.query('INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, $3, $4)', [tenantId, id, version, definition]);
+        return { id, version };
+      });
+    },
+
+    async list(tenantId: string, opts: { cursor?: string; limit: number }): Promise<{ items: WorkflowSummary[]; nextCursor: string | null }> {
+      const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+      const { rows } = await pool.query<SummaryRow>(
+        `SELECT id, name, latest_version, created_at, updated_at, archived_at FROM workflows
+          WHERE tenant_id = $1 AND archived_at IS NULL AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+          ORDER BY created_at DESC, id DESC LIMIT $4`,
+        [tenantId, after?.at ?? null, after?.id ?? '', opts.limit + 1],
+      );
+      const result = page(rows, opts.limit, (r) => ({ at: r.created_at, id: r.id }));
+      return { items: result.items.map(toSummary), nextCursor: result.nextCursor };
+    },
+
+    /** One version of a workflow; the latest when `version` is omitted. */
+    async get(tenantId: string, id: string, version?: number): Promise<WorkflowVersion> {
+      const { rows } = await pool.query<{ name: string; version: number; definition: Definition; created_at: Date; archived_at: Date | null }>(
+        `SELECT w.name, v.version, v.definition, v.created_at, w.archived_at
+           FROM workflows w JOIN workflow_versions v ON v.tenant_id = w.tenant_id AND v.workflow_id = w.id
+          WHERE w.tenant_id = $1 AND w.id = $2 AND v.version = COALESCE($3, w.latest_version)`,
+        [tenantId, id, version ?? null],
+      );
+      const row = rows[0];
+      if (!row) throw version === undefined ? notFound('workflow', id) : notFound('workflow version', `${id}@${version}`);
+      return { id, version: row.version, name: row.name, definition: row.definition, createdAt: row.created_at, archivedAt: row.archived_at };
+    },
+
+    async archive(tenantId: string, id: string): Promise<void> {
+      const { rowCount } = await pool.query(
+        'UPDATE workflows SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE tenant_id = $1 AND id = $2',
+        [tenantId, id],
+      );
+      if (!rowCount) throw notFound('workflow', id);
+    },
+  };
+}
+
+export type WorkflowsRepo = ReturnType<typeof createWorkflowsRepo>;
+
+export const archived = (id: string) =>
+  new AppError({ code: 'WORKFLOW_ARCHIVED', message: `workflow '${id}' is archived and takes no new versions or runs`, httpStatus: 409 });

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** Every setting of every process; `loadConfig` is the only reader of `process.env`. */
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Unset: an embedded PostgreSQL is started from npm with its data under `.data/`. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('mini-zaps'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: z.stringbool().default(false),
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  /** Comma-separated hosts and CIDRs the http connector may reach although they are private. */
+  HTTP_ALLOWLIST: z.string().default(''),
+  /** A workflow bundle prebuilt by `npm run build`; unset, the worker bundles at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parses the environment once, in `main`; a bad value stops the process naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,22 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../shared/config.js';
+
+type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
+
+const connectionOptions = (config: TemporalConfig) => ({
+  address: config.TEMPORAL_ADDRESS,
+  tls: config.TEMPORAL_TLS || config.TEMPORAL_API_KEY !== undefined,
+  apiKey: config.TEMPORAL_API_KEY,
+});
+
+/** A Temporal client for the API (starting, querying, cancelling runs). */
+export async function connectClient(config: TemporalConfig): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(config));
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+}
+
+/** The worker's connection. */
+export function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config));
+}
