@@ -98,7 +98,7 @@ export function createWorkflowsRepo(pool: Pool) {
     /** One version of a workflow; the latest when `version` is omitted. */
     async get(tenantId: string, id: string, version?: number): Promise<WorkflowVersion> {
       const { rows } = await pool.query<{ name: string; version: number; definition: Definition; created_at: Date; archived_at: Date | null }>(
-        `SELECT w.name, v.version, v.definition, v.created_at, w.archived_at
+        `SELECT v.definition->>'name' AS name, v.version, v.definition, v.created_at, w.archived_at
            FROM workflows w JOIN workflow_versions v ON v.tenant_id = w.tenant_id AND v.workflow_id = w.id
           WHERE w.tenant_id = $1 AND w.id = $2 AND v.version = COALESCE($3, w.latest_version)`,
         [tenantId, id, version ?? null],

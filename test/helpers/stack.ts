@@ -69,7 +69,7 @@ export async function startStack(opts: { worker?: boolean } = {}) {
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */
-    workerEnv: { TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'warn', HTTP_ALLOWLIST: '127.0.0.1' },
+    workerEnv: { TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
     async stop() {
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone;

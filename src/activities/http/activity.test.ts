@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js';
+import { createHttpActivity, retryAfter } from './activity.js';
+
+const http = createHttpActivity();
+const input = (config: unknown) => ({ config, runId: 'run-1', workflowId: 'wf-1', tenantId: 't', stepId: 'call', idempotencyKey: 'run-1:call' });
+const quiet = new DefaultLogger('ERROR', () => undefined);
+const run = (config: unknown, attempt = 1) => new MockActivityEnvironment({ attempt, startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run(http, input(config));
+
+async function failure(config: unknown): Promise<ApplicationFailure> {
+  try {
+    await run(config);
+  } catch (err) {
+    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the step to fail');
+}
+
+describe('the http connector', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(() => receiver.close());
+
+  it('sends method, query, headers, a JSON body and the idempotency key; parses a JSON answer', async () => {
+    receiver.on('/echo', (req) => ({ status: 201, body: { got: JSON.parse(req.body) }, headers: { 'x-reply': 'yes' } }));
+    const result = await run({ method: 'POST', url: `${receiver.url}/echo`, query: { a: 1, b: 'x y' }, headers: { 'x-custom': 'v' }, body: { hello: 'world' } }, 2);
+    const output = result.output as { status: number; headers: Record<string, string>; body: unknown };
+    assert.equal(output.status, 201);
+    assert.deepEqual(output.body, { got: { hello: 'world' } });
+    assert.equal(output.headers['x-reply'], 'yes');
+    assert.equal(result.attempt, 2);
+    const req = receiver.requestsTo('/echo')[0];
+    assert.equal(req?.headers['idempotency-key'], 'run-1:call');
+    assert.equal(req?.headers['x-custom'], 'v');
+    assert.equal(req?.headers['content-type'], 'application/json');
+  });
+
+  it('sends a string body as text and keeps a non-JSON answer as text', async () => {
+    receiver.on('/text', (req) => ({ status: 200, body: req.body }));
+    const result = await run({ method: 'PUT', url: `${receiver.url}/text`, body: 'plain words' });
+    assert.equal(receiver.requestsTo('/text')[0]?.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.deepEqual((result.output as { body: unknown }).body, 'plain words');
+  });
+
+  it('a 5xx is a retryable HTTP_<status> failure', async () => {
+    receiver.on('/down', () => ({ status: 503, body: { error: 'maintenance' } }));
+    const err = await failure({ url: `${receiver.url}/down` });
+    assert.equal(err.type, 'HTTP_503');
+    assert.equal(err.nonRetryable, false);
+  });
+
+  it('408 and 429 are retryable; 429 with Retry-After sets the next retry delay', async () => {
+    receiver.on('/slow-down', () => ({ status: 429, headers: { 'retry-after': '7' } }));
+    const err = await failure({ url: `${receiver.url}/slow-down` });
+    assert.equal(err.type, 'HTTP_429');
+    assert.equal(err.nonRetryable, false);
+    assert.equal(err.nextRetryDelay, 7000);
+    receiver.on('/timeout', () => ({ status: 408 }));
+    assert.equal((await failure({ url: `${receiver.url}/timeout` })).nonRetryable, false);
+  });
+
+  it('other 4xx are not retryable', async () => {
+    receiver.on('/nope', () => ({ status: 422, body: { error: 'bad' } }));
+    const err = await failure({ url: `${receiver.url}/nope` });
+    assert.equal(err.type, 'HTTP_422');
+    assert.equal(err.nonRetryable, true);
+  });
+
+  it('expectStatus decides what counts as success', async () => {
+    receiver.on('/gone', () => ({ status: 404 }));
+    const ok = await run({ url: `${receiver.url}/gone`, expectStatus: [404] });
+    assert.equal((ok.output as { status: number }).status, 404);
+    receiver.on('/fine', () => ({ status: 200 }));
+    assert.equal((await failure({ url: `${receiver.url}/fine`, expectStatus: [204] })).type, 'HTTP_200');
+  });
+
+  it('a refused connection is a retryable network error', async () => {
+    const err = await failure({ url: 'http://127.0.0.1:1/' });
+    assert.equal(err.type, 'HTTP_NETWORK_ERROR');
+    assert.equal(err.nonRetryable, false);
+  });
+
+  it('a config that is invalid after evaluation fails at once with INVALID_CONFIG', async () => {
+    const err = await failure({ url: 'not a url' });
+    assert.equal(err.type, 'INVALID_CONFIG');
+    assert.equal(err.nonRetryable, true);
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    assert.equal(retryAfter('3'), 3000);
+    assert.equal(retryAfter(new Date(10_000).toUTCString(), 4_000), 6000);
+    assert.equal(retryAfter('soon'), undefined);
+    assert.equal(retryAfter(null), undefined);
+  });
+});

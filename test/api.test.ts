@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+const tiny = (name = 'tiny') => ({ name, steps: [{ id: 'only', type: 'transform', config: { expression: 'trigger' } }] });
+
+describe('the API (real PostgreSQL and Temporal)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(() => stack?.stop());
+
+  /** Every error is problem+json with a stable type and the expected status; never a 500. */
+  async function expectProblem(res: Promise<{ status: number; headers: Headers; body: { code: string; type: string; status: number } }>, status: number, code: string) {
+    const r = await res;
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.headers.get('content-type'), 'application/problem+json');
+    assert.equal(r.body.code, code);
+    assert.equal(r.body.status, status);
+    assert.equal(r.body.type, `https://mini-zaps.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`);
+  }
+
+  it('serves the OpenAPI 3.1 document, the docs page, the DSL JSON Schema and health', async () => {
+    const doc = await stack.call('GET', '/openapi.json');
+    assert.equal(doc.body.openapi, '3.1.0');
+    assert.ok(doc.body.paths['/v1/workflows/{id}/runs']);
+    assert.equal((await stack.app.request('/docs')).status, 200);
+    const schema = await stack.call('GET', '/v1/schema/workflow');
+    assert.equal(schema.body.$schema, 'https://json-schema.org/draft/2020-12/schema');
+    assert.deepEqual((await stack.call('GET', '/healthz')).body, { status: 'ok' });
+    const ready = await stack.call('GET', '/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body.checks, { database: 'ok', temporal: 'ok' });
+  });
+
+  it('creates, lists with keyset pagination, reads, versions and archives workflows', async () => {
+    const ids = [];
+    for (const n of [1, 2, 3]) ids.push(await createWorkflow(stack, tiny(`paged-${n}`)));
+    const page1 = await stack.call('GET', '/v1/workflows?limit=2');
+    assert.equal(page1.body.items.length, 2);
+    assert.ok(page1.body.nextCursor);
+    const page2 = await stack.call('GET', `/v1/workflows?limit=2&cursor=${page1.body.nextCursor}`);
+    const seen = [...page1.body.items, ...page2.body.items].map((w: { id: string }) => w.id);
+    for (const id of ids) assert.ok(seen.includes(id));
+    assert.equal(new Set(seen).size, seen.length, 'no workflow appears on two pages');
+
+    const id = ids[0];
+    assert.equal((await stack.call('PUT', `/v1/workflows/${id}`, tiny('renamed'))).body.version, 2);
+    const latest = await stack.call('GET', `/v1/workflows/${id}`);
+    assert.equal(latest.body.version, 2);
+    assert.equal(latest.body.name, 'renamed');
+    assert.equal((await stack.call('GET', `/v1/workflows/${id}/versions/1`)).body.name, 'paged-1');
+
+    assert.equal((await stack.call('DELETE', `/v1/workflows/${id}`)).status, 204);
+    await expectProblem(stack.call('POST', `/v1/workflows/${id}/runs`, {}), 409, 'WORKFLOW_ARCHIVED');
+    await expectProblem(stack.call('PUT', `/v1/workflows/${id}`, tiny()), 409, 'WORKFLOW_ARCHIVED');
+    assert.ok((await stack.call('GET', `/v1/workflows/${id}`)).body.archivedAt, 'an archived workflow is still readable');
+    const listed = await stack.call('GET', '/v1/workflows?limit=200');
+    assert.ok(!listed.body.items.some((w: { id: string }) => w.id === id), 'archived workflows leave the list');
+  });
+
+  it('validates without saving', async () => {
+    assert.deepEqual((await stack.call('POST', '/v1/workflows/validate', tiny())).body, { valid: true });
+    await expectProblem(stack.call('POST', '/v1/workflows/validate', { name: 'x', steps: [] }), 400, 'INVALID_DEFINITION');
+  });
+
+  it('lists runs filtered by workflow and status, newest first, with a cursor', async () => {
+    const id = await createWorkflow(stack, tiny('listed'));
+    const runIds = [];
+    for (const n of [1, 2, 3]) runIds.push(await trigger(stack, id, { n }));
+    for (const runId of runIds) await waitForEnd(stack, runId);
+    const page1 = await stack.call('GET', `/v1/runs?workflowId=${id}&status=completed&limit=2`);
+    assert.equal(page1.body.items.length, 2);
+    const page2 = await stack.call('GET', `/v1/runs?workflowId=${id}&status=completed&limit=2&cursor=${page1.body.nextCursor}`);
+    assert.equal(page2.body.items.length, 1);
+    assert.equal(page2.body.nextCursor, null);
+    const all = [...page1.body.items, ...page2.body.items].map((r: { id: string }) => r.id);
+    assert.deepEqual([...all].sort(), [...runIds].sort());
+    assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&status=failed`)).body.items.length, 0);
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&since=${future}`)).body.items.length, 0);
+  });
+
+  describe('bad input is a clear problem+json, never a 500', () => {
+    it('malformed JSON', () => expectProblem(stack.call('POST', '/v1/workflows', '{"name": '), 400, 'MALFORMED_REQUEST'));
+    it('a JSON value that is not an object', () => expectProblem(stack.call('POST', '/v1/workflows', [1, 2]), 400, 'INVALID_REQUEST'));
+    it('a body over the limit', () => expectProblem(stack.call('POST', '/v1/workflows', { name: 'x'.repeat(1_100_000), steps: [] }), 413, 'BODY_TOO_LARGE'));
+    it('an unknown route', () => expectProblem(stack.call('GET', '/v1/nothing-here'), 404, 'ROUTE_NOT_FOUND'));
+    it('an unknown workflow', () => expectProblem(stack.call('GET', '/v1/workflows/does-not-exist'), 404, 'NOT_FOUND'));
+    it('an unknown version', async () => {
+      const id = await createWorkflow(stack, tiny());
+      await expectProblem(stack.call('GET', `/v1/workflows/${id}/versions/9`), 404, 'NOT_FOUND');
+      await expectProblem(stack.call('GET', `/v1/workflows/${id}/versions/first`), 400, 'INVALID_REQUEST');
+    });
+    it('a trigger of an unknown workflow', () => expectProblem(stack.call('POST', '/v1/workflows/nope/runs', {}), 404, 'NOT_FOUND'));
+    it('an unknown run', () => expectProblem(stack.call('GET', '/v1/runs/nope'), 404, 'NOT_FOUND'));
+    it('bad run filters', async () => {
+      await expectProblem(stack.call('GET', '/v1/runs?status=sleeping'), 400, 'INVALID_REQUEST');
+      await expectProblem(stack.call('GET', '/v1/runs?limit=0'), 400, 'INVALID_REQUEST');
+      await expectProblem(stack.call('GET', '/v1/runs?limit=ten'), 400, 'INVALID_REQUEST');
+      await expectProblem(stack.call('GET', '/v1/runs?since=yesterday'), 400, 'INVALID_REQUEST');
+      await expectProblem(stack.call('GET', '/v1/runs?cursor=garbage'), 400, 'INVALID_CURSOR');
+    });
+    it('an over-long idempotency key', async () => {
+      const id = await createWorkflow(stack, tiny());
+      await expectProblem(stack.call('POST', `/v1/workflows/${id}/runs`, {}, { 'idempotency-key': 'k'.repeat(500) }), 400, 'INVALID_REQUEST');
+    });
+  });
+});
