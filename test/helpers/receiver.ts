@@ -26,7 +26,8 @@ export async function startReceiver() {
       const received = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       requests.push(received);
       const count = requests.filter((r) => r.path === received.path).length;
-      const reply = (scripts.get(url.pathname) ?? (() => ({ status: 200, body: { ok: true } })))(received, count);
+      const script: Script = scripts.get(url.pathname) ?? (() => ({ status: 200, body: { ok: true } }));
+      const reply = script(received, count);
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     });

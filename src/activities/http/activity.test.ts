@@ -4,12 +4,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js';
+import type { ConnectorInput, ConnectorResult } from '../connector.js';
 import { createHttpActivity, retryAfter } from './activity.js';
 
 const http = createHttpActivity();
 const input = (config: unknown) => ({ config, runId: 'run-1', workflowId: 'wf-1', tenantId: 't', stepId: 'call', idempotencyKey: 'run-1:call' });
 const quiet = new DefaultLogger('ERROR', () => undefined);
-const run = (config: unknown, attempt = 1) => new MockActivityEnvironment({ attempt, startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run(http, input(config));
+const run = (config: unknown, attempt = 1) =>
+  new MockActivityEnvironment({ attempt, startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof http>(http, input(config));
 
 async function failure(config: unknown): Promise<ApplicationFailure> {
   try {
