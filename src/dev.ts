@@ -33,11 +33,12 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 const pool = createPool(databaseUrl, logger);
 await migrate(pool);
 const runs = createRunsRepo(pool);
+const workflows = createWorkflowsRepo(pool);
 installRuntimeLogger(logger);
 const connection = await connectWorker(config);
-const worker = await createWorker({ config, connection, runs });
+const worker = await createWorker({ config, connection, runs, workflows });
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, workflows: createWorkflowsRepo(pool), runs, logger });
+const api = await startApi({ config, pool, temporal, workflows, runs, logger });
 const workerDone = worker.run();
 printBanner(api.url);
 

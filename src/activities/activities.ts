@@ -1,13 +1,16 @@
 import type { RunsRepo } from '../db/runs-repo.js';
+import type { WorkflowsRepo } from '../db/workflows-repo.js';
+import { createDefinitionActivities } from './definitions.js';
 import { createHttpActivity } from './http/activity.js';
 import type { ConnectorType } from './registry.js';
 import { createRunIndexActivities } from './run-index.js';
 
-/** Every activity the worker registers: one per connector step type, plus the run index. */
-export function createActivities(deps: { runs: RunsRepo }) {
+/** Every activity the worker registers: one per connector step type, the run index, definitions. */
+export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo }) {
   const http = createHttpActivity();
   const connectorActivities = { http, webhook: http } satisfies Record<ConnectorType, unknown>;
-  return { ...connectorActivities, ...createRunIndexActivities(deps.runs) };
+  return { ...connectorActivities, ...createRunIndexActivities(deps.runs), ...createDefinitionActivities(deps.workflows) };
 }
 
 export type ConnectorActivities = Pick<ReturnType<typeof createActivities>, ConnectorType>;
+export type { DefinitionActivities } from './definitions.js';

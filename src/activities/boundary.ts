@@ -40,7 +40,8 @@ export function connectorActivity<S extends z.ZodType>(schema: S, execute: (conf
   };
 }
 
-function toFailure(err: unknown, attempt: number): ApplicationFailure {
+/** An error as Temporal should see it: the stable code as type, retryable or not, Retry-After. */
+export function toFailure(err: unknown, attempt: number): ApplicationFailure {
   if (err instanceof AppError) {
     return ApplicationFailure.create({
       type: err.code,

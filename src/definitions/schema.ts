@@ -50,19 +50,109 @@ export const FailConfigSchema = z.strictObject({
   message: z.string().optional(),
 });
 
+export const WaitForEventConfigSchema = z.strictObject({
+  /** The event's name, as in `POST /v1/runs/{id}/events/{name}`. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'an event name is 1-100 characters of A-Z, a-z, 0-9, _ . -'),
+  timeout: DurationSchema.optional(),
+});
+export const SubworkflowConfigSchema = z.strictObject({
+  workflowId: z.string().min(1).max(200),
+  /** Pinned version; the latest when omitted. */
+  version: z.int().min(1).optional(),
+  /** The child's trigger payload; may hold {{ }} templates. */
+  input: z.unknown().optional(),
+});
+
 const DelayStep = z.strictObject({ ...common, type: z.literal('delay'), config: DelayConfigSchema });
 const TransformStep = z.strictObject({ ...common, type: z.literal('transform'), config: TransformConfigSchema });
 const SucceedStep = z.strictObject({ ...common, type: z.literal('succeed'), config: SucceedConfigSchema.optional() });
 const FailStep = z.strictObject({ ...common, type: z.literal('fail'), config: FailConfigSchema.optional() });
 const ConnectorStep = z.strictObject({ ...common, type: z.enum(CONNECTOR_TYPES), config: ConfigObjectSchema });
+const ChoiceStep = z.strictObject({
+  ...common,
+  type: z.literal('choice'),
+  /** The first case whose `when` holds picks the next step. */
+  cases: z.array(z.strictObject({ when: ExpressionSchema, next: StepIdSchema })).min(1),
+  /** Where to go when no case holds; without it the run continues with the following step. */
+  default: StepIdSchema.optional(),
+});
+type Common = z.infer<z.ZodObject<typeof common>>;
+/** Steps that hold steps are typed by hand: zod cannot infer recursive types through a union. */
+export interface ParallelStepDef extends Common {
+  type: 'parallel';
+  branches: Step[][];
+  failFast?: boolean | undefined;
+}
+export interface ForeachStepDef extends Common {
+  type: 'foreach';
+  items: string;
+  steps: Step[];
+  concurrency?: number | undefined;
+}
 
-export const StepSchema = z.discriminatedUnion('type', [DelayStep, TransformStep, SucceedStep, FailStep, ConnectorStep]);
-export type Step = z.infer<typeof StepSchema>;
+const ParallelStep = z.strictObject({
+  ...common,
+  type: z.literal('parallel'),
+  get branches(): z.ZodArray<z.ZodArray<z.ZodType<Step>>> {
+    return z.array(z.array(StepSchema).min(1, 'a branch needs at least one step')).min(1).max(100);
+  },
+  /** true (default): the first failure cancels the other branches; false: wait for all, report every failure. */
+  failFast: z.boolean().optional(),
+});
+const ForeachStep = z.strictObject({
+  ...common,
+  type: z.literal('foreach'),
+  /** An expression giving the list; `item` and `index` are in scope for the steps. */
+  items: ExpressionSchema,
+  get steps(): z.ZodArray<z.ZodType<Step>> {
+    return z.array(StepSchema).min(1, 'foreach needs at least one step');
+  },
+  concurrency: z.int().min(1).max(1000).optional(),
+});
+const WaitForEventStep = z.strictObject({
+  ...common,
+  type: z.literal('wait_for_event'),
+  config: WaitForEventConfigSchema,
+  /** Where to go when the timeout passes; without it the step fails with EVENT_TIMEOUT. */
+  onTimeout: StepIdSchema.optional(),
+});
+const SubworkflowStep = z.strictObject({ ...common, type: z.literal('subworkflow'), config: SubworkflowConfigSchema });
+
+type LeafStep =
+  | z.infer<typeof DelayStep>
+  | z.infer<typeof TransformStep>
+  | z.infer<typeof SucceedStep>
+  | z.infer<typeof FailStep>
+  | z.infer<typeof ChoiceStep>
+  | z.infer<typeof WaitForEventStep>
+  | z.infer<typeof SubworkflowStep>
+  | z.infer<typeof ConnectorStep>;
+export type Step = LeafStep | ParallelStepDef | ForeachStepDef;
+
+export const StepSchema: z.ZodType<Step> = z.discriminatedUnion('type', [
+  DelayStep,
+  TransformStep,
+  SucceedStep,
+  FailStep,
+  ChoiceStep,
+  ParallelStep,
+  ForeachStep,
+  WaitForEventStep,
+  SubworkflowStep,
+  ConnectorStep,
+]);
 export type StepType = Step['type'];
-export const STEP_TYPES: readonly string[] = ['delay', 'transform', 'succeed', 'fail', ...CONNECTOR_TYPES];
+export const STEP_TYPES: readonly string[] = ['delay', 'transform', 'succeed', 'fail', 'choice', 'parallel', 'foreach', 'wait_for_event', 'subworkflow', ...CONNECTOR_TYPES];
 
 export type ConnectorStep = Extract<Step, { type: ConnectorType }>;
 export const isConnectorStep = (step: Step): step is ConnectorStep => isConnectorType(step.type);
+
+/** The blocks of steps nested in a step (parallel branches, foreach steps). */
+export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
+  if (step.type === 'parallel') return step.branches.map((steps, i) => ({ steps, pointer: `/branches/${i}` }));
+  if (step.type === 'foreach') return [{ steps: step.steps, pointer: '/steps' }];
+  return [];
+}
 
 export const DefaultsSchema = z.strictObject({ retry: RetrySchema.optional(), timeout: DurationSchema.optional() });
 
@@ -72,16 +162,14 @@ const definitionFields = {
   /** JSON Schema of the trigger payload (documentation for callers). */
   input: z.record(z.string(), z.unknown()).optional(),
   defaults: DefaultsSchema.optional(),
-  /** Upper bound on step executions per run, so loops through `next` always end. */
+  /** Upper bound on step executions in one sequence (the top level, a branch, a foreach item), so loops always end. Default 1000. */
   maxSteps: z.int().min(1).max(100_000).optional(),
 };
 
 /** The whole definition; used for types and the published JSON Schema. */
-export const DefinitionSchema = z.strictObject({ ...definitionFields, steps: z.array(StepSchema).min(1) });
+export const DefinitionSchema = z.strictObject({ ...definitionFields, steps: z.array(StepSchema).min(1, 'a workflow needs at least one step') });
 export type Definition = z.infer<typeof DefinitionSchema>;
 
-/** The definition with steps left unchecked, so `validate.ts` can check each step on its own. */
-export const DefinitionShellSchema = z.strictObject({ ...definitionFields, steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step') });
 
 /** The DSL as JSON Schema (draft 2020-12), served at `GET /v1/schema/workflow`. */
 export function definitionJsonSchema(): Record<string, unknown> {

@@ -1,52 +1,64 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { connectors } from '../activities/registry.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
-import { DefinitionSchema, DefinitionShellSchema, isConnectorStep, STEP_TYPES, StepSchema, type Definition, type Step } from './schema.js';
+import { checkFlow } from './flow.js';
+import { DefinitionSchema, isConnectorStep, nestedBlocks, STEP_TYPES, StepSchema, type Definition, type Step } from './schema.js';
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: DefinitionProblem[] };
 
+/** The definition with its steps left unchecked, so each step is checked (and reported) on its own. */
+const DefinitionShellSchema = DefinitionSchema.extend({ steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step') });
+
 /**
  * Checks a definition statically and reports every problem at once, each with a JSON pointer:
- * schema, unknown step types, connector config, duplicate ids, `next`/`onError` targets,
- * unreachable steps and expression syntax.
+ * schema, unknown step types, connector config, duplicate ids (across nested blocks), routes
+ * (`next`, `cases`, `default`, `onError`, `onTimeout`) within their block, unreachable steps,
+ * loops with no way out, and expression syntax.
  * @example validateDefinition({ name: 'x', steps: [{ id: 'a', type: 'nope' }] })
  *   // → { ok: false, problems: [{ pointer: '/steps/0/type', message: "unknown step type 'nope' ..." }] }
  */
 export function validateDefinition(raw: unknown): ValidationResult {
   const problems: DefinitionProblem[] = [];
   const shell = DefinitionShellSchema.safeParse(raw);
-  if (!shell.success) problems.push(...fromZod(shell.error, ''));
+  if (!shell.success) problems.push(...fromZod(shell.error, '', raw));
   const rawSteps = isObject(raw) && Array.isArray(raw.steps) ? raw.steps : [];
 
-  const steps: { step: Step; pointer: string }[] = [];
+  const steps: Step[] = [];
+  const all: { step: Step; pointer: string }[] = [];
   rawSteps.forEach((rawStep, i) => {
-    const pointer = `/steps/${i}`;
-    const step = checkStep(rawStep, pointer, problems);
-    if (step) steps.push({ step, pointer });
+    const parsed = StepSchema.safeParse(rawStep);
+    if (!parsed.success) return problems.push(...fromZod(parsed.error, `/steps/${i}`, rawStep));
+    steps.push(parsed.data);
+    all.push(...flatten(parsed.data, `/steps/${i}`));
   });
-  if (steps.length === rawSteps.length) checkFlow(steps, problems);
+  for (const { step, pointer } of all) checkStep(step, pointer, problems);
+  checkIds(all, problems);
+  if (steps.length === rawSteps.length) checkFlow(steps, '/steps', problems);
 
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, definition: DefinitionSchema.parse(raw) };
 }
 
-function checkStep(raw: unknown, pointer: string, problems: DefinitionProblem[]): Step | undefined {
-  if (isObject(raw) && typeof raw.type === 'string' && !STEP_TYPES.includes(raw.type)) {
-    problems.push({ pointer: `${pointer}/type`, message: `unknown step type '${raw.type}'; known types: ${STEP_TYPES.join(', ')}` });
-    return undefined;
+/** A step and the steps nested in it, each with its JSON pointer. */
+function flatten(step: Step, pointer: string): { step: Step; pointer: string }[] {
+  const nested = nestedBlocks(step).flatMap((b) => b.steps.flatMap((s, i) => flatten(s, `${pointer}${b.pointer}/${i}`)));
+  return [{ step, pointer }, ...nested];
+}
+
+function checkIds(all: { step: Step; pointer: string }[], problems: DefinitionProblem[]): void {
+  const seen = new Set<string>();
+  for (const { step, pointer } of all) {
+    if (seen.has(step.id)) problems.push({ pointer: `${pointer}/id`, message: `duplicate step id '${step.id}' (ids are unique across nested blocks)` });
+    seen.add(step.id);
   }
-  const parsed = StepSchema.safeParse(raw);
-  if (!parsed.success) {
-    problems.push(...fromZod(parsed.error, pointer));
-    return undefined;
-  }
-  const step = parsed.data;
+}
+
+function checkStep(step: Step, pointer: string, problems: DefinitionProblem[]): void {
   checkExpressions(step, pointer, problems);
   if (isConnectorStep(step)) checkConnectorConfig(connectors[step.type].configSchema, step.config, `${pointer}/config`, problems);
   if (step.type === 'delay') checkDelay(step.config, `${pointer}/config`, problems);
-  return step;
 }
 
 function checkExpressions(step: Step, pointer: string, problems: DefinitionProblem[]): void {
@@ -54,12 +66,14 @@ function checkExpressions(step: Step, pointer: string, problems: DefinitionProbl
     ['when', step.when],
     ['output', step.output],
     ['config/expression', step.type === 'transform' ? step.config.expression : undefined],
+    ['items', step.type === 'foreach' ? step.items : undefined],
+    ...(step.type === 'choice' ? step.cases.map((c, i): [string, string] => [`cases/${i}/when`, c.when]) : []),
   ];
   for (const [field, expression] of bare) {
     const error = expression === undefined ? undefined : syntaxError(expression);
     if (error) problems.push({ pointer: `${pointer}/${field}`, message: `expression syntax: ${error}` });
   }
-  if (step.type === 'transform') return;
+  if (!('config' in step) || step.type === 'transform') return;
   for (const t of templateExpressions(step.config, `${pointer}/config`)) {
     const error = syntaxError(t.expression);
     if (error) problems.push({ pointer: t.pointer, message: `expression syntax in {{ ${t.expression} }}: ${error}` });
@@ -85,43 +99,16 @@ function checkDelay(config: { duration: string } | { until: string }, pointer: s
   }
 }
 
-/** Ids are unique, every route points at a step, and every step can be reached from the first. */
-function checkFlow(steps: { step: Step; pointer: string }[], problems: DefinitionProblem[]): void {
-  const index = new Map<string, number>();
-  steps.forEach(({ step, pointer }, i) => {
-    if (index.has(step.id)) problems.push({ pointer: `${pointer}/id`, message: `duplicate step id '${step.id}'` });
-    else index.set(step.id, i);
-  });
-  const successors = steps.map(({ step, pointer }, i) => {
-    const out: number[] = [];
-    const route = (field: 'next' | 'onError', target: string | undefined) => {
-      if (target === undefined || target === 'continue') return;
-      const j = index.get(target);
-      if (j === undefined) problems.push({ pointer: `${pointer}/${field}`, message: `'${target}' is not a step of this workflow` });
-      else out.push(j);
-    };
-    route('next', step.next);
-    route('onError', step.onError);
-    const ends = step.type === 'succeed' || step.type === 'fail';
-    if (step.next === undefined && !ends && i + 1 < steps.length) out.push(i + 1);
-    return out;
-  });
-  const reached = new Set<number>([0]);
-  const queue = [0];
-  for (let i = queue.pop(); i !== undefined; i = queue.pop()) {
-    for (const j of successors[i] ?? []) {
-      if (reached.has(j)) continue;
-      reached.add(j);
-      queue.push(j);
+/** zod issues as problems; an unknown step type is named, with the known ones. */
+function fromZod(error: z.ZodError, prefix: string, raw: unknown): DefinitionProblem[] {
+  return error.issues.map((issue) => {
+    const pointer = `${prefix}${toPointer(issue.path)}`;
+    const value = valueAt(raw, issue.path);
+    if (issue.code === 'invalid_union' && issue.path.at(-1) === 'type' && typeof value === 'string' && !STEP_TYPES.includes(value)) {
+      return { pointer, message: `unknown step type '${value}'; known types: ${STEP_TYPES.join(', ')}` };
     }
-  }
-  steps.forEach(({ step, pointer }, i) => {
-    if (!reached.has(i)) problems.push({ pointer, message: `step '${step.id}' can never be reached` });
+    return { pointer, message: issue.message };
   });
-}
-
-function fromZod(error: z.ZodError, prefix: string): DefinitionProblem[] {
-  return error.issues.map((issue) => ({ pointer: `${prefix}${toPointer(issue.path)}`, message: issue.message }));
 }
 
 const toPointer = (path: readonly PropertyKey[]): string => path.map((p) => `/${escapePointer(String(p))}`).join('');

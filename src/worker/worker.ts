@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities/activities.js';
 import type { RunsRepo } from '../db/runs-repo.js';
+import type { WorkflowsRepo } from '../db/workflows-repo.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -29,6 +30,7 @@ export async function createWorker(deps: {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH'>;
   connection: NativeConnection;
   runs: RunsRepo;
+  workflows: WorkflowsRepo;
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
@@ -38,7 +40,7 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
-    activities: createActivities({ runs: deps.runs }),
+    activities: createActivities({ runs: deps.runs, workflows: deps.workflows }),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });

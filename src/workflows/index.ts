@@ -1,2 +1,2 @@
 /** The workflows the worker registers. */
-export { interpreter } from './interpreter.js';
+export { foreachBatch, interpreter } from './interpreter.js';

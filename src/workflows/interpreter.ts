@@ -1,74 +1,46 @@
-import { ApplicationFailure, CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
-import { evaluate } from '../definitions/expressions.js';
-import type { Step } from '../definitions/schema.js';
-import { runStateQuery, type RunInput, type RunResult, type StepError } from './messages.js';
+import { ApplicationFailure, CancellationScope, ContinueAsNew, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { forEachItem } from './blocks.js';
+import { eventSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
 import { RunState } from './run-state.js';
-import { runStep, StepFailure, toStepError, type StepOutcome } from './steps.js';
+import { executeSequence, SequenceFailure } from './sequence.js';
+import { toStepError } from './steps.js';
 
 /**
  * The one workflow every run executes: it walks a JSON definition step by step. Deterministic:
- * it reads nothing but its input and talks to the world only through activities and timers.
+ * it reads nothing but its input and talks to the world only through activities, timers, child
+ * workflows and signals. Every change here must keep recorded histories replaying (see README).
  */
 export async function interpreter(input: RunInput): Promise<RunResult> {
-  const run = new RunState(input);
+  const identity = { runId: workflowInfo().workflowId, tenantId: input.tenantId, workflowId: input.workflowId, version: input.version, definition: input.definition };
+  const run = new RunState(identity, { trigger: input.trigger }, { record: true, input });
   setHandler(runStateQuery, () => run.snapshot());
+  setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   try {
-    const end = await executeSequence(input.definition.steps, run);
-    if (end?.status === 'failed') throw new RunFailure(end.error);
-    const output = end?.status === 'completed' ? end.output : run.lastOutput;
-    await run.finish('completed', { output });
-    return { output };
+    const end = await executeSequence(input.definition.steps, run.top, input.resume?.at);
+    if (end.status === 'failed') throw new SequenceFailure(end.error);
+    await run.finish('completed', { output: end.output });
+    return { output: end.output };
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => run.finish('cancelled', {}));
       throw err;
     }
-    const error = err instanceof RunFailure ? err.error : toStepError(err);
+    const error = err instanceof SequenceFailure ? err.error : toStepError(err);
     await run.finish('failed', { error });
     throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
   }
 }
 
-class RunFailure extends Error {
-  constructor(readonly error: StepError) {
-    super(error.message);
-  }
-}
-
-/** Runs steps in order, following `next`, `onError` and the end of `succeed`/`fail`. */
-async function executeSequence(steps: Step[], run: RunState): Promise<StepOutcome['end']> {
-  const position = new Map(steps.map((s, i) => [s.id, i]));
-  for (let i = 0; i < steps.length; ) {
-    const step = steps[i];
-    if (!step) break;
-    const { end, goto } = await executeStep(step, run);
-    if (end) return end;
-    const target = goto ?? step.next;
-    i = target === undefined ? i + 1 : (position.get(target) ?? steps.length);
-  }
-  return undefined;
-}
-
-async function executeStep(step: Step, run: RunState): Promise<{ end?: StepOutcome['end']; goto?: string }> {
-  if (run.executedSteps >= run.maxSteps) {
-    throw new RunFailure({ code: 'MAX_STEPS_EXCEEDED', message: `the run executed ${run.maxSteps} steps (maxSteps); is a loop missing its exit?` });
-  }
-  const executions = run.begin(step);
+/** A batch of a large foreach's items, run as a child of the run that holds the foreach. */
+export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]> {
+  const run = new RunState(input.run, input.context, { record: false });
+  setHandler(runStateQuery, () => run.snapshot());
   try {
-    if (step.when !== undefined && !(await evaluate(step.when, run.context))) {
-      run.end(step.id, { status: 'skipped' });
-      return {};
-    }
-    const outcome = await runStep(step, run, executions, run.definition);
-    const output = step.output === undefined ? outcome.output : await evaluate(step.output, { ...run.context, output: outcome.output });
-    run.end(step.id, { status: 'completed', output, attempts: outcome.attempts ?? 0 });
-    return { end: outcome.end };
+    return await forEachItem(input.step, run.top, input.items, input.offset, input.keySuffix, executeSequence);
   } catch (err) {
-    if (isCancellation(err) || err instanceof RunFailure) throw err;
-    const error = toStepError(err);
-    run.end(step.id, { status: 'failed', error, attempts: err instanceof StepFailure ? err.attempts : 0 });
-    if (step.onError === 'continue') return {};
-    if (step.onError !== undefined) return { goto: step.onError };
-    throw new RunFailure({ ...error, message: `step '${step.id}' failed: ${error.message}` });
+    if (isCancellation(err)) throw err;
+    const error = err instanceof SequenceFailure ? err.error : toStepError(err);
+    throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
   }
 }

@@ -1,5 +1,5 @@
-import { defineQuery } from '@temporalio/workflow';
-import type { Definition } from '../definitions/schema.js';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Definition, ForeachStepDef } from '../definitions/schema.js';
 
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
@@ -8,12 +8,27 @@ export interface RunInput {
   version: number;
   definition: Definition;
   trigger: unknown;
+  /** Set when the run continued as new: where to go on, with the state so far. */
+  resume?: ResumeState;
+  /** History events after which the run continues as new (default 10,000; tests lower it). */
+  historyLimit?: number;
+}
+
+/** What a run carries across continue-as-new. */
+export interface ResumeState {
+  /** The top-level step to run next. */
+  at: string;
+  steps: StepState[];
+  executed: number;
+  recorded: number;
+  lastOutput: unknown;
+  events: [string, unknown[]][];
 }
 
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out';
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'timed_out'];
 
-export type StepStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'skipped';
+export type StepStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 /** Why a step or a run failed. `code` is stable, e.g. HTTP_404, EXPRESSION_ERROR, MAX_STEPS_EXCEEDED. */
 export interface StepError {
@@ -27,12 +42,20 @@ export interface StepState {
   type: string;
   status: StepStatus;
   attempts: number;
-  /** How often the step ran in this run (loops through `next` run a step again). */
+  /** How often the step ran in its sequence (loops through `next` run a step again). */
   executions: number;
   startedAt: string;
   endedAt: string | null;
   output: unknown;
   error: StepError | null;
+  /** Nested steps: one entry per parallel branch, per foreach item (or batch of items). */
+  children?: ChildBlock[];
+}
+
+export interface ChildBlock {
+  key: string;
+  status: StepStatus;
+  steps: StepState[];
 }
 
 /** A run as the `runState` query and the run index see it. */
@@ -48,4 +71,17 @@ export interface RunResult {
   output: unknown;
 }
 
+/** A slice of a large foreach, run as a child workflow so no history grows past Temporal's limits. */
+export interface ForeachBatchInput {
+  run: Omit<RunInput, 'trigger' | 'resume'> & { runId: string };
+  step: ForeachStepDef;
+  /** The run context the foreach saw: `{ trigger, steps, run }`. */
+  context: { trigger: unknown; steps: Record<string, unknown>; run: Record<string, unknown> };
+  items: unknown[];
+  offset: number;
+  keySuffix: string;
+}
+
 export const runStateQuery = defineQuery<RunSnapshot>('runState');
+/** Delivers `POST /v1/runs/{id}/events/{name}`; kept until a `wait_for_event` step takes it. */
+export const eventSignal = defineSignal<[{ name: string; payload: unknown }]>('event');

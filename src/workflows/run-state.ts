@@ -1,7 +1,8 @@
 import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { RunIndexActivities } from '../activities/run-index.js';
-import type { Definition, Step } from '../definitions/schema.js';
-import type { RunInput, RunSnapshot, RunStatus, StepError, StepState } from './messages.js';
+import type { Definition } from '../definitions/schema.js';
+import type { ResumeState, RunInput, RunSnapshot, RunStatus, StepError, StepState } from './messages.js';
+import { Scope } from './scope.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */
 const { recordRun: recordProgress } = proxyLocalActivities<RunIndexActivities>({
@@ -14,67 +15,73 @@ const { recordRun: recordEnd } = proxyLocalActivities<RunIndexActivities>({
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
 
-/** The live state of one run: per-step states, the run context expressions see, the status. */
+export interface RunIdentity {
+  runId: string;
+  tenantId: string;
+  workflowId: string;
+  version: number;
+  definition: Definition;
+}
+
+/**
+ * The live state of one run: its status, the top-level scope of steps, buffered events and the
+ * run index. `record: false` for foreach batches, which are part of their parent's run.
+ */
 export class RunState {
   status: RunStatus = 'running';
   result: unknown = null;
-  /** Output of the last completed step: the run's result unless a `succeed` step says otherwise. */
-  lastOutput: unknown = null;
   error: StepError | null = null;
-  private readonly steps = new Map<string, StepState>();
-  private executed = 0;
+  readonly top: Scope;
+  private readonly events = new Map<string, unknown[]>();
   private recorded = 0;
-  /** The run context: `{ trigger, steps: { <id>: { status, output, error, attempts } }, run }`. */
-  readonly context: { trigger: unknown; steps: Record<string, Pick<StepState, 'status' | 'output' | 'error' | 'attempts'>>; run: Record<string, unknown> };
+  private waiting = 0;
 
-  constructor(private readonly input: RunInput) {
+  constructor(
+    readonly identity: RunIdentity,
+    context: { trigger: unknown; steps?: Record<string, unknown>; run?: Record<string, unknown> },
+    private readonly opts: { record: boolean; input?: RunInput },
+  ) {
     const info = workflowInfo();
-    this.context = {
-      trigger: input.trigger,
-      steps: {},
-      run: { id: info.workflowId, workflowId: input.workflowId, version: input.version, startedAt: info.startTime.toISOString() },
-    };
+    const run = context.run ?? { id: identity.runId, workflowId: identity.workflowId, version: identity.version, startedAt: info.startTime.toISOString() };
+    this.top = new Scope(this, undefined, { trigger: context.trigger, run, inherited: context.steps ?? {} });
+    const resume = opts.input?.resume;
+    if (resume) {
+      this.top.restore(resume.steps, resume.executed, resume.lastOutput);
+      this.recorded = resume.recorded;
+      for (const [name, payloads] of resume.events) this.events.set(name, payloads);
+    }
   }
 
-  get definition(): Definition {
-    return this.input.definition;
-  }
-
-  get tenantId(): string {
-    return this.input.tenantId;
-  }
-
-  get workflowId(): string {
-    return this.input.workflowId;
+  /** The input of a top-level run (not of a foreach batch): what continue-as-new starts again with. */
+  get input(): RunInput | undefined {
+    return this.opts.input;
   }
 
   get maxSteps(): number {
-    return this.input.definition.maxSteps ?? 1000;
+    return this.identity.definition.maxSteps ?? 1000;
   }
 
-  /** Marks a step as started and returns how many times it has run in this run. */
-  begin(step: Step): number {
-    this.executed += 1;
-    const previous = this.steps.get(step.id);
-    const executions = (previous?.executions ?? 0) + 1;
-    this.put({ id: step.id, type: step.type, status: 'running', attempts: 0, executions, startedAt: now(), endedAt: null, output: null, error: null });
-    return executions;
+  deliver(name: string, payload: unknown): void {
+    const queue = this.events.get(name) ?? [];
+    queue.push(payload);
+    this.events.set(name, queue);
   }
 
-  get executedSteps(): number {
-    return this.executed;
+  hasEvent(name: string): boolean {
+    return (this.events.get(name)?.length ?? 0) > 0;
   }
 
-  end(stepId: string, change: Pick<StepState, 'status'> & Partial<Pick<StepState, 'output' | 'error' | 'attempts'>>): void {
-    const state = this.steps.get(stepId);
-    if (state) this.put({ ...state, ...change, endedAt: now() });
-    if (change.status === 'completed') this.lastOutput = change.output ?? null;
+  takeEvent(name: string): unknown {
+    return this.events.get(name)?.shift() ?? null;
   }
 
-  async setStatus(status: 'running' | 'waiting', stepId?: string): Promise<void> {
+  /** A step starts or stops waiting (timer, event); the run is `waiting` while nothing else runs. */
+  async changeWaiting(delta: 1 | -1): Promise<void> {
+    this.waiting += delta;
+    const status = this.waiting > 0 ? 'waiting' : 'running';
+    if (status === this.status) return;
     this.status = status;
-    const state = stepId ? this.steps.get(stepId) : undefined;
-    if (state) this.put({ ...state, status });
+    if (!this.opts.record) return;
     try {
       await recordProgress(this.record());
     } catch {
@@ -86,24 +93,22 @@ export class RunState {
     this.status = status;
     this.result = outcome.output ?? null;
     this.error = outcome.error ?? null;
-    await recordEnd({ ...this.record(), endedAt: now() });
+    if (this.opts.record) await recordEnd({ ...this.record(), endedAt: new Date().toISOString() });
   }
 
   snapshot(): RunSnapshot {
-    return { status: this.status, steps: [...this.steps.values()], result: this.result, error: this.error };
+    return { status: this.status, steps: this.top.snapshot(), result: this.result, error: this.error };
   }
 
-  private put(state: StepState): void {
-    this.steps.set(state.id, state);
-    this.context.steps[state.id] = { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
+  /** What continue-as-new carries to go on at the top-level step `at`. */
+  resumeState(at: string): ResumeState {
+    return { at, steps: this.top.snapshot(), executed: this.top.executed, recorded: this.recorded, lastOutput: this.top.lastOutput, events: [...this.events] };
   }
 
   private record() {
-    const { tenantId, workflowId, version } = this.input;
-    const info = workflowInfo();
+    const { runId, tenantId, workflowId, version } = this.identity;
     this.recorded += 1;
-    return { runId: info.workflowId, tenantId, workflowId, version, startedAt: info.startTime.toISOString(), endedAt: null, seq: this.recorded, ...this.snapshot() };
+    return { runId, tenantId, workflowId, version, startedAt: workflowInfo().startTime.toISOString(), endedAt: null, seq: this.recorded, ...this.snapshot() };
   }
 }
 
-const now = () => new Date().toISOString();

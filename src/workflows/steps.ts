@@ -1,30 +1,77 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
-import type { ConnectorActivities } from '../activities/activities.js';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  TimeoutFailure,
+} from '@temporalio/workflow';
+import type { ConnectorActivities, DefinitionActivities } from '../activities/activities.js';
 import type { ConnectorResult } from '../activities/connector.js';
 import { connectors } from '../activities/registry.js';
 import { toMillis } from '../definitions/duration.js';
 import { evaluate, isObject, render } from '../definitions/expressions.js';
-import { isConnectorStep, type ConnectorStep, type Definition, type Step } from '../definitions/schema.js';
+import { isConnectorStep, type ConnectorStep, type Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
+import { runSearchAttributes } from '../temporal/search-attributes.js';
+import { foreach, parallel } from './blocks.js';
+import type { interpreter } from './interpreter.js';
 import type { StepError } from './messages.js';
-import type { RunState } from './run-state.js';
+import type { Scope } from './scope.js';
+import type { executeSequence, SequenceEnd } from './sequence.js';
 
-/** What running one step produced. `end` stops the run (succeed/fail steps). */
+/** What running one step produced: its output, and where to go or whether the sequence ends. */
 export interface StepOutcome {
   output: unknown;
   attempts?: number;
-  end?: { status: 'completed'; output: unknown } | { status: 'failed'; error: StepError };
+  goto?: string;
+  end?: SequenceEnd;
 }
 
+export type RunSequence = typeof executeSequence;
 
-async function delay(step: Extract<Step, { type: 'delay' }>, run: RunState): Promise<StepOutcome> {
-  const config = await render(step.config, run.context);
-  const ms = isObject(config) && typeof config.duration === 'string' ? toMillis(config.duration) : untilMillis(config);
-  if (ms > 0) {
-    await run.setStatus('waiting', step.id);
-    await sleep(ms);
-    await run.setStatus('running', step.id);
+const { loadDefinition } = proxyLocalActivities<DefinitionActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10, maximumInterval: '10s' } });
+
+/** Runs one step of any type; the type checker insists every type is handled. */
+export async function runStep(step: Step, scope: Scope, executions: number, runSequence: RunSequence): Promise<StepOutcome> {
+  if (isConnectorStep(step)) return connector(step, scope, executions);
+  switch (step.type) {
+    case 'delay':
+      return delay(step, scope);
+    case 'transform':
+      return { output: await evaluate(step.config.expression, scope.context()) };
+    case 'choice':
+      return choice(step, scope);
+    case 'parallel':
+      return parallel(step, scope, runSequence);
+    case 'foreach':
+      return foreach(step, scope, executions, runSequence);
+    case 'wait_for_event':
+      return waitForEvent(step, scope);
+    case 'subworkflow':
+      return subworkflow(step, scope, executions);
+    case 'succeed': {
+      const output = step.config?.output === undefined ? scope.lastOutput : await render(step.config.output, scope.context());
+      return { output, end: { status: 'completed', output } };
+    }
+    case 'fail': {
+      const message = step.config?.message === undefined ? 'ended by a fail step' : String(await render(step.config.message, scope.context()));
+      return { output: null, end: { status: 'failed', error: { code: step.config?.error ?? 'WORKFLOW_FAILED', message } } };
+    }
+    default: {
+      const unhandled: never = step;
+      throw new AppError({ code: 'UNKNOWN_STEP_TYPE', message: `no handler for step ${JSON.stringify(unhandled)}` });
+    }
   }
+}
+
+async function delay(step: Extract<Step, { type: 'delay' }>, scope: Scope): Promise<StepOutcome> {
+  const config = await render(step.config, scope.context());
+  const ms = isObject(config) && typeof config.duration === 'string' ? toMillis(config.duration) : untilMillis(config);
+  if (ms > 0) await waiting(scope, step.id, () => sleep(ms));
   return { output: null };
 }
 
@@ -35,13 +82,59 @@ function untilMillis(config: unknown): number {
   return at - Date.now();
 }
 
+/** Marks the step and the run as waiting while `fn` runs. */
+async function waiting<T>(scope: Scope, stepId: string, fn: () => Promise<T>): Promise<T> {
+  scope.setStatus(stepId, 'waiting');
+  await scope.run.changeWaiting(1);
+  try {
+    return await fn();
+  } finally {
+    scope.setStatus(stepId, 'running');
+    await scope.run.changeWaiting(-1);
+  }
+}
+
+async function choice(step: Extract<Step, { type: 'choice' }>, scope: Scope): Promise<StepOutcome> {
+  for (const c of step.cases) {
+    if (await evaluate(c.when, scope.context())) return { output: { next: c.next }, goto: c.next };
+  }
+  return { output: { next: step.default ?? null }, goto: step.default };
+}
+
+async function waitForEvent(step: Extract<Step, { type: 'wait_for_event' }>, scope: Scope): Promise<StepOutcome> {
+  const { name, timeout } = step.config;
+  const run = scope.run;
+  const arrived = await waiting(scope, step.id, () => condition(() => run.hasEvent(name), timeout === undefined ? undefined : toMillis(timeout)));
+  if (arrived) return { output: run.takeEvent(name) };
+  if (step.onTimeout !== undefined) return { output: { timedOut: true }, goto: step.onTimeout };
+  throw new AppError({ code: 'EVENT_TIMEOUT', message: `no '${name}' event arrived within ${timeout}` });
+}
+
+/** Runs another stored workflow as a child run (its run id: `<runId>:<stepId>`) and returns its result. */
+async function subworkflow(step: Extract<Step, { type: 'subworkflow' }>, scope: Scope, executions: number): Promise<StepOutcome> {
+  const { identity } = scope.run;
+  const input = step.config.input === undefined ? null : await render(step.config.input, scope.context());
+  const child = await loadDefinition({ tenantId: identity.tenantId, workflowId: step.config.workflowId, version: step.config.version });
+  const childRunId = `${identity.runId}:${step.id}${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;
+  const childInput = { tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
+  try {
+    const result = await executeChild<typeof interpreter>('interpreter', { workflowId: childRunId, args: [childInput], typedSearchAttributes: runSearchAttributes(childInput) });
+    return { output: result.output };
+  } catch (err) {
+    if (!(err instanceof ChildWorkflowFailure)) throw err;
+    const cause = toStepError(err.cause);
+    throw new StepFailure({ code: cause.code, message: `child run ${childRunId} failed: ${cause.message}`, details: { childRunId } }, 1);
+  }
+}
+
 /** Runs a connector step as an activity whose retries and timeout come from the definition. */
-async function connector(step: ConnectorStep, run: RunState, executions: number, definition: Definition): Promise<StepOutcome> {
-  const config = await render(step.config, run.context);
+async function connector(step: ConnectorStep, scope: Scope, executions: number): Promise<StepOutcome> {
+  const { identity } = scope.run;
+  const config = await render(step.config, scope.context());
   const { defaults } = connectors[step.type];
-  const retry = { ...defaults.retry, ...definition.defaults?.retry, ...step.retry };
-  const timeout = step.timeout ?? definition.defaults?.timeout ?? defaults.timeout;
-  const suffix = executions > 1 ? `:${executions}` : '';
+  const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
+  const timeout = step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout;
+  const suffix = `${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;
   const activities = proxyActivities<ConnectorActivities>({
     activityId: `${step.id}${suffix}`,
     startToCloseTimeout: toMillis(timeout),
@@ -53,19 +146,22 @@ async function connector(step: ConnectorStep, run: RunState, executions: number,
       nonRetryableErrorTypes: retry.nonRetryable,
     },
   });
-  const { workflowId: runId } = workflowInfo();
-  const input = { config, runId, workflowId: run.workflowId, tenantId: run.tenantId, stepId: step.id, idempotencyKey: `${runId}:${step.id}${suffix}` };
+  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}` };
   try {
     const result: ConnectorResult = await activities[step.type](input);
     return { output: result.output, attempts: result.attempt };
   } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
     throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts));
   }
 }
 
 /** A failed step, with the attempts it took. */
 export class StepFailure extends Error {
-  constructor(readonly error: StepError, readonly attempts: number) {
+  constructor(
+    readonly error: StepError,
+    readonly attempts: number,
+  ) {
     super(error.message);
     this.name = 'StepFailure';
   }
@@ -76,16 +172,18 @@ export function toStepError(err: unknown): StepError {
   if (err instanceof AppError) return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
-    const { attempt: _attempt, ...details } = detailsOf(cause);
+    const first = detailsOf(cause);
+    // A failed run (a child) carries its StepError as it is.
+    if (typeof first.code === 'string' && typeof first.message === 'string') return { code: first.code, message: first.message, ...(first.details === undefined ? {} : { details: first.details }) };
+    const { attempt: _attempt, ...details } = first;
     return { code: cause.type ?? 'ACTIVITY_FAILED', message: cause.message, ...(Object.keys(details).length ? { details } : {}) };
   }
   if (cause instanceof TimeoutFailure) return { code: 'STEP_TIMEOUT', message: `the step timed out (${cause.timeoutType})` };
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
-function attemptsOf(err: unknown, maxAttempts: number | undefined): number {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  const attempt = cause instanceof ApplicationFailure ? detailsOf(cause).attempt : undefined;
+function attemptsOf(err: ActivityFailure, maxAttempts: number | undefined): number {
+  const attempt = err.cause instanceof ApplicationFailure ? detailsOf(err.cause).attempt : undefined;
   return typeof attempt === 'number' ? attempt : (maxAttempts ?? 1);
 }
 
@@ -93,26 +191,3 @@ const detailsOf = (failure: ApplicationFailure): Record<string, unknown> => {
   const first = failure.details?.[0];
   return isObject(first) ? first : {};
 };
-
-/** Runs one step of any type; the type checker insists every type is handled. */
-export async function runStep(step: Step, run: RunState, executions: number, definition: Definition): Promise<StepOutcome> {
-  if (isConnectorStep(step)) return connector(step, run, executions, definition);
-  switch (step.type) {
-    case 'delay':
-      return delay(step, run);
-    case 'transform':
-      return { output: await evaluate(step.config.expression, run.context) };
-    case 'succeed': {
-      const output = step.config?.output === undefined ? run.lastOutput : await render(step.config.output, run.context);
-      return { output, end: { status: 'completed', output } };
-    }
-    case 'fail': {
-      const message = step.config?.message === undefined ? 'the run ended with a fail step' : String(await render(step.config.message, run.context));
-      return { output: null, end: { status: 'failed', error: { code: step.config?.error ?? 'WORKFLOW_FAILED', message } } };
-    }
-    default: {
-      const unhandled: never = step;
-      throw new AppError({ code: 'UNKNOWN_STEP_TYPE', message: `no handler for step ${JSON.stringify(unhandled)}` });
-    }
-  }
-}

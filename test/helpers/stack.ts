@@ -49,7 +49,7 @@ export async function startStack(opts: { worker?: boolean } = {}) {
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   if (opts.worker !== false) {
-    worker = await createWorker({ config, connection: env.nativeConnection, runs });
+    worker = await createWorker({ config, connection: env.nativeConnection, runs, workflows: deps.workflows });
     workerDone = worker.run();
   }
 

@@ -1,0 +1,150 @@
+import { CancellationScope, ChildWorkflowFailure, executeChild, isCancellation } from '@temporalio/workflow';
+import { evaluate } from '../definitions/expressions.js';
+import type { ForeachStepDef, ParallelStepDef } from '../definitions/schema.js';
+import { AppError } from '../shared/errors.js';
+import type { foreachBatch } from './interpreter.js';
+import type { ForeachBatchInput, StepError, StepStatus } from './messages.js';
+import { Scope } from './scope.js';
+import { SequenceFailure, type SequenceEnd } from './sequence.js';
+import { StepFailure, toStepError, type RunSequence, type StepOutcome } from './steps.js';
+
+/** Lists longer than this run as child workflows of `BATCH_SIZE` items each. */
+export const INLINE_ITEMS = 200;
+export const BATCH_SIZE = 1000;
+const DEFAULT_CONCURRENCY = 10;
+
+/**
+ * Runs every branch at once (fan-out) and returns their results in branch order (fan-in).
+ * failFast (default): the first failure cancels the other branches; otherwise every branch
+ * finishes and every failure is reported.
+ */
+export async function parallel(step: ParallelStepDef, scope: Scope, runSequence: RunSequence): Promise<StepOutcome> {
+  const branches = step.branches.map(() => new Scope(scope.run, scope, { shared: true }));
+  const statuses: StepStatus[] = branches.map(() => 'running');
+  scope.attachChildren(step.id, () => branches.map((b, i) => b.asChild(`branch ${i}`, statuses[i] ?? 'running')));
+  const failFast = step.failFast ?? true;
+  const cancellable = new CancellationScope();
+
+  const runBranch = async (i: number): Promise<unknown> => {
+    try {
+      const output = endOf(await runSequence(step.branches[i] ?? [], branches[i] ?? scope));
+      statuses[i] = 'completed';
+      return output;
+    } catch (err) {
+      statuses[i] = isCancellation(err) ? 'cancelled' : 'failed';
+      if (failFast && !isCancellation(err)) cancellable.cancel();
+      throw err;
+    }
+  };
+  if (failFast) {
+    try {
+      return { output: await cancellable.run(() => Promise.all(step.branches.map((_, i) => runBranch(i)))) };
+    } catch (err) {
+      throw blockFailure(err, 'a branch');
+    }
+  }
+  const settled = await Promise.allSettled(step.branches.map((_, i) => runBranch(i)));
+  const failures = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ branch: i, ...errorOf(r.reason) }] : []));
+  if (failures.length > 0) {
+    throw new StepFailure({ code: 'PARALLEL_FAILED', message: `${failures.length} of ${settled.length} branches failed`, details: { failures } }, 1);
+  }
+  return { output: settled.map((r) => (r.status === 'fulfilled' ? r.value : null)) };
+}
+
+/**
+ * Runs `steps` for every item of a list (`item`, `index` in scope) with bounded concurrency;
+ * the output is the list of results in item order. Long lists run as batches of child workflows.
+ */
+export async function foreach(step: ForeachStepDef, scope: Scope, executions: number, runSequence: RunSequence): Promise<StepOutcome> {
+  const items = await evaluate(step.items, scope.context());
+  if (!Array.isArray(items)) throw new AppError({ code: 'ITEMS_NOT_A_LIST', message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list` });
+  if (items.length > INLINE_ITEMS) return { output: await inBatches(step, scope, executions, items) };
+  return { output: await forEachItem(step, scope, items, 0, scope.keySuffix, runSequence) };
+}
+
+/** Runs the items in this workflow, `concurrency` at a time; the first failure cancels the rest. */
+export async function forEachItem(step: ForeachStepDef, scope: Scope, items: unknown[], offset: number, keySuffix: string, runSequence: RunSequence): Promise<unknown[]> {
+  const results: unknown[] = new Array<unknown>(items.length).fill(null);
+  const iterations: { scope: Scope; status: StepStatus }[] = [];
+  scope.attachChildren(step.id, () => iterations.map((it, i) => it.scope.asChild(`item ${offset + i}`, it.status)));
+  const cancellable = new CancellationScope();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) {
+      const index = offset + i;
+      const iteration = { scope: new Scope(scope.run, scope, { vars: { item: items[i], index }, keySuffix: `${keySuffix}[${index}]` }), status: 'running' as StepStatus };
+      iterations[i] = iteration;
+      try {
+        results[i] = endOf(await runSequence(step.steps, iteration.scope));
+        iteration.status = 'completed';
+      } catch (err) {
+        iteration.status = isCancellation(err) ? 'cancelled' : 'failed';
+        if (!isCancellation(err)) cancellable.cancel();
+        throw err;
+      }
+    }
+  };
+  const workers = Math.min(step.concurrency ?? DEFAULT_CONCURRENCY, items.length);
+  try {
+    await cancellable.run(() => Promise.all(Array.from({ length: workers }, worker)));
+  } catch (err) {
+    throw blockFailure(err, 'an item');
+  }
+  return results;
+}
+
+/** One child workflow per `BATCH_SIZE` items, one after another, each running its items concurrently. */
+async function inBatches(step: ForeachStepDef, scope: Scope, executions: number, items: unknown[]): Promise<unknown[]> {
+  const { identity } = scope.run;
+  const statuses: StepStatus[] = [];
+  const count = Math.ceil(items.length / BATCH_SIZE);
+  scope.attachChildren(step.id, () =>
+    statuses.map((status, k) => ({ key: `items ${k * BATCH_SIZE}-${Math.min(items.length, (k + 1) * BATCH_SIZE) - 1}`, status, steps: [] })),
+  );
+  const context = scope.context();
+  const results: unknown[] = [];
+  for (let k = 0; k < count; k++) {
+    statuses[k] = 'running';
+    const input: ForeachBatchInput = {
+      run: { tenantId: identity.tenantId, workflowId: identity.workflowId, version: identity.version, definition: identity.definition, runId: identity.runId },
+      step,
+      context: { trigger: context.trigger, steps: stepsOf(context), run: runOf(context) },
+      items: items.slice(k * BATCH_SIZE, (k + 1) * BATCH_SIZE),
+      offset: k * BATCH_SIZE,
+      keySuffix: scope.keySuffix,
+    };
+    const batchId = `${identity.runId}:${step.id}${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}:batch-${k}`;
+    try {
+      results.push(...(await executeChild<typeof foreachBatch>('foreachBatch', { workflowId: batchId, args: [input] })));
+      statuses[k] = 'completed';
+    } catch (err) {
+      statuses[k] = 'failed';
+      if (err instanceof ChildWorkflowFailure) throw new StepFailure({ ...toStepError(err.cause), details: { batchRunId: batchId } }, 1);
+      throw err;
+    }
+  }
+  return results;
+}
+
+/** A nested sequence's result; a `fail` step inside fails the block. */
+function endOf(end: SequenceEnd): unknown {
+  if (end.status === 'failed') throw new SequenceFailure(end.error);
+  return end.output;
+}
+
+function errorOf(err: unknown): StepError {
+  if (err instanceof SequenceFailure || err instanceof StepFailure) return err.error;
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The failure of a nested block becomes the failure of the block step. */
+function blockFailure(err: unknown, where: string): unknown {
+  if (err instanceof SequenceFailure || err instanceof StepFailure) return new StepFailure({ ...err.error, message: `${where} failed: ${err.error.message}` }, 1);
+  return err;
+}
+
+const stepsOf = (context: Record<string, unknown>): Record<string, unknown> => {
+  const steps = context.steps;
+  return typeof steps === 'object' && steps !== null && !Array.isArray(steps) ? { ...steps } : {};
+};
+const runOf = (context: Record<string, unknown>): Record<string, unknown> => stepsOf({ steps: context.run });

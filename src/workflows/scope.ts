@@ -1,0 +1,109 @@
+import type { Step } from '../definitions/schema.js';
+import type { ChildBlock, StepState, StepStatus } from './messages.js';
+import type { RunState } from './run-state.js';
+
+/**
+ * One sequence of steps being executed: the top level, a parallel branch or a foreach item.
+ * It keeps the state of its steps and builds the context its expressions see. A branch shares its
+ * steps with the enclosing scope (ids are unique, and a fan-in step reads them); a foreach item
+ * keeps its own, with `item` and `index` in scope.
+ */
+export class Scope {
+  executed = 0;
+  /** Output of the last completed step: the sequence's result unless a `succeed` says otherwise. */
+  lastOutput: unknown = null;
+  private readonly states = new Map<string, StepState>();
+  private readonly own: Record<string, unknown>;
+  private readonly liveChildren = new Map<string, () => ChildBlock[]>();
+
+  constructor(
+    readonly run: RunState,
+    readonly parent: Scope | undefined,
+    private readonly opts: {
+      trigger?: unknown;
+      run?: Record<string, unknown>;
+      inherited?: Record<string, unknown>;
+      shared?: boolean;
+      vars?: { item: unknown; index: number };
+      keySuffix?: string;
+    },
+  ) {
+    this.own = { ...opts.inherited };
+  }
+
+  /** Appended to idempotency keys and activity ids: `[3]` inside the fourth foreach item. */
+  get keySuffix(): string {
+    return this.opts.keySuffix ?? this.parent?.keySuffix ?? '';
+  }
+
+  /** The run context: `{ trigger, steps: { <id>: { status, output, error, attempts } }, run, item?, index? }`. */
+  context(): Record<string, unknown> {
+    const root = this.root();
+    const vars = this.vars();
+    return { trigger: root.opts.trigger, steps: this.visibleSteps(), run: root.opts.run, ...(vars ? { item: vars.item, index: vars.index } : {}) };
+  }
+
+  begin(step: Step): number {
+    this.executed += 1;
+    const executions = (this.states.get(step.id)?.executions ?? 0) + 1;
+    this.put({ id: step.id, type: step.type, status: 'running', attempts: 0, executions, startedAt: now(), endedAt: null, output: null, error: null });
+    return executions;
+  }
+
+  setStatus(stepId: string, status: StepStatus): void {
+    const state = this.states.get(stepId);
+    if (state) this.put({ ...state, status });
+  }
+
+  end(stepId: string, change: Pick<StepState, 'status'> & Partial<Pick<StepState, 'output' | 'error' | 'attempts'>>): void {
+    const state = this.states.get(stepId);
+    if (!state) return;
+    const live = this.liveChildren.get(stepId);
+    this.liveChildren.delete(stepId);
+    this.put({ ...state, ...change, endedAt: now(), ...(live ? { children: live() } : {}) });
+    if (change.status === 'completed') this.lastOutput = change.output ?? null;
+  }
+
+  /** Nested scopes of a running block step, shown under its `children` until it ends. */
+  attachChildren(stepId: string, children: () => ChildBlock[]): void {
+    this.liveChildren.set(stepId, children);
+  }
+
+  snapshot(): StepState[] {
+    return [...this.states.values()].map((s) => {
+      const live = this.liveChildren.get(s.id);
+      return live ? { ...s, children: live() } : s;
+    });
+  }
+
+  /** The scope as a child block of its block step. */
+  asChild(key: string, status: StepStatus): ChildBlock {
+    return { key, status, steps: this.snapshot() };
+  }
+
+  restore(steps: StepState[], executed: number, lastOutput: unknown): void {
+    for (const s of steps) this.put(s);
+    this.executed = executed;
+    this.lastOutput = lastOutput;
+  }
+
+  private put(state: StepState): void {
+    this.states.set(state.id, state);
+    const entry = { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
+    for (let scope: Scope | undefined = this; scope; scope = scope.opts.shared ? scope.parent : undefined) scope.own[state.id] = entry;
+  }
+
+  private visibleSteps(): Record<string, unknown> {
+    return this.parent ? { ...this.parent.visibleSteps(), ...this.own } : { ...this.own };
+  }
+
+  private vars(): { item: unknown; index: number } | undefined {
+    return this.opts.vars ?? this.parent?.vars();
+  }
+
+  private root(): Scope {
+    return this.parent ? this.parent.root() : this;
+  }
+}
+
+const now = () => new Date().toISOString();

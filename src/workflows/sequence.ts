@@ -1,0 +1,76 @@
+import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { evaluate } from '../definitions/expressions.js';
+import type { Step } from '../definitions/schema.js';
+import type { interpreter } from './interpreter.js';
+import type { StepError } from './messages.js';
+import type { Scope } from './scope.js';
+import { runStep, StepFailure, toStepError } from './steps.js';
+
+/** How a sequence ended: by running out of steps, or by a `succeed` or `fail` step. */
+export type SequenceEnd = { status: 'completed'; output: unknown } | { status: 'failed'; error: StepError };
+
+/** A failure that ends the run (or the enclosing block) rather than one step. */
+export class SequenceFailure extends Error {
+  constructor(readonly error: StepError) {
+    super(error.message);
+    this.name = 'SequenceFailure';
+  }
+}
+
+const DEFAULT_HISTORY_LIMIT = 10_000;
+
+/**
+ * Runs a sequence of steps in order, following `next`, `onError`, choices and the ends of
+ * `succeed`/`fail`. At the top level it continues as new before the history grows too long.
+ */
+export async function executeSequence(steps: Step[], scope: Scope, startAt?: string): Promise<SequenceEnd> {
+  const position = new Map(steps.map((s, i) => [s.id, i]));
+  const topLevel = scope.parent === undefined;
+  let i = startAt === undefined ? 0 : (position.get(startAt) ?? 0);
+  for (let first = true; i < steps.length; first = false) {
+    const step = steps[i];
+    if (!step) break;
+    const input = scope.run.input;
+    if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
+      await continueAsNew<typeof interpreter>({ ...input, resume: scope.run.resumeState(step.id) });
+    }
+    const { end, goto } = await executeStep(step, scope);
+    if (end) return end;
+    const target = goto ?? step.next;
+    i = target === undefined ? i + 1 : (position.get(target) ?? steps.length);
+  }
+  return { status: 'completed', output: scope.lastOutput };
+}
+
+function historyTooLong(limit = DEFAULT_HISTORY_LIMIT): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= limit;
+}
+
+async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEnd; goto?: string }> {
+  if (scope.executed >= scope.run.maxSteps) {
+    throw new SequenceFailure({ code: 'MAX_STEPS_EXCEEDED', message: `a sequence executed ${scope.run.maxSteps} steps (maxSteps); is a loop missing its exit?` });
+  }
+  const executions = scope.begin(step);
+  try {
+    if (step.when !== undefined && !(await evaluate(step.when, scope.context()))) {
+      scope.end(step.id, { status: 'skipped' });
+      return {};
+    }
+    const outcome = await runStep(step, scope, executions, executeSequence);
+    const output = step.output === undefined ? outcome.output : await evaluate(step.output, { ...scope.context(), output: outcome.output });
+    scope.end(step.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
+    return { end: outcome.end, goto: outcome.goto };
+  } catch (err) {
+    if (isCancellation(err)) {
+      scope.end(step.id, { status: 'cancelled' });
+      throw err;
+    }
+    if (err instanceof SequenceFailure) throw err;
+    const error = toStepError(err);
+    scope.end(step.id, { status: 'failed', error, attempts: err instanceof StepFailure ? err.attempts : 1 });
+    if (step.onError === 'continue') return {};
+    if (step.onError !== undefined) return { goto: step.onError };
+    throw new SequenceFailure({ ...error, message: `step '${step.id}' failed: ${error.message}` });
+  }
+}
