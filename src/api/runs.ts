@@ -1,6 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { RunRow } from '../db/runs-repo.js';
-import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { AppError, unavailable } from '../shared/errors.js';
+import { eventSignal, runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 import { triggerRun } from './trigger.js';
@@ -18,6 +20,7 @@ const StepSchema = z
     endedAt: z.string().nullable(),
     output: z.unknown(),
     error: z.unknown(),
+    children: z.array(z.object({ key: z.string(), status: z.string(), steps: z.unknown() })).optional().openapi({ description: 'Per parallel branch, per foreach item (or batch of items)' }),
   })
   .openapi('RunStep');
 const RunSummarySchema = z
@@ -92,8 +95,59 @@ export function runsRoutes(deps: ApiDeps) {
     },
   );
 
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/events/{name}',
+      tags: ['runs'],
+      summary: 'Deliver an event to a run; a wait_for_event step with this name takes it (kept until one does)',
+      request: {
+        params: IdParamSchema.extend({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).openapi({ param: { name: 'name', in: 'path' } }) }),
+        body: { content: { 'application/json': { schema: z.unknown().openapi({ description: "The event's payload: the step's output" }) } }, required: false },
+      },
+      responses: { 202: json(z.object({ delivered: z.literal(true) }), 'Delivered'), 409: problem('The run has ended'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id, name } = c.req.valid('param');
+      await signalRun(deps, c.var.tenantId, id, (handle) => handle.signal(eventSignal, { name, payload: c.req.valid('json') ?? null }));
+      c.var.logger.info({ runId: id, event: name }, 'event delivered');
+      return c.json({ delivered: true as const }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/cancel',
+      tags: ['runs'],
+      summary: 'Cancel a running or waiting run',
+      request: { params: IdParamSchema },
+      responses: { 202: json(z.object({ cancelling: z.literal(true) }), 'Cancellation requested'), 409: problem('The run has ended'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await signalRun(deps, c.var.tenantId, id, (handle) => handle.cancel());
+      c.var.logger.info({ runId: id }, 'run cancellation requested');
+      return c.json({ cancelling: true as const }, 202);
+    },
+  );
+
   return app;
 }
+
+/** Sends something to a run of this tenant that has not ended; an ended run is a 409. */
+async function signalRun(deps: ApiDeps, tenantId: string, runId: string, send: (handle: WorkflowHandle) => Promise<unknown>): Promise<void> {
+  const row = await deps.runs.get(tenantId, runId);
+  if (TERMINAL_STATUSES.includes(row.status)) throw runEnded(runId, row.status);
+  try {
+    await send(deps.temporal.workflow.getHandle(runId));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw runEnded(runId, 'ended');
+    throw unavailable('Temporal', err);
+  }
+}
+
+const runEnded = (runId: string, status: string) => new AppError({ code: 'RUN_ENDED', message: `run '${runId}' has ended (${status})`, httpStatus: 409 });
 
 /** The state of a run still going, from its `runState` query; undefined if it cannot answer now. */
 async function liveState(deps: ApiDeps, runId: string): Promise<RunSnapshot | undefined> {

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { toMermaid } from '../definitions/diagram.js';
 import { definitionJsonSchema } from '../definitions/schema.js';
 import { validateDefinition } from '../definitions/validate.js';
 import { invalidDefinition } from '../shared/errors.js';
@@ -73,6 +74,21 @@ export function workflowsRoutes(deps: ApiDeps) {
       const { id, version } = c.req.valid('param');
       const wf = await deps.workflows.get(c.var.tenantId, id, version);
       return c.json({ ...wf, createdAt: wf.createdAt.toISOString(), archivedAt: iso(wf.archivedAt) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/diagram',
+      tags: ['workflows'],
+      summary: 'The definition as a Mermaid flowchart (latest version unless ?version=)',
+      request: { params: IdParamSchema, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
+      responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Mermaid source' }, ...errorResponses },
+    }),
+    async (c) => {
+      const wf = await deps.workflows.get(c.var.tenantId, c.req.valid('param').id, c.req.valid('query').version);
+      return c.text(toMermaid(wf.definition), 200);
     },
   );
 

@@ -23,32 +23,47 @@ export async function parallel(step: ParallelStepDef, scope: Scope, runSequence:
   const statuses: StepStatus[] = branches.map(() => 'running');
   scope.attachChildren(step.id, () => branches.map((b, i) => b.asChild(`branch ${i}`, statuses[i] ?? 'running')));
   const failFast = step.failFast ?? true;
-  const cancellable = new CancellationScope();
-
-  const runBranch = async (i: number): Promise<unknown> => {
+  const settled = await settleAll(step.branches.length, failFast, async (i) => {
     try {
       const output = endOf(await runSequence(step.branches[i] ?? [], branches[i] ?? scope));
       statuses[i] = 'completed';
       return output;
     } catch (err) {
       statuses[i] = isCancellation(err) ? 'cancelled' : 'failed';
-      if (failFast && !isCancellation(err)) cancellable.cancel();
       throw err;
     }
-  };
-  if (failFast) {
-    try {
-      return { output: await cancellable.run(() => Promise.all(step.branches.map((_, i) => runBranch(i)))) };
-    } catch (err) {
-      throw blockFailure(err, 'a branch');
-    }
-  }
-  const settled = await Promise.allSettled(step.branches.map((_, i) => runBranch(i)));
-  const failures = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ branch: i, ...errorOf(r.reason) }] : []));
+  });
+  const failures = settled.flatMap((r, i) => (r.status === 'rejected' && !isCancellation(r.reason) ? [{ branch: i, ...errorOf(r.reason) }] : []));
+  if (failFast && settled.some((r) => r.status === 'rejected')) throw blockFailure(firstFailure(settled), 'a branch');
   if (failures.length > 0) {
     throw new StepFailure({ code: 'PARALLEL_FAILED', message: `${failures.length} of ${settled.length} branches failed`, details: { failures } }, 1);
   }
   return { output: settled.map((r) => (r.status === 'fulfilled' ? r.value : null)) };
+}
+
+/**
+ * Runs `count` tasks at once and waits until every one has settled, so the states of cancelled
+ * siblings are recorded before the block ends. With `cancelOnFailure` the first failure cancels
+ * the others.
+ */
+async function settleAll<T>(count: number, cancelOnFailure: boolean, task: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+  const scope = new CancellationScope();
+  return scope.run(() =>
+    Promise.allSettled(
+      Array.from({ length: count }, (_, i) =>
+        task(i).catch((err: unknown) => {
+          if (cancelOnFailure && !isCancellation(err)) scope.cancel();
+          throw err;
+        }),
+      ),
+    ),
+  );
+}
+
+/** The failure that started it all, rather than the cancellations it caused. */
+function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
+  const rejected = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  return rejected.find((reason) => !isCancellation(reason)) ?? rejected[0];
 }
 
 /**
@@ -67,7 +82,6 @@ export async function forEachItem(step: ForeachStepDef, scope: Scope, items: unk
   const results: unknown[] = new Array<unknown>(items.length).fill(null);
   const iterations: { scope: Scope; status: StepStatus }[] = [];
   scope.attachChildren(step.id, () => iterations.map((it, i) => it.scope.asChild(`item ${offset + i}`, it.status)));
-  const cancellable = new CancellationScope();
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < items.length; i = next++) {
@@ -79,17 +93,13 @@ export async function forEachItem(step: ForeachStepDef, scope: Scope, items: unk
         iteration.status = 'completed';
       } catch (err) {
         iteration.status = isCancellation(err) ? 'cancelled' : 'failed';
-        if (!isCancellation(err)) cancellable.cancel();
         throw err;
       }
     }
   };
   const workers = Math.min(step.concurrency ?? DEFAULT_CONCURRENCY, items.length);
-  try {
-    await cancellable.run(() => Promise.all(Array.from({ length: workers }, worker)));
-  } catch (err) {
-    throw blockFailure(err, 'an item');
-  }
+  const settled = await settleAll(workers, true, worker);
+  if (settled.some((r) => r.status === 'rejected')) throw blockFailure(firstFailure(settled), 'an item');
   return results;
 }
 

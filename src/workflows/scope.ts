@@ -89,7 +89,10 @@ export class Scope {
 
   private put(state: StepState): void {
     this.states.set(state.id, state);
-    const entry = { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
+    // While a step runs again (a loop), expressions still see its previous output.
+    const previous = this.own[state.id];
+    const running = state.status === 'running' || state.status === 'waiting';
+    const entry = running && isEntry(previous) ? { ...previous, status: state.status } : { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
     for (let scope: Scope | undefined = this; scope; scope = scope.opts.shared ? scope.parent : undefined) scope.own[state.id] = entry;
   }
 
@@ -107,3 +110,4 @@ export class Scope {
 }
 
 const now = () => new Date().toISOString();
+const isEntry = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

@@ -94,11 +94,12 @@ async function waiting<T>(scope: Scope, stepId: string, fn: () => Promise<T>): P
   }
 }
 
+/** Picks the next step; its output is its input (the last output), as it only routes. */
 async function choice(step: Extract<Step, { type: 'choice' }>, scope: Scope): Promise<StepOutcome> {
   for (const c of step.cases) {
-    if (await evaluate(c.when, scope.context())) return { output: { next: c.next }, goto: c.next };
+    if (await evaluate(c.when, scope.context())) return { output: scope.lastOutput, goto: c.next };
   }
-  return { output: { next: step.default ?? null }, goto: step.default };
+  return { output: scope.lastOutput, goto: step.default };
 }
 
 async function waitForEvent(step: Extract<Step, { type: 'wait_for_event' }>, scope: Scope): Promise<StepOutcome> {
