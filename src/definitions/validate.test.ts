@@ -89,3 +89,85 @@ describe('validateDefinition', () => {
     assert.ok(p.length >= 5, JSON.stringify(p));
   });
 });
+
+describe('validateDefinition for nested blocks and routes', () => {
+  const branchy = (branchStep: Record<string, unknown>, after: Record<string, unknown> = { id: 'after', type: 'succeed' }) => ({
+    name: 'x',
+    steps: [{ id: 'fan', type: 'parallel', branches: [[branchStep], [{ id: 'other', type: 'transform', config: { expression: '1' } }]] }, after],
+  });
+
+  it('accepts parallel, foreach, choice, wait_for_event and subworkflow in combination', () => {
+    const result = validateDefinition({
+      name: 'all of it',
+      steps: [
+        { id: 'route', type: 'choice', cases: [{ when: 'trigger.go', next: 'fan' }], default: 'done' },
+        { id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'each', type: 'foreach', items: 'trigger.list', concurrency: 5, steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }] }], [{ id: 'ask', type: 'wait_for_event', config: { name: 'ok', timeout: '1h' }, onTimeout: 'late' }, { id: 'late', type: 'succeed' }]] },
+        { id: 'child', type: 'subworkflow', config: { workflowId: 'abc', input: { n: '{{ trigger.n }}' } } },
+        { id: 'done', type: 'succeed' },
+      ],
+    });
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+  });
+
+  it('finds duplicate ids across nested blocks', () => {
+    assert.deepEqual(pointers(branchy({ id: 'after', type: 'transform', config: { expression: '1' } })), ['/steps/1/id']);
+  });
+
+  it('refuses next out of a branch and into a branch', () => {
+    assert.deepEqual(pointers(branchy({ id: 'inner', type: 'transform', config: { expression: '1' }, next: 'after' })), ['/steps/0/branches/0/0/next']);
+    assert.deepEqual(pointers(branchy({ id: 'inner', type: 'transform', config: { expression: '1' } }, { id: 'after', type: 'transform', config: { expression: '1' }, next: 'inner' })), ['/steps/1/next']);
+  });
+
+  it('refuses choice cases and defaults that point at no step, and an unknown onTimeout', () => {
+    const p = pointers({
+      name: 'x',
+      steps: [
+        { id: 'route', type: 'choice', cases: [{ when: 'true', next: 'nope' }], default: 'nada' },
+        { id: 'ask', type: 'wait_for_event', config: { name: 'e' }, onTimeout: 'never' },
+      ],
+    });
+    assert.deepEqual(p.sort(), ['/steps/0/cases/0/next', '/steps/0/default', '/steps/1', '/steps/1/onTimeout']);
+  });
+
+  it('refuses unreachable steps inside a branch', () => {
+    const p = pointers({ name: 'x', steps: [{ id: 'fan', type: 'parallel', branches: [[{ id: 'a', type: 'succeed' }, { id: 'b', type: 'succeed' }]] }] });
+    assert.deepEqual(p, ['/steps/0/branches/0/1']);
+  });
+
+  it('refuses a loop with no way out, and accepts one a choice can leave', () => {
+    const stuck = problemsOf({ name: 'x', steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }, { id: 'b', type: 'delay', config: { duration: '1s' }, next: 'a' }] });
+    assert.equal(stuck.length, 1);
+    assert.match(stuck[0]?.message ?? '', /loop a → b has no way out/);
+    const bounded = validateDefinition({
+      name: 'x',
+      steps: [
+        { id: 'a', type: 'transform', config: { expression: '1' } },
+        { id: 'b', type: 'choice', cases: [{ when: 'steps.a.output > 3', next: 'c' }], default: 'a' },
+        { id: 'c', type: 'succeed' },
+      ],
+    });
+    assert.ok(bounded.ok);
+  });
+
+  it('names an unknown step type inside a nested block', () => {
+    const [problem] = problemsOf({ name: 'x', steps: [{ id: 'each', type: 'foreach', items: '[1,2]', steps: [{ id: 'z', type: 'teleport' }] }] });
+    assert.equal(problem?.pointer, '/steps/0/steps/0/type');
+    assert.match(problem?.message ?? '', /unknown step type 'teleport'/);
+  });
+
+  it('checks the syntax of items, cases and nested expressions', () => {
+    const p = pointers({
+      name: 'x',
+      steps: [
+        { id: 'route', type: 'choice', cases: [{ when: 'a = (', next: 'each' }], default: 'each' },
+        { id: 'each', type: 'foreach', items: '[1,', steps: [{ id: 'z', type: 'transform', config: { expression: '$$$(' } }] },
+      ],
+    });
+    assert.deepEqual(p.sort(), ['/steps/0/cases/0/when', '/steps/1/items', '/steps/1/steps/0/config/expression']);
+  });
+
+  it('refuses empty branches and bad event names', () => {
+    assert.ok(pointers({ name: 'x', steps: [{ id: 'fan', type: 'parallel', branches: [[]] }] }).includes('/steps/0/branches/0'));
+    assert.ok(pointers({ name: 'x', steps: [{ id: 'w', type: 'wait_for_event', config: { name: 'has space' } }] }).includes('/steps/0/config/name'));
+  });
+});
