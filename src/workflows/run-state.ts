@@ -1,7 +1,7 @@
 import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { RunIndexActivities } from '../activities/run-index.js';
 import type { Definition } from '../definitions/schema.js';
-import type { ResumeState, RunInput, RunSnapshot, RunStatus, StepError, StepState } from './messages.js';
+import type { ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './messages.js';
 import { Scope } from './scope.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */

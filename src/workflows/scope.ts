@@ -93,7 +93,13 @@ export class Scope {
     const previous = this.own[state.id];
     const running = state.status === 'running' || state.status === 'waiting';
     const entry = running && isEntry(previous) ? { ...previous, status: state.status } : { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
-    for (let scope: Scope | undefined = this; scope; scope = scope.opts.shared ? scope.parent : undefined) scope.own[state.id] = entry;
+    this.publish(state.id, entry);
+  }
+
+  /** A branch's steps are visible to the enclosing scope too. */
+  private publish(id: string, entry: unknown): void {
+    this.own[id] = entry;
+    if (this.opts.shared) this.parent?.publish(id, entry);
   }
 
   private visibleSteps(): Record<string, unknown> {

@@ -1,0 +1,143 @@
+// `npm run histories:record`: runs one workflow per scenario below against a real dev server and
+// writes each run's event history to test/histories/<scenario>.json. `test/replay.test.ts` replays
+// them all against the current workflow code, so a change that breaks running workflows fails CI.
+// Record again only when adding scenarios: old files must keep replaying (use `patched()`).
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import type { RunInput } from '../../src/workflows/messages.js';
+import { startReceiver } from '../helpers/receiver.js';
+import { createWorkflow, trigger, waitForEnd, waitForStatus } from '../helpers/runs.js';
+import { startStack, toolPaths } from '../helpers/stack.js';
+
+const stack = await startStack();
+const receiver = await startReceiver();
+receiver.on('/ok', (req) => ({ status: 200, body: { echo: req.body ? JSON.parse(req.body) : null } }));
+receiver.on('/flaky', (_req, n) => (n <= 2 ? { status: 503 } : { status: 200, body: { n } }));
+receiver.on('/missing', () => ({ status: 404 }));
+const ok = `${receiver.url}/ok`;
+const transform = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
+
+const child = await createWorkflow(stack, { name: 'child', steps: [transform('twice', 'trigger.n * 2')] });
+const refusing = await createWorkflow(stack, { name: 'refusing', steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'no' } }] });
+
+const scenarios: Record<string, { definition: unknown; payload?: unknown; during?: (runId: string) => Promise<void>; extra?: (runId: string) => string[] }> = {
+  linear: {
+    definition: {
+      name: 'linear',
+      steps: [
+        { id: 'wait', type: 'delay', config: { duration: '100ms' } },
+        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } }, output: 'output.body' },
+        { id: 'skipped', type: 'transform', when: 'false', config: { expression: '1' } },
+        { id: 'hook', type: 'webhook', config: { url: ok } },
+        transform('shape', '{ "a": steps.call.output.echo.a }'),
+        { id: 'end', type: 'succeed' },
+      ],
+    },
+    payload: { a: 1 },
+  },
+  retries: { definition: { name: 'retries', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/flaky` }, retry: { initialInterval: '100ms', backoffCoefficient: 1 } }] } },
+  'http-failure': { definition: { name: 'http failure', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` } }] } },
+  'fail-step': { definition: { name: 'fail', steps: [{ id: 'stop', type: 'fail', config: { error: 'STOPPED', message: 'stopped {{ trigger.why }}' } }] }, payload: { why: 'here' } },
+  'on-error': {
+    definition: {
+      name: 'on error',
+      steps: [
+        { id: 'call', type: 'http', config: { url: `${receiver.url}/missing` }, onError: 'recover' },
+        { id: 'bad', type: 'fail' },
+        { id: 'recover', type: 'transform', config: { expression: 'steps.call.error.code' }, onError: 'continue' },
+      ],
+    },
+  },
+  'parallel-fail-fast': {
+    definition: {
+      name: 'parallel',
+      steps: [
+        { id: 'fan', type: 'parallel', branches: [[{ id: 'a', type: 'http', config: { url: ok } }], [transform('b', '2')], [{ id: 'c', type: 'delay', config: { duration: '100ms' } }]] },
+        transform('join', '[steps.a.output.status, steps.b.output]'),
+        { id: 'fan2', type: 'parallel', branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` } }], [{ id: 'y', type: 'delay', config: { duration: '1h' } }]] },
+      ],
+    },
+  },
+  'parallel-report-all': {
+    definition: { name: 'report all', steps: [{ id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` } }], [transform('ok', '1')]] }] },
+  },
+  'choice-loop': {
+    definition: {
+      name: 'loop',
+      steps: [
+        transform('inc', '(steps.inc.output ? steps.inc.output : 0) + 1'),
+        { id: 'again', type: 'choice', cases: [{ when: 'steps.inc.output < 3', next: 'inc' }], default: 'done' },
+        { id: 'done', type: 'succeed', config: { output: '{{ steps.inc.output }}' } },
+      ],
+    },
+  },
+  'foreach-inline': {
+    definition: { name: 'foreach', steps: [{ id: 'each', type: 'foreach', items: '[1..5]', concurrency: 2, steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { i: '{{ index }}' } } }, transform('pick', 'item * 10')] }] },
+  },
+  'foreach-batched': {
+    definition: { name: 'batched', steps: [{ id: 'each', type: 'foreach', items: '[1..250]', concurrency: 20, steps: [transform('double', 'item * 2')] }] },
+    extra: (runId) => [`${runId}:each:batch-0`],
+  },
+  'wait-for-event': {
+    definition: {
+      name: 'events',
+      steps: [
+        { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } },
+        { id: 'late', type: 'wait_for_event', config: { name: 'never', timeout: '200ms' }, onTimeout: 'done' },
+        { id: 'unreached', type: 'fail' },
+        transform('done', 'steps.approval.output'),
+      ],
+    },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'ada' });
+    },
+  },
+  subworkflow: {
+    definition: {
+      name: 'parent',
+      steps: [
+        { id: 'sub', type: 'subworkflow', config: { workflowId: child, input: { n: 21 } } },
+        { id: 'bad', type: 'subworkflow', config: { workflowId: refusing }, onError: 'continue' },
+      ],
+    },
+    extra: (runId) => [`${runId}:sub`, `${runId}:bad`],
+  },
+  cancelled: {
+    definition: { name: 'cancelled', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await stack.call('POST', `/v1/runs/${runId}/cancel`);
+    },
+  },
+};
+
+const dir = new URL('./', import.meta.url);
+async function save(name: string, workflowId: string, runId?: string): Promise<void> {
+  // The CLI writes the standard JSON form of a history, the one the replayer reads.
+  const args = ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', stack.config.TEMPORAL_ADDRESS, ...(runId ? ['--run-id', runId] : [])];
+  const history = JSON.parse(execFileSync(toolPaths().temporal, args, { encoding: 'utf8' }));
+  // Ids derived from the workflow id (child runs) must match on replay, so it is kept too.
+  await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify({ workflowId, history })}\n`);
+  process.stdout.write(`recorded ${name} (${history.events.length} events)\n`);
+}
+
+try {
+  for (const [name, s] of Object.entries(scenarios)) {
+    const runId = await trigger(stack, await createWorkflow(stack, s.definition), s.payload ?? {});
+    await s.during?.(runId);
+    await waitForEnd(stack, runId);
+    await save(name, runId);
+    for (const [i, id] of (s.extra?.(runId) ?? []).entries()) await save(`${name}-child-${i}`, id);
+  }
+  // Continue-as-new: the first execution (ending in ContinueAsNew) and the one that finished.
+  const loop = { name: 'long loop', steps: [{ id: 'wait', type: 'delay', config: { duration: '1ms' } }, transform('inc', '(steps.inc.output ? steps.inc.output : 0) + 1'), { id: 'again', type: 'choice', cases: [{ when: 'steps.inc.output < 4', next: 'wait' }], default: 'done' }, transform('done', 'steps.inc.output')] };
+  const input: RunInput = { tenantId: 'default', workflowId: 'loop', version: 1, definition: loop as RunInput['definition'], trigger: {}, historyLimit: 12 };
+  const handle = await stack.client.workflow.start('interpreter', { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: 'continue-as-new', args: [input] });
+  await handle.result();
+  await save('continue-as-new-first', 'continue-as-new', handle.firstExecutionRunId);
+  await save('continue-as-new-last', 'continue-as-new');
+} finally {
+  await stack.stop();
+  await receiver.close();
+}
