@@ -1,8 +1,10 @@
 // `npm run histories:record`: runs one workflow per scenario below against a real dev server and
 // writes each run's event history to test/histories/<scenario>.json. `test/replay.test.ts` replays
 // them all against the current workflow code, so a change that breaks running workflows fails CI.
-// Record again only when adding scenarios: old files must keep replaying (use `patched()`).
+// Existing files are kept (pass --all to record everything again): they are what proves that the
+// current code still replays histories written by older code.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { RunInput } from '../../src/workflows/messages.js';
 import { startReceiver } from '../helpers/receiver.js';
@@ -122,8 +124,11 @@ async function save(name: string, workflowId: string, runId?: string): Promise<v
   process.stdout.write(`recorded ${name} (${history.events.length} events)\n`);
 }
 
+const recorded = (name: string) => existsSync(new URL(`${name}.json`, dir)) && !process.argv.includes('--all');
+
 try {
   for (const [name, s] of Object.entries(scenarios)) {
+    if (recorded(name)) continue;
     const runId = await trigger(stack, await createWorkflow(stack, s.definition), s.payload ?? {});
     await s.during?.(runId);
     await waitForEnd(stack, runId);
@@ -131,6 +136,7 @@ try {
     for (const [i, id] of (s.extra?.(runId) ?? []).entries()) await save(`${name}-child-${i}`, id);
   }
   // Continue-as-new: the first execution (ending in ContinueAsNew) and the one that finished.
+  if (recorded('continue-as-new-first')) process.exit(0);
   const loop = { name: 'long loop', steps: [{ id: 'wait', type: 'delay', config: { duration: '1ms' } }, transform('inc', '(steps.inc.output ? steps.inc.output : 0) + 1'), { id: 'again', type: 'choice', cases: [{ when: 'steps.inc.output < 4', next: 'wait' }], default: 'done' }, transform('done', 'steps.inc.output')] };
   const input: RunInput = { tenantId: 'default', workflowId: 'loop', version: 1, definition: loop as RunInput['definition'], trigger: {}, historyLimit: 12 };
   const handle = await stack.client.workflow.start('interpreter', { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: 'continue-as-new', args: [input] });
