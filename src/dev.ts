@@ -7,8 +7,7 @@ import { startApi } from './api/server.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
-import { createRunsRepo } from './db/runs-repo.js';
-import { createWorkflowsRepo } from './db/workflows-repo.js';
+import { createRepos } from './db/repos.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { connectClient, connectWorker } from './temporal/connection.js';
@@ -32,13 +31,12 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 
 const pool = createPool(databaseUrl, logger);
 await migrate(pool);
-const runs = createRunsRepo(pool);
-const workflows = createWorkflowsRepo(pool);
+const repos = createRepos(pool);
 installRuntimeLogger(logger);
 const connection = await connectWorker(config);
-const worker = await createWorker({ config, connection, runs, workflows });
+const worker = await createWorker({ config, connection, repos });
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, workflows, runs, logger });
+const api = await startApi({ config, pool, temporal, ...repos, logger });
 const workerDone = worker.run();
 printBanner(api.url);
 

@@ -43,26 +43,24 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('parallel failFast: the first failure cancels the other branches', async () => {
-    receiver.on('/fail-fast', () => ({ status: 400 }));
     const run = await runToEnd({
       name: 'fail fast',
       steps: [
         {
           id: 'fan',
           type: 'parallel',
-          branches: [[{ id: 'bad', type: 'http', config: { url: `${receiver.url}/fail-fast` } }], [{ id: 'slow', type: 'delay', config: { duration: '1h' } }]],
+          branches: [[{ id: 'bad', type: 'transform', config: { expression: '$error("boom")' } }], [{ id: 'slow', type: 'delay', config: { duration: '1h' } }]],
         },
       ],
     });
     assert.equal(run.status, 'failed');
-    assert.equal(run.error.code, 'HTTP_400');
+    assert.equal(run.error.code, 'EXPRESSION_ERROR');
     const branches = step(run, 'fan').children ?? [];
     assert.equal(branches[0]?.steps[0]?.status, 'failed');
     assert.equal(branches[1]?.steps[0]?.status, 'cancelled');
   });
 
   it('parallel without failFast waits for every branch and reports every failure', async () => {
-    receiver.on('/all-fail', () => ({ status: 422 }));
     const run = await runToEnd({
       name: 'report all',
       steps: [
@@ -71,7 +69,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
           type: 'parallel',
           failFast: false,
           branches: [
-            [{ id: 'x', type: 'http', config: { url: `${receiver.url}/all-fail` } }],
+            [{ id: 'x', type: 'transform', config: { expression: '$error("boom")' } }],
             [{ id: 'ok', type: 'delay', config: { duration: '200ms' } }],
             [{ id: 'y', type: 'fail', config: { error: 'NOPE', message: 'no' } }],
           ],
@@ -80,7 +78,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     });
     assert.equal(run.status, 'failed');
     assert.equal(run.error.code, 'PARALLEL_FAILED');
-    assert.deepEqual(run.error.details.failures.map((f: { branch: number; code: string }) => [f.branch, f.code]), [[0, 'HTTP_422'], [2, 'NOPE']]);
+    assert.deepEqual(run.error.details.failures.map((f: { branch: number; code: string }) => [f.branch, f.code]), [[0, 'EXPRESSION_ERROR'], [2, 'NOPE']]);
     assert.equal(step(run, 'fan').children?.[1]?.steps[0]?.status, 'completed');
   });
 

@@ -1,16 +1,24 @@
 import type { RunsRepo } from '../db/runs-repo.js';
+import type { DeadLettersRepo } from '../db/dead-letters-repo.js';
 import type { WorkflowsRepo } from '../db/workflows-repo.js';
+import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createHttpActivity } from './http/activity.js';
 import type { ConnectorType } from './registry.js';
 import { createRunIndexActivities } from './run-index.js';
 
-/** Every activity the worker registers: one per connector step type, the run index, definitions. */
-export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo }) {
+/** Every activity the worker registers: one per connector step type, the run index, definitions, dead letters. */
+export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo; deadLetters: DeadLettersRepo }) {
   const http = createHttpActivity();
   const connectorActivities = { http, webhook: http } satisfies Record<ConnectorType, unknown>;
-  return { ...connectorActivities, ...createRunIndexActivities(deps.runs), ...createDefinitionActivities(deps.workflows) };
+  return {
+    ...connectorActivities,
+    ...createRunIndexActivities(deps.runs),
+    ...createDefinitionActivities(deps.workflows),
+    ...createDeadLetterActivities(deps.deadLetters),
+  };
 }
 
 export type ConnectorActivities = Pick<ReturnType<typeof createActivities>, ConnectorType>;
 export type { DefinitionActivities } from './definitions.js';
+export type { DeadLetterActivities } from './dead-letters.js';

@@ -1,17 +1,14 @@
 import type { Client } from '@temporalio/client';
-import type { RunsRepo } from '../db/runs-repo.js';
-import type { WorkflowsRepo } from '../db/workflows-repo.js';
 import type { Pool } from '../db/pool.js';
+import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
-export interface ApiDeps {
+export interface ApiDeps extends Repos {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_UI_URL' | 'API_BODY_LIMIT_BYTES'>;
   pool: Pool;
   temporal: Client;
-  workflows: WorkflowsRepo;
-  runs: RunsRepo;
   logger: Logger;
 }
 

@@ -1,7 +1,6 @@
-import { createRunsRepo } from '../db/runs-repo.js';
 import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
-import { createWorkflowsRepo } from '../db/workflows-repo.js';
+import { createRepos } from '../db/repos.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { connectClient } from '../temporal/connection.js';
@@ -17,7 +16,7 @@ if (!config.DATABASE_URL) {
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), logger });
+const api = await startApi({ config, pool, temporal, ...createRepos(pool), logger });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {

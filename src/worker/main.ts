@@ -1,6 +1,5 @@
-import { createRunsRepo } from '../db/runs-repo.js';
 import { createPool } from '../db/pool.js';
-import { createWorkflowsRepo } from '../db/workflows-repo.js';
+import { createRepos } from '../db/repos.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { connectWorker } from '../temporal/connection.js';
@@ -16,7 +15,7 @@ if (!config.DATABASE_URL) {
 installRuntimeLogger(logger);
 const pool = createPool(config.DATABASE_URL, logger);
 const connection = await connectWorker(config);
-const worker = await createWorker({ config, connection, runs: createRunsRepo(pool), workflows: createWorkflowsRepo(pool) });
+const worker = await createWorker({ config, connection, repos: createRepos(pool) });
 logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
 // The SDK shuts down gracefully on SIGINT/SIGTERM: polling stops, in-flight tasks finish.
 await worker.run();

@@ -2,8 +2,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities/activities.js';
-import type { RunsRepo } from '../db/runs-repo.js';
-import type { WorkflowsRepo } from '../db/workflows-repo.js';
+import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -29,8 +28,7 @@ export function installRuntimeLogger(logger: Logger): void {
 export async function createWorker(deps: {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH'>;
   connection: NativeConnection;
-  runs: RunsRepo;
-  workflows: WorkflowsRepo;
+  repos: Repos;
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
@@ -40,7 +38,9 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
-    activities: createActivities({ runs: deps.runs, workflows: deps.workflows }),
+    activities: createActivities(deps.repos),
+    // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
+    shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });

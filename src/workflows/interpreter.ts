@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, ContinueAsNew, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import { forEachItem } from './blocks.js';
-import { eventSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
+import { eventSignal, redriveSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
 import { RunState } from './run-state.js';
 import { executeSequence, SequenceFailure } from './sequence.js';
 import { toStepError } from './steps.js';
@@ -15,6 +15,7 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
   const run = new RunState(identity, { trigger: input.trigger }, { record: true, input });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
+  setHandler(redriveSignal, (decision) => run.decide(decision));
   try {
     const end = await executeSequence(input.definition.steps, run.top, input.resume?.at);
     if (end.status === 'failed') throw new SequenceFailure(end.error);
@@ -36,6 +37,7 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
 export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]> {
   const run = new RunState(input.run, input.context, { record: false });
   setHandler(runStateQuery, () => run.snapshot());
+  setHandler(redriveSignal, (decision) => run.decide(decision));
   try {
     return await forEachItem(input.step, run.top, input.items, input.offset, input.keySuffix, executeSequence);
   } catch (err) {

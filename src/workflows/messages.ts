@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { Definition, ForeachStepDef } from '../definitions/schema.js';
+import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
 
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
@@ -13,6 +13,7 @@ export interface RunInput {
   /** History events after which the run continues as new (default 10,000; tests lower it). */
   historyLimit?: number;
 }
+
 
 /** What a run carries across continue-as-new. */
 export interface ResumeState {
@@ -82,6 +83,25 @@ export interface ForeachBatchInput {
   keySuffix: string;
 }
 
+/** What to do with a parked step: run it again (optionally as a patched step), or give up. */
+export interface RedriveDecision {
+  deadLetterId: string;
+  action: 'redrive' | 'discard';
+  /** The step to run instead: a corrected config, or the step of a newer definition version. */
+  step?: Step;
+  reason?: string;
+}
+
+/** A bulk re-drive: every open dead letter matching `filter`, at most `ratePerSecond`. */
+export interface BulkRedriveInput {
+  tenantId: string;
+  filter: { workflowId?: string; stepId?: string; errorCode?: string; httpStatus?: number };
+  ratePerSecond: number;
+  limit: number;
+}
+
 export const runStateQuery = defineQuery<RunSnapshot>('runState');
+/** Re-drives or discards a parked step (see `RunState.park`). */
+export const redriveSignal = defineSignal<[RedriveDecision]>('redrive');
 /** Delivers `POST /v1/runs/{id}/events/{name}`; kept until a `wait_for_event` step takes it. */
 export const eventSignal = defineSignal<[{ name: string; payload: unknown }]>('event');

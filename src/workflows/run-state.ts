@@ -1,7 +1,8 @@
-import { proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities } from '../activities/run-index.js';
-import type { Definition } from '../definitions/schema.js';
-import type { ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './messages.js';
+import type { Definition, Step } from '../definitions/schema.js';
+import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './messages.js';
 import { Scope } from './scope.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */
@@ -9,11 +10,10 @@ const { recordRun: recordProgress } = proxyLocalActivities<RunIndexActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
-/** The final record is retried until the database takes it, so the index always catches up. */
-const { recordRun: recordEnd } = proxyLocalActivities<RunIndexActivities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
+/** The final record and dead letters are retried until the database takes them: nothing is lost. */
+const untilStored = { startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '1m' } } as const;
+const { recordRun: recordEnd } = proxyLocalActivities<RunIndexActivities>(untilStored);
+const { recordDeadLetter } = proxyLocalActivities<DeadLetterActivities>(untilStored);
 
 export interface RunIdentity {
   runId: string;
@@ -33,6 +33,7 @@ export class RunState {
   error: StepError | null = null;
   readonly top: Scope;
   private readonly events = new Map<string, unknown[]>();
+  private readonly decisions = new Map<string, RedriveDecision | undefined>();
   private recorded = 0;
   private waiting = 0;
 
@@ -75,12 +76,62 @@ export class RunState {
     return this.events.get(name)?.shift() ?? null;
   }
 
+  /**
+   * Parks a step that failed for good: records a dead letter, shows the run as failed, and waits
+   * (durably, holding every earlier output) until the dead letter is re-driven or discarded.
+   */
+  async park(step: Step, failure: { error: StepError; attempts: number; input: unknown }): Promise<RedriveDecision> {
+    const { identity } = this;
+    const id = uuid4();
+    const details = failure.error.details;
+    const status = typeof details === 'object' && details !== null && 'status' in details && typeof details.status === 'number' ? details.status : null;
+    this.decisions.set(id, undefined);
+    await recordDeadLetter({
+      id,
+      tenantId: identity.tenantId,
+      runId: identity.runId,
+      executionId: workflowInfo().workflowId,
+      workflowId: identity.workflowId,
+      version: identity.version,
+      stepId: step.id,
+      stepType: step.type,
+      errorCode: failure.error.code,
+      httpStatus: status,
+      error: failure.error,
+      attempts: failure.attempts,
+      input: failure.input,
+      createdAt: new Date().toISOString(),
+    });
+    const before = this.status;
+    await this.setParked(true, failure.error);
+    await condition(() => this.decisions.get(id) !== undefined);
+    const decision = this.decisions.get(id) ?? { deadLetterId: id, action: 'discard' };
+    this.decisions.delete(id);
+    if (decision.action === 'redrive') await this.setParked(false, null, before);
+    return decision;
+  }
+
+  /** Takes a re-drive or discard for a parked step of this run; others are ignored. */
+  decide(decision: RedriveDecision): void {
+    if (this.decisions.has(decision.deadLetterId)) this.decisions.set(decision.deadLetterId, decision);
+  }
+
+  private async setParked(parked: boolean, error: StepError | null, resumeAs: RunStatus = 'running'): Promise<void> {
+    this.status = parked ? 'failed' : resumeAs;
+    this.error = error;
+    await this.progress();
+  }
+
   /** A step starts or stops waiting (timer, event); the run is `waiting` while nothing else runs. */
   async changeWaiting(delta: 1 | -1): Promise<void> {
     this.waiting += delta;
     const status = this.waiting > 0 ? 'waiting' : 'running';
     if (status === this.status) return;
     this.status = status;
+    await this.progress();
+  }
+
+  private async progress(): Promise<void> {
     if (!this.opts.record) return;
     try {
       await recordProgress(this.record());

@@ -50,6 +50,13 @@ export class Scope {
     return executions;
   }
 
+  /** A re-driven step runs again as the same execution (same idempotency key), not as a new one. */
+  restart(step: Step): number {
+    const executions = this.states.get(step.id)?.executions ?? 1;
+    this.put({ id: step.id, type: step.type, status: 'running', attempts: 0, executions, startedAt: now(), endedAt: null, output: null, error: null });
+    return executions;
+  }
+
   setStatus(stepId: string, status: StepStatus): void {
     const state = this.states.get(stepId);
     if (state) this.put({ ...state, status });

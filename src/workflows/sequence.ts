@@ -1,4 +1,4 @@
-import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { evaluate } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
 import type { interpreter } from './interpreter.js';
@@ -47,30 +47,45 @@ function historyTooLong(limit = DEFAULT_HISTORY_LIMIT): boolean {
   return info.continueAsNewSuggested || info.historyLength >= limit;
 }
 
+/** Failed steps park as dead letters instead of failing the run (histories from before replay as they were). */
+const PARK_FAILED_STEPS = 'park-failed-steps';
+
 async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEnd; goto?: string }> {
   if (scope.executed >= scope.run.maxSteps) {
     throw new SequenceFailure({ code: 'MAX_STEPS_EXCEEDED', message: `a sequence executed ${scope.run.maxSteps} steps (maxSteps); is a loop missing its exit?` });
   }
-  const executions = scope.begin(step);
-  try {
-    if (step.when !== undefined && !(await evaluate(step.when, scope.context()))) {
-      scope.end(step.id, { status: 'skipped' });
-      return {};
+  let executions = scope.begin(step);
+  for (let current = step; ; ) {
+    try {
+      if (current.when !== undefined && !(await evaluate(current.when, scope.context()))) {
+        scope.end(current.id, { status: 'skipped' });
+        return {};
+      }
+      const outcome = await runStep(current, scope, executions, executeSequence);
+      const output = current.output === undefined ? outcome.output : await evaluate(current.output, { ...scope.context(), output: outcome.output });
+      scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
+      return { end: outcome.end, goto: outcome.goto };
+    } catch (err) {
+      if (isCancellation(err)) {
+        scope.end(current.id, { status: 'cancelled' });
+        throw err;
+      }
+      if (err instanceof SequenceFailure) throw err;
+      const error = toStepError(err);
+      const attempts = err instanceof StepFailure ? err.attempts : 1;
+      scope.end(current.id, { status: 'failed', error, attempts });
+      if (current.onError === 'continue') return {};
+      if (current.onError !== undefined) return { goto: current.onError };
+      if (err instanceof StepFailure && patched(PARK_FAILED_STEPS)) {
+        const decision = await scope.run.park(current, { error, attempts, input: err.input });
+        if (decision.action === 'redrive') {
+          // The same execution again: same idempotency key, earlier outputs untouched.
+          current = decision.step ?? current;
+          executions = scope.restart(current);
+          continue;
+        }
+      }
+      throw new SequenceFailure({ ...error, message: `step '${current.id}' failed: ${error.message}` });
     }
-    const outcome = await runStep(step, scope, executions, executeSequence);
-    const output = step.output === undefined ? outcome.output : await evaluate(step.output, { ...scope.context(), output: outcome.output });
-    scope.end(step.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
-    return { end: outcome.end, goto: outcome.goto };
-  } catch (err) {
-    if (isCancellation(err)) {
-      scope.end(step.id, { status: 'cancelled' });
-      throw err;
-    }
-    if (err instanceof SequenceFailure) throw err;
-    const error = toStepError(err);
-    scope.end(step.id, { status: 'failed', error, attempts: err instanceof StepFailure ? err.attempts : 1 });
-    if (step.onError === 'continue') return {};
-    if (step.onError !== undefined) return { goto: step.onError };
-    throw new SequenceFailure({ ...error, message: `step '${step.id}' failed: ${error.message}` });
   }
 }

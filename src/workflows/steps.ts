@@ -124,7 +124,7 @@ async function subworkflow(step: Extract<Step, { type: 'subworkflow' }>, scope: 
   } catch (err) {
     if (!(err instanceof ChildWorkflowFailure)) throw err;
     const cause = toStepError(err.cause);
-    throw new StepFailure({ code: cause.code, message: `child run ${childRunId} failed: ${cause.message}`, details: { childRunId } }, 1);
+    throw new StepFailure({ code: cause.code, message: `child run ${childRunId} failed: ${cause.message}`, details: { childRunId } }, 1, input);
   }
 }
 
@@ -153,7 +153,7 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
     return { output: result.output, attempts: result.attempt };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts));
+    throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts), config);
   }
 }
 
@@ -162,6 +162,8 @@ export class StepFailure extends Error {
   constructor(
     readonly error: StepError,
     readonly attempts: number,
+    /** What the step was given (its evaluated config): shown with its dead letter. */
+    readonly input?: unknown,
   ) {
     super(error.message);
     this.name = 'StepFailure';

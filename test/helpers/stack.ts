@@ -9,8 +9,7 @@ import type { ApiDeps } from '../../src/api/env.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
-import { createRunsRepo } from '../../src/db/runs-repo.js';
-import { createWorkflowsRepo } from '../../src/db/workflows-repo.js';
+import { createRepos } from '../../src/db/repos.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
@@ -42,14 +41,14 @@ export async function startStack(opts: { worker?: boolean } = {}) {
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1' });
-  const runs = createRunsRepo(pool);
-  const deps: ApiDeps = { config, pool, temporal: env.client, workflows: createWorkflowsRepo(pool), runs, logger };
+  const repos = createRepos(pool);
+  const deps: ApiDeps = { config, pool, temporal: env.client, ...repos, logger };
   const app = createApp(deps);
 
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   if (opts.worker !== false) {
-    worker = await createWorker({ config, connection: env.nativeConnection, runs, workflows: deps.workflows });
+    worker = await createWorker({ config, connection: env.nativeConnection, repos });
     workerDone = worker.run();
   }
 

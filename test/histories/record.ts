@@ -136,14 +136,17 @@ try {
     for (const [i, id] of (s.extra?.(runId) ?? []).entries()) await save(`${name}-child-${i}`, id);
   }
   // Continue-as-new: the first execution (ending in ContinueAsNew) and the one that finished.
-  if (recorded('continue-as-new-first')) process.exit(0);
+  if (!recorded('continue-as-new-first')) await recordContinueAsNew();
+} finally {
+  await stack.stop();
+  await receiver.close();
+}
+
+async function recordContinueAsNew(): Promise<void> {
   const loop = { name: 'long loop', steps: [{ id: 'wait', type: 'delay', config: { duration: '1ms' } }, transform('inc', '(steps.inc.output ? steps.inc.output : 0) + 1'), { id: 'again', type: 'choice', cases: [{ when: 'steps.inc.output < 4', next: 'wait' }], default: 'done' }, transform('done', 'steps.inc.output')] };
   const input: RunInput = { tenantId: 'default', workflowId: 'loop', version: 1, definition: loop as RunInput['definition'], trigger: {}, historyLimit: 12 };
   const handle = await stack.client.workflow.start('interpreter', { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: 'continue-as-new', args: [input] });
   await handle.result();
   await save('continue-as-new-first', 'continue-as-new', handle.firstExecutionRunId);
   await save('continue-as-new-last', 'continue-as-new');
-} finally {
-  await stack.stop();
-  await receiver.close();
 }
