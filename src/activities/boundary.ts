@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { AppError } from '../shared/errors.js';
 import type { ConnectorInput, ConnectorResult } from './connector.js';
@@ -32,10 +32,15 @@ export function connectorActivity<S extends z.ZodType>(schema: S, execute: (conf
       });
     }
     const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
+    // Heartbeats carry a run's cancellation to the activity, and a dead worker's step is retried sooner.
+    const heartbeats = setInterval(() => Context.current().heartbeat(), 1_000);
     try {
       return { output: await execute(parsed.data, { input, signal, attempt }), attempt };
     } catch (err) {
+      if (cancellationSignal.aborted) throw new CancelledFailure('the step was cancelled');
       throw toFailure(err, attempt);
+    } finally {
+      clearInterval(heartbeats);
     }
   };
 }

@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { deadLettersRoutes } from './dead-letters.js';
 import { healthRoutes } from './health.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
@@ -58,6 +59,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
+  app.route('/v1/dead-letters', deadLettersRoutes(deps));
 
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));

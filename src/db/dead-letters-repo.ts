@@ -98,13 +98,20 @@ export function createDeadLettersRepo(pool: Pool) {
       return rows;
     },
 
-    /** Marks an open dead letter resolved; false when it was not open any more. */
+    /**
+     * Marks an open dead letter resolved; false when it was not open any more. A re-driven run shows
+     * as running at once (its own next record, which is newer, then takes over).
+     */
     async resolve(tenantId: string, id: string, status: 'redriven' | 'discarded', reason?: string): Promise<boolean> {
-      const { rowCount } = await pool.query(
-        `UPDATE dead_letters SET status = $3, reason = $4, resolved_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'open'`,
+      const { rows } = await pool.query<{ run_id: string }>(
+        `UPDATE dead_letters SET status = $3, reason = $4, resolved_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'open' RETURNING run_id`,
         [tenantId, id, status, reason ?? null],
       );
-      return (rowCount ?? 0) > 0;
+      const runId = rows[0]?.run_id;
+      if (runId && status === 'redriven') {
+        await pool.query(`UPDATE runs SET status = 'running', error = NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'failed'`, [tenantId, runId]);
+      }
+      return runId !== undefined;
     },
   };
 }

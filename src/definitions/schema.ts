@@ -147,6 +147,18 @@ export const STEP_TYPES: readonly string[] = ['delay', 'transform', 'succeed', '
 export type ConnectorStep = Extract<Step, { type: ConnectorType }>;
 export const isConnectorStep = (step: Step): step is ConnectorStep => isConnectorType(step.type);
 
+/** The step with this id anywhere in a list of steps, nested ones included. */
+export function findStep(steps: Step[], id: string): Step | undefined {
+  for (const step of steps) {
+    if (step.id === id) return step;
+    for (const block of nestedBlocks(step)) {
+      const found = findStep(block.steps, id);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 /** The blocks of steps nested in a step (parallel branches, foreach steps). */
 export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
   if (step.type === 'parallel') return step.branches.map((steps, i) => ({ steps, pointer: `/branches/${i}` }));
@@ -164,6 +176,8 @@ const definitionFields = {
   defaults: DefaultsSchema.optional(),
   /** Upper bound on step executions in one sequence (the top level, a branch, a foreach item), so loops always end. Default 1000. */
   maxSteps: z.int().min(1).max(100_000).optional(),
+  /** The whole run's time limit; past it the run ends as `timed_out`. */
+  timeout: DurationSchema.optional(),
 };
 
 /** The whole definition; used for types and the published JSON Schema. */

@@ -41,6 +41,15 @@ export function validateDefinition(raw: unknown): ValidationResult {
   return { ok: true, definition: DefinitionSchema.parse(raw) };
 }
 
+/** One step on its own (routes are not checked): for a step patched when re-driving a dead letter. */
+export function validateStep(raw: unknown): { ok: true; step: Step } | { ok: false; problems: DefinitionProblem[] } {
+  const parsed = StepSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, problems: fromZod(parsed.error, '', raw) };
+  const problems: DefinitionProblem[] = [];
+  for (const { step, pointer } of flatten(parsed.data, '')) checkStep(step, pointer, problems);
+  return problems.length ? { ok: false, problems } : { ok: true, step: parsed.data };
+}
+
 /** A step and the steps nested in it, each with its JSON pointer. */
 function flatten(step: Step, pointer: string): { step: Step; pointer: string }[] {
   const nested = nestedBlocks(step).flatMap((b) => b.steps.flatMap((s, i) => flatten(s, `${pointer}${b.pointer}/${i}`)));

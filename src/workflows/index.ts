@@ -1,2 +1,3 @@
 /** The workflows the worker registers. */
+export { bulkRedrive } from './bulk-redrive.js';
 export { foreachBatch, interpreter } from './interpreter.js';

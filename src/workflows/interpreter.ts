@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancellationScope, ContinueAsNew, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, ContinueAsNew, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { toMillis } from '../definitions/duration.js';
 import { forEachItem } from './blocks.js';
 import { eventSignal, redriveSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
 import { RunState } from './run-state.js';
@@ -16,13 +17,30 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  const main = new CancellationScope();
+  const deadline = runDeadline(input);
+  let timedOut = false;
+  if (deadline !== undefined) {
+    sleep(Math.max(0, deadline - Date.now())).then(
+      () => {
+        timedOut = true;
+        main.cancel();
+      },
+      () => undefined,
+    );
+  }
   try {
-    const end = await executeSequence(input.definition.steps, run.top, input.resume?.at);
+    const end = await main.run(() => executeSequence(input.definition.steps, run.top, input.resume?.at));
     if (end.status === 'failed') throw new SequenceFailure(end.error);
     await run.finish('completed', { output: end.output });
     return { output: end.output };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
+    if (timedOut && isCancellation(err)) {
+      const error = { code: 'RUN_TIMED_OUT', message: `the run did not end within its timeout of ${input.definition.timeout}` };
+      await CancellationScope.nonCancellable(() => run.finish('timed_out', { error }));
+      throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
+    }
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => run.finish('cancelled', {}));
       throw err;
@@ -31,6 +49,13 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
     await run.finish('failed', { error });
     throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
   }
+}
+
+/** When the run's `timeout` passes, counted from the first execution's start (continue-as-new keeps it). */
+function runDeadline(input: RunInput): number | undefined {
+  if (input.definition.timeout === undefined) return undefined;
+  const started = Date.parse(input.resume?.startedAt ?? workflowInfo().startTime.toISOString());
+  return started + toMillis(input.definition.timeout);
 }
 
 /** A batch of a large foreach's items, run as a child of the run that holds the foreach. */

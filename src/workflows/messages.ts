@@ -24,6 +24,8 @@ export interface ResumeState {
   recorded: number;
   lastOutput: unknown;
   events: [string, unknown[]][];
+  /** When the first execution started. */
+  startedAt?: string;
 }
 
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out';

@@ -153,13 +153,15 @@ export class RunState {
 
   /** What continue-as-new carries to go on at the top-level step `at`. */
   resumeState(at: string): ResumeState {
-    return { at, steps: this.top.snapshot(), executed: this.top.executed, recorded: this.recorded, lastOutput: this.top.lastOutput, events: [...this.events] };
+    const startedAt = this.opts.input?.resume?.startedAt ?? workflowInfo().startTime.toISOString();
+    return { at, steps: this.top.snapshot(), executed: this.top.executed, recorded: this.recorded, lastOutput: this.top.lastOutput, events: [...this.events], startedAt };
   }
 
   private record() {
     const { runId, tenantId, workflowId, version } = this.identity;
     this.recorded += 1;
-    return { runId, tenantId, workflowId, version, startedAt: workflowInfo().startTime.toISOString(), endedAt: null, seq: this.recorded, ...this.snapshot() };
+    const startedAt = this.opts.input?.resume?.startedAt ?? workflowInfo().startTime.toISOString();
+    return { runId, tenantId, workflowId, version, startedAt, endedAt: null, seq: this.recorded, ...this.snapshot() };
   }
 }
 

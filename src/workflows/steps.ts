@@ -139,6 +139,7 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
   const activities = proxyActivities<ConnectorActivities>({
     activityId: `${step.id}${suffix}`,
     startToCloseTimeout: toMillis(timeout),
+    heartbeatTimeout: Math.min(toMillis(timeout), 10_000),
     retry: {
       maximumAttempts: retry.maxAttempts,
       initialInterval: retry.initialInterval && toMillis(retry.initialInterval),

@@ -8,7 +8,7 @@ export interface ReceivedRequest {
   body: string;
 }
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
+type Reply = { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number };
 type Script = (req: ReceivedRequest, countForPath: number) => Reply;
 
 /**
@@ -17,6 +17,7 @@ type Script = (req: ReceivedRequest, countForPath: number) => Reply;
  */
 export async function startReceiver() {
   const scripts = new Map<string, Script>();
+  const abortHandlers = new Map<string, () => void>();
   const requests: ReceivedRequest[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -28,8 +29,17 @@ export async function startReceiver() {
       const count = requests.filter((r) => r.path === received.path).length;
       const script: Script = scripts.get(url.pathname) ?? (() => ({ status: 200, body: { ok: true } }));
       const reply = script(received, count);
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
+      const send = () => {
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+        res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
+      };
+      if (!reply.delayMs) return send();
+      const timer = setTimeout(send, reply.delayMs);
+      res.on('close', () => {
+        if (res.writableFinished) return;
+        clearTimeout(timer);
+        abortHandlers.get(received.path)?.();
+      });
     });
   });
   const port = await freePort();
@@ -40,8 +50,15 @@ export async function startReceiver() {
     on(path: string, script: Script) {
       scripts.set(path, script);
     },
+    /** Called when the client gives up on a delayed answer (e.g. a cancelled step). */
+    onAbort(path: string, handler: () => void) {
+      abortHandlers.set(path, handler);
+    },
     requestsTo: (path: string) => requests.filter((r) => r.path === path),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
   };
 }
 

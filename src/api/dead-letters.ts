@@ -1,0 +1,177 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { deadLetterResolved, type DeadLetterRow } from '../db/dead-letters-repo.js';
+import { findStep, type Step } from '../definitions/schema.js';
+import { validateStep } from '../definitions/validate.js';
+import { AppError, invalidDefinition, unavailable } from '../shared/errors.js';
+import { redriveSignal, type BulkRedriveInput, type RedriveDecision } from '../workflows/messages.js';
+import type { ApiDeps, ApiEnv } from './env.js';
+import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
+
+const GroupFilterSchema = z.object({
+  workflowId: z.string().max(200).optional(),
+  stepId: z.string().max(64).optional(),
+  errorCode: z.string().max(100).optional(),
+  httpStatus: z.coerce.number().int().min(100).max(599).optional(),
+});
+const DeadLetterSchema = z
+  .object({
+    id: z.string(),
+    runId: z.string(),
+    workflowId: z.string(),
+    version: z.number().int(),
+    stepId: z.string(),
+    stepType: z.string(),
+    errorCode: z.string(),
+    httpStatus: z.number().int().nullable(),
+    error: z.unknown(),
+    attempts: z.number().int(),
+    input: z.unknown(),
+    status: z.enum(['open', 'redriven', 'discarded']),
+    reason: z.string().nullable(),
+    createdAt: z.string(),
+    resolvedAt: z.string().nullable(),
+  })
+  .openapi('DeadLetter');
+
+const view = ({ executionId: _executionId, ...d }: DeadLetterRow) => ({ ...d, createdAt: d.createdAt.toISOString(), resolvedAt: d.resolvedAt?.toISOString() ?? null });
+
+/**
+ * Dead letters: steps that failed for good, parked in their runs. Inspect, group, re-drive one
+ * (optionally with a corrected config or a newer version of the step), re-drive a whole group at a
+ * bounded rate, or discard.
+ */
+export function deadLettersRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['dead letters'],
+      summary: 'List dead letters, newest first',
+      request: { query: PageQuerySchema.extend(GroupFilterSchema.shape).extend({ since: z.iso.datetime({ offset: true }).optional(), status: z.enum(['open', 'redriven', 'discarded']).default('open') }) },
+      responses: { 200: json(z.object({ items: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
+    }),
+    async (c) => {
+      const { cursor, limit, since, ...filter } = c.req.valid('query');
+      const { items, nextCursor } = await deps.deadLetters.list(c.var.tenantId, { ...filter, since: since ? new Date(since) : undefined }, { cursor, limit });
+      return c.json({ items: items.map(view), nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/groups',
+      tags: ['dead letters'],
+      summary: 'Open dead letters grouped by workflow, step, error code and HTTP status',
+      request: { query: GroupFilterSchema },
+      responses: { 200: json(z.object({ items: z.array(z.object({ workflowId: z.string(), stepId: z.string(), errorCode: z.string(), httpStatus: z.number().nullable(), count: z.number(), oldest: z.string(), newest: z.string() })) }), 'Groups'), ...errorResponses },
+    }),
+    async (c) => {
+      const groups = await deps.deadLetters.groups(c.var.tenantId, c.req.valid('query'));
+      return c.json({ items: groups.map((g) => ({ ...g, oldest: g.oldest.toISOString(), newest: g.newest.toISOString() })) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/redrive',
+      tags: ['dead letters'],
+      summary: 'Re-drive every open dead letter matching a filter, at a bounded rate',
+      request: { body: { content: { 'application/json': { schema: GroupFilterSchema.extend({ ratePerSecond: z.number().int().min(1).max(100).default(5), limit: z.number().int().min(1).max(10_000).default(1000) }) } }, required: true } },
+      responses: { 202: json(z.object({ operationId: z.string(), matched: z.number().int() }), 'Started'), ...errorResponses },
+    }),
+    async (c) => {
+      const { ratePerSecond, limit, ...filter } = c.req.valid('json');
+      const matched = (await deps.deadLetters.openIds(c.var.tenantId, filter, limit)).length;
+      const operationId = `bulk-redrive-${randomUUID()}`;
+      const input: BulkRedriveInput = { tenantId: c.var.tenantId, filter, ratePerSecond, limit };
+      try {
+        await deps.temporal.workflow.start('bulkRedrive', { workflowId: operationId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input] });
+      } catch (err) {
+        throw unavailable('Temporal', err);
+      }
+      c.var.logger.info({ operationId, matched, filter }, 'bulk re-drive started');
+      return c.json({ operationId, matched }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/{id}', tags: ['dead letters'], summary: 'One dead letter', request: { params: IdParamSchema }, responses: { 200: json(DeadLetterSchema, 'The dead letter'), ...errorResponses } }),
+    async (c) => c.json(view(await deps.deadLetters.get(c.var.tenantId, c.req.valid('param').id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/redrive',
+      tags: ['dead letters'],
+      summary: 'Re-run the failed step in its run, earlier outputs intact; optionally with a corrected config or the step of another version',
+      request: {
+        params: IdParamSchema,
+        body: { content: { 'application/json': { schema: z.object({ config: z.record(z.string(), z.unknown()).optional().openapi({ description: "Merged over the step's config" }), version: z.number().int().min(1).optional() }) } }, required: false },
+      },
+      responses: { 202: json(z.object({ redriven: z.literal(true) }), 'Re-driven'), 409: problem('Already resolved, or the run has ended'), ...errorResponses },
+    }),
+    async (c) => {
+      const dl = await openDeadLetter(deps, c.var.tenantId, c.req.valid('param').id);
+      const body = c.req.valid('json') ?? {};
+      const step = body.config || body.version ? await patchedStep(deps, c.var.tenantId, dl, body) : undefined;
+      await decide(deps, dl, { deadLetterId: dl.id, action: 'redrive', ...(step ? { step } : {}) });
+      await deps.deadLetters.resolve(c.var.tenantId, dl.id, 'redriven');
+      c.var.logger.info({ runId: dl.runId, stepId: dl.stepId, deadLetterId: dl.id }, 'dead letter re-driven');
+      return c.json({ redriven: true as const }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      tags: ['dead letters'],
+      summary: 'Discard: the run ends as failed',
+      request: { params: IdParamSchema, query: z.object({ reason: z.string().max(500).optional() }) },
+      responses: { 204: { description: 'Discarded' }, 409: problem('Already resolved'), ...errorResponses },
+    }),
+    async (c) => {
+      const dl = await openDeadLetter(deps, c.var.tenantId, c.req.valid('param').id);
+      const reason = c.req.valid('query').reason;
+      await decide(deps, dl, { deadLetterId: dl.id, action: 'discard', ...(reason ? { reason } : {}) });
+      await deps.deadLetters.resolve(c.var.tenantId, dl.id, 'discarded', reason);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}
+
+async function openDeadLetter(deps: ApiDeps, tenantId: string, id: string): Promise<DeadLetterRow> {
+  const dl = await deps.deadLetters.get(tenantId, id);
+  if (dl.status !== 'open') throw deadLetterResolved(id, dl.status);
+  return dl;
+}
+
+/** The failed step as it should run again: from another version, and/or with config merged in. */
+async function patchedStep(deps: ApiDeps, tenantId: string, dl: DeadLetterRow, body: { config?: Record<string, unknown>; version?: number }): Promise<Step> {
+  const wf = await deps.workflows.get(tenantId, dl.workflowId, body.version ?? dl.version);
+  const step = findStep(wf.definition.steps, dl.stepId);
+  if (!step) throw new AppError({ code: 'STEP_NOT_IN_VERSION', message: `version ${wf.version} has no step '${dl.stepId}'`, httpStatus: 409 });
+  const base: Record<string, unknown> = { ...step };
+  const config = 'config' in step && typeof step.config === 'object' ? step.config : {};
+  const checked = validateStep(body.config ? { ...base, config: { ...config, ...body.config } } : base);
+  if (!checked.ok) throw invalidDefinition(checked.problems.map((p) => ({ ...p, pointer: `/step${p.pointer}` })));
+  return checked.step;
+}
+
+async function decide(deps: ApiDeps, dl: DeadLetterRow, decision: RedriveDecision): Promise<void> {
+  try {
+    await deps.temporal.workflow.getHandle(dl.executionId).signal(redriveSignal, decision);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new AppError({ code: 'RUN_ENDED', message: `the run of dead letter '${dl.id}' has ended`, httpStatus: 409 });
+    throw unavailable('Temporal', err);
+  }
+}
