@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { devServerSearchAttributeArgs } from '../../src/temporal/search-attributes.js';
+import { freePort, waitFor } from '../helpers/ports.js';
+import { toolPaths } from '../helpers/stack.js';
+
+const logger = createLogger('silent', 'faults');
+const src = (path: string) => fileURLToPath(new URL(`../../src/${path}`, import.meta.url));
+
+/**
+ * Every part of the system as its own process, so a fault test can kill or stop any of them and
+ * start it again: the Temporal dev server (SQLite file), PostgreSQL (embedded), the worker and the API.
+ */
+export async function startCluster() {
+  const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-faults-'));
+  await chmod(dir, 0o755);
+  const [temporalPort, pgPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const temporalAddress = `127.0.0.1:${temporalPort}`;
+  let temporal: ChildProcess | undefined;
+  let db: EmbeddedDatabase | undefined;
+  const processes = new Map<'worker' | 'api', ChildProcess>();
+
+  async function startTemporal(): Promise<void> {
+    const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...devServerSearchAttributeArgs()];
+    temporal = spawn(toolPaths().temporal, args, { stdio: 'ignore' });
+    await waitFor('the Temporal dev server', async () => {
+      const c = await Connection.connect({ address: temporalAddress, connectTimeout: 500 });
+      await c.workflowService.getSystemInfo({});
+      await c.close();
+      return true;
+    }, 60_000);
+  }
+  async function startPostgres(): Promise<EmbeddedDatabase> {
+    db = await startEmbeddedPostgres(join(dir, 'pg'), pgPort, logger);
+    return db;
+  }
+
+  await startTemporal();
+  const databaseUrl = (await startPostgres()).url;
+  const pool = createPool(databaseUrl, logger);
+  await migrate(pool);
+  await pool.end();
+
+  const cluster = {
+    temporalAddress,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    databaseUrl,
+    client: new Client({ connection: await Connection.connect({ address: temporalAddress }) }),
+    startTemporal,
+    async killTemporal(): Promise<void> {
+      await kill(temporal, 'SIGKILL');
+    },
+    async startPostgres(): Promise<void> {
+      await startPostgres();
+    },
+    async stopPostgres(): Promise<void> {
+      await db?.stop();
+    },
+
+    env(): Record<string, string> {
+      return { TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: cluster.databaseUrl, API_PORT: String(apiPort), LOG_LEVEL: 'info', TEMPORAL_TASK_QUEUE: 'faults' };
+    },
+
+    /** Starts the worker or the API as a process and waits until it says it is up. */
+    async start(kind: 'worker' | 'api'): Promise<void> {
+      const child = spawn(process.execPath, ['--import', 'tsx', src(`${kind}/main.ts`)], { env: { ...process.env, ...cluster.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      processes.set(kind, child);
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out = (out + chunk.toString()).slice(-20_000);
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        out = (out + chunk.toString()).slice(-20_000);
+      });
+      const ready = kind === 'worker' ? 'worker started' : 'API listening';
+      await waitFor(`the ${kind} to start`, async () => {
+        if (child.exitCode !== null) throw new Error(`the ${kind} exited: ${out.slice(-2000)}`);
+        return out.includes(ready) ? true : undefined;
+      }, 60_000);
+    },
+    async kill(kind: 'worker' | 'api', signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+      await kill(processes.get(kind), signal);
+    },
+
+    async stop(): Promise<void> {
+      for (const child of processes.values()) await kill(child, 'SIGKILL');
+      await cluster.client.connection.close().catch(() => undefined);
+      await kill(temporal, 'SIGKILL');
+      await db?.stop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+
+  return cluster;
+}
+
+export type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  await once(child, 'exit');
+}
+
+/** Calls the API process over real HTTP; connection errors are answered as status 0. */
+export async function api(cluster: Cluster, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  try {
+    const res = await fetch(`${cluster.apiUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, contentType: res.headers.get('content-type') };
+  } catch {
+    return { status: 0, body: undefined, contentType: null };
+  }
+}
+
+/** Polls the API until every run has ended; returns the runs. */
+export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs = 180_000) {
+  const ended = new Map<string, { status: string; steps: { id: string; attempts: number; status: string }[]; result: unknown }>();
+  await waitFor(`${runIds.length} runs to end`, async () => {
+    for (const id of runIds) {
+      if (ended.has(id)) continue;
+      const res = await api(cluster, 'GET', `/v1/runs/${id}`);
+      if (['completed', 'failed', 'cancelled', 'timed_out'].includes(res.body?.status)) ended.set(id, res.body);
+    }
+    return ended.size === runIds.length ? true : undefined;
+  }, timeoutMs);
+  return runIds.map((id) => ended.get(id) ?? { status: 'missing', steps: [], result: null });
+}
+
+/** Writes a line of the fault table (also printed in the test output). */
+export function report(scenario: string, counts: Record<string, number | string>): void {
+  process.stdout.write(`# fault ${scenario}: ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+}
