@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../helpers/ports.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { api, report, startCluster, waitForRuns, type Cluster } from './cluster.js';
+
+describe('faults: killing the API, stopping PostgreSQL', () => {
+  let cluster: Cluster;
+  let receiver: Receiver;
+  before(async () => {
+    [cluster, receiver] = await Promise.all([startCluster(), startReceiver()]);
+    await Promise.all([cluster.start('worker'), cluster.start('api')]);
+  });
+  after(async () => {
+    await cluster?.stop();
+    await receiver?.close();
+  });
+
+  it('SIGKILL of the API during a burst of 500 triggers: every acknowledged trigger has exactly one run, retries create no duplicates', async () => {
+    const wf = await api(cluster, 'POST', '/v1/workflows', { name: 'burst', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.i' } }] });
+    const keys = Array.from({ length: 500 }, (_, i) => `order-${i}`);
+    const acked = new Map<string, string>();
+    const send = async (key: string) => {
+      const res = await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i: Number(key.slice(6)) }, { 'idempotency-key': key });
+      if (res.status === 202) acked.set(key, res.body.runId);
+      return res.status;
+    };
+    let killed = false;
+    let failedWhileDown = 0;
+    const queue = [...keys];
+    const workers = Array.from({ length: 10 }, async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        if (!killed && acked.size >= 200) {
+          killed = true;
+          await cluster.kill('api');
+        }
+        if ((await send(key)) !== 202) failedWhileDown += 1;
+      }
+    });
+    await Promise.all(workers);
+    const unacked = keys.filter((k) => !acked.has(k));
+    await cluster.start('api');
+    // The caller retries what was not acknowledged, and repeats some that were, with the same keys.
+    for (const key of [...unacked, ...keys.slice(0, 50)]) {
+      const before = acked.get(key);
+      assert.equal(await send(key), 202);
+      if (before) assert.equal(acked.get(key), before, 'a repeated key answers the same run');
+    }
+    const runIds = [...new Set(acked.values())];
+    assert.equal(runIds.length, 500);
+    const runs = await waitForRuns(cluster, runIds);
+    const inTemporal = await cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf.body.id}'`);
+    const listed = await api(cluster, 'GET', `/v1/runs?workflowId=${wf.body.id}&limit=200`);
+    report('API SIGKILL during 500 triggers', { triggers: 500, refusedWhileDown: failedWhileDown, retried: unacked.length, runsInTemporal: inTemporal.count, completed: runs.filter((r) => r.status === 'completed').length });
+    assert.equal(inTemporal.count, 500, 'exactly one run per key in Temporal');
+    assert.ok(runs.every((r) => r.status === 'completed'));
+    assert.equal(listed.status, 200);
+  });
+
+  it('PostgreSQL stopped during runs: steps keep executing, the API answers 503 problem+json, and everything recovers by itself', async () => {
+    const wf = await api(cluster, 'POST', '/v1/workflows', {
+      name: 'db outage',
+      steps: [
+        { id: 'wait', type: 'delay', config: { duration: '3s' } },
+        { id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/db/call` } },
+        { id: 'done', type: 'transform', config: { expression: "'ok'" } },
+      ],
+    });
+    const runIds: string[] = [];
+    for (let i = 0; i < 20; i++) runIds.push((await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
+    await cluster.stopPostgres();
+    const down = await api(cluster, 'GET', '/v1/runs?limit=5');
+    const triggerDown = await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, {});
+    const ready = await api(cluster, 'GET', '/readyz');
+    await waitFor('steps to run while the database is down', async () => (receiver.requestsTo('/db/call').length >= 20 ? true : undefined), 60_000);
+    await cluster.startPostgres();
+    const runs = await waitForRuns(cluster, runIds);
+    report('PostgreSQL stopped during 20 runs', { runs: 20, sideEffectsWhileDown: 20, apiStatusWhileDown: down.status, completed: runs.filter((r) => r.status === 'completed').length });
+    assert.equal(down.status, 503);
+    assert.equal(down.contentType, 'application/problem+json');
+    assert.equal(down.body.code, 'UNAVAILABLE');
+    assert.equal(triggerDown.status, 503);
+    assert.equal(ready.status, 503);
+    assert.ok(runs.every((r) => r.status === 'completed'), 'the run index caught up');
+    assert.equal((await api(cluster, 'GET', '/readyz')).status, 200);
+  });
+});
