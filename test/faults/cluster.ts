@@ -87,8 +87,11 @@ export async function startCluster() {
         return out.includes(ready) ? true : undefined;
       }, 60_000);
     },
-    async kill(kind: 'worker' | 'api', signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-      await kill(processes.get(kind), signal);
+    /** Signals the process and returns its exit code once it has exited. */
+    async kill(kind: 'worker' | 'api', signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+      const child = processes.get(kind);
+      await kill(child, signal);
+      return child?.exitCode ?? null;
     },
 
     async stop(): Promise<void> {

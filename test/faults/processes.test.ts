@@ -65,6 +65,19 @@ describe('faults: killing the worker and the Temporal server', () => {
     assert.equal(completed, runIds.length);
   });
 
+  it('SIGTERM: the worker finishes the http steps in flight before it exits, so none is sent twice', async () => {
+    receiver.on('/g/before', () => ({ status: 200, delayMs: 1_000 }));
+    const runIds = await triggerMany('/g', 5);
+    await waitFor('http steps in flight', async () => (receiver.requestsTo('/g/before').length >= 5 ? true : undefined));
+    const exitCode = await cluster.kill('worker', 'SIGTERM');
+    await cluster.start('worker');
+    const runs = await waitForRuns(cluster, runIds);
+    report('worker SIGTERM with steps in flight', { runs: 5, completed: runs.filter((r) => r.status === 'completed').length, requestsBefore: receiver.requestsTo('/g/before').length, exitCode: String(exitCode) });
+    assert.equal(exitCode, 0);
+    assert.equal(receiver.requestsTo('/g/before').length, 5, 'no step in flight was retried');
+    assert.ok(runs.every((r) => r.status === 'completed'));
+  });
+
   it('the Temporal dev server killed mid-run and restarted on its DB file: every run completes', async () => {
     const runIds = await triggerMany('/t', 20);
     await waitFor('runs under way', async () => (receiver.requestsTo('/t/before').length >= 10 ? true : undefined));

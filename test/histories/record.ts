@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { RunInput } from '../../src/workflows/messages.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { waitFor } from '../helpers/ports.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from '../helpers/runs.js';
 import { startStack, toolPaths } from '../helpers/stack.js';
 
@@ -16,6 +17,8 @@ const receiver = await startReceiver();
 receiver.on('/ok', (req) => ({ status: 200, body: { echo: req.body ? JSON.parse(req.body) : null } }));
 receiver.on('/flaky', (_req, n) => (n <= 2 ? { status: 503 } : { status: 200, body: { n } }));
 receiver.on('/missing', () => ({ status: 404 }));
+let repaired = false;
+receiver.on('/repairable', () => (repaired ? { status: 200, body: { ok: true } } : { status: 500 }));
 const ok = `${receiver.url}/ok`;
 const transform = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
 
@@ -105,6 +108,21 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
     extra: (runId) => [`${runId}:sub`, `${runId}:bad`],
   },
+  'dead-letter-redrive': {
+    definition: { name: 'parks', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/repairable` }, retry: { maxAttempts: 2, initialInterval: '100ms' } }, transform('after', '1')] },
+    during: async (runId) => {
+      const dl = await waitForDeadLetter(runId);
+      repaired = true;
+      await stack.call('POST', `/v1/dead-letters/${dl}/redrive`, {});
+    },
+  },
+  'dead-letter-discard': {
+    definition: { name: 'discarded', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` } }] },
+    during: async (runId) => {
+      await stack.call('DELETE', `/v1/dead-letters/${await waitForDeadLetter(runId)}?reason=test`);
+    },
+  },
+  'run-timeout': { definition: { name: 'times out', timeout: '300ms', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] } },
   cancelled: {
     definition: { name: 'cancelled', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] },
     during: async (runId) => {
@@ -113,6 +131,13 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
   },
 };
+
+async function waitForDeadLetter(runId: string): Promise<string> {
+  return waitFor('a dead letter', async () => {
+    const res = await stack.call('GET', '/v1/dead-letters?limit=200');
+    return res.body.items.find((d: { runId: string }) => d.runId === runId)?.id;
+  });
+}
 
 const dir = new URL('./', import.meta.url);
 async function save(name: string, workflowId: string, runId?: string): Promise<void> {
@@ -132,6 +157,7 @@ try {
     const runId = await trigger(stack, await createWorkflow(stack, s.definition), s.payload ?? {});
     await s.during?.(runId);
     await waitForEnd(stack, runId);
+    await stack.client.workflow.getHandle(runId).result().catch(() => undefined);
     await save(name, runId);
     for (const [i, id] of (s.extra?.(runId) ?? []).entries()) await save(`${name}-child-${i}`, id);
   }
