@@ -10,6 +10,8 @@ import { createPool } from './db/pool.js';
 import { createRepos } from './db/repos.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { createMetrics } from './shared/metrics.js';
+import { setupTracing } from './shared/tracing.js';
 import { connectClient, connectWorker } from './temporal/connection.js';
 import { devServerSearchAttributeArgs } from './temporal/search-attributes.js';
 import { createWorker, installRuntimeLogger } from './worker/worker.js';
@@ -32,11 +34,14 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 const pool = createPool(databaseUrl, logger);
 await migrate(pool);
 const repos = createRepos(pool);
-installRuntimeLogger(logger);
+installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS ?? '127.0.0.1:9464');
+const tracing = setupTracing('mini-zaps', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
+// One process: the API's /metrics shows the worker's metrics too.
+const metrics = createMetrics();
 const connection = await connectWorker(config);
-const worker = await createWorker({ config, connection, repos });
+const worker = await createWorker({ config, connection, repos, metrics, tracing });
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, ...repos, logger });
+const api = await startApi({ config, pool, temporal, ...repos, logger, metrics });
 const workerDone = worker.run();
 printBanner(api.url);
 
@@ -52,6 +57,7 @@ async function stop(): Promise<void> {
   await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
   await Promise.allSettled([temporal.connection.close(), connection.close(), pool.end()]);
   await embedded?.stop();
+  await tracing?.shutdown();
   if (temporalServer) await stopChild(temporalServer);
   process.exit(0);
 }
@@ -120,6 +126,7 @@ function printBanner(apiUrl: string): void {
     'Mini-Zaps is running. Ctrl-C stops everything.',
     `  API          ${apiUrl}`,
     `  API docs     ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`,
+    `  Metrics      ${apiUrl}/metrics   (Temporal SDK: http://${config.TEMPORAL_SDK_METRICS_ADDRESS ?? '127.0.0.1:9464'}/metrics)`,
     `  Temporal UI  ${config.TEMPORAL_UI_URL}   (gRPC ${config.TEMPORAL_ADDRESS})`,
     `  PostgreSQL   ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
     '',

@@ -1,5 +1,6 @@
 import type { RunsRepo } from '../db/runs-repo.js';
 import type { DeadLettersRepo } from '../db/dead-letters-repo.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { WorkflowsRepo } from '../db/workflows-repo.js';
 import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
@@ -8,14 +9,14 @@ import type { ConnectorType } from './registry.js';
 import { createRunIndexActivities } from './run-index.js';
 
 /** Every activity the worker registers: one per connector step type, the run index, definitions, dead letters. */
-export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo; deadLetters: DeadLettersRepo }) {
-  const http = createHttpActivity();
+export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo; deadLetters: DeadLettersRepo }, metrics?: Metrics) {
+  const http = createHttpActivity(metrics);
   const connectorActivities = { http, webhook: http } satisfies Record<ConnectorType, unknown>;
   return {
     ...connectorActivities,
-    ...createRunIndexActivities(deps.runs),
+    ...createRunIndexActivities(deps.runs, metrics),
     ...createDefinitionActivities(deps.workflows),
-    ...createDeadLetterActivities(deps.deadLetters),
+    ...createDeadLetterActivities(deps.deadLetters, metrics),
   };
 }
 

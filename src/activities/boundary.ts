@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
+import type { Metrics } from '../shared/metrics.js';
 import { AppError } from '../shared/errors.js';
 import type { ConnectorInput, ConnectorResult } from './connector.js';
 
@@ -17,9 +18,9 @@ export interface ExecuteContext {
  * converts errors at the boundary into `ApplicationFailure`s whose type is the stable code,
  * non-retryable for user mistakes, with the server's `Retry-After` as the next retry delay.
  */
-export function connectorActivity<S extends z.ZodType>(schema: S, execute: (config: z.output<S>, ctx: ExecuteContext) => Promise<unknown>) {
+export function connectorActivity<S extends z.ZodType>(type: string, schema: S, execute: (config: z.output<S>, ctx: ExecuteContext) => Promise<unknown>, metrics?: Metrics) {
   return async (input: ConnectorInput): Promise<ConnectorResult> => {
-    const { info, cancellationSignal } = Context.current();
+    const { info, cancellationSignal, log } = Context.current();
     const attempt = info.attempt;
     const parsed = schema.safeParse(input.config);
     if (!parsed.success) {
@@ -34,11 +35,19 @@ export function connectorActivity<S extends z.ZodType>(schema: S, execute: (conf
     const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
     // Heartbeats carry a run's cancellation to the activity, and a dead worker's step is retried sooner.
     const heartbeats = setInterval(() => Context.current().heartbeat(), 1_000);
+    const timer = metrics?.stepSeconds.startTimer({ type });
+    metrics?.stepAttempts.inc({ type });
     try {
-      return { output: await execute(parsed.data, { input, signal, attempt }), attempt };
+      const output = await execute(parsed.data, { input, signal, attempt });
+      timer?.({ outcome: 'completed' });
+      return { output, attempt };
     } catch (err) {
       if (cancellationSignal.aborted) throw new CancelledFailure('the step was cancelled');
-      throw toFailure(err, attempt);
+      const failure = toFailure(err, attempt);
+      timer?.({ outcome: 'failed' });
+      metrics?.stepFailures.inc({ type, code: failure.type ?? 'UNKNOWN' });
+      log.warn('step attempt failed', { runId: input.runId, workflowId: input.workflowId, stepId: input.stepId, tenant: input.tenantId, code: failure.type, attempt, retryable: !failure.nonRetryable });
+      throw failure;
     } finally {
       clearInterval(heartbeats);
     }

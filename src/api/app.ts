@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
+
+const tracer = trace.getTracer('mini-zaps-api');
 
 /** Until authentication lands every request acts for this tenant. */
 const DEFAULT_TENANT = 'default';
@@ -34,8 +38,20 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     c.set('logger', deps.logger.child({ requestId, tenant: DEFAULT_TENANT }));
     c.header('x-request-id', requestId);
     const started = performance.now();
-    await next();
-    c.var.logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    // One span per request; the Temporal client interceptor carries it into the run it starts.
+    await tracer.startActiveSpan(`${c.req.method} ${c.req.path}`, async (span) => {
+      try {
+        await next();
+      } finally {
+        span.updateName(`${c.req.method} ${c.req.routePath}`);
+        span.setAttributes({ 'http.method': c.req.method, 'http.route': c.req.routePath, 'http.status_code': c.res.status, 'request.id': requestId });
+        if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+    });
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
+    c.var.logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
   });
   app.use(
     '*',
@@ -56,6 +72,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.notFound((c) => problemResponse(c, new AppError({ code: 'ROUTE_NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, httpStatus: 404 })));
 
   app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
+  app.route('/', metricsRoutes(deps));
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));

@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
 export interface ApiDeps extends Repos {
@@ -10,6 +11,7 @@ export interface ApiDeps extends Repos {
   pool: Pool;
   temporal: Client;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Per-request values set by middleware. */

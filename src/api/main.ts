@@ -3,6 +3,8 @@ import { migrate } from '../db/migrate.js';
 import { createRepos } from '../db/repos.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
+import { createMetrics } from '../shared/metrics.js';
+import { setupTracing } from '../shared/tracing.js';
 import { connectClient } from '../temporal/connection.js';
 import { startApi } from './server.js';
 
@@ -13,15 +15,17 @@ if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is required by a standalone API (npm run dev starts an embedded one)');
   process.exit(1);
 }
+const tracing = setupTracing('mini-zaps-api', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, ...createRepos(pool), logger });
+const api = await startApi({ config, pool, temporal, ...createRepos(pool), logger, metrics: createMetrics() });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {
       await temporal.connection.close();
       await pool.end();
+      await tracing?.shutdown();
       process.exit(0);
     });
   });

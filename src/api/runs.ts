@@ -53,7 +53,11 @@ export function runsRoutes(deps: ApiDeps) {
         workflowId: c.req.valid('param').id,
         payload: c.req.valid('json'),
         idempotencyKey: c.req.valid('header')['idempotency-key'],
+      }).catch((err: unknown) => {
+        deps.metrics.triggers.inc({ result: 'rejected' });
+        throw err;
       });
+      deps.metrics.triggers.inc({ result: replayed ? 'replayed' : 'accepted' });
       c.var.logger.info({ runId, workflowId: c.req.valid('param').id, replayed }, 'run triggered');
       if (replayed) c.header('idempotent-replayed', 'true');
       return c.json({ runId }, 202);

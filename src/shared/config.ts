@@ -5,6 +5,12 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** Every setting of every process; `loadConfig` is the only reader of `process.env`. */
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no tracing. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  /** Port of a standalone worker's /metrics (0: none). */
+  WORKER_METRICS_PORT: port.default(9465),
+  /** Where the Temporal SDK serves its own Prometheus metrics, e.g. 127.0.0.1:9464; unset: off. */
+  TEMPORAL_SDK_METRICS_ADDRESS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../shared/config.js';
 
@@ -10,10 +11,10 @@ const connectionOptions = (config: TemporalConfig) => ({
   apiKey: config.TEMPORAL_API_KEY,
 });
 
-/** A Temporal client for the API (starting, querying, cancelling runs). */
+/** A Temporal client for the API (starting, querying, cancelling runs); it carries the trace into runs. */
 export async function connectClient(config: TemporalConfig): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 }
 
 /** The worker's connection. */

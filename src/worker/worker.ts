@@ -1,6 +1,9 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
+import type { Metrics } from '../shared/metrics.js';
+import type { Tracing } from '../shared/tracing.js';
 import { createActivities } from '../activities/activities.js';
 import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
@@ -11,12 +14,13 @@ const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index${extname(here)}
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal SDK's own logs into pino (once per process). */
-export function installRuntimeLogger(logger: Logger): void {
+/** Routes the Temporal SDK's own logs into pino and serves its metrics (once per process). */
+export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const sdk = logger.child({ component: 'temporal-sdk' });
   Runtime.install({
+    ...(sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } } : {}),
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
       const level = entry.level === 'TRACE' ? 'trace' : entry.level === 'DEBUG' ? 'debug' : entry.level === 'WARN' ? 'warn' : entry.level === 'ERROR' ? 'error' : 'info';
       sdk[level](entry.meta ?? {}, entry.message);
@@ -29,6 +33,8 @@ export async function createWorker(deps: {
   config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH'>;
   connection: NativeConnection;
   repos: Repos;
+  metrics?: Metrics;
+  tracing?: Tracing;
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
@@ -38,7 +44,8 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
-    activities: createActivities(deps.repos),
+    activities: createActivities(deps.repos, deps.metrics),
+    plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app.js';
@@ -12,6 +14,8 @@ import { createPool } from '../../src/db/pool.js';
 import { createRepos } from '../../src/db/repos.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { createMetrics } from '../../src/shared/metrics.js';
+import type { Tracing } from '../../src/shared/tracing.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { createWorker, installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
@@ -26,7 +30,7 @@ export function toolPaths(): { temporal: string; testServer: string } {
  * in a temporary directory), the worker (unless `worker: false`, for tests that run it as a
  * process) and the API app.
  */
-export async function startStack(opts: { worker?: boolean } = {}) {
+export async function startStack(opts: { worker?: boolean; tracing?: Tracing } = {}) {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
   installRuntimeLogger(logger);
   const temporalPort = await freePort();
@@ -42,13 +46,16 @@ export async function startStack(opts: { worker?: boolean } = {}) {
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1' });
   const repos = createRepos(pool);
-  const deps: ApiDeps = { config, pool, temporal: env.client, ...repos, logger };
+  const metrics = createMetrics();
+  // As in production, the API's client carries traces into the runs it starts.
+  const temporal = new Client({ connection: env.connection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const deps: ApiDeps = { config, pool, temporal, ...repos, logger, metrics };
   const app = createApp(deps);
 
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   if (opts.worker !== false) {
-    worker = await createWorker({ config, connection: env.nativeConnection, repos });
+    worker = await createWorker({ config, connection: env.nativeConnection, repos, metrics, tracing: opts.tracing });
     workerDone = worker.run();
   }
 
@@ -68,7 +75,7 @@ export async function startStack(opts: { worker?: boolean } = {}) {
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */
-    workerEnv: { TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
+    workerEnv: { WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
     async stop() {
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone;

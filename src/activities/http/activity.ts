@@ -1,4 +1,5 @@
 import { AppError } from '../../shared/errors.js';
+import type { Metrics } from '../../shared/metrics.js';
 import { connectorActivity, type ExecuteContext } from '../boundary.js';
 import { HttpConfigSchema, type HttpConfig } from './schema.js';
 
@@ -18,8 +19,8 @@ export interface HttpOutput {
  * `Retry-After` sets the next retry delay.
  * @example createHttpActivity()({ config: { method: 'GET', url: 'https://example.com' }, ... })
  */
-export function createHttpActivity() {
-  return connectorActivity(HttpConfigSchema, request);
+export function createHttpActivity(metrics?: Metrics) {
+  return connectorActivity('http', HttpConfigSchema, request, metrics);
 }
 
 async function request(config: HttpConfig, { input, signal }: ExecuteContext): Promise<HttpOutput> {
