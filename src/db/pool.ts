@@ -7,7 +7,7 @@ export type PoolClient = pg.PoolClient;
 /** The PostgreSQL pool; errors of idle clients (a restarted server) are logged, not thrown. */
 export function createPool(connectionString: string, logger: Logger, max = 10): Pool {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
-  pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL client failed'));
+  pool.on('error', (err) => logger.warn({ error: err.message }, 'idle PostgreSQL client failed'));
   return pool;
 }
 

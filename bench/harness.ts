@@ -1,0 +1,120 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../src/activities/activities.js';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { createPool } from '../src/db/pool.js';
+import { createRepos } from '../src/db/repos.js';
+import { createLogger } from '../src/shared/logger.js';
+import { devServerSearchAttributeArgs } from '../src/temporal/search-attributes.js';
+import { installRuntimeLogger } from '../src/worker/worker.js';
+import { connectWorker } from '../src/temporal/connection.js';
+import { freePort, waitFor } from '../test/helpers/ports.js';
+import { toolPaths } from '../test/helpers/stack.js';
+
+export const logger = createLogger('warn', 'bench');
+export const TASK_QUEUE = 'bench';
+
+/** A file-backed Temporal dev server (as `npm run dev` runs it) and an embedded PostgreSQL. */
+export async function startInfra() {
+  const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-bench-'));
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const server = spawn(toolPaths().temporal, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...devServerSearchAttributeArgs()], { stdio: 'ignore' });
+  await waitFor('Temporal', async () => {
+    const c = await Connection.connect({ address, connectTimeout: 500 });
+    await c.close();
+    return true;
+  }, 60_000);
+  const db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
+  const pool = createPool(db.url, logger, 20);
+  await migrate(pool);
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  return {
+    address,
+    databaseUrl: db.url,
+    pool,
+    client,
+    async stop() {
+      await client.connection.close();
+      await pool.end();
+      await db.stop();
+      server.kill('SIGKILL');
+    },
+  };
+}
+
+export type Infra = Awaited<ReturnType<typeof startInfra>>;
+
+/** An in-process worker with the engine's activities and the baseline workflows. */
+export async function startWorker(infra: Infra) {
+  installRuntimeLogger(logger);
+  const worker = await Worker.create({
+    connection: await connectWorker({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined }),
+    taskQueue: TASK_QUEUE,
+    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+    activities: createActivities(createRepos(infra.pool)),
+    maxCachedWorkflows: 1000,
+    maxConcurrentActivityTaskExecutions: 100,
+  });
+  const done = worker.run();
+  return { worker, stop: async () => { worker.shutdown(); await done; } };
+}
+
+/** A worker as its own process (for scale-out). */
+export function startWorkerProcess(infra: Infra): ChildProcess {
+  const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));
+  return spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+}
+
+export interface Throughput {
+  runs: number;
+  seconds: number;
+  perSecond: number;
+  latencyMs: Percentiles;
+}
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** Runs `total` executions with at most `inFlight` at once; each `run` resolves when its run completed. */
+export async function throughput(total: number, inFlight: number, run: (i: number) => Promise<unknown>): Promise<Throughput> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const t = performance.now();
+        await run(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { runs: total, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round((total / seconds) * 10) / 10, latencyMs: percentiles(latencies) };
+}
+
+export async function writeResults(name: string, data: unknown, markdown: string): Promise<void> {
+  await writeFile(new URL(`./results/${name}.json`, import.meta.url), `${JSON.stringify(data, null, 2)}\n`);
+  await writeFile(new URL(`./results/${name}.md`, import.meta.url), `${markdown}\n`);
+  process.stdout.write(`${markdown}\n\n`);
+}
