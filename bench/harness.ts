@@ -60,7 +60,7 @@ export async function startWorker(infra: Infra) {
     connection: await connectWorker({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined }),
     taskQueue: TASK_QUEUE,
     workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-    activities: createActivities(createRepos(infra.pool)),
+    activities: createActivities(createRepos(infra.pool), { allowlist: '127.0.0.1' }),
     maxCachedWorkflows: 1000,
     maxConcurrentActivityTaskExecutions: 100,
   });
@@ -72,7 +72,7 @@ export async function startWorker(infra: Infra) {
 export function startWorkerProcess(infra: Infra): ChildProcess {
   const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));
   return spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn' },
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', HTTP_ALLOWLIST: '127.0.0.1' },
     stdio: 'ignore',
   });
 }

@@ -9,8 +9,9 @@ import type { ConnectorType } from './registry.js';
 import { createRunIndexActivities } from './run-index.js';
 
 /** Every activity the worker registers: one per connector step type, the run index, definitions, dead letters. */
-export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo; deadLetters: DeadLettersRepo }, metrics?: Metrics) {
-  const http = createHttpActivity(metrics);
+export function createActivities(deps: { runs: RunsRepo; workflows: WorkflowsRepo; deadLetters: DeadLettersRepo }, opts: { allowlist: string; metrics?: Metrics }) {
+  const { metrics } = opts;
+  const http = createHttpActivity(opts);
   const connectorActivities = { http, webhook: http } satisfies Record<ConnectorType, unknown>;
   return {
     ...connectorActivities,

@@ -30,7 +30,7 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string)
 
 /** A worker polling the task queue: the interpreter workflow and every connector activity. */
 export async function createWorker(deps: {
-  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH'>;
+  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST'>;
   connection: NativeConnection;
   repos: Repos;
   metrics?: Metrics;
@@ -44,7 +44,7 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
-    activities: createActivities(deps.repos, deps.metrics),
+    activities: createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics }),
     plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',

@@ -7,7 +7,8 @@ import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js'
 import type { ConnectorInput, ConnectorResult } from '../connector.js';
 import { createHttpActivity, retryAfter } from './activity.js';
 
-const http = createHttpActivity();
+const http = createHttpActivity({ allowlist: '127.0.0.1' });
+const guarded = createHttpActivity({ allowlist: '' });
 const input = (config: unknown) => ({ config, runId: 'run-1', workflowId: 'wf-1', tenantId: 't', stepId: 'call', idempotencyKey: 'run-1:call' });
 const quiet = new DefaultLogger('ERROR', () => undefined);
 const run = (config: unknown, attempt = 1) =>
@@ -93,6 +94,31 @@ describe('the http connector', () => {
     const err = await failure({ url: 'not a url' });
     assert.equal(err.type, 'INVALID_CONFIG');
     assert.equal(err.nonRetryable, true);
+  });
+
+  it('refuses private, loopback, link-local and metadata addresses, and names resolving to them, unless allow-listed', async () => {
+    const port = new URL(receiver.url).port;
+    const runGuarded = (url: string, activity = guarded) =>
+      new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof activity>(activity, input({ url }));
+    for (const url of [`http://127.0.0.1:${port}/x`, 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', `http://localhost:${port}/x`, 'http://[::1]/', `http://[::ffff:127.0.0.1]:${port}/`]) {
+      await assert.rejects(runGuarded(url), (err: unknown) => err instanceof ApplicationFailure && err.type === 'HTTP_BLOCKED_ADDRESS' && err.nonRetryable === true, url);
+    }
+    assert.equal(receiver.requestsTo('/x').length, 0, 'nothing was sent');
+    receiver.on('/allowed', () => ({ status: 200 }));
+    const byName = createHttpActivity({ allowlist: 'localhost' });
+    assert.equal(((await runGuarded(`http://localhost:${port}/allowed`, byName)).output as { status: number }).status, 200);
+    const byCidr = createHttpActivity({ allowlist: '127.0.0.0/8' });
+    assert.equal(((await runGuarded(`http://127.0.0.1:${port}/allowed`, byCidr)).output as { status: number }).status, 200);
+  });
+
+  it('follows at most 5 redirects, each checked by the guard', async () => {
+    receiver.on('/hop', (req) => ({ status: 302, headers: { location: `/hop?n=${Number(new URL(req.path, 'http://x').searchParams.get('n') ?? 0) + 1}` } }));
+    assert.equal((await failure({ url: `${receiver.url}/hop` })).type, 'HTTP_TOO_MANY_REDIRECTS');
+    receiver.on('/to-metadata', () => ({ status: 307, headers: { location: 'http://169.254.169.254/latest/meta-data/' } }));
+    assert.equal((await failure({ url: `${receiver.url}/to-metadata` })).type, 'HTTP_BLOCKED_ADDRESS');
+    receiver.on('/moved', () => ({ status: 301, headers: { location: '/landing' } }));
+    receiver.on('/landing', () => ({ status: 200, body: { landed: true } }));
+    assert.deepEqual(((await run({ url: `${receiver.url}/moved` })).output as { body: unknown }).body, { landed: true });
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

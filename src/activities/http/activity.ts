@@ -1,9 +1,12 @@
+import { fetch, Headers, type Response } from 'undici';
 import { AppError } from '../../shared/errors.js';
 import type { Metrics } from '../../shared/metrics.js';
 import { connectorActivity, type ExecuteContext } from '../boundary.js';
+import { blockedCause, createGuard, type Guard } from './guard.js';
 import { HttpConfigSchema, type HttpConfig } from './schema.js';
 
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
 
 /** The step's output: `{ status, headers, body }`, the body parsed when it is JSON. */
@@ -16,30 +19,34 @@ export interface HttpOutput {
 /**
  * The `http` connector. Sends `Idempotency-Key: <runId>:<stepId>` (stable across attempts);
  * 408/429/5xx and network errors are retryable, other statuses outside `expectStatus` are not;
- * `Retry-After` sets the next retry delay.
- * @example createHttpActivity()({ config: { method: 'GET', url: 'https://example.com' }, ... })
+ * `Retry-After` sets the next retry delay. Private and local addresses are refused unless
+ * allow-listed (SSRF guard), redirects are followed at most 5 times, responses are capped at 10 MiB.
+ * @example createHttpActivity({ allowlist: 'hooks.internal' })({ config: { method: 'GET', url: 'https://example.com' }, ... })
  */
-export function createHttpActivity(metrics?: Metrics) {
-  return connectorActivity('http', HttpConfigSchema, request, metrics);
+export function createHttpActivity(opts: { allowlist: string; metrics?: Metrics }) {
+  const guard = createGuard(opts.allowlist);
+  return connectorActivity('http', HttpConfigSchema, (config, ctx) => request(config, ctx, guard), opts.metrics);
 }
 
-async function request(config: HttpConfig, { input, signal }: ExecuteContext): Promise<HttpOutput> {
-  const url = new URL(config.url);
+async function request(config: HttpConfig, { input, signal }: ExecuteContext, guard: Guard): Promise<HttpOutput> {
+  let url = new URL(config.url);
   for (const [k, v] of Object.entries(config.query)) url.searchParams.append(k, String(v));
   const headers = new Headers(config.headers);
   if (!headers.has('idempotency-key')) headers.set('idempotency-key', input.idempotencyKey);
-  const body = encodeBody(config.body, headers);
+  let method: string = config.method;
+  let body = encodeBody(config.body, headers);
 
-  let res: Response;
-  try {
-    res = await fetch(url, { method: config.method, headers, body, signal, redirect: 'follow' });
-  } catch (err) {
-    const timedOut = signal.aborted;
-    throw new AppError({
-      code: timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
-      message: `${config.method} ${url.origin}${url.pathname} ${timedOut ? 'timed out' : `failed: ${causeOf(err)}`}`,
-      retryable: true,
-    });
+  let res = await send(url, method, headers, body, signal, guard);
+  for (let hops = 0; isRedirect(res); hops++) {
+    if (hops >= MAX_REDIRECTS) throw new AppError({ code: 'HTTP_TOO_MANY_REDIRECTS', message: `${url.origin}${url.pathname} redirected more than ${MAX_REDIRECTS} times` });
+    await res.body?.cancel();
+    url = new URL(res.headers.get('location') ?? '', url);
+    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      headers.delete('content-type');
+    }
+    res = await send(url, method, headers, body, signal, guard);
   }
   const output: HttpOutput = { status: res.status, headers: Object.fromEntries(res.headers), body: await readBody(res) };
   const expected = config.expectStatus ? config.expectStatus.includes(res.status) : res.ok;
@@ -52,6 +59,24 @@ async function request(config: HttpConfig, { input, signal }: ExecuteContext): P
     retryAfterMs: retryAfter(res.headers.get('retry-after')),
   });
 }
+
+async function send(url: URL, method: string, headers: Headers, body: string | undefined, signal: AbortSignal, guard: Guard): Promise<Response> {
+  guard.assertAllowed(url);
+  try {
+    return await fetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher: guard.dispatcher });
+  } catch (err) {
+    const blocked = blockedCause(err);
+    if (blocked) throw blocked;
+    const timedOut = signal.aborted;
+    throw new AppError({
+      code: timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
+      message: `${method} ${url.origin}${url.pathname} ${timedOut ? 'timed out' : `failed: ${causeOf(err)}`}`,
+      retryable: true,
+    });
+  }
+}
+
+const isRedirect = (res: Response) => [301, 302, 303, 307, 308].includes(res.status) && res.headers.has('location');
 
 function encodeBody(body: unknown, headers: Headers): string | undefined {
   if (body === undefined || body === null) return undefined;
@@ -66,9 +91,14 @@ function encodeBody(body: unknown, headers: Headers): string | undefined {
 async function readBody(res: Response): Promise<unknown> {
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > MAX_RESPONSE_BYTES) throw tooLarge();
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.byteLength > MAX_RESPONSE_BYTES) throw tooLarge();
-  const text = new TextDecoder().decode(bytes);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_RESPONSE_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
   if (!/\bjson\b/i.test(res.headers.get('content-type') ?? '') || text === '') return text;
   try {
     return JSON.parse(text);
