@@ -72,7 +72,7 @@ export async function startWorker(infra: Infra) {
 export function startWorkerProcess(infra: Infra): ChildProcess {
   const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));
   return spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', HTTP_ALLOWLIST: '127.0.0.1' },
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off' },
     stdio: 'ignore',
   });
 }

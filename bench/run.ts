@@ -20,7 +20,7 @@ const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
 const infra = await startInfra();
 const receiver = await startReceiver();
 const worker = await startWorker(infra);
-const config = loadConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATABASE_URL: infra.databaseUrl, LOG_LEVEL: 'warn' });
+const config = loadConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATABASE_URL: infra.databaseUrl, LOG_LEVEL: 'warn', AUTH_MODE: 'off' });
 const repos = createRepos(infra.pool);
 const app = createApp({ config, pool: infra.pool, temporal: infra.client, ...repos, logger, metrics: createMetrics() });
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });

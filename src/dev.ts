@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -11,6 +12,7 @@ import { createRepos } from './db/repos.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createMetrics } from './shared/metrics.js';
+import { mintToken } from './shared/tokens.js';
 import { setupTracing } from './shared/tracing.js';
 import { connectClient, connectWorker } from './temporal/connection.js';
 import { devServerSearchAttributeArgs } from './temporal/search-attributes.js';
@@ -21,10 +23,12 @@ import { createWorker, installRuntimeLogger } from './worker/worker.js';
  * server (SQLite file and Web UI), PostgreSQL (embedded unless DATABASE_URL is set), the worker
  * and the API; Ctrl-C stops them all. Definitions and runs survive a restart.
  */
-const config = loadConfig({ HTTP_ALLOWLIST: '127.0.0.1,localhost', ...process.env });
-const logger = createLogger(config.LOG_LEVEL, 'dev');
-const dataDir = resolve(config.DATA_DIR);
+const dataDir = resolve(process.env.DATA_DIR ?? '.data');
 await mkdir(dataDir, { recursive: true });
+const config = loadConfig({ HTTP_ALLOWLIST: '127.0.0.1,localhost', AUTH_HS256_SECRET: devAuthSecret(), ...process.env });
+const logger = createLogger(config.LOG_LEVEL, 'dev');
+const devToken = config.AUTH_MODE === 'hs256' && config.AUTH_HS256_SECRET ? await mintToken(config.AUTH_HS256_SECRET, { tenant: 'default', scopes: ['admin'], audience: config.AUTH_AUDIENCE, issuer: config.AUTH_ISSUER }) : undefined;
+if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
 
 const temporalServer = await startTemporal(logger);
 let embedded: EmbeddedDatabase | undefined;
@@ -60,6 +64,13 @@ async function stop(): Promise<void> {
   await tracing?.shutdown();
   if (temporalServer) await stopChild(temporalServer);
   process.exit(0);
+}
+
+/** A random HS256 secret kept in .data/, so dev tokens stay valid across restarts. */
+function devAuthSecret(): string {
+  const file = join(dataDir, 'dev-auth-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
 }
 
 /** Starts `temporal server start-dev` unless a server already answers at TEMPORAL_ADDRESS. */
@@ -121,6 +132,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 function printBanner(apiUrl: string): void {
+  const auth = devToken ? ' -H "authorization: Bearer $TOKEN"' : '';
   const lines = [
     '',
     'Mini-Zaps is running. Ctrl-C stops everything.',
@@ -129,11 +141,13 @@ function printBanner(apiUrl: string): void {
     `  Metrics      ${apiUrl}/metrics   (Temporal SDK: http://${config.TEMPORAL_SDK_METRICS_ADDRESS ?? '127.0.0.1:9464'}/metrics)`,
     `  Temporal UI  ${config.TEMPORAL_UI_URL}   (gRPC ${config.TEMPORAL_ADDRESS})`,
     `  PostgreSQL   ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+    devToken ? '  Auth         HS256 (tenant "default", scope admin; more: npm run token -- --tenant acme --scopes runs:read)' : '  Auth         *** OFF *** (AUTH_MODE=off): every caller is tenant "default" with every scope',
     '',
     'Create the sample workflow and trigger a run:',
-    `  WF=$(curl -s ${apiUrl}/v1/workflows -H 'content-type: application/json' -d @examples/hello.json | sed 's/.*"id":"\\([^"]*\\)".*/\\1/')`,
-    `  curl -s ${apiUrl}/v1/workflows/$WF/runs -H 'content-type: application/json' -d '{"name":"Ada"}'`,
-    `Then: curl -s ${apiUrl}/v1/runs/<runId>`,
+    ...(devToken ? [`  export TOKEN=${devToken}`] : []),
+    `  WF=$(curl -s ${apiUrl}/v1/workflows${auth} -H 'content-type: application/json' -d @examples/hello.json | sed 's/.*"id":"\\([^"]*\\)".*/\\1/')`,
+    `  curl -s ${apiUrl}/v1/workflows/$WF/runs${auth} -H 'content-type: application/json' -d '{"name":"Ada"}'`,
+    `Then: curl -s ${apiUrl}/v1/runs/<runId>${auth}`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

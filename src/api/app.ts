@@ -8,15 +8,13 @@ import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { healthRoutes } from './health.js';
+import { authMiddleware } from './middleware/auth.js';
 import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
 const tracer = trace.getTracer('mini-zaps-api');
-
-/** Until authentication lands every request acts for this tenant. */
-const DEFAULT_TENANT = 'default';
 
 /**
  * The HTTP API as a Hono app (served by `main.ts`, exercised in tests with `app.request()`).
@@ -34,8 +32,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.use('*', async (c, next) => {
     const requestId = c.req.header('x-request-id')?.slice(0, 100) || randomUUID();
     c.set('requestId', requestId);
-    c.set('tenantId', DEFAULT_TENANT);
-    c.set('logger', deps.logger.child({ requestId, tenant: DEFAULT_TENANT }));
+    c.set('logger', deps.logger.child({ requestId }));
     c.header('x-request-id', requestId);
     const started = performance.now();
     // One span per request; the Temporal client interceptor carries it into the run it starts.
@@ -60,6 +57,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
       onError: (c) => problemResponse(c, new AppError({ code: 'BODY_TOO_LARGE', message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`, httpStatus: 413 })),
     }),
   );
+
+  app.use('*', authMiddleware(deps.config));
 
   const onError = errorHandler(deps.logger);
   app.onError((err, c) => {

@@ -7,7 +7,10 @@ import type { Metrics } from '../shared/metrics.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
 export interface ApiDeps extends Repos {
-  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_UI_URL' | 'API_BODY_LIMIT_BYTES'>;
+  config: Pick<
+    Config,
+    'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_UI_URL' | 'API_BODY_LIMIT_BYTES' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM'
+  >;
   pool: Pool;
   temporal: Client;
   logger: Logger;

@@ -16,6 +16,7 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 const tracing = setupTracing('mini-zaps-api', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
+if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const temporal = await connectClient(config);

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
 /** Every setting of every process; `loadConfig` is the only reader of `process.env`. */
-export const ConfigSchema = z.object({
+export const ConfigSchema = z
+  .object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no tracing. */
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
@@ -32,14 +34,39 @@ export const ConfigSchema = z.object({
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
-});
+  /** `hs256` (shared secret), `jwks` (an OIDC issuer's keys) or `off` (development only, logged loudly). */
+  AUTH_MODE: z.enum(['hs256', 'jwks', 'off']).default('hs256'),
+  AUTH_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  /** The claim that names the caller's tenant. */
+  AUTH_TENANT_CLAIM: z.string().default('tenant'),
+})
+  .superRefine((c, ctx) => {
+    if (c.AUTH_MODE === 'hs256' && !c.AUTH_HS256_SECRET) ctx.addIssue({ code: 'custom', path: ['AUTH_HS256_SECRET'], message: 'required when AUTH_MODE=hs256 (or set AUTH_HS256_SECRET_FILE)' });
+    if (c.AUTH_MODE === 'jwks') {
+      for (const key of ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when AUTH_MODE=jwks' });
+      }
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Parses the environment once, in `main`; a bad value stops the process naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchema.safeParse(withFiles(env));
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
   throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** `X_FILE=/run/secrets/x` sets `X` from that file (for secrets mounted as files). */
+function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const [key, path] of Object.entries(env)) {
+    if (key.endsWith('_FILE') && path && out[key.slice(0, -5)] === undefined) out[key.slice(0, -5)] = readFileSync(path, 'utf8').trim();
+  }
+  return out;
 }

@@ -67,7 +67,7 @@ export async function startCluster() {
     },
 
     env(): Record<string, string> {
-      return { HTTP_ALLOWLIST: '127.0.0.1', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: cluster.databaseUrl, API_PORT: String(apiPort), LOG_LEVEL: 'info', TEMPORAL_TASK_QUEUE: 'faults' };
+      return { AUTH_MODE: 'off', HTTP_ALLOWLIST: '127.0.0.1', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: cluster.databaseUrl, API_PORT: String(apiPort), LOG_LEVEL: 'info', TEMPORAL_TASK_QUEUE: 'faults' };
     },
 
     /** Starts the worker or the API as a process and waits until it says it is up. */

@@ -30,7 +30,7 @@ export function toolPaths(): { temporal: string; testServer: string } {
  * in a temporary directory), the worker (unless `worker: false`, for tests that run it as a
  * process) and the API app.
  */
-export async function startStack(opts: { worker?: boolean; tracing?: Tracing } = {}) {
+export async function startStack(opts: { worker?: boolean; tracing?: Tracing; env?: Record<string, string> } = {}) {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
   installRuntimeLogger(logger);
   const temporalPort = await freePort();
@@ -44,7 +44,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing } =
   await migrate(pool);
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
-  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1' });
+  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', ...opts.env });
   const repos = createRepos(pool);
   const metrics = createMetrics();
   // As in production, the API's client carries traces into the runs it starts.
@@ -75,7 +75,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing } =
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */
-    workerEnv: { WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
+    workerEnv: { AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
     async stop() {
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone;

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { Hono } from 'hono';
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { createLogger } from '../../shared/logger.js';
+import { mintToken } from '../../shared/tokens.js';
+import type { ApiEnv } from '../env.js';
+import { authMiddleware, requiredScope } from './auth.js';
+
+const SECRET = 'a-test-secret-that-is-long-enough-to-be-used';
+const base = { AUTH_TENANT_CLAIM: 'tenant', AUTH_ISSUER: undefined, AUTH_AUDIENCE: 'mini-zaps', AUTH_JWKS_URL: undefined, AUTH_HS256_SECRET: SECRET } as const;
+
+function appWith(config: Parameters<typeof authMiddleware>[0]) {
+  const app = new Hono<ApiEnv>();
+  app.use('*', async (c, next) => {
+    c.set('logger', createLogger('silent', 'test'));
+    await next();
+  });
+  app.use('*', authMiddleware(config));
+  app.all('*', (c) => c.json({ tenant: c.var.tenantId }));
+  return app;
+}
+
+const call = async (app: Hono<ApiEnv>, token: string | undefined, path = '/v1/workflows', method = 'GET') => {
+  const res = await app.request(path, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const body: { code?: string; tenant?: string } = JSON.parse(await res.text());
+  return { status: res.status, body };
+};
+
+describe('authentication and scopes', () => {
+  const app = appWith({ ...base, AUTH_MODE: 'hs256' });
+  const token = (over: Partial<Parameters<typeof mintToken>[1]> = {}) => mintToken(SECRET, { tenant: 'acme', scopes: ['workflows:read'], audience: 'mini-zaps', ...over });
+
+  it('accepts a valid token and takes the tenant from its claim', async () => {
+    assert.deepEqual(await call(app, await token()), { status: 200, body: { tenant: 'acme' } });
+  });
+
+  it('answers 401 problem+json for no token, an expired one, a wrong signature, a wrong audience, alg none, no tenant', async () => {
+    const expired = await new SignJWT({ tenant: 'acme', scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setAudience('mini-zaps').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(SECRET));
+    const wrongKey = await mintToken('another-secret-that-is-long-enough-to-be-used', { tenant: 'acme', scopes: ['admin'], audience: 'mini-zaps' });
+    const wrongAudience = await token({ audience: 'someone-else' });
+    const none = new UnsecuredJWT({ tenant: 'acme', scope: 'admin', aud: 'mini-zaps' }).setExpirationTime('1h').encode();
+    const noTenant = await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setAudience('mini-zaps').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    const notYet = await new SignJWT({ tenant: 'acme', scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setAudience('mini-zaps').setNotBefore('1h').setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
+    for (const [name, t] of Object.entries({ missing: undefined, expired, wrongKey, wrongAudience, none, noTenant, notYet, garbage: 'abc.def.ghi' })) {
+      const res = await call(app, t);
+      assert.equal(res.status, 401, name);
+      assert.equal(res.body.code, 'UNAUTHENTICATED', name);
+    }
+  });
+
+  it('refuses an RS256 token in HS256 mode (no algorithm confusion)', async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const rs = await new SignJWT({ tenant: 'acme', scope: 'admin' }).setProtectedHeader({ alg: 'RS256' }).setAudience('mini-zaps').setExpirationTime('1h').sign(privateKey);
+    assert.equal((await call(app, rs)).status, 401);
+  });
+
+  it('answers 403 when a scope is missing; admin has every scope', async () => {
+    const reader = await token();
+    assert.equal((await call(app, reader, '/v1/workflows', 'POST')).body.code, 'FORBIDDEN');
+    assert.equal((await call(app, reader, '/v1/runs')).status, 403);
+    assert.equal((await call(app, await token({ scopes: ['admin'] }), '/v1/workflows', 'POST')).status, 200);
+    assert.equal((await call(app, await token({ scopes: ['runs:write'] }), '/v1/workflows/x/runs', 'POST')).status, 200);
+  });
+
+  it('leaves probes, metrics, docs and webhooks open', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/hooks/abc']) assert.equal((await call(app, undefined, path)).status, 200, path);
+  });
+
+  it('maps every route to the scope it needs', () => {
+    assert.equal(requiredScope('GET', '/v1/workflows/x/diagram'), 'workflows:read');
+    assert.equal(requiredScope('PUT', '/v1/workflows/x'), 'workflows:write');
+    assert.equal(requiredScope('POST', '/v1/workflows/validate'), 'workflows:read');
+    assert.equal(requiredScope('POST', '/v1/workflows/x/runs'), 'runs:write');
+    assert.equal(requiredScope('GET', '/v1/dead-letters/groups'), 'runs:read');
+    assert.equal(requiredScope('DELETE', '/v1/dead-letters/x'), 'runs:write');
+    assert.equal(requiredScope('PUT', '/v1/secrets/x'), 'secrets:write');
+  });
+
+  describe('with an OIDC issuer', () => {
+    let jwksUrl = '';
+    let sign: (claims: Record<string, unknown>, issuer?: string) => Promise<string>;
+    const server = createServer();
+    before(async () => {
+      const { publicKey, privateKey } = await generateKeyPair('ES256');
+      const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+      server.on('request', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const address = server.address();
+      jwksUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/jwks.json`;
+      sign = (claims, issuer = 'https://issuer.test') => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setAudience('mini-zaps').setExpirationTime('1h').sign(privateKey);
+    });
+    after(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('verifies with the JWKS, issuer and audience', async () => {
+      const jwks = appWith({ ...base, AUTH_MODE: 'jwks', AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: 'https://issuer.test' });
+      assert.deepEqual(await call(jwks, await sign({ tenant: 'globex', scp: ['workflows:read'] })), { status: 200, body: { tenant: 'globex' } });
+      assert.equal((await call(jwks, await sign({ tenant: 'globex', scp: ['workflows:read'] }, 'https://evil.test'))).status, 401);
+      assert.equal((await call(jwks, await mintToken(SECRET, { tenant: 'globex', scopes: ['admin'], audience: 'mini-zaps', issuer: 'https://issuer.test' }))).status, 401, 'an HS256 token is refused in JWKS mode');
+    });
+  });
+});

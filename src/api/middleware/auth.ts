@@ -1,0 +1,92 @@
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { MiddlewareHandler } from 'hono';
+import type { Config } from '../../shared/config.js';
+import { AppError } from '../../shared/errors.js';
+import type { ApiEnv } from '../env.js';
+import { problemResponse } from '../problem.js';
+
+export const SCOPES = ['workflows:read', 'workflows:write', 'runs:read', 'runs:write', 'secrets:write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+type AuthConfig = Pick<Config, 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM'>;
+
+/** Paths anyone may call: probes, metrics, API docs, and webhooks (which carry their own token). */
+const PUBLIC = /^\/(healthz|readyz|metrics|openapi\.json|docs)$|^\/hooks\//;
+
+/** The scope a request needs, from its method and path. */
+export function requiredScope(method: string, path: string): Scope {
+  const write = method !== 'GET' && method !== 'HEAD';
+  if (path.startsWith('/v1/secrets') || path.startsWith('/codec/')) return path.startsWith('/codec/') ? 'admin' : 'secrets:write';
+  if (/^\/v1\/workflows\/[^/]+\/runs$/.test(path) || path.startsWith('/v1/runs') || path.startsWith('/v1/dead-letters')) return write ? 'runs:write' : 'runs:read';
+  if (path === '/v1/workflows/validate') return 'workflows:read';
+  return write ? 'workflows:write' : 'workflows:read';
+}
+
+/**
+ * Bearer JWT authentication: HS256 with a shared secret, or an OIDC issuer's JWKS (issuer and
+ * audience checked). Algorithms are pinned (no `none`, no confusion between HMAC and keys);
+ * expiry and not-before are enforced. The tenant comes from a claim, scopes from `scope`/`scp`.
+ * With AUTH_MODE=off every request acts as tenant `default` with every scope.
+ */
+export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
+  const verify = verifier(config);
+  return async (c, next) => {
+    if (PUBLIC.test(c.req.path) || c.req.method === 'OPTIONS') return next();
+    let tenantId = 'default';
+    let scopes = new Set<string>(['admin']);
+    if (verify) {
+      const header = c.req.header('authorization') ?? '';
+      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+      if (!token) return unauthenticated(c, 'a bearer token is required');
+      let payload: JWTPayload;
+      try {
+        payload = await verify(token);
+      } catch (err) {
+        return unauthenticated(c, reason(err));
+      }
+      const tenant = payload[config.AUTH_TENANT_CLAIM];
+      if (typeof tenant !== 'string' || tenant === '') return unauthenticated(c, `the token has no '${config.AUTH_TENANT_CLAIM}' claim`);
+      tenantId = tenant;
+      scopes = scopesOf(payload);
+    }
+    const needed = requiredScope(c.req.method, c.req.path);
+    if (!scopes.has(needed) && !scopes.has('admin')) {
+      return problemResponse(c, new AppError({ code: 'FORBIDDEN', message: `this needs the '${needed}' scope`, httpStatus: 403 }));
+    }
+    c.set('tenantId', tenantId);
+    c.set('logger', c.var.logger.child({ tenant: tenantId }));
+    return next();
+  };
+}
+
+function verifier(config: AuthConfig): ((token: string) => Promise<JWTPayload>) | undefined {
+  if (config.AUTH_MODE === 'off') return undefined;
+  const claims = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, clockTolerance: 5 };
+  if (config.AUTH_MODE === 'jwks') {
+    const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.AUTH_JWKS_URL ?? ''));
+    return async (token) => (await jwtVerify(token, keys, { ...claims, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] })).payload;
+  }
+  const secret = new TextEncoder().encode(config.AUTH_HS256_SECRET ?? '');
+  return async (token) => (await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload;
+}
+
+function scopesOf(payload: JWTPayload): Set<string> {
+  const scope = payload.scope;
+  const scp = payload.scp;
+  if (typeof scope === 'string') return new Set(scope.split(/\s+/).filter(Boolean));
+  if (Array.isArray(scp)) return new Set(scp.filter((s): s is string => typeof s === 'string'));
+  return new Set();
+}
+
+function reason(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `the token's '${err.claim}' claim is not accepted`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return "the token's algorithm is not accepted";
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "the token's signature is invalid";
+  return 'the token is invalid';
+}
+
+function unauthenticated(c: Parameters<MiddlewareHandler<ApiEnv>>[0], message: string): Response {
+  c.header('www-authenticate', 'Bearer');
+  return problemResponse(c, new AppError({ code: 'UNAUTHENTICATED', message, httpStatus: 401 }));
+}
