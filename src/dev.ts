@@ -11,6 +11,7 @@ import { createPool } from './db/pool.js';
 import { createRepos } from './db/repos.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { parseKeyRing } from './shared/crypto.js';
 import { createMetrics } from './shared/metrics.js';
 import { mintToken } from './shared/tokens.js';
 import { setupTracing } from './shared/tracing.js';
@@ -25,7 +26,7 @@ import { createWorker, installRuntimeLogger } from './worker/worker.js';
  */
 const dataDir = resolve(process.env.DATA_DIR ?? '.data');
 await mkdir(dataDir, { recursive: true });
-const config = loadConfig({ HTTP_ALLOWLIST: '127.0.0.1,localhost', AUTH_HS256_SECRET: devAuthSecret(), ...process.env });
+const config = loadConfig({ HTTP_ALLOWLIST: '127.0.0.1,localhost', AUTH_HS256_SECRET: devFile('dev-auth-secret'), SECRETS_KEYS: `dev:${devFile('dev-secrets-key', 'base64')}`, ...process.env });
 const logger = createLogger(config.LOG_LEVEL, 'dev');
 const devToken = config.AUTH_MODE === 'hs256' && config.AUTH_HS256_SECRET ? await mintToken(config.AUTH_HS256_SECRET, { tenant: 'default', scopes: ['admin'], audience: config.AUTH_AUDIENCE, issuer: config.AUTH_ISSUER }) : undefined;
 if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
@@ -37,7 +38,7 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 
 const pool = createPool(databaseUrl, logger);
 await migrate(pool);
-const repos = createRepos(pool);
+const repos = createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined);
 installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS ?? '127.0.0.1:9464');
 const tracing = setupTracing('mini-zaps', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 // One process: the API's /metrics shows the worker's metrics too.
@@ -66,10 +67,10 @@ async function stop(): Promise<void> {
   process.exit(0);
 }
 
-/** A random HS256 secret kept in .data/, so dev tokens stay valid across restarts. */
-function devAuthSecret(): string {
-  const file = join(dataDir, 'dev-auth-secret');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+/** 32 random bytes kept in .data/ (dev tokens and sealed secrets stay valid across restarts). */
+function devFile(name: string, encoding: 'base64' | 'base64url' = 'base64url'): string {
+  const file = join(dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString(encoding), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
 }
 

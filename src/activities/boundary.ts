@@ -1,7 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
+import type { SecretsRepo } from '../db/secrets-repo.js';
 import type { Metrics } from '../shared/metrics.js';
+import { redact, redactText, revealSecrets } from './secrets.js';
 import { AppError } from '../shared/errors.js';
 import type { ConnectorInput, ConnectorResult } from './connector.js';
 
@@ -13,37 +15,46 @@ export interface ExecuteContext {
   attempt: number;
 }
 
+/** What a connector activity is built from. */
+export interface ConnectorParts<S extends z.ZodType> {
+  type: string;
+  schema: S;
+  execute: (config: z.output<S>, ctx: ExecuteContext) => Promise<unknown>;
+  metrics?: Metrics;
+  /** Where `$secret('name')` placeholders are resolved (per tenant); without it they stay as they are. */
+  secrets?: Pick<SecretsRepo, 'reveal'>;
+}
+
 /**
- * Turns a connector's `execute` into a Temporal activity: validates the evaluated config and
- * converts errors at the boundary into `ApplicationFailure`s whose type is the stable code,
- * non-retryable for user mistakes, with the server's `Retry-After` as the next retry delay.
+ * Turns a connector's `execute` into a Temporal activity: resolves secrets (and redacts them from
+ * the output and any error), validates the evaluated config, and converts errors at the boundary
+ * into `ApplicationFailure`s whose type is the stable code, non-retryable for user mistakes, with
+ * the server's `Retry-After` as the next retry delay.
  */
-export function connectorActivity<S extends z.ZodType>(type: string, schema: S, execute: (config: z.output<S>, ctx: ExecuteContext) => Promise<unknown>, metrics?: Metrics) {
+export function connectorActivity<S extends z.ZodType>({ type, schema, execute, metrics, secrets }: ConnectorParts<S>) {
   return async (input: ConnectorInput): Promise<ConnectorResult> => {
     const { info, cancellationSignal, log } = Context.current();
     const attempt = info.attempt;
-    const parsed = schema.safeParse(input.config);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-      throw ApplicationFailure.create({
-        type: 'INVALID_CONFIG',
-        message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}`,
-        nonRetryable: true,
-        details: [{ attempt }],
-      });
-    }
-    const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
-    // Heartbeats carry a run's cancellation to the activity, and a dead worker's step is retried sooner.
-    const heartbeats = setInterval(() => Context.current().heartbeat(), 1_000);
+    let used: string[] = [];
     const timer = metrics?.stepSeconds.startTimer({ type });
     metrics?.stepAttempts.inc({ type });
+    // Heartbeats carry a run's cancellation to the activity, and a dead worker's step is retried sooner.
+    const heartbeats = setInterval(() => Context.current().heartbeat(), 1_000);
     try {
-      const output = await execute(parsed.data, { input, signal, attempt });
+      const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name)) : { value: input.config, used };
+      used = revealed.used;
+      const parsed = schema.safeParse(revealed.value);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+        throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
+      }
+      const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
+      const output = redact(await execute(parsed.data, { input, signal, attempt }), used);
       timer?.({ outcome: 'completed' });
       return { output, attempt };
     } catch (err) {
       if (cancellationSignal.aborted) throw new CancelledFailure('the step was cancelled');
-      const failure = toFailure(err, attempt);
+      const failure = toFailure(err, attempt, used);
       timer?.({ outcome: 'failed' });
       metrics?.stepFailures.inc({ type, code: failure.type ?? 'UNKNOWN' });
       log.warn('step attempt failed', { runId: input.runId, workflowId: input.workflowId, stepId: input.stepId, tenant: input.tenantId, code: failure.type, attempt, retryable: !failure.nonRetryable });
@@ -55,16 +66,16 @@ export function connectorActivity<S extends z.ZodType>(type: string, schema: S, 
 }
 
 /** An error as Temporal should see it: the stable code as type, retryable or not, Retry-After. */
-export function toFailure(err: unknown, attempt: number): ApplicationFailure {
+export function toFailure(err: unknown, attempt: number, secrets: string[] = []): ApplicationFailure {
   if (err instanceof AppError) {
     return ApplicationFailure.create({
       type: err.code,
-      message: err.message,
+      message: redactText(err.message, secrets),
       nonRetryable: !err.retryable,
-      details: [{ attempt, ...(typeof err.details === 'object' && err.details !== null ? err.details : {}) }],
+      details: [redact({ attempt, ...(typeof err.details === 'object' && err.details !== null ? err.details : {}) }, secrets)],
       nextRetryDelay: err.retryAfterMs,
     });
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = redactText(err instanceof Error ? err.message : String(err), secrets);
   return ApplicationFailure.create({ type: 'CONNECTOR_FAULT', message, nonRetryable: false, details: [{ attempt }] });
 }

@@ -12,6 +12,7 @@ import { authMiddleware } from './middleware/auth.js';
 import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
+import { secretsRoutes } from './secrets.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
 const tracer = trace.getTracer('mini-zaps-api');
@@ -76,6 +77,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));
+  app.route('/v1/secrets', secretsRoutes(deps));
 
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));

@@ -3,6 +3,7 @@ import { migrate } from '../db/migrate.js';
 import { createRepos } from '../db/repos.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
+import { parseKeyRing } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
 import { setupTracing } from '../shared/tracing.js';
 import { connectClient } from '../temporal/connection.js';
@@ -20,7 +21,7 @@ if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OF
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, ...createRepos(pool), logger, metrics: createMetrics() });
+const api = await startApi({ config, pool, temporal, ...createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined), logger, metrics: createMetrics() });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {

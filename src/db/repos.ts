@@ -1,11 +1,13 @@
 import { createDeadLettersRepo } from './dead-letters-repo.js';
 import type { Pool } from './pool.js';
 import { createRunsRepo } from './runs-repo.js';
+import { createSecretsRepo } from './secrets-repo.js';
 import { createWorkflowsRepo } from './workflows-repo.js';
+import type { KeyRing } from '../shared/crypto.js';
 
-/** Every repository over one pool. */
-export function createRepos(pool: Pool) {
-  return { workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), deadLetters: createDeadLettersRepo(pool) };
+/** Every repository over one pool; secrets need the key ring. */
+export function createRepos(pool: Pool, ring?: KeyRing) {
+  return { workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), deadLetters: createDeadLettersRepo(pool), secrets: createSecretsRepo(pool, ring) };
 }
 
 export type Repos = ReturnType<typeof createRepos>;

@@ -11,6 +11,14 @@ const PART = /\{\{([\s\S]+?)\}\}/g;
 
 const cache = new Map<string, jsonata.Expression>();
 
+/**
+ * `$secret('name')` evaluates to this placeholder; only the activity that uses it swaps in the
+ * value, so secrets never enter workflow history.
+ */
+export const secretPlaceholder = (name: unknown): string => `\u001fsecret:${String(name)}\u001f`;
+export const SECRET_PLACEHOLDER = /\u001fsecret:([^\u001f]*)\u001f/g;
+const bindings = { secret: secretPlaceholder };
+
 function compile(expression: string): jsonata.Expression {
   let compiled = cache.get(expression);
   if (!compiled) {
@@ -34,7 +42,7 @@ export function syntaxError(expression: string): string | undefined {
 /** Evaluates a bare expression against a scope such as the run context. */
 export async function evaluate(expression: string, scope: unknown): Promise<unknown> {
   try {
-    const value: unknown = await compile(expression).evaluate(scope);
+    const value: unknown = await compile(expression).evaluate(scope, bindings);
     return normalize(value);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

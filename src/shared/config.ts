@@ -40,6 +40,8 @@ export const ConfigSchema = z
   AUTH_JWKS_URL: z.url().optional(),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
+  /** Keys sealing secrets and payloads: `id:<base64 32 bytes>,...`, the first encrypts. Unset: no secrets. */
+  SECRETS_KEYS: z.string().optional(),
   /** The claim that names the caller's tenant. */
   AUTH_TENANT_CLAIM: z.string().default('tenant'),
 })

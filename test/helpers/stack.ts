@@ -14,11 +14,15 @@ import { createPool } from '../../src/db/pool.js';
 import { createRepos } from '../../src/db/repos.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { parseKeyRing } from '../../src/shared/crypto.js';
 import { createMetrics } from '../../src/shared/metrics.js';
 import type { Tracing } from '../../src/shared/tracing.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { createWorker, installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
+
+/** A fixed key ring for tests. */
+export const TEST_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** The binaries `scripts/ensure.mjs` provisioned (npm test runs it first). */
 export function toolPaths(): { temporal: string; testServer: string } {
@@ -44,8 +48,8 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
   await migrate(pool);
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
-  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', ...opts.env });
-  const repos = createRepos(pool);
+  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, ...opts.env });
+  const repos = createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined);
   const metrics = createMetrics();
   // As in production, the API's client carries traces into the runs it starts.
   const temporal = new Client({ connection: env.connection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
@@ -75,7 +79,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */
-    workerEnv: { AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
+    workerEnv: { SECRETS_KEYS: TEST_KEYS, AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
     async stop() {
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone;

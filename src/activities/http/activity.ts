@@ -1,7 +1,7 @@
 import { fetch, Headers, type Response } from 'undici';
 import { AppError } from '../../shared/errors.js';
 import type { Metrics } from '../../shared/metrics.js';
-import { connectorActivity, type ExecuteContext } from '../boundary.js';
+import { connectorActivity, type ConnectorParts, type ExecuteContext } from '../boundary.js';
 import { blockedCause, createGuard, type Guard } from './guard.js';
 import { HttpConfigSchema, type HttpConfig } from './schema.js';
 
@@ -23,9 +23,9 @@ export interface HttpOutput {
  * allow-listed (SSRF guard), redirects are followed at most 5 times, responses are capped at 10 MiB.
  * @example createHttpActivity({ allowlist: 'hooks.internal' })({ config: { method: 'GET', url: 'https://example.com' }, ... })
  */
-export function createHttpActivity(opts: { allowlist: string; metrics?: Metrics }) {
+export function createHttpActivity(opts: { allowlist: string; metrics?: Metrics; secrets?: ConnectorParts<typeof HttpConfigSchema>['secrets'] }) {
   const guard = createGuard(opts.allowlist);
-  return connectorActivity('http', HttpConfigSchema, (config, ctx) => request(config, ctx, guard), opts.metrics);
+  return connectorActivity({ type: 'http', schema: HttpConfigSchema, execute: (config, ctx) => request(config, ctx, guard), metrics: opts.metrics, secrets: opts.secrets });
 }
 
 async function request(config: HttpConfig, { input, signal }: ExecuteContext, guard: Guard): Promise<HttpOutput> {

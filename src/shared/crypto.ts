@@ -1,0 +1,43 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AppError } from './errors.js';
+
+/**
+ * AES-256-GCM with a key ring: `SECRETS_KEYS=k2:<base64 32 bytes>,k1:<...>`. The first key
+ * encrypts; every key decrypts, so keys rotate by putting a new one first. A sealed value is
+ * `<keyId>.<iv>.<tag>.<ciphertext>` (base64url), so each knows its key.
+ * @example const ring = parseKeyRing('k1:' + randomBytes(32).toString('base64')); ring.open(ring.seal('x'))
+ */
+export interface KeyRing {
+  currentKeyId: string;
+  seal(plain: Buffer | string): string;
+  open(sealed: string): Buffer;
+}
+
+export function parseKeyRing(spec: string): KeyRing {
+  const keys = new Map<string, Buffer>();
+  for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [id, material] = entry.split(':');
+    const key = Buffer.from(material ?? '', 'base64');
+    if (!id || key.length !== 32) throw new Error(`SECRETS_KEYS: '${id ?? entry}' needs a 32-byte base64 key as <id>:<key>`);
+    keys.set(id, key);
+  }
+  const currentKeyId = [...keys.keys()][0];
+  if (!currentKeyId) throw new Error('SECRETS_KEYS: no key');
+  return {
+    currentKeyId,
+    seal(plain) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', keys.get(currentKeyId) ?? Buffer.alloc(32), iv);
+      const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
+      return [currentKeyId, iv, cipher.getAuthTag(), ct].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    },
+    open(sealed) {
+      const [id, iv, tag, ct] = sealed.split('.');
+      const key = id ? keys.get(id) : undefined;
+      if (!key || !iv || !tag || ct === undefined) throw new AppError({ code: 'KEY_UNAVAILABLE', message: `no key '${id}' to decrypt with`, retryable: false });
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]);
+    },
+  };
+}
