@@ -1,7 +1,7 @@
 import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
 import { createRepos } from '../db/repos.js';
-import { loadConfig } from '../shared/config.js';
+import { assertAuthConfig, loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { parseKeyRing } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
@@ -11,6 +11,7 @@ import { startApi } from './server.js';
 
 /** The API process: needs DATABASE_URL and a reachable Temporal. */
 const config = loadConfig();
+assertAuthConfig(config);
 const logger = createLogger(config.LOG_LEVEL, 'api');
 if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is required by a standalone API (npm run dev starts an embedded one)');

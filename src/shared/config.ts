@@ -4,8 +4,7 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 
 /** Every setting of every process; `loadConfig` is the only reader of `process.env`. */
-export const ConfigSchema = z
-  .object({
+export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset: no tracing. */
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
@@ -44,15 +43,7 @@ export const ConfigSchema = z
   SECRETS_KEYS: z.string().optional(),
   /** The claim that names the caller's tenant. */
   AUTH_TENANT_CLAIM: z.string().default('tenant'),
-})
-  .superRefine((c, ctx) => {
-    if (c.AUTH_MODE === 'hs256' && !c.AUTH_HS256_SECRET) ctx.addIssue({ code: 'custom', path: ['AUTH_HS256_SECRET'], message: 'required when AUTH_MODE=hs256 (or set AUTH_HS256_SECRET_FILE)' });
-    if (c.AUTH_MODE === 'jwks') {
-      for (const key of ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
-        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when AUTH_MODE=jwks' });
-      }
-    }
-  });
+});
 
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -64,11 +55,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new Error(`invalid configuration:\n${lines.join('\n')}`);
 }
 
-/** `X_FILE=/run/secrets/x` sets `X` from that file (for secrets mounted as files). */
+/** The API's auth settings must be complete; checked where they are used, so workers need none. */
+export function assertAuthConfig(c: Pick<Config, 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>): void {
+  const missing =
+    c.AUTH_MODE === 'hs256' ? (c.AUTH_HS256_SECRET ? [] : ['AUTH_HS256_SECRET (or AUTH_HS256_SECRET_FILE)'])
+    : c.AUTH_MODE === 'jwks' ? (['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const).filter((k) => !c[k])
+    : [];
+  if (missing.length) throw new Error(`invalid configuration:\n${missing.map((k) => `  ${k}: required when AUTH_MODE=${c.AUTH_MODE}`).join('\n')}`);
+}
+
+/** Settings that may come from a file instead: `X_FILE=/run/secrets/x` (secrets mounted as files). */
+const FROM_FILE = ['AUTH_HS256_SECRET', 'SECRETS_KEYS', 'TEMPORAL_API_KEY', 'DATABASE_URL'] as const;
+
 function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const [key, path] of Object.entries(env)) {
-    if (key.endsWith('_FILE') && path && out[key.slice(0, -5)] === undefined) out[key.slice(0, -5)] = readFileSync(path, 'utf8').trim();
+  for (const key of FROM_FILE) {
+    const path = env[`${key}_FILE`];
+    if (path && out[key] === undefined) out[key] = readFileSync(path, 'utf8').trim();
   }
   return out;
 }

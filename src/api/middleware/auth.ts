@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { MiddlewareHandler } from 'hono';
-import type { Config } from '../../shared/config.js';
+import { assertAuthConfig, type Config } from '../../shared/config.js';
 import { AppError } from '../../shared/errors.js';
 import type { ApiEnv } from '../env.js';
 import { problemResponse } from '../problem.js';
@@ -29,6 +29,7 @@ export function requiredScope(method: string, path: string): Scope {
  * With AUTH_MODE=off every request acts as tenant `default` with every scope.
  */
 export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
+  assertAuthConfig(config);
   const verify = verifier(config);
   return async (c, next) => {
     if (PUBLIC.test(c.req.path) || c.req.method === 'OPTIONS') return next();
