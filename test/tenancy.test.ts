@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sign } from '../src/api/webhooks.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { waitFor } from './helpers/ports.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -57,6 +58,39 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
     assert.equal((await as('acme', 'GET', `/v1/workflows/${wf}`)).status, 200, 'the owner still sees it');
     assert.equal((await as('acme', 'GET', `/v1/dead-letters/${dl}`)).body.status, 'open', "the other tenant's attempts changed nothing");
     const described = await stack.client.workflow.getHandle(runId).describe();
+    assert.equal((await as('globex', 'POST', `/v1/workflows/${wf}/webhooks`, {})).status, 404);
     assert.deepEqual(described.searchAttributes.MiniZapsTenant, ['acme'], 'runs carry their tenant as a search attribute');
+  });
+
+  it('webhooks: a token triggers its workflow without a bearer token; listed without values; revoked → 404; HMAC signatures checked', async () => {
+    const wf = (await as('acme', 'POST', '/v1/workflows', { name: 'hooked', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger' } }] })).body.id;
+    const hook = await as('acme', 'POST', `/v1/workflows/${wf}/webhooks`, {});
+    assert.equal(hook.status, 201);
+    assert.match(hook.body.token, /^whk_/);
+    const fired = await stack.call('POST', hook.body.url, { order: 7 });
+    assert.equal(fired.status, 202);
+    const run = await waitFor('the hooked run', async () => {
+      const r = await as('acme', 'GET', `/v1/runs/${fired.body.runId}`);
+      return r.body.status === 'completed' ? r.body : undefined;
+    });
+    assert.deepEqual(run.result, { order: 7 });
+    const listed = await as('acme', 'GET', `/v1/workflows/${wf}/webhooks`);
+    assert.equal(listed.body.items.length, 1);
+    assert.ok(!JSON.stringify(listed.body).includes(hook.body.token), 'tokens are never listed');
+    assert.equal((await stack.call('POST', '/hooks/whk_unknown', {})).status, 404);
+    assert.equal((await as('acme', 'DELETE', `/v1/workflows/${wf}/webhooks/${hook.body.id}`)).status, 204);
+    assert.equal((await stack.call('POST', hook.body.url, {})).status, 404, 'a revoked token answers 404');
+
+    const signed = (await as('acme', 'POST', `/v1/workflows/${wf}/webhooks`, { signed: true })).body;
+    assert.match(signed.signingSecret, /^whsec_/);
+    const body = JSON.stringify({ order: 8 });
+    const post = (headers: Record<string, string>) => stack.call('POST', signed.url, body, headers);
+    assert.equal((await post({})).status, 401, 'no signature');
+    assert.equal((await post({ 'x-signature': sign('whsec_wrong', body) })).status, 401, 'wrong secret');
+    assert.equal((await post({ 'x-signature': sign(signed.signingSecret, body, Math.floor(Date.now() / 1000) - 3600) })).status, 401, 'a replayed old body');
+    assert.equal((await post({ 'x-signature': sign(signed.signingSecret, '{"order":9}') })).status, 401, 'a changed body');
+    const ok = await post({ 'x-signature': sign(signed.signingSecret, body) });
+    assert.equal(ok.status, 202);
+    assert.equal(ok.body.runId.length > 0, true);
   });
 });

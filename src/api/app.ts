@@ -13,6 +13,7 @@ import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
 import { secretsRoutes } from './secrets.js';
+import { hookRoutes, webhookAdminRoutes } from './webhooks.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
 const tracer = trace.getTracer('mini-zaps-api');
@@ -74,6 +75,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
   app.route('/', metricsRoutes(deps));
   app.route('/v1/workflows', workflowsRoutes(deps));
+  app.route('/v1/workflows', webhookAdminRoutes(deps));
+  app.route('/hooks', hookRoutes(deps));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));

@@ -2,12 +2,13 @@ import { createDeadLettersRepo } from './dead-letters-repo.js';
 import type { Pool } from './pool.js';
 import { createRunsRepo } from './runs-repo.js';
 import { createSecretsRepo } from './secrets-repo.js';
+import { createWebhooksRepo } from './webhooks-repo.js';
 import { createWorkflowsRepo } from './workflows-repo.js';
 import type { KeyRing } from '../shared/crypto.js';
 
 /** Every repository over one pool; secrets need the key ring. */
 export function createRepos(pool: Pool, ring?: KeyRing) {
-  return { workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), deadLetters: createDeadLettersRepo(pool), secrets: createSecretsRepo(pool, ring) };
+  return { workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), deadLetters: createDeadLettersRepo(pool), secrets: createSecretsRepo(pool, ring), webhooks: createWebhooksRepo(pool, ring) };
 }
 
 export type Repos = ReturnType<typeof createRepos>;
