@@ -4,6 +4,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { rateLimitsFromConfig } from './api/middleware/rate-limit.js';
 import { startApi } from './api/server.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -46,7 +47,8 @@ const metrics = createMetrics();
 const connection = await connectWorker(config);
 const worker = await createWorker({ config, connection, repos, metrics, tracing });
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, ...repos, logger, metrics });
+const rate = rateLimitsFromConfig(config);
+const api = await startApi({ config, pool, temporal, ...repos, logger, metrics, rateLimits: rate.limits });
 const workerDone = worker.run();
 printBanner(api.url);
 
@@ -60,7 +62,7 @@ async function stop(): Promise<void> {
   await api.stop();
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
-  await Promise.allSettled([temporal.connection.close(), connection.close(), pool.end()]);
+  await Promise.allSettled([temporal.connection.close(), connection.close(), pool.end(), rate.close()]);
   await embedded?.stop();
   await tracing?.shutdown();
   if (temporalServer) await stopChild(temporalServer);

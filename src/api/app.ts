@@ -60,7 +60,9 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     }),
   );
 
+  if (deps.rateLimits) app.use('*', deps.rateLimits.byIp);
   app.use('*', authMiddleware(deps.config));
+  if (deps.rateLimits) app.use('*', deps.rateLimits.byTenant);
 
   const onError = errorHandler(deps.logger);
   app.onError((err, c) => {

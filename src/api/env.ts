@@ -4,6 +4,7 @@ import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { RateLimits } from './middleware/rate-limit.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
 export interface ApiDeps extends Repos {
@@ -15,6 +16,8 @@ export interface ApiDeps extends Repos {
   temporal: Client;
   logger: Logger;
   metrics: Metrics;
+  /** Omitted: no rate limits (tests of other things). */
+  rateLimits?: RateLimits;
 }
 
 /** Per-request values set by middleware. */

@@ -7,6 +7,7 @@ import { parseKeyRing } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
 import { setupTracing } from '../shared/tracing.js';
 import { connectClient } from '../temporal/connection.js';
+import { rateLimitsFromConfig } from './middleware/rate-limit.js';
 import { startApi } from './server.js';
 
 /** The API process: needs DATABASE_URL and a reachable Temporal. */
@@ -22,12 +23,14 @@ if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OF
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const temporal = await connectClient(config);
-const api = await startApi({ config, pool, temporal, ...createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined), logger, metrics: createMetrics() });
+const rate = rateLimitsFromConfig(config);
+const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined), logger, metrics: createMetrics() });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {
       await temporal.connection.close();
       await pool.end();
+      await rate.close();
       await tracing?.shutdown();
       process.exit(0);
     });

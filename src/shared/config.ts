@@ -41,6 +41,12 @@ export const ConfigSchema = z.object({
   AUTH_AUDIENCE: z.string().optional(),
   /** Keys sealing secrets and payloads: `id:<base64 32 bytes>,...`, the first encrypts. Unset: no secrets. */
   SECRETS_KEYS: z.string().optional(),
+  /** Redis for rate limits shared by every API replica; unset: limits are per process. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  RATE_LIMIT_PER_TENANT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
+  /** Take the client IP from X-Forwarded-For (behind a load balancer). */
+  TRUST_PROXY: z.stringbool().default(false),
   /** The claim that names the caller's tenant. */
   AUTH_TENANT_CLAIM: z.string().default('tenant'),
 });

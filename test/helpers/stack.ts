@@ -74,6 +74,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
 
   return {
     app,
+    deps,
     call,
     client: env.client,
     pool,

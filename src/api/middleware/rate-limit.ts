@@ -1,0 +1,78 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { Redis } from 'ioredis';
+import type { Config } from '../../shared/config.js';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { AppError } from '../../shared/errors.js';
+import type { ApiEnv } from '../env.js';
+import { problemResponse } from '../problem.js';
+
+const WINDOW_S = 60;
+const OPEN = /^\/(healthz|readyz|metrics)$/;
+
+export interface RateLimits {
+  /** Per client IP, before authentication (so bad tokens are limited too); webhooks included. */
+  byIp: MiddlewareHandler<ApiEnv>;
+  /** Per tenant, after authentication. */
+  byTenant: MiddlewareHandler<ApiEnv>;
+}
+
+/**
+ * Rate limits per client IP and per tenant with `rate-limiter-flexible`: in Redis when a client
+ * is given (one budget shared by every API replica), in process otherwise. Over the limit: 429
+ * problem+json with `Retry-After`; every answer carries `RateLimit-Limit/Remaining/Reset`.
+ */
+export function rateLimits(opts: { perIpPerMinute: number; perTenantPerMinute: number; redis?: Redis; trustProxy: boolean; keyPrefix?: string }): RateLimits {
+  const prefix = opts.keyPrefix ?? 'mz:rl';
+  const limiter = (keyPrefix: string, points: number): RateLimiterAbstract =>
+    opts.redis
+      ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration: WINDOW_S, insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: WINDOW_S }) })
+      : new RateLimiterMemory({ keyPrefix, points, duration: WINDOW_S });
+  const ip = limiter(`${prefix}:ip`, opts.perIpPerMinute);
+  const tenant = limiter(`${prefix}:tenant`, opts.perTenantPerMinute);
+  return {
+    byIp: (c, next) => (OPEN.test(c.req.path) ? next() : consume(c, next, ip, clientIp(c, opts.trustProxy))),
+    byTenant: (c, next) => (c.var.tenantId ? consume(c, next, tenant, c.var.tenantId) : next()),
+  };
+}
+
+/** Rate limits from the configuration; `close()` ends the Redis connection. */
+export function rateLimitsFromConfig(config: Pick<Config, 'REDIS_URL' | 'RATE_LIMIT_PER_IP_PER_MINUTE' | 'RATE_LIMIT_PER_TENANT_PER_MINUTE' | 'TRUST_PROXY'>) {
+  // Fail fast to the in-process insurance limiter while Redis is away, rather than queueing.
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  redis?.on('error', () => undefined);
+  const limits = rateLimits({ perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE, redis, trustProxy: config.TRUST_PROXY });
+  return { limits, close: async () => void (await redis?.quit()) };
+}
+
+async function consume(c: Context<ApiEnv>, next: () => Promise<void>, limiter: RateLimiterAbstract, key: string): Promise<Response | void> {
+  try {
+    headers(c, limiter.points, await limiter.consume(key));
+  } catch (res) {
+    if (!(res instanceof RateLimiterRes)) throw res;
+    headers(c, limiter.points, res);
+    const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    c.header('retry-after', String(seconds));
+    return problemResponse(c, new AppError({ code: 'RATE_LIMITED', message: `too many requests; retry in ${seconds} s`, httpStatus: 429 }));
+  }
+  return next();
+}
+
+/** The headers describe the tighter of the two budgets. */
+function headers(c: Context<ApiEnv>, limit: number, res: RateLimiterRes): void {
+  const shown = c.res.headers.get('ratelimit-remaining');
+  if (shown !== null && Number(shown) <= res.remainingPoints) return;
+  c.header('ratelimit-limit', String(limit));
+  c.header('ratelimit-remaining', String(Math.max(0, res.remainingPoints)));
+  c.header('ratelimit-reset', String(Math.ceil(res.msBeforeNext / 1000)));
+}
+
+function clientIp(c: Context<ApiEnv>, trustProxy: boolean): string {
+  const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+  if (forwarded) return forwarded;
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // no socket (in-process requests)
+  }
+}
