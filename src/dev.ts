@@ -12,7 +12,7 @@ import { createPool } from './db/pool.js';
 import { createRepos } from './db/repos.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { parseKeyRing } from './shared/crypto.js';
+import { keyRings } from './shared/crypto.js';
 import { createMetrics } from './shared/metrics.js';
 import { mintToken } from './shared/tokens.js';
 import { setupTracing } from './shared/tracing.js';
@@ -39,16 +39,17 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 
 const pool = createPool(databaseUrl, logger);
 await migrate(pool);
-const repos = createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined);
+const { ring, payloadRing } = keyRings(config);
+const repos = createRepos(pool, ring);
 installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS ?? '127.0.0.1:9464');
 const tracing = setupTracing('mini-zaps', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 // One process: the API's /metrics shows the worker's metrics too.
 const metrics = createMetrics();
 const connection = await connectWorker(config);
-const worker = await createWorker({ config, connection, repos, metrics, tracing });
-const temporal = await connectClient(config);
+const worker = await createWorker({ config, connection, repos, metrics, tracing, ring: payloadRing });
+const temporal = await connectClient(config, payloadRing);
 const rate = rateLimitsFromConfig(config);
-const api = await startApi({ config, pool, temporal, ...repos, logger, metrics, rateLimits: rate.limits });
+const api = await startApi({ config, pool, temporal, ...repos, ring, logger, metrics, rateLimits: rate.limits });
 const workerDone = worker.run();
 printBanner(api.url);
 

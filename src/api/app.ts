@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { codecRoutes } from './codec.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { healthRoutes } from './health.js';
 import { authMiddleware } from './middleware/auth.js';
@@ -79,6 +80,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
+  if (deps.ring) app.route('/codec', codecRoutes(deps.ring, new URL(deps.config.TEMPORAL_UI_URL).origin));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));

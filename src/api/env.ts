@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
+import type { KeyRing } from '../shared/crypto.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { RateLimits } from './middleware/rate-limit.js';
 
@@ -16,6 +17,8 @@ export interface ApiDeps extends Repos {
   temporal: Client;
   logger: Logger;
   metrics: Metrics;
+  /** The key ring, when configured: serves /codec for the Temporal Web UI. */
+  ring?: KeyRing;
   /** Omitted: no rate limits (tests of other things). */
   rateLimits?: RateLimits;
 }

@@ -3,7 +3,7 @@ import { migrate } from '../db/migrate.js';
 import { createRepos } from '../db/repos.js';
 import { assertAuthConfig, loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
-import { parseKeyRing } from '../shared/crypto.js';
+import { keyRings } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
 import { setupTracing } from '../shared/tracing.js';
 import { connectClient } from '../temporal/connection.js';
@@ -13,6 +13,7 @@ import { startApi } from './server.js';
 /** The API process: needs DATABASE_URL and a reachable Temporal. */
 const config = loadConfig();
 assertAuthConfig(config);
+const { ring, payloadRing } = keyRings(config);
 const logger = createLogger(config.LOG_LEVEL, 'api');
 if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is required by a standalone API (npm run dev starts an embedded one)');
@@ -22,9 +23,9 @@ const tracing = setupTracing('mini-zaps-api', { otlpEndpoint: config.OTEL_EXPORT
 if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
-const temporal = await connectClient(config);
+const temporal = await connectClient(config, payloadRing);
 const rate = rateLimitsFromConfig(config);
-const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined), logger, metrics: createMetrics() });
+const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...createRepos(pool, ring), ring, logger, metrics: createMetrics() });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {

@@ -47,6 +47,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_TENANT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
   /** Take the client IP from X-Forwarded-For (behind a load balancer). */
   TRUST_PROXY: z.stringbool().default(false),
+  /** Encrypt every Temporal payload with SECRETS_KEYS (history holds ciphertext; /codec decodes). */
+  ENCRYPT_PAYLOADS: z.stringbool().default(false),
   /** The claim that names the caller's tenant. */
   AUTH_TENANT_CLAIM: z.string().default('tenant'),
 });

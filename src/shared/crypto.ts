@@ -41,3 +41,10 @@ export function parseKeyRing(spec: string): KeyRing {
     },
   };
 }
+
+/** The key ring from SECRETS_KEYS, and the one payloads are encrypted with (ENCRYPT_PAYLOADS needs keys). */
+export function keyRings(config: { SECRETS_KEYS?: string | undefined; ENCRYPT_PAYLOADS: boolean }): { ring?: KeyRing; payloadRing?: KeyRing } {
+  const ring = config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined;
+  if (config.ENCRYPT_PAYLOADS && !ring) throw new Error('invalid configuration:\n  SECRETS_KEYS: required when ENCRYPT_PAYLOADS=true');
+  return { ring, payloadRing: config.ENCRYPT_PAYLOADS ? ring : undefined };
+}

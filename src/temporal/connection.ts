@@ -2,8 +2,13 @@ import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../shared/config.js';
+import type { KeyRing } from '../shared/crypto.js';
+import { EncryptionCodec } from './codec.js';
 
 type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'TEMPORAL_TLS'>;
+
+/** With payload encryption on, both the client and the worker encode and decode through the codec. */
+export const dataConverter = (ring: KeyRing | undefined) => (ring ? { payloadCodecs: [new EncryptionCodec(ring)] } : undefined);
 
 const connectionOptions = (config: TemporalConfig) => ({
   address: config.TEMPORAL_ADDRESS,
@@ -12,9 +17,9 @@ const connectionOptions = (config: TemporalConfig) => ({
 });
 
 /** A Temporal client for the API (starting, querying, cancelling runs); it carries the trace into runs. */
-export async function connectClient(config: TemporalConfig): Promise<Client> {
+export async function connectClient(config: TemporalConfig, ring?: KeyRing): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(ring) });
 }
 
 /** The worker's connection. */

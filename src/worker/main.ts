@@ -3,7 +3,7 @@ import { createRepos } from '../db/repos.js';
 import { loadConfig } from '../shared/config.js';
 import { createServer } from 'node:http';
 import { createLogger } from '../shared/logger.js';
-import { parseKeyRing } from '../shared/crypto.js';
+import { keyRings } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
 import { setupTracing } from '../shared/tracing.js';
 import { connectWorker } from '../temporal/connection.js';
@@ -28,8 +28,8 @@ const metricsServer = config.WORKER_METRICS_PORT
 metricsServer?.on('error', (err) => logger.warn({ err }, 'worker metrics endpoint unavailable'));
 const pool = createPool(config.DATABASE_URL, logger);
 const connection = await connectWorker(config);
-const ring = config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined;
-const worker = await createWorker({ config, connection, repos: createRepos(pool, ring), metrics, tracing });
+const { ring, payloadRing } = keyRings(config);
+const worker = await createWorker({ config, connection, repos: createRepos(pool, ring), metrics, tracing, ring: payloadRing });
 logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
 // The SDK shuts down gracefully on SIGINT/SIGTERM: polling stops, in-flight tasks finish.
 await worker.run();

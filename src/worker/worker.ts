@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import type { Metrics } from '../shared/metrics.js';
+import type { KeyRing } from '../shared/crypto.js';
 import type { Tracing } from '../shared/tracing.js';
+import { dataConverter } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
 import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
@@ -35,6 +37,8 @@ export async function createWorker(deps: {
   repos: Repos;
   metrics?: Metrics;
   tracing?: Tracing;
+  /** Set when payloads are encrypted. */
+  ring?: KeyRing;
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
@@ -45,6 +49,7 @@ export async function createWorker(deps: {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
     activities: createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics }),
+    dataConverter: dataConverter(deps.ring),
     plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',

@@ -14,7 +14,8 @@ import { createPool } from '../../src/db/pool.js';
 import { createRepos } from '../../src/db/repos.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { parseKeyRing } from '../../src/shared/crypto.js';
+import { keyRings } from '../../src/shared/crypto.js';
+import { dataConverter } from '../../src/temporal/connection.js';
 import { createMetrics } from '../../src/shared/metrics.js';
 import type { Tracing } from '../../src/shared/tracing.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
@@ -49,17 +50,18 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, ...opts.env });
-  const repos = createRepos(pool, config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined);
+  const { ring, payloadRing } = keyRings(config);
+  const repos = createRepos(pool, ring);
   const metrics = createMetrics();
   // As in production, the API's client carries traces into the runs it starts.
-  const temporal = new Client({ connection: env.connection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
-  const deps: ApiDeps = { config, pool, temporal, ...repos, logger, metrics };
+  const temporal = new Client({ connection: env.connection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(payloadRing) });
+  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, logger, metrics };
   const app = createApp(deps);
 
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   if (opts.worker !== false) {
-    worker = await createWorker({ config, connection: env.nativeConnection, repos, metrics, tracing: opts.tracing });
+    worker = await createWorker({ config, connection: env.nativeConnection, repos, metrics, tracing: opts.tracing, ring: payloadRing });
     workerDone = worker.run();
   }
 
@@ -76,7 +78,9 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
     app,
     deps,
     call,
-    client: env.client,
+    /** A client with the same data converter as the API (decodes encrypted payloads); `rawClient` has none. */
+    client: temporal,
+    rawClient: env.client,
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */

@@ -76,6 +76,7 @@ describe('authentication and scopes', () => {
     assert.equal(requiredScope('GET', '/v1/dead-letters/groups'), 'runs:read');
     assert.equal(requiredScope('DELETE', '/v1/dead-letters/x'), 'runs:write');
     assert.equal(requiredScope('PUT', '/v1/secrets/x'), 'secrets:write');
+    assert.equal(requiredScope('POST', '/codec/decode'), 'admin');
   });
 
   describe('with an OIDC issuer', () => {

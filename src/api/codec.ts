@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { Payload } from '@temporalio/common';
+import { z } from 'zod';
+import { EncryptionCodec } from '../temporal/codec.js';
+import type { KeyRing } from '../shared/crypto.js';
+import { AppError } from '../shared/errors.js';
+import type { ApiEnv } from './env.js';
+
+/** The JSON the Temporal Web UI and CLI send to a codec server: payloads with base64 fields. */
+const PayloadsSchema = z.object({
+  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(1000),
+});
+
+/**
+ * `POST /codec/encode` and `/codec/decode`: the codec server the Temporal Web UI uses to show
+ * encrypted payloads to authorised operators (admin scope), with CORS for the UI's origin.
+ */
+export function codecRoutes(ring: KeyRing, uiOrigin: string) {
+  const codec = new EncryptionCodec(ring);
+  const app = new Hono<ApiEnv>();
+  app.use('*', cors({ origin: uiOrigin, allowHeaders: ['content-type', 'x-namespace', 'authorization'], allowMethods: ['POST', 'OPTIONS'], credentials: true }));
+  for (const action of ['encode', 'decode'] as const) {
+    app.post(`/${action}`, async (c) => {
+      const parsed = PayloadsSchema.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success) throw new AppError({ code: 'INVALID_REQUEST', message: 'expected { payloads: [{ metadata, data }] } with base64 values', httpStatus: 400 });
+      const payloads = await codec[action](parsed.data.payloads.map(fromJson));
+      return c.json({ payloads: payloads.map(toJson) });
+    });
+  }
+  return app;
+}
+
+const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
+
+function fromJson(p: { metadata?: Record<string, string>; data?: string }): Payload {
+  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])), data: Buffer.from(p.data ?? '', 'base64') };
+}
+
+function toJson(p: Payload): { metadata: Record<string, string>; data: string } {
+  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) };
+}
