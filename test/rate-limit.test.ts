@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createApp } from '../src/api/app.js';
@@ -29,11 +30,13 @@ describe('rate limits (real Redis, real PostgreSQL and Temporal behind)', () => 
   let stack: Stack;
   let redis: { url: string; process: ChildProcess };
   const clients: Redis[] = [];
+  const children: ChildProcess[] = [];
   before(async () => {
     [stack, redis] = await Promise.all([startStack(), startRedis()]);
   });
   after(async () => {
     for (const c of clients) c.disconnect();
+    for (const c of children) c.kill('SIGKILL');
     redis?.process.kill('SIGKILL');
     await stack?.stop();
   });
@@ -44,10 +47,24 @@ describe('rate limits (real Redis, real PostgreSQL and Temporal behind)', () => 
     clients.push(client);
     return createApp({ ...stack.deps, rateLimits: rateLimits({ perIpPerMinute: perIp, perTenantPerMinute: perTenant, redis: client, trustProxy: true, keyPrefix }) });
   };
-  const get = (app: ReturnType<typeof createApp>, ip: string) => app.request('/v1/workflows', { headers: { 'x-forwarded-for': ip } });
 
-  it('two API instances share one per-IP budget through Redis; past it, 429 problem+json with Retry-After and RateLimit headers', async () => {
-    const [a, b] = [replica(5, 1000, 'ip-test'), replica(5, 1000, 'ip-test')];
+  /** An API process of its own, as a replica behind a load balancer is. */
+  async function apiProcess(): Promise<{ url: string; child: ChildProcess }> {
+    const port = await freePort();
+    const env = { ...process.env, ...stack.workerEnv, API_PORT: String(port), REDIS_URL: redis.url, RATE_LIMIT_PER_IP_PER_MINUTE: '5', TRUST_PROXY: 'true' };
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/api/main.ts', import.meta.url))], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    await waitFor('the API process', async () => (out.includes('API listening') ? true : undefined), 60_000);
+    return { url: `http://127.0.0.1:${port}`, child };
+  }
+
+  it('two API processes share one per-IP budget through Redis; past it, 429 problem+json with Retry-After and RateLimit headers', async () => {
+    const [a, b] = await Promise.all([apiProcess(), apiProcess()]);
+    const get = (api: { url: string }, ip: string, path = '/v1/workflows') => fetch(`${api.url}${path}`, { headers: { 'x-forwarded-for': ip } });
     const remaining: string[] = [];
     for (const app of [a, b, a, b, a]) {
       const res = await get(app, '203.0.113.7');
@@ -63,11 +80,12 @@ describe('rate limits (real Redis, real PostgreSQL and Temporal behind)', () => 
     assert.equal(limited.headers.get('ratelimit-limit'), '5');
     assert.equal(limited.headers.get('ratelimit-remaining'), '0');
     assert.equal((await get(a, '198.51.100.9')).status, 200, 'another client has its own budget');
-    assert.equal((await a.request('/healthz', { headers: { 'x-forwarded-for': '203.0.113.7' } })).status, 200, 'probes are never limited');
+    assert.equal((await get(a, '203.0.113.7', '/healthz')).status, 200, 'probes are never limited');
   });
 
-  it('a tenant has a budget of its own across instances', async () => {
+  it('a tenant has a budget of its own across API instances', async () => {
     const [a, b] = [replica(1000, 3, 'tenant-test'), replica(1000, 3, 'tenant-test')];
+    const get = (app: ReturnType<typeof createApp>, ip: string) => app.request('/v1/workflows', { headers: { 'x-forwarded-for': ip } });
     const statuses = [];
     for (const [i, app] of [a, b, a, b].entries()) statuses.push((await get(app, `192.0.2.${i}`)).status);
     assert.deepEqual(statuses, [200, 200, 200, 429]);

@@ -10,8 +10,9 @@ const VALUE = 'sk_live_9f8e7d6c5b4a39281706';
 describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
   let stack: Stack;
   let receiver: Receiver;
+  const logLines: string[] = [];
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
+    [stack, receiver] = await Promise.all([startStack({ logLines }), startReceiver()]);
   });
   after(async () => {
     await stack?.stop();
@@ -51,6 +52,9 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
       assert.ok(!text.includes(VALUE), `the secret leaked into the ${where}`);
     }
     assert.equal(dl.errorCode, 'HTTP_404');
+    const logs = logLines.join('');
+    assert.match(logs, /step attempt failed/, 'the failing step was logged');
+    assert.ok(!logs.includes(VALUE), 'the secret leaked into the logs');
   });
 
   it('a missing secret fails the step clearly', async () => {

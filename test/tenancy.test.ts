@@ -55,6 +55,9 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
     const bulk = await as('globex', 'POST', '/v1/dead-letters/redrive', {});
     assert.equal(bulk.body.matched, 0);
 
+    assert.equal((await as('acme', 'PUT', '/v1/secrets/acme_key', { value: 'acme-only-value' })).status, 200);
+    assert.deepEqual((await as('globex', 'GET', '/v1/secrets')).body.items, [], "another tenant's secrets are not listed");
+    assert.equal((await as('globex', 'DELETE', '/v1/secrets/acme_key')).status, 404);
     assert.equal((await as('acme', 'GET', `/v1/workflows/${wf}`)).status, 200, 'the owner still sees it');
     assert.equal((await as('acme', 'GET', `/v1/dead-letters/${dl}`)).body.status, 'open', "the other tenant's attempts changed nothing");
     const described = await stack.client.workflow.getHandle(runId).describe();

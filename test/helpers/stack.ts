@@ -13,7 +13,8 @@ import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { createRepos } from '../../src/db/repos.js';
 import { loadConfig } from '../../src/shared/config.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
+import { pino } from 'pino';
 import { keyRings } from '../../src/shared/crypto.js';
 import { dataConverter } from '../../src/temporal/connection.js';
 import { createMetrics } from '../../src/shared/metrics.js';
@@ -21,6 +22,11 @@ import type { Tracing } from '../../src/shared/tracing.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { createWorker, installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
+
+/** A logger at debug level that keeps every line (the tests read what was logged). */
+function capturingLogger(lines: string[]): Logger {
+  return pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+}
 
 /** A fixed key ring for tests. */
 export const TEST_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -35,8 +41,8 @@ export function toolPaths(): { temporal: string; testServer: string } {
  * in a temporary directory), the worker (unless `worker: false`, for tests that run it as a
  * process) and the API app.
  */
-export async function startStack(opts: { worker?: boolean; tracing?: Tracing; env?: Record<string, string> } = {}) {
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
+export async function startStack(opts: { worker?: boolean; tracing?: Tracing; env?: Record<string, string>; logLines?: string[] } = {}) {
+  const logger = opts.logLines ? capturingLogger(opts.logLines) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
   installRuntimeLogger(logger);
   const temporalPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
