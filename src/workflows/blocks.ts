@@ -86,7 +86,7 @@ export async function forEachItem(step: ForeachStepDef, scope: Scope, items: unk
   const worker = async (): Promise<void> => {
     for (let i = next++; i < items.length; i = next++) {
       const index = offset + i;
-      const iteration = { scope: new Scope(scope.run, scope, { vars: { item: items[i], index }, keySuffix: `${keySuffix}[${index}]` }), status: 'running' as StepStatus };
+      const iteration: { scope: Scope; status: StepStatus } = { scope: new Scope(scope.run, scope, { vars: { item: items[i], index }, keySuffix: `${keySuffix}[${index}]` }), status: 'running' };
       iterations[i] = iteration;
       try {
         results[i] = endOf(await runSequence(step.steps, iteration.scope));
