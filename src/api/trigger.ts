@@ -25,7 +25,7 @@ export interface TriggerRequest {
  * first or following a crash between start and answer, returns the same run.
  */
 export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ runId: string; replayed: boolean }> {
-  const wf = await deps.workflows.get(req.tenantId, req.workflowId);
+  const wf = await deps.workflows.forTrigger(req.tenantId, req.workflowId);
   const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
   if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true };
   if (wf.archivedAt) throw archived(req.workflowId);

@@ -47,22 +47,13 @@ export function createRunsRepo(pool: Pool) {
      * the commit does not wait for the disk: that keeps an fsync off every trigger's latency.
      */
     async insertTriggered(run: { id: string; tenantId: string; workflowId: string; version: number; idempotencyKey?: string; startedAt: Date }): Promise<void> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query('SET LOCAL synchronous_commit TO OFF');
-        await client.query(
-          `INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at)
-           VALUES ($1, $2, $3, $4, 'running', $5, $6) ON CONFLICT (id) DO NOTHING`,
-          [run.id, run.tenantId, run.workflowId, run.version, run.idempotencyKey ?? null, run.startedAt],
-        );
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      // One round trip: the setting holds until this statement's own transaction commits.
+      await pool.query(
+        `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
+         INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at)
+         SELECT $1, $2, $3, $4, 'running', $5, $6 FROM async ON CONFLICT (id) DO NOTHING`,
+        [run.id, run.tenantId, run.workflowId, run.version, run.idempotencyKey ?? null, run.startedAt],
+      );
     },
 
     /** Upserts what the run says of itself. */

@@ -42,6 +42,8 @@ const toSummary = (r: SummaryRow): WorkflowSummary => ({
 
 /** Workflow definitions and their immutable versions, always scoped to one tenant. */
 export function createWorkflowsRepo(pool: Pool) {
+  /** Versions never change, so a version once read is kept (bounded) for the trigger path. */
+  const versions = new Map<string, Definition>();
   async function inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     try {
@@ -106,6 +108,21 @@ export function createWorkflowsRepo(pool: Pool) {
       const row = rows[0];
       if (!row) throw version === undefined ? notFound('workflow', id) : notFound('workflow version', `${id}@${version}`);
       return { id, version: row.version, name: row.name, definition: row.definition, createdAt: row.created_at, archivedAt: row.archived_at };
+    },
+
+    /** The latest version to start a run with: one primary-key read, the definition from cache. */
+    async forTrigger(tenantId: string, id: string): Promise<{ id: string; version: number; definition: Definition; archivedAt: Date | null }> {
+      const { rows } = await pool.query<{ latest_version: number; archived_at: Date | null }>('SELECT latest_version, archived_at FROM workflows WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      const row = rows[0];
+      if (!row) throw notFound('workflow', id);
+      const key = `${tenantId}\n${id}\n${row.latest_version}`;
+      let definition = versions.get(key);
+      if (!definition) {
+        definition = (await this.get(tenantId, id, row.latest_version)).definition;
+        if (versions.size >= 1000) versions.clear();
+        versions.set(key, definition);
+      }
+      return { id, version: row.latest_version, definition, archivedAt: row.archived_at };
     },
 
     async archive(tenantId: string, id: string): Promise<void> {
