@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { waitFor } from '../helpers/ports.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, report, startCluster, waitForRuns, type Cluster } from './cluster.js';
+import { api, report, useCluster, waitForRuns } from './cluster.js';
 
 describe('faults: killing the API, stopping PostgreSQL', () => {
-  let cluster: Cluster;
-  let receiver: Receiver;
-  before(async () => {
-    [cluster, receiver] = await Promise.all([startCluster(), startReceiver()]);
-    await Promise.all([cluster.start('worker'), cluster.start('api')]);
-  });
-  after(async () => {
-    await cluster?.stop();
-    await receiver?.close();
-  });
+  const suite = useCluster();
 
   it('SIGKILL of the API during a burst of 500 triggers: every acknowledged trigger has exactly one run, retries create no duplicates', async () => {
-    const wf = await api(cluster, 'POST', '/v1/workflows', { name: 'burst', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.i' } }] });
+    const wf = await api(suite.cluster, 'POST', '/v1/workflows', { name: 'burst', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.i' } }] });
     const keys = Array.from({ length: 500 }, (_, i) => `order-${i}`);
     const acked = new Map<string, string>();
     const send = async (key: string) => {
-      const res = await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i: Number(key.slice(6)) }, { 'idempotency-key': key });
+      const res = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i: Number(key.slice(6)) }, { 'idempotency-key': key });
       if (res.status === 202) acked.set(key, res.body.runId);
       return res.status;
     };
@@ -32,14 +22,14 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
       for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
         if (!killed && acked.size >= 200) {
           killed = true;
-          await cluster.kill('api');
+          await suite.cluster.kill('api');
         }
         if ((await send(key)) !== 202) failedWhileDown += 1;
       }
     });
     await Promise.all(workers);
     const unacked = keys.filter((k) => !acked.has(k));
-    await cluster.start('api');
+    await suite.cluster.start('api');
     // The caller retries what was not acknowledged, and repeats some that were, with the same keys.
     for (const key of [...unacked, ...keys.slice(0, 50)]) {
       const before = acked.get(key);
@@ -48,9 +38,9 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     }
     const runIds = [...new Set(acked.values())];
     assert.equal(runIds.length, 500);
-    const runs = await waitForRuns(cluster, runIds);
-    const inTemporal = await cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf.body.id}'`);
-    const listed = await api(cluster, 'GET', `/v1/runs?workflowId=${wf.body.id}&limit=200`);
+    const runs = await waitForRuns(suite.cluster, runIds);
+    const inTemporal = await suite.cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf.body.id}'`);
+    const listed = await api(suite.cluster, 'GET', `/v1/runs?workflowId=${wf.body.id}&limit=200`);
     report('API SIGKILL during 500 triggers', { triggers: 500, refusedWhileDown: failedWhileDown, retried: unacked.length, runsInTemporal: inTemporal.count, completed: runs.filter((r) => r.status === 'completed').length });
     assert.equal(inTemporal.count, 500, 'exactly one run per key in Temporal');
     assert.ok(runs.every((r) => r.status === 'completed'));
@@ -58,23 +48,23 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
   });
 
   it('PostgreSQL stopped during runs: steps keep executing, the API answers 503 problem+json, and everything recovers by itself', async () => {
-    const wf = await api(cluster, 'POST', '/v1/workflows', {
+    const wf = await api(suite.cluster, 'POST', '/v1/workflows', {
       name: 'db outage',
       steps: [
         { id: 'wait', type: 'delay', config: { duration: '3s' } },
-        { id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/db/call` } },
+        { id: 'call', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/db/call` } },
         { id: 'done', type: 'transform', config: { expression: "'ok'" } },
       ],
     });
     const runIds: string[] = [];
-    for (let i = 0; i < 20; i++) runIds.push((await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
-    await cluster.stopPostgres();
-    const down = await api(cluster, 'GET', '/v1/runs?limit=5');
-    const triggerDown = await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, {});
-    const ready = await api(cluster, 'GET', '/readyz');
-    await waitFor('steps to run while the database is down', async () => (receiver.requestsTo('/db/call').length >= 20 ? true : undefined), 60_000);
-    await cluster.startPostgres();
-    const runs = await waitForRuns(cluster, runIds);
+    for (let i = 0; i < 20; i++) runIds.push((await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
+    await suite.cluster.stopPostgres();
+    const down = await api(suite.cluster, 'GET', '/v1/runs?limit=5');
+    const triggerDown = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, {});
+    const ready = await api(suite.cluster, 'GET', '/readyz');
+    await waitFor('steps to run while the database is down', async () => (suite.receiver.requestsTo('/db/call').length >= 20 ? true : undefined), 60_000);
+    await suite.cluster.startPostgres();
+    const runs = await waitForRuns(suite.cluster, runIds);
     report('PostgreSQL stopped during 20 runs', { runs: 20, sideEffectsWhileDown: 20, apiStatusWhileDown: down.status, completed: runs.filter((r) => r.status === 'completed').length });
     assert.equal(down.status, 503);
     assert.equal(down.contentType, 'application/problem+json');
@@ -82,6 +72,6 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     assert.equal(triggerDown.status, 503);
     assert.equal(ready.status, 503);
     assert.ok(runs.every((r) => r.status === 'completed'), 'the run index caught up');
-    assert.equal((await api(cluster, 'GET', '/readyz')).status, 200);
+    assert.equal((await api(suite.cluster, 'GET', '/readyz')).status, 200);
   });
 });

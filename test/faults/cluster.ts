@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -11,6 +12,7 @@ import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { devServerSearchAttributeArgs } from '../../src/temporal/search-attributes.js';
 import { freePort, waitFor } from '../helpers/ports.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { toolPaths } from '../helpers/stack.js';
 
 const logger = createLogger('silent', 'faults');
@@ -148,4 +150,30 @@ export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs 
 /** Writes a line of the fault table (also printed in the test output). */
 export function report(scenario: string, counts: Record<string, number | string>): void {
   process.stdout.write(`# fault ${scenario}: ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+}
+
+/** A suite's cluster (worker and API running) and receiver: started before its tests, stopped after. */
+export function useCluster(): { readonly cluster: Cluster; readonly receiver: Receiver } {
+  let started: { cluster: Cluster; receiver: Receiver } | undefined;
+  before(async () => {
+    const [cluster, receiver] = await Promise.all([startCluster(), startReceiver()]);
+    started = { cluster, receiver };
+    await Promise.all([cluster.start('worker'), cluster.start('api')]);
+  });
+  after(async () => {
+    await started?.cluster.stop();
+    await started?.receiver.close();
+  });
+  const get = () => {
+    if (!started) throw new Error('the cluster has not started');
+    return started;
+  };
+  return {
+    get cluster() {
+      return get().cluster;
+    },
+    get receiver() {
+      return get().receiver;
+    },
+  };
 }

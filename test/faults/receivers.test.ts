@@ -1,49 +1,39 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { waitFor } from '../helpers/ports.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { api, report, startCluster, waitForRuns, type Cluster } from './cluster.js';
+import { api, report, useCluster, waitForRuns } from './cluster.js';
 
 describe('faults: flaky and failing receivers', () => {
-  let cluster: Cluster;
-  let receiver: Receiver;
-  before(async () => {
-    [cluster, receiver] = await Promise.all([startCluster(), startReceiver()]);
-    await Promise.all([cluster.start('worker'), cluster.start('api')]);
-  });
-  after(async () => {
-    await cluster?.stop();
-    await receiver?.close();
-  });
+  const suite = useCluster();
 
   async function triggerAll(definition: unknown, n: number): Promise<{ workflowId: string; runIds: string[] }> {
-    const wf = await api(cluster, 'POST', '/v1/workflows', definition);
+    const wf = await api(suite.cluster, 'POST', '/v1/workflows', definition);
     assert.equal(wf.status, 201, JSON.stringify(wf.body));
-    const runIds = await Promise.all(Array.from({ length: n }, async (_, i) => (await api(cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId as string));
+    const runIds = await Promise.all(Array.from({ length: n }, async (_, i) => (await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId as string));
     return { workflowId: wf.body.id, runIds };
   }
 
   it('a flaky receiver (50% 500s, some timeouts) for 200 runs: every run completes and its attempts are recorded', async () => {
     // Deterministic flakiness: every request's fate comes from a counter, not from chance.
     let n = 0;
-    receiver.on('/flaky', () => {
+    suite.receiver.on('/flaky', () => {
       n += 1;
       if (n % 20 === 0) return { status: 200, delayMs: 3_000 };
       return n % 2 === 0 ? { status: 500 } : { status: 200, body: { ok: true } };
     });
     const { runIds } = await triggerAll(
-      { name: 'flaky', steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/flaky` }, timeout: '1s', retry: { maxAttempts: 30, initialInterval: '100ms', backoffCoefficient: 1.5, maximumInterval: '1s' } }] },
+      { name: 'flaky', steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/flaky` }, timeout: '1s', retry: { maxAttempts: 30, initialInterval: '100ms', backoffCoefficient: 1.5, maximumInterval: '1s' } }] },
       200,
     );
-    const runs = await waitForRuns(cluster, runIds, 300_000);
+    const runs = await waitForRuns(suite.cluster, runIds, 300_000);
     const perKey = new Map<string, number>();
-    for (const r of receiver.requestsTo('/flaky')) perKey.set(String(r.headers['idempotency-key']), (perKey.get(String(r.headers['idempotency-key'])) ?? 0) + 1);
+    for (const r of suite.receiver.requestsTo('/flaky')) perKey.set(String(r.headers['idempotency-key']), (perKey.get(String(r.headers['idempotency-key'])) ?? 0) + 1);
     const attempts = runs.map((r) => r.steps[0]?.attempts ?? 0);
     const mismatched = runIds.filter((id, i) => perKey.get(`${id}:call`) !== attempts[i]).length;
     report('flaky receiver, 200 runs', {
       runs: 200,
       completed: runs.filter((r) => r.status === 'completed').length,
-      requests: receiver.requestsTo('/flaky').length,
+      requests: suite.receiver.requestsTo('/flaky').length,
       attemptsRecorded: attempts.reduce((a, b) => a + b, 0),
       maxAttempts: Math.max(...attempts),
       attemptsNotMatchingRequests: mismatched,
@@ -55,38 +45,38 @@ describe('faults: flaky and failing receivers', () => {
 
   it('a permanently failing receiver: runs become dead letters; once fixed, a bulk re-drive completes every run and no completed step runs twice', async () => {
     let fixed = false;
-    receiver.on('/broken/first', () => ({ status: 200, body: { ok: true } }));
-    receiver.on('/broken/second', () => (fixed ? { status: 200, body: { ok: true } } : { status: 503 }));
+    suite.receiver.on('/broken/first', () => ({ status: 200, body: { ok: true } }));
+    suite.receiver.on('/broken/second', () => (fixed ? { status: 200, body: { ok: true } } : { status: 503 }));
     const { workflowId, runIds } = await triggerAll(
       {
         name: 'broken receiver',
         steps: [
-          { id: 'first', type: 'http', config: { method: 'POST', url: `${receiver.url}/broken/first` } },
-          { id: 'second', type: 'http', config: { method: 'POST', url: `${receiver.url}/broken/second` }, retry: { maxAttempts: 3, initialInterval: '100ms' } },
+          { id: 'first', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/broken/first` } },
+          { id: 'second', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/broken/second` }, retry: { maxAttempts: 3, initialInterval: '100ms' } },
         ],
       },
       30,
     );
     const open = await waitFor('30 dead letters', async () => {
-      const groups = await api(cluster, 'GET', `/v1/dead-letters/groups?workflowId=${workflowId}`);
+      const groups = await api(suite.cluster, 'GET', `/v1/dead-letters/groups?workflowId=${workflowId}`);
       return groups.body?.items?.[0]?.count === 30 ? groups.body.items[0] : undefined;
     }, 120_000);
     fixed = true;
-    const bulk = await api(cluster, 'POST', '/v1/dead-letters/redrive', { workflowId, stepId: 'second', errorCode: 'HTTP_503', ratePerSecond: 10 });
+    const bulk = await api(suite.cluster, 'POST', '/v1/dead-letters/redrive', { workflowId, stepId: 'second', errorCode: 'HTTP_503', ratePerSecond: 10 });
     assert.equal(bulk.status, 202);
-    const op = await cluster.client.workflow.getHandle(bulk.body.operationId).result();
-    const runs = await waitForRuns(cluster, runIds);
-    const firstKeys = new Set(receiver.requestsTo('/broken/first').map((r) => r.headers['idempotency-key']));
+    const op = await suite.cluster.client.workflow.getHandle(bulk.body.operationId).result();
+    const runs = await waitForRuns(suite.cluster, runIds);
+    const firstKeys = new Set(suite.receiver.requestsTo('/broken/first').map((r) => r.headers['idempotency-key']));
     report('permanently failing receiver, 30 runs', {
       runs: 30,
       deadLetters: open.count,
       redriven: op.redriven,
       completed: runs.filter((r) => r.status === 'completed').length,
-      firstStepRequests: receiver.requestsTo('/broken/first').length,
+      firstStepRequests: suite.receiver.requestsTo('/broken/first').length,
     });
     assert.equal(op.redriven, 30);
     assert.ok(runs.every((r) => r.status === 'completed'));
-    assert.equal(receiver.requestsTo('/broken/first').length, 30, 'the completed first step never ran again');
+    assert.equal(suite.receiver.requestsTo('/broken/first').length, 30, 'the completed first step never ran again');
     assert.equal(firstKeys.size, 30);
   });
 });
