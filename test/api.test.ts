@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { serve } from '@hono/node-server';
+import { Client } from '@temporalio/client';
+import { createApp } from '../src/api/app.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -81,6 +85,34 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&status=failed`)).body.items.length, 0);
     const future = new Date(Date.now() + 3_600_000).toISOString();
     assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&since=${future}`)).body.items.length, 0);
+  });
+
+  it('answers 503 when Temporal refuses a run, and lists no run for it', async () => {
+    const id = await createWorkflow(stack, tiny('refused'));
+    const refusing = new Client({ connection: stack.client.connection, namespace: 'no-such-namespace' });
+    const app = createApp({ ...stack.deps, temporal: refusing });
+    const res = await app.request(`/v1/workflows/${id}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { code: string }).code, 'UNAVAILABLE');
+    assert.deepEqual((await stack.call('GET', `/v1/runs?workflowId=${id}`)).body.items, []);
+  });
+
+  it('over HTTP, refuses a body over the limit whether its length is declared or streamed', async () => {
+    const server = serve({ fetch: stack.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/workflows`;
+    try {
+      const big = JSON.stringify({ name: 'x'.repeat(1_100_000), steps: [] });
+      const declared = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+      const chunks = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) });
+      const streamed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks, duplex: 'half' } as RequestInit);
+      const small = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tiny('over http')) });
+      assert.deepEqual([declared.status, streamed.status, small.status], [413, 413, 201]);
+      assert.equal(((await streamed.json()) as { code: string }).code, 'BODY_TOO_LARGE');
+    } finally {
+      server.close();
+    }
   });
 
   describe('bad input is a clear problem+json, never a 500', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
@@ -53,13 +54,16 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     deps.metrics.httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
     c.var.logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.API_BODY_LIMIT_BYTES,
-      onError: (c) => problemResponse(c, new AppError({ code: 'BODY_TOO_LARGE', message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`, httpStatus: 413 })),
-    }),
-  );
+  const tooLarge = (c: Context) => problemResponse(c, new AppError({ code: 'BODY_TOO_LARGE', message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`, httpStatus: 413 }));
+  const countedLimit = bodyLimit({ maxSize: deps.config.API_BODY_LIMIT_BYTES, onError: tooLarge });
+  app.use('*', (c, next) => {
+    // A declared length is checked as is, which keeps the server's direct body read; bodies of
+    // unknown length are counted as they stream. Bodies of reads are never read.
+    if (['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) return Number(length) > deps.config.API_BODY_LIMIT_BYTES ? Promise.resolve(tooLarge(c)) : next();
+    return countedLimit(c, next);
+  });
 
   if (deps.rateLimits) app.use('*', deps.rateLimits.byIp);
   app.use('*', authMiddleware(deps.config));

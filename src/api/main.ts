@@ -1,6 +1,7 @@
 import { createPool } from '../db/pool.js';
 import { migrate } from '../db/migrate.js';
 import { createRepos } from '../db/repos.js';
+import { watchLatestVersions } from '../db/workflow-changes.js';
 import { assertAuthConfig, loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { keyRings } from '../shared/crypto.js';
@@ -25,11 +26,13 @@ const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const temporal = await connectClient(config, payloadRing);
 const rate = rateLimitsFromConfig(config);
-const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...createRepos(pool, ring), ring, logger, metrics: createMetrics() });
+const latest = watchLatestVersions(config.DATABASE_URL, logger);
+const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...createRepos(pool, ring, latest), ring, logger, metrics: createMetrics() });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {
       await temporal.connection.close();
+      await latest.close();
       await pool.end();
       await rate.close();
       await tracing?.shutdown();

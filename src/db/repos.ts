@@ -5,10 +5,11 @@ import { createSecretsRepo } from './secrets-repo.js';
 import { createWebhooksRepo } from './webhooks-repo.js';
 import { createWorkflowsRepo } from './workflows-repo.js';
 import type { KeyRing } from '../shared/crypto.js';
+import type { LatestVersions } from './workflow-changes.js';
 
-/** Every repository over one pool; secrets need the key ring. */
-export function createRepos(pool: Pool, ring?: KeyRing) {
-  return { workflows: createWorkflowsRepo(pool), runs: createRunsRepo(pool), deadLetters: createDeadLettersRepo(pool), secrets: createSecretsRepo(pool, ring), webhooks: createWebhooksRepo(pool, ring) };
+/** Every repository over one pool; secrets need the key ring, the API's triggers `latest`. */
+export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions) {
+  return { workflows: createWorkflowsRepo(pool, latest), runs: createRunsRepo(pool), deadLetters: createDeadLettersRepo(pool), secrets: createSecretsRepo(pool, ring), webhooks: createWebhooksRepo(pool, ring) };
 }
 
 export type Repos = ReturnType<typeof createRepos>;

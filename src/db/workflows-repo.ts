@@ -3,6 +3,7 @@ import type { Definition } from '../definitions/schema.js';
 import { AppError, notFound } from '../shared/errors.js';
 import { decodeCursor, page } from './cursor.js';
 import type { Pool, PoolClient } from './pool.js';
+import { changeKey, WORKFLOW_CHANGED, type LatestVersion, type LatestVersions } from './workflow-changes.js';
 
 export interface WorkflowSummary {
   id: string;
@@ -40,10 +41,11 @@ const toSummary = (r: SummaryRow): WorkflowSummary => ({
   archivedAt: r.archived_at,
 });
 
-/** Workflow definitions and their immutable versions, always scoped to one tenant. */
-export function createWorkflowsRepo(pool: Pool) {
-  /** Versions never change, so a version once read is kept (bounded) for the trigger path. */
-  const versions = new Map<string, Definition>();
+/**
+ * Workflow definitions and their immutable versions, always scoped to one tenant. With `latest`
+ * (the API's), triggers find the latest version in memory; every change notifies it.
+ */
+export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
   async function inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     try {
@@ -81,8 +83,9 @@ export function createWorkflowsRepo(pool: Pool) {
         const version = row.latest_version + 1;
         await client.query('UPDATE workflows SET latest_version = $3, name = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id, version, definition.name]);
         await client.query('INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, $3, $4)', [tenantId, id, version, definition]);
+        await client.query('SELECT pg_notify($1, $2)', [WORKFLOW_CHANGED, changeKey(tenantId, id)]);
         return { id, version };
-      });
+      }).finally(() => latest?.forget(changeKey(tenantId, id)));
     },
 
     async list(tenantId: string, opts: { cursor?: string; limit: number }): Promise<{ items: WorkflowSummary[]; nextCursor: string | null }> {
@@ -111,25 +114,26 @@ export function createWorkflowsRepo(pool: Pool) {
     },
 
     /** The latest version to start a run with: one primary-key read, the definition from cache. */
-    async forTrigger(tenantId: string, id: string): Promise<{ id: string; version: number; definition: Definition; archivedAt: Date | null }> {
-      const { rows } = await pool.query<{ latest_version: number; archived_at: Date | null }>('SELECT latest_version, archived_at FROM workflows WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
-      const row = rows[0];
-      if (!row) throw notFound('workflow', id);
-      const key = `${tenantId}\n${id}\n${row.latest_version}`;
-      let definition = versions.get(key);
-      if (!definition) {
-        definition = (await this.get(tenantId, id, row.latest_version)).definition;
-        if (versions.size >= 1000) versions.clear();
-        versions.set(key, definition);
-      }
-      return { id, version: row.latest_version, definition, archivedAt: row.archived_at };
+    /** The latest version, as a trigger starts it. */
+    async forTrigger(tenantId: string, id: string): Promise<LatestVersion> {
+      const key = changeKey(tenantId, id);
+      const cached = latest?.get(key);
+      if (cached) return cached;
+      const readAt = latest?.generation() ?? 0;
+      const { definition, version, archivedAt } = await this.get(tenantId, id);
+      const found = { id, version, definition, archivedAt };
+      latest?.set(key, found, readAt);
+      return found;
     },
 
     async archive(tenantId: string, id: string): Promise<void> {
-      const { rowCount } = await pool.query(
-        'UPDATE workflows SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE tenant_id = $1 AND id = $2',
-        [tenantId, id],
-      );
+      const { rowCount } = await pool
+        .query(
+          `WITH archived AS (UPDATE workflows SET archived_at = COALESCE(archived_at, now()), updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING id)
+           SELECT pg_notify($3, $4) FROM archived`,
+          [tenantId, id, WORKFLOW_CHANGED, changeKey(tenantId, id)],
+        )
+        .finally(() => latest?.forget(changeKey(tenantId, id)));
       if (!rowCount) throw notFound('workflow', id);
     },
   };

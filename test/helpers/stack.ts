@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { createRepos } from '../../src/db/repos.js';
+import { watchLatestVersions } from '../../src/db/workflow-changes.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { pino } from 'pino';
@@ -57,7 +58,8 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, ...opts.env });
   const { ring, payloadRing } = keyRings(config);
-  const repos = createRepos(pool, ring);
+  const latest = watchLatestVersions(db.url, logger);
+  const repos = createRepos(pool, ring, latest);
   const metrics = createMetrics();
   // As in production, the API's client carries traces into the runs it starts.
   const temporal = new Client({ connection: env.connection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(payloadRing) });
@@ -94,6 +96,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
     async stop() {
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone;
+      await latest.close();
       await pool.end();
       await env.teardown();
       await db.stop();

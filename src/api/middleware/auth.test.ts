@@ -50,6 +50,15 @@ describe('authentication and scopes', () => {
     }
   });
 
+  it('refuses a token it accepted before once that token has expired', async (t) => {
+    const short = await token({ ttl: '60s' });
+    assert.equal((await call(app, short)).status, 200);
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 120_000 });
+    const res = await call(app, short);
+    t.mock.timers.reset();
+    assert.deepEqual([res.status, res.body.code], [401, 'UNAUTHENTICATED']);
+  });
+
   it('refuses an RS256 token in HS256 mode (no algorithm confusion)', async () => {
     const { privateKey } = await generateKeyPair('RS256');
     const rs = await new SignJWT({ tenant: 'acme', scope: 'admin' }).setProtectedHeader({ alg: 'RS256' }).setAudience('mini-zaps').setExpirationTime('1h').sign(privateKey);

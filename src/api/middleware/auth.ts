@@ -60,15 +60,34 @@ export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
   };
 }
 
+const CLOCK_TOLERANCE_S = 5;
+
 function verifier(config: AuthConfig): ((token: string) => Promise<JWTPayload>) | undefined {
   if (config.AUTH_MODE === 'off') return undefined;
-  const claims = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, clockTolerance: 5 };
+  const claims = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, clockTolerance: CLOCK_TOLERANCE_S };
   if (config.AUTH_MODE === 'jwks') {
     const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.AUTH_JWKS_URL ?? ''));
-    return async (token) => (await jwtVerify(token, keys, { ...claims, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] })).payload;
+    return remembered(async (token) => (await jwtVerify(token, keys, { ...claims, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] })).payload);
   }
   const secret = new TextEncoder().encode(config.AUTH_HS256_SECRET ?? '');
-  return async (token) => (await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload;
+  return remembered(async (token) => (await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload);
+}
+
+/**
+ * Keeps verified tokens (bounded), so a client sending the same token again costs no signature
+ * check; expiry is checked on every use. Only tokens that passed `verify` are ever kept.
+ */
+function remembered(verify: (token: string) => Promise<JWTPayload>): (token: string) => Promise<JWTPayload> {
+  const verified = new Map<string, JWTPayload>();
+  return async (token) => {
+    const known = verified.get(token);
+    if (known && (known.exp === undefined || known.exp + CLOCK_TOLERANCE_S > Date.now() / 1000)) return known;
+    verified.delete(token);
+    const payload = await verify(token);
+    if (verified.size >= 10_000) verified.clear();
+    verified.set(token, payload);
+    return payload;
+  };
 }
 
 function scopesOf(payload: JWTPayload): Set<string> {
