@@ -73,7 +73,7 @@ export async function startApiProcess(infra: Infra, secret: string): Promise<{ u
   const port = await freePort();
   const main = fileURLToPath(new URL('../src/api/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: process.env.BENCH_API_LOG ?? 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,6 @@
 // The worker bundle for benchmarks: the engine's workflows plus hand-written baselines doing the
 // same work, so both run on the same worker with the same settings in the same run.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { createActivities } from '../src/activities/activities.js';
 
 export { bulkRedrive, foreachBatch, interpreter } from '../src/workflows/index.js';
@@ -12,9 +12,9 @@ export async function emptyWorkflow(): Promise<null> {
   return null;
 }
 
-/** transform → http → transform, written by hand with the engine's own http activity. */
+/** transform → http → transform, written by hand with the engine's own http activity, run locally as the engine runs short steps. */
 export async function handWritten(url: string, n: number): Promise<unknown> {
-  const { http } = proxyActivities<Activities>({ startToCloseTimeout: '30s', heartbeatTimeout: '10s', retry: { maximumAttempts: 5 } });
+  const { http } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5 } });
   const body = { n: n * 2 };
   const res = await http({ config: { method: 'POST', url, body }, runId: 'bench', workflowId: 'bench', tenantId: 'bench', stepId: 'call', idempotencyKey: `bench:${n}` });
   const output = res.output as { status: number };

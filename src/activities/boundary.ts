@@ -38,8 +38,9 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
     let used: string[] = [];
     const timer = metrics?.stepSeconds.startTimer({ type });
     metrics?.stepAttempts.inc({ type });
-    // Heartbeats carry a run's cancellation to the activity, and a dead worker's step is retried sooner.
-    const heartbeats = setInterval(() => Context.current().heartbeat(), 1_000);
+    // Heartbeats carry a run's cancellation to a regular activity, and a dead worker's step is
+    // retried sooner; a local activity hears of cancellation from its own worker.
+    const heartbeats = info.isLocal ? undefined : setInterval(() => Context.current().heartbeat(), 1_000);
     try {
       const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name)) : { value: input.config, used };
       used = revealed.used;

@@ -1,10 +1,16 @@
 import type { z } from 'zod';
 import type { Retry } from '../definitions/schema.js';
 
+/** A connector step's timeout and retries when neither the step nor its definition sets them. */
+export interface ConnectorDefaults {
+  timeout: string;
+  retry: Retry;
+}
+
 /** What the engine knows of a connector without doing I/O: its config schema and defaults. */
 export interface ConnectorDef {
   configSchema: z.ZodType;
-  defaults: { timeout: string; retry: Retry };
+  defaults: ConnectorDefaults;
 }
 
 /** What an activity of a connector step receives: the config with expressions already evaluated. */

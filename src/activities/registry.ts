@@ -2,9 +2,10 @@ import type { ConnectorDef } from './connector.js';
 import { httpConnector } from './http/schema.js';
 
 /**
- * Every connector step type. Pure (no I/O) so that validation and the workflow can import it.
- * Adding a connector: a folder under src/activities/ and one line here (the type checker then
- * asks for its activity in `activities.ts`).
+ * Every connector step type. Pure (no I/O) so that validation can import it; the workflow reads
+ * `defaults.ts` instead, which loads no zod. Adding a connector: a folder under src/activities/
+ * and one line here (the type checker then asks for its activity in `activities.ts` and its
+ * defaults in `defaults.ts`).
  */
 export const connectors = {
   http: httpConnector,

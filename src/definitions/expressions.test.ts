@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import jsonata from 'jsonata';
 import { AppError } from '../shared/errors.js';
 import { evaluate, render, syntaxError, templateExpressions } from './expressions.js';
 import { toMillis } from './duration.js';
@@ -40,6 +42,22 @@ describe('expressions', () => {
       { pointer: '/a/0', expression: 'c' },
       { pointer: '/d~1e', expression: 'f' },
     ]);
+  });
+
+  it('plain paths, read without JSONata, give what JSONata gives', async () => {
+    const name = fc.constantFrom('a', 'b', 'n', 'and', 'true', 'x_1');
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(name, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }), fc.array(name, { minLength: 1, maxLength: 4 }), async (data, path) => {
+        const expression = path.join('.');
+        const expected: unknown = await Promise.resolve().then(() => jsonata(expression).evaluate(data)).then(
+          (v: unknown) => JSON.parse(JSON.stringify(v) ?? 'null'),
+          () => 'error',
+        );
+        const actual = await evaluate(expression, data).catch(() => 'error');
+        assert.deepEqual(actual, expected, expression);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('parses durations', () => {

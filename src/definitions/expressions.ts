@@ -41,6 +41,8 @@ export function syntaxError(expression: string): string | undefined {
 
 /** Evaluates a bare expression against a scope such as the run context. */
 export async function evaluate(expression: string, scope: unknown): Promise<unknown> {
+  const found = lookUp(expression, scope);
+  if (found !== NOT_A_PATH) return normalize(found);
   try {
     const value: unknown = await compile(expression).evaluate(scope, bindings);
     return normalize(value);
@@ -48,6 +50,26 @@ export async function evaluate(expression: string, scope: unknown): Promise<unkn
     const reason = err instanceof Error ? err.message : String(err);
     throw new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${expression}' failed: ${reason}`, httpStatus: 400 });
   }
+}
+
+const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const KEYWORDS = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
+const NOT_A_PATH = Symbol('not a path');
+
+/**
+ * The value of a plain path such as `steps.call.output.status` through objects only, as JSONata
+ * would give it, without JSONata: its evaluation is asynchronous all the way down, and in the
+ * workflow sandbox every promise costs a captured stack trace. Anything else (arrays on the way,
+ * operators, functions) is left to JSONata.
+ */
+function lookUp(expression: string, scope: unknown): unknown {
+  if (!PATH.test(expression)) return NOT_A_PATH;
+  let value: unknown = scope;
+  for (const name of expression.split('.')) {
+    if (KEYWORDS.has(name) || !isObject(value)) return NOT_A_PATH;
+    value = Object.hasOwn(value, name) ? value[name] : undefined;
+  }
+  return Array.isArray(value) ? NOT_A_PATH : value;
 }
 
 /** JSONata results may carry non-JSON markers (sequences, undefined); keep only JSON. */
@@ -69,6 +91,10 @@ export const isTemplate = (value: unknown): boolean => typeof value === 'string'
 
 /** Evaluates every template in a JSON value (strings, arrays, objects, deeply). */
 export async function render(value: unknown, scope: unknown): Promise<unknown> {
+  return hasTemplate(value) ? renderTemplates(value, scope) : value;
+}
+
+async function renderTemplates(value: unknown, scope: unknown): Promise<unknown> {
   if (typeof value === 'string') return renderString(value, scope);
   if (Array.isArray(value)) return Promise.all(value.map((v) => render(v, scope)));
   if (isObject(value)) {
@@ -77,6 +103,9 @@ export async function render(value: unknown, scope: unknown): Promise<unknown> {
   }
   return value;
 }
+
+const hasTemplate = (value: unknown): boolean =>
+  typeof value === 'string' ? value.includes('{{') : Array.isArray(value) ? value.some(hasTemplate) : isObject(value) ? Object.values(value).some(hasTemplate) : false;
 
 async function renderString(text: string, scope: unknown): Promise<unknown> {
   const whole = WHOLE.exec(text);

@@ -67,7 +67,16 @@ const DelayStep = z.strictObject({ ...common, type: z.literal('delay'), config: 
 const TransformStep = z.strictObject({ ...common, type: z.literal('transform'), config: TransformConfigSchema });
 const SucceedStep = z.strictObject({ ...common, type: z.literal('succeed'), config: SucceedConfigSchema.optional() });
 const FailStep = z.strictObject({ ...common, type: z.literal('fail'), config: FailConfigSchema.optional() });
-const ConnectorStep = z.strictObject({ ...common, type: z.enum(CONNECTOR_TYPES), config: ConfigObjectSchema });
+const ConnectorStep = z.strictObject({
+  ...common,
+  type: z.enum(CONNECTOR_TYPES),
+  config: ConfigObjectSchema,
+  /**
+   * Run as a local activity, inside the workflow task with no server round trip of its own (the
+   * default for timeouts up to 30 s), or as a regular activity (longer calls, heartbeated).
+   */
+  local: z.boolean().optional(),
+});
 const ChoiceStep = z.strictObject({
   ...common,
   type: z.literal('choice'),

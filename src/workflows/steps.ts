@@ -4,6 +4,7 @@ import {
   ChildWorkflowFailure,
   condition,
   executeChild,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -11,10 +12,10 @@ import {
 } from '@temporalio/workflow';
 import type { ConnectorActivities, DefinitionActivities } from '../activities/activities.js';
 import type { ConnectorResult } from '../activities/connector.js';
-import { connectors } from '../activities/registry.js';
+import { connectorDefaults, isConnectorStep } from '../activities/defaults.js';
 import { toMillis } from '../definitions/duration.js';
 import { evaluate, isObject, render } from '../definitions/expressions.js';
-import { isConnectorStep, type ConnectorStep, type Step } from '../definitions/schema.js';
+import type { ConnectorStep, Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import { foreach, parallel } from './blocks.js';
@@ -128,18 +129,23 @@ async function subworkflow(step: Extract<Step, { type: 'subworkflow' }>, scope: 
   }
 }
 
-/** Runs a connector step as an activity whose retries and timeout come from the definition. */
+/** Connector steps with timeouts up to this run as local activities unless they say otherwise. */
+const LOCAL_MAX_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs a connector step as an activity whose retries and timeout come from the definition: a
+ * local one (run by this worker inside the workflow task, so the step costs no server round trip)
+ * when it is short, a regular one otherwise. Runs started before local steps keep regular ones.
+ */
 async function connector(step: ConnectorStep, scope: Scope, executions: number): Promise<StepOutcome> {
   const { identity } = scope.run;
   const config = await render(step.config, scope.context());
-  const { defaults } = connectors[step.type];
+  const defaults = connectorDefaults[step.type];
   const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
-  const timeout = step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout;
+  const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);
   const suffix = `${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;
-  const activities = proxyActivities<ConnectorActivities>({
-    activityId: `${step.id}${suffix}`,
-    startToCloseTimeout: toMillis(timeout),
-    heartbeatTimeout: Math.min(toMillis(timeout), 10_000),
+  const options = {
+    startToCloseTimeout: timeoutMs,
     retry: {
       maximumAttempts: retry.maxAttempts,
       initialInterval: retry.initialInterval && toMillis(retry.initialInterval),
@@ -147,13 +153,18 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
       maximumInterval: retry.maximumInterval && toMillis(retry.maximumInterval),
       nonRetryableErrorTypes: retry.nonRetryable,
     },
-  });
+  };
+  const local = (step.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && patched('local-connector-steps');
+  const activities = local
+    ? proxyLocalActivities<ConnectorActivities>(options)
+    : proxyActivities<ConnectorActivities>({ ...options, activityId: `${step.id}${suffix}`, heartbeatTimeout: Math.min(timeoutMs, 10_000) });
   const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}` };
   try {
     const result: ConnectorResult = await activities[step.type](input);
     return { output: result.output, attempts: result.attempt };
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
+    // A regular activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
+    if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure)) throw err;
     throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts), config);
   }
 }
@@ -186,8 +197,9 @@ export function toStepError(err: unknown): StepError {
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
-function attemptsOf(err: ActivityFailure, maxAttempts: number | undefined): number {
-  const attempt = err.cause instanceof ApplicationFailure ? detailsOf(err.cause).attempt : undefined;
+function attemptsOf(err: ActivityFailure | ApplicationFailure | TimeoutFailure, maxAttempts: number | undefined): number {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const attempt = cause instanceof ApplicationFailure ? detailsOf(cause).attempt : undefined;
   return typeof attempt === 'number' ? attempt : (maxAttempts ?? 1);
 }
 

@@ -19,6 +19,8 @@ receiver.on('/flaky', (_req, n) => (n <= 2 ? { status: 503 } : { status: 200, bo
 receiver.on('/missing', () => ({ status: 404 }));
 let repaired = false;
 receiver.on('/repairable', () => (repaired ? { status: 200, body: { ok: true } } : { status: 500 }));
+let repairedLocal = false;
+receiver.on('/repairable-local', () => (repairedLocal ? { status: 200, body: { ok: true } } : { status: 500 }));
 const ok = `${receiver.url}/ok`;
 const transform = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
 
@@ -121,6 +123,31 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     during: async (runId) => {
       await stack.call('DELETE', `/v1/dead-letters/${await waitForDeadLetter(runId)}?reason=test`);
     },
+  },
+  // Recorded since connector steps of up to 30 s run as local activities (the files above predate it).
+  'local-linear': {
+    definition: {
+      name: 'local',
+      steps: [
+        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } }, output: 'output.body' },
+        { id: 'regular', type: 'http', local: false, config: { url: ok } },
+        { id: 'long', type: 'webhook', timeout: '2m', config: { url: ok } },
+        transform('shape', '{ "a": steps.call.output.echo.a }'),
+      ],
+    },
+    payload: { a: 1 },
+  },
+  'local-retries': { definition: { name: 'local retries', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/flaky` }, retry: { initialInterval: '100ms', backoffCoefficient: 1 } }] } },
+  'local-dead-letter-redrive': {
+    definition: { name: 'parks', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/repairable-local` }, retry: { maxAttempts: 2, initialInterval: '100ms' } }, transform('after', '1')] },
+    during: async (runId) => {
+      const dl = await waitForDeadLetter(runId);
+      repairedLocal = true;
+      await stack.call('POST', `/v1/dead-letters/${dl}/redrive`, {});
+    },
+  },
+  'local-parallel': {
+    definition: { name: 'local parallel', steps: [{ id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` }, onError: 'continue' }], [{ id: 'y', type: 'http', config: { url: ok } }]] }] },
   },
   'run-timeout': { definition: { name: 'times out', timeout: '300ms', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] } },
   cancelled: {

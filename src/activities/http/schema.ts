@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConnectorDef } from '../connector.js';
+import { httpDefaults } from './defaults.js';
 
 const HttpStatusSchema = z.int().min(100).max(599);
 
@@ -21,5 +22,5 @@ export type HttpConfig = z.infer<typeof HttpConfigSchema>;
 
 export const httpConnector = {
   configSchema: HttpConfigSchema,
-  defaults: { timeout: '30s', retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' } },
+  defaults: httpDefaults,
 } satisfies ConnectorDef;
