@@ -41,35 +41,103 @@ export function syntaxError(expression: string): string | undefined {
 
 /** Evaluates a bare expression against a scope such as the run context. */
 export async function evaluate(expression: string, scope: unknown): Promise<unknown> {
-  const found = lookUp(expression, scope);
-  if (found !== NOT_A_PATH) return normalize(found);
   try {
-    const value: unknown = await compile(expression).evaluate(scope, bindings);
-    return normalize(value);
+    const compiled = compile(expression);
+    const value = quick(compiled.ast() as unknown as Node, scope);
+    return normalize(value === UNSURE ? await compiled.evaluate(scope, bindings) : value);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${expression}' failed: ${reason}`, httpStatus: 400 });
   }
 }
 
-const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-const KEYWORDS = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
-const NOT_A_PATH = Symbol('not a path');
+const UNSURE = Symbol('unsure');
+
+/** What `quick` reads of JSONata's parsed form (the published type leaves some of it out). */
+interface Node {
+  type: string;
+  value?: unknown;
+  steps?: Node[];
+  expressions?: Node[];
+  expression?: Node;
+  condition?: Node;
+  then?: Node;
+  else?: Node;
+  lhs?: Node | [Node, Node][];
+  rhs?: Node;
+}
+const ARITHMETIC: Record<string, (a: number, b: number) => number> = { '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '%': (a, b) => a % b };
+const ORDER: Record<string, (a: number | string, b: number | string) => boolean> = { '<': (a, b) => a < b, '<=': (a, b) => a <= b, '>': (a, b) => a > b, '>=': (a, b) => a >= b };
+const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const only = (node: Node, keys: string[]) => Object.keys(node).every((k) => keys.includes(k));
 
 /**
- * The value of a plain path such as `steps.call.output.status` through objects only, as JSONata
- * would give it, without JSONata: its evaluation is asynchronous all the way down, and in the
- * workflow sandbox every promise costs a captured stack trace. Anything else (arrays on the way,
- * operators, functions) is left to JSONata.
+ * The everyday part of JSONata (paths through objects, literals, object constructors, arithmetic,
+ * comparisons, `and`/`or`, `? :`) evaluated at once, giving what JSONata gives; UNSURE for
+ * anything else (arrays, functions, mixed types, missing values), which JSONata then evaluates.
+ * JSONata itself is asynchronous all the way down, and in the workflow sandbox every promise
+ * costs a captured stack trace: this keeps most expressions from making any.
  */
-function lookUp(expression: string, scope: unknown): unknown {
-  if (!PATH.test(expression)) return NOT_A_PATH;
-  let value: unknown = scope;
-  for (const name of expression.split('.')) {
-    if (KEYWORDS.has(name) || !isObject(value)) return NOT_A_PATH;
-    value = Object.hasOwn(value, name) ? value[name] : undefined;
+function quick(node: Node, scope: unknown): unknown {
+  const sure = (n: Node | [Node, Node][] | undefined) => {
+    if (Array.isArray(n)) throw UNSURE;
+    const v = n === undefined ? UNSURE : quick(n, scope);
+    if (v === UNSURE || v === undefined) throw UNSURE;
+    return v;
+  };
+  try {
+    switch (node.type) {
+      case 'string':
+      case 'number':
+        return node.value;
+      case 'value':
+        return node.value === true || node.value === false || node.value === null ? node.value : UNSURE;
+      case 'path': {
+        if (!only(node, ['type', 'steps', 'position'])) return UNSURE;
+        let value = scope;
+        for (const step of node.steps ?? []) {
+          if (step.type !== 'name' || !only(step, ['type', 'value', 'position']) || !isObject(value)) return UNSURE;
+          value = Object.hasOwn(value, String(step.value)) ? value[String(step.value)] : undefined;
+        }
+        return Array.isArray(value) || value === undefined ? UNSURE : value;
+      }
+      case 'block':
+        return node.expressions?.length === 1 ? sure(node.expressions[0]) : UNSURE;
+      case 'condition': {
+        const test = sure(node.condition);
+        return typeof test === 'boolean' && node.else !== undefined ? sure(test ? node.then : node.else) : UNSURE;
+      }
+      case 'unary': {
+        if (node.value === '-') {
+          const v = sure(node.expression);
+          return typeof v === 'number' ? -v : UNSURE;
+        }
+        if (node.value !== '{' || !only(node, ['type', 'value', 'position', 'lhs'])) return UNSURE;
+        const object: Record<string, unknown> = {};
+        if (!Array.isArray(node.lhs)) return UNSURE;
+        for (const [key, value] of node.lhs) {
+          if (key.type !== 'string' || Object.hasOwn(object, String(key.value))) return UNSURE;
+          object[String(key.value)] = sure(value);
+        }
+        return object;
+      }
+      case 'binary': {
+        const op = String(node.value);
+        const [a, b] = [sure(node.lhs), sure(node.rhs)];
+        if (ARITHMETIC[op]) return typeof a === 'number' && typeof b === 'number' && Number.isFinite(ARITHMETIC[op](a, b)) ? ARITHMETIC[op](a, b) : UNSURE;
+        if (ORDER[op]) return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string') ? ORDER[op](a, b) : UNSURE;
+        if (op === '=' || op === '!=') return isPrimitive(a) && isPrimitive(b) ? (a === b) === (op === '=') : UNSURE;
+        if (op === 'and' || op === 'or') return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : UNSURE;
+        if (op === '&') return typeof a === 'string' && typeof b === 'string' ? a + b : UNSURE;
+        return UNSURE;
+      }
+      default:
+        return UNSURE;
+    }
+  } catch (err) {
+    if (err === UNSURE) return UNSURE;
+    throw err;
   }
-  return Array.isArray(value) ? NOT_A_PATH : value;
 }
 
 /** JSONata results may carry non-JSON markers (sequences, undefined); keep only JSON. */
