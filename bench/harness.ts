@@ -1,20 +1,17 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities/activities.js';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { createRepos } from '../src/db/repos.js';
 import { createLogger } from '../src/shared/logger.js';
 import { devServerSearchAttributeArgs } from '../src/temporal/search-attributes.js';
-import { installRuntimeLogger } from '../src/worker/worker.js';
-import { connectWorker } from '../src/temporal/connection.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
@@ -37,8 +34,13 @@ export async function startInfra() {
   const pool = createPool(db.url, logger, 20);
   await migrate(pool);
   const client = new Client({ connection: await Connection.connect({ address }) });
+  // The workers run a prebuilt bundle of the engine's workflows and the baselines.
+  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  await writeFile(bundlePath, code);
   return {
     address,
+    bundlePath,
     databaseUrl: db.url,
     pool,
     client,
@@ -53,21 +55,6 @@ export async function startInfra() {
 
 export type Infra = Awaited<ReturnType<typeof startInfra>>;
 
-/** An in-process worker with the engine's activities and the baseline workflows. */
-export async function startWorker(infra: Infra) {
-  installRuntimeLogger(logger);
-  const worker = await Worker.create({
-    connection: await connectWorker({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined }),
-    taskQueue: TASK_QUEUE,
-    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-    activities: createActivities(createRepos(infra.pool), { allowlist: '127.0.0.1' }),
-    maxCachedWorkflows: 1000,
-    maxConcurrentActivityTaskExecutions: 100,
-  });
-  const done = worker.run();
-  return { worker, stop: async () => { worker.shutdown(); await done; } };
-}
-
 /** The API as its own process, as deployed: JWT authentication on, rate limits high enough not to bite. */
 export async function startApiProcess(infra: Infra, secret: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -81,13 +68,39 @@ export async function startApiProcess(infra: Infra, secret: string): Promise<{ u
   return { url, child };
 }
 
-/** A worker as its own process (for scale-out). */
-export function startWorkerProcess(infra: Infra): ChildProcess {
+/**
+ * A worker as its own process, as deployed, running the bench bundle (the engine's workflows and
+ * the baselines) with the engine's activities; resolves once it is up.
+ */
+export async function startWorkerProcess(infra: Infra): Promise<ChildProcess> {
   const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));
-  return spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off' },
-    stdio: 'ignore',
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKFLOW_BUNDLE_PATH: infra.bundlePath, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off' },
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out = (out + chunk.toString()).slice(-10_000);
+  });
+  await waitFor('the worker', async () => {
+    if (child.exitCode !== null) throw new Error(`the worker exited: ${out}`);
+    return out.includes('worker started') ? true : undefined;
+  }, 60_000);
+  child.stdout?.removeAllListeners('data');
+  child.stdout?.resume();
+  return child;
+}
+
+/** Stops worker processes gracefully. */
+export async function stopWorkerProcesses(children: ChildProcess[]): Promise<void> {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
+}
+
+/** Resident memory of a process, in MB. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
 
 export interface Throughput {
