@@ -42,6 +42,9 @@ export function syntaxError(expression: string): string | undefined {
 /** Evaluates a bare expression against a scope such as the run context. */
 export async function evaluate(expression: string, scope: unknown): Promise<unknown> {
   try {
+    // A plain path needs no parsing (the parse cache does not outlive a run in the sandbox).
+    const plain = PLAIN_PATH.test(expression) ? walk(expression.split('.'), scope) : UNSURE;
+    if (plain !== UNSURE) return normalize(plain);
     const compiled = compile(expression);
     const value = quick(compiled.ast() as unknown as Node, scope);
     return normalize(value === UNSURE ? await compiled.evaluate(scope, bindings) : value);
@@ -52,6 +55,7 @@ export async function evaluate(expression: string, scope: unknown): Promise<unkn
 }
 
 const UNSURE = Symbol('unsure');
+const PLAIN_PATH = /^(?!(and|or|in|true|false|null|function)(\.|$))[A-Za-z_]\w*(\.(?!(and|or|in|true|false|null|function)(\.|$))[A-Za-z_]\w*)*$/;
 
 /** What `quick` reads of JSONata's parsed form (the published type leaves some of it out). */
 interface Node {
@@ -70,6 +74,16 @@ const ARITHMETIC: Record<string, (a: number, b: number) => number> = { '+': (a, 
 const ORDER: Record<string, (a: number | string, b: number | string) => boolean> = { '<': (a, b) => a < b, '<=': (a, b) => a <= b, '>': (a, b) => a > b, '>=': (a, b) => a >= b };
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const only = (node: Node, keys: string[]) => Object.keys(node).every((k) => keys.includes(k));
+
+/** A path of field names through objects only; UNSURE where JSONata's rules for arrays or missing values would apply. */
+function walk(names: string[], scope: unknown): unknown {
+  let value = scope;
+  for (const name of names) {
+    if (!isObject(value)) return UNSURE;
+    value = Object.hasOwn(value, name) ? value[name] : undefined;
+  }
+  return Array.isArray(value) || value === undefined ? UNSURE : value;
+}
 
 /**
  * The everyday part of JSONata (paths through objects, literals, object constructors, arithmetic,
@@ -93,13 +107,9 @@ function quick(node: Node, scope: unknown): unknown {
       case 'value':
         return node.value === true || node.value === false || node.value === null ? node.value : UNSURE;
       case 'path': {
-        if (!only(node, ['type', 'steps', 'position'])) return UNSURE;
-        let value = scope;
-        for (const step of node.steps ?? []) {
-          if (step.type !== 'name' || !only(step, ['type', 'value', 'position']) || !isObject(value)) return UNSURE;
-          value = Object.hasOwn(value, String(step.value)) ? value[String(step.value)] : undefined;
-        }
-        return Array.isArray(value) || value === undefined ? UNSURE : value;
+        const steps = node.steps ?? [];
+        if (!only(node, ['type', 'steps', 'position']) || steps.some((step) => step.type !== 'name' || !only(step, ['type', 'value', 'position']))) return UNSURE;
+        return walk(steps.map((step) => String(step.value)), scope);
       }
       case 'block':
         return node.expressions?.length === 1 ? sure(node.expressions[0]) : UNSURE;
