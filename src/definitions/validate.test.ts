@@ -33,6 +33,13 @@ describe('validateDefinition', () => {
     assert.ok(pointers({ name: 'x', steps: [{ id: 'a', type: 'succeed', retyr: {} }] }).some((p) => p.startsWith('/steps/0')));
   });
 
+  it('takes `local` on connector steps only, as a boolean', () => {
+    const call = { id: 'a', type: 'http', config: { url: 'https://example.com' } };
+    assert.ok(validateDefinition({ name: 'x', steps: [{ ...call, local: false }] }).ok);
+    assert.deepEqual(pointers({ name: 'x', steps: [{ ...call, local: 'yes' }] }), ['/steps/0/local']);
+    assert.ok(pointers({ name: 'x', steps: [{ id: 'b', type: 'delay', config: { duration: '1s' }, local: true }] }).some((p) => p.startsWith('/steps/0')));
+  });
+
   it('refuses bad step ids and duplicate ids', () => {
     assert.ok(pointers({ name: 'x', steps: [{ id: 'Bad Id', type: 'succeed' }] }).includes('/steps/0/id'));
     assert.deepEqual(pointers({ name: 'x', steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }, { id: 'a', type: 'succeed' }] }), ['/steps/1/id']);
