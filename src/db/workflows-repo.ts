@@ -113,8 +113,7 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
       return { id, version: row.version, name: row.name, definition: row.definition, createdAt: row.created_at, archivedAt: row.archived_at };
     },
 
-    /** The latest version to start a run with: one primary-key read, the definition from cache. */
-    /** The latest version, as a trigger starts it. */
+    /** The latest version, as a trigger starts it: from memory when the API keeps it, else one read. */
     async forTrigger(tenantId: string, id: string): Promise<LatestVersion> {
       const key = changeKey(tenantId, id);
       const cached = latest?.get(key);

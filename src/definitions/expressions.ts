@@ -134,8 +134,10 @@ function quick(node: Node, scope: unknown): unknown {
       case 'binary': {
         const op = String(node.value);
         const [a, b] = [sure(node.lhs), sure(node.rhs)];
-        if (ARITHMETIC[op]) return typeof a === 'number' && typeof b === 'number' && Number.isFinite(ARITHMETIC[op](a, b)) ? ARITHMETIC[op](a, b) : UNSURE;
-        if (ORDER[op]) return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string') ? ORDER[op](a, b) : UNSURE;
+        const arithmetic = Object.hasOwn(ARITHMETIC, op) ? ARITHMETIC[op] : undefined;
+        const order = Object.hasOwn(ORDER, op) ? ORDER[op] : undefined;
+        if (arithmetic) return typeof a === 'number' && typeof b === 'number' && Number.isFinite(arithmetic(a, b)) ? arithmetic(a, b) : UNSURE;
+        if (order) return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string') ? order(a, b) : UNSURE;
         if (op === '=' || op === '!=') return isPrimitive(a) && isPrimitive(b) ? (a === b) === (op === '=') : UNSURE;
         if (op === 'and' || op === 'or') return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : UNSURE;
         if (op === '&') return typeof a === 'string' && typeof b === 'string' ? a + b : UNSURE;
