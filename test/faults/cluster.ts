@@ -31,15 +31,25 @@ export async function startCluster() {
   let db: EmbeddedDatabase | undefined;
   const processes = new Map<'worker' | 'api', ChildProcess>();
 
+  /**
+   * Starts the dev server on its port and database file. It picks ports for its internal services
+   * itself, and another process can take one first; then it exits, and it is started again.
+   */
   async function startTemporal(): Promise<void> {
     const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...devServerSearchAttributeArgs()];
-    temporal = spawn(toolPaths().temporal, args, { stdio: 'ignore' });
-    await waitFor('the Temporal dev server', async () => {
-      const c = await Connection.connect({ address: temporalAddress, connectTimeout: 500 });
-      await c.workflowService.getSystemInfo({});
-      await c.close();
-      return true;
-    }, 60_000);
+    for (let attempt = 1; ; attempt++) {
+      const child = spawn(toolPaths().temporal, args, { stdio: 'ignore' });
+      temporal = child;
+      const up = await waitFor('the Temporal dev server', async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return false;
+        const c = await Connection.connect({ address: temporalAddress, connectTimeout: 500 });
+        await c.workflowService.getSystemInfo({});
+        await c.close();
+        return true;
+      }, 60_000);
+      if (up) return;
+      if (attempt === 3) throw new Error('the Temporal dev server exited at start three times');
+    }
   }
   async function startPostgres(): Promise<EmbeddedDatabase> {
     db = await startEmbeddedPostgres(join(dir, 'pg'), pgPort, logger);
@@ -156,7 +166,9 @@ export function report(scenario: string, counts: Record<string, number | string>
 export function useCluster(): { readonly cluster: Cluster; readonly receiver: Receiver } {
   let started: { cluster: Cluster; receiver: Receiver } | undefined;
   before(async () => {
-    const [cluster, receiver] = await Promise.all([startCluster(), startReceiver()]);
+    // One after the other: a port taken while the Temporal dev server picks its own makes it exit.
+    const cluster = await startCluster();
+    const receiver = await startReceiver();
     started = { cluster, receiver };
     await Promise.all([cluster.start('worker'), cluster.start('api')]);
   });
