@@ -53,7 +53,9 @@ export async function createWorker(deps: {
     plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',
+    // Connector steps run as local activities when short, as regular ones when long: one bound for both.
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }
