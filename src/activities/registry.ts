@@ -15,4 +15,3 @@ export const connectors = {
 export type ConnectorType = keyof typeof connectors;
 export const CONNECTOR_TYPES = ['http', 'webhook'] as const satisfies readonly ConnectorType[];
 
-export const isConnectorType = (type: string): type is ConnectorType => Object.hasOwn(connectors, type);

@@ -55,7 +55,9 @@ export async function evaluate(expression: string, scope: unknown): Promise<unkn
 }
 
 const UNSURE = Symbol('unsure');
-const PLAIN_PATH = /^(?!(and|or|in|true|false|null|function)(\.|$))[A-Za-z_]\w*(\.(?!(and|or|in|true|false|null|function)(\.|$))[A-Za-z_]\w*)*$/;
+/** A field name JSONata reads as a name: not one of its keywords. */
+const NAME = '(?!(and|or|in|true|false|null|function)(\\.|$))[A-Za-z_]\\w*';
+const PLAIN_PATH = new RegExp(`^${NAME}(\\.${NAME})*$`);
 
 /** What `quick` reads of JSONata's parsed form (the published type leaves some of it out). */
 interface Node {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONNECTOR_TYPES, isConnectorType, type ConnectorType } from '../activities/registry.js';
+import { CONNECTOR_TYPES, type ConnectorType } from '../activities/registry.js';
 import { DURATION_PATTERN } from './duration.js';
 
 /**
@@ -154,7 +154,6 @@ export type StepType = Step['type'];
 export const STEP_TYPES: readonly string[] = ['delay', 'transform', 'succeed', 'fail', 'choice', 'parallel', 'foreach', 'wait_for_event', 'subworkflow', ...CONNECTOR_TYPES];
 
 export type ConnectorStep = Extract<Step, { type: ConnectorType }>;
-export const isConnectorStep = (step: Step): step is ConnectorStep => isConnectorType(step.type);
 
 /** The step with this id anywhere in a list of steps, nested ones included. */
 export function findStep(steps: Step[], id: string): Step | undefined {

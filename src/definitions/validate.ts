@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { isConnectorStep } from '../activities/defaults.js';
 import { connectors } from '../activities/registry.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
 import { checkFlow } from './flow.js';
-import { DefinitionSchema, isConnectorStep, nestedBlocks, STEP_TYPES, StepSchema, type Definition, type Step } from './schema.js';
+import { DefinitionSchema, nestedBlocks, STEP_TYPES, StepSchema, type Definition, type Step } from './schema.js';
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: DefinitionProblem[] };
 
