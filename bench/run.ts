@@ -14,7 +14,7 @@ import { createMetrics } from '../src/shared/metrics.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { runSearchAttributes } from '../src/temporal/search-attributes.js';
-import type { RunInput } from '../src/workflows/messages.js';
+import { REVISION, type RunInput } from '../src/workflows/messages.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { logger, percentiles, rssMb, startApiProcess, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
 
@@ -63,7 +63,7 @@ async function triggerAndWait(workflowId: string, n: number): Promise<unknown> {
   return infra.client.workflow.getHandle(runId).result();
 }
 
-const input = (definition: Definition, n: number): RunInput => ({ tenantId: 'bench', workflowId: 'bench', version: 1, definition, trigger: { n } });
+const input = (definition: Definition, n: number): RunInput => ({ revision: REVISION, tenantId: 'bench', workflowId: 'bench', version: 1, definition, trigger: { n } });
 let seq = 0;
 const id = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 
@@ -121,7 +121,7 @@ async function triggerBench(): Promise<void> {
   const workflowId = (JSON.parse(await call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
   const client = await connectClient({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined });
   // The bare start is the API's own call: same workflow, input, id policy and search attributes.
-  const runInput: RunInput = { tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
+  const runInput: RunInput = { revision: REVISION, tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
   const bareStart = () => client.workflow.start('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('bare'), args: [runInput], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, typedSearchAttributes: runSearchAttributes(runInput) });
   const apiTrigger = () => call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
   const health = () => call('GET', '/healthz');

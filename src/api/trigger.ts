@@ -6,7 +6,7 @@ import { archived } from '../db/workflows-repo.js';
 import { unavailable } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import type { interpreter } from '../workflows/interpreter.js';
-import type { RunInput } from '../workflows/messages.js';
+import { REVISION, type RunInput } from '../workflows/messages.js';
 import type { ApiDeps } from './env.js';
 
 /** Namespace of run ids derived from idempotency keys. */
@@ -30,7 +30,7 @@ export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ 
   if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true };
   if (wf.archivedAt) throw archived(req.workflowId);
 
-  const input: RunInput = { tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
+  const input: RunInput = { revision: REVISION, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
   let replayed = false;
   try {
     await deps.temporal.workflow.start<typeof interpreter>('interpreter', {

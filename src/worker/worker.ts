@@ -57,5 +57,6 @@ export async function createWorker(deps: {
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...(process.env.WTP ? { workflowThreadPoolSize: Number(process.env.WTP) } : {}),
   });
 }

@@ -3,7 +3,7 @@ import { evaluate } from '../definitions/expressions.js';
 import type { ForeachStepDef, ParallelStepDef } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import type { foreachBatch } from './interpreter.js';
-import type { ForeachBatchInput, StepError, StepStatus } from './messages.js';
+import { REVISION, type ForeachBatchInput, type StepError, type StepStatus } from './messages.js';
 import { Scope } from './scope.js';
 import { SequenceFailure, type SequenceEnd } from './sequence.js';
 import { StepFailure, toStepError, type RunSequence, type StepOutcome } from './steps.js';
@@ -116,7 +116,7 @@ async function inBatches(step: ForeachStepDef, scope: Scope, executions: number,
   for (let k = 0; k < count; k++) {
     statuses[k] = 'running';
     const input: ForeachBatchInput = {
-      run: { tenantId: identity.tenantId, workflowId: identity.workflowId, version: identity.version, definition: identity.definition, runId: identity.runId },
+      run: { revision: REVISION, tenantId: identity.tenantId, workflowId: identity.workflowId, version: identity.version, definition: identity.definition, runId: identity.runId },
       step,
       context: { trigger: context.trigger, steps: stepsOf(context), run: runOf(context) },
       items: items.slice(k * BATCH_SIZE, (k + 1) * BATCH_SIZE),

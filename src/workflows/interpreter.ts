@@ -12,7 +12,7 @@ import { toStepError } from './steps.js';
  * workflows and signals. Every change here must keep recorded histories replaying (see README).
  */
 export async function interpreter(input: RunInput): Promise<RunResult> {
-  const identity = { runId: workflowInfo().workflowId, tenantId: input.tenantId, workflowId: input.workflowId, version: input.version, definition: input.definition };
+  const identity = { revision: input.revision, runId: workflowInfo().workflowId, tenantId: input.tenantId, workflowId: input.workflowId, version: input.version, definition: input.definition };
   const run = new RunState(identity, { trigger: input.trigger }, { record: true, input });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));

@@ -1,8 +1,19 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
 
+/**
+ * The interpreter behaviour new executions start with, carried in their input: an execution keeps
+ * the revision it started with, so behaviour tied to a revision replays without patch markers (a
+ * `patched()` call also upserts a search attribute in every run, which costs the server a write).
+ * 2: failed steps park as dead letters and short connector steps run as local activities.
+ * Absent: executions started before revisions, which decide those two by patch markers.
+ */
+export const REVISION = 2;
+
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
+  /** See {@link REVISION}. */
+  revision?: number;
   tenantId: string;
   workflowId: string;
   version: number;

@@ -1,4 +1,4 @@
-import { condition, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities } from '../activities/run-index.js';
 import type { Definition, Step } from '../definitions/schema.js';
@@ -16,6 +16,7 @@ const { recordRun: recordEnd } = proxyLocalActivities<RunIndexActivities>(untilS
 const { recordDeadLetter } = proxyLocalActivities<DeadLetterActivities>(untilStored);
 
 export interface RunIdentity {
+  revision?: number;
   runId: string;
   tenantId: string;
   workflowId: string;
@@ -56,6 +57,14 @@ export class RunState {
   /** The input of a top-level run (not of a foreach batch): what continue-as-new starts again with. */
   get input(): RunInput | undefined {
     return this.opts.input;
+  }
+
+  /**
+   * Whether this execution has the behaviour of interpreter `revision` (see REVISION); one started
+   * before revisions has it if its history says so by the patch marker `patchId`.
+   */
+  since(revision: number, patchId: string): boolean {
+    return (this.identity.revision ?? 1) >= revision || patched(patchId);
   }
 
   get maxSteps(): number {

@@ -1,8 +1,8 @@
-import { continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { evaluate } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
 import type { interpreter } from './interpreter.js';
-import type { StepError } from './messages.js';
+import { REVISION, type StepError } from './messages.js';
 import type { Scope } from './scope.js';
 import { runStep, StepFailure, toStepError } from './steps.js';
 
@@ -32,7 +32,7 @@ export async function executeSequence(steps: Step[], scope: Scope, startAt?: str
     if (!step) break;
     const input = scope.run.input;
     if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
-      await continueAsNew<typeof interpreter>({ ...input, resume: scope.run.resumeState(step.id) });
+      await continueAsNew<typeof interpreter>({ ...input, revision: REVISION, resume: scope.run.resumeState(step.id) });
     }
     const { end, goto } = await executeStep(step, scope);
     if (end) return end;
@@ -76,7 +76,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       scope.end(current.id, { status: 'failed', error, attempts });
       if (current.onError === 'continue') return {};
       if (current.onError !== undefined) return { goto: current.onError };
-      if (err instanceof StepFailure && patched(PARK_FAILED_STEPS)) {
+      if (err instanceof StepFailure && scope.run.since(2, PARK_FAILED_STEPS)) {
         const decision = await scope.run.park(current, { error, attempts, input: err.input });
         if (decision.action === 'redrive') {
           // The same execution again: same idempotency key, earlier outputs untouched.

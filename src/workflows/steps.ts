@@ -4,7 +4,6 @@ import {
   ChildWorkflowFailure,
   condition,
   executeChild,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -20,7 +19,7 @@ import { AppError } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import { foreach, parallel } from './blocks.js';
 import type { interpreter } from './interpreter.js';
-import type { StepError } from './messages.js';
+import { REVISION, type StepError } from './messages.js';
 import type { Scope } from './scope.js';
 import type { executeSequence, SequenceEnd } from './sequence.js';
 
@@ -118,7 +117,7 @@ async function subworkflow(step: Extract<Step, { type: 'subworkflow' }>, scope: 
   const input = step.config.input === undefined ? null : await render(step.config.input, scope.context());
   const child = await loadDefinition({ tenantId: identity.tenantId, workflowId: step.config.workflowId, version: step.config.version });
   const childRunId = `${identity.runId}:${step.id}${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;
-  const childInput = { tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
+  const childInput = { revision: REVISION, tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
   try {
     const result = await executeChild<typeof interpreter>('interpreter', { workflowId: childRunId, args: [childInput], typedSearchAttributes: runSearchAttributes(childInput) });
     return { output: result.output };
@@ -154,7 +153,7 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
       nonRetryableErrorTypes: retry.nonRetryable,
     },
   };
-  const local = (step.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && patched('local-connector-steps');
+  const local = (step.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && scope.run.since(2, 'local-connector-steps');
   const activities = local
     ? proxyLocalActivities<ConnectorActivities>(options)
     : proxyActivities<ConnectorActivities>({ ...options, activityId: `${step.id}${suffix}`, heartbeatTimeout: Math.min(timeoutMs, 10_000) });

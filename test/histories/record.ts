@@ -21,6 +21,8 @@ let repaired = false;
 receiver.on('/repairable', () => (repaired ? { status: 200, body: { ok: true } } : { status: 500 }));
 let repairedLocal = false;
 receiver.on('/repairable-local', () => (repairedLocal ? { status: 200, body: { ok: true } } : { status: 500 }));
+let repairedRevision2 = false;
+receiver.on('/repairable-revision-2', () => (repairedRevision2 ? { status: 200, body: { ok: true } } : { status: 500 }));
 const ok = `${receiver.url}/ok`;
 const transform = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
 
@@ -148,6 +150,27 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
   },
   'local-parallel': {
     definition: { name: 'local parallel', steps: [{ id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` }, onError: 'continue' }], [{ id: 'y', type: 'http', config: { url: ok } }]] }] },
+  },
+  // Recorded since runs carry their interpreter revision (2): local steps and parking without patch markers.
+  'revision-2-linear': {
+    definition: {
+      name: 'revision 2',
+      steps: [
+        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } }, output: 'output.body' },
+        { id: 'regular', type: 'http', local: false, config: { url: ok } },
+        { id: 'each', type: 'foreach', items: '[1..2]', steps: [{ id: 'item', type: 'http', config: { url: ok } }] },
+        transform('shape', '{ "a": steps.call.output.echo.a }'),
+      ],
+    },
+    payload: { a: 1 },
+  },
+  'revision-2-dead-letter-redrive': {
+    definition: { name: 'parks', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/repairable-revision-2` }, retry: { maxAttempts: 2, initialInterval: '100ms' } }, transform('after', '1')] },
+    during: async (runId) => {
+      const dl = await waitForDeadLetter(runId);
+      repairedRevision2 = true;
+      await stack.call('POST', `/v1/dead-letters/${dl}/redrive`, {});
+    },
   },
   'run-timeout': { definition: { name: 'times out', timeout: '300ms', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] } },
   cancelled: {
