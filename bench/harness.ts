@@ -5,18 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { Pool as UndiciPool } from 'undici';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { createLogger } from '../src/shared/logger.js';
+import { SHARED_WORKFLOW_MODULES } from '../src/worker/bundle.js';
+import { mintToken } from '../src/shared/tokens.js';
 import { devServerSearchAttributeArgs } from '../src/temporal/search-attributes.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
 export const logger = createLogger('warn', 'bench');
 export const TASK_QUEUE = 'bench';
+/** The task queue of the API process's own worker. */
+export const API_TASK_QUEUE = 'bench-api';
 
 /** A file-backed Temporal dev server (as `npm run dev` runs it) and an embedded PostgreSQL. */
 export async function startInfra() {
@@ -35,7 +41,7 @@ export async function startInfra() {
   await migrate(pool);
   const client = new Client({ connection: await Connection.connect({ address }) });
   // The workers run a prebuilt bundle of the engine's workflows and the baselines.
-  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN'), preloadModules: SHARED_WORKFLOW_MODULES });
   const bundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(bundlePath, code);
   return {
@@ -55,17 +61,44 @@ export async function startInfra() {
 
 export type Infra = Awaited<ReturnType<typeof startInfra>>;
 
-/** The API as its own process, as deployed: JWT authentication on, rate limits high enough not to bite. */
-export async function startApiProcess(infra: Infra, secret: string): Promise<{ url: string; child: ChildProcess }> {
+export interface ApiProcess {
+  child: ChildProcess;
+  /** Calls the API as tenant `bench` with an admin token; the body of a 2xx answer, else throws. */
+  call(method: string, path: string, body?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The API as its own process, as deployed: JWT authentication on, rate limits high enough not to
+ * bite. With `worker`, it also runs a worker (API_WORKER=true) on API_TASK_QUEUE with the bench
+ * bundle, and the runs it triggers start eagerly on it; without, they go to TASK_QUEUE.
+ */
+export async function startApiProcess(infra: Infra, opts: { worker: boolean }): Promise<ApiProcess> {
   const port = await freePort();
+  const secret = randomBytes(32).toString('base64url');
   const main = fileURLToPath(new URL('../src/api/main.ts', import.meta.url));
+  const worker = opts.worker ? { TEMPORAL_TASK_QUEUE: API_TASK_QUEUE, API_WORKER: 'true', WORKFLOW_BUNDLE_PATH: infra.bundlePath, HTTP_ALLOWLIST: '127.0.0.1' } : { TEMPORAL_TASK_QUEUE: TASK_QUEUE };
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: process.env.BENCH_API_LOG ?? 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
+    env: { ...process.env, ...worker, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: process.env.BENCH_API_LOG ?? 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the API', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 60_000);
-  return { url, child };
+  const http = new UndiciPool(url, { connections: 64 });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${await mintToken(secret, { tenant: 'bench', scopes: ['admin'] })}` };
+  return {
+    child,
+    async call(method, path, body) {
+      const res = await http.request({ method: method as 'GET', path, headers, body });
+      const text = await res.body.text();
+      if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
+      return text;
+    },
+    async close() {
+      await http.close();
+      await stopWorkerProcesses([child]);
+    },
+  };
 }
 
 /**

@@ -2,21 +2,13 @@
 // needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`.
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { serve } from '@hono/node-server';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { Pool as UndiciPool } from 'undici';
-import { createApp } from '../src/api/app.js';
-import { createRepos } from '../src/db/repos.js';
 import type { Definition } from '../src/definitions/schema.js';
-import { loadConfig } from '../src/shared/config.js';
-import { createMetrics } from '../src/shared/metrics.js';
-import { mintToken } from '../src/shared/tokens.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { runSearchAttributes } from '../src/temporal/search-attributes.js';
 import { REVISION, type RunInput } from '../src/workflows/messages.js';
 import { startReceiver } from '../test/helpers/receiver.js';
-import { logger, percentiles, rssMb, startApiProcess, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
+import { percentiles, rssMb, startApiProcess, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const IN_FLIGHT = 50;
@@ -27,13 +19,9 @@ const infra = await startInfra();
 const receiver = await startReceiver();
 // One worker process, as deployed; scale-out starts more.
 let workers = [await startWorkerProcess(infra)];
-const config = loadConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATABASE_URL: infra.databaseUrl, LOG_LEVEL: 'warn', AUTH_MODE: 'off' });
-const repos = createRepos(infra.pool);
-const app = createApp({ config, pool: infra.pool, temporal: infra.client, ...repos, logger, metrics: createMetrics() });
-const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-await once(server, 'listening');
-const address = server.address();
-const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+// The API as its own process, as deployed: one with a worker of its own (API_WORKER=true), on
+// which the runs it triggers start eagerly, and one without (trigger latency).
+const [apiWithWorker, api] = [await startApiProcess(infra, { worker: true }), await startApiProcess(infra, { worker: false })];
 const url = `${receiver.url}/bench`;
 
 const threeSteps: Definition = {
@@ -53,13 +41,11 @@ const triggerHttpTransform: Definition = {
 };
 
 async function createWorkflow(definition: Definition): Promise<string> {
-  const res = await fetch(`${apiUrl}/v1/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(definition) });
-  return ((await res.json()) as { id: string }).id;
+  return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
 }
 
 async function triggerAndWait(workflowId: string, n: number): Promise<unknown> {
-  const res = await fetch(`${apiUrl}/v1/workflows/${workflowId}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
-  const { runId } = (await res.json()) as { runId: string };
+  const { runId } = JSON.parse(await apiWithWorker.call('POST', `/v1/workflows/${workflowId}/runs`, JSON.stringify({ n }))) as { runId: string };
   return infra.client.workflow.getHandle(runId).result();
 }
 
@@ -92,7 +78,7 @@ async function interpreterBench(): Promise<void> {
     row('empty workflow (server floor)', empty),
     row('hand-written transform → http (local activity) → transform', hand),
     row('JSON transform → http → transform (client start)', json),
-    row('JSON trigger → http → transform (through the API)', bar),
+    row('JSON trigger → http → transform (through the API process, started eagerly on its worker)', bar),
     '',
     `JSON / hand-written: **${data.ratios.jsonVsHandWritten}×**; API trigger → http → transform / empty workflow: **${data.ratios.apiTriggerHttpTransformVsEmpty}×**. Latency percentiles are of the first round.`,
   ].join('\n'));
@@ -106,25 +92,14 @@ function combine(parts: Throughput[]): Throughput {
 }
 
 async function triggerBench(): Promise<void> {
-  // As deployed: the API and the worker are processes of their own; this process only calls them.
-  const secret = 'bench-only-secret-0123456789-abcdefghij';
-  const api = await startApiProcess(infra, secret);
-  const http = new UndiciPool(api.url, { connections: 2 });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${await mintToken(secret, { tenant: 'bench', scopes: ['admin'] })}` };
-  const call = async (method: string, path: string, body?: string) => {
-    const res = await http.request({ method: method as 'GET', path, headers, body });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-    return text;
-  };
   const definition: Definition = { name: 'bench: trigger latency', steps: [{ id: 'noop', type: 'transform', config: { expression: '1' } }] };
-  const workflowId = (JSON.parse(await call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
+  const workflowId = (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
   const client = await connectClient({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined });
   // The bare start is the API's own call: same workflow, input, id policy and search attributes.
   const runInput: RunInput = { revision: REVISION, tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
   const bareStart = () => client.workflow.start('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('bare'), args: [runInput], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, typedSearchAttributes: runSearchAttributes(runInput) });
-  const apiTrigger = () => call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
-  const health = () => call('GET', '/healthz');
+  const apiTrigger = () => api.call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
+  const health = () => api.call('GET', '/healthz');
   const timed = async (fn: () => Promise<unknown>) => {
     const t = performance.now();
     await fn();
@@ -154,7 +129,7 @@ async function triggerBench(): Promise<void> {
   }
   const data = { pairs, startsPerSecond: 1000 / gapMs, bareStart: percentiles(bare), apiTrigger: percentiles(viaApi), healthz: percentiles(floor), addedMedianOfPairsMs: percentiles(added).p50 };
   await writeResults('trigger', data, [
-    `## Trigger latency (${pairs} pairs, ${data.startsPerSecond} starts/s, API and worker as processes of their own)`,
+    `## Trigger latency (${pairs} pairs, ${data.startsPerSecond} starts/s, the API as its own process)`,
     '',
     '| path | p50 ms | p95 ms | p99 ms |',
     '|---|---|---|---|',
@@ -164,10 +139,7 @@ async function triggerBench(): Promise<void> {
     '',
     `The API adds **${data.addedMedianOfPairsMs} ms** (median of the paired differences), of which the HTTP round trip itself is ${data.healthz.p50} ms.`,
   ].join('\n'));
-  await http.close();
   await client.connection.close();
-  api.child.kill('SIGTERM');
-  await once(api.child, 'exit');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -243,7 +215,7 @@ try {
   // Last: its 5,000 parked runs stay on the server.
   if (wanted('parked')) await parkedBench();
 } finally {
-  server.close();
+  await Promise.all([api.close(), apiWithWorker.close()]);
   await stopWorkerProcesses(workers);
   await receiver.close();
   await infra.stop();

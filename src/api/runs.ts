@@ -48,7 +48,7 @@ export function runsRoutes(deps: ApiDeps) {
       responses: { 202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'), 409: problem('Archived'), ...errorResponses },
     }),
     async (c) => {
-      const { runId, replayed } = await triggerRun(deps, {
+      const { runId, replayed, eager } = await triggerRun(deps, {
         tenantId: c.var.tenantId,
         workflowId: c.req.valid('param').id,
         payload: c.req.valid('json'),
@@ -58,7 +58,7 @@ export function runsRoutes(deps: ApiDeps) {
         throw err;
       });
       deps.metrics.triggers.inc({ result: replayed ? 'replayed' : 'accepted' });
-      c.var.logger.info({ runId, workflowId: c.req.valid('param').id, replayed }, 'run triggered');
+      c.var.logger.info({ runId, workflowId: c.req.valid('param').id, replayed, eager }, 'run triggered');
       if (replayed) c.header('idempotent-replayed', 'true');
       return c.json({ runId }, 202);
     },

@@ -22,24 +22,31 @@ export interface TriggerRequest {
 /**
  * Starts a run of the latest version of a workflow. With an idempotency key the run id is derived
  * from it, so Temporal itself refuses a second run with that id: a repeat, even one racing the
- * first or following a crash between start and answer, returns the same run.
+ * first or following a crash between start and answer, returns the same run. `eager`: the run's
+ * first workflow task went straight to a worker in this process.
  */
-export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ runId: string; replayed: boolean }> {
+export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ runId: string; replayed: boolean; eager: boolean }> {
   const wf = await deps.workflows.forTrigger(req.tenantId, req.workflowId);
   const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
-  if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true };
+  if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true, eager: false };
   if (wf.archivedAt) throw archived(req.workflowId);
 
   const input: RunInput = { revision: REVISION, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
   let replayed = false;
+  let eager = false;
   try {
-    await deps.temporal.workflow.start<typeof interpreter>('interpreter', {
+    const handle = await deps.temporal.workflow.start<typeof interpreter>('interpreter', {
       workflowId: runId,
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: runSearchAttributes(input),
+      // With a worker in this process (npm run dev, API_WORKER=true) that has a free slot, the
+      // server hands the run's first workflow task straight back to it instead of queueing it for
+      // a poll: one server round trip and database write less per run. Otherwise a normal start.
+      requestEagerStart: true,
     });
+    eager = handle.eagerlyStarted;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw unavailable('Temporal', err);
     replayed = true;
@@ -48,5 +55,5 @@ export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ 
   await deps.runs
     .insertTriggered({ id: runId, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, idempotencyKey: req.idempotencyKey, startedAt: new Date() })
     .catch((err: unknown) => deps.logger.warn({ err, runId }, 'run index insert failed; the run will record itself'));
-  return { runId, replayed };
+  return { runId, replayed, eager };
 }

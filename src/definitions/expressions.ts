@@ -16,7 +16,6 @@ const cache = new Map<string, jsonata.Expression>();
  * value, so secrets never enter workflow history.
  */
 export const secretPlaceholder = (name: unknown): string => `\u001fsecret:${String(name)}\u001f`;
-export const SECRET_PLACEHOLDER = /\u001fsecret:([^\u001f]*)\u001f/g;
 const bindings = { secret: secretPlaceholder };
 
 function compile(expression: string): jsonata.Expression {

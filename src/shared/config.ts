@@ -31,6 +31,8 @@ export const ConfigSchema = z.object({
   HTTP_ALLOWLIST: z.string().default(''),
   /** A workflow bundle prebuilt by `npm run build`; unset, the worker bundles at start. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** Also run a worker in the API process; the runs this API triggers then start eagerly on it. */
+  API_WORKER: z.stringbool().default(false),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
   /** `hs256` (shared secret), `jwks` (an OIDC issuer's keys) or `off` (development only, logged loudly). */

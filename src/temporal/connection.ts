@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../shared/config.js';
@@ -16,9 +16,13 @@ const connectionOptions = (config: TemporalConfig) => ({
   apiKey: config.TEMPORAL_API_KEY,
 });
 
-/** A Temporal client for the API (starting, querying, cancelling runs); it carries the trace into runs. */
-export async function connectClient(config: TemporalConfig, ring?: KeyRing): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(config));
+/**
+ * A Temporal client for the API (starting, querying, cancelling runs); it carries the trace into
+ * runs. Given the connection of a worker in the same process, the runs it starts go eagerly to
+ * that worker (see `triggerRun`).
+ */
+export async function connectClient(config: TemporalConfig, ring?: KeyRing, workerConnection?: NativeConnection): Promise<Client> {
+  const connection = workerConnection ?? (await connectWorker(config));
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(ring) });
 }
 

@@ -1,5 +1,3 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import type { Metrics } from '../shared/metrics.js';
@@ -7,12 +5,10 @@ import type { KeyRing } from '../shared/crypto.js';
 import type { Tracing } from '../shared/tracing.js';
 import { dataConverter } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
+import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from './bundle.js';
 import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
-
-const here = fileURLToPath(import.meta.url);
-const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index${extname(here)}`, import.meta.url));
 
 let runtimeInstalled = false;
 
@@ -42,7 +38,9 @@ export async function createWorker(deps: {
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
-  const workflows = config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
+  const workflows = config.WORKFLOW_BUNDLE_PATH
+    ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
   return Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -57,6 +55,5 @@ export async function createWorker(deps: {
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-    ...(process.env.WTP ? { workflowThreadPoolSize: Number(process.env.WTP) } : {}),
   });
 }

@@ -61,8 +61,9 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
   const latest = watchLatestVersions(db.url, logger);
   const repos = createRepos(pool, ring, latest);
   const metrics = createMetrics();
-  // As in production, the API's client carries traces into the runs it starts.
-  const temporal = new Client({ connection: env.connection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(payloadRing) });
+  // As in production, the API's client carries traces into the runs it starts; on the worker's
+  // connection, as in `npm run dev`, so the runs it triggers start eagerly.
+  const temporal = new Client({ connection: env.nativeConnection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(payloadRing) });
   const deps: ApiDeps = { config, pool, temporal, ...repos, ring, logger, metrics };
   const app = createApp(deps);
 
