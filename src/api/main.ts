@@ -21,16 +21,16 @@ if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is required by a standalone API (npm run dev starts an embedded one)');
   process.exit(1);
 }
-installRuntimeLogger(logger, config.API_WORKER ? config.TEMPORAL_SDK_METRICS_ADDRESS : undefined);
+if (config.API_WORKER) installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS);
 const tracing = setupTracing('mini-zaps-api', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
 const pool = createPool(config.DATABASE_URL, logger);
 await migrate(pool);
 const metrics = createMetrics();
-const connection = await connectWorker(config);
+const connection = config.API_WORKER ? await connectWorker(config) : undefined;
 const latest = watchLatestVersions(config.DATABASE_URL, logger);
 const repos = createRepos(pool, ring, latest);
-const worker = config.API_WORKER ? await createWorker({ config, connection, repos, metrics, tracing, ring: payloadRing }) : undefined;
+const worker = connection ? await createWorker({ config, connection, repos, metrics, tracing, ring: payloadRing }) : undefined;
 const temporal = await connectClient(config, payloadRing, connection);
 const rate = rateLimitsFromConfig(config);
 const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...repos, ring, logger, metrics });
@@ -41,7 +41,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void api.stop().then(async () => {
       // The SDK stops the worker on the same signal: polling stops, in-flight tasks finish.
       await workerDone;
-      await connection.close();
+      await temporal.connection.close();
       await latest.close();
       await pool.end();
       await rate.close();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { NativeConnection } from '@temporalio/worker';
 import { v5 as uuidv5 } from 'uuid';
 import { archived } from '../db/workflows-repo.js';
 import { unavailable } from '../shared/errors.js';
@@ -41,10 +42,10 @@ export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ 
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: runSearchAttributes(input),
-      // With a worker in this process (npm run dev, API_WORKER=true) that has a free slot, the
-      // server hands the run's first workflow task straight back to it instead of queueing it for
-      // a poll: one server round trip and database write less per run. Otherwise a normal start.
-      requestEagerStart: true,
+      // On the connection of a worker in this process (npm run dev, API_WORKER=true) that has a
+      // free slot, the server hands the run's first workflow task straight back to that worker
+      // instead of queueing it for a poll: one server round trip and database write less per run.
+      requestEagerStart: deps.temporal.connection instanceof NativeConnection,
     });
     eager = handle.eagerlyStarted;
   } catch (err) {

@@ -40,20 +40,42 @@ export function syntaxError(expression: string): string | undefined {
 
 /** Evaluates a bare expression against a scope such as the run context. */
 export async function evaluate(expression: string, scope: unknown): Promise<unknown> {
+  const now = evaluateNow(expression, scope);
+  if (now !== LATER) return now;
   try {
-    // A plain path needs no parsing (the parse cache does not outlive a run in the sandbox).
-    const plain = PLAIN_PATH.test(expression) ? walk(expression.split('.'), scope) : UNSURE;
-    if (plain !== UNSURE) return normalize(plain);
-    const compiled = compile(expression);
-    const value = quick(compiled.ast() as unknown as Node, scope);
-    return normalize(value === UNSURE ? await compiled.evaluate(scope, bindings) : value);
+    return normalize(await compile(expression).evaluate(scope, bindings));
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${expression}' failed: ${reason}`, httpStatus: 400 });
+    throw expressionError(expression, err);
   }
 }
 
-const UNSURE = Symbol('unsure');
+/**
+ * What `evaluateNow` and `renderNow` give when only JSONata itself, which is asynchronous all the
+ * way down, can evaluate an expression: then `evaluate` or `render` does.
+ */
+export const LATER: unique symbol = Symbol('later');
+
+/**
+ * An expression's value at once (no promise) or LATER. In the workflow sandbox every promise
+ * costs a captured stack trace, so the everyday expressions should make none.
+ */
+export function evaluateNow(expression: string, scope: unknown): unknown {
+  try {
+    // A plain path needs no parsing.
+    const plain = PLAIN_PATH.test(expression) ? walk(expression.split('.'), scope) : LATER;
+    if (plain !== LATER) return normalize(plain);
+    const value = quick(compile(expression).ast() as unknown as Node, scope);
+    return value === LATER ? LATER : normalize(value);
+  } catch (err) {
+    throw expressionError(expression, err);
+  }
+}
+
+function expressionError(expression: string, err: unknown): AppError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${expression}' failed: ${reason}`, httpStatus: 400 });
+}
+
 /** A field name JSONata reads as a name: not one of its keywords. */
 const NAME = '(?!(and|or|in|true|false|null|function)(\\.|$))[A-Za-z_]\\w*';
 const PLAIN_PATH = new RegExp(`^${NAME}(\\.${NAME})*$`);
@@ -76,28 +98,28 @@ const ORDER: Record<string, (a: number | string, b: number | string) => boolean>
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const only = (node: Node, keys: string[]) => Object.keys(node).every((k) => keys.includes(k));
 
-/** A path of field names through objects only; UNSURE where JSONata's rules for arrays or missing values would apply. */
+/** A path of field names through objects only; LATER where JSONata's rules for arrays or missing values would apply. */
 function walk(names: string[], scope: unknown): unknown {
   let value = scope;
   for (const name of names) {
-    if (!isObject(value)) return UNSURE;
+    if (!isObject(value)) return LATER;
     value = Object.hasOwn(value, name) ? value[name] : undefined;
   }
-  return Array.isArray(value) || value === undefined ? UNSURE : value;
+  return Array.isArray(value) || value === undefined ? LATER : value;
 }
 
 /**
  * The everyday part of JSONata (paths through objects, literals, object constructors, arithmetic,
- * comparisons, `and`/`or`, `? :`) evaluated at once, giving what JSONata gives; UNSURE for
+ * comparisons, `and`/`or`, `? :`) evaluated at once, giving what JSONata gives; LATER for
  * anything else (arrays, functions, mixed types, missing values), which JSONata then evaluates.
  * JSONata itself is asynchronous all the way down, and in the workflow sandbox every promise
  * costs a captured stack trace: this keeps most expressions from making any.
  */
 function quick(node: Node, scope: unknown): unknown {
   const sure = (n: Node | [Node, Node][] | undefined) => {
-    if (Array.isArray(n)) throw UNSURE;
-    const v = n === undefined ? UNSURE : quick(n, scope);
-    if (v === UNSURE || v === undefined) throw UNSURE;
+    if (Array.isArray(n)) throw LATER;
+    const v = n === undefined ? LATER : quick(n, scope);
+    if (v === LATER || v === undefined) throw LATER;
     return v;
   };
   try {
@@ -106,28 +128,28 @@ function quick(node: Node, scope: unknown): unknown {
       case 'number':
         return node.value;
       case 'value':
-        return node.value === true || node.value === false || node.value === null ? node.value : UNSURE;
+        return node.value === true || node.value === false || node.value === null ? node.value : LATER;
       case 'path': {
         const steps = node.steps ?? [];
-        if (!only(node, ['type', 'steps', 'position']) || steps.some((step) => step.type !== 'name' || !only(step, ['type', 'value', 'position']))) return UNSURE;
+        if (!only(node, ['type', 'steps', 'position']) || steps.some((step) => step.type !== 'name' || !only(step, ['type', 'value', 'position']))) return LATER;
         return walk(steps.map((step) => String(step.value)), scope);
       }
       case 'block':
-        return node.expressions?.length === 1 ? sure(node.expressions[0]) : UNSURE;
+        return node.expressions?.length === 1 ? sure(node.expressions[0]) : LATER;
       case 'condition': {
         const test = sure(node.condition);
-        return typeof test === 'boolean' && node.else !== undefined ? sure(test ? node.then : node.else) : UNSURE;
+        return typeof test === 'boolean' && node.else !== undefined ? sure(test ? node.then : node.else) : LATER;
       }
       case 'unary': {
         if (node.value === '-') {
           const v = sure(node.expression);
-          return typeof v === 'number' ? -v : UNSURE;
+          return typeof v === 'number' ? -v : LATER;
         }
-        if (node.value !== '{' || !only(node, ['type', 'value', 'position', 'lhs'])) return UNSURE;
+        if (node.value !== '{' || !only(node, ['type', 'value', 'position', 'lhs'])) return LATER;
         const object: Record<string, unknown> = {};
-        if (!Array.isArray(node.lhs)) return UNSURE;
+        if (!Array.isArray(node.lhs)) return LATER;
         for (const [key, value] of node.lhs) {
-          if (key.type !== 'string' || Object.hasOwn(object, String(key.value))) return UNSURE;
+          if (key.type !== 'string' || Object.hasOwn(object, String(key.value))) return LATER;
           object[String(key.value)] = sure(value);
         }
         return object;
@@ -137,18 +159,18 @@ function quick(node: Node, scope: unknown): unknown {
         const [a, b] = [sure(node.lhs), sure(node.rhs)];
         const arithmetic = Object.hasOwn(ARITHMETIC, op) ? ARITHMETIC[op] : undefined;
         const order = Object.hasOwn(ORDER, op) ? ORDER[op] : undefined;
-        if (arithmetic) return typeof a === 'number' && typeof b === 'number' && Number.isFinite(arithmetic(a, b)) ? arithmetic(a, b) : UNSURE;
-        if (order) return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string') ? order(a, b) : UNSURE;
-        if (op === '=' || op === '!=') return isPrimitive(a) && isPrimitive(b) ? (a === b) === (op === '=') : UNSURE;
-        if (op === 'and' || op === 'or') return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : UNSURE;
-        if (op === '&') return typeof a === 'string' && typeof b === 'string' ? a + b : UNSURE;
-        return UNSURE;
+        if (arithmetic) return typeof a === 'number' && typeof b === 'number' && Number.isFinite(arithmetic(a, b)) ? arithmetic(a, b) : LATER;
+        if (order) return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string') ? order(a, b) : LATER;
+        if (op === '=' || op === '!=') return isPrimitive(a) && isPrimitive(b) ? (a === b) === (op === '=') : LATER;
+        if (op === 'and' || op === 'or') return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : LATER;
+        if (op === '&') return typeof a === 'string' && typeof b === 'string' ? a + b : LATER;
+        return LATER;
       }
       default:
-        return UNSURE;
+        return LATER;
     }
   } catch (err) {
-    if (err === UNSURE) return UNSURE;
+    if (err === LATER) return LATER;
     throw err;
   }
 }
@@ -172,7 +194,27 @@ export const isTemplate = (value: unknown): boolean => typeof value === 'string'
 
 /** Evaluates every template in a JSON value (strings, arrays, objects, deeply). */
 export async function render(value: unknown, scope: unknown): Promise<unknown> {
-  return hasTemplate(value) ? renderTemplates(value, scope) : value;
+  const now = renderNow(value, scope);
+  return now === LATER ? renderTemplates(value, scope) : now;
+}
+
+/** A JSON value with its templates evaluated at once (no promise), or LATER (see evaluateNow). */
+export function renderNow(value: unknown, scope: unknown): unknown {
+  if (!hasTemplate(value)) return value;
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole && !whole[1]?.includes('}}')) return evaluateNow((whole[1] ?? '').trim(), scope);
+    const values = [...value.matchAll(PART)].map((m) => evaluateNow((m[1] ?? '').trim(), scope));
+    return values.includes(LATER) ? LATER : interpolate(value, values);
+  }
+  const items = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value as Record<string, unknown>);
+  const rendered: [string | number, unknown][] = [];
+  for (const [k, v] of items) {
+    const r = renderNow(v, scope);
+    if (r === LATER) return LATER;
+    rendered.push([k, r]);
+  }
+  return Array.isArray(value) ? rendered.map(([, r]) => r) : Object.fromEntries(rendered);
 }
 
 async function renderTemplates(value: unknown, scope: unknown): Promise<unknown> {
@@ -192,8 +234,12 @@ async function renderString(text: string, scope: unknown): Promise<unknown> {
   const whole = WHOLE.exec(text);
   if (whole && !whole[1]?.includes('}}')) return evaluate((whole[1] ?? '').trim(), scope);
   if (!text.includes('{{')) return text;
-  const parts = [...text.matchAll(PART)];
-  const values = await Promise.all(parts.map((m) => evaluate((m[1] ?? '').trim(), scope)));
+  const values = await Promise.all([...text.matchAll(PART)].map((m) => evaluate((m[1] ?? '').trim(), scope)));
+  return interpolate(text, values);
+}
+
+/** A template string with each `{{ }}` replaced by its value (null as nothing, non-strings as JSON). */
+function interpolate(text: string, values: unknown[]): string {
   let i = 0;
   return text.replace(PART, () => {
     const v = values[i++];

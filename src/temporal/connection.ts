@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../shared/config.js';
@@ -18,11 +18,11 @@ const connectionOptions = (config: TemporalConfig) => ({
 
 /**
  * A Temporal client for the API (starting, querying, cancelling runs); it carries the trace into
- * runs. Given the connection of a worker in the same process, the runs it starts go eagerly to
- * that worker (see `triggerRun`).
+ * runs. On the connection of a worker in the same process, the runs it starts go eagerly to that
+ * worker (see `triggerRun`); without one, its own connection (a little quicker per call).
  */
 export async function connectClient(config: TemporalConfig, ring?: KeyRing, workerConnection?: NativeConnection): Promise<Client> {
-  const connection = workerConnection ?? (await connectWorker(config));
+  const connection = workerConnection ?? (await Connection.connect(connectionOptions(config)));
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(ring) });
 }
 

@@ -1,5 +1,5 @@
 import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { evaluate } from '../definitions/expressions.js';
+import { evaluate, evaluateNow, LATER } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
 import type { interpreter } from './interpreter.js';
 import { REVISION, type StepError } from './messages.js';
@@ -57,12 +57,21 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
   let executions = scope.begin(step);
   for (let current = step; ; ) {
     try {
-      if (current.when !== undefined && !(await evaluate(current.when, scope.context()))) {
-        scope.end(current.id, { status: 'skipped' });
-        return {};
+      // Expressions are evaluated at once where they can be: no promise, no stack trace (see evaluateNow).
+      if (current.when !== undefined) {
+        const now = evaluateNow(current.when, scope.context());
+        if (!(now === LATER ? await evaluate(current.when, scope.context()) : now)) {
+          scope.end(current.id, { status: 'skipped' });
+          return {};
+        }
       }
       const outcome = await runStep(current, scope, executions, executeSequence);
-      const output = current.output === undefined ? outcome.output : await evaluate(current.output, { ...scope.context(), output: outcome.output });
+      let output = outcome.output;
+      if (current.output !== undefined) {
+        const context = { ...scope.context(), output: outcome.output };
+        const now = evaluateNow(current.output, context);
+        output = now === LATER ? await evaluate(current.output, context) : now;
+      }
       scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
       return { end: outcome.end, goto: outcome.goto };
     } catch (err) {

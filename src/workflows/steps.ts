@@ -13,7 +13,7 @@ import type { ConnectorActivities, DefinitionActivities } from '../activities/ac
 import type { ConnectorResult } from '../activities/connector.js';
 import { connectorDefaults, isConnectorStep } from '../activities/defaults.js';
 import { toMillis } from '../definitions/duration.js';
-import { evaluate, isObject, render } from '../definitions/expressions.js';
+import { evaluate, evaluateNow, isObject, LATER, render, renderNow } from '../definitions/expressions.js';
 import type { ConnectorStep, Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
@@ -41,8 +41,10 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
   switch (step.type) {
     case 'delay':
       return delay(step, scope);
-    case 'transform':
-      return { output: await evaluate(step.config.expression, scope.context()) };
+    case 'transform': {
+      const now = evaluateNow(step.config.expression, scope.context());
+      return { output: now === LATER ? await evaluate(step.config.expression, scope.context()) : now };
+    }
     case 'choice':
       return choice(step, scope);
     case 'parallel':
@@ -97,7 +99,8 @@ async function waiting<T>(scope: Scope, stepId: string, fn: () => Promise<T>): P
 /** Picks the next step; its output is its input (the last output), as it only routes. */
 async function choice(step: Extract<Step, { type: 'choice' }>, scope: Scope): Promise<StepOutcome> {
   for (const c of step.cases) {
-    if (await evaluate(c.when, scope.context())) return { output: scope.lastOutput, goto: c.next };
+    const now = evaluateNow(c.when, scope.context());
+    if (now === LATER ? await evaluate(c.when, scope.context()) : now) return { output: scope.lastOutput, goto: c.next };
   }
   return { output: scope.lastOutput, goto: step.default };
 }
@@ -138,7 +141,8 @@ const LOCAL_MAX_TIMEOUT_MS = 30_000;
  */
 async function connector(step: ConnectorStep, scope: Scope, executions: number): Promise<StepOutcome> {
   const { identity } = scope.run;
-  const config = await render(step.config, scope.context());
+  const now = renderNow(step.config, scope.context());
+  const config = now === LATER ? await render(step.config, scope.context()) : now;
   const defaults = connectorDefaults[step.type];
   const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
   const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);
