@@ -12,6 +12,7 @@ import { percentiles, rssMb, startApiProcess, startInfra, startWorkerProcess, st
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const IN_FLIGHT = 50;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const chosen = process.argv.slice(2);
 const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
 
@@ -62,16 +63,20 @@ async function interpreterBench(): Promise<void> {
     json3Steps: (i: number) => infra.client.workflow.execute('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('json'), args: [input(threeSteps, i)] }),
     apiTriggerHttpTransform: (i: number) => triggerAndWait(barId, i),
   };
-  // Rounds of each in turn, so that a server slowing down as its database grows weighs on all alike.
-  const rounds = 3;
+  // Rounds of each in turn, so that a server slowing down as its database grows, or a machine
+  // busier for a while, weighs on all alike; each ratio is taken within a round.
+  const rounds = ROUNDS;
+  const perRound = 100;
   const results: Record<keyof typeof kinds, Throughput[]> = { empty: [], handWritten: [], json3Steps: [], apiTriggerHttpTransform: [] };
   for (let r = 0; r < rounds; r++) {
-    for (const [kind, run] of Object.entries(kinds) as [keyof typeof kinds, (i: number) => Promise<unknown>][]) results[kind].push(await throughput(RUNS / rounds, IN_FLIGHT, run));
+    for (const [kind, run] of Object.entries(kinds) as [keyof typeof kinds, (i: number) => Promise<unknown>][]) results[kind].push(await throughput(perRound, IN_FLIGHT, run));
   }
   const [empty, hand, json, bar] = [results.empty, results.handWritten, results.json3Steps, results.apiTriggerHttpTransform].map(combine) as [Throughput, Throughput, Throughput, Throughput];
-  const data = { runsEach: RUNS, rounds, inFlight: IN_FLIGHT, empty, handWritten: hand, json3Steps: json, apiTriggerHttpTransform: bar, ratios: { jsonVsHandWritten: round(json.perSecond / hand.perSecond), apiTriggerHttpTransformVsEmpty: round(bar.perSecond / empty.perSecond) } };
+  const perRoundRatio = (a: Throughput[], b: Throughput[]) => ratios(a.map((t, r) => t.perSecond / b[r]!.perSecond));
+  const data = { runsEach: rounds * perRound, rounds, inFlight: IN_FLIGHT, empty, handWritten: hand, json3Steps: json, apiTriggerHttpTransform: bar, ratios: { jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten), apiTriggerHttpTransformVsEmpty: perRoundRatio(results.apiTriggerHttpTransform, results.empty) } };
+  const shown = (r: { median: number; min: number; max: number }) => `**${r.median}×** (rounds ${r.min}–${r.max})`;
   await writeResults('interpreter', data, [
-    `## Interpreter overhead (${RUNS} runs each in ${rounds} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
+    `## Interpreter overhead (${data.runsEach} runs each in ${rounds} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
     '',
     '| workflow | runs/s | p50 ms | p95 ms | p99 ms |',
     '|---|---|---|---|---|',
@@ -80,8 +85,14 @@ async function interpreterBench(): Promise<void> {
     row('JSON transform → http → transform (client start)', json),
     row('JSON trigger → http → transform (through the API process, started eagerly on its worker)', bar),
     '',
-    `JSON / hand-written: **${data.ratios.jsonVsHandWritten}×**; API trigger → http → transform / empty workflow: **${data.ratios.apiTriggerHttpTransformVsEmpty}×**. Latency percentiles are of the first round.`,
+    `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API trigger → http → transform / empty workflow ${shown(data.ratios.apiTriggerHttpTransformVsEmpty)}. Latency percentiles are of the first round.`,
   ].join('\n'));
+}
+
+/** The median, least and greatest of some ratios. */
+function ratios(values: number[]): { median: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: round(sorted[Math.floor(sorted.length / 2)] ?? 0), min: round(sorted[0] ?? 0), max: round(sorted[sorted.length - 1] ?? 0) };
 }
 
 /** The rounds of one kind as one: runs over total time; latencies of the first round. */
