@@ -71,13 +71,13 @@ export interface ApiProcess {
 /**
  * The API as its own process, as deployed: JWT authentication on, rate limits high enough not to
  * bite. With `worker`, it also runs a worker (API_WORKER=true) on API_TASK_QUEUE with the bench
- * bundle, and the runs it triggers start eagerly on it; without, they go to TASK_QUEUE.
+ * bundle, and the runs it triggers start eagerly on it; without, they go to `taskQueue` (TASK_QUEUE).
  */
-export async function startApiProcess(infra: Infra, opts: { worker: boolean }): Promise<ApiProcess> {
+export async function startApiProcess(infra: Infra, opts: { worker: boolean; taskQueue?: string }): Promise<ApiProcess> {
   const port = await freePort();
   const secret = randomBytes(32).toString('base64url');
   const main = fileURLToPath(new URL('../src/api/main.ts', import.meta.url));
-  const worker = opts.worker ? { TEMPORAL_TASK_QUEUE: API_TASK_QUEUE, API_WORKER: 'true', WORKFLOW_BUNDLE_PATH: infra.bundlePath, HTTP_ALLOWLIST: '127.0.0.1' } : { TEMPORAL_TASK_QUEUE: TASK_QUEUE };
+  const worker = opts.worker ? { TEMPORAL_TASK_QUEUE: API_TASK_QUEUE, API_WORKER: 'true', WORKFLOW_BUNDLE_PATH: infra.bundlePath, HTTP_ALLOWLIST: '127.0.0.1' } : { TEMPORAL_TASK_QUEUE: opts.taskQueue ?? TASK_QUEUE };
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: { ...process.env, ...worker, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: process.env.BENCH_API_LOG ?? 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
     stdio: 'ignore',

@@ -2,13 +2,14 @@
 // needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`.
 import type { ChildProcess } from 'node:child_process';
+import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Definition } from '../src/definitions/schema.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { runSearchAttributes } from '../src/temporal/search-attributes.js';
 import { REVISION, type RunInput } from '../src/workflows/messages.js';
 import { startReceiver } from '../test/helpers/receiver.js';
-import { percentiles, rssMb, startApiProcess, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
+import { percentiles, rssMb, startApiProcess, type ApiProcess, type Percentiles, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const IN_FLIGHT = 50;
@@ -106,25 +107,61 @@ async function triggerBench(): Promise<void> {
   const definition: Definition = { name: 'bench: trigger latency', steps: [{ id: 'noop', type: 'transform', config: { expression: '1' } }] };
   const workflowId = (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
   const client = await connectClient({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined });
-  // The bare start is the API's own call: same workflow, input, id policy and search attributes.
+  const pairs = Number(process.env.BENCH_TRIGGER_PAIRS ?? 300);
+  // As deployed, the worker runs each run as it starts, on the same two cores as everything
+  // else; then with runs left queued (a task queue no worker polls), the API's own cost.
+  const unpolled = await startApiProcess(infra, { worker: false, taskQueue: 'bench-unpolled' });
+  const run = await pairedStarts(api, TASK_QUEUE, workflowId, definition, client, pairs);
+  const queued = await pairedStarts(unpolled, 'bench-unpolled', workflowId, definition, client, pairs);
+  await unpolled.close();
+  await client.connection.close();
+  const data = { pairs, startsPerSecond: 20, run, queued };
+  const rows = (r: PairedStarts) => [
+    `| bare \`client.workflow.start\` (same input, id policy, search attributes) | ${r.bareStart.p50} | ${r.bareStart.p95} | ${r.bareStart.p99} |`,
+    `| \`POST /v1/workflows/{id}/runs\` (JWT, rate limits, index row) | ${r.apiTrigger.p50} | ${r.apiTrigger.p95} | ${r.apiTrigger.p99} |`,
+    `| \`GET /healthz\` on the same API (the HTTP round trip alone) | ${r.healthz.p50} | ${r.healthz.p95} | ${r.healthz.p99} |`,
+  ];
+  await writeResults('trigger', data, [
+    `## Trigger latency (${pairs} pairs, ${data.startsPerSecond} starts/s, the API as its own process)`,
+    '',
+    '| path | p50 ms | p95 ms | p99 ms |',
+    '|---|---|---|---|',
+    '| *the worker runs each run as it starts (one 2-core machine)* | | | |',
+    ...rows(run),
+    '| *runs left queued (no worker competes for the cores)* | | | |',
+    ...rows(queued),
+    '',
+    `The API adds **${run.addedMedianOfPairsMs} ms** (median of the paired differences) while the worker runs the runs, **${queued.addedMedianOfPairsMs} ms** with runs left queued; the HTTP round trip itself is ${run.healthz.p50} and ${queued.healthz.p50} ms.`,
+  ].join('\n'));
+}
+
+interface PairedStarts {
+  bareStart: Percentiles;
+  apiTrigger: Percentiles;
+  healthz: Percentiles;
+  addedMedianOfPairsMs: number;
+}
+
+/**
+ * Bare starts and API triggers in pairs, 20 a second in all, each pair alternating which goes
+ * first. The bare start is the API's own call: same workflow, input, id policy, search attributes.
+ */
+async function pairedStarts(target: ApiProcess, taskQueue: string, workflowId: string, definition: Definition, client: Client, pairs: number): Promise<PairedStarts> {
   const runInput: RunInput = { revision: REVISION, tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
-  const bareStart = () => client.workflow.start('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('bare'), args: [runInput], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, typedSearchAttributes: runSearchAttributes(runInput) });
-  const apiTrigger = () => api.call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
-  const health = () => api.call('GET', '/healthz');
+  const bareStart = () => client.workflow.start('interpreter', { taskQueue, workflowId: id('bare'), args: [runInput], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, typedSearchAttributes: runSearchAttributes(runInput) });
+  const apiTrigger = () => target.call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
+  const health = () => target.call('GET', '/healthz');
   const timed = async (fn: () => Promise<unknown>) => {
     const t = performance.now();
     await fn();
     return performance.now() - t;
   };
-
-  const pairs = Number(process.env.BENCH_TRIGGER_PAIRS ?? 300);
-  const gapMs = 50; // 20 starts a second in all, evenly spaced
+  const gapMs = 50;
   const bare: number[] = [];
   const viaApi: number[] = [];
   const floor: number[] = [];
   const added: number[] = [];
   for (let i = -20; i < pairs; i++) {
-    // Pairs alternate which goes first, so neither always follows the other's run.
     const first = i % 2 === 0 ? bareStart : apiTrigger;
     const a = await timed(first);
     await sleep(gapMs);
@@ -138,19 +175,7 @@ async function triggerBench(): Promise<void> {
     floor.push(h);
     added.push(a0 - b0);
   }
-  const data = { pairs, startsPerSecond: 1000 / gapMs, bareStart: percentiles(bare), apiTrigger: percentiles(viaApi), healthz: percentiles(floor), addedMedianOfPairsMs: percentiles(added).p50 };
-  await writeResults('trigger', data, [
-    `## Trigger latency (${pairs} pairs, ${data.startsPerSecond} starts/s, the API as its own process)`,
-    '',
-    '| path | p50 ms | p95 ms | p99 ms |',
-    '|---|---|---|---|',
-    `| bare \`client.workflow.start\` (same input, id policy, search attributes) | ${data.bareStart.p50} | ${data.bareStart.p95} | ${data.bareStart.p99} |`,
-    `| \`POST /v1/workflows/{id}/runs\` (JWT, rate limits, index row) | ${data.apiTrigger.p50} | ${data.apiTrigger.p95} | ${data.apiTrigger.p99} |`,
-    `| \`GET /healthz\` on the same API (the HTTP round trip alone) | ${data.healthz.p50} | ${data.healthz.p95} | ${data.healthz.p99} |`,
-    '',
-    `The API adds **${data.addedMedianOfPairsMs} ms** (median of the paired differences), of which the HTTP round trip itself is ${data.healthz.p50} ms.`,
-  ].join('\n'));
-  await client.connection.close();
+  return { bareStart: percentiles(bare), apiTrigger: percentiles(viaApi), healthz: percentiles(floor), addedMedianOfPairsMs: percentiles(added).p50 };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
