@@ -66,18 +66,17 @@ async function interpreterBench(): Promise<void> {
   };
   // Rounds of each in turn, so that a server slowing down as its database grows, or a machine
   // busier for a while, weighs on all alike; each ratio is taken within a round.
-  const rounds = ROUNDS;
   const perRound = 100;
   const results: Record<keyof typeof kinds, Throughput[]> = { empty: [], handWritten: [], json3Steps: [], apiTriggerHttpTransform: [] };
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     for (const [kind, run] of Object.entries(kinds) as [keyof typeof kinds, (i: number) => Promise<unknown>][]) results[kind].push(await throughput(perRound, IN_FLIGHT, run));
   }
   const [empty, hand, json, bar] = [results.empty, results.handWritten, results.json3Steps, results.apiTriggerHttpTransform].map(combine) as [Throughput, Throughput, Throughput, Throughput];
   const perRoundRatio = (a: Throughput[], b: Throughput[]) => ratios(a.map((t, r) => t.perSecond / b[r]!.perSecond));
-  const data = { runsEach: rounds * perRound, rounds, inFlight: IN_FLIGHT, empty, handWritten: hand, json3Steps: json, apiTriggerHttpTransform: bar, ratios: { jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten), apiTriggerHttpTransformVsEmpty: perRoundRatio(results.apiTriggerHttpTransform, results.empty) } };
+  const data = { runsEach: ROUNDS * perRound, rounds: ROUNDS, inFlight: IN_FLIGHT, empty, handWritten: hand, json3Steps: json, apiTriggerHttpTransform: bar, ratios: { jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten), apiTriggerHttpTransformVsEmpty: perRoundRatio(results.apiTriggerHttpTransform, results.empty) } };
   const shown = (r: { median: number; min: number; max: number }) => `**${r.median}×** (rounds ${r.min}–${r.max})`;
   await writeResults('interpreter', data, [
-    `## Interpreter overhead (${data.runsEach} runs each in ${rounds} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
+    `## Interpreter overhead (${data.runsEach} runs each in ${ROUNDS} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
     '',
     '| workflow | runs/s | p50 ms | p95 ms | p99 ms |',
     '|---|---|---|---|---|',
