@@ -7,7 +7,8 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Definition } from '../src/definitions/schema.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { runSearchAttributes } from '../src/temporal/search-attributes.js';
-import { REVISION, type RunInput } from '../src/workflows/messages.js';
+import type { RunInput } from '../src/workflows/messages.js';
+import { stampRun } from '../src/workflows/revisions.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { percentiles, rssMb, startApiProcess, type ApiProcess, type Percentiles, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
 
@@ -51,7 +52,7 @@ async function triggerAndWait(workflowId: string, n: number): Promise<unknown> {
   return infra.client.workflow.getHandle(runId).result();
 }
 
-const input = (definition: Definition, n: number): RunInput => ({ revision: REVISION, tenantId: 'bench', workflowId: 'bench', version: 1, definition, trigger: { n } });
+const input = (definition: Definition, n: number): RunInput => ({ ...stampRun(undefined), tenantId: 'bench', workflowId: 'bench', version: 1, definition, trigger: { n } });
 let seq = 0;
 const id = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 
@@ -146,7 +147,7 @@ interface PairedStarts {
  * first. The bare start is the API's own call: same workflow, input, id policy, search attributes.
  */
 async function pairedStarts(target: ApiProcess, taskQueue: string, workflowId: string, definition: Definition, client: Client, pairs: number): Promise<PairedStarts> {
-  const runInput: RunInput = { revision: REVISION, tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
+  const runInput: RunInput = { ...stampRun(undefined), tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
   const bareStart = () => client.workflow.start('interpreter', { taskQueue, workflowId: id('bare'), args: [runInput], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, typedSearchAttributes: runSearchAttributes(runInput) });
   const apiTrigger = () => target.call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
   const health = () => target.call('GET', '/healthz');

@@ -7,7 +7,7 @@ import type { ConnectorType } from './registry.js';
 import { createRunIndexActivities } from './run-index.js';
 
 /** Every activity the worker registers: one per connector step type, the run index, definitions, dead letters. */
-export function createActivities(deps: Repos, opts: { allowlist: string; metrics?: Metrics }) {
+export function createActivities(deps: Repos, opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number }) {
   const { metrics } = opts;
   const http = createHttpActivity({ ...opts, secrets: deps.secrets });
   const connectorActivities = { http, webhook: http } satisfies Record<ConnectorType, unknown>;

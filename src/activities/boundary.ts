@@ -13,6 +13,8 @@ export interface ExecuteContext {
   /** Aborted when the step is cancelled or its timeout passes. */
   signal: AbortSignal;
   attempt: number;
+  /** The secret values this attempt revealed into the config, so a connector can keep them from where they do not belong. */
+  secrets: readonly string[];
 }
 
 /** What a connector activity is built from. */
@@ -23,6 +25,19 @@ export interface ConnectorParts<S extends z.ZodType> {
   metrics?: Metrics;
   /** Where `$secret('name')` placeholders are resolved (per tenant); without it they stay as they are. */
   secrets?: Pick<SecretsRepo, 'reveal'>;
+  /** The largest output a step may return (STEP_OUTPUT_MAX_BYTES); default 8 MiB. */
+  maxOutputBytes?: number;
+}
+
+/**
+ * An output above the bound fails the step for good, before it reaches the workflow: retrying
+ * would fetch it again, and the run's state and history are bounded.
+ */
+function checkOutputSize(output: unknown, max: number): void {
+  const bytes = JSON.stringify(output)?.length ?? 0;
+  if (bytes > max) {
+    throw new AppError({ code: 'OUTPUT_TOO_LARGE', message: `the step's output is ${bytes} bytes as JSON, more than the bound of ${max}`, details: { bytes, max } });
+  }
 }
 
 /**
@@ -31,7 +46,7 @@ export interface ConnectorParts<S extends z.ZodType> {
  * into `ApplicationFailure`s whose type is the stable code, non-retryable for user mistakes, with
  * the server's `Retry-After` as the next retry delay.
  */
-export function connectorActivity<S extends z.ZodType>({ type, schema, execute, metrics, secrets }: ConnectorParts<S>) {
+export function connectorActivity<S extends z.ZodType>({ type, schema, execute, metrics, secrets, maxOutputBytes = 8 * 1024 * 1024 }: ConnectorParts<S>) {
   return async (input: ConnectorInput): Promise<ConnectorResult> => {
     const { info, cancellationSignal, log } = Context.current();
     const attempt = info.attempt;
@@ -42,7 +57,7 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
     // retried sooner; a local activity hears of cancellation from its own worker.
     const heartbeats = info.isLocal ? undefined : setInterval(() => Context.current().heartbeat(), 1_000);
     try {
-      const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name)) : { value: input.config, used };
+      const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce) : { value: input.config, used };
       used = revealed.used;
       const parsed = schema.safeParse(revealed.value);
       if (!parsed.success) {
@@ -50,7 +65,8 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
         throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
       }
       const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
-      const output = redact(await execute(parsed.data, { input, signal, attempt }), used);
+      const output = redact(await execute(parsed.data, { input, signal, attempt, secrets: used }), used);
+      checkOutputSize(output, maxOutputBytes);
       timer?.({ outcome: 'completed' });
       return { output, attempt };
     } catch (err) {

@@ -22,6 +22,8 @@ export interface ConnectorInput {
   stepId: string;
   /** Stable across attempts and re-drives: `<runId>:<stepId>`, suffixed in loops and iterations. */
   idempotencyKey: string;
+  /** The nonce of this render's `$secret()` references; only those are resolved (absent before revision 3). */
+  secretNonce?: string;
 }
 
 /** What a connector activity returns: the step's raw output and the attempt that produced it. */

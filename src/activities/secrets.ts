@@ -1,22 +1,31 @@
-/** What `secretPlaceholder` (definitions/expressions.ts) makes of `$secret('name')`. */
-const SECRET_PLACEHOLDER = /\u001fsecret:([^\u001f]*)\u001f/g;
+import { secretMatcher } from './secret-forms.js';
+
+/**
+ * What `secretPlaceholder` (definitions/expressions.ts) makes of `$secret('name')` in a render
+ * with `nonce`; without one (runs started before revision 3), of every `$secret('name')`.
+ */
+const placeholders = (nonce: string | undefined): RegExp =>
+  nonce === undefined ? /\u001fsecret:([^\u001f]*)\u001f/g : new RegExp(`\u001fsecret:${nonce.replace(/[^0-9a-f-]/gi, '')}:([^\u001f]*)\u001f`, 'g');
 
 const REDACTED = '[redacted]';
 
 /**
- * Swaps `$secret('name')` placeholders in an evaluated config for the secrets' values (deeply),
- * and returns the values used so they can be redacted from whatever leaves the activity.
+ * Swaps `$secret('name')` references in an evaluated config for the secrets' values (deeply),
+ * and returns the values used so they can be redacted from whatever leaves the activity. Only
+ * references carrying this render's `nonce` are resolved: one that came from data (a trigger, an
+ * event, a response) stays the text it was.
  */
-export async function revealSecrets(value: unknown, reveal: (name: string) => Promise<string>): Promise<{ value: unknown; used: string[] }> {
+export async function revealSecrets(value: unknown, reveal: (name: string) => Promise<string>, nonce?: string): Promise<{ value: unknown; used: string[] }> {
   const used: string[] = [];
+  const pattern = placeholders(nonce);
   const walk = async (v: unknown): Promise<unknown> => {
     if (typeof v === 'string') {
-      const names = [...v.matchAll(SECRET_PLACEHOLDER)].map((m) => m[1] ?? '');
+      const names = [...v.matchAll(pattern)].map((m) => m[1] ?? '');
       if (names.length === 0) return v;
       const values = await Promise.all(names.map(reveal));
       used.push(...values);
       let i = 0;
-      return v.replace(SECRET_PLACEHOLDER, () => values[i++] ?? '');
+      return v.replace(pattern, () => values[i++] ?? '');
     }
     if (Array.isArray(v)) return Promise.all(v.map(walk));
     if (typeof v === 'object' && v !== null) return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)));
@@ -25,13 +34,25 @@ export async function revealSecrets(value: unknown, reveal: (name: string) => Pr
   return { value: await walk(value), used: used.filter((s) => s.length > 0) };
 }
 
-/** The value with every occurrence of a used secret replaced, deeply (outputs, errors). */
-export function redact<T>(value: T, used: string[]): T {
-  if (used.length === 0) return value;
+/**
+ * The value with every used secret replaced, deeply, in strings and keys (outputs, errors): raw in
+ * any case, escaped, percent-, hex- and base64-encoded (see secret-forms.ts).
+ * @example redact({ body: 'token=czNjcmV0' }, ['s3cret']) // { body: 'token=[redacted]' }
+ */
+export function redact<T>(value: T, used: readonly string[]): T {
+  const matcher = secretMatcher(used);
+  if (!matcher) return value;
   const text = JSON.stringify(value);
-  if (text === undefined) return value;
-  const cleaned = used.reduce((t, secret) => t.split(JSON.stringify(secret).slice(1, -1)).join(REDACTED), text);
-  return cleaned === text ? value : JSON.parse(cleaned);
+  // JSON escapes character by character and the forms include the escaped secret, so a clean
+  // JSON text means clean strings and keys: the common case costs one scan.
+  if (text === undefined || !matcher.test(text)) return value;
+  const clean = (s: string) => matcher.replace(s, REDACTED);
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === 'string') return clean(v);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k), x]));
+  });
 }
 
-export const redactText = (text: string, used: string[]): string => used.reduce((t, secret) => t.split(secret).join(REDACTED), text);
+/** The text with every used secret replaced, in the forms `redact` knows. */
+export const redactText = (text: string, used: readonly string[]): string => secretMatcher(used)?.replace(text, REDACTED) ?? text;

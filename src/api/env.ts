@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from '../db/pool.js';
 import type { Repos } from '../db/repos.js';
-import type { Config } from '../shared/config.js';
+import type { Config, RunLimitSettings } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { KeyRing } from '../shared/crypto.js';
 import type { Metrics } from '../shared/metrics.js';
@@ -9,16 +9,19 @@ import type { RateLimits } from './middleware/rate-limit.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
 export interface ApiDeps extends Repos {
-  config: Pick<
+  config: RunLimitSettings &
+    Pick<
     Config,
-    'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_UI_URL' | 'API_BODY_LIMIT_BYTES' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM'
+    'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_UI_URL' | 'API_BODY_LIMIT_BYTES' | 'API_JSON_MAX_DEPTH' | 'NODE_ENV' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM' | 'AUTH_MAX_TOKEN_AGE_S'
   >;
   pool: Pool;
   temporal: Client;
   logger: Logger;
   metrics: Metrics;
-  /** The key ring, when configured: serves /codec for the Temporal Web UI. */
+  /** The key ring of stored secrets (SECRETS_KEYS), when configured. */
   ring?: KeyRing;
+  /** The payload key ring (PAYLOAD_KEYS), only with ENCRYPT_PAYLOADS: serves /codec for the Temporal Web UI. */
+  payloadRing?: KeyRing;
   /** Omitted: no rate limits (tests of other things). */
   rateLimits?: RateLimits;
 }
@@ -27,6 +30,8 @@ export interface ApiDeps extends Repos {
 export interface ApiEnv {
   Variables: {
     tenantId: string;
+    /** The caller's scopes, set by authentication; routes check them against what they declare. */
+    scopes: ReadonlySet<string>;
     requestId: string;
     logger: Logger;
   };

@@ -7,7 +7,9 @@ import { archived } from '../db/workflows-repo.js';
 import { unavailable } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import type { interpreter } from '../workflows/interpreter.js';
-import { REVISION, type RunInput } from '../workflows/messages.js';
+import type { RunInput } from '../workflows/messages.js';
+import { stampRun } from '../workflows/revisions.js';
+import { runLimits } from '../shared/config.js';
 import type { ApiDeps } from './env.js';
 
 /** Namespace of run ids derived from idempotency keys. */
@@ -18,21 +20,23 @@ export interface TriggerRequest {
   workflowId: string;
   payload: unknown;
   idempotencyKey?: string;
+  /** The version to run (a rerun of the same version); the latest when omitted. */
+  version?: number;
 }
 
 /**
- * Starts a run of the latest version of a workflow. With an idempotency key the run id is derived
+ * Starts a run of a workflow (its latest version unless `version` says otherwise). With an idempotency key the run id is derived
  * from it, so Temporal itself refuses a second run with that id: a repeat, even one racing the
  * first or following a crash between start and answer, returns the same run. `eager`: the run's
  * first workflow task went straight to a worker in this process.
  */
 export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ runId: string; replayed: boolean; eager: boolean }> {
-  const wf = await deps.workflows.forTrigger(req.tenantId, req.workflowId);
+  const wf = req.version === undefined ? await deps.workflows.forTrigger(req.tenantId, req.workflowId) : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
   const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
   if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true, eager: false };
   if (wf.archivedAt) throw archived(req.workflowId);
 
-  const input: RunInput = { revision: REVISION, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
+  const input: RunInput = { ...stampRun(runLimits(deps.config)), tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
   let replayed = false;
   let eager = false;
   try {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Definition } from '../definitions/schema.js';
+import { ByteLru } from '../shared/byte-lru.js';
 import type { Logger } from '../shared/logger.js';
 
 /** The channel every change to what a trigger starts (a new version, archiving) is notified on. */
@@ -24,7 +25,8 @@ export interface LatestVersions {
   close(): Promise<void>;
 }
 
-const MAX_ENTRIES = 10_000;
+/** Definitions are up to 1 MiB each: the cache is bounded by what they weigh, not by their number. */
+const MAX_BYTES = 32 * 1024 * 1024;
 /** However notifications fare (a connection can die without a word), nothing is kept longer. */
 const MAX_AGE_MS = 10_000;
 
@@ -37,7 +39,7 @@ const MAX_AGE_MS = 10_000;
  * millisecond on one host); the process that made it, at once.
  */
 export function watchLatestVersions(connectionString: string, logger: Logger): LatestVersions {
-  const entries = new Map<string, { value: LatestVersion; at: number }>();
+  const entries = new ByteLru<{ value: LatestVersion; at: number }>(MAX_BYTES);
   let generation = 0;
   let listening = false;
   let closed = false;
@@ -87,8 +89,7 @@ export function watchLatestVersions(connectionString: string, logger: Logger): L
     generation: () => generation,
     set(key, value, readAt) {
       if (!listening || readAt !== generation) return;
-      if (entries.size >= MAX_ENTRIES) entries.clear();
-      entries.set(key, { value, at: Date.now() });
+      entries.set(key, { value, at: Date.now() }, key.length + (JSON.stringify(value.definition)?.length ?? 0));
     },
     forget: (key) => drop(key),
     async close() {

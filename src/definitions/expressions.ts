@@ -1,51 +1,135 @@
 import jsonata from 'jsonata';
 import { AppError } from '../shared/errors.js';
+import { LEGACY_EXPRESSION_LIMITS, type ExpressionLimits } from './limits.js';
+import { LinearRegExp, regexProblem } from './linear-regex.js';
 
 /**
  * JSONata expressions and `{{ }}` templates. In step config a string that is exactly
  * `"{{ expr }}"` becomes the expression's value with its JSON type; `"Hi {{ trigger.name }}!"`
  * interpolates. Pure code: it runs inside the workflow sandbox, where time is replay-safe.
+ * Every evaluation runs under budgets (see limits.ts) and regexes run in linear time.
  */
 const WHOLE = /^\s*\{\{([\s\S]+?)\}\}\s*$/;
 const PART = /\{\{([\s\S]+?)\}\}/g;
 
-const cache = new Map<string, jsonata.Expression>();
+/** How an evaluation runs: its budgets, and the nonce `$secret()` references carry (connector config only). */
+export interface EvalOptions {
+  limits?: ExpressionLimits;
+  secretNonce?: string;
+}
 
 /**
- * `$secret('name')` evaluates to this placeholder; only the activity that uses it swaps in the
- * value, so secrets never enter workflow history.
+ * `$secret('name')` evaluates to this reference; only the activity that uses it swaps in the
+ * value, so secrets never enter workflow history. The nonce is drawn afresh for each render of a
+ * connector's config and handed to the activity beside it: a reference copied from data (a
+ * trigger, an event, a response) was made before that nonce existed, so it is never resolved.
  */
-export const secretPlaceholder = (name: unknown): string => `\u001fsecret:${String(name)}\u001f`;
-const bindings = { secret: secretPlaceholder };
+export const secretPlaceholder = (name: unknown, nonce = ''): string => `\u001fsecret:${nonce ? `${nonce}:` : ''}${String(name)}\u001f`;
+
+/**
+ * Parsed expressions, shared by the runs of a worker thread. Bounded in count and in the
+ * characters of the expressions it holds (a parsed expression takes tens of times its length);
+ * long expressions are parsed each time rather than kept.
+ */
+const cache = new Map<string, jsonata.Expression>();
+const CACHE_MAX_ENTRIES = 2000;
+const CACHE_MAX_CHARS = 1_000_000;
+const CACHE_MAX_EXPRESSION = 4096;
+let cachedChars = 0;
 
 function compile(expression: string): jsonata.Expression {
-  let compiled = cache.get(expression);
-  if (!compiled) {
-    compiled = jsonata(expression);
-    if (cache.size > 5000) cache.clear();
-    cache.set(expression, compiled);
+  const hit = cache.get(expression);
+  if (hit) return hit;
+  // jsonata constructs its RegexEngine as it would RegExp; LinearRegExp gives what it reads of one.
+  const compiled = jsonata(expression, { RegexEngine: LinearRegExp as unknown as RegExpConstructor });
+  // jsonata's types know only string names; its evaluation hooks are bound under these symbols.
+  compiled.assign(ENTRY as unknown as string, onEntry);
+  compiled.assign(EXIT as unknown as string, onExit);
+  if (expression.length > CACHE_MAX_EXPRESSION) return compiled;
+  while (cache.size >= CACHE_MAX_ENTRIES || (cachedChars + expression.length > CACHE_MAX_CHARS && cache.size > 0)) {
+    const oldest = cache.keys().next().value;
+    if (oldest === undefined) break;
+    cache.delete(oldest);
+    cachedChars -= oldest.length;
   }
+  cache.set(expression, compiled);
+  cachedChars += expression.length;
   return compiled;
 }
 
-/** The syntax error of an expression, or undefined when it parses. */
+/** The syntax error of an expression (regexes RE2 cannot run included), or undefined when it parses. Caches nothing. */
 export function syntaxError(expression: string): string | undefined {
   try {
-    compile(expression);
-    return undefined;
+    return regexProblems(jsonata(expression).ast());
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return reasonOf(err);
   }
 }
 
+function regexProblems(node: unknown): string | undefined {
+  if (node instanceof RegExp) return regexProblem(node);
+  if (typeof node !== 'object' || node === null) return undefined;
+  for (const value of Object.values(node)) {
+    const problem = regexProblems(value);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/*
+ * Budgets. JSONata calls these hooks as it enters and leaves every node; the budget of the
+ * evaluation in progress is bound in its base frame, so concurrent evaluations (parallel
+ * branches) each count their own. Counting nodes rather than time keeps a replay exact.
+ */
+const ENTRY = Symbol.for('jsonata.__evaluate_entry');
+const EXIT = Symbol.for('jsonata.__evaluate_exit');
+const BUDGET = '__miniZapsBudget';
+
+interface Frame {
+  base: { depth: number; lookup(name: string): unknown };
+}
+class Budget {
+  steps = 0;
+  exceeded: { limit: keyof ExpressionLimits; value: number } | undefined;
+  constructor(readonly limits: ExpressionLimits) {}
+
+  check(limit: keyof ExpressionLimits, value: number): void {
+    if (value <= this.limits[limit]) return;
+    this.exceeded = { limit, value };
+    throw new Error(`${limit} limit of ${this.limits[limit]} exceeded`);
+  }
+}
+const budgetOf = (env: Frame): Budget | undefined => {
+  const budget = env.base.lookup(BUDGET);
+  return budget instanceof Budget ? budget : undefined;
+};
+function onEntry(_expr: unknown, _input: unknown, env: Frame): void {
+  const budget = budgetOf(env);
+  if (!budget) return;
+  budget.steps += 1;
+  budget.check('steps', budget.steps);
+  budget.check('depth', env.base.depth);
+}
+function onExit(_expr: unknown, _input: unknown, env: Frame, result: unknown): void {
+  const budget = budgetOf(env);
+  if (!budget) return;
+  if (typeof result === 'string') budget.check('stringLength', result.length);
+  else if (Array.isArray(result)) budget.check('items', result.length);
+}
+
+/** The bindings of one evaluation: `$secret()` and the budget. */
+const bindingsFor = (budget: Budget, opts: EvalOptions) => ({ secret: (name: unknown) => secretPlaceholder(name, opts.secretNonce), [BUDGET]: budget });
+
 /** Evaluates a bare expression against a scope such as the run context. */
-export async function evaluate(expression: string, scope: unknown): Promise<unknown> {
-  const now = evaluateNow(expression, scope);
+export async function evaluate(expression: string, scope: unknown, opts: EvalOptions = {}): Promise<unknown> {
+  const now = evaluateNow(expression, scope, opts);
   if (now !== LATER) return now;
+  const limits = opts.limits ?? LEGACY_EXPRESSION_LIMITS;
+  const budget = new Budget(limits);
   try {
-    return normalize(await compile(expression).evaluate(scope, bindings));
+    return normalize(await compile(expression).evaluate(scope, bindingsFor(budget, opts)), limits);
   } catch (err) {
-    throw expressionError(expression, err);
+    throw expressionError(expression, err, budget);
   }
 }
 
@@ -59,21 +143,37 @@ export const LATER: unique symbol = Symbol('later');
  * An expression's value at once (no promise) or LATER. In the workflow sandbox every promise
  * costs a captured stack trace, so the everyday expressions should make none.
  */
-export function evaluateNow(expression: string, scope: unknown): unknown {
+export function evaluateNow(expression: string, scope: unknown, opts: EvalOptions = {}): unknown {
+  const limits = opts.limits ?? LEGACY_EXPRESSION_LIMITS;
   try {
     // A plain path needs no parsing.
     const plain = PLAIN_PATH.test(expression) ? walk(expression.split('.'), scope) : LATER;
-    if (plain !== LATER) return normalize(plain);
+    if (plain !== LATER) return normalize(plain, limits);
     const value = quick(compile(expression).ast() as unknown as Node, scope);
-    return value === LATER ? LATER : normalize(value);
+    return value === LATER ? LATER : normalize(value, limits);
   } catch (err) {
     throw expressionError(expression, err);
   }
 }
 
-function expressionError(expression: string, err: unknown): AppError {
-  const reason = err instanceof Error ? err.message : String(err);
-  return new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${expression}' failed: ${reason}`, httpStatus: 400 });
+/** An expression's failure: EXPRESSION_LIMIT when a budget ran out, EXPRESSION_ERROR otherwise. Neither is retried. */
+function expressionError(expression: string, err: unknown, budget?: Budget): AppError {
+  const where = expression.length > 120 ? `${expression.slice(0, 117)}...` : expression;
+  const exceeded = err instanceof ResultTooLarge ? err.exceeded : budget?.exceeded && { ...budget.exceeded, max: budget.limits[budget.exceeded.limit] };
+  if (exceeded) {
+    const message = `expression '${where}' exceeded its ${exceeded.limit} limit (${exceeded.max}; reached ${exceeded.value})`;
+    return new AppError({ code: 'EXPRESSION_LIMIT', message, httpStatus: 400, details: { limit: exceeded.limit } });
+  }
+  return new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${where}' failed: ${reasonOf(err)}`, httpStatus: 400 });
+}
+
+/** JSONata throws plain objects `{ code, message, position }`, not Errors. */
+function reasonOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (isObject(err) && typeof err.message === 'string') {
+    return `${err.message}${typeof err.position === 'number' ? ` (at character ${err.position})` : ''}`;
+  }
+  return String(err);
 }
 
 /** A field name JSONata reads as a name: not one of its keywords. */
@@ -175,10 +275,20 @@ function quick(node: Node, scope: unknown): unknown {
   }
 }
 
-/** JSONata results may carry non-JSON markers (sequences, undefined); keep only JSON. */
-function normalize(value: unknown): unknown {
+class ResultTooLarge extends Error {
+  constructor(readonly exceeded: { limit: 'resultBytes'; value: number; max: number }) {
+    super(`the result exceeds ${exceeded.max} bytes`);
+  }
+}
+
+/** JSONata results may carry non-JSON markers (sequences, undefined); keep only JSON, within the result budget. */
+function normalize(value: unknown, limits: ExpressionLimits): unknown {
   if (value === undefined) return null;
-  return JSON.parse(JSON.stringify(value) ?? 'null');
+  if (value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null; // as JSON has it: -0 is 0, NaN null
+  const text = JSON.stringify(value) ?? 'null';
+  if (text.length > limits.resultBytes) throw new ResultTooLarge({ limit: 'resultBytes', value: text.length, max: limits.resultBytes });
+  return typeof value === 'string' ? value : JSON.parse(text);
 }
 
 /** Every `{{ }}` expression in a JSON value, with the JSON pointer of the string holding it. */
@@ -193,35 +303,35 @@ export function templateExpressions(value: unknown, pointer = ''): { pointer: st
 export const isTemplate = (value: unknown): boolean => typeof value === 'string' && value.includes('{{');
 
 /** Evaluates every template in a JSON value (strings, arrays, objects, deeply). */
-export async function render(value: unknown, scope: unknown): Promise<unknown> {
-  const now = renderNow(value, scope);
-  return now === LATER ? renderTemplates(value, scope) : now;
+export async function render(value: unknown, scope: unknown, opts: EvalOptions = {}): Promise<unknown> {
+  const now = renderNow(value, scope, opts);
+  return now === LATER ? renderTemplates(value, scope, opts) : now;
 }
 
 /** A JSON value with its templates evaluated at once (no promise), or LATER (see evaluateNow). */
-export function renderNow(value: unknown, scope: unknown): unknown {
+export function renderNow(value: unknown, scope: unknown, opts: EvalOptions = {}): unknown {
   if (!hasTemplate(value)) return value;
   if (typeof value === 'string') {
     const whole = WHOLE.exec(value);
-    if (whole && !whole[1]?.includes('}}')) return evaluateNow((whole[1] ?? '').trim(), scope);
-    const values = [...value.matchAll(PART)].map((m) => evaluateNow((m[1] ?? '').trim(), scope));
-    return values.includes(LATER) ? LATER : interpolate(value, values);
+    if (whole && !whole[1]?.includes('}}')) return evaluateNow((whole[1] ?? '').trim(), scope, opts);
+    const values = [...value.matchAll(PART)].map((m) => evaluateNow((m[1] ?? '').trim(), scope, opts));
+    return values.includes(LATER) ? LATER : interpolate(value, values, opts);
   }
   const items = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value as Record<string, unknown>);
   const rendered: [string | number, unknown][] = [];
   for (const [k, v] of items) {
-    const r = renderNow(v, scope);
+    const r = renderNow(v, scope, opts);
     if (r === LATER) return LATER;
     rendered.push([k, r]);
   }
   return Array.isArray(value) ? rendered.map(([, r]) => r) : Object.fromEntries(rendered);
 }
 
-async function renderTemplates(value: unknown, scope: unknown): Promise<unknown> {
-  if (typeof value === 'string') return renderString(value, scope);
-  if (Array.isArray(value)) return Promise.all(value.map((v) => render(v, scope)));
+async function renderTemplates(value: unknown, scope: unknown, opts: EvalOptions): Promise<unknown> {
+  if (typeof value === 'string') return renderString(value, scope, opts);
+  if (Array.isArray(value)) return Promise.all(value.map((v) => render(v, scope, opts)));
   if (isObject(value)) {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await render(v, scope)] as const));
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await render(v, scope, opts)] as const));
     return Object.fromEntries(entries);
   }
   return value;
@@ -230,21 +340,24 @@ async function renderTemplates(value: unknown, scope: unknown): Promise<unknown>
 const hasTemplate = (value: unknown): boolean =>
   typeof value === 'string' ? value.includes('{{') : Array.isArray(value) ? value.some(hasTemplate) : isObject(value) ? Object.values(value).some(hasTemplate) : false;
 
-async function renderString(text: string, scope: unknown): Promise<unknown> {
+async function renderString(text: string, scope: unknown, opts: EvalOptions): Promise<unknown> {
   const whole = WHOLE.exec(text);
-  if (whole && !whole[1]?.includes('}}')) return evaluate((whole[1] ?? '').trim(), scope);
+  if (whole && !whole[1]?.includes('}}')) return evaluate((whole[1] ?? '').trim(), scope, opts);
   if (!text.includes('{{')) return text;
-  const values = await Promise.all([...text.matchAll(PART)].map((m) => evaluate((m[1] ?? '').trim(), scope)));
-  return interpolate(text, values);
+  const values = await Promise.all([...text.matchAll(PART)].map((m) => evaluate((m[1] ?? '').trim(), scope, opts)));
+  return interpolate(text, values, opts);
 }
 
-/** A template string with each `{{ }}` replaced by its value (null as nothing, non-strings as JSON). */
-function interpolate(text: string, values: unknown[]): string {
+/** A template string with each `{{ }}` replaced by its value (null as nothing, non-strings as JSON), within the string budget. */
+function interpolate(text: string, values: unknown[], opts: EvalOptions): string {
   let i = 0;
-  return text.replace(PART, () => {
+  const result = text.replace(PART, () => {
     const v = values[i++];
     return v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   });
+  const max = (opts.limits ?? LEGACY_EXPRESSION_LIMITS).resultBytes;
+  if (result.length > max) throw expressionError(text, new ResultTooLarge({ limit: 'resultBytes', value: result.length, max }));
+  return result;
 }
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

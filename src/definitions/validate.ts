@@ -5,6 +5,7 @@ import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
 import { checkFlow } from './flow.js';
+import { DEFINITION_LIMITS } from './limits.js';
 import { DefinitionSchema, nestedBlocks, STEP_TYPES, StepSchema, type Definition, type Step } from './schema.js';
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: DefinitionProblem[] };
@@ -21,6 +22,10 @@ const DefinitionShellSchema = DefinitionSchema.extend({ steps: z.array(z.unknown
  *   // → { ok: false, problems: [{ pointer: '/steps/0/type', message: "unknown step type 'nope' ..." }] }
  */
 export function validateDefinition(raw: unknown): ValidationResult {
+  const size = JSON.stringify(raw)?.length ?? 0;
+  if (size > DEFINITION_LIMITS.definitionBytes) {
+    return { ok: false, problems: [{ pointer: '', message: `the definition is ${size} bytes as JSON, more than the limit of ${DEFINITION_LIMITS.definitionBytes}` }] };
+  }
   const problems: DefinitionProblem[] = [];
   const shell = DefinitionShellSchema.safeParse(raw);
   if (!shell.success) problems.push(...fromZod(shell.error, '', raw));
@@ -80,14 +85,22 @@ function checkExpressions(step: Step, pointer: string, problems: DefinitionProbl
     ...(step.type === 'choice' ? step.cases.map((c, i): [string, string] => [`cases/${i}/when`, c.when]) : []),
   ];
   for (const [field, expression] of bare) {
-    const error = expression === undefined ? undefined : syntaxError(expression);
-    if (error) problems.push({ pointer: `${pointer}/${field}`, message: `expression syntax: ${error}` });
+    const error = expression === undefined ? undefined : expressionProblem(expression);
+    if (error) problems.push({ pointer: `${pointer}/${field}`, message: `expression ${error}` });
   }
   if (!('config' in step) || step.type === 'transform') return;
   for (const t of templateExpressions(step.config, `${pointer}/config`)) {
-    const error = syntaxError(t.expression);
-    if (error) problems.push({ pointer: t.pointer, message: `expression syntax in {{ ${t.expression} }}: ${error}` });
+    const error = expressionProblem(t.expression);
+    if (error) problems.push({ pointer: t.pointer, message: `expression in {{ ${t.expression.slice(0, 80)} }}: ${error}` });
   }
+}
+
+/** Too long to keep (parsed, an expression takes tens of times its length), or not JSONata. */
+function expressionProblem(expression: string): string | undefined {
+  const max = DEFINITION_LIMITS.expressionLength;
+  if (expression.length > max) return `is ${expression.length} characters long, more than the limit of ${max}`;
+  const error = syntaxError(expression);
+  return error && `syntax: ${error}`;
 }
 
 /** Connector config may hold templates whose type is known only at run time: those are not judged. */

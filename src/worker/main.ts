@@ -6,7 +6,7 @@ import { createLogger } from '../shared/logger.js';
 import { keyRings } from '../shared/crypto.js';
 import { createMetrics } from '../shared/metrics.js';
 import { setupTracing } from '../shared/tracing.js';
-import { connectWorker } from '../temporal/connection.js';
+import { connectWorker, createCodecs } from '../temporal/connection.js';
 import { createWorker, installRuntimeLogger } from './worker.js';
 
 /** The worker process: needs DATABASE_URL (for the run index) and a reachable Temporal. */
@@ -29,7 +29,8 @@ metricsServer?.on('error', (err) => logger.warn({ err }, 'worker metrics endpoin
 const pool = createPool(config.DATABASE_URL, logger);
 const connection = await connectWorker(config);
 const { ring, payloadRing } = keyRings(config);
-const worker = await createWorker({ config, connection, repos: createRepos(pool, ring), metrics, tracing, ring: payloadRing });
+const repos = createRepos(pool, ring);
+const worker = await createWorker({ config, connection, repos, metrics, tracing, codecs: createCodecs(config, repos.claims, payloadRing), logger });
 logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
 // The SDK shuts down gracefully on SIGINT/SIGTERM: polling stops, in-flight tasks finish.
 await worker.run();

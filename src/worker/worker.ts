@@ -1,11 +1,11 @@
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import type { Metrics } from '../shared/metrics.js';
-import type { KeyRing } from '../shared/crypto.js';
 import type { Tracing } from '../shared/tracing.js';
-import { dataConverter } from '../temporal/connection.js';
+import { dataConverter, type Codecs } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
 import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from './bundle.js';
+import { followTemporal } from './reconciler.js';
 import type { Repos } from '../db/repos.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
@@ -28,26 +28,28 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string)
 
 /** A worker polling the task queue: the interpreter workflow and every connector activity. */
 export async function createWorker(deps: {
-  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST'>;
+  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES'>;
   connection: NativeConnection;
   repos: Repos;
   metrics?: Metrics;
   tracing?: Tracing;
-  /** Set when payloads are encrypted. */
-  ring?: KeyRing;
+  /** Payload encryption (when on) and the claim-check of large payloads. */
+  codecs: Codecs;
+  /** Where the run index reconciler logs. */
+  logger?: Logger;
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
   const workflows = config.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
-  return Worker.create({
+  const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
-    activities: createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics }),
-    dataConverter: dataConverter(deps.ring),
+    activities: createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics, maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES }),
+    dataConverter: dataConverter(deps.codecs),
     plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',
@@ -56,4 +58,7 @@ export async function createWorker(deps: {
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
+  // Every worker follows Temporal into the run index while it runs (replicas take turns).
+  followTemporal(worker, { connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, closures: deps.repos.runClosures, logger: deps.logger, metrics: deps.metrics });
+  return worker;
 }

@@ -2,11 +2,13 @@ import { CancellationScope, ChildWorkflowFailure, executeChild, isCancellation }
 import { evaluate } from '../definitions/expressions.js';
 import type { ForeachStepDef, ParallelStepDef } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
+import { SequenceFailure, StepFailure, toStepError } from './errors.js';
 import type { foreachBatch } from './interpreter.js';
-import { REVISION, type ForeachBatchInput, type StepError, type StepStatus } from './messages.js';
+import type { ForeachBatchInput, StepStatus } from './messages.js';
+import { stampRun } from './revisions.js';
 import { Scope } from './scope.js';
-import { SequenceFailure, type SequenceEnd } from './sequence.js';
-import { StepFailure, toStepError, type RunSequence, type StepOutcome } from './steps.js';
+import type { SequenceEnd } from './sequence.js';
+import { executionSuffix, type RunSequence, type StepOutcome } from './steps.js';
 
 /** Lists longer than this run as child workflows of `BATCH_SIZE` items each. */
 export const INLINE_ITEMS = 200;
@@ -33,7 +35,7 @@ export async function parallel(step: ParallelStepDef, scope: Scope, runSequence:
       throw err;
     }
   });
-  const failures = settled.flatMap((r, i) => (r.status === 'rejected' && !isCancellation(r.reason) ? [{ branch: i, ...errorOf(r.reason) }] : []));
+  const failures = settled.flatMap((r, i) => (r.status === 'rejected' && !isCancellation(r.reason) ? [{ branch: i, ...toStepError(r.reason) }] : []));
   if (failFast && settled.some((r) => r.status === 'rejected')) throw blockFailure(firstFailure(settled), 'a branch');
   if (failures.length > 0) {
     throw new StepFailure({ code: 'PARALLEL_FAILED', message: `${failures.length} of ${settled.length} branches failed`, details: { failures } }, 1);
@@ -71,7 +73,7 @@ function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
  * the output is the list of results in item order. Long lists run as batches of child workflows.
  */
 export async function foreach(step: ForeachStepDef, scope: Scope, executions: number, runSequence: RunSequence): Promise<StepOutcome> {
-  const items = await evaluate(step.items, scope.context());
+  const items = await evaluate(step.items, scope.context(), scope.run.evaluation);
   if (!Array.isArray(items)) throw new AppError({ code: 'ITEMS_NOT_A_LIST', message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list` });
   if (items.length > INLINE_ITEMS) return { output: await inBatches(step, scope, executions, items) };
   return { output: await forEachItem(step, scope, items, 0, scope.keySuffix, runSequence) };
@@ -116,14 +118,14 @@ async function inBatches(step: ForeachStepDef, scope: Scope, executions: number,
   for (let k = 0; k < count; k++) {
     statuses[k] = 'running';
     const input: ForeachBatchInput = {
-      run: { revision: REVISION, tenantId: identity.tenantId, workflowId: identity.workflowId, version: identity.version, definition: identity.definition, runId: identity.runId },
+      run: { ...stampRun(identity.limits), tenantId: identity.tenantId, workflowId: identity.workflowId, version: identity.version, definition: identity.definition, runId: identity.runId },
       step,
       context: { trigger: context.trigger, steps: stepsOf(context), run: runOf(context) },
       items: items.slice(k * BATCH_SIZE, (k + 1) * BATCH_SIZE),
       offset: k * BATCH_SIZE,
       keySuffix: scope.keySuffix,
     };
-    const batchId = `${identity.runId}:${step.id}${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}:batch-${k}`;
+    const batchId = `${identity.runId}:${step.id}${executionSuffix(scope, executions)}:batch-${k}`;
     try {
       results.push(...(await executeChild<typeof foreachBatch>('foreachBatch', { workflowId: batchId, args: [input] })));
       statuses[k] = 'completed';
@@ -140,11 +142,6 @@ async function inBatches(step: ForeachStepDef, scope: Scope, executions: number,
 function endOf(end: SequenceEnd): unknown {
   if (end.status === 'failed') throw new SequenceFailure(end.error);
   return end.output;
-}
-
-function errorOf(err: unknown): StepError {
-  if (err instanceof SequenceFailure || err instanceof StepFailure) return err.error;
-  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
 /** The failure of a nested block becomes the failure of the block step. */

@@ -1,10 +1,10 @@
-import { ApplicationFailure, CancellationScope, ContinueAsNew, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, ContinueAsNew, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { toMillis } from '../definitions/duration.js';
 import { forEachItem } from './blocks.js';
 import { eventSignal, redriveSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
+import { runFailure, SequenceFailure, toStepError } from './errors.js';
 import { RunState } from './run-state.js';
-import { executeSequence, SequenceFailure } from './sequence.js';
-import { toStepError } from './steps.js';
+import { executeSequence } from './sequence.js';
 
 /**
  * The one workflow every run executes: it walks a JSON definition step by step. Deterministic:
@@ -12,7 +12,7 @@ import { toStepError } from './steps.js';
  * workflows and signals. Every change here must keep recorded histories replaying (see README).
  */
 export async function interpreter(input: RunInput): Promise<RunResult> {
-  const identity = { revision: input.revision, runId: workflowInfo().workflowId, tenantId: input.tenantId, workflowId: input.workflowId, version: input.version, definition: input.definition };
+  const identity = { revision: input.revision, limits: input.limits, runId: workflowInfo().workflowId, tenantId: input.tenantId, workflowId: input.workflowId, version: input.version, definition: input.definition };
   const run = new RunState(identity, { trigger: input.trigger }, { record: true, input });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
@@ -39,15 +39,15 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
     if (timedOut && isCancellation(err)) {
       const error = { code: 'RUN_TIMED_OUT', message: `the run did not end within its timeout of ${input.definition.timeout}` };
       await CancellationScope.nonCancellable(() => run.finish('timed_out', { error }));
-      throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
+      throw runFailure(error);
     }
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => run.finish('cancelled', {}));
       throw err;
     }
-    const error = err instanceof SequenceFailure ? err.error : toStepError(err);
+    const error = toStepError(err);
     await run.finish('failed', { error });
-    throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
+    throw runFailure(error);
   }
 }
 
@@ -67,7 +67,6 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
     return await forEachItem(input.step, run.top, input.items, input.offset, input.keySuffix, executeSequence);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const error = err instanceof SequenceFailure ? err.error : toStepError(err);
-    throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
+    throw runFailure(toStepError(err));
   }
 }

@@ -1,19 +1,14 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RunLimits } from '../definitions/limits.js';
 import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
 
-/**
- * The interpreter behaviour new executions start with, carried in their input: an execution keeps
- * the revision it started with, so behaviour tied to a revision replays without patch markers (a
- * `patched()` call also upserts a search attribute in every run, which costs the server a write).
- * 2: failed steps park as dead letters and short connector steps run as local activities.
- * Absent: executions started before revisions, which decide those two by patch markers.
- */
-export const REVISION = 2;
 
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
-  /** See {@link REVISION}. */
+  /** The interpreter revision the run started with (see revisions.ts); absent in runs older than revisions. */
   revision?: number;
+  /** The budgets the run's expressions and state run under; absent in runs older than revision 3. */
+  limits?: RunLimits;
   tenantId: string;
   workflowId: string;
   version: number;
@@ -39,8 +34,9 @@ export interface ResumeState {
   startedAt?: string;
 }
 
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out';
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'timed_out'];
+/** `terminated`: ended from outside the run (API, Web UI, CLI); only the index says it, never the run. */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'terminated';
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'timed_out', 'terminated'];
 
 export type StepStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 

@@ -1,8 +1,12 @@
 import { condition, patched, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities } from '../activities/run-index.js';
+import type { EvalOptions } from '../definitions/expressions.js';
+import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../definitions/limits.js';
 import type { Definition, Step } from '../definitions/schema.js';
+import { SequenceFailure } from './errors.js';
 import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './messages.js';
+import { REVISIONS, type Gate } from './revisions.js';
 import { Scope } from './scope.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */
@@ -17,6 +21,7 @@ const { recordDeadLetter } = proxyLocalActivities<DeadLetterActivities>(untilSto
 
 export interface RunIdentity {
   revision?: number;
+  limits?: RunLimits;
   runId: string;
   tenantId: string;
   workflowId: string;
@@ -37,6 +42,9 @@ export class RunState {
   private readonly decisions = new Map<string, RedriveDecision | undefined>();
   private recorded = 0;
   private waiting = 0;
+  private stateBytes = 0;
+  /** How expressions of this run are evaluated: under its budgets (see revisions.ts). */
+  readonly evaluation: EvalOptions;
 
   constructor(
     readonly identity: RunIdentity,
@@ -44,6 +52,7 @@ export class RunState {
     private readonly opts: { record: boolean; input?: RunInput },
   ) {
     const info = workflowInfo();
+    this.evaluation = { limits: this.bounded ? (identity.limits ?? DEFAULT_RUN_LIMITS) : LEGACY_EXPRESSION_LIMITS };
     const run = context.run ?? { id: identity.runId, workflowId: identity.workflowId, version: identity.version, startedAt: info.startTime.toISOString() };
     this.top = new Scope(this, undefined, { trigger: context.trigger, run, inherited: context.steps ?? {} });
     const resume = opts.input?.resume;
@@ -60,11 +69,28 @@ export class RunState {
   }
 
   /**
-   * Whether this execution has the behaviour of interpreter `revision` (see REVISION); one started
-   * before revisions has it if its history says so by the patch marker `patchId`.
+   * Whether this execution has a replay-gated behaviour (see revisions.ts); one started before
+   * revisions has it if its history says so by the gate's patch marker.
    */
-  since(revision: number, patchId: string): boolean {
-    return (this.identity.revision ?? 1) >= revision || patched(patchId);
+  since(gate: Gate): boolean {
+    return (this.identity.revision ?? 1) >= gate.revision || (gate.patchId !== undefined && patched(gate.patchId));
+  }
+
+  /** Whether the run's state and expressions are bounded (revision 3 on). */
+  get bounded(): boolean {
+    return this.since(REVISIONS.boundedRuns);
+  }
+
+  /**
+   * Counts a change in the size of the outputs the run holds; past `limits.runStateBytes` the
+   * run fails: its state would otherwise outgrow a worker's memory and every continue-as-new.
+   */
+  account(deltaBytes: number): void {
+    this.stateBytes += deltaBytes;
+    const max = (this.identity.limits ?? DEFAULT_RUN_LIMITS).runStateBytes;
+    if (this.stateBytes > max) {
+      throw new SequenceFailure({ code: 'RUN_STATE_TOO_LARGE', message: `the run's step outputs hold ${this.stateBytes} bytes, more than its bound of ${max}`, details: { bytes: this.stateBytes, max } });
+    }
   }
 
   get maxSteps(): number {
@@ -170,7 +196,10 @@ export class RunState {
     const { runId, tenantId, workflowId, version } = this.identity;
     this.recorded += 1;
     const startedAt = this.opts.input?.resume?.startedAt ?? workflowInfo().startTime.toISOString();
-    return { runId, tenantId, workflowId, version, startedAt, endedAt: null, seq: this.recorded, ...this.snapshot() };
+    // The task's time orders this record across executions (see RunRecord.recordAt): unlike the
+    // execution's start time, it moves on after a reset.
+    const execution = { recordAt: new Date().toISOString(), executionId: workflowInfo().runId };
+    return { runId, tenantId, workflowId, version, startedAt, endedAt: null, seq: this.recorded, ...execution, ...this.snapshot() };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Step } from '../definitions/schema.js';
+import { SequenceFailure } from './errors.js';
 import type { ChildBlock, StepState, StepStatus } from './messages.js';
 import type { RunState } from './run-state.js';
 
@@ -13,6 +14,8 @@ export class Scope {
   /** Output of the last completed step: the sequence's result unless a `succeed` says otherwise. */
   lastOutput: unknown = null;
   private readonly states = new Map<string, StepState>();
+  /** The JSON size of each step's output, as counted towards the run's state bound. */
+  private readonly sizes = new Map<string, number>();
   private readonly own: Record<string, unknown>;
   private readonly liveChildren = new Map<string, () => ChildBlock[]>();
 
@@ -67,8 +70,23 @@ export class Scope {
     if (!state) return;
     const live = this.liveChildren.get(stepId);
     this.liveChildren.delete(stepId);
+    if (change.status === 'completed' && this.run.bounded) {
+      try {
+        this.countOutput(stepId, change.output);
+      } catch (err) {
+        this.put({ ...state, status: 'failed', endedAt: now(), error: err instanceof SequenceFailure ? err.error : null });
+        throw err;
+      }
+    }
     this.put({ ...state, ...change, endedAt: now(), ...(live ? { children: live() } : {}) });
     if (change.status === 'completed') this.lastOutput = change.output ?? null;
+  }
+
+  private countOutput(stepId: string, output: unknown): void {
+    const bytes = output === undefined || output === null ? 0 : (JSON.stringify(output)?.length ?? 0);
+    const delta = bytes - (this.sizes.get(stepId) ?? 0);
+    this.sizes.set(stepId, bytes);
+    this.run.account(delta);
   }
 
   /** Nested scopes of a running block step, shown under its `children` until it ends. */

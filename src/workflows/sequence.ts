@@ -1,21 +1,15 @@
 import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { evaluate, evaluateNow, LATER } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
+import { SequenceFailure, StepFailure, toStepError } from './errors.js';
 import type { interpreter } from './interpreter.js';
-import { REVISION, type StepError } from './messages.js';
+import type { StepError } from './messages.js';
+import { REVISIONS, stampRun } from './revisions.js';
 import type { Scope } from './scope.js';
-import { runStep, StepFailure, toStepError } from './steps.js';
+import { runStep } from './steps.js';
 
 /** How a sequence ended: by running out of steps, or by a `succeed` or `fail` step. */
 export type SequenceEnd = { status: 'completed'; output: unknown } | { status: 'failed'; error: StepError };
-
-/** A failure that ends the run (or the enclosing block) rather than one step. */
-export class SequenceFailure extends Error {
-  constructor(readonly error: StepError) {
-    super(error.message);
-    this.name = 'SequenceFailure';
-  }
-}
 
 const DEFAULT_HISTORY_LIMIT = 10_000;
 
@@ -32,7 +26,7 @@ export async function executeSequence(steps: Step[], scope: Scope, startAt?: str
     if (!step) break;
     const input = scope.run.input;
     if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
-      await continueAsNew<typeof interpreter>({ ...input, revision: REVISION, resume: scope.run.resumeState(step.id) });
+      await continueAsNew<typeof interpreter>({ ...input, ...stampRun(input.limits), resume: scope.run.resumeState(step.id) });
     }
     const { end, goto } = await executeStep(step, scope);
     if (end) return end;
@@ -47,9 +41,6 @@ function historyTooLong(limit = DEFAULT_HISTORY_LIMIT): boolean {
   return info.continueAsNewSuggested || info.historyLength >= limit;
 }
 
-/** Failed steps park as dead letters instead of failing the run (histories from before replay as they were). */
-const PARK_FAILED_STEPS = 'park-failed-steps';
-
 async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEnd; goto?: string }> {
   if (scope.executed >= scope.run.maxSteps) {
     throw new SequenceFailure({ code: 'MAX_STEPS_EXCEEDED', message: `a sequence executed ${scope.run.maxSteps} steps (maxSteps); is a loop missing its exit?` });
@@ -59,8 +50,8 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
     try {
       // Expressions are evaluated at once where they can be: no promise, no stack trace (see evaluateNow).
       if (current.when !== undefined) {
-        const now = evaluateNow(current.when, scope.context());
-        if (!(now === LATER ? await evaluate(current.when, scope.context()) : now)) {
+        const now = evaluateNow(current.when, scope.context(), scope.run.evaluation);
+        if (!(now === LATER ? await evaluate(current.when, scope.context(), scope.run.evaluation) : now)) {
           scope.end(current.id, { status: 'skipped' });
           return {};
         }
@@ -69,8 +60,8 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       let output = outcome.output;
       if (current.output !== undefined) {
         const context = { ...scope.context(), output: outcome.output };
-        const now = evaluateNow(current.output, context);
-        output = now === LATER ? await evaluate(current.output, context) : now;
+        const now = evaluateNow(current.output, context, scope.run.evaluation);
+        output = now === LATER ? await evaluate(current.output, context, scope.run.evaluation) : now;
       }
       scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
       return { end: outcome.end, goto: outcome.goto };
@@ -85,7 +76,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       scope.end(current.id, { status: 'failed', error, attempts });
       if (current.onError === 'continue') return {};
       if (current.onError !== undefined) return { goto: current.onError };
-      if (err instanceof StepFailure && scope.run.since(2, PARK_FAILED_STEPS)) {
+      if (err instanceof StepFailure && scope.run.since(REVISIONS.parkFailedSteps)) {
         const decision = await scope.run.park(current, { error, attempts, input: err.input });
         if (decision.action === 'redrive') {
           // The same execution again: same idempotency key, earlier outputs untouched.

@@ -8,6 +8,7 @@ import {
   proxyLocalActivities,
   sleep,
   TimeoutFailure,
+  uuid4,
 } from '@temporalio/workflow';
 import type { ConnectorActivities, DefinitionActivities } from '../activities/activities.js';
 import type { ConnectorResult } from '../activities/connector.js';
@@ -18,8 +19,10 @@ import type { ConnectorStep, Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import { foreach, parallel } from './blocks.js';
+import { attemptsOf, StepFailure, toStepError } from './errors.js';
 import type { interpreter } from './interpreter.js';
-import { REVISION, type StepError } from './messages.js';
+import type { RunInput } from './messages.js';
+import { REVISIONS, stampRun } from './revisions.js';
 import type { Scope } from './scope.js';
 import type { executeSequence, SequenceEnd } from './sequence.js';
 
@@ -42,8 +45,8 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
     case 'delay':
       return delay(step, scope);
     case 'transform': {
-      const now = evaluateNow(step.config.expression, scope.context());
-      return { output: now === LATER ? await evaluate(step.config.expression, scope.context()) : now };
+      const now = evaluateNow(step.config.expression, scope.context(), scope.run.evaluation);
+      return { output: now === LATER ? await evaluate(step.config.expression, scope.context(), scope.run.evaluation) : now };
     }
     case 'choice':
       return choice(step, scope);
@@ -56,11 +59,11 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
     case 'subworkflow':
       return subworkflow(step, scope, executions);
     case 'succeed': {
-      const output = step.config?.output === undefined ? scope.lastOutput : await render(step.config.output, scope.context());
+      const output = step.config?.output === undefined ? scope.lastOutput : await render(step.config.output, scope.context(), scope.run.evaluation);
       return { output, end: { status: 'completed', output } };
     }
     case 'fail': {
-      const message = step.config?.message === undefined ? 'ended by a fail step' : String(await render(step.config.message, scope.context()));
+      const message = step.config?.message === undefined ? 'ended by a fail step' : String(await render(step.config.message, scope.context(), scope.run.evaluation));
       return { output: null, end: { status: 'failed', error: { code: step.config?.error ?? 'WORKFLOW_FAILED', message } } };
     }
     default: {
@@ -71,7 +74,7 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
 }
 
 async function delay(step: Extract<Step, { type: 'delay' }>, scope: Scope): Promise<StepOutcome> {
-  const config = await render(step.config, scope.context());
+  const config = await render(step.config, scope.context(), scope.run.evaluation);
   const ms = isObject(config) && typeof config.duration === 'string' ? toMillis(config.duration) : untilMillis(config);
   if (ms > 0) await waiting(scope, step.id, () => sleep(ms));
   return { output: null };
@@ -99,8 +102,8 @@ async function waiting<T>(scope: Scope, stepId: string, fn: () => Promise<T>): P
 /** Picks the next step; its output is its input (the last output), as it only routes. */
 async function choice(step: Extract<Step, { type: 'choice' }>, scope: Scope): Promise<StepOutcome> {
   for (const c of step.cases) {
-    const now = evaluateNow(c.when, scope.context());
-    if (now === LATER ? await evaluate(c.when, scope.context()) : now) return { output: scope.lastOutput, goto: c.next };
+    const now = evaluateNow(c.when, scope.context(), scope.run.evaluation);
+    if (now === LATER ? await evaluate(c.when, scope.context(), scope.run.evaluation) : now) return { output: scope.lastOutput, goto: c.next };
   }
   return { output: scope.lastOutput, goto: step.default };
 }
@@ -117,10 +120,10 @@ async function waitForEvent(step: Extract<Step, { type: 'wait_for_event' }>, sco
 /** Runs another stored workflow as a child run (its run id: `<runId>:<stepId>`) and returns its result. */
 async function subworkflow(step: Extract<Step, { type: 'subworkflow' }>, scope: Scope, executions: number): Promise<StepOutcome> {
   const { identity } = scope.run;
-  const input = step.config.input === undefined ? null : await render(step.config.input, scope.context());
+  const input = step.config.input === undefined ? null : await render(step.config.input, scope.context(), scope.run.evaluation);
   const child = await loadDefinition({ tenantId: identity.tenantId, workflowId: step.config.workflowId, version: step.config.version });
-  const childRunId = `${identity.runId}:${step.id}${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;
-  const childInput = { revision: REVISION, tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
+  const childRunId = `${identity.runId}:${step.id}${executionSuffix(scope, executions)}`;
+  const childInput: RunInput = { ...stampRun(identity.limits), tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
   try {
     const result = await executeChild<typeof interpreter>('interpreter', { workflowId: childRunId, args: [childInput], typedSearchAttributes: runSearchAttributes(childInput) });
     return { output: result.output };
@@ -141,12 +144,15 @@ const LOCAL_MAX_TIMEOUT_MS = 30_000;
  */
 async function connector(step: ConnectorStep, scope: Scope, executions: number): Promise<StepOutcome> {
   const { identity } = scope.run;
-  const now = renderNow(step.config, scope.context());
-  const config = now === LATER ? await render(step.config, scope.context()) : now;
+  // A nonce per render: only references made by this render's `$secret()` calls are resolved.
+  const secretNonce = scope.run.since(REVISIONS.boundedRuns) ? uuid4() : undefined;
+  const evaluation = { ...scope.run.evaluation, secretNonce };
+  const now = renderNow(step.config, scope.context(), evaluation);
+  const config = now === LATER ? await render(step.config, scope.context(), evaluation) : now;
   const defaults = connectorDefaults[step.type];
   const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
   const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);
-  const suffix = `${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;
+  const suffix = executionSuffix(scope, executions);
   const options = {
     startToCloseTimeout: timeoutMs,
     retry: {
@@ -157,11 +163,11 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
       nonRetryableErrorTypes: retry.nonRetryable,
     },
   };
-  const local = (step.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && scope.run.since(2, 'local-connector-steps');
+  const local = (step.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && scope.run.since(REVISIONS.localConnectorSteps);
   const activities = local
     ? proxyLocalActivities<ConnectorActivities>(options)
     : proxyActivities<ConnectorActivities>({ ...options, activityId: `${step.id}${suffix}`, heartbeatTimeout: Math.min(timeoutMs, 10_000) });
-  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}` };
+  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}`, ...(secretNonce ? { secretNonce } : {}) };
   try {
     const result: ConnectorResult = await activities[step.type](input);
     return { output: result.output, attempts: result.attempt };
@@ -172,41 +178,8 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
   }
 }
 
-/** A failed step, with the attempts it took. */
-export class StepFailure extends Error {
-  constructor(
-    readonly error: StepError,
-    readonly attempts: number,
-    /** What the step was given (its evaluated config): shown with its dead letter. */
-    readonly input?: unknown,
-  ) {
-    super(error.message);
-    this.name = 'StepFailure';
-  }
-}
-
-export function toStepError(err: unknown): StepError {
-  if (err instanceof StepFailure) return err.error;
-  if (err instanceof AppError) return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const first = detailsOf(cause);
-    // A failed run (a child) carries its StepError as it is.
-    if (typeof first.code === 'string' && typeof first.message === 'string') return { code: first.code, message: first.message, ...(first.details === undefined ? {} : { details: first.details }) };
-    const { attempt: _attempt, ...details } = first;
-    return { code: cause.type ?? 'ACTIVITY_FAILED', message: cause.message, ...(Object.keys(details).length ? { details } : {}) };
-  }
-  if (cause instanceof TimeoutFailure) return { code: 'STEP_TIMEOUT', message: `the step timed out (${cause.timeoutType})` };
-  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
-}
-
-function attemptsOf(err: ActivityFailure | ApplicationFailure | TimeoutFailure, maxAttempts: number | undefined): number {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  const attempt = cause instanceof ApplicationFailure ? detailsOf(cause).attempt : undefined;
-  return typeof attempt === 'number' ? attempt : (maxAttempts ?? 1);
-}
-
-const detailsOf = (failure: ApplicationFailure): Record<string, unknown> => {
-  const first = failure.details?.[0];
-  return isObject(first) ? first : {};
-};
+/**
+ * What tells one execution of a step from another in idempotency keys, activity ids and child
+ * ids: `[3]` inside the fourth foreach item, `:2` when a loop runs the step a second time.
+ */
+export const executionSuffix = (scope: Scope, executions: number): string => `${scope.keySuffix}${executions > 1 ? `:${executions}` : ''}`;

@@ -17,9 +17,10 @@ import { loadConfig } from '../../src/shared/config.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { pino } from 'pino';
 import { keyRings } from '../../src/shared/crypto.js';
-import { dataConverter } from '../../src/temporal/connection.js';
+import { createCodecs, dataConverter } from '../../src/temporal/connection.js';
 import { createMetrics } from '../../src/shared/metrics.js';
 import type { Tracing } from '../../src/shared/tracing.js';
+import { devServerProblemArgs } from '../../src/temporal/run-closure.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { createWorker, installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
@@ -31,6 +32,8 @@ function capturingLogger(lines: string[]): Logger {
 
 /** A fixed key ring for tests. */
 export const TEST_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
+/** A fixed payload key ring for tests, apart from the secrets' (used only with ENCRYPT_PAYLOADS=true). */
+export const TEST_PAYLOAD_KEYS = `payload:${Buffer.alloc(32, 9).toString('base64')}`;
 
 /** The binaries `scripts/ensure.mjs` provisioned (npm test runs it first). */
 export function toolPaths(): { temporal: string; testServer: string } {
@@ -47,7 +50,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
   installRuntimeLogger(logger);
   const temporalPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: toolPaths().temporal }, ip: '127.0.0.1', port: temporalPort, searchAttributes: SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
+    server: { executable: { type: 'existing-path', path: toolPaths().temporal }, ip: '127.0.0.1', port: temporalPort, searchAttributes: SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error', ...devServerProblemArgs(2)] },
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-test-'));
   await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when the tests run as root
@@ -56,21 +59,22 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
   await migrate(pool);
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
-  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, ...opts.env });
+  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, ...opts.env });
   const { ring, payloadRing } = keyRings(config);
   const latest = watchLatestVersions(db.url, logger);
   const repos = createRepos(pool, ring, latest);
   const metrics = createMetrics();
+  const codecs = createCodecs(config, repos.claims, payloadRing);
   // As in production, the API's client carries traces into the runs it starts; on the worker's
   // connection, as in `npm run dev`, so the runs it triggers start eagerly.
-  const temporal = new Client({ connection: env.nativeConnection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(payloadRing) });
-  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, logger, metrics };
+  const temporal = new Client({ connection: env.nativeConnection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(codecs) });
+  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, payloadRing, logger, metrics };
   const app = createApp(deps);
 
   let worker: Worker | undefined;
   let workerDone: Promise<void> | undefined;
   if (opts.worker !== false) {
-    worker = await createWorker({ config, connection: env.nativeConnection, repos, metrics, tracing: opts.tracing, ring: payloadRing });
+    worker = await createWorker({ config, connection: env.nativeConnection, repos, metrics, tracing: opts.tracing, codecs, logger });
     workerDone = worker.run();
   }
 
@@ -93,7 +97,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */
-    workerEnv: { SECRETS_KEYS: TEST_KEYS, AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
+    workerEnv: { SECRETS_KEYS: TEST_KEYS, PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
     async stop() {
       if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone;

@@ -1,0 +1,45 @@
+import { DEFAULT_RUN_LIMITS, type RunLimits } from '../definitions/limits.js';
+
+/**
+ * Every replay-gated behaviour of the interpreter, each named once with the revision that brought
+ * it and why. A run carries the revision it started with (`RunInput.revision`) and keeps it for
+ * its whole life (continue-as-new included), so code that asks `run.since(REVISIONS.x)` takes the
+ * same path on replay as it did live. Runs started before revisions existed carry none and decide
+ * by the patch marker their history holds (`patchId`).
+ *
+ * Adding a behaviour: add an entry with the next revision, raise `REVISION`, record a history with
+ * `npm run histories:record` (test/histories) and keep the older histories replaying.
+ */
+export const REVISIONS = {
+  /** Since 2: connector steps with a timeout of at most 30 s run as local activities (no server round trip). */
+  localConnectorSteps: { revision: 2, patchId: 'local-connector-steps' },
+  /** Since 2: a step that exhausts its retries parks as a dead letter instead of failing the run. */
+  parkFailedSteps: { revision: 2, patchId: 'park-failed-steps' },
+  /**
+   * Since 3: a run is bounded. Expressions run under the budgets in `RunInput.limits`, `$secret()`
+   * references carry a nonce drawn per render (data cannot forge one), and the run fails with
+   * RUN_STATE_TOO_LARGE once its step outputs outgrow `limits.runStateBytes`.
+   */
+  boundedRuns: { revision: 3 },
+} as const satisfies Record<string, Gate>;
+
+export interface Gate {
+  revision: number;
+  /** The `patched()` id by which runs started before revisions recorded this behaviour. */
+  patchId?: string;
+}
+
+/** The revision new executions start with: the highest in REVISIONS. */
+export const REVISION = Math.max(...Object.values(REVISIONS).map((g) => g.revision));
+
+/** What every new execution (a trigger, a child, continue-as-new, a foreach batch) is stamped with. */
+export interface RunStamp {
+  revision: number;
+  limits: RunLimits;
+}
+
+/**
+ * The one builder of run stamps: the current revision, and the limits a deployment set (the API's
+ * config) or the run inherits (a child, a batch, a continuation keeps its parent's).
+ */
+export const stampRun = (limits: RunLimits | undefined): RunStamp => ({ revision: REVISION, limits: limits ?? DEFAULT_RUN_LIMITS });
