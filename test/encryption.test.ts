@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createApp } from '../src/api/app.js';
+import { mintToken } from '../src/shared/tokens.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const MARKER = 'plaintext-marker-7f3a9c';
+const AUTH_SECRET = 'encryption-test-secret-that-is-long-enough';
+const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
+const utf8b64 = (text: string) => Buffer.from(text).toString('base64');
 
 describe('encrypted payloads (real Temporal, real PostgreSQL)', () => {
   let stack: Stack;
@@ -24,7 +29,7 @@ describe('encrypted payloads (real Temporal, real PostgreSQL)', () => {
     assert.equal(Buffer.from(input?.metadata?.encoding ?? []).toString(), 'binary/encrypted');
     assert.deepEqual(await stack.client.workflow.getHandle(runId).result(), { output: { seen: MARKER } }, 'a client with the codec reads the result');
 
-    const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
+    assert.equal(Buffer.from(input?.metadata?.['encryption-key-id'] ?? []).toString(), 'payload', 'payloads are sealed with PAYLOAD_KEYS');
     const body = { payloads: [{ metadata: Object.fromEntries(Object.entries(input?.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(input?.data) }] };
     const decoded = await stack.call('POST', '/codec/decode', body, { 'x-namespace': 'default' });
     assert.equal(decoded.status, 200);
@@ -39,5 +44,56 @@ describe('encrypted payloads (real Temporal, real PostgreSQL)', () => {
     const res = await stack.app.request('/codec/decode', { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
     assert.equal(res.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8233');
     assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+  });
+
+  /** The same API on the same stack, with bearer tokens checked. */
+  const withAuth = () => createApp({ ...stack.deps, config: { ...stack.deps.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: AUTH_SECRET } });
+  const bearer = async (tenant: string, scopes: string[]) => ({ authorization: `Bearer ${await mintToken(AUTH_SECRET, { tenant, scopes, ttl: '1h' })}` });
+
+  it("the codec serves only an operator credential: no tenant's admin token decrypts payloads", async () => {
+    const runId = await trigger(stack, await createWorkflow(stack, { name: 'op', steps: [{ id: 'a', type: 'succeed' }] }), { marker: MARKER });
+    const history = await stack.rawClient.workflow.getHandle(runId).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const body = JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(input?.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(input?.data) }] });
+    const app = withAuth();
+    const post = async (headers: Record<string, string>) => app.request('/codec/decode', { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+    for (const scopes of [['admin'], ['admin', 'runs:read', 'secrets:write']]) {
+      const res = await post(await bearer('acme', scopes));
+      assert.equal(res.status, 403, `a tenant token with ${scopes.join(' ')} is refused`);
+      assert.equal(JSON.parse(await res.text()).code, 'FORBIDDEN');
+    }
+    assert.equal((await post({})).status, 401, 'no token');
+    const ok = await post(await bearer('ops', ['operator']));
+    assert.equal(ok.status, 200);
+    const { payloads } = JSON.parse(await ok.text());
+    assert.equal(JSON.parse(Buffer.from(payloads[0].data, 'base64').toString()).trigger.marker, MARKER);
+  });
+
+  it('the codec opens only payloads: a stored secret sealed with SECRETS_KEYS cannot be decrypted through it', async () => {
+    assert.equal((await stack.call('PUT', '/v1/secrets/crm_token', { value: 'secret-value-9d2e' })).status, 200);
+    const { rows } = await stack.pool.query<{ sealed: string }>("SELECT sealed FROM secrets WHERE name = 'crm_token'");
+    const sealed = rows[0]?.sealed ?? '';
+    const res = await stack.call('POST', '/codec/decode', { payloads: [{ metadata: { encoding: utf8b64('binary/encrypted') }, data: utf8b64(sealed) }] });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    assert.equal(res.body.code, 'INVALID_CIPHERTEXT');
+    assert.ok(!JSON.stringify(res.body).includes('secret-value-9d2e'));
+  });
+
+  it('malformed ciphertext answers 400 problem+json, never 500', async () => {
+    const encrypted = { encoding: utf8b64('binary/encrypted') };
+    for (const data of ['', 'not.a.sealed.value', 'payload.AAAA.BBBB.CCCC', 'nokey.AAAA.BBBB.CCCC', utf8b64('x'.repeat(300)), '%%%']) {
+      const res = await stack.call('POST', '/codec/decode', { payloads: [{ metadata: encrypted, data: utf8b64(data) }] });
+      assert.ok(res.status === 400 || (data === '' && res.status === 200), `${JSON.stringify(data)} answered ${res.status}`);
+      if (res.status === 400) assert.equal(res.body.code, 'INVALID_CIPHERTEXT');
+    }
+  });
+
+  it('without payload encryption the codec is not served (404)', async () => {
+    const plain = createApp({ ...stack.deps, payloadRing: undefined });
+    const res = await plain.request('/codec/decode', { method: 'POST', body: JSON.stringify({ payloads: [] }), headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 404);
+    assert.equal(JSON.parse(await res.text()).code, 'ROUTE_NOT_FOUND');
   });
 });

@@ -103,6 +103,79 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
     assert.ok(grown < 64, `heap grew ${grown.toFixed(1)} MB over 2,000 requests`);
   });
 
+  /** Every operation of the OpenAPI document that takes a JSON body, plus the routes outside it that read one. */
+  async function jsonRoutes(workflowId: string, hookUrl: string): Promise<[string, string][]> {
+    const doc: { paths: Record<string, Record<string, { requestBody?: unknown }>> } = (await stack.call('GET', '/openapi.json')).body;
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.requestBody !== undefined)
+        .map(([method]): [string, string] => [method.toUpperCase(), path.replace(/\{id\}/g, workflowId).replace(/\{[^}]+\}/g, 'x')]),
+    );
+    assert.ok(routes.length >= 10, `the document lists ${routes.length} operations with bodies`);
+    return [...routes, ['POST', hookUrl], ['POST', '/codec/decode']];
+  }
+
+  it('bodies nested deeper than API_JSON_MAX_DEPTH are refused with 400 json-too-deep at every JSON route, webhooks included', async () => {
+    const wf = (await stack.call('POST', '/v1/workflows', { name: 'deep', steps: [{ id: 'a', type: 'succeed' }] })).body.id;
+    const hook = (await stack.call('POST', `/v1/workflows/${wf}/webhooks`, {})).body.url;
+    const max = stack.config.API_JSON_MAX_DEPTH;
+    const deep = [
+      '['.repeat(5000) + ']'.repeat(5000),
+      '{"a":'.repeat(5000) + '1' + '}'.repeat(5000),
+      '{"steps":' + '[{"a":'.repeat(3000) + 'null' + '}]'.repeat(3000) + '}',
+      '['.repeat(200_000),
+      JSON.stringify({ name: 'x', steps: [] }).replace('[]', '['.repeat(max) + ']'.repeat(max)),
+    ];
+    for (const [method, path] of await jsonRoutes(wf, hook)) {
+      for (const body of deep) {
+        const res = await stack.call(method, path, body);
+        assert.equal(res.status, 400, `${method} ${path} answered ${res.status} to a body ${body.length} long`);
+        assert.equal(res.headers.get('content-type'), 'application/problem+json');
+        assert.equal(res.body.code, 'JSON_TOO_DEEP');
+        assert.equal(res.body.type, 'https://mini-zaps.dev/problems/json-too-deep');
+      }
+    }
+    const nested = (depth: number): unknown => (depth <= 1 ? [] : [nested(depth - 1)]);
+    assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, nested(max))).status, 202, 'the limit itself is accepted');
+    assert.equal((await stack.call('POST', hook, nested(max))).status, 202);
+    assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, nested(max + 1))).body.code, 'JSON_TOO_DEEP');
+  });
+
+  it('random nesting, with brackets and escapes inside strings: refused exactly when deeper than the limit, never a 5xx', async () => {
+    const max = stack.config.API_JSON_MAX_DEPTH;
+    const noise = fc.string({ maxLength: 20 }).map((t) => JSON.stringify(`${t}[{\\"]}`));
+    const shaped = fc.tuple(fc.integer({ min: 1, max: max * 3 }), fc.array(fc.boolean(), { minLength: max * 3, maxLength: max * 3 }), noise).map(([depth, kinds, leaf]) => {
+      let text = leaf;
+      for (let i = 0; i < depth; i++) text = kinds[i] ? `[${leaf},${text}]` : `{"k":${text},"s":${leaf}}`;
+      return { depth, text };
+    });
+    await fc.assert(
+      fc.asyncProperty(shaped, fc.constantFrom('/v1/workflows/validate', '/v1/workflows', '/v1/workflows/x/runs'), async ({ depth, text }, path) => {
+        const res = await stack.call('POST', path, text);
+        assert.ok(res.status < 500, `${path} answered ${res.status} at depth ${depth}`);
+        assert.equal(res.body?.code === 'JSON_TOO_DEEP', depth > max, `depth ${depth} answered ${res.body?.code}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('huge strings (up to the body limit, full of brackets, quotes and escapes) are never a 5xx; past the limit, 413', async () => {
+    const wf = (await stack.call('POST', '/v1/workflows', { name: 'huge', steps: [{ id: 'a', type: 'succeed' }] })).body.id;
+    const hook = (await stack.call('POST', `/v1/workflows/${wf}/webhooks`, {})).body.url;
+    const limit = stack.config.API_BODY_LIMIT_BYTES;
+    const filler = (n: number) => '[{\\"\u00e9'.repeat(Math.ceil(n / 6)).slice(0, n);
+    const bodies = [JSON.stringify({ s: filler(limit / 2) }), JSON.stringify({ name: filler(200_000), steps: [] }), JSON.stringify('x'.repeat(limit - 100)), `"${'\\u0041'.repeat(50_000)}"`];
+    for (const [method, path] of await jsonRoutes(wf, hook)) {
+      for (const body of bodies) {
+        const res = await stack.call(method, path, body);
+        assert.ok(res.status < 500, `${method} ${path} answered ${res.status} to a ${body.length}-character body`);
+      }
+    }
+    assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, bodies[0])).status, 202, 'brackets inside strings do not count as nesting');
+    const tooLarge = await stack.call('POST', hook, JSON.stringify('x'.repeat(limit + 10)));
+    assert.equal(tooLarge.status, 413);
+  });
+
   it('random definitions are refused with 400 problem+json listing problems, or accepted; never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(definition, async (def) => {

@@ -2,6 +2,7 @@ import type { Repos } from '../db/repos.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
+import { createExpressionActivities } from './expressions.js';
 import { createHttpActivity } from './http/activity.js';
 import type { ConnectorType } from './registry.js';
 import { createRunIndexActivities } from './run-index.js';
@@ -15,6 +16,7 @@ export function createActivities(deps: Repos, opts: { allowlist: string; metrics
     ...connectorActivities,
     ...createRunIndexActivities(deps.runs, metrics),
     ...createDefinitionActivities(deps.workflows),
+    ...createExpressionActivities(),
     ...createDeadLetterActivities(deps.deadLetters, metrics),
   };
 }

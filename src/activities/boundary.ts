@@ -56,6 +56,10 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
     // Heartbeats carry a run's cancellation to a regular activity, and a dead worker's step is
     // retried sooner; a local activity hears of cancellation from its own worker.
     const heartbeats = info.isLocal ? undefined : setInterval(() => Context.current().heartbeat(), 1_000);
+    // Not AbortSignal.timeout: held only by AbortSignal.any, Node 20 may garbage-collect it before
+    // it fires, and a slow response would then outlive the step's timeout.
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(() => deadline.abort(new DOMException('the step timed out', 'TimeoutError')), info.startToCloseTimeoutMs);
     try {
       const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce) : { value: input.config, used };
       used = revealed.used;
@@ -64,7 +68,7 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
         const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
         throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
       }
-      const signal = AbortSignal.any([cancellationSignal, AbortSignal.timeout(info.startToCloseTimeoutMs)]);
+      const signal = AbortSignal.any([cancellationSignal, deadline.signal]);
       const output = redact(await execute(parsed.data, { input, signal, attempt, secrets: used }), used);
       checkOutputSize(output, maxOutputBytes);
       timer?.({ outcome: 'completed' });
@@ -78,6 +82,7 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
       throw failure;
     } finally {
       clearInterval(heartbeats);
+      clearTimeout(deadlineTimer);
     }
   };
 }

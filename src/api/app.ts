@@ -11,6 +11,9 @@ import { codecRoutes } from './codec.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { healthRoutes } from './health.js';
 import { authMiddleware } from './middleware/auth.js';
+import { BEARER_SCHEME, BEARER_SECURITY } from './middleware/scopes.js';
+import { jsonDepthLimit } from './middleware/json-depth.js';
+import { redactPath } from './middleware/redact-path.js';
 import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
@@ -40,7 +43,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     c.header('x-request-id', requestId);
     const started = performance.now();
     // One span per request; the Temporal client interceptor carries it into the run it starts.
-    await tracer.startActiveSpan(`${c.req.method} ${c.req.path}`, async (span) => {
+    await tracer.startActiveSpan(`${c.req.method} ${redactPath(c.req.path)}`, async (span) => {
       try {
         await next();
       } finally {
@@ -52,7 +55,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     });
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
-    c.var.logger.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
+    c.var.logger.info({ method: c.req.method, path: redactPath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
   });
   const tooLarge = (c: Context) => problemResponse(c, new AppError({ code: 'BODY_TOO_LARGE', message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`, httpStatus: 413 }));
   const countedLimit = bodyLimit({ maxSize: deps.config.API_BODY_LIMIT_BYTES, onError: tooLarge });
@@ -68,6 +71,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   if (deps.rateLimits) app.use('*', deps.rateLimits.byIp);
   app.use('*', authMiddleware(deps.config));
   if (deps.rateLimits) app.use('*', deps.rateLimits.byTenant);
+  app.use('*', jsonDepthLimit(deps.config.API_JSON_MAX_DEPTH));
 
   const onError = errorHandler(deps.logger);
   app.onError((err, c) => {
@@ -77,19 +81,20 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     }
     return onError(err, c);
   });
-  app.notFound((c) => problemResponse(c, new AppError({ code: 'ROUTE_NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}`, httpStatus: 404 })));
+  app.notFound((c) => problemResponse(c, new AppError({ code: 'ROUTE_NOT_FOUND', message: `no route for ${c.req.method} ${redactPath(c.req.path)}`, httpStatus: 404 })));
 
   app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
   app.route('/', metricsRoutes(deps));
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
-  if (deps.ring) app.route('/codec', codecRoutes(deps.ring, new URL(deps.config.TEMPORAL_UI_URL).origin));
+  if (deps.payloadRing) app.route('/codec', codecRoutes(deps.payloadRing, new URL(deps.config.TEMPORAL_UI_URL).origin));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));
   app.route('/v1/secrets', secretsRoutes(deps));
 
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   return app;

@@ -6,6 +6,7 @@ import { EncryptionCodec } from '../temporal/codec.js';
 import type { KeyRing } from '../shared/crypto.js';
 import { AppError } from '../shared/errors.js';
 import type { ApiEnv } from './env.js';
+import { requireScopes } from './middleware/scopes.js';
 
 /** The JSON the Temporal Web UI and CLI send to a codec server: payloads with base64 fields. */
 const PayloadsSchema = z.object({
@@ -14,17 +15,22 @@ const PayloadsSchema = z.object({
 
 /**
  * `POST /codec/encode` and `/codec/decode`: the codec server the Temporal Web UI uses to show
- * encrypted payloads to authorised operators (admin scope), with CORS for the UI's origin.
+ * encrypted payloads to operators (the `operator` scope, which no tenant's `admin` implies: the
+ * codec gets no tenant, so whoever may call it reads every tenant's payloads), with CORS for the
+ * UI's origin. Mounted only with payload encryption on, over the payload keys alone.
  */
 export function codecRoutes(ring: KeyRing, uiOrigin: string) {
   const codec = new EncryptionCodec(ring);
   const app = new Hono<ApiEnv>();
   app.use('*', cors({ origin: uiOrigin, allowHeaders: ['content-type', 'x-namespace', 'authorization'], allowMethods: ['POST', 'OPTIONS'], credentials: true }));
   for (const action of ['encode', 'decode'] as const) {
-    app.post(`/${action}`, async (c) => {
+    app.post(`/${action}`, requireScopes('operator'), async (c) => {
       const parsed = PayloadsSchema.safeParse(await c.req.json().catch(() => undefined));
       if (!parsed.success) throw new AppError({ code: 'INVALID_REQUEST', message: 'expected { payloads: [{ metadata, data }] } with base64 values', httpStatus: 400 });
-      const payloads = await codec[action](parsed.data.payloads.map(fromJson));
+      const payloads = await codec[action](parsed.data.payloads.map(fromJson)).catch((cause: unknown) => {
+        // Whatever a caller sends must not look like a server fault: it is their ciphertext that is bad.
+        throw new AppError({ code: 'INVALID_CIPHERTEXT', message: 'a payload could not be decrypted with the payload keys', httpStatus: 400, cause });
+      });
       return c.json({ payloads: payloads.map(toJson) });
     });
   }

@@ -2,11 +2,11 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deadLetterResolved, type DeadLetterRow } from '../db/dead-letters-repo.js';
-import { findStep, type Step } from '../definitions/schema.js';
-import { validateStep } from '../definitions/validate.js';
-import { AppError, invalidDefinition, unavailable } from '../shared/errors.js';
+import { AppError, unavailable } from '../shared/errors.js';
 import { redriveSignal, type BulkRedriveInput, type RedriveDecision } from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { assertScopes, requires } from './middleware/scopes.js';
+import { patchedStep } from './redrive-patch.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 
 const GroupFilterSchema = z.object({
@@ -51,6 +51,7 @@ export function deadLettersRoutes(deps: ApiDeps) {
       path: '/',
       tags: ['dead letters'],
       summary: 'List dead letters, newest first',
+      ...requires('runs:read'),
       request: { query: PageQuerySchema.extend(GroupFilterSchema.shape).extend({ since: z.iso.datetime({ offset: true }).optional(), status: z.enum(['open', 'redriven', 'discarded']).default('open') }) },
       responses: { 200: json(z.object({ items: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
     }),
@@ -67,6 +68,7 @@ export function deadLettersRoutes(deps: ApiDeps) {
       path: '/groups',
       tags: ['dead letters'],
       summary: 'Open dead letters grouped by workflow, step, error code and HTTP status',
+      ...requires('runs:read'),
       request: { query: GroupFilterSchema },
       responses: { 200: json(z.object({ items: z.array(z.object({ workflowId: z.string(), stepId: z.string(), errorCode: z.string(), httpStatus: z.number().nullable(), count: z.number(), oldest: z.string(), newest: z.string() })) }), 'Groups'), ...errorResponses },
     }),
@@ -82,6 +84,7 @@ export function deadLettersRoutes(deps: ApiDeps) {
       path: '/redrive',
       tags: ['dead letters'],
       summary: 'Re-drive every open dead letter matching a filter, at a bounded rate',
+      ...requires('runs:write'),
       request: { body: { content: { 'application/json': { schema: GroupFilterSchema.extend({ ratePerSecond: z.number().int().min(1).max(100).default(5), limit: z.number().int().min(1).max(10_000).default(1000) }) } }, required: true } },
       responses: { 202: json(z.object({ operationId: z.string(), matched: z.number().int() }), 'Started'), ...errorResponses },
     }),
@@ -101,7 +104,15 @@ export function deadLettersRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/{id}', tags: ['dead letters'], summary: 'One dead letter', request: { params: IdParamSchema }, responses: { 200: json(DeadLetterSchema, 'The dead letter'), ...errorResponses } }),
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['dead letters'],
+      summary: 'One dead letter',
+      ...requires('runs:read'),
+      request: { params: IdParamSchema },
+      responses: { 200: json(DeadLetterSchema, 'The dead letter'), ...errorResponses },
+    }),
     async (c) => c.json(view(await deps.deadLetters.get(c.var.tenantId, c.req.valid('param').id)), 200),
   );
 
@@ -111,6 +122,10 @@ export function deadLettersRoutes(deps: ApiDeps) {
       path: '/{id}/redrive',
       tags: ['dead letters'],
       summary: 'Re-run the failed step in its run, earlier outputs intact; optionally with a corrected config or the step of another version',
+      description:
+        'Needs runs:write; with `config` or `version` also workflows:write (403 FORBIDDEN), since that changes what the step does. ' +
+        'The changed step may not reference a secret the failed step did not (400 REDRIVE_ADDS_SECRET).',
+      ...requires('runs:write'),
       request: {
         params: IdParamSchema,
         body: { content: { 'application/json': { schema: z.object({ config: z.record(z.string(), z.unknown()).optional().openapi({ description: "Merged over the step's config" }), version: z.number().int().min(1).optional() }) } }, required: false },
@@ -118,9 +133,11 @@ export function deadLettersRoutes(deps: ApiDeps) {
       responses: { 202: json(z.object({ redriven: z.literal(true) }), 'Re-driven'), 409: problem('Already resolved, or the run has ended'), ...errorResponses },
     }),
     async (c) => {
-      const dl = await openDeadLetter(deps, c.var.tenantId, c.req.valid('param').id);
       const body = c.req.valid('json') ?? {};
-      const step = body.config || body.version ? await patchedStep(deps, c.var.tenantId, dl, body) : undefined;
+      const changes = body.config !== undefined || body.version !== undefined;
+      if (changes) assertScopes(c, ['workflows:write'], 'to re-drive with a changed config or version');
+      const dl = await openDeadLetter(deps, c.var.tenantId, c.req.valid('param').id);
+      const step = changes ? await patchedStep(deps, c.var.tenantId, dl, body) : undefined;
       await decide(deps, dl, { deadLetterId: dl.id, action: 'redrive', ...(step ? { step } : {}) });
       await deps.deadLetters.resolve(c.var.tenantId, dl.id, 'redriven');
       c.var.logger.info({ runId: dl.runId, stepId: dl.stepId, deadLetterId: dl.id }, 'dead letter re-driven');
@@ -134,6 +151,7 @@ export function deadLettersRoutes(deps: ApiDeps) {
       path: '/{id}',
       tags: ['dead letters'],
       summary: 'Discard: the run ends as failed',
+      ...requires('runs:write'),
       request: { params: IdParamSchema, query: z.object({ reason: z.string().max(500).optional() }) },
       responses: { 204: { description: 'Discarded' }, 409: problem('Already resolved'), ...errorResponses },
     }),
@@ -153,18 +171,6 @@ async function openDeadLetter(deps: ApiDeps, tenantId: string, id: string): Prom
   const dl = await deps.deadLetters.get(tenantId, id);
   if (dl.status !== 'open') throw deadLetterResolved(id, dl.status);
   return dl;
-}
-
-/** The failed step as it should run again: from another version, and/or with config merged in. */
-async function patchedStep(deps: ApiDeps, tenantId: string, dl: DeadLetterRow, body: { config?: Record<string, unknown>; version?: number }): Promise<Step> {
-  const wf = await deps.workflows.get(tenantId, dl.workflowId, body.version ?? dl.version);
-  const step = findStep(wf.definition.steps, dl.stepId);
-  if (!step) throw new AppError({ code: 'STEP_NOT_IN_VERSION', message: `version ${wf.version} has no step '${dl.stepId}'`, httpStatus: 409 });
-  const base: Record<string, unknown> = { ...step };
-  const config = 'config' in step && typeof step.config === 'object' ? step.config : {};
-  const checked = validateStep(body.config ? { ...base, config: { ...config, ...body.config } } : base);
-  if (!checked.ok) throw invalidDefinition(checked.problems.map((p) => ({ ...p, pointer: `/step${p.pointer}` })));
-  return checked.step;
 }
 
 async function decide(deps: ApiDeps, dl: DeadLetterRow, decision: RedriveDecision): Promise<void> {

@@ -1,11 +1,14 @@
 import { Hono } from 'hono';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { cached, READINESS_CACHE_MS } from './health.js';
 
 /** `/metrics`: Prometheus text, with the task queue's backlog read from Temporal at scrape time. */
 export function metricsRoutes(deps: ApiDeps) {
   const app = new Hono<ApiEnv>();
+  // Scrapes (and floods) reach Temporal at most once a second.
+  const refreshBacklog = cached(READINESS_CACHE_MS, () => updateBacklog(deps));
   app.get('/metrics', async (c) => {
-    await updateBacklog(deps);
+    await refreshBacklog();
     return c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
   });
   return app;

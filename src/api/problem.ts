@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isConnectionError } from '../db/pool.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { redactPath } from './middleware/redact-path.js';
 
 /** RFC 9457 problem details; `type` is stable per error code, `errors` lists definition problems. */
 export const ProblemSchema = z
@@ -52,21 +53,21 @@ const isErrorStatus = (n: number): n is ContentfulStatusCode => Number.isInteger
 
 export function problemResponse(c: Context, err: AppError): Response {
   const status = isErrorStatus(err.httpStatus) ? err.httpStatus : 500;
-  return c.body(JSON.stringify(toProblem(err, c.req.path)), status, { 'content-type': 'application/problem+json' });
+  return c.body(JSON.stringify(toProblem(err, redactPath(c.req.path))), status, { 'content-type': 'application/problem+json' });
 }
 
 /** The one place errors become HTTP answers. Unknown errors are 500s and are logged with detail. */
 export function errorHandler(logger: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof AppError) {
-      if (err.httpStatus >= 500) logger.warn({ err, path: c.req.path }, err.message);
+      if (err.httpStatus >= 500) logger.warn({ err, path: redactPath(c.req.path) }, err.message);
       return problemResponse(c, err);
     }
     if (isConnectionError(err)) {
-      logger.warn({ err, path: c.req.path }, 'database unavailable');
+      logger.warn({ err, path: redactPath(c.req.path) }, 'database unavailable');
       return problemResponse(c, new AppError({ code: 'UNAVAILABLE', message: 'the database is unavailable; retry later', httpStatus: 503, retryable: true }));
     }
-    logger.error({ err, path: c.req.path }, 'unhandled error');
+    logger.error({ err, path: redactPath(c.req.path) }, 'unhandled error');
     return problemResponse(c, new AppError({ code: 'INTERNAL', message: 'internal error', httpStatus: 500 }));
   };
 }

@@ -2,12 +2,20 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { RunRow } from '../db/runs-repo.js';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { AppError, unavailable } from '../shared/errors.js';
-import { eventSignal, runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
+import { eventSignal, runStateQuery, TERMINAL_STATUSES, type RunSnapshot, type RunStatus } from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { requires } from './middleware/scopes.js';
+import { confirmClose, runActionsRoutes } from './run-actions.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 import { triggerRun } from './trigger.js';
 
-const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
+/** What only a run's end says (a parked run is `failed` without having ended). */
+const ENDING: readonly RunStatus[] = ['completed', 'cancelled', 'timed_out'];
+const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'terminated'] as const;
+const ProblemSchema = z
+  .object({ cause: z.string(), since: z.string(), attempts: z.number().int(), message: z.string().optional() })
+  .nullable()
+  .openapi('RunProblem', { description: "Set while the run's workflow tasks keep failing (Temporal retries them): why, since when, how many attempts" });
 
 const StepSchema = z
   .object({
@@ -24,11 +32,19 @@ const StepSchema = z
   })
   .openapi('RunStep');
 const RunSummarySchema = z
-  .object({ id: z.string(), workflowId: z.string(), version: z.number().int(), status: z.enum(RUN_STATUSES), startedAt: z.string(), endedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    version: z.number().int(),
+    status: z.enum(RUN_STATUSES).openapi({ description: 'Ended (completed, failed with endedAt, cancelled, timed_out, terminated) only once Temporal closed the run' }),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+    problem: ProblemSchema,
+  })
   .openapi('RunSummary');
 const RunSchema = RunSummarySchema.extend({ steps: z.array(StepSchema), result: z.unknown(), error: z.unknown(), links: z.object({ temporalUi: z.string() }) }).openapi('Run');
 
-const summary = (r: RunRow) => ({ id: r.id, workflowId: r.workflowId, version: r.version, status: r.status, startedAt: r.startedAt.toISOString(), endedAt: r.endedAt?.toISOString() ?? null });
+const summary = (r: RunRow) => ({ id: r.id, workflowId: r.workflowId, version: r.version, status: r.status, startedAt: r.startedAt.toISOString(), endedAt: r.endedAt?.toISOString() ?? null, problem: r.problem });
 
 /** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
 export function runsRoutes(deps: ApiDeps) {
@@ -40,6 +56,7 @@ export function runsRoutes(deps: ApiDeps) {
       path: '/workflows/{id}/runs',
       tags: ['runs'],
       summary: 'Trigger a run; the body is the trigger payload',
+      ...requires('runs:write'),
       request: {
         params: IdParamSchema,
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional().openapi({ description: 'Repeats return the same run' }) }),
@@ -70,32 +87,47 @@ export function runsRoutes(deps: ApiDeps) {
       path: '/runs',
       tags: ['runs'],
       summary: 'List runs, newest first (keyset pagination)',
+      ...requires('runs:read'),
       request: {
         query: PageQuerySchema.extend({
           workflowId: z.string().max(200).optional(),
           status: z.enum(RUN_STATUSES).optional(),
           since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or after' }),
           until: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started before' }),
+          problem: z.enum(['true', 'false']).optional().openapi({ description: 'true: only runs whose workflow tasks keep failing' }),
         }),
       },
       responses: { 200: json(z.object({ items: z.array(RunSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const filter = { workflowId: q.workflowId, status: q.status, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined };
+      const filter = { workflowId: q.workflowId, status: q.status, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined, problem: q.problem === undefined ? undefined : q.problem === 'true' };
       const { items, nextCursor } = await deps.runs.list(c.var.tenantId, filter, q);
       return c.json({ items: items.map(summary), nextCursor }, 200);
     },
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run with every step', request: { params: IdParamSchema }, responses: { 200: json(RunSchema, 'The run'), ...errorResponses } }),
+    createRoute({
+      method: 'get',
+      path: '/runs/{id}',
+      tags: ['runs'],
+      summary: 'A run with every step',
+      ...requires('runs:read'),
+      request: { params: IdParamSchema },
+      responses: { 200: json(RunSchema, 'The run'), ...errorResponses },
+    }),
     async (c) => {
-      const row = await deps.runs.get(c.var.tenantId, c.req.valid('param').id);
-      const live = TERMINAL_STATUSES.includes(row.status) ? undefined : await liveState(deps, row.id);
+      const found = await deps.runs.get(c.var.tenantId, c.req.valid('param').id);
+      // Ended only once Temporal closed it: ask Temporal rather than wait for the reconciler.
+      const row = found.awaitingClose ? await confirmClose(deps, c.var.tenantId, found) : found;
+      // The run's own query would already say how it ends: while Temporal has not closed it, the index answers.
+      const live = TERMINAL_STATUSES.includes(row.status) || row.awaitingClose ? undefined : await liveState(deps, row.id);
       const state = live ?? { status: row.status, steps: row.steps ?? [], result: row.result, error: row.error };
       const temporalUi = `${deps.config.TEMPORAL_UI_URL}/namespaces/${deps.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(row.id)}`;
-      return c.json({ ...summary(row), status: state.status, steps: state.steps, result: state.result, error: state.error, links: { temporalUi } }, 200);
+      // A run that says it ended (other than a parked `failed`) is shown running until Temporal closed it.
+      const status = row.awaitingClose || (live && ENDING.includes(live.status)) ? row.status : state.status;
+      return c.json({ ...summary(row), status, steps: state.steps, result: state.result, error: state.error, links: { temporalUi } }, 200);
     },
   );
 
@@ -105,6 +137,7 @@ export function runsRoutes(deps: ApiDeps) {
       path: '/runs/{id}/events/{name}',
       tags: ['runs'],
       summary: 'Deliver an event to a run; a wait_for_event step with this name takes it (kept until one does)',
+      ...requires('runs:write'),
       request: {
         params: IdParamSchema.extend({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).openapi({ param: { name: 'name', in: 'path' } }) }),
         body: { content: { 'application/json': { schema: z.unknown().openapi({ description: "The event's payload: the step's output" }) } }, required: false },
@@ -125,6 +158,7 @@ export function runsRoutes(deps: ApiDeps) {
       path: '/runs/{id}/cancel',
       tags: ['runs'],
       summary: 'Cancel a running or waiting run',
+      ...requires('runs:write'),
       request: { params: IdParamSchema },
       responses: { 202: json(z.object({ cancelling: z.literal(true) }), 'Cancellation requested'), 409: problem('The run has ended'), ...errorResponses },
     }),
@@ -136,6 +170,7 @@ export function runsRoutes(deps: ApiDeps) {
     },
   );
 
+  app.route('/', runActionsRoutes(deps));
   return app;
 }
 

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { requires } from './middleware/scopes.js';
 import { errorResponses, json } from './schemas.js';
 
 const NameSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).openapi({ param: { name: 'name', in: 'path' }, example: 'crm_token' }) });
@@ -17,6 +18,7 @@ export function secretsRoutes(deps: ApiDeps) {
       path: '/{name}',
       tags: ['secrets'],
       summary: 'Store or replace a secret',
+      ...requires('secrets:write'),
       request: { params: NameSchema, body: { content: { 'application/json': { schema: z.object({ value: z.string().min(1).max(65_536) }) } }, required: true } },
       responses: { 200: json(z.object({ name: z.string(), created: z.boolean() }), 'Stored'), ...errorResponses },
     }),
@@ -34,6 +36,7 @@ export function secretsRoutes(deps: ApiDeps) {
       path: '/',
       tags: ['secrets'],
       summary: 'List secret names (never values)',
+      ...requires('secrets:write'),
       responses: { 200: json(z.object({ items: z.array(z.object({ name: z.string(), keyId: z.string(), createdAt: z.string(), updatedAt: z.string() })) }), 'Names'), ...errorResponses },
     }),
     async (c) => {
@@ -43,7 +46,15 @@ export function secretsRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/{name}', tags: ['secrets'], summary: 'Delete a secret', request: { params: NameSchema }, responses: { 204: { description: 'Deleted' }, ...errorResponses } }),
+    createRoute({
+      method: 'delete',
+      path: '/{name}',
+      tags: ['secrets'],
+      summary: 'Delete a secret',
+      ...requires('secrets:write'),
+      request: { params: NameSchema },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+    }),
     async (c) => {
       await deps.secrets.remove(c.var.tenantId, c.req.valid('param').name);
       return c.body(null, 204);

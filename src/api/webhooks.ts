@@ -1,12 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json } from './schemas.js';
 import { triggerRun } from './trigger.js';
+import { verifySignature } from './webhook-signature.js';
 
-/** How far a signature's timestamp may be from now: older bodies are replays. */
-const SIGNATURE_TOLERANCE_S = 300;
+export { sign } from './webhook-signature.js';
 
 /** `/v1/workflows/{id}/webhooks`: create (the token is shown once), list (no values), revoke. */
 export function webhookAdminRoutes(deps: ApiDeps) {
@@ -17,6 +17,8 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       path: '/{id}/webhooks',
       tags: ['webhooks'],
       summary: 'Create a webhook trigger; its token (and signing secret) are shown only now',
+      description: 'A webhook starts runs, so creating one needs runs:write as well as workflows:write.',
+      ...requires('workflows:write', 'runs:write'),
       request: { params: IdParamSchema, body: { content: { 'application/json': { schema: z.object({ signed: z.boolean().default(false) }) } }, required: false } },
       responses: { 201: json(z.object({ id: z.string(), token: z.string(), url: z.string(), signingSecret: z.string().optional() }), 'Created'), ...errorResponses },
     }),
@@ -33,6 +35,7 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       path: '/{id}/webhooks',
       tags: ['webhooks'],
       summary: "List a workflow's webhooks (never their tokens)",
+      ...requires('workflows:read'),
       request: { params: IdParamSchema },
       responses: { 200: json(z.object({ items: z.array(z.object({ id: z.string(), signed: z.boolean(), createdAt: z.string(), revokedAt: z.string().nullable() })) }), 'Webhooks'), ...errorResponses },
     }),
@@ -48,6 +51,7 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       path: '/{id}/webhooks/{hookId}',
       tags: ['webhooks'],
       summary: 'Revoke a webhook: its token answers 404 from now on',
+      ...requires('workflows:write'),
       request: { params: IdParamSchema.extend({ hookId: z.string().max(100).openapi({ param: { name: 'hookId', in: 'path' } }) }) },
       responses: { 204: { description: 'Revoked' }, ...errorResponses },
     }),
@@ -62,15 +66,25 @@ export function webhookAdminRoutes(deps: ApiDeps) {
 
 /**
  * `POST /hooks/{token}`: the public trigger. The body is the trigger payload. A signed hook needs
- * `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` from the last 5 minutes.
+ * `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` from the last 5
+ * minutes, and each signature starts at most one run: a repeat gives the same run, a replay
+ * dressed with another event id is refused. `Idempotency-Key`, else `Webhook-Id` or `X-Event-Id`
+ * (the sender's event id), makes a repeated event give the same run.
  */
 export function hookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   app.post('/:token', async (c) => {
     const hook = await deps.webhooks.resolve(c.req.param('token'));
     const raw = await c.req.text();
-    if (hook.signingSecret) verifySignature(hook.signingSecret, raw, c.req.header('x-signature'));
-    const { runId, replayed } = await triggerRun(deps, { tenantId: hook.tenantId, workflowId: hook.workflowId, payload: parsePayload(raw), idempotencyKey: idempotencyKey(c.req.header('idempotency-key')) });
+    let key = deliveryKey(c.req.header('idempotency-key'), c.req.header('webhook-id') ?? c.req.header('x-event-id'));
+    if (hook.signingSecret) {
+      const { signature, freshUntil } = verifySignature(hook.signingSecret, raw, c.req.header('x-signature'));
+      key ??= `signature:${signature}`;
+      // A little past the window, for clocks of API replicas and the database that disagree.
+      const firstKey = await deps.webhooks.claimDelivery(hook.id, signature, key, new Date(freshUntil.getTime() + 60_000));
+      if (firstKey !== key) throw new AppError({ code: 'WEBHOOK_REPLAYED', message: 'this signed request was already delivered with another event id', httpStatus: 409 });
+    }
+    const { runId, replayed } = await triggerRun(deps, { tenantId: hook.tenantId, workflowId: hook.workflowId, payload: parsePayload(raw), idempotencyKey: key });
     deps.metrics.triggers.inc({ result: replayed ? 'replayed' : 'accepted' });
     return c.json({ runId }, 202);
   });
@@ -86,22 +100,10 @@ function parsePayload(raw: string): unknown {
   }
 }
 
-function idempotencyKey(value: string | undefined): string | undefined {
-  if (value !== undefined && (value.length === 0 || value.length > 200)) throw new AppError({ code: 'INVALID_REQUEST', message: 'Idempotency-Key must be 1-200 characters', httpStatus: 400 });
-  return value;
-}
-
-export function sign(secret: string, body: string, t = Math.floor(Date.now() / 1000)): string {
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
-}
-
-function verifySignature(secret: string, body: string, header: string | undefined): void {
-  const parts = Object.fromEntries((header ?? '').split(',').map((p) => p.trim().split('=', 2)));
-  const t = Number(parts.t);
-  const given = Buffer.from(String(parts.v1 ?? ''), 'hex');
-  const expected = Buffer.from(createHmac('sha256', secret).update(`${parts.t}.${body}`).digest('hex'), 'hex');
-  const fresh = Number.isFinite(t) && Math.abs(Date.now() / 1000 - t) <= SIGNATURE_TOLERANCE_S;
-  if (!fresh || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new AppError({ code: 'INVALID_SIGNATURE', message: 'X-Signature is missing, stale or wrong', httpStatus: 401 });
+/** The caller's own key wins; an event id is namespaced so it never meets an API key by chance. */
+function deliveryKey(idempotencyKey: string | undefined, eventId: string | undefined): string | undefined {
+  for (const [name, value] of [['Idempotency-Key', idempotencyKey], ['Webhook-Id / X-Event-Id', eventId]] as const) {
+    if (value !== undefined && (value.length === 0 || value.length > 200)) throw new AppError({ code: 'INVALID_REQUEST', message: `${name} must be 1-200 characters`, httpStatus: 400 });
   }
+  return idempotencyKey ?? (eventId === undefined ? undefined : `event:${eventId}`);
 }

@@ -4,6 +4,7 @@ import { definitionJsonSchema } from '../definitions/schema.js';
 import { validateDefinition } from '../definitions/validate.js';
 import { invalidDefinition } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { requires } from './middleware/scopes.js';
 import { CreatedSchema, DefinitionBodySchema, errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 
 const WorkflowSchema = z
@@ -28,7 +29,15 @@ export function workflowsRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
 
   app.openapi(
-    createRoute({ method: 'post', path: '/', tags: ['workflows'], summary: 'Create a workflow (validated)', request: body, responses: { 201: json(CreatedSchema, 'Created'), ...errorResponses } }),
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['workflows'],
+      summary: 'Create a workflow (validated)',
+      ...requires('workflows:write'),
+      request: body,
+      responses: { 201: json(CreatedSchema, 'Created'), ...errorResponses },
+    }),
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
       const created = await deps.workflows.create(c.var.tenantId, definition);
@@ -38,7 +47,15 @@ export function workflowsRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'post', path: '/validate', tags: ['workflows'], summary: 'Validate a definition without saving it', request: body, responses: { 200: json(ValidationSchema, 'Valid'), ...errorResponses } }),
+    createRoute({
+      method: 'post',
+      path: '/validate',
+      tags: ['workflows'],
+      summary: 'Validate a definition without saving it',
+      ...requires('workflows:read'),
+      request: body,
+      responses: { 200: json(ValidationSchema, 'Valid'), ...errorResponses },
+    }),
     (c) => {
       parseDefinition(c.req.valid('json'));
       return c.json({ valid: true as const }, 200);
@@ -46,7 +63,15 @@ export function workflowsRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/', tags: ['workflows'], summary: 'List workflows', request: { query: PageQuerySchema }, responses: { 200: json(z.object({ items: z.array(WorkflowSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses } }),
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['workflows'],
+      summary: 'List workflows',
+      ...requires('workflows:read'),
+      request: { query: PageQuerySchema },
+      responses: { 200: json(z.object({ items: z.array(WorkflowSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
+    }),
     async (c) => {
       const { items, nextCursor } = await deps.workflows.list(c.var.tenantId, c.req.valid('query'));
       return c.json({ items: items.map((w) => ({ id: w.id, name: w.name, latestVersion: w.latestVersion, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })), nextCursor }, 200);
@@ -54,7 +79,15 @@ export function workflowsRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/{id}', tags: ['workflows'], summary: 'Read the latest version', request: { params: IdParamSchema }, responses: { 200: json(WorkflowSchema, 'The workflow'), ...errorResponses } }),
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['workflows'],
+      summary: 'Read the latest version',
+      ...requires('workflows:read'),
+      request: { params: IdParamSchema },
+      responses: { 200: json(WorkflowSchema, 'The workflow'), ...errorResponses },
+    }),
     async (c) => {
       const wf = await deps.workflows.get(c.var.tenantId, c.req.valid('param').id);
       return c.json({ ...wf, createdAt: wf.createdAt.toISOString(), archivedAt: iso(wf.archivedAt) }, 200);
@@ -67,6 +100,7 @@ export function workflowsRoutes(deps: ApiDeps) {
       path: '/{id}/versions/{version}',
       tags: ['workflows'],
       summary: 'Read one version',
+      ...requires('workflows:read'),
       request: { params: IdParamSchema.extend({ version: z.coerce.number().int().min(1).openapi({ param: { name: 'version', in: 'path' } }) }) },
       responses: { 200: json(WorkflowSchema, 'The version'), ...errorResponses },
     }),
@@ -83,6 +117,7 @@ export function workflowsRoutes(deps: ApiDeps) {
       path: '/{id}/diagram',
       tags: ['workflows'],
       summary: 'The definition as a Mermaid flowchart (latest version unless ?version=)',
+      ...requires('workflows:read'),
       request: { params: IdParamSchema, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
       responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Mermaid source' }, ...errorResponses },
     }),
@@ -93,7 +128,15 @@ export function workflowsRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'put', path: '/{id}', tags: ['workflows'], summary: 'Save a new immutable version; running runs keep theirs', request: { params: IdParamSchema, ...body }, responses: { 200: json(CreatedSchema, 'New version'), 409: problem('Archived'), ...errorResponses } }),
+    createRoute({
+      method: 'put',
+      path: '/{id}',
+      tags: ['workflows'],
+      summary: 'Save a new immutable version; running runs keep theirs',
+      ...requires('workflows:write'),
+      request: { params: IdParamSchema, ...body },
+      responses: { 200: json(CreatedSchema, 'New version'), 409: problem('Archived'), ...errorResponses },
+    }),
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
       const saved = await deps.workflows.addVersion(c.var.tenantId, c.req.valid('param').id, definition);
@@ -103,7 +146,15 @@ export function workflowsRoutes(deps: ApiDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/{id}', tags: ['workflows'], summary: 'Archive: no new runs, history kept', request: { params: IdParamSchema }, responses: { 204: { description: 'Archived' }, ...errorResponses } }),
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      tags: ['workflows'],
+      summary: 'Archive: no new runs, history kept',
+      ...requires('workflows:write'),
+      request: { params: IdParamSchema },
+      responses: { 204: { description: 'Archived' }, ...errorResponses },
+    }),
     async (c) => {
       await deps.workflows.archive(c.var.tenantId, c.req.valid('param').id);
       return c.body(null, 204);
@@ -118,7 +169,14 @@ export function schemaRoutes() {
   const app = new OpenAPIHono<ApiEnv>();
   const schema = definitionJsonSchema();
   app.openapi(
-    createRoute({ method: 'get', path: '/workflow', tags: ['workflows'], summary: 'JSON Schema of the workflow language', responses: { 200: json(z.record(z.string(), z.unknown()), 'JSON Schema (draft 2020-12)') } }),
+    createRoute({
+      method: 'get',
+      path: '/workflow',
+      tags: ['workflows'],
+      summary: 'JSON Schema of the workflow language',
+      ...requires('workflows:read'),
+      responses: { 200: json(z.record(z.string(), z.unknown()), 'JSON Schema (draft 2020-12)') },
+    }),
     (c) => c.json(schema, 200),
   );
   return app;

@@ -45,18 +45,57 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
       if (!rowCount) throw notFound('webhook', id);
     },
 
-    /** The live hook a token belongs to, with its signing secret; a revoked or unknown token is a 404. */
-    async resolve(token: string): Promise<{ tenantId: string; workflowId: string; signingSecret?: string }> {
-      const { rows } = await pool.query<{ tenant_id: string; workflow_id: string; signing_sealed: string | null }>(
-        'SELECT tenant_id, workflow_id, signing_sealed FROM webhooks WHERE token_hash = $1 AND revoked_at IS NULL',
+    /**
+     * The live hook a token belongs to, with its signing secret; a revoked or unknown token is a
+     * 404. A signed hook whose secret cannot be unsealed (no key, or not this key) is a 503: its
+     * signature cannot be checked, and an unchecked signed hook would take anyone's body.
+     */
+    async resolve(token: string): Promise<{ id: string; tenantId: string; workflowId: string; signingSecret?: string }> {
+      const { rows } = await pool.query<{ id: string; tenant_id: string; workflow_id: string; signing_sealed: string | null }>(
+        'SELECT id, tenant_id, workflow_id, signing_sealed FROM webhooks WHERE token_hash = $1 AND revoked_at IS NULL',
         [hash(token)],
       );
       const row = rows[0];
       if (!row) throw notFound('webhook', 'this token');
-      const signingSecret = row.signing_sealed && ring ? ring.open(row.signing_sealed).toString('utf8') : undefined;
-      return { tenantId: row.tenant_id, workflowId: row.workflow_id, ...(signingSecret ? { signingSecret } : {}) };
+      const hook = { id: row.id, tenantId: row.tenant_id, workflowId: row.workflow_id };
+      if (row.signing_sealed === null) return hook;
+      return { ...hook, signingSecret: unseal(ring, row.signing_sealed) };
+    },
+
+    /**
+     * Records a signed delivery until `expiresAt` and answers the idempotency key it was first
+     * seen with: the caller refuses a replay that comes with another key. In PostgreSQL, so every
+     * API replica sees it; each call also clears a few expired rows, so the table stays small.
+     */
+    async claimDelivery(hookId: string, signature: string, idempotencyKey: string, expiresAt: Date): Promise<string> {
+      await pool.query(
+        `DELETE FROM webhook_deliveries WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM webhook_deliveries WHERE expires_at < now() LIMIT 100 FOR UPDATE SKIP LOCKED))`,
+      );
+      const { rows } = await pool.query<{ idempotency_key: string }>(
+        `INSERT INTO webhook_deliveries (hook_id, signature, idempotency_key, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (hook_id, signature) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key, expires_at = EXCLUDED.expires_at
+           WHERE webhook_deliveries.expires_at < now()
+         RETURNING idempotency_key`,
+        [hookId, signature, idempotencyKey, expiresAt],
+      );
+      if (rows[0]) return rows[0].idempotency_key;
+      // A fresh statement: it sees the row a concurrent claim has just committed.
+      const seen = await pool.query<{ idempotency_key: string }>('SELECT idempotency_key FROM webhook_deliveries WHERE hook_id = $1 AND signature = $2', [hookId, signature]);
+      return seen.rows[0]?.idempotency_key ?? idempotencyKey;
     },
   };
 }
 
 export type WebhooksRepo = ReturnType<typeof createWebhooksRepo>;
+
+function unseal(ring: KeyRing | undefined, sealed: string): string {
+  const unavailable = (cause?: unknown) =>
+    new AppError({ code: 'SIGNING_SECRET_UNAVAILABLE', message: "this webhook's signing secret cannot be unsealed, so its signature cannot be checked", httpStatus: 503, retryable: true, cause });
+  if (!ring) throw unavailable();
+  try {
+    return ring.open(sealed).toString('utf8');
+  } catch (err) {
+    throw unavailable(err);
+  }
+}

@@ -17,7 +17,7 @@ export interface ExpressionLimits {
 
 /** What runs get unless the deployment says otherwise (EXPRESSION_MAX_* settings). */
 export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = {
-  steps: 200_000,
+  steps: 100_000,
   depth: 1000,
   items: 100_000,
   stringLength: 4_000_000,

@@ -74,7 +74,7 @@ export const ConfigSchema = z.object({
   /** The largest output one connector step may return (OUTPUT_TOO_LARGE past it, never retried). */
   STEP_OUTPUT_MAX_BYTES: z.coerce.number().int().positive().default(8 * 1024 * 1024),
   /** Payloads larger than this are kept in PostgreSQL, and Temporal history holds a reference (claim-check). */
-  CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().positive().max(1_572_864).default(131_072),
+  CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().positive().max(1_572_864).default(16_384),
   /** Memory for claim-checked payloads recently stored or read, per process. */
   CLAIM_CHECK_CACHE_BYTES: z.coerce.number().int().nonnegative().default(64 * 1024 * 1024),
 }).superRefine((c, ctx) => {

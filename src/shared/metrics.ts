@@ -21,6 +21,7 @@ export function createMetrics() {
     stepAttempts: new Counter({ name: 'minizaps_step_attempts_total', help: 'Connector step attempts, by step type', labelNames: ['type'], registers }),
     stepFailures: new Counter({ name: 'minizaps_step_failures_total', help: 'Failed connector step attempts, by step type and error code', labelNames: ['type', 'code'], registers }),
     deadLetters: new Counter({ name: 'minizaps_dead_letters_total', help: 'Steps parked as dead letters', labelNames: ['type', 'code'], registers }),
+    runsWithProblems: new Gauge({ name: 'minizaps_runs_with_problems', help: 'Open runs whose workflow tasks keep failing (set by the reconciler)', registers }),
     backlog: new Gauge({ name: 'minizaps_task_queue_backlog', help: 'Approximate backlog of the task queue, by task type', labelNames: ['task_type'], registers }),
   };
 }

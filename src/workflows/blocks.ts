@@ -1,5 +1,4 @@
 import { CancellationScope, ChildWorkflowFailure, executeChild, isCancellation } from '@temporalio/workflow';
-import { evaluate } from '../definitions/expressions.js';
 import type { ForeachStepDef, ParallelStepDef } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
@@ -73,7 +72,7 @@ function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
  * the output is the list of results in item order. Long lists run as batches of child workflows.
  */
 export async function foreach(step: ForeachStepDef, scope: Scope, executions: number, runSequence: RunSequence): Promise<StepOutcome> {
-  const items = await evaluate(step.items, scope.context(), scope.run.evaluation);
+  const items = await scope.run.evaluate(step.items, scope.context());
   if (!Array.isArray(items)) throw new AppError({ code: 'ITEMS_NOT_A_LIST', message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list` });
   if (items.length > INLINE_ITEMS) return { output: await inBatches(step, scope, executions, items) };
   return { output: await forEachItem(step, scope, items, 0, scope.keySuffix, runSequence) };

@@ -1,7 +1,8 @@
 import { condition, patched, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities } from '../activities/run-index.js';
-import type { EvalOptions } from '../definitions/expressions.js';
+import type { ExpressionActivities } from '../activities/expressions.js';
+import { evaluate, evaluateNow, LATER, render, renderNow, type EvalOptions } from '../definitions/expressions.js';
 import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../definitions/limits.js';
 import type { Definition, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
@@ -18,6 +19,11 @@ const { recordRun: recordProgress } = proxyLocalActivities<RunIndexActivities>({
 const untilStored = { startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '1m' } } as const;
 const { recordRun: recordEnd } = proxyLocalActivities<RunIndexActivities>(untilStored);
 const { recordDeadLetter } = proxyLocalActivities<DeadLetterActivities>(untilStored);
+/** Expressions JSONata itself must evaluate; a limit or a user's mistake fails at once. */
+const { evaluateExpression } = proxyLocalActivities<ExpressionActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['EXPRESSION_LIMIT', 'EXPRESSION_ERROR'] },
+});
 
 export interface RunIdentity {
   revision?: number;
@@ -79,6 +85,26 @@ export class RunState {
   /** Whether the run's state and expressions are bounded (revision 3 on). */
   get bounded(): boolean {
     return this.since(REVISIONS.boundedRuns);
+  }
+
+  /**
+   * A bare expression's value. The everyday ones are evaluated at once, here; the rest by JSONata,
+   * which since revision 3 runs in a local activity, outside the workflow sandbox: JSONata awaits
+   * at every node, and on Node 20 the sandbox's async hooks keep a context per await until the
+   * workflow task ends, so a long evaluation in the sandbox can crash its worker thread. The
+   * result is recorded in history, so a replay takes it from there.
+   */
+  async evaluate(expression: string, scope: unknown, opts: EvalOptions = this.evaluation): Promise<unknown> {
+    if (!this.bounded) return evaluate(expression, scope, opts);
+    const now = evaluateNow(expression, scope, opts);
+    return now === LATER ? evaluateExpression({ expression, scope, opts }) : now;
+  }
+
+  /** A JSON value with its `{{ }}` templates evaluated, as `evaluate` does. */
+  async render(template: unknown, scope: unknown, opts: EvalOptions = this.evaluation): Promise<unknown> {
+    if (!this.bounded) return render(template, scope, opts);
+    const now = renderNow(template, scope, opts);
+    return now === LATER ? evaluateExpression({ template, scope, opts }) : now;
   }
 
   /**

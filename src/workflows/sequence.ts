@@ -1,5 +1,5 @@
 import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { evaluate, evaluateNow, LATER } from '../definitions/expressions.js';
+import { evaluateNow, LATER } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
 import type { interpreter } from './interpreter.js';
@@ -51,7 +51,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       // Expressions are evaluated at once where they can be: no promise, no stack trace (see evaluateNow).
       if (current.when !== undefined) {
         const now = evaluateNow(current.when, scope.context(), scope.run.evaluation);
-        if (!(now === LATER ? await evaluate(current.when, scope.context(), scope.run.evaluation) : now)) {
+        if (!(now === LATER ? await scope.run.evaluate(current.when, scope.context()) : now)) {
           scope.end(current.id, { status: 'skipped' });
           return {};
         }
@@ -61,7 +61,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       if (current.output !== undefined) {
         const context = { ...scope.context(), output: outcome.output };
         const now = evaluateNow(current.output, context, scope.run.evaluation);
-        output = now === LATER ? await evaluate(current.output, context, scope.run.evaluation) : now;
+        output = now === LATER ? await scope.run.evaluate(current.output, context) : now;
       }
       scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
       return { end: outcome.end, goto: outcome.goto };

@@ -14,7 +14,7 @@ import type { ConnectorActivities, DefinitionActivities } from '../activities/ac
 import type { ConnectorResult } from '../activities/connector.js';
 import { connectorDefaults, isConnectorStep } from '../activities/defaults.js';
 import { toMillis } from '../definitions/duration.js';
-import { evaluate, evaluateNow, isObject, LATER, render, renderNow } from '../definitions/expressions.js';
+import { evaluateNow, isObject, LATER, renderNow } from '../definitions/expressions.js';
 import type { ConnectorStep, Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
@@ -46,7 +46,7 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
       return delay(step, scope);
     case 'transform': {
       const now = evaluateNow(step.config.expression, scope.context(), scope.run.evaluation);
-      return { output: now === LATER ? await evaluate(step.config.expression, scope.context(), scope.run.evaluation) : now };
+      return { output: now === LATER ? await scope.run.evaluate(step.config.expression, scope.context()) : now };
     }
     case 'choice':
       return choice(step, scope);
@@ -59,11 +59,11 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
     case 'subworkflow':
       return subworkflow(step, scope, executions);
     case 'succeed': {
-      const output = step.config?.output === undefined ? scope.lastOutput : await render(step.config.output, scope.context(), scope.run.evaluation);
+      const output = step.config?.output === undefined ? scope.lastOutput : await scope.run.render(step.config.output, scope.context());
       return { output, end: { status: 'completed', output } };
     }
     case 'fail': {
-      const message = step.config?.message === undefined ? 'ended by a fail step' : String(await render(step.config.message, scope.context(), scope.run.evaluation));
+      const message = step.config?.message === undefined ? 'ended by a fail step' : String(await scope.run.render(step.config.message, scope.context()));
       return { output: null, end: { status: 'failed', error: { code: step.config?.error ?? 'WORKFLOW_FAILED', message } } };
     }
     default: {
@@ -74,7 +74,7 @@ export async function runStep(step: Step, scope: Scope, executions: number, runS
 }
 
 async function delay(step: Extract<Step, { type: 'delay' }>, scope: Scope): Promise<StepOutcome> {
-  const config = await render(step.config, scope.context(), scope.run.evaluation);
+  const config = await scope.run.render(step.config, scope.context());
   const ms = isObject(config) && typeof config.duration === 'string' ? toMillis(config.duration) : untilMillis(config);
   if (ms > 0) await waiting(scope, step.id, () => sleep(ms));
   return { output: null };
@@ -103,7 +103,7 @@ async function waiting<T>(scope: Scope, stepId: string, fn: () => Promise<T>): P
 async function choice(step: Extract<Step, { type: 'choice' }>, scope: Scope): Promise<StepOutcome> {
   for (const c of step.cases) {
     const now = evaluateNow(c.when, scope.context(), scope.run.evaluation);
-    if (now === LATER ? await evaluate(c.when, scope.context(), scope.run.evaluation) : now) return { output: scope.lastOutput, goto: c.next };
+    if (now === LATER ? await scope.run.evaluate(c.when, scope.context()) : now) return { output: scope.lastOutput, goto: c.next };
   }
   return { output: scope.lastOutput, goto: step.default };
 }
@@ -120,7 +120,7 @@ async function waitForEvent(step: Extract<Step, { type: 'wait_for_event' }>, sco
 /** Runs another stored workflow as a child run (its run id: `<runId>:<stepId>`) and returns its result. */
 async function subworkflow(step: Extract<Step, { type: 'subworkflow' }>, scope: Scope, executions: number): Promise<StepOutcome> {
   const { identity } = scope.run;
-  const input = step.config.input === undefined ? null : await render(step.config.input, scope.context(), scope.run.evaluation);
+  const input = step.config.input === undefined ? null : await scope.run.render(step.config.input, scope.context());
   const child = await loadDefinition({ tenantId: identity.tenantId, workflowId: step.config.workflowId, version: step.config.version });
   const childRunId = `${identity.runId}:${step.id}${executionSuffix(scope, executions)}`;
   const childInput: RunInput = { ...stampRun(identity.limits), tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
@@ -148,7 +148,7 @@ async function connector(step: ConnectorStep, scope: Scope, executions: number):
   const secretNonce = scope.run.since(REVISIONS.boundedRuns) ? uuid4() : undefined;
   const evaluation = { ...scope.run.evaluation, secretNonce };
   const now = renderNow(step.config, scope.context(), evaluation);
-  const config = now === LATER ? await render(step.config, scope.context(), evaluation) : now;
+  const config = now === LATER ? await scope.run.render(step.config, scope.context(), evaluation) : now;
   const defaults = connectorDefaults[step.type];
   const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
   const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);

@@ -20,7 +20,7 @@ export async function trigger(stack: Stack, workflowId: string, payload: unknown
 export function waitForEnd(stack: Stack, runId: string, timeoutMs = 30_000) {
   return waitFor(`run ${runId} to end`, async () => {
     const res = await stack.call('GET', `/v1/runs/${runId}`);
-    return ['completed', 'failed', 'cancelled', 'timed_out'].includes(res.body?.status) ? res.body : undefined;
+    return ['completed', 'failed', 'cancelled', 'timed_out', 'terminated'].includes(res.body?.status) ? res.body : undefined;
   }, timeoutMs);
 }
 

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js';
+import { secretPlaceholder } from '../../definitions/expressions.js';
 import type { ConnectorInput, ConnectorResult } from '../connector.js';
 import { createHttpActivity, retryAfter } from './activity.js';
 
@@ -119,6 +120,26 @@ describe('the http connector', () => {
     receiver.on('/moved', () => ({ status: 301, headers: { location: '/landing' } }));
     receiver.on('/landing', () => ({ status: 200, body: { landed: true } }));
     assert.deepEqual(((await run({ url: `${receiver.url}/moved` })).output as { body: unknown }).body, { landed: true });
+  });
+
+  it('a revealed secret echoed back encoded is redacted from the output, and is not forwarded on a cross-origin redirect', async () => {
+    const token = 'tok_Live/42+xyz';
+    const withSecrets = createHttpActivity({ allowlist: '127.0.0.1', secrets: { reveal: (_tenant, name) => Promise.resolve(name === 'crm' ? token : '') } });
+    const other = await startReceiver();
+    try {
+      receiver.on('/echo-secret', (req) => ({ status: 200, body: { upper: String(req.headers['x-key']).toUpperCase(), b64: Buffer.from(String(req.headers['x-key'])).toString('base64url'), pct: encodeURIComponent(String(req.headers['x-key'])) } }));
+      const config = (url: string) => ({ url, headers: { 'x-key': secretPlaceholder('crm', 'ab12') } });
+      const runWith = (url: string) =>
+        new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof withSecrets>(withSecrets, { ...input(config(url)), secretNonce: 'ab12' });
+      const echoed = await runWith(`${receiver.url}/echo-secret`);
+      assert.deepEqual((echoed.output as { body: unknown }).body, { upper: '[redacted]', b64: '[redacted]', pct: '[redacted]' });
+      receiver.on('/elsewhere', () => ({ status: 302, headers: { location: `${other.url}/landed` } }));
+      await runWith(`${receiver.url}/elsewhere`);
+      assert.equal(receiver.requestsTo('/elsewhere')[0]?.headers['x-key'], token);
+      assert.equal(other.requestsTo('/landed')[0]?.headers['x-key'], undefined);
+    } finally {
+      await other.close();
+    }
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

@@ -2,10 +2,12 @@ import { fetch, Headers, type Response } from 'undici';
 import { AppError } from '../../shared/errors.js';
 import type { Metrics } from '../../shared/metrics.js';
 import { connectorActivity, type ConnectorParts, type ExecuteContext } from '../boundary.js';
-import { blockedCause, createGuard, type Guard } from './guard.js';
+import { encodeBody, readBody } from './body.js';
+import { blockedAddress, blockedCause, createGuard, type Guard } from './guard.js';
+import { nextHop, type Hop } from './redirect.js';
+import { describeUrl, urlHoldsSecret } from './safe-url.js';
 import { HttpConfigSchema, type HttpConfig } from './schema.js';
 
-const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
 
@@ -20,95 +22,70 @@ export interface HttpOutput {
  * The `http` connector. Sends `Idempotency-Key: <runId>:<stepId>` (stable across attempts);
  * 408/429/5xx and network errors are retryable, other statuses outside `expectStatus` are not;
  * `Retry-After` sets the next retry delay. Private and local addresses are refused unless
- * allow-listed (SSRF guard), redirects are followed at most 5 times, responses are capped at 10 MiB.
+ * allow-listed (SSRF guard), redirects are followed at most 5 times without leaking credentials
+ * to another origin (see nextHop), responses are capped at 10 MiB.
  * @example createHttpActivity({ allowlist: 'hooks.internal' })({ config: { method: 'GET', url: 'https://example.com' }, ... })
  */
-export function createHttpActivity(opts: { allowlist: string; metrics?: Metrics; secrets?: ConnectorParts<typeof HttpConfigSchema>['secrets'] }) {
-  const guard = createGuard(opts.allowlist);
-  return connectorActivity({ type: 'http', schema: HttpConfigSchema, execute: (config, ctx) => request(config, ctx, guard), metrics: opts.metrics, secrets: opts.secrets });
+export function createHttpActivity(opts: { allowlist: string; metrics?: Metrics; secrets?: ConnectorParts<typeof HttpConfigSchema>['secrets']; maxOutputBytes?: number }) {
+  return connectorActivity({ type: 'http', schema: HttpConfigSchema, execute: createHttpExecute(opts.allowlist), metrics: opts.metrics, secrets: opts.secrets, maxOutputBytes: opts.maxOutputBytes });
 }
 
-async function request(config: HttpConfig, { input, signal }: ExecuteContext, guard: Guard): Promise<HttpOutput> {
-  let url = new URL(config.url);
+/**
+ * The http step itself, inside the activity boundary (which resolves and redacts secrets).
+ * @example await createHttpExecute('')(HttpConfigSchema.parse({ url: 'https://example.com' }), ctx)
+ */
+export function createHttpExecute(allowlist: string) {
+  const guard = createGuard(allowlist);
+  return (config: HttpConfig, ctx: ExecuteContext): Promise<HttpOutput> => request(config, ctx, guard);
+}
+
+async function request(config: HttpConfig, { input, signal, secrets }: ExecuteContext, guard: Guard): Promise<HttpOutput> {
+  const url = new URL(config.url);
   for (const [k, v] of Object.entries(config.query)) url.searchParams.append(k, String(v));
   const headers = new Headers(config.headers);
   if (!headers.has('idempotency-key')) headers.set('idempotency-key', input.idempotencyKey);
-  let method: string = config.method;
-  let body = encodeBody(config.body, headers);
+  let hop: Hop = { url, method: config.method, headers, body: encodeBody(config.body, headers) };
 
-  let res = await send(url, method, headers, body, signal, guard);
+  let res = await send(hop, signal, guard, secrets);
   for (let hops = 0; isRedirect(res); hops++) {
-    if (hops >= MAX_REDIRECTS) throw new AppError({ code: 'HTTP_TOO_MANY_REDIRECTS', message: `${url.origin}${url.pathname} redirected more than ${MAX_REDIRECTS} times` });
+    if (hops >= MAX_REDIRECTS) throw new AppError({ code: 'HTTP_TOO_MANY_REDIRECTS', message: `${describeUrl(hop.url, secrets)} redirected more than ${MAX_REDIRECTS} times` });
     await res.body?.cancel();
-    url = new URL(res.headers.get('location') ?? '', url);
-    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-      method = 'GET';
-      body = undefined;
-      headers.delete('content-type');
-    }
-    res = await send(url, method, headers, body, signal, guard);
+    hop = nextHop(hop, res.status, res.headers.get('location') ?? '', secrets);
+    res = await send(hop, signal, guard, secrets);
   }
-  const output: HttpOutput = { status: res.status, headers: Object.fromEntries(res.headers), body: await readBody(res) };
+  const where = `${hop.method} ${describeUrl(hop.url, secrets)}`;
+  const output: HttpOutput = { status: res.status, headers: Object.fromEntries(res.headers), body: await readBody(res, signal, where) };
   const expected = config.expectStatus ? config.expectStatus.includes(res.status) : res.ok;
   if (expected) return output;
   throw new AppError({
     code: `HTTP_${res.status}`,
-    message: `${config.method} ${url.origin}${url.pathname} answered ${res.status}`,
+    message: `${where} answered ${res.status}`,
     retryable: RETRYABLE_STATUS(res.status),
     details: { status: res.status, body: truncate(output.body) },
     retryAfterMs: retryAfter(res.headers.get('retry-after')),
   });
 }
 
-async function send(url: URL, method: string, headers: Headers, body: string | undefined, signal: AbortSignal, guard: Guard): Promise<Response> {
-  guard.assertAllowed(url);
+async function send({ url, method, headers, body }: Hop, signal: AbortSignal, guard: Guard, secrets: readonly string[]): Promise<Response> {
+  const hidden = urlHoldsSecret(url, secrets);
   try {
+    guard.assertAllowed(url);
     return await fetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher: guard.dispatcher });
   } catch (err) {
     const blocked = blockedCause(err);
-    if (blocked) throw blocked;
+    if (blocked) throw hidden ? blockedAddress('[redacted]', '[redacted]') : blocked;
     const timedOut = signal.aborted;
+    // A DNS or connection error names the host; when a secret went into the URL only its code is kept.
+    const cause = hidden ? causeCode(err) : causeOf(err);
     throw new AppError({
       code: timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
-      message: `${method} ${url.origin}${url.pathname} ${timedOut ? 'timed out' : `failed: ${causeOf(err)}`}`,
+      message: `${method} ${describeUrl(url, secrets)} ${timedOut ? 'timed out' : `failed: ${cause}`}`,
       retryable: true,
     });
   }
 }
 
 const isRedirect = (res: Response) => [301, 302, 303, 307, 308].includes(res.status) && res.headers.has('location');
-
-function encodeBody(body: unknown, headers: Headers): string | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') {
-    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
-    return body;
-  }
-  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-  return JSON.stringify(body);
-}
-
-async function readBody(res: Response): Promise<unknown> {
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > MAX_RESPONSE_BYTES) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += chunk.byteLength;
-    if (size > MAX_RESPONSE_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!/\bjson\b/i.test(res.headers.get('content-type') ?? '') || text === '') return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-const tooLarge = () =>
-  new AppError({ code: 'HTTP_RESPONSE_TOO_LARGE', message: `the response is larger than ${MAX_RESPONSE_BYTES} bytes` });
 
 /** `Retry-After` is either seconds or an HTTP date. */
 export function retryAfter(value: string | null, now = Date.now()): number | undefined {
@@ -121,7 +98,12 @@ export function retryAfter(value: string | null, now = Date.now()): number | und
 
 const truncate = (body: unknown) => (typeof body === 'string' && body.length > 2000 ? `${body.slice(0, 2000)}…` : body);
 
+const innermost = (err: unknown): unknown => (err instanceof Error && err.cause instanceof Error ? err.cause : err);
 const causeOf = (err: unknown): string => {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const cause = innermost(err);
   return cause instanceof Error ? cause.message : String(cause);
+};
+const causeCode = (err: unknown): string => {
+  const cause = innermost(err);
+  return cause instanceof Error && 'code' in cause && typeof cause.code === 'string' ? cause.code : 'a network error';
 };

@@ -1,7 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { AppError } from '../../shared/errors.js';
+import { parseAllowlist } from './allowlist.js';
+import { embeddedIpv4 } from './embedded-ipv4.js';
 
 /** Addresses an http step may not reach unless allow-listed: loopback, private, link-local (cloud metadata), and the like. */
 const BLOCKED: [string, number, 'ipv4' | 'ipv6'][] = [
@@ -17,54 +19,69 @@ const BLOCKED: [string, number, 'ipv4' | 'ipv6'][] = [
   ['224.0.0.0', 3, 'ipv4'],
   ['::', 128, 'ipv6'],
   ['::1', 128, 'ipv6'],
+  // NAT64 local-use: where the IPv4 address sits depends on the operator's prefix length.
+  ['64:ff9b:1::', 48, 'ipv6'],
   ['fc00::', 7, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
+  // Site-local: deprecated, but still routed inside some networks.
+  ['fec0::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6'],
 ];
 
 /** The SSRF guard: which hosts and addresses outbound HTTP may reach. */
 export interface Guard {
-  /** An undici dispatcher whose every connection (redirects too) checks the resolved address. */
+  /** An undici dispatcher whose every connection (redirects too) checks the address and port connected to. */
   dispatcher: Agent;
-  /** Refuses a URL whose host is a blocked IP literal (those skip DNS, so the dispatcher never sees them). */
+  /** Refuses a URL whose host is a blocked IP literal before anything is sent. */
   assertAllowed(url: URL): void;
 }
 
+type Lookup = (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => void;
+
 /**
- * Builds the guard from HTTP_ALLOWLIST (comma-separated host names, IPs and CIDRs). The check
- * runs on the address actually connected to, after DNS, so a name that resolves to a private
- * address (or changes its answer between check and use) is refused too.
- * @example createGuard('127.0.0.1, hooks.internal, 10.1.0.0/16')
+ * Builds the guard from HTTP_ALLOWLIST (see parseAllowlist: hosts, IPs, CIDRs, `host:port`,
+ * `[v6]:port`). The check runs on the address actually connected to, after DNS, so a name that
+ * resolves to a private address (or changes its answer between check and use) is refused too;
+ * an IPv6 address that carries an IPv4 address (NAT64, 6to4, Teredo, ...) is held to the IPv4 rules.
+ * @example createGuard('hooks.internal, 10.1.0.0/16, localhost:3000')
  */
 export function createGuard(allowlist: string): Guard {
+  const allowed = parseAllowlist(allowlist);
   const blocked = new BlockList();
   for (const [net, prefix, family] of BLOCKED) blocked.addSubnet(net, prefix, family);
-  const allowedNets = new BlockList();
-  const allowedHosts = new Set<string>();
-  for (const entry of allowlist.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
-    const [net, prefix] = entry.split('/');
-    const family = net ? isIP(net) : 0;
-    if (net && family) allowedNets.addSubnet(net, prefix ? Number(prefix) : family === 4 ? 32 : 128, family === 4 ? 'ipv4' : 'ipv6');
-    else allowedHosts.add(entry);
-  }
-  const permitted = (host: string, address: string, family: number) =>
-    allowedHosts.has(host.toLowerCase()) || allowedNets.check(address, family === 6 ? 'ipv6' : 'ipv4') || !blocked.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  const addressPermitted = (address: string, family: 4 | 6, port: number): boolean =>
+    allowed.allowsAddress(address, family, port) ||
+    (!blocked.check(address, family === 6 ? 'ipv6' : 'ipv4') && (family === 4 || embeddedIpv4(address).every((v4) => addressPermitted(v4, 4, port))));
+  const permitted = (host: string, address: string, family: number, port: number) =>
+    allowed.allowsHost(host, port) || addressPermitted(address, family === 6 ? 6 : 4, port);
 
-  const lookup = (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+  const lookupFor = (port: number): Lookup => (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
-      const refused = addresses.find((a) => !permitted(hostname, a.address, a.family));
+      const refused = addresses.find((a) => !permitted(hostname, a.address, a.family, port));
       if (refused) return callback(blockedAddress(hostname, refused.address), []);
       callback(null, addresses);
     });
   };
+  // The port is known per connection, not to a DNS lookup, so each port gets its own connector.
+  const connectors = new Map<number, buildConnector.connector>();
+  const connect: buildConnector.connector = (opts, callback) => {
+    const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+    const literal = isIP(opts.hostname);
+    if (literal && !permitted(opts.hostname, opts.hostname, literal, port)) return callback(blockedAddress(opts.hostname, opts.hostname), null);
+    let connector = connectors.get(port);
+    if (!connector) connectors.set(port, (connector = buildConnector({ lookup: lookupFor(port) })));
+    connector(opts, callback);
+  };
   const assertAllowed = (url: URL) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const family = isIP(host);
-    if (family && !permitted(host, host, family)) throw blockedAddress(host, host);
+    if (family && !permitted(host, host, family, portOf(url))) throw blockedAddress(host, host);
   };
-  return { dispatcher: new Agent({ connect: { lookup } }), assertAllowed };
+  return { dispatcher: new Agent({ connect }), assertAllowed };
 }
+
+const portOf = (url: URL) => Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
 
 export const blockedAddress = (host: string, address: string) =>
   new AppError({ code: 'HTTP_BLOCKED_ADDRESS', message: `${host} resolves to ${address}, a private or local address; allow it with HTTP_ALLOWLIST` });

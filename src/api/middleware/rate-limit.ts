@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Redis } from 'ioredis';
@@ -8,7 +9,8 @@ import type { ApiEnv } from '../env.js';
 import { problemResponse } from '../problem.js';
 
 const WINDOW_S = 60;
-const OPEN = /^\/(healthz|readyz|metrics)$/;
+/** Liveness only: a probe answered 429 would get a healthy process restarted, and it costs no I/O. */
+const OPEN = /^\/healthz$/;
 
 export interface RateLimits {
   /** Per client IP, before authentication (so bad tokens are limited too); webhooks included. */
@@ -22,7 +24,7 @@ export interface RateLimits {
  * is given (one budget shared by every API replica), in process otherwise. Over the limit: 429
  * problem+json with `Retry-After`; every answer carries `RateLimit-Limit/Remaining/Reset`.
  */
-export function rateLimits(opts: { perIpPerMinute: number; perTenantPerMinute: number; redis?: Redis; trustProxy: boolean; keyPrefix?: string }): RateLimits {
+export function rateLimits(opts: { perIpPerMinute: number; perTenantPerMinute: number; redis?: Redis; trustProxy: boolean; proxyHops?: number; keyPrefix?: string }): RateLimits {
   const prefix = opts.keyPrefix ?? 'mz:rl';
   const limiter = (keyPrefix: string, points: number): RateLimiterAbstract =>
     opts.redis
@@ -31,17 +33,17 @@ export function rateLimits(opts: { perIpPerMinute: number; perTenantPerMinute: n
   const ip = limiter(`${prefix}:ip`, opts.perIpPerMinute);
   const tenant = limiter(`${prefix}:tenant`, opts.perTenantPerMinute);
   return {
-    byIp: (c, next) => (OPEN.test(c.req.path) ? next() : consume(c, next, ip, clientIp(c, opts.trustProxy))),
+    byIp: (c, next) => (OPEN.test(c.req.path) ? next() : consume(c, next, ip, clientIp(c, opts.trustProxy ? (opts.proxyHops ?? 1) : 0))),
     byTenant: (c, next) => (c.var.tenantId ? consume(c, next, tenant, c.var.tenantId) : next()),
   };
 }
 
 /** Rate limits from the configuration; `close()` ends the Redis connection. */
-export function rateLimitsFromConfig(config: Pick<Config, 'REDIS_URL' | 'RATE_LIMIT_PER_IP_PER_MINUTE' | 'RATE_LIMIT_PER_TENANT_PER_MINUTE' | 'TRUST_PROXY'>) {
+export function rateLimitsFromConfig(config: Pick<Config, 'REDIS_URL' | 'RATE_LIMIT_PER_IP_PER_MINUTE' | 'RATE_LIMIT_PER_TENANT_PER_MINUTE' | 'TRUST_PROXY' | 'TRUST_PROXY_HOPS'>) {
   // Fail fast to the in-process insurance limiter while Redis is away, rather than queueing.
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   redis?.on('error', () => undefined);
-  const limits = rateLimits({ perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE, redis, trustProxy: config.TRUST_PROXY });
+  const limits = rateLimits({ perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE, redis, trustProxy: config.TRUST_PROXY, proxyHops: config.TRUST_PROXY_HOPS });
   return { limits, close: async () => void (await redis?.quit()) };
 }
 
@@ -67,9 +69,16 @@ function headers(c: Context<ApiEnv>, limit: number, res: RateLimiterRes): void {
   c.header('ratelimit-reset', String(Math.ceil(res.msBeforeNext / 1000)));
 }
 
-function clientIp(c: Context<ApiEnv>, trustProxy: boolean): string {
-  const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
-  if (forwarded) return forwarded;
+/**
+ * The client's address. Each of the `hops` trusted proxies appends the address it was connected
+ * from to X-Forwarded-For, so the client is the entry `hops` from the right; everything left of it
+ * came from the client and may be forged. With fewer entries than hops, the left-most is the best
+ * known. Not an IP address: the connection's own address.
+ */
+function clientIp(c: Context<ApiEnv>, hops: number): string {
+  const entries = hops > 0 ? (c.req.header('x-forwarded-for') ?? '').split(',').map((e) => e.trim()).filter(Boolean) : [];
+  const forwarded = entries[Math.max(0, entries.length - hops)];
+  if (forwarded && isIP(forwarded)) return forwarded;
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {

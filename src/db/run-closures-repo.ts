@@ -1,0 +1,114 @@
+import type { StepError } from '../workflows/messages.js';
+import type { Pool } from './pool.js';
+import type { RunProblem } from './runs-repo.js';
+
+/** Temporal's close status of an execution, as its visibility names it. */
+export type CloseStatus = 'Completed' | 'Failed' | 'Terminated' | 'TimedOut' | 'Canceled';
+
+/** One execution Temporal closed, as the reconciler (or the API's own check) saw it. */
+export interface RunClosure {
+  id: string;
+  /** The Temporal run id of the closed execution. */
+  executionId: string;
+  /** The tenant from the execution's search attribute, when it has one. */
+  tenantId?: string;
+  closeStatus: CloseStatus;
+  closedAt: Date;
+  /** Why the run ended, when Temporal alone knows (a termination's reason, a timeout). */
+  error?: StepError;
+}
+
+/** A run whose workflow tasks keep failing. */
+export interface RunWithProblem {
+  id: string;
+  tenantId?: string;
+  problem: RunProblem;
+}
+
+/** Temporal's close status as a run status; Completed and Failed keep the run's own final word. */
+const STATUS_SQL = `CASE v.close_status
+    WHEN 'Terminated' THEN 'terminated' WHEN 'TimedOut' THEN 'timed_out' WHEN 'Canceled' THEN 'cancelled'
+    ELSE CASE WHEN r.ended_at IS NOT NULL AND r.status IN ('completed', 'failed', 'timed_out', 'cancelled') THEN r.status
+              WHEN v.close_status = 'Completed' THEN 'completed' ELSE 'failed' END END`;
+
+/** Any constant: the class of the advisory locks reconcilers take turns by. */
+const LOCK_CLASS = 7_238_002;
+
+/** Writes of the reconciler: closes, problems and its watermark. Every write is idempotent. */
+export function createRunClosuresRepo(pool: Pool) {
+  return {
+    /**
+     * Runs `fn` unless another process runs it for `name` now (undefined then): replicas take
+     * turns instead of repeating each other's work. The lock ends with `fn`, or with a lost connection.
+     */
+    async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, name]);
+        if (!rows[0]?.ok) return undefined;
+        return await fn();
+      } finally {
+        await client.query('COMMIT').catch((err: unknown) => (broken = err instanceof Error ? err : new Error(String(err))));
+        client.release(broken);
+      }
+    },
+
+    /**
+     * Marks runs closed as Temporal says. A closure applies only to the execution the index follows
+     * (or to a run that has not recorded itself yet), so an old execution's close after a reset is
+     * ignored; applying one again changes nothing. Returns how many rows changed.
+     */
+    async applyClosures(closures: RunClosure[]): Promise<number> {
+      if (closures.length === 0) return 0;
+      const values = closures.map((c) => ({ id: c.id, execution_id: c.executionId, tenant_id: c.tenantId ?? null, close_status: c.closeStatus, closed_at: c.closedAt.toISOString(), error: c.error ?? null }));
+      const { rowCount } = await pool.query(
+        `UPDATE runs r SET status = ${STATUS_SQL}, ended_at = v.closed_at, closed_at = v.closed_at, close_status = v.close_status,
+                error = COALESCE(v.error, r.error), problem = NULL, updated_at = now()
+           FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text, close_status text, closed_at timestamptz, error jsonb)
+          WHERE r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
+            AND (r.temporal_run_id IS NULL OR r.temporal_run_id = v.execution_id)
+            AND (r.closed_at IS DISTINCT FROM v.closed_at OR r.close_status IS DISTINCT FROM v.close_status)`,
+        [JSON.stringify(values)],
+      );
+      return rowCount ?? 0;
+    },
+
+    /** Stores the problems of runs still open, and clears them from every run not in `current`. */
+    async setProblems(current: RunWithProblem[]): Promise<void> {
+      const values = current.map((p) => ({ id: p.id, tenant_id: p.tenantId ?? null, problem: p.problem }));
+      await pool.query(
+        `WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id text, tenant_id text, problem jsonb)),
+              stored AS (UPDATE runs r SET problem = v.problem, updated_at = now() FROM v
+                       WHERE r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id) AND r.closed_at IS NULL
+                         AND r.problem IS DISTINCT FROM v.problem)
+         UPDATE runs SET problem = NULL, updated_at = now() WHERE problem IS NOT NULL AND id NOT IN (SELECT id FROM v)`,
+        [JSON.stringify(values)],
+      );
+    },
+
+    /**
+     * The watermark of reconciler `name`; without one, the start of the oldest run still open (or
+     * now), so a first start misses no close.
+     */
+    async watermark(name: string): Promise<Date> {
+      const { rows } = await pool.query<{ at: Date }>(
+        `SELECT COALESCE((SELECT watermark FROM reconciler_watermarks WHERE name = $1), (SELECT min(started_at) FROM runs WHERE closed_at IS NULL), now()) AS at`,
+        [name],
+      );
+      return rows[0]?.at ?? new Date();
+    },
+
+    /** Moves the watermark forward (never back, whichever replica writes last). */
+    async advance(name: string, to: Date): Promise<void> {
+      await pool.query(
+        `INSERT INTO reconciler_watermarks (name, watermark) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET watermark = GREATEST(reconciler_watermarks.watermark, EXCLUDED.watermark), updated_at = now()`,
+        [name, to],
+      );
+    },
+  };
+}
+
+export type RunClosuresRepo = ReturnType<typeof createRunClosuresRepo>;

@@ -1,0 +1,62 @@
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import type { CloseStatus, RunClosure } from '../db/run-closures-repo.js';
+import { TENANT } from './search-attributes.js';
+
+/** The workflow type of runs; foreach batches and bulk re-drives are parts of other things. */
+export const RUN_WORKFLOW_TYPE = 'interpreter';
+
+/** Set by the server (1.30+) on executions whose workflow tasks keep failing. */
+export const REPORTED_PROBLEMS = defineSearchAttributeKey('TemporalReportedProblems', SearchAttributeType.KEYWORD_LIST);
+
+const CLOSE_STATUSES: Partial<Record<WorkflowExecutionInfo['status']['name'], CloseStatus>> = {
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+  CANCELLED: 'Canceled',
+};
+
+/** What of a listed or described execution the closure needs. */
+type ExecutionInfo = Pick<WorkflowExecutionInfo, 'type' | 'workflowId' | 'runId' | 'status' | 'closeTime' | 'typedSearchAttributes'>;
+
+/**
+ * What the index should learn from an execution Temporal lists or describes: nothing while it
+ * runs or when it continued as new (the chain goes on), else its close. A termination or a
+ * timeout carries why, read from the close event.
+ */
+export async function closureOf(client: Client, info: ExecutionInfo): Promise<RunClosure | undefined> {
+  const closeStatus = CLOSE_STATUSES[info.status.name];
+  if (!closeStatus || !info.closeTime || info.type !== RUN_WORKFLOW_TYPE) return undefined;
+  const closure: RunClosure = { id: info.workflowId, executionId: info.runId, tenantId: info.typedSearchAttributes.get(TENANT), closeStatus, closedAt: info.closeTime };
+  if (closeStatus === 'Terminated') {
+    // A reset terminates the execution it replaces: that is no end of the run.
+    if (!(await isLatestExecution(client, info))) return undefined;
+    const reason = await terminationReason(client, info);
+    return { ...closure, error: { code: 'TERMINATED', message: reason || 'terminated in Temporal' } };
+  }
+  if (closeStatus === 'TimedOut') return { ...closure, error: { code: 'RUN_TIMED_OUT', message: 'Temporal timed the run out (workflow execution or run timeout)' } };
+  return closure;
+}
+
+async function isLatestExecution(client: Client, info: ExecutionInfo): Promise<boolean> {
+  const latest = await client.workflow.getHandle(info.workflowId).describe();
+  return latest.runId === info.runId;
+}
+
+async function terminationReason(client: Client, info: ExecutionInfo): Promise<string | undefined> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: info.workflowId, runId: info.runId },
+    historyEventFilterType: proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+  });
+  return history?.events?.[0]?.workflowExecutionTerminatedEventAttributes?.reason ?? undefined;
+}
+
+/**
+ * `temporal server start-dev` arguments that make the server report stuck runs: it sets
+ * `TemporalReportedProblems` after this many workflow task failures in a row (self-hosted servers
+ * need `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute` in their dynamic config).
+ */
+export const devServerProblemArgs = (failures = 3): string[] => ['--dynamic-config-value', `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=${failures}`];
