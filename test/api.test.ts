@@ -116,7 +116,7 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     const address = server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/workflows`;
     try {
-      const big = JSON.stringify({ name: 'x'.repeat(1_100_000), steps: [] });
+      const big = JSON.stringify({ name: 'x'.repeat(stack.config.API_BODY_LIMIT_BYTES + 1000), steps: [] });
       const declared = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
       const chunks = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) });
       const streamed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks, duplex: 'half' } as RequestInit);
@@ -131,7 +131,8 @@ describe('the API (real PostgreSQL and Temporal)', () => {
   describe('bad input is a clear problem+json, never a 500', () => {
     it('malformed JSON', () => expectProblem(stack.call('POST', '/v1/workflows', '{"name": '), 400, 'MALFORMED_REQUEST'));
     it('a JSON value that is not an object', () => expectProblem(stack.call('POST', '/v1/workflows', [1, 2]), 400, 'INVALID_REQUEST'));
-    it('a body over the limit', () => expectProblem(stack.call('POST', '/v1/workflows', { name: 'x'.repeat(1_100_000), steps: [] }), 413, 'BODY_TOO_LARGE'));
+    it('a body over the limit', () => expectProblem(stack.call('POST', '/v1/workflows', { name: 'x'.repeat(stack.config.API_BODY_LIMIT_BYTES + 1000), steps: [] }), 413, 'BODY_TOO_LARGE'));
+    it('a definition over its own bound, under the body limit', () => expectProblem(stack.call('POST', '/v1/workflows', { name: 'x'.repeat(1_100_000), steps: [] }), 400, 'INVALID_DEFINITION'));
     it('an unknown route', () => expectProblem(stack.call('GET', '/v1/nothing-here'), 404, 'ROUTE_NOT_FOUND'));
     it('an unknown workflow', () => expectProblem(stack.call('GET', '/v1/workflows/does-not-exist'), 404, 'NOT_FOUND'));
     it('an unknown version', async () => {

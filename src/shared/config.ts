@@ -16,7 +16,7 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
-  API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Deepest nesting of arrays and objects a request body may have; deeper bodies are refused before parsing. */
   API_JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(128),
   /** Unset: an embedded PostgreSQL is started from npm with its data under `.data/`. */

@@ -30,6 +30,19 @@ const child = await createWorkflow(stack, { name: 'child', steps: [transform('tw
 const refusing = await createWorkflow(stack, { name: 'refusing', steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'no' } }] });
 
 const scenarios: Record<string, { definition: unknown; payload?: unknown; during?: (runId: string) => Promise<void>; extra?: (runId: string) => string[] }> = {
+  'revision-3-bounded': {
+    definition: {
+      name: 'bounded run',
+      steps: [
+        transform('sum', '$sum(trigger.values)'),
+        { id: 'call', type: 'http', config: { method: 'POST', url: ok, headers: { 'x-name': "{{ $uppercase(trigger.name) }}" }, body: { sum: '{{ steps.sum.output }}' } } },
+        { id: 'each', type: 'foreach', items: 'trigger.values', steps: [transform('double', '$string(item * 2)')] },
+        { id: 'endless', type: 'transform', config: { expression: '($f := function($n){ $f($n + 1) }; $f(0))' }, onError: 'continue' },
+        transform('done', '{ "sum": steps.sum.output, "each": steps.each.output, "limit": steps.endless.error.code }'),
+      ],
+    },
+    payload: { values: [1, 2, 3], name: 'ada' },
+  },
   linear: {
     definition: {
       name: 'linear',
