@@ -39,6 +39,16 @@ describe('expression budgets', () => {
     assert.match(messages[0] ?? '', /reached 1001/);
   });
 
+  it('a failing expression says why in words, not [object Object]', async () => {
+    await assert.rejects(evaluate('$number("x") + 1', {}, { limits }), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.equal(err.code, 'EXPRESSION_ERROR');
+      assert.doesNotMatch(err.message, /object Object/);
+      assert.match(err.message, /Unable to cast value to a number/);
+      return true;
+    });
+  });
+
   it('everyday expressions stay well within the budgets', async () => {
     assert.equal(await evaluate('$sum([1..1000])', {}, { limits }), 500500);
     assert.deepEqual(await evaluate('$map([1, 2], function($v){ { "v": $v } })', {}, { limits }), [{ v: 1 }, { v: 2 }]);
