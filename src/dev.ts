@@ -74,6 +74,7 @@ const worker = await createWorker({ config, connection, repos, metrics, tracing,
 // On the worker's connection: the runs the API triggers start eagerly on this worker.
 const temporal = await connectClient(config, codecs, connection);
 const rate = rateLimitsFromConfig(config);
+await rate.ready;
 const api = await startApi({ config, pool, temporal, ...repos, ring, payloadRing, logger, metrics, rateLimits: rate.limits });
 const workerDone = worker.run();
 process.off('uncaughtException', failStart);

@@ -90,10 +90,28 @@ describe('encrypted payloads (real Temporal, real PostgreSQL)', () => {
     }
   });
 
-  it('without payload encryption the codec is not served (404)', async () => {
+  it('the codec resolves claim-checked payloads for the Web UI: a large input is a reference in history and plain JSON through /codec', async () => {
+    const id = await createWorkflow(stack, { name: 'large input', steps: [{ id: 'size', type: 'transform', config: { expression: '$length(trigger.blob)' } }] });
+    const runId = await trigger(stack, id, { marker: MARKER, blob: 'b'.repeat(100_000) });
+    assert.equal((await waitForEnd(stack, runId)).result, 100_000);
+    const history = await stack.rawClient.workflow.getHandle(runId).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    assert.equal(Buffer.from(input?.metadata?.encoding ?? []).toString(), 'binary/claim-check');
+    assert.ok((input?.data?.length ?? 0) < 200, 'history holds a reference');
+    const body = { payloads: [{ metadata: Object.fromEntries(Object.entries(input?.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(input?.data) }] };
+    const decoded = await stack.call('POST', '/codec/decode', body);
+    assert.equal(decoded.status, 200, JSON.stringify(decoded.body));
+    assert.equal(JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString()).trigger.marker, MARKER);
+  });
+
+  it('without payload encryption the codec only resolves references: it encrypts nothing (404)', async () => {
     const plain = createApp({ ...stack.deps, payloadRing: undefined });
-    const res = await plain.request('/codec/decode', { method: 'POST', body: JSON.stringify({ payloads: [] }), headers: { 'content-type': 'application/json' } });
-    assert.equal(res.status, 404);
-    assert.equal(JSON.parse(await res.text()).code, 'ROUTE_NOT_FOUND');
+    const post = (path: string) => plain.request(path, { method: 'POST', body: JSON.stringify({ payloads: [{ metadata: { encoding: utf8b64('json/plain') }, data: utf8b64('1') }] }), headers: { 'content-type': 'application/json' } });
+    const encoded = await post('/codec/encode');
+    assert.equal(encoded.status, 404);
+    assert.equal(JSON.parse(await encoded.text()).code, 'ROUTE_NOT_FOUND');
+    const decoded = await post('/codec/decode');
+    assert.equal(decoded.status, 200);
+    assert.equal(Buffer.from(JSON.parse(await decoded.text()).payloads[0].data, 'base64').toString(), '1');
   });
 });

@@ -88,7 +88,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
-  if (deps.payloadRing) app.route('/codec', codecRoutes(deps.payloadRing, new URL(deps.config.TEMPORAL_UI_URL).origin));
+  app.route('/codec', codecRoutes({ ring: deps.payloadRing, claims: deps.claims }, new URL(deps.config.TEMPORAL_UI_URL).origin));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));

@@ -34,6 +34,7 @@ const codecs = createCodecs(config, repos.claims, payloadRing);
 const worker = connection ? await createWorker({ config, connection, repos, metrics, tracing, codecs }) : undefined;
 const temporal = await connectClient(config, codecs, connection);
 const rate = rateLimitsFromConfig(config);
+await rate.ready;
 const api = await startApi({ rateLimits: rate.limits, config, pool, temporal, ...repos, ring, payloadRing, logger, metrics });
 const workerDone = worker?.run();
 if (worker) logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -38,13 +39,15 @@ export function rateLimits(opts: { perIpPerMinute: number; perTenantPerMinute: n
   };
 }
 
-/** Rate limits from the configuration; `close()` ends the Redis connection. */
+/** Rate limits from the configuration; `ready` once Redis answers (or 5 s passed), `close()` ends the connection. */
 export function rateLimitsFromConfig(config: Pick<Config, 'REDIS_URL' | 'RATE_LIMIT_PER_IP_PER_MINUTE' | 'RATE_LIMIT_PER_TENANT_PER_MINUTE' | 'TRUST_PROXY' | 'TRUST_PROXY_HOPS'>) {
   // Fail fast to the in-process insurance limiter while Redis is away, rather than queueing.
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   redis?.on('error', () => undefined);
   const limits = rateLimits({ perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE, redis, trustProxy: config.TRUST_PROXY, proxyHops: config.TRUST_PROXY_HOPS });
-  return { limits, close: async () => void (await redis?.quit()) };
+  // The first requests would otherwise meet a connection still opening and count in-process only.
+  const ready = redis ? Promise.race([once(redis, 'ready'), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).then(() => undefined) : Promise.resolve();
+  return { limits, ready, close: async () => void (await redis?.quit()) };
 }
 
 async function consume(c: Context<ApiEnv>, next: () => Promise<void>, limiter: RateLimiterAbstract, key: string): Promise<Response | void> {
