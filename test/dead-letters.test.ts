@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from './helpers/ports.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { mostWithin, startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -101,6 +101,7 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     const runIds = await Promise.all([10, 11, 12, 13, 14].map((n) => trigger(stack, id, { n })));
     for (const runId of runIds) await deadLetterOf(runId);
     healthy = true;
+    const fixedAt = Date.now();
     const res = await stack.call('POST', '/v1/dead-letters/redrive', { workflowId: id, errorCode: 'HTTP_503', ratePerSecond: 2 });
     assert.equal(res.status, 202);
     assert.equal(res.body.matched, 5);
@@ -110,6 +111,13 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     assert.ok(runs.every((r) => r.status === 'completed'));
     assert.equal((await stack.call('GET', `/v1/dead-letters/groups?workflowId=${id}`)).body.items.length, 0);
     healthy = false;
+    const keys = new Set(runIds.map((r) => `${r}:second`));
+    const redriven = receiver.requestsTo('/down').filter((r) => r.at >= fixedAt && keys.has(String(r.headers['idempotency-key'])));
+    assert.equal(redriven.length, 5, 'one request per re-driven run');
+    // Batches of 2 go out a second apart; 200 ms allows for when each run wakes after its signal.
+    const times = redriven.map((r) => r.at);
+    assert.ok(mostWithin(times, 800) <= 2, `at most 2 requests within any 800 ms: ${times.map((t) => t - fixedAt).join(', ')} ms`);
+    assert.ok(Math.max(...times) - Math.min(...times) >= 1_800, 'five at two a second take two seconds at least');
   });
 
   it('error codes listed as nonRetryable end the step at once', async () => {

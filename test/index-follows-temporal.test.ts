@@ -80,6 +80,7 @@ describe('the run index follows Temporal', () => {
   });
 
   it('resets a run to before a step: the new execution shows in the index within 5 s and earlier steps do not run again', async () => {
+    receiver.accept('/a');
     receiver.on('/b', (_req, n) => ({ status: 200, body: { n } }));
     const id = await createWorkflow(stack, {
       name: 'resettable',
@@ -107,6 +108,7 @@ describe('the run index follows Temporal', () => {
   });
 
   it('refuses a reset (400) when an earlier step with side effects started in the same workflow task', async () => {
+    receiver.accept('/x', '/y');
     const id = await createWorkflow(stack, {
       name: 'back to back',
       steps: [

@@ -23,6 +23,7 @@ describe('observability (real Temporal, real PostgreSQL)', () => {
   });
 
   it('one trace runs from the API request through start-workflow and the workflow into every activity, nested', async () => {
+    receiver.accept('/traced');
     const id = await createWorkflow(stack, {
       name: 'traced',
       steps: [
@@ -49,6 +50,7 @@ describe('observability (real Temporal, real PostgreSQL)', () => {
   });
 
   it('serves Prometheus metrics: triggers, runs by status, step attempts and failures, request latency, backlog', async () => {
+    receiver.accept('/fine');
     receiver.on('/boom', () => ({ status: 404 }));
     const ok = await createWorkflow(stack, { name: 'ok', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/fine` } }] });
     const bad = await createWorkflow(stack, { name: 'bad', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/boom` } }] });

@@ -126,7 +126,8 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('foreach: steps per item with item and index in scope, bounded concurrency, results in item order', async () => {
-    receiver.on('/item', (req) => ({ status: 200, body: JSON.parse(req.body) }));
+    // Each reply is held back, so the receiver sees how many items are in flight at once.
+    receiver.on('/item', (req) => ({ status: 200, body: JSON.parse(req.body), delayMs: 400 }));
     const run = await runToEnd(
       {
         name: 'per item',
@@ -150,6 +151,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     const keys = receiver.requestsTo('/item').map((r) => r.headers['idempotency-key']).sort();
     assert.deepEqual(keys, [0, 1, 2, 3, 4, 5, 6].map((i) => `${run.id}:call[${i}]`).sort());
     assert.equal(step(run, 'each').children?.length, 7);
+    assert.equal(receiver.maxInFlight('/item'), 3, 'concurrency 3: three requests open at once, never more');
   });
 
   it('foreach over 10,000 items with concurrency 50 runs in batches of child workflows', async () => {
@@ -251,18 +253,27 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
 
   it('expressions set parameters at run time, including delay.until and http.url', async () => {
     receiver.on('/dynamic/42', () => ({ status: 200, body: { ok: true } }));
+    const at = Date.now();
+    const until = at + 1500;
     const run = await runToEnd(
       {
         name: 'dynamic',
         steps: [
-          { id: 'later', type: 'delay', config: { until: '{{ $fromMillis($toMillis(run.startedAt) + 300) }}' } },
+          { id: 'later', type: 'delay', config: { until: '{{ $fromMillis($toMillis(trigger.at) + 1500) }}' } },
           { id: 'call', type: 'http', config: { url: `${receiver.url}/dynamic/{{ trigger.id }}` } },
         ],
       },
-      { id: 42 },
+      { id: 42, at: new Date(at).toISOString() },
     );
     assert.equal(run.status, 'completed');
     assert.equal(run.result.body.ok, true);
+    const arrived = receiver.requestsTo('/dynamic/42');
+    assert.equal(arrived.length, 1, 'the request went to the rendered path (unscripted paths answer 404)');
+    const later = run.steps.find((s: { id: string }) => s.id === 'later');
+    const call = run.steps.find((s: { id: string }) => s.id === 'call');
+    assert.ok(Date.parse(later.endedAt) >= until, `the delay ended at ${later.endedAt}, before ${new Date(until).toISOString()}`);
+    assert.ok(Date.parse(call.startedAt) >= until, `the http step started at ${call.startedAt}, before the delay's end`);
+    assert.ok((arrived[0]?.at ?? 0) >= until, 'the request arrived after the time delay.until named');
   });
 
   it('a long loop continues as new and keeps its context', async () => {

@@ -40,6 +40,7 @@ describe('durability: a worker killed with SIGKILL', () => {
     const first = startWorkerProcess(stack.workerEnv);
     children.push(first);
     await workerReady(first);
+    receiver.accept('/before', '/after');
 
     const id = await createWorkflow(stack, {
       name: 'survives a crash',

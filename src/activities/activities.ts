@@ -1,26 +1,41 @@
+import { Redis } from 'ioredis';
 import type { Repos } from '../db/repos.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createDeadLetterActivities } from './dead-letters.js';
+import { connectorDefaults } from './defaults.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createExpressionActivities } from './expressions.js';
-import { createHttpActivity } from './http/activity.js';
-import type { ConnectorType } from './registry.js';
+import type { ConnectorActivity } from './kit.js';
+import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
+import { assertWorkflowDefaults } from './registry-checks.js';
+import { createRateActivities } from './rate/activities.js';
+import { memoryRateStore, redisRateStore } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
 
-/** Every activity the worker registers: one per connector step type, the run index, definitions, dead letters. */
-export function createActivities(deps: Repos, opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number }) {
-  const { metrics } = opts;
-  const http = createHttpActivity({ ...opts, secrets: deps.secrets });
-  const connectorActivities = { http, webhook: http } satisfies Record<ConnectorType, unknown>;
+export type ConnectorActivities = Record<ConnectorType, ConnectorActivity>;
+
+const isComplete = (activities: Record<string, ConnectorActivity>): activities is ConnectorActivities => CONNECTOR_TYPES.every((t) => typeof activities[t] === 'function');
+
+/**
+ * Every activity the worker registers: one per connector step type (named by the type), the run
+ * index, definitions, dead letters. Refuses to build when the workflow's defaults are stale.
+ */
+export function createActivities(deps: Repos, opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined }) {
+  assertWorkflowDefaults(registry, connectorDefaults);
+  const { redisUrl, ...rest } = opts;
+  const rates = redisUrl ? redisRateStore(new Redis(redisUrl, { maxRetriesPerRequest: 3 })) : memoryRateStore();
+  const connectorActivities = registry.activities({ ...rest, secrets: deps.secrets, connections: deps.connections, rates });
+  if (!isComplete(connectorActivities)) throw new Error('a connector step type has no activity');
   return {
     ...connectorActivities,
-    ...createRunIndexActivities(deps.runs, metrics),
+    ...createRateActivities({ store: rates, connections: deps.connections }),
+    ...createRunIndexActivities(deps.runs, opts.metrics),
     ...createDefinitionActivities(deps.workflows),
     ...createExpressionActivities(),
-    ...createDeadLetterActivities(deps.deadLetters, metrics),
+    ...createDeadLetterActivities(deps.deadLetters, opts.metrics),
   };
 }
 
-export type ConnectorActivities = Pick<ReturnType<typeof createActivities>, ConnectorType>;
 export type { DefinitionActivities } from './definitions.js';
+export type { RateActivities } from './rate/activities.js';
 export type { DeadLetterActivities } from './dead-letters.js';

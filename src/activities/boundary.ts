@@ -1,32 +1,34 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import type { SecretsRepo } from '../db/secrets-repo.js';
-import type { Metrics } from '../shared/metrics.js';
+import { parseResolved, revealReferences, type ConnectionKind } from './connection-kind.js';
+import type { ConnectorDeps } from './kit.js';
 import { redact, redactText, revealSecrets } from './secrets.js';
 import { AppError } from '../shared/errors.js';
 import type { ConnectorInput, ConnectorResult } from './connector.js';
 
 /** What a connector's `execute` gets besides its config. */
-export interface ExecuteContext {
+export interface ExecuteContext<C = undefined> {
   input: ConnectorInput;
   /** Aborted when the step is cancelled or its timeout passes. */
   signal: AbortSignal;
   attempt: number;
-  /** The secret values this attempt revealed into the config, so a connector can keep them from where they do not belong. */
-  secrets: readonly string[];
+  /**
+   * The secret values this attempt revealed (config and connection), so a connector can keep them
+   * from where they do not belong; a connector adds what it obtains itself (an OAuth2 token).
+   */
+  secrets: string[];
+  /** The step's stored connection, its secrets resolved; absent when the step names none. */
+  connection?: C;
 }
 
 /** What a connector activity is built from. */
-export interface ConnectorParts<S extends z.ZodType> {
+export interface ConnectorParts<S extends z.ZodType, C> {
   type: string;
   schema: S;
-  execute: (config: z.output<S>, ctx: ExecuteContext) => Promise<unknown>;
-  metrics?: Metrics;
-  /** Where `$secret('name')` placeholders are resolved (per tenant); without it they stay as they are. */
-  secrets?: Pick<SecretsRepo, 'reveal'>;
-  /** The largest output a step may return (STEP_OUTPUT_MAX_BYTES); default 8 MiB. */
-  maxOutputBytes?: number;
+  execute: (config: z.output<S>, ctx: ExecuteContext<C>) => Promise<unknown>;
+  connection?: { kind: ConnectionKind<C>; required: boolean };
+  deps: Pick<ConnectorDeps, 'metrics' | 'secrets' | 'connections' | 'maxOutputBytes' | 'rates'>;
 }
 
 /**
@@ -41,16 +43,59 @@ function checkOutputSize(output: unknown, max: number): void {
 }
 
 /**
- * Turns a connector's `execute` into a Temporal activity: resolves secrets (and redacts them from
- * the output and any error), validates the evaluated config, and converts errors at the boundary
- * into `ApplicationFailure`s whose type is the stable code, non-retryable for user mistakes, with
- * the server's `Retry-After` as the next retry delay.
+ * One attempt of a connector, outside Temporal too (the step test): resolves the config's secrets
+ * and the step's connection, validates the evaluated config, executes, and redacts the secrets
+ * used from the output. Every secret value revealed is pushed into `used`, so the caller can keep
+ * them out of an error as well.
  */
-export function connectorActivity<S extends z.ZodType>({ type, schema, execute, metrics, secrets, maxOutputBytes = 8 * 1024 * 1024 }: ConnectorParts<S>) {
+export async function runConnector<S extends z.ZodType, C>(parts: ConnectorParts<S, C>, input: ConnectorInput, at: { signal: AbortSignal; attempt: number; used: string[] }): Promise<unknown> {
+  const { secrets, maxOutputBytes = 8 * 1024 * 1024 } = parts.deps;
+  const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce) : { value: input.config, used: [] };
+  at.used.push(...revealed.used);
+  const parsed = parts.schema.safeParse(revealed.value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
+  }
+  const connection = await loadConnection(parts, input, at.used);
+  const output = redact(await parts.execute(parsed.data, { input, signal: at.signal, attempt: at.attempt, secrets: at.used, connection }), at.used);
+  checkOutputSize(output, maxOutputBytes);
+  return output;
+}
+
+/** The step's connection, loaded for its tenant, of the kind the connector takes, its secrets resolved. */
+async function loadConnection<C>(parts: ConnectorParts<z.ZodType, C>, input: ConnectorInput, used: string[]): Promise<C | undefined> {
+  const name = input.connection;
+  if (name === undefined) {
+    if (parts.connection?.required) throw new AppError({ code: 'CONNECTION_REQUIRED', message: `a ${parts.type} step names its connection in \`connection\`` });
+    return undefined;
+  }
+  if (!parts.connection) throw new AppError({ code: 'CONNECTION_NOT_SUPPORTED', message: `a ${parts.type} step takes no connection` });
+  const { connections, secrets } = parts.deps;
+  if (!connections) throw new AppError({ code: 'CONNECTIONS_UNAVAILABLE', message: 'this process has no connection store', retryable: true });
+  const stored = await connections.get(input.tenantId, name);
+  const kind = parts.connection.kind;
+  if (stored.type !== kind.type) throw new AppError({ code: 'CONNECTION_TYPE_MISMATCH', message: `connection '${name}' is of type '${stored.type}'; a ${parts.type} step takes a '${kind.type}' connection` });
+  const revealed = await revealReferences(stored.config, (secret) => {
+    if (!secrets) throw new AppError({ code: 'SECRETS_DISABLED', message: 'no secret store is configured' });
+    return secrets.reveal(input.tenantId, secret);
+  });
+  used.push(...revealed.used);
+  return parseResolved(kind.resolvedSchema, revealed.value, name);
+}
+
+/**
+ * Turns a connector's `execute` into a Temporal activity (see `runConnector`), and converts
+ * errors at the boundary into `ApplicationFailure`s whose type is the stable code, non-retryable
+ * for user mistakes, with the server's `Retry-After` as the next retry delay.
+ */
+export function connectorActivity<S extends z.ZodType, C>(parts: ConnectorParts<S, C>) {
+  const { type } = parts;
+  const { metrics } = parts.deps;
   return async (input: ConnectorInput): Promise<ConnectorResult> => {
     const { info, cancellationSignal, log } = Context.current();
     const attempt = info.attempt;
-    let used: string[] = [];
+    const used: string[] = [];
     const timer = metrics?.stepSeconds.startTimer({ type });
     metrics?.stepAttempts.inc({ type });
     // Heartbeats carry a run's cancellation to a regular activity, and a dead worker's step is
@@ -61,21 +106,14 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
     const deadline = new AbortController();
     const deadlineTimer = setTimeout(() => deadline.abort(new DOMException('the step timed out', 'TimeoutError')), info.startToCloseTimeoutMs);
     try {
-      const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce) : { value: input.config, used };
-      used = revealed.used;
-      const parsed = schema.safeParse(revealed.value);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-        throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
-      }
       const signal = AbortSignal.any([cancellationSignal, deadline.signal]);
-      const output = redact(await execute(parsed.data, { input, signal, attempt, secrets: used }), used);
-      checkOutputSize(output, maxOutputBytes);
+      const output = await runConnector(parts, input, { signal, attempt, used });
       timer?.({ outcome: 'completed' });
       return { output, attempt };
     } catch (err) {
       if (cancellationSignal.aborted) throw new CancelledFailure('the step was cancelled');
       const failure = toFailure(err, attempt, used);
+      await pauseKey(parts.deps.rates, input.rateKey, err);
       timer?.({ outcome: 'failed' });
       metrics?.stepFailures.inc({ type, code: failure.type ?? 'UNKNOWN' });
       log.warn('step attempt failed', { runId: input.runId, workflowId: input.workflowId, stepId: input.stepId, tenant: input.tenantId, code: failure.type, attempt, retryable: !failure.nonRetryable });
@@ -85,6 +123,13 @@ export function connectorActivity<S extends z.ZodType>({ type, schema, execute, 
       clearTimeout(deadlineTimer);
     }
   };
+}
+
+/** An upstream that asked to be left alone (Retry-After) is left alone by every run on the step's rate-limit key. */
+async function pauseKey(rates: ConnectorDeps['rates'], key: string | undefined, err: unknown): Promise<void> {
+  if (!rates || !key || !(err instanceof AppError) || !err.retryAfterMs) return;
+  // The step fails as it would have; a store that is away only loses the shared pause.
+  await rates.pause(key, Date.now() + err.retryAfterMs).catch(() => undefined);
 }
 
 /** An error as Temporal should see it: the stable code as type, retryable or not, Retry-After. */

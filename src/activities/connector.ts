@@ -1,16 +1,11 @@
-import type { z } from 'zod';
 import type { Retry } from '../definitions/schema.js';
 
-/** A connector step's timeout and retries when neither the step nor its definition sets them. */
+/** A connector step's timeout, retries and activity kind when neither the step nor its definition sets them. */
 export interface ConnectorDefaults {
   timeout: string;
   retry: Retry;
-}
-
-/** What the engine knows of a connector without doing I/O: its config schema and defaults. */
-export interface ConnectorDef {
-  configSchema: z.ZodType;
-  defaults: ConnectorDefaults;
+  /** Run as a local activity; unset, steps with timeouts up to 30 s do. */
+  local?: boolean;
 }
 
 /** What an activity of a connector step receives: the config with expressions already evaluated. */
@@ -24,6 +19,10 @@ export interface ConnectorInput {
   idempotencyKey: string;
   /** The nonce of this render's `$secret()` references; only those are resolved (absent before revision 3). */
   secretNonce?: string;
+  /** The name of the tenant's stored connection the step uses, if any. */
+  connection?: string;
+  /** The rate-limit key the step was throttled on: an upstream's Retry-After pauses it for every run. */
+  rateKey?: string;
 }
 
 /** What a connector activity returns: the step's raw output and the attempt that produced it. */

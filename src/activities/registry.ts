@@ -1,17 +1,19 @@
-import type { ConnectorDef } from './connector.js';
-import { httpConnector } from './http/schema.js';
+import { emailConnector } from './email/definition.js';
+import { httpConnector, webhookConnector } from './http/definition.js';
+import { buildRegistry } from './registry-checks.js';
+import { slackConnector } from './slack/definition.js';
+import { sqlConnector } from './sql/definition.js';
 
 /**
- * Every connector step type. Pure (no I/O) so that validation can import it; the workflow reads
- * `defaults.ts` instead, which loads no zod. Adding a connector: a folder under src/activities/
- * and one line here (the type checker then asks for its activity in `activities.ts` and its
- * defaults in `defaults.ts`).
+ * Every connector step type, one line each. Validation, the published JSON Schema, the
+ * workflow's defaults (defaults.generated.ts, checked against this list), the worker's
+ * activities, the catalogue (`GET /v1/connectors`) and the step test all come from here.
+ * Adding a connector: a folder under src/activities/ and one line here (README, "Adding a connector").
  */
-export const connectors = {
-  http: httpConnector,
-  webhook: httpConnector,
-} as const satisfies Record<string, ConnectorDef>;
+export const CONNECTORS = [httpConnector, webhookConnector, emailConnector, sqlConnector, slackConnector] as const;
 
-export type ConnectorType = keyof typeof connectors;
-export const CONNECTOR_TYPES = ['http', 'webhook'] as const satisfies readonly ConnectorType[];
+export type ConnectorType = (typeof CONNECTORS)[number]['type'];
+export const CONNECTOR_TYPES = CONNECTORS.map((c): ConnectorType => c.type);
 
+/** The list checked (no duplicate, nothing half-registered) and indexed by type. */
+export const registry = buildRegistry(CONNECTORS);

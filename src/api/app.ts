@@ -8,6 +8,8 @@ import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { codecRoutes } from './codec.js';
+import { connectionsRoutes } from './connections.js';
+import { connectorsRoutes } from './connectors.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { healthRoutes } from './health.js';
 import { authMiddleware } from './middleware/auth.js';
@@ -18,6 +20,8 @@ import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
 import { secretsRoutes } from './secrets.js';
+import { stepsTestRoutes } from './steps-test.js';
+import { triggersRoutes } from './triggers.js';
 import { hookRoutes, webhookAdminRoutes } from './webhooks.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
@@ -91,8 +95,12 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/codec', codecRoutes({ ring: deps.payloadRing, claims: deps.claims }, new URL(deps.config.TEMPORAL_UI_URL).origin));
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
+  app.route('/v1', triggersRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));
   app.route('/v1/secrets', secretsRoutes(deps));
+  app.route('/v1/connections', connectionsRoutes(deps));
+  app.route('/v1/connectors', connectorsRoutes());
+  app.route('/v1/steps', stepsTestRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });

@@ -66,8 +66,7 @@ export function runActionsRoutes(deps: ApiDeps) {
       const row = await deps.runs.get(c.var.tenantId, id);
       const version = c.req.valid('json')?.version ?? 'same';
       const payload = await triggerPayload(deps, id);
-      const { runId } = await triggerRun(deps, { tenantId: c.var.tenantId, workflowId: row.workflowId, payload, version: version === 'same' ? row.version : undefined });
-      deps.metrics.triggers.inc({ result: 'accepted' });
+      const { runId } = await triggerRun(deps, { tenantId: c.var.tenantId, workflowId: row.workflowId, payload, version: version === 'same' ? row.version : undefined, source: { type: 'rerun' } }, c.var.logger);
       c.var.logger.info({ runId, rerunOf: id, version }, 'run re-run');
       return c.json({ runId }, 202);
     },

@@ -17,6 +17,12 @@ const ProblemSchema = z
   .nullable()
   .openapi('RunProblem', { description: "Set while the run's workflow tasks keep failing (Temporal retries them): why, since when, how many attempts" });
 
+const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'] as const;
+const SourceSchema = z
+  .object({ type: z.enum(SOURCE_TYPES), triggerId: z.string().optional(), scheduledAt: z.string().optional(), topic: z.string().optional(), partition: z.number().int().optional(), offset: z.string().optional() })
+  .nullable()
+  .openapi('RunSource', { description: 'How the run started (null for runs indexed before sources were recorded)' });
+
 const StepSchema = z
   .object({
     id: z.string(),
@@ -40,11 +46,12 @@ const RunSummarySchema = z
     startedAt: z.string(),
     endedAt: z.string().nullable(),
     problem: ProblemSchema,
+    source: SourceSchema,
   })
   .openapi('RunSummary');
 const RunSchema = RunSummarySchema.extend({ steps: z.array(StepSchema), result: z.unknown(), error: z.unknown(), links: z.object({ temporalUi: z.string() }) }).openapi('Run');
 
-const summary = (r: RunRow) => ({ id: r.id, workflowId: r.workflowId, version: r.version, status: r.status, startedAt: r.startedAt.toISOString(), endedAt: r.endedAt?.toISOString() ?? null, problem: r.problem });
+const summary = (r: RunRow) => ({ id: r.id, workflowId: r.workflowId, version: r.version, status: r.status, startedAt: r.startedAt.toISOString(), endedAt: r.endedAt?.toISOString() ?? null, problem: r.problem, source: r.source });
 
 /** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
 export function runsRoutes(deps: ApiDeps) {
@@ -65,17 +72,11 @@ export function runsRoutes(deps: ApiDeps) {
       responses: { 202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'), 409: problem('Archived'), ...errorResponses },
     }),
     async (c) => {
-      const { runId, replayed, eager } = await triggerRun(deps, {
-        tenantId: c.var.tenantId,
-        workflowId: c.req.valid('param').id,
-        payload: c.req.valid('json'),
-        idempotencyKey: c.req.valid('header')['idempotency-key'],
-      }).catch((err: unknown) => {
-        deps.metrics.triggers.inc({ result: 'rejected' });
-        throw err;
-      });
-      deps.metrics.triggers.inc({ result: replayed ? 'replayed' : 'accepted' });
-      c.var.logger.info({ runId, workflowId: c.req.valid('param').id, replayed, eager }, 'run triggered');
+      const { runId, replayed } = await triggerRun(
+        deps,
+        { tenantId: c.var.tenantId, workflowId: c.req.valid('param').id, payload: c.req.valid('json'), idempotencyKey: c.req.valid('header')['idempotency-key'] },
+        c.var.logger,
+      );
       if (replayed) c.header('idempotent-replayed', 'true');
       return c.json({ runId }, 202);
     },
@@ -95,13 +96,14 @@ export function runsRoutes(deps: ApiDeps) {
           since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or after' }),
           until: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started before' }),
           problem: z.enum(['true', 'false']).optional().openapi({ description: 'true: only runs whose workflow tasks keep failing' }),
+          source: z.enum(SOURCE_TYPES).optional().openapi({ description: 'only runs started this way' }),
         }),
       },
       responses: { 200: json(z.object({ items: z.array(RunSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const filter = { workflowId: q.workflowId, status: q.status, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined, problem: q.problem === undefined ? undefined : q.problem === 'true' };
+      const filter = { workflowId: q.workflowId, status: q.status, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined, problem: q.problem === undefined ? undefined : q.problem === 'true', source: q.source };
       const { items, nextCursor } = await deps.runs.list(c.var.tenantId, filter, q);
       return c.json({ items: items.map(summary), nextCursor }, 200);
     },

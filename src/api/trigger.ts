@@ -7,9 +7,10 @@ import { archived } from '../db/workflows-repo.js';
 import { unavailable } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import type { interpreter } from '../workflows/interpreter.js';
-import type { RunInput } from '../workflows/messages.js';
-import { stampRun } from '../workflows/revisions.js';
+import type { RunSource } from '../workflows/messages.js';
 import { runLimits } from '../shared/config.js';
+import { buildRunInput } from '../triggers/run-input.js';
+import type { Logger } from '../shared/logger.js';
 import type { ApiDeps } from './env.js';
 
 /** Namespace of run ids derived from idempotency keys. */
@@ -22,6 +23,29 @@ export interface TriggerRequest {
   idempotencyKey?: string;
   /** The version to run (a rerun of the same version); the latest when omitted. */
   version?: number;
+  /** How the run starts; an API call unless said otherwise. */
+  source?: RunSource;
+}
+
+export interface TriggerResult {
+  runId: string;
+  replayed: boolean;
+  eager: boolean;
+}
+
+/**
+ * Starts a run: the one way every trigger path does (the API, webhooks, re-runs), so each is
+ * counted in `minizaps_triggers_total` and logged as `run triggered` alike. `logger`: the
+ * request's, so the line carries its request id.
+ */
+export async function triggerRun(deps: ApiDeps, req: TriggerRequest, logger: Logger = deps.logger): Promise<TriggerResult> {
+  const result = await startRun(deps, req).catch((err: unknown) => {
+    deps.metrics.triggers.inc({ result: 'rejected' });
+    throw err;
+  });
+  deps.metrics.triggers.inc({ result: result.replayed ? 'replayed' : 'accepted' });
+  logger.info({ runId: result.runId, workflowId: req.workflowId, source: req.source?.type ?? 'api', replayed: result.replayed, eager: result.eager }, 'run triggered');
+  return result;
 }
 
 /**
@@ -30,13 +54,14 @@ export interface TriggerRequest {
  * first or following a crash between start and answer, returns the same run. `eager`: the run's
  * first workflow task went straight to a worker in this process.
  */
-export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ runId: string; replayed: boolean; eager: boolean }> {
+async function startRun(deps: ApiDeps, req: TriggerRequest): Promise<TriggerResult> {
   const wf = req.version === undefined ? await deps.workflows.forTrigger(req.tenantId, req.workflowId) : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
   const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
   if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true, eager: false };
   if (wf.archivedAt) throw archived(req.workflowId);
 
-  const input: RunInput = { ...stampRun(runLimits(deps.config)), tenantId: req.tenantId, workflowId: wf.id, version: wf.version, definition: wf.definition, trigger: req.payload ?? null };
+  const source = req.source ?? { type: 'api' };
+  const input = buildRunInput(runLimits(deps.config), { tenantId: req.tenantId, workflow: wf, payload: req.payload, source });
   let replayed = false;
   let eager = false;
   try {
@@ -58,7 +83,7 @@ export async function triggerRun(deps: ApiDeps, req: TriggerRequest): Promise<{ 
   }
   // The run records itself as it goes; this row only makes it visible at once.
   await deps.runs
-    .insertTriggered({ id: runId, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, idempotencyKey: req.idempotencyKey, startedAt: new Date() })
+    .insertTriggered({ id: runId, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, idempotencyKey: req.idempotencyKey, startedAt: new Date(), source })
     .catch((err: unknown) => deps.logger.warn({ err, runId }, 'run index insert failed; the run will record itself'));
   return { runId, replayed, eager };
 }

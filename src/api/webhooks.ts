@@ -84,8 +84,7 @@ export function hookRoutes(deps: ApiDeps) {
       const firstKey = await deps.webhooks.claimDelivery(hook.id, signature, key, new Date(freshUntil.getTime() + 60_000));
       if (firstKey !== key) throw new AppError({ code: 'WEBHOOK_REPLAYED', message: 'this signed request was already delivered with another event id', httpStatus: 409 });
     }
-    const { runId, replayed } = await triggerRun(deps, { tenantId: hook.tenantId, workflowId: hook.workflowId, payload: parsePayload(raw), idempotencyKey: key });
-    deps.metrics.triggers.inc({ result: replayed ? 'replayed' : 'accepted' });
+    const { runId } = await triggerRun(deps, { tenantId: hook.tenantId, workflowId: hook.workflowId, payload: parsePayload(raw), idempotencyKey: key, source: { type: 'webhook' } }, c.var.logger);
     return c.json({ runId }, 202);
   });
   return app;

@@ -3,6 +3,7 @@ import { toMermaid } from '../definitions/diagram.js';
 import { definitionJsonSchema } from '../definitions/schema.js';
 import { validateDefinition } from '../definitions/validate.js';
 import { invalidDefinition } from '../shared/errors.js';
+import { deleteWorkflowTriggers, triggerDeps } from '../triggers/service.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { CreatedSchema, DefinitionBodySchema, errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
@@ -150,13 +151,15 @@ export function workflowsRoutes(deps: ApiDeps) {
       method: 'delete',
       path: '/{id}',
       tags: ['workflows'],
-      summary: 'Archive: no new runs, history kept',
+      summary: 'Archive: no new runs, its triggers deleted, history kept',
       ...requires('workflows:write'),
       request: { params: IdParamSchema },
       responses: { 204: { description: 'Archived' }, ...errorResponses },
     }),
     async (c) => {
       await deps.workflows.archive(c.var.tenantId, c.req.valid('param').id);
+      // After the archive: a firing in between finds the workflow archived and starts nothing.
+      await deleteWorkflowTriggers(triggerDeps(deps), c.var.tenantId, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );

@@ -1,4 +1,4 @@
-import type { RunSnapshot, RunStatus, StepError, StepState } from '../workflows/messages.js';
+import type { RunSnapshot, RunSource, RunStatus, StepError, StepState } from '../workflows/messages.js';
 import { notFound } from '../shared/errors.js';
 import { decodeCursor, page } from './cursor.js';
 import type { Pool } from './pool.js';
@@ -21,6 +21,8 @@ export interface RunRecord extends RunSnapshot {
   recordAt?: string;
   /** The Temporal run id of the execution that wrote the record. */
   executionId?: string;
+  /** How the run started; absent in records of runs older than sources. */
+  source?: RunSource;
 }
 
 /** What a run has when its workflow tasks keep failing (see the reconciler). */
@@ -43,6 +45,8 @@ export interface RunRow {
   result: unknown;
   error: StepError | null;
   problem: RunProblem | null;
+  /** How the run started; null for runs indexed before sources were recorded. */
+  source: RunSource | null;
   /** The run's own final record is in, but Temporal has not been seen closing the run yet. */
   awaitingClose: boolean;
 }
@@ -53,6 +57,7 @@ export interface RunFilter {
   since?: Date;
   until?: Date;
   problem?: boolean;
+  source?: RunSource['type'];
 }
 
 /**
@@ -62,7 +67,7 @@ export interface RunFilter {
 const AWAITING_CLOSE = 'closed_at IS NULL AND ended_at IS NOT NULL';
 const COLUMNS = `id, workflow_id AS "workflowId", version, CASE WHEN ${AWAITING_CLOSE} THEN 'running' ELSE status END AS status,
   idempotency_key AS "idempotencyKey", started_at AS "startedAt", CASE WHEN ${AWAITING_CLOSE} THEN NULL ELSE ended_at END AS "endedAt",
-  steps, result, error, problem, ${AWAITING_CLOSE} AS "awaitingClose"`;
+  steps, result, error, problem, source, ${AWAITING_CLOSE} AS "awaitingClose"`;
 /** The shown status is `$3`; written so the status index still serves it. */
 const SHOWN_STATUS_IS = `(status = $3 AND NOT (${AWAITING_CLOSE})) OR ($3 = 'running' AND ${AWAITING_CLOSE})`;
 
@@ -74,13 +79,13 @@ export function createRunsRepo(pool: Pool) {
      * own records win over it. It need not survive a database crash (the run records itself), so
      * the commit does not wait for the disk: that keeps an fsync off every trigger's latency.
      */
-    async insertTriggered(run: { id: string; tenantId: string; workflowId: string; version: number; idempotencyKey?: string; startedAt: Date }): Promise<void> {
+    async insertTriggered(run: { id: string; tenantId: string; workflowId: string; version: number; idempotencyKey?: string; startedAt: Date; source?: RunSource }): Promise<void> {
       // One round trip: the setting holds until this statement's own transaction commits.
       await pool.query(
         `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
-         INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at)
-         SELECT $1, $2, $3, $4, 'running', $5, $6 FROM async ON CONFLICT (id) DO NOTHING`,
-        [run.id, run.tenantId, run.workflowId, run.version, run.idempotencyKey ?? null, run.startedAt],
+         INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at, source)
+         SELECT $1, $2, $3, $4, 'running', $5, $6, $7 FROM async ON CONFLICT (id) DO NOTHING`,
+        [run.id, run.tenantId, run.workflowId, run.version, run.idempotencyKey ?? null, run.startedAt, run.source ?? null],
       );
     },
 
@@ -92,17 +97,17 @@ export function createRunsRepo(pool: Pool) {
     async record(r: RunRecord): Promise<void> {
       const otherExecution = 'runs.temporal_run_id IS DISTINCT FROM EXCLUDED.temporal_run_id';
       await pool.query(
-        `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, steps, result, error, record_seq, record_at, temporal_run_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, '-infinity'::timestamptz), $13)
+        `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, steps, result, error, record_seq, record_at, temporal_run_id, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, '-infinity'::timestamptz), $13, $14)
          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, ended_at = EXCLUDED.ended_at, steps = EXCLUDED.steps,
            result = EXCLUDED.result, error = EXCLUDED.error, record_seq = EXCLUDED.record_seq, record_at = EXCLUDED.record_at,
-           temporal_run_id = EXCLUDED.temporal_run_id,
+           temporal_run_id = EXCLUDED.temporal_run_id, source = COALESCE(runs.source, EXCLUDED.source),
            closed_at = CASE WHEN ${otherExecution} THEN NULL ELSE runs.closed_at END,
            close_status = CASE WHEN ${otherExecution} THEN NULL ELSE runs.close_status END,
            updated_at = now()
          WHERE (runs.record_at, runs.record_seq) < (EXCLUDED.record_at, EXCLUDED.record_seq) AND runs.tenant_id = EXCLUDED.tenant_id
            AND (runs.closed_at IS NULL OR ${otherExecution})`,
-        [r.runId, r.tenantId, r.workflowId, r.version, r.status, r.startedAt, r.endedAt, JSON.stringify(r.steps), JSON.stringify(r.result), r.error, r.seq, r.recordAt ?? null, r.executionId ?? null],
+        [r.runId, r.tenantId, r.workflowId, r.version, r.status, r.startedAt, r.endedAt, JSON.stringify(r.steps), JSON.stringify(r.result), r.error, r.seq, r.recordAt ?? null, r.executionId ?? null, r.source ?? null],
       );
     },
 
@@ -138,8 +143,9 @@ export function createRunsRepo(pool: Pool) {
             AND ($5::timestamptz IS NULL OR started_at < $5)
             AND ($6::timestamptz IS NULL OR (started_at, id) < ($6, $7))
             AND ($9::boolean IS NULL OR (problem IS NOT NULL) = $9)
+            AND ($10::text IS NULL OR source->>'type' = $10)
           ORDER BY started_at DESC, id DESC LIMIT $8`,
-        [tenantId, filter.workflowId ?? null, filter.status ?? null, filter.since ?? null, filter.until ?? null, after?.at ?? null, after?.id ?? '', opts.limit + 1, filter.problem ?? null],
+        [tenantId, filter.workflowId ?? null, filter.status ?? null, filter.since ?? null, filter.until ?? null, after?.at ?? null, after?.id ?? '', opts.limit + 1, filter.problem ?? null, filter.source ?? null],
       );
       return page(rows, opts.limit, (r) => ({ at: r.startedAt, id: r.id }));
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONNECTOR_TYPES, type ConnectorType } from '../activities/registry.js';
+import { CONNECTOR_TYPES, registry, type ConnectorType } from '../activities/registry.js';
 import { DURATION_PATTERN } from './duration.js';
 
 /**
@@ -20,6 +20,20 @@ export const RetrySchema = z.strictObject({
   nonRetryable: z.array(z.string().min(1)).optional(),
 });
 export type Retry = z.infer<typeof RetrySchema>;
+
+/**
+ * How fast steps sharing `key` may run: `perSecond` or `perMinute` across every run and worker. A
+ * step over the limit waits on a durable timer (no retry attempt spent); an upstream's Retry-After
+ * pauses the key for every run. Without `key`: the connection's name, else the step's own.
+ */
+export const RateLimitSchema = z
+  .strictObject({
+    key: z.string().min(1).max(200).optional(),
+    perSecond: z.number().positive().max(10_000).optional(),
+    perMinute: z.number().positive().max(600_000).optional(),
+  })
+  .refine((r) => (r.perSecond === undefined) !== (r.perMinute === undefined), { message: 'a rate limit sets exactly one of perSecond and perMinute' });
+export type RateLimit = z.infer<typeof RateLimitSchema>;
 
 /** Fields every step may carry. */
 const common = {
@@ -71,6 +85,10 @@ const ConnectorStep = z.strictObject({
   ...common,
   type: z.enum(CONNECTOR_TYPES),
   config: ConfigObjectSchema,
+  /** The name of the tenant's stored connection (server and credentials) the step uses. */
+  connection: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a connection name is 1-100 characters of A-Z, a-z, 0-9, _ . -').optional(),
+  /** Overrides the connection's rate limit; `key` may be a {{ }} template (e.g. per customer). */
+  rateLimit: RateLimitSchema.optional(),
   /**
    * Run as a local activity, inside the workflow task with no server round trip of its own (the
    * default for timeouts up to 30 s), or as a regular activity (longer calls, heartbeated).
@@ -186,6 +204,15 @@ const definitionFields = {
   maxSteps: z.int().min(1).max(100_000).optional(),
   /** The whole run's time limit; past it the run ends as `timed_out`. */
   timeout: DurationSchema.optional(),
+  /** At most `limit` runs (per value of `key`, an expression over `trigger`) at once; the rest wait durably, in order. */
+  concurrency: z.strictObject({ limit: z.int().min(1).max(10_000), key: ExpressionSchema.max(1000).optional() }).optional(),
+  /** At most this many runs start per second or per minute (per `key`); the rest wait durably, in order. */
+  throttle: z
+    .strictObject({ perSecond: z.number().positive().max(1000).optional(), perMinute: z.number().positive().max(60_000).optional(), key: ExpressionSchema.max(1000).optional() })
+    .refine((t) => (t.perSecond === undefined) !== (t.perMinute === undefined), 'a throttle needs exactly one of perSecond and perMinute')
+    .optional(),
+  /** Runs with the same `key` wait until `period` passes without a newer one; only the last runs, the others end superseded. */
+  debounce: z.strictObject({ period: DurationSchema, key: ExpressionSchema.max(1000) }).optional(),
 };
 
 /** The whole definition; used for types and the published JSON Schema. */
@@ -193,7 +220,19 @@ export const DefinitionSchema = z.strictObject({ ...definitionFields, steps: z.a
 export type Definition = z.infer<typeof DefinitionSchema>;
 
 
-/** The DSL as JSON Schema (draft 2020-12), served at `GET /v1/schema/workflow`. */
+/**
+ * The DSL as JSON Schema (draft 2020-12), served at `GET /v1/schema/workflow`. Each connector's
+ * config schema is published under `$defs` (`<type>Config`), from the connector registry; a
+ * string holding a `{{ }}` template may stand for a value of any type there.
+ */
 export function definitionJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(DefinitionSchema, { target: 'draft-2020-12', unrepresentable: 'any' });
+  const schema = z.toJSONSchema(DefinitionSchema, { target: 'draft-2020-12', unrepresentable: 'any' });
+  const defs: Record<string, unknown> = { ...(isRecord(schema.$defs) ? schema.$defs : {}) };
+  for (const type of registry.types) {
+    const connector = registry.get(type);
+    if (connector) defs[`${type}Config`] = { description: connector.description, ...z.toJSONSchema(connector.configSchema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) };
+  }
+  return { ...schema, $defs: defs };
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

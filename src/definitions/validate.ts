@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { isConnectorStep } from '../activities/defaults.js';
-import { connectors } from '../activities/registry.js';
+import { registry } from '../activities/registry.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
 import { checkFlow } from './flow.js';
 import { DEFINITION_LIMITS } from './limits.js';
-import { DefinitionSchema, nestedBlocks, STEP_TYPES, StepSchema, type Definition, type Step } from './schema.js';
+import { DefinitionSchema, nestedBlocks, STEP_TYPES, StepSchema, type ConnectorStep, type Definition, type Step } from './schema.js';
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: DefinitionProblem[] };
 
@@ -72,7 +72,7 @@ function checkIds(all: { step: Step; pointer: string }[], problems: DefinitionPr
 
 function checkStep(step: Step, pointer: string, problems: DefinitionProblem[]): void {
   checkExpressions(step, pointer, problems);
-  if (isConnectorStep(step)) checkConnectorConfig(connectors[step.type].configSchema, step.config, `${pointer}/config`, problems);
+  if (isConnectorStep(step)) checkConnectorStep(step, pointer, problems);
   if (step.type === 'delay') checkDelay(step.config, `${pointer}/config`, problems);
 }
 
@@ -101,6 +101,17 @@ function expressionProblem(expression: string): string | undefined {
   if (expression.length > max) return `is ${expression.length} characters long, more than the limit of ${max}`;
   const error = syntaxError(expression);
   return error && `syntax: ${error}`;
+}
+
+/** A connector step's config against its connector's schema, and its connection against what the connector takes. */
+function checkConnectorStep(step: ConnectorStep, pointer: string, problems: DefinitionProblem[]): void {
+  const connector = registry.get(step.type);
+  if (!connector) return;
+  checkConnectorConfig(connector.configSchema, step.config, `${pointer}/config`, problems);
+  if (step.connection !== undefined && !connector.connection) problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step takes no connection` });
+  if (step.connection === undefined && connector.connection?.required) {
+    problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step names its '${connector.connection.kind.type}' connection in \`connection\`` });
+  }
 }
 
 /** Connector config may hold templates whose type is known only at run time: those are not judged. */

@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import type { Metrics } from '../shared/metrics.js';
@@ -7,7 +8,9 @@ import { createActivities } from '../activities/activities.js';
 import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from './bundle.js';
 import { followTemporal } from './reconciler.js';
 import type { Repos } from '../db/repos.js';
-import type { Config } from '../shared/config.js';
+import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
+import { createTriggerActivities } from '../triggers/activities.js';
+import { createAdmissionActivities } from '../triggers/admission.js';
 import type { Logger } from '../shared/logger.js';
 
 let runtimeInstalled = false;
@@ -28,7 +31,7 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string)
 
 /** A worker polling the task queue: the interpreter workflow and every connector activity. */
 export async function createWorker(deps: {
-  config: Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES'>;
+  config: RunLimitSettings & Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES' | 'REDIS_URL'>;
   connection: NativeConnection;
   repos: Repos;
   metrics?: Metrics;
@@ -48,7 +51,11 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
-    activities: createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics, maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES }),
+    activities: {
+      ...createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics, maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES, redisUrl: config.REDIS_URL }),
+      ...createTriggerActivities(deps.repos, runLimits(config)),
+      ...createAdmissionActivities(new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(deps.codecs) }), config.TEMPORAL_TASK_QUEUE),
+    },
     dataConverter: dataConverter(deps.codecs),
     plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.

@@ -1,13 +1,12 @@
 import { CancellationScope, ChildWorkflowFailure, executeChild, isCancellation } from '@temporalio/workflow';
 import type { ForeachStepDef, ParallelStepDef } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
+import type { SequenceEnd, StepContext, StepOutcome } from './context.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
 import type { foreachBatch } from './interpreter.js';
 import type { ForeachBatchInput, StepStatus } from './messages.js';
 import { stampRun } from './revisions.js';
 import { Scope } from './scope.js';
-import type { SequenceEnd } from './sequence.js';
-import { executionSuffix, type RunSequence, type StepOutcome } from './steps.js';
 
 /** Lists longer than this run as child workflows of `BATCH_SIZE` items each. */
 export const INLINE_ITEMS = 200;
@@ -19,7 +18,7 @@ const DEFAULT_CONCURRENCY = 10;
  * failFast (default): the first failure cancels the other branches; otherwise every branch
  * finishes and every failure is reported.
  */
-export async function parallel(step: ParallelStepDef, scope: Scope, runSequence: RunSequence): Promise<StepOutcome> {
+export async function parallel(step: ParallelStepDef, { scope, runSequence }: StepContext): Promise<StepOutcome> {
   const branches = step.branches.map(() => new Scope(scope.run, scope, { shared: true }));
   const statuses: StepStatus[] = branches.map(() => 'running');
   scope.attachChildren(step.id, () => branches.map((b, i) => b.asChild(`branch ${i}`, statuses[i] ?? 'running')));
@@ -71,15 +70,22 @@ function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
  * Runs `steps` for every item of a list (`item`, `index` in scope) with bounded concurrency;
  * the output is the list of results in item order. Long lists run as batches of child workflows.
  */
-export async function foreach(step: ForeachStepDef, scope: Scope, executions: number, runSequence: RunSequence): Promise<StepOutcome> {
+export async function foreach(step: ForeachStepDef, ctx: StepContext): Promise<StepOutcome> {
+  const { scope } = ctx;
   const items = await scope.run.evaluate(step.items, scope.context());
   if (!Array.isArray(items)) throw new AppError({ code: 'ITEMS_NOT_A_LIST', message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list` });
-  if (items.length > INLINE_ITEMS) return { output: await inBatches(step, scope, executions, items) };
-  return { output: await forEachItem(step, scope, items, 0, scope.keySuffix, runSequence) };
+  if (items.length > INLINE_ITEMS) return { output: await inBatches(step, ctx, items) };
+  return { output: await forEachItem(step, ctx, items, 0, scope.keySuffix) };
 }
 
 /** Runs the items in this workflow, `concurrency` at a time; the first failure cancels the rest. */
-export async function forEachItem(step: ForeachStepDef, scope: Scope, items: unknown[], offset: number, keySuffix: string, runSequence: RunSequence): Promise<unknown[]> {
+export async function forEachItem(
+  step: ForeachStepDef,
+  { scope, runSequence }: Pick<StepContext, 'scope' | 'runSequence'>,
+  items: unknown[],
+  offset: number,
+  keySuffix: string,
+): Promise<unknown[]> {
   const results: unknown[] = new Array<unknown>(items.length).fill(null);
   const iterations: { scope: Scope; status: StepStatus }[] = [];
   scope.attachChildren(step.id, () => iterations.map((it, i) => it.scope.asChild(`item ${offset + i}`, it.status)));
@@ -105,7 +111,7 @@ export async function forEachItem(step: ForeachStepDef, scope: Scope, items: unk
 }
 
 /** One child workflow per `BATCH_SIZE` items, one after another, each running its items concurrently. */
-async function inBatches(step: ForeachStepDef, scope: Scope, executions: number, items: unknown[]): Promise<unknown[]> {
+async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, items: unknown[]): Promise<unknown[]> {
   const { identity } = scope.run;
   const statuses: StepStatus[] = [];
   const count = Math.ceil(items.length / BATCH_SIZE);
@@ -124,7 +130,7 @@ async function inBatches(step: ForeachStepDef, scope: Scope, executions: number,
       offset: k * BATCH_SIZE,
       keySuffix: scope.keySuffix,
     };
-    const batchId = `${identity.runId}:${step.id}${executionSuffix(scope, executions)}:batch-${k}`;
+    const batchId = `${identity.runId}:${step.id}${suffix}:batch-${k}`;
     try {
       results.push(...(await executeChild<typeof foreachBatch>('foreachBatch', { workflowId: batchId, args: [input] })));
       statuses[k] = 'completed';

@@ -1,3 +1,5 @@
 /** The workflows the worker registers. */
 export { bulkRedrive } from './bulk-redrive.js';
 export { foreachBatch, interpreter } from './interpreter.js';
+export { scheduledTrigger } from './scheduled-trigger.js';
+export { admissionGate } from './admission.js';

@@ -1,5 +1,6 @@
 import { CancellationScope, ContinueAsNew, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { toMillis } from '../definitions/duration.js';
+import { withAdmission } from './admission.js';
 import { forEachItem } from './blocks.js';
 import { eventSignal, redriveSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
@@ -30,7 +31,7 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
     );
   }
   try {
-    const end = await main.run(() => executeSequence(input.definition.steps, run.top, input.resume?.at));
+    const end = await main.run(() => withAdmission(run, input.resume !== undefined, () => executeSequence(input.definition.steps, run.top, input.resume?.at)));
     if (end.status === 'failed') throw new SequenceFailure(end.error);
     await run.finish('completed', { output: end.output });
     return { output: end.output };
@@ -64,7 +65,7 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(redriveSignal, (decision) => run.decide(decision));
   try {
-    return await forEachItem(input.step, run.top, input.items, input.offset, input.keySuffix, executeSequence);
+    return await forEachItem(input.step, { scope: run.top, runSequence: executeSequence }, input.items, input.offset, input.keySuffix);
   } catch (err) {
     if (isCancellation(err)) throw err;
     throw runFailure(toStepError(err));

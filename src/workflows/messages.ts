@@ -14,12 +14,23 @@ export interface RunInput {
   version: number;
   definition: Definition;
   trigger: unknown;
+  /** How the run started (`run.source` in expressions); absent in runs older than sources. */
+  source?: RunSource;
   /** Set when the run continued as new: where to go on, with the state so far. */
   resume?: ResumeState;
   /** History events after which the run continues as new (default 10,000; tests lower it). */
   historyLimit?: number;
 }
 
+/** How a run started: an API call, a webhook, a schedule's firing (which one, for when), a rerun. */
+export interface RunSource {
+  type: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun';
+  triggerId?: string;
+  scheduledAt?: string;
+  topic?: string;
+  partition?: number;
+  offset?: string;
+}
 
 /** What a run carries across continue-as-new. */
 export interface ResumeState {

@@ -59,7 +59,9 @@ export class RunState {
   ) {
     const info = workflowInfo();
     this.evaluation = { limits: this.bounded ? (identity.limits ?? DEFAULT_RUN_LIMITS) : LEGACY_EXPRESSION_LIMITS };
-    const run = context.run ?? { id: identity.runId, workflowId: identity.workflowId, version: identity.version, startedAt: info.startTime.toISOString() };
+    const source = opts.input?.source;
+    // `source` only where the run has one, so a run older than sources sees the context it always did.
+    const run = context.run ?? { id: identity.runId, workflowId: identity.workflowId, version: identity.version, startedAt: info.startTime.toISOString(), ...(source ? { source } : {}) };
     this.top = new Scope(this, undefined, { trigger: context.trigger, run, inherited: context.steps ?? {} });
     const resume = opts.input?.resume;
     if (resume) {
@@ -225,7 +227,7 @@ export class RunState {
     // The task's time orders this record across executions (see RunRecord.recordAt): unlike the
     // execution's start time, it moves on after a reset.
     const execution = { recordAt: new Date().toISOString(), executionId: workflowInfo().runId };
-    return { runId, tenantId, workflowId, version, startedAt, endedAt: null, seq: this.recorded, ...execution, ...this.snapshot() };
+    return { runId, tenantId, workflowId, version, startedAt, endedAt: null, seq: this.recorded, ...execution, source: this.opts.input?.source, ...this.snapshot() };
   }
 }
 

@@ -1,15 +1,12 @@
 import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { evaluateNow, LATER } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
+import { stepContext, type SequenceEnd } from './context.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
+import { runStep } from './handlers.js';
 import type { interpreter } from './interpreter.js';
-import type { StepError } from './messages.js';
 import { REVISIONS, stampRun } from './revisions.js';
 import type { Scope } from './scope.js';
-import { runStep } from './steps.js';
-
-/** How a sequence ended: by running out of steps, or by a `succeed` or `fail` step. */
-export type SequenceEnd = { status: 'completed'; output: unknown } | { status: 'failed'; error: StepError };
 
 const DEFAULT_HISTORY_LIMIT = 10_000;
 
@@ -56,7 +53,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
           return {};
         }
       }
-      const outcome = await runStep(current, scope, executions, executeSequence);
+      const outcome = await runStep(current, stepContext(scope, executions, executeSequence));
       let output = outcome.output;
       if (current.output !== undefined) {
         const context = { ...scope.context(), output: outcome.output };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitFor } from '../helpers/ports.js';
 import { api, report, useCluster, waitForRuns } from './cluster.js';
+import { assertOncePerKey, countsPerKey } from './per-key.js';
 
 describe('faults: killing the API, stopping PostgreSQL', () => {
   const suite = useCluster();
@@ -47,11 +48,13 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     assert.equal(listed.status, 200);
   });
 
-  it('PostgreSQL stopped during runs: steps keep executing, the API answers 503 problem+json, and everything recovers by itself', async () => {
+  it('PostgreSQL stopped during runs: steps keep executing (each once, after the stop), the API answers 503 problem+json, and everything recovers by itself', async () => {
+    suite.receiver.accept('/db/call');
     const wf = await api(suite.cluster, 'POST', '/v1/workflows', {
       name: 'db outage',
       steps: [
-        { id: 'wait', type: 'delay', config: { duration: '3s' } },
+        // Long enough that every run is still waiting when PostgreSQL has stopped.
+        { id: 'wait', type: 'delay', config: { duration: '8s' } },
         { id: 'call', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/db/call` } },
         { id: 'done', type: 'transform', config: { expression: "'ok'" } },
       ],
@@ -59,13 +62,29 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     const runIds: string[] = [];
     for (let i = 0; i < 20; i++) runIds.push((await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
     await suite.cluster.stopPostgres();
+    const stoppedAt = Date.now();
     const down = await api(suite.cluster, 'GET', '/v1/runs?limit=5');
     const triggerDown = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, {});
     const ready = await api(suite.cluster, 'GET', '/readyz');
-    await waitFor('steps to run while the database is down', async () => (suite.receiver.requestsTo('/db/call').length >= 20 ? true : undefined), 60_000);
+    await waitFor('every run to make its call while the database is down', async () => (countsPerKey(suite.receiver, '/db/call').size >= 20 ? true : undefined), 60_000);
+    const restartAt = Date.now();
     await suite.cluster.startPostgres();
     const runs = await waitForRuns(suite.cluster, runIds);
-    report('PostgreSQL stopped during 20 runs', { runs: 20, sideEffectsWhileDown: 20, apiStatusWhileDown: down.status, completed: runs.filter((r) => r.status === 'completed').length });
+    const calls = suite.receiver.requestsTo('/db/call').map((r) => r.at);
+    const whileDown = calls.filter((at) => at >= stoppedAt && at < restartAt).length;
+    const perKey = assertOncePerKey(suite.receiver, '/db/call', runIds.map((id) => `${id}:call`));
+    report('PostgreSQL stopped during 20 runs', {
+      runs: 20,
+      requests: perKey.requests,
+      keys: perKey.keys,
+      maxPerKey: perKey.maxPerKey,
+      sideEffectsWhileDown: whileDown,
+      firstCallAfterStopMs: Math.min(...calls) - stoppedAt,
+      lastCallBeforeRestartMs: restartAt - Math.max(...calls),
+      apiStatusWhileDown: down.status,
+      completed: runs.filter((r) => r.status === 'completed').length,
+    });
+    assert.equal(whileDown, 20, 'all 20 calls were made after PostgreSQL had stopped and before it started again');
     assert.equal(down.status, 503);
     assert.equal(down.contentType, 'application/problem+json');
     assert.equal(down.body.code, 'UNAVAILABLE');

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,19 @@ export async function startCluster() {
     async stopPostgres(): Promise<void> {
       await db?.stop();
     },
+    /**
+     * SIGKILLs the postmaster, as a crash or the OOM killer would, and waits until its backends have
+     * noticed and exited too (a new postmaster refuses to start while they hold shared memory).
+     * Returns the pid it killed. Start it again with `startPostgres`: it recovers from its WAL.
+     */
+    async crashPostgres(): Promise<number> {
+      const pid = Number((await readFile(join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      const backends = childrenOf(pid);
+      process.kill(pid, 'SIGKILL');
+      await waitFor('the killed postmaster and its backends to exit', async () => ([pid, ...backends].every((p) => !alive(p)) ? true : undefined), 30_000);
+      db = undefined;
+      return pid;
+    },
 
     env(): Record<string, string> {
       // Rate limits are not what these tests are about: the poller alone makes thousands of calls.
@@ -100,6 +114,11 @@ export async function startCluster() {
         return out.includes(ready) ? true : undefined;
       }, 60_000);
     },
+    /** The pid of the worker or API process, and whether it is still running. */
+    process(kind: 'worker' | 'api'): { pid: number; alive: boolean } {
+      const child = processes.get(kind);
+      return { pid: child?.pid ?? 0, alive: !!child && child.exitCode === null && child.signalCode === null };
+    },
     /** Signals the process and returns its exit code once it has exited. */
     async kill(kind: 'worker' | 'api', signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
       const child = processes.get(kind);
@@ -120,6 +139,32 @@ export async function startCluster() {
 }
 
 export type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // The field after the parenthesised command name: state, then the parent pid.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // exited while we looked
+      }
+    })
+    .map(Number);
+}
+
+/** Whether a process exists and is not a zombie (an exited process nobody has reaped holds no memory). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -145,7 +190,7 @@ export async function api(cluster: Cluster, method: string, path: string, body?:
 
 /** Polls the API until every run has ended; returns the runs. */
 export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs = 180_000) {
-  const ended = new Map<string, { status: string; steps: { id: string; attempts: number; status: string }[]; result: unknown }>();
+  const ended = new Map<string, { status: string; steps: { id: string; attempts: number; status: string }[]; result: unknown; error: { code: string; message: string } | null }>();
   await waitFor(`${runIds.length} runs to end`, async () => {
     for (const id of runIds) {
       if (ended.has(id)) continue;
@@ -154,7 +199,7 @@ export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs 
     }
     return ended.size === runIds.length ? true : undefined;
   }, timeoutMs);
-  return runIds.map((id) => ended.get(id) ?? { status: 'missing', steps: [], result: null });
+  return runIds.map((id) => ended.get(id) ?? { status: 'missing', steps: [], result: null, error: null });
 }
 
 /** Writes a line of the fault table (also printed in the test output). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { waitFor } from '../helpers/ports.js';
+import { mostWithin } from '../helpers/receiver.js';
 import { api, report, useCluster, waitForRuns } from './cluster.js';
 
 describe('faults: flaky and failing receivers', () => {
@@ -66,21 +67,31 @@ describe('faults: flaky and failing receivers', () => {
       return groups.body?.items?.[0]?.count === 30 ? groups.body.items[0] : undefined;
     }, 120_000);
     fixed = true;
+    const fixedAt = Date.now();
     const bulk = await api(suite.cluster, 'POST', '/v1/dead-letters/redrive', { workflowId, stepId: 'second', errorCode: 'HTTP_503', ratePerSecond: 10 });
     assert.equal(bulk.status, 202);
     const op = await suite.cluster.client.workflow.getHandle(bulk.body.operationId).result();
     const runs = await waitForRuns(suite.cluster, runIds);
     const firstKeys = new Set(suite.receiver.requestsTo('/broken/first').map((r) => r.headers['idempotency-key']));
+    const redriven = suite.receiver.requestsTo('/broken/second').filter((r) => r.at >= fixedAt).map((r) => r.at);
+    // Batches of 10 go out a second apart; 250 ms allows for when each run wakes after its signal.
+    const fastest = mostWithin(redriven, 750);
     report('permanently failing receiver, 30 runs', {
       runs: 30,
       deadLetters: open.count,
       redriven: op.redriven,
       completed: runs.filter((r) => r.status === 'completed').length,
       firstStepRequests: suite.receiver.requestsTo('/broken/first').length,
+      redrivenRequests: redriven.length,
+      mostWithin750ms: fastest,
+      redriveSpanMs: Math.max(...redriven) - Math.min(...redriven),
     });
     assert.equal(op.redriven, 30);
     assert.ok(runs.every((r) => r.status === 'completed'));
     assert.equal(suite.receiver.requestsTo('/broken/first').length, 30, 'the completed first step never ran again');
     assert.equal(firstKeys.size, 30);
+    assert.equal(redriven.length, 30, 'one request per re-driven run');
+    assert.ok(fastest <= 10, `${fastest} re-driven requests within 750 ms, above the rate of 10 a second`);
+    assert.ok(Math.max(...redriven) - Math.min(...redriven) >= 1_800, 'thirty at ten a second take two seconds at least');
   });
 });

@@ -2,27 +2,16 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@temporalio/client';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { createApp } from '../../src/api/app.js';
-import type { ApiDeps } from '../../src/api/env.js';
+import { bootstrap } from '../../src/bootstrap.js';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createPool } from '../../src/db/pool.js';
-import { createRepos } from '../../src/db/repos.js';
-import { watchLatestVersions } from '../../src/db/workflow-changes.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { pino } from 'pino';
-import { keyRings } from '../../src/shared/crypto.js';
-import { createCodecs, dataConverter } from '../../src/temporal/connection.js';
-import { createMetrics } from '../../src/shared/metrics.js';
 import type { Tracing } from '../../src/shared/tracing.js';
 import { devServerProblemArgs } from '../../src/temporal/run-closure.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
-import { createWorker, installRuntimeLogger } from '../../src/worker/worker.js';
+import { installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
 
 /** A logger at debug level that keeps every line (the tests read what was logged). */
@@ -55,37 +44,24 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
   const dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-test-'));
   await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when the tests run as root
   const db = await startEmbeddedPostgres(join(dataDir, 'pg'), await freePort(), logger);
-  const pool = createPool(db.url, logger);
-  await migrate(pool);
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, ...opts.env });
-  const { ring, payloadRing } = keyRings(config);
-  const latest = watchLatestVersions(db.url, logger);
-  const repos = createRepos(pool, ring, latest);
-  const metrics = createMetrics();
-  const codecs = createCodecs(config, repos.claims, payloadRing);
-  // As in production, the API's client carries traces into the runs it starts; on the worker's
-  // connection, as in `npm run dev`, so the runs it triggers start eagerly.
-  const temporal = new Client({ connection: env.nativeConnection, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(codecs) });
-  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, payloadRing, logger, metrics };
-  const app = createApp(deps);
-
-  let worker: Worker | undefined;
-  let workerDone: Promise<void> | undefined;
-  if (opts.worker !== false) {
-    worker = await createWorker({ config, connection: env.nativeConnection, repos, metrics, tracing: opts.tracing, codecs, logger });
-    workerDone = worker.run();
-  }
+  // The production wiring, on the test server's connection (as in `npm run dev`, the runs the API
+  // triggers start eagerly on the worker) with the API as an in-process app.
+  const engine = await bootstrap(config, { logger, service: 'mini-zaps-test', api: 'app', worker: opts.worker !== false, connection: env.nativeConnection, tracing: opts.tracing });
+  const { deps, pool, temporal } = engine;
+  const { app } = engine;
+  if (!app) throw new Error('bootstrap built no API app');
 
   /** Calls the API in process; the JSON body of the answer is parsed. */
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const init: RequestInit = { method, headers: { 'content-type': 'application/json', ...headers } };
     if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
     const res = await app.request(path, init);
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-  }
+  };
 
   return {
     app,
@@ -99,10 +75,7 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
     /** What a worker process needs in its environment to join this stack. */
     workerEnv: { SECRETS_KEYS: TEST_KEYS, PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
     async stop() {
-      if (worker?.getState() === 'RUNNING') worker.shutdown();
-      await workerDone;
-      await latest.close();
-      await pool.end();
+      await engine.stop();
       await env.teardown();
       await db.stop();
       await rm(dataDir, { recursive: true, force: true });

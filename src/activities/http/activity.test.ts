@@ -6,7 +6,8 @@ import { DefaultLogger } from '@temporalio/worker';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js';
 import { secretPlaceholder } from '../../definitions/expressions.js';
 import type { ConnectorInput, ConnectorResult } from '../connector.js';
-import { createHttpActivity, retryAfter } from './activity.js';
+import { retryAfter } from './activity.js';
+import { createHttpActivity } from './definition.js';
 
 const http = createHttpActivity({ allowlist: '127.0.0.1' });
 const guarded = createHttpActivity({ allowlist: '' });
@@ -113,8 +114,19 @@ describe('the http connector', () => {
   });
 
   it('follows at most 5 redirects, each checked by the guard', async () => {
-    receiver.on('/hop', (req) => ({ status: 302, headers: { location: `/hop?n=${Number(new URL(req.path, 'http://x').searchParams.get('n') ?? 0) + 1}` } }));
-    assert.equal((await failure({ url: `${receiver.url}/hop` })).type, 'HTTP_TOO_MANY_REDIRECTS');
+    // A chain of `length` redirects: /<name>/<length> -> ... -> /<name>/1 -> /<name>/0, which answers 200.
+    const chain = (name: string, length: number) => {
+      for (let k = length; k > 0; k--) receiver.on(`/${name}/${k}`, () => ({ status: 302, headers: { location: `/${name}/${k - 1}` } }));
+      receiver.on(`/${name}/0`, () => ({ status: 200, body: { landed: name } }));
+    };
+    // Requests that reached each link of the chain, from its start to its landing.
+    const hops = (name: string, length: number) => Array.from({ length: length + 1 }, (_, i) => receiver.requestsTo(`/${name}/${length - i}`).length);
+    chain('five', 5);
+    assert.deepEqual(((await run({ url: `${receiver.url}/five/5` })).output as { body: unknown }).body, { landed: 'five' });
+    assert.deepEqual(hops('five', 5), [1, 1, 1, 1, 1, 1], 'five redirects followed, then the landing answered');
+    chain('six', 6);
+    assert.equal((await failure({ url: `${receiver.url}/six/6` })).type, 'HTTP_TOO_MANY_REDIRECTS');
+    assert.deepEqual(hops('six', 6), [1, 1, 1, 1, 1, 1, 0], 'six requests: the sixth redirect was refused, its target never asked');
     receiver.on('/to-metadata', () => ({ status: 307, headers: { location: 'http://169.254.169.254/latest/meta-data/' } }));
     assert.equal((await failure({ url: `${receiver.url}/to-metadata` })).type, 'HTTP_BLOCKED_ADDRESS');
     receiver.on('/moved', () => ({ status: 301, headers: { location: '/landing' } }));
@@ -134,6 +146,7 @@ describe('the http connector', () => {
       const echoed = await runWith(`${receiver.url}/echo-secret`);
       assert.deepEqual((echoed.output as { body: unknown }).body, { upper: '[redacted]', b64: '[redacted]', pct: '[redacted]' });
       receiver.on('/elsewhere', () => ({ status: 302, headers: { location: `${other.url}/landed` } }));
+      other.accept('/landed');
       await runWith(`${receiver.url}/elsewhere`);
       assert.equal(receiver.requestsTo('/elsewhere')[0]?.headers['x-key'], token);
       assert.equal(other.requestsTo('/landed')[0]?.headers['x-key'], undefined);

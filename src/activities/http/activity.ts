@@ -1,12 +1,14 @@
 import { fetch, Headers, type Response } from 'undici';
 import { AppError } from '../../shared/errors.js';
-import type { Metrics } from '../../shared/metrics.js';
-import { connectorActivity, type ConnectorParts, type ExecuteContext } from '../boundary.js';
+import type { ExecuteContext } from '../boundary.js';
+import { withConnection } from './auth.js';
 import { encodeBody, readBody } from './body.js';
 import { blockedAddress, blockedCause, createGuard, type Guard } from './guard.js';
 import { nextHop, type Hop } from './redirect.js';
 import { describeUrl, urlHoldsSecret } from './safe-url.js';
-import { HttpConfigSchema, type HttpConfig } from './schema.js';
+import type { HttpConnection } from './connection.js';
+import { forgetToken } from './oauth2.js';
+import type { HttpConfig } from './schema.js';
 
 const MAX_REDIRECTS = 5;
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -19,27 +21,30 @@ export interface HttpOutput {
 }
 
 /**
- * The `http` connector. Sends `Idempotency-Key: <runId>:<stepId>` (stable across attempts);
- * 408/429/5xx and network errors are retryable, other statuses outside `expectStatus` are not;
- * `Retry-After` sets the next retry delay. Private and local addresses are refused unless
- * allow-listed (SSRF guard), redirects are followed at most 5 times without leaking credentials
- * to another origin (see nextHop), responses are capped at 10 MiB.
- * @example createHttpActivity({ allowlist: 'hooks.internal' })({ config: { method: 'GET', url: 'https://example.com' }, ... })
- */
-export function createHttpActivity(opts: { allowlist: string; metrics?: Metrics; secrets?: ConnectorParts<typeof HttpConfigSchema>['secrets']; maxOutputBytes?: number }) {
-  return connectorActivity({ type: 'http', schema: HttpConfigSchema, execute: createHttpExecute(opts.allowlist), metrics: opts.metrics, secrets: opts.secrets, maxOutputBytes: opts.maxOutputBytes });
-}
-
-/**
- * The http step itself, inside the activity boundary (which resolves and redacts secrets).
+ * The http step itself, inside the activity boundary (which resolves and redacts secrets). With a
+ * connection, its headers and credentials are applied (see withConnection).
  * @example await createHttpExecute('')(HttpConfigSchema.parse({ url: 'https://example.com' }), ctx)
  */
 export function createHttpExecute(allowlist: string) {
   const guard = createGuard(allowlist);
-  return (config: HttpConfig, ctx: ExecuteContext): Promise<HttpOutput> => request(config, ctx, guard);
+  return async (config: HttpConfig, ctx: ExecuteContext<HttpConnection>): Promise<HttpOutput> => {
+    const { connection } = ctx;
+    if (!connection) return request(config, ctx, guard);
+    const authed = await withConnection(config, connection, { guard, signal: ctx.signal, secrets: ctx.secrets });
+    try {
+      return await request(authed, ctx, guard);
+    } catch (err) {
+      // A token the API no longer accepts is dropped; the retry fetches a new one.
+      if (connection.auth?.type === 'oauth2' && err instanceof AppError && err.code === 'HTTP_401') {
+        forgetToken(connection.auth);
+        throw new AppError({ code: err.code, message: err.message, retryable: true, details: err.details });
+      }
+      throw err;
+    }
+  };
 }
 
-async function request(config: HttpConfig, { input, signal, secrets }: ExecuteContext, guard: Guard): Promise<HttpOutput> {
+async function request(config: HttpConfig, { input, signal, secrets }: ExecuteContext<HttpConnection>, guard: Guard): Promise<HttpOutput> {
   const url = new URL(config.url);
   for (const [k, v] of Object.entries(config.query)) url.searchParams.append(k, String(v));
   const headers = new Headers(config.headers);

@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { ConnectorInput, ConnectorResult } from '../connector.js';
-import { createHttpActivity, createHttpExecute } from './activity.js';
+import { createHttpExecute } from './activity.js';
+import { createHttpActivity } from './definition.js';
 import { MAX_RESPONSE_BYTES } from './body.js';
 import { HttpConfigSchema } from './schema.js';
 

@@ -64,6 +64,8 @@ describe('HTTP_ALLOWLIST with host:port entries', () => {
   before(async () => {
     first = await startReceiver();
     second = await startReceiver();
+    first.accept('/ok', '/named');
+    second.accept('/any', '/named');
     firstPort = Number(new URL(first.url).port);
   });
   after(async () => {

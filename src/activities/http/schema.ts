@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import type { ConnectorDef } from '../connector.js';
-import { httpDefaults } from './defaults.js';
 
 const HttpStatusSchema = z.int().min(100).max(599);
 
@@ -19,8 +17,3 @@ export const HttpConfigSchema = z.strictObject({
   expectStatus: z.array(HttpStatusSchema).min(1).optional(),
 });
 export type HttpConfig = z.infer<typeof HttpConfigSchema>;
-
-export const httpConnector = {
-  configSchema: HttpConfigSchema,
-  defaults: httpDefaults,
-} satisfies ConnectorDef;

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { AppError } from '../shared/errors.js';
+import type { ConnectorDeps } from './kit.js';
+
+/** A stored secret field holds exactly this: `$secret('name')`, never the value. */
+export const SECRET_REFERENCE = /^\$secret\('([A-Za-z0-9_.-]{1,100})'\)$/;
+
+const SecretReferenceSchema = z.string().regex(SECRET_REFERENCE, "a secret field holds a $secret('name') reference, never the value");
+const SecretValueSchema = z.string().min(1);
+
+/** The resolved config type of a connection kind. */
+export type ConnectionConfig<K> = K extends ConnectionKind<infer C> ? C : never;
+
+/** What parses a resolved config: a zod schema, typed by what it gives. */
+export interface Parser<C> {
+  safeParse(data: unknown): z.ZodSafeParseResult<C>;
+}
+
+/** What a connection check gets: the abort signal of its time limit and the connectors' dependencies. */
+export interface ConnectionTestContext {
+  signal: AbortSignal;
+  deps: ConnectorDeps;
+}
+
+/**
+ * A kind of stored connection (`smtp`, `postgres`, ...): its config schema, checked twice (as
+ * stored, secret fields being `$secret()` references; as resolved inside an activity, with the
+ * values), and the check behind `POST /v1/connections/{name}/test`.
+ */
+export interface ConnectionKind<C = unknown> {
+  type: string;
+  description: string;
+  example: Record<string, unknown>;
+  storedSchema: z.ZodType;
+  resolvedSchema: Parser<C>;
+  /** Proves the connection works (a handshake, `SELECT 1`, a metadata request); answers what it learnt. */
+  test: (config: C, ctx: ConnectionTestContext) => Promise<Record<string, unknown>>;
+  /** The same kind with its config type erased, as registries hold it. */
+  erased: ConnectionKind;
+}
+
+/**
+ * Declares a connection kind. `schema` is given the schema of a secret field and builds the
+ * config schema from it, so the stored and the resolved forms cannot drift apart.
+ * @example defineConnectionKind({ type: 'smtp', description: 'An SMTP server', example: { host: 'smtp.example.com' },
+ *   schema: (secret) => z.strictObject({ host: z.string(), password: secret.optional() }), test: async () => ({}) })
+ */
+export function defineConnectionKind<S extends z.ZodType>(spec: {
+  type: string;
+  description: string;
+  example: Record<string, unknown>;
+  schema: (secret: z.ZodString) => S;
+  test: (config: z.output<S>, ctx: ConnectionTestContext) => Promise<Record<string, unknown>>;
+}): ConnectionKind<z.output<S>> {
+  const resolvedSchema: Parser<z.output<S>> = spec.schema(SecretValueSchema);
+  const base = { type: spec.type, description: spec.description, example: spec.example, storedSchema: spec.schema(SecretReferenceSchema) };
+  const erased: ConnectionKind = {
+    ...base,
+    resolvedSchema,
+    test: (config, ctx) => spec.test(parseResolved(resolvedSchema, config, spec.type), ctx),
+    get erased(): ConnectionKind {
+      return erased;
+    },
+  };
+  return { ...base, resolvedSchema, test: spec.test, erased };
+}
+
+/** The resolved config of a connection, or INVALID_CONNECTION naming what is wrong (not retried). */
+export function parseResolved<C>(schema: Parser<C>, config: unknown, name: string): C {
+  const parsed = schema.safeParse(config);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+  throw new AppError({ code: 'INVALID_CONNECTION', message: `connection '${name}' is invalid: ${problems.join('; ')}`, httpStatus: 400 });
+}
+
+/**
+ * Swaps the `$secret('name')` references of a stored connection's config for their values and
+ * returns the values used, so they can be redacted from whatever leaves the activity.
+ */
+export async function revealReferences(value: unknown, reveal: (name: string) => Promise<string>): Promise<{ value: unknown; used: string[] }> {
+  const used: string[] = [];
+  const walk = async (v: unknown): Promise<unknown> => {
+    if (typeof v === 'string') {
+      const name = SECRET_REFERENCE.exec(v)?.[1];
+      if (name === undefined) return v;
+      const secret = await reveal(name);
+      used.push(secret);
+      return secret;
+    }
+    if (Array.isArray(v)) return Promise.all(v.map(walk));
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)));
+    return v;
+  };
+  return { value: await walk(value), used: used.filter((s) => s.length > 0) };
+}

@@ -1,0 +1,60 @@
+import type { ConnectionsRepo } from '../../db/connections-repo.js';
+import type { RateLimit } from '../../definitions/schema.js';
+import { AppError } from '../../shared/errors.js';
+import type { RateStore } from './store.js';
+
+/** What a connector step asks before it runs: its rate limit (key rendered) and connection. */
+export interface RateRequest {
+  tenantId: string;
+  workflowId: string;
+  stepId: string;
+  connection?: string;
+  rateLimit?: RateLimit;
+  /** The slot an earlier answer reserved, once its wait is over. */
+  reservation?: number;
+}
+
+/** Go now (`waitMs` 0), or wait and ask again with `reservation`; `key` is what an upstream's Retry-After pauses. */
+export interface RateAnswer {
+  waitMs: number;
+  reservation?: number;
+  key?: string;
+}
+
+/**
+ * Slots are spaced this much wider than the limit: a step sends a little after its slot (the timer,
+ * the workflow task), by a varying delay, and the receiver must never count more than the limit.
+ */
+const SPACING = 1.05;
+
+/** The step's own limit, else its connection's (loaded for its tenant); none when neither has one. */
+async function limitOf(req: RateRequest, connections: Pick<ConnectionsRepo, 'get'>): Promise<RateLimit | undefined> {
+  if (req.rateLimit) return req.rateLimit;
+  if (!req.connection) return undefined;
+  try {
+    return (await connections.get(req.tenantId, req.connection)).rateLimit ?? undefined;
+  } catch (err) {
+    // The step itself reports the missing connection.
+    if (err instanceof AppError && err.code === 'CONNECTION_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The local activity behind rate limits that wait: reserves the step's slot on its key. The
+ * workflow sleeps (a durable timer) until the slot, so a throttled step spends no retry attempt.
+ */
+export function createRateActivities(deps: { store: RateStore; connections: Pick<ConnectionsRepo, 'get'> }) {
+  return {
+    async reserveRate(req: RateRequest): Promise<RateAnswer> {
+      const limit = await limitOf(req, deps.connections);
+      if (!limit) return { waitMs: 0 };
+      const name = limit.key ?? (req.connection ? `connection:${req.connection}` : `step:${req.workflowId}:${req.stepId}`);
+      const key = `${req.tenantId}:${name}`;
+      const intervalMs = Math.ceil((limit.perSecond ? 1000 / limit.perSecond : 60_000 / (limit.perMinute ?? 60)) * SPACING);
+      return { ...(await deps.store.reserve(key, intervalMs, req.reservation)), key };
+    },
+  };
+}
+
+export type RateActivities = ReturnType<typeof createRateActivities>;

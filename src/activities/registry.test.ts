@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { definitionJsonSchema } from '../definitions/schema.js';
+import { validateStep } from '../definitions/validate.js';
+import { connectorCatalogue } from './catalogue.js';
+import { connectorDefaults } from './defaults.js';
+import { defaultsSource } from './defaults-source.js';
+import { defineConnector, type Connector } from './kit.js';
+import { assertWorkflowDefaults, buildRegistry } from './registry-checks.js';
+import { CONNECTORS, registry } from './registry.js';
+
+const echo = (type: string): Connector =>
+  defineConnector({
+    type,
+    description: 'answers its config',
+    configSchema: z.strictObject({ say: z.string() }),
+    defaults: { timeout: '5s', retry: { maxAttempts: 1 } },
+    example: { config: { say: 'hi' } },
+    create: () => async (config) => config,
+  });
+
+describe('the connector registry', () => {
+  it('refuses a connector registered twice, one named like a built-in step, and one missing a part', () => {
+    assert.throws(() => buildRegistry([echo('echo'), echo('echo')]), /connector 'echo' is registered twice/);
+    assert.throws(() => buildRegistry([echo('delay')]), /takes the name of a built-in step type/);
+    const { description: _d, ...noDescription } = echo('half');
+    assert.throws(() => buildRegistry([{ ...noDescription, description: '' }]), /'half' is half-registered: it lacks description/);
+  });
+
+  it('the workflow reads exactly the registry defaults, and the generated file is current', () => {
+    assert.doesNotThrow(() => assertWorkflowDefaults(registry, connectorDefaults));
+    assert.equal(readFileSync(new URL('./defaults.generated.ts', import.meta.url), 'utf8'), defaultsSource(registry));
+    assert.throws(() => assertWorkflowDefaults(buildRegistry([...CONNECTORS, echo('echo')]), connectorDefaults), /defaults.generated.ts is stale for echo/);
+  });
+
+  it('every connector example is a valid step, and the catalogue lists every type with its JSON Schema, defaults and connection', () => {
+    const catalogue = connectorCatalogue();
+    assert.deepEqual(
+      catalogue.map((c) => c.type),
+      ['http', 'webhook', 'email', 'sql', 'slack'],
+    );
+    for (const entry of catalogue) {
+      const checked = validateStep(entry.example);
+      assert.ok(checked.ok, `${entry.type} example: ${JSON.stringify(checked)}`);
+      assert.equal(entry.configSchema.type, 'object', entry.type);
+      assert.ok(entry.description.length > 20);
+      assert.ok(entry.defaults.timeout);
+    }
+    assert.equal(catalogue.find((c) => c.type === 'email')?.connection?.type, 'smtp');
+    assert.equal(catalogue.find((c) => c.type === 'sql')?.connection?.required, true);
+  });
+
+  it('the published workflow JSON Schema carries each connector config schema', () => {
+    const defs = definitionJsonSchema().$defs;
+    assert.ok(typeof defs === 'object' && defs !== null);
+    for (const type of registry.types) assert.ok(type + 'Config' in defs, type);
+  });
+
+  it('validation checks a connector step config and connection against its connector', () => {
+    const missing = validateStep({ id: 'm', type: 'email', config: { from: 'a@x.io', to: 'b@y.io', subject: 's', text: 't' } });
+    assert.deepEqual(missing.ok ? [] : missing.problems.map((p) => p.pointer), ['/connection']);
+    const bad = validateStep({ id: 'q', type: 'sql', connection: 'db', config: { query: 'SELECT 1', maxRows: 0 } });
+    assert.deepEqual(bad.ok ? [] : bad.problems.map((p) => p.pointer), ['/config/maxRows']);
+  });
+});

@@ -1,0 +1,11 @@
+import type { ConnectorDeps } from '../activities/kit.js';
+import type { ApiDeps } from './env.js';
+
+/** What connectors need when the API runs them (connection checks, the step test): as the worker gives them. */
+export const apiConnectorDeps = (deps: ApiDeps): ConnectorDeps => ({
+  allowlist: deps.config.HTTP_ALLOWLIST,
+  secrets: deps.secrets,
+  connections: deps.connections,
+  maxOutputBytes: deps.config.STEP_OUTPUT_MAX_BYTES,
+  metrics: undefined,
+});

@@ -1,0 +1,182 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { TriggerRow } from '../db/triggers-repo.js';
+import { BackfillBodySchema, OVERLAP_POLICIES, ScheduleTriggerBodySchema, TriggerPatchSchema } from '../triggers/schema.js';
+import { backfillSchedule, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
+import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
+import type { ApiDeps, ApiEnv } from './env.js';
+import { requires } from './middleware/scopes.js';
+import { errorResponses, IdParamSchema, json, problem } from './schemas.js';
+
+const TriggerSchema = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    type: z.literal('schedule'),
+    version: z.number().int().nullable().openapi({ description: 'The pinned version; null: the latest at each firing' }),
+    paused: z.boolean(),
+    cron: z.string().optional(),
+    every: z.string().optional(),
+    timezone: z.string().optional(),
+    overlap: z.enum(OVERLAP_POLICIES),
+    catchupWindow: z.string().optional(),
+    jitter: z.string().optional(),
+    startAt: z.string().optional(),
+    endAt: z.string().optional(),
+    input: z.unknown().optional(),
+    scheduleId: z.string().openapi({ description: 'The Temporal Schedule (`temporal schedule describe -s <scheduleId>`)' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Trigger');
+const TriggerDetailSchema = TriggerSchema.extend({
+  nextFireTimes: z.array(z.string()).openapi({ description: 'The next 10 firings, as Temporal computed them' }),
+  recentFirings: z.array(z.object({ scheduledAt: z.string(), takenAt: z.string(), triggerWorkflowId: z.string() })),
+}).openapi('TriggerDetail');
+
+const toTrigger = (t: TriggerRow) => {
+  const { version: _pinned, overlap, ...settings } = t.config;
+  return { ...settings, id: t.id, workflowId: t.workflowId, type: t.type, version: t.version, paused: t.paused, overlap: overlap ?? 'skip', scheduleId: scheduleId(t.id), createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString() };
+};
+
+const WRITE = requires('workflows:write', 'runs:write');
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
+/** Triggers of workflows: schedules, each a Temporal Schedule. */
+export function triggersRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono<ApiEnv>();
+  const service = triggerDeps(deps);
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/workflows/{id}/triggers',
+      tags: ['triggers'],
+      summary: 'Add a schedule trigger (a Temporal Schedule)',
+      ...WRITE,
+      request: { params: IdParamSchema, ...jsonBody(ScheduleTriggerBodySchema) },
+      responses: { 201: json(TriggerSchema, 'Created'), 409: problem('Archived'), ...errorResponses },
+    }),
+    async (c) => {
+      const { type: _type, ...settings } = c.req.valid('json');
+      const trigger = await createTrigger(service, c.var.tenantId, c.req.valid('param').id, settings);
+      c.var.logger.info({ triggerId: trigger.id, workflowId: trigger.workflowId }, 'trigger created');
+      return c.json(toTrigger(trigger), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/workflows/{id}/triggers',
+      tags: ['triggers'],
+      summary: "A workflow's triggers",
+      ...requires('workflows:read'),
+      request: { params: IdParamSchema },
+      responses: { 200: json(z.object({ items: z.array(TriggerSchema) }), 'The triggers'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await deps.workflows.get(c.var.tenantId, id);
+      const items = await deps.triggers.listForWorkflow(c.var.tenantId, id);
+      return c.json({ items: items.map(toTrigger) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/triggers/{id}',
+      tags: ['triggers'],
+      summary: 'A trigger with its next 10 fire times',
+      ...requires('workflows:read'),
+      request: { params: IdParamSchema },
+      responses: { 200: json(TriggerDetailSchema, 'The trigger'), ...errorResponses },
+    }),
+    async (c) => {
+      const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
+      const { nextFireTimes, recentFirings } = await describeSchedule(deps.temporal, trigger.id);
+      return c.json({ ...toTrigger(trigger), nextFireTimes, recentFirings }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/triggers/{id}',
+      tags: ['triggers'],
+      summary: "Change a trigger's settings (null clears a field)",
+      ...WRITE,
+      request: { params: IdParamSchema, ...jsonBody(TriggerPatchSchema) },
+      responses: { 200: json(TriggerSchema, 'Changed'), 409: problem('Archived'), ...errorResponses },
+    }),
+    async (c) => c.json(toTrigger(await patchTrigger(service, c.var.tenantId, c.req.valid('param').id, c.req.valid('json'))), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/triggers/{id}',
+      tags: ['triggers'],
+      summary: 'Delete a trigger and its schedule (runs it started go on)',
+      ...WRITE,
+      request: { params: IdParamSchema },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteTrigger(service, c.var.tenantId, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/triggers/{id}/${action}`,
+        tags: ['triggers'],
+        summary: action === 'pause' ? 'Pause: no firings until resumed' : 'Resume a paused trigger',
+        ...WRITE,
+        request: { params: IdParamSchema },
+        responses: { 200: json(TriggerSchema, 'The trigger'), ...errorResponses },
+      }),
+      async (c) => c.json(toTrigger(await setTriggerPaused(service, c.var.tenantId, c.req.valid('param').id, action === 'pause')), 200),
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/triggers/{id}/run',
+      tags: ['triggers'],
+      summary: 'Fire the trigger once now (whatever its overlap policy)',
+      ...requires('runs:write'),
+      request: { params: IdParamSchema },
+      responses: { 202: json(z.object({ fired: z.literal(true) }), 'Fired'), ...errorResponses },
+    }),
+    async (c) => {
+      const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
+      await fireSchedule(deps.temporal, trigger.id);
+      return c.json({ fired: true as const }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/triggers/{id}/backfill',
+      tags: ['triggers'],
+      summary: 'Take every firing the schedule would have had in [from, to)',
+      ...requires('runs:write'),
+      request: { params: IdParamSchema, ...jsonBody(BackfillBodySchema) },
+      responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Accepted'), ...errorResponses },
+    }),
+    async (c) => {
+      const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
+      const { from, to, overlap } = c.req.valid('json');
+      await backfillSchedule(deps.temporal, trigger.id, { from: new Date(from), to: new Date(to), overlap: overlap ?? 'allow_all' });
+      return c.json({ accepted: true as const }, 202);
+    },
+  );
+
+  return app;
+}

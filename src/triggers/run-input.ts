@@ -1,0 +1,16 @@
+import type { Definition } from '../definitions/schema.js';
+import type { RunLimits } from '../definitions/limits.js';
+import type { RunInput, RunSource } from '../workflows/messages.js';
+import { stampRun } from '../workflows/revisions.js';
+
+/**
+ * The one builder of a top-level run's input, whatever started it (API, webhook, schedule): the
+ * revision and limits stamp, the pinned definition snapshot, the payload and how the run started.
+ */
+export function buildRunInput(
+  limits: RunLimits,
+  run: { tenantId: string; workflow: { id: string; version: number; definition: Definition }; payload: unknown; source: RunSource },
+): RunInput {
+  const { tenantId, workflow, payload, source } = run;
+  return { ...stampRun(limits), tenantId, workflowId: workflow.id, version: workflow.version, definition: workflow.definition, trigger: payload ?? null, source };
+}

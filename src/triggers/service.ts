@@ -1,0 +1,74 @@
+import type { Client } from '@temporalio/client';
+import type { TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
+import { archived, type WorkflowsRepo } from '../db/workflows-repo.js';
+import { AppError } from '../shared/errors.js';
+import { applyPatch, ScheduleSettingsSchema, type ScheduleSettings, type TriggerPatch } from './schema.js';
+import { createSchedule, deleteSchedule, pauseSchedule, updateSchedule } from './schedules.js';
+
+export interface TriggerDeps {
+  triggers: TriggersRepo;
+  workflows: WorkflowsRepo;
+  temporal: Client;
+  taskQueue: string;
+}
+
+/** A pinned version must exist; a trigger of an archived workflow would never fire. */
+async function assertRunnable(deps: TriggerDeps, tenantId: string, workflowId: string, version: number | undefined): Promise<void> {
+  const latest = await deps.workflows.get(tenantId, workflowId);
+  if (latest.archivedAt) throw archived(workflowId);
+  if (version !== undefined) await deps.workflows.get(tenantId, workflowId, version);
+}
+
+/**
+ * Stores a schedule trigger and creates its Temporal Schedule. The row comes first (a firing
+ * reads it); when Temporal refuses or cannot be reached, the row goes again.
+ */
+export async function createTrigger(deps: TriggerDeps, tenantId: string, workflowId: string, settings: ScheduleSettings): Promise<TriggerRow> {
+  await assertRunnable(deps, tenantId, workflowId, settings.version);
+  const trigger = await deps.triggers.create(tenantId, workflowId, settings);
+  try {
+    await createSchedule(deps.temporal, trigger, deps.taskQueue);
+  } catch (err) {
+    await deps.triggers.remove(tenantId, trigger.id);
+    throw err;
+  }
+  return trigger;
+}
+
+/** Changes a trigger's settings; the schedule is rewritten first, so the row never says what Temporal does not do. */
+export async function patchTrigger(deps: TriggerDeps, tenantId: string, id: string, patch: TriggerPatch): Promise<TriggerRow> {
+  const current = await deps.triggers.get(tenantId, id);
+  const parsed = ScheduleSettingsSchema.safeParse(applyPatch(current.config, patch));
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
+    throw new AppError({ code: 'INVALID_TRIGGER', message: 'the patched trigger is invalid', httpStatus: 400, details });
+  }
+  await assertRunnable(deps, tenantId, current.workflowId, parsed.data.version);
+  await updateSchedule(deps.temporal, { ...current, config: parsed.data }, deps.taskQueue);
+  return deps.triggers.update(tenantId, id, { config: parsed.data });
+}
+
+export async function setTriggerPaused(deps: TriggerDeps, tenantId: string, id: string, paused: boolean): Promise<TriggerRow> {
+  await deps.triggers.get(tenantId, id);
+  await pauseSchedule(deps.temporal, id, paused);
+  return deps.triggers.update(tenantId, id, { paused });
+}
+
+/** Deletes the schedule, then the row: a failure in between leaves a row to delete again, never a schedule without one. */
+export async function deleteTrigger(deps: TriggerDeps, tenantId: string, id: string): Promise<void> {
+  await deps.triggers.get(tenantId, id);
+  await deleteSchedule(deps.temporal, id);
+  await deps.triggers.remove(tenantId, id);
+}
+
+/** Archiving a workflow stops its triggers: their schedules and rows are deleted. */
+export async function deleteWorkflowTriggers(deps: TriggerDeps, tenantId: string, workflowId: string): Promise<void> {
+  for (const trigger of await deps.triggers.listForWorkflow(tenantId, workflowId)) await deleteTrigger(deps, tenantId, trigger.id);
+}
+
+export const triggerDeps = (deps: { triggers: TriggersRepo; workflows: WorkflowsRepo; temporal: Client; config: { TEMPORAL_TASK_QUEUE: string } }): TriggerDeps => ({
+  triggers: deps.triggers,
+  workflows: deps.workflows,
+  temporal: deps.temporal,
+  taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+});

@@ -1,0 +1,55 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, TimeoutFailure, uuid4 } from '@temporalio/workflow';
+import type { ConnectorActivities } from '../activities/activities.js';
+import type { ConnectorResult } from '../activities/connector.js';
+import { connectorDefaults } from '../activities/defaults.js';
+import { toMillis } from '../definitions/duration.js';
+import { LATER, renderNow } from '../definitions/expressions.js';
+import type { ConnectorStep } from '../definitions/schema.js';
+import type { StepContext, StepOutcome } from './context.js';
+import { attemptsOf, StepFailure, toStepError } from './errors.js';
+import { REVISIONS } from './revisions.js';
+import { throttle } from './throttle.js';
+
+/** Connector steps with timeouts up to this run as local activities unless they say otherwise. */
+const LOCAL_MAX_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs a connector step as an activity whose retries and timeout come from the definition: a
+ * local one (run by this worker inside the workflow task, so the step costs no server round trip)
+ * when it is short, a regular one otherwise. Runs started before local steps keep regular ones.
+ */
+export async function connector(step: ConnectorStep, { scope, suffix }: StepContext): Promise<StepOutcome> {
+  const { identity } = scope.run;
+  // A nonce per render: only references made by this render's `$secret()` calls are resolved.
+  const secretNonce = scope.run.since(REVISIONS.boundedRuns) ? uuid4() : undefined;
+  const evaluation = { ...scope.run.evaluation, secretNonce };
+  const now = renderNow(step.config, scope.context(), evaluation);
+  const config = now === LATER ? await scope.run.render(step.config, scope.context(), evaluation) : now;
+  const defaults = connectorDefaults[step.type];
+  const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
+  const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);
+  const options = {
+    startToCloseTimeout: timeoutMs,
+    retry: {
+      maximumAttempts: retry.maxAttempts,
+      initialInterval: retry.initialInterval && toMillis(retry.initialInterval),
+      backoffCoefficient: retry.backoffCoefficient,
+      maximumInterval: retry.maximumInterval && toMillis(retry.maximumInterval),
+      nonRetryableErrorTypes: retry.nonRetryable,
+    },
+  };
+  const local = (step.local ?? defaults.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && scope.run.since(REVISIONS.localConnectorSteps);
+  const activities = local
+    ? proxyLocalActivities<ConnectorActivities>(options)
+    : proxyActivities<ConnectorActivities>({ ...options, activityId: `${step.id}${suffix}`, heartbeatTimeout: Math.min(timeoutMs, 10_000) });
+  const rateKey = await throttle(step, scope);
+  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}`, ...(secretNonce ? { secretNonce } : {}), ...(step.connection ? { connection: step.connection } : {}), ...(rateKey ? { rateKey } : {}) };
+  try {
+    const result: ConnectorResult = await activities[step.type](input);
+    return { output: result.output, attempts: result.attempt };
+  } catch (err) {
+    // A regular activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
+    if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure)) throw err;
+    throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts), config);
+  }
+}

@@ -1,0 +1,44 @@
+import { isConnectorStep } from '../activities/defaults.js';
+import type { ConnectorType } from '../activities/registry.js';
+import type { Step, StepType } from '../definitions/schema.js';
+import { foreach, parallel } from './blocks.js';
+import { connector } from './connector.js';
+import type { Handler, Handlers, StepContext, StepOf, StepOutcome } from './context.js';
+import { choice, delay, fail, subworkflow, succeed, transform, waitForEvent } from './steps.js';
+
+/**
+ * Wraps a handler in one more async frame. The handlers below that delegate used to be called
+ * from inside an async `switch`, the others were its inline cases; keeping that shape keeps the
+ * microtasks between a step's end and the next command as they were, so concurrent branches issue
+ * their commands in the order recorded histories hold. Do not unwrap without a revision gate.
+ */
+const framed =
+  <T extends StepType>(handler: Handler<T>): Handler<T> =>
+  async (step, ctx) =>
+    handler(step, ctx);
+
+/** Every connector step type (see src/activities/registry.ts) runs through this one handler. */
+const runConnector = framed(connector);
+
+type BuiltInType = Exclude<StepType, ConnectorType>;
+
+/** The one table from built-in step type to what runs it. */
+export const handlers: Pick<Handlers, BuiltInType> = {
+  delay: framed(delay),
+  transform,
+  choice: framed(choice),
+  parallel: framed(parallel),
+  foreach: framed(foreach),
+  wait_for_event: framed(waitForEvent),
+  subworkflow: framed(subworkflow),
+  succeed,
+  fail,
+};
+
+/** Runs one step of any type through its handler. */
+export const runStep = (step: Step, ctx: StepContext): Promise<StepOutcome> => (isConnectorStep(step) ? runConnector(step, ctx) : dispatch(step.type, step, ctx));
+
+function dispatch<T extends BuiltInType>(type: T, step: StepOf<T>, ctx: StepContext): Promise<StepOutcome> {
+  const handler: Handler<T> = handlers[type];
+  return handler(step, ctx);
+}

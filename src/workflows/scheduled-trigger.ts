@@ -1,0 +1,49 @@
+import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { CancellationScope, ChildWorkflowFailure, executeChild, ParentClosePolicy, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { TriggerActivities } from '../triggers/activities.js';
+import { runSearchAttributes } from '../temporal/search-attributes.js';
+import type { interpreter } from './interpreter.js';
+
+/** Set by Temporal on every workflow a schedule starts: the firing time (before jitter), also for backfills. */
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+const { prepareScheduledRun } = proxyActivities<TriggerActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['NOT_FOUND'] },
+});
+
+export interface ScheduledTriggerResult {
+  runId: string | null;
+  outcome: 'completed' | 'failed' | 'already_started' | 'skipped';
+}
+
+/**
+ * What a trigger's Temporal Schedule starts at each firing. It reads the trigger and the version
+ * to run when it fires (so a schedule follows the workflow's latest version without being
+ * rewritten), and runs the run as its child: the schedule's overlap policy (skip, buffer_one,
+ * cancel_other) then applies to runs, and a cancelled firing cancels its run. The run's id derives
+ * from (trigger, scheduled time), so one firing never starts two runs.
+ */
+export async function scheduledTrigger(args: { tenantId: string; triggerId: string }): Promise<ScheduledTriggerResult> {
+  const scheduledAt = (workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? workflowInfo().startTime).toISOString();
+  const prepared = await prepareScheduledRun({ ...args, scheduledAt });
+  if (!prepared) return { runId: null, outcome: 'skipped' };
+  const { runId, input } = prepared;
+  try {
+    await executeChild<typeof interpreter>('interpreter', {
+      workflowId: runId,
+      args: [input],
+      typedSearchAttributes: runSearchAttributes(input),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+    return { runId, outcome: 'completed' };
+  } catch (err) {
+    // Cancelled by the schedule (cancel_other): the run was cancelled with it; so is the firing.
+    if (CancellationScope.current().consideredCancelled) throw err;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { runId, outcome: 'already_started' };
+    // The run's failure is the run's (it shows in the run index); the firing itself did its job.
+    if (err instanceof ChildWorkflowFailure) return { runId, outcome: 'failed' };
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+/** A run that posts its trigger to `path` (the receiver answers it slowly or at once). */
+const calling = (name: string, url: string, admission: Record<string, unknown>) => ({
+  name,
+  ...admission,
+  steps: [{ id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ trigger }}' } }],
+});
+
+describe('admission control per workflow (real Temporal, real PostgreSQL, a real receiver)', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  before(async () => {
+    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
+  });
+  after(async () => {
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  it('50 runs of a workflow with concurrency.limit 3 never have more than 3 running at once, and all 50 complete', async () => {
+    receiver.on('/slow', () => ({ status: 200, body: { ok: true }, delayMs: 300 }));
+    const wf = await createWorkflow(stack, calling('limited', `${receiver.url}/slow`, { concurrency: { limit: 3 } }));
+    const runs = await Promise.all(Array.from({ length: 50 }, (_, n) => trigger(stack, wf, { n })));
+    for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 120_000)).status, 'completed');
+    assert.equal(receiver.requestsTo('/slow').length, 50);
+    assert.equal(receiver.maxInFlight('/slow'), 3, 'at most 3 at once, and the limit was used');
+  });
+
+  it('a concurrency key limits each key on its own', async () => {
+    receiver.on('/keyed', () => ({ status: 200, body: { ok: true }, delayMs: 400 }));
+    const wf = await createWorkflow(stack, calling('keyed', `${receiver.url}/keyed`, { concurrency: { limit: 1, key: 'trigger.user' } }));
+    const runs = await Promise.all(['a', 'a', 'a', 'b', 'b', 'b'].map((user) => trigger(stack, wf, { user })));
+    for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 60_000)).status, 'completed');
+    assert.equal(receiver.maxInFlight('/keyed'), 2, 'one run per user at once, two users side by side');
+  });
+
+  it('throttle.perSecond 5 lets no more than 5 of 12 runs start in any second', async () => {
+    receiver.accept('/paced');
+    const wf = await createWorkflow(stack, calling('paced', `${receiver.url}/paced`, { throttle: { perSecond: 5 } }));
+    const runs = await Promise.all(Array.from({ length: 12 }, (_, n) => trigger(stack, wf, { n })));
+    for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 60_000)).status, 'completed');
+    const at = receiver.requestsTo('/paced').map((r) => r.at).sort((a, b) => a - b);
+    assert.equal(at.length, 12);
+    for (let i = 5; i < at.length; i++) assert.ok((at[i] ?? 0) - (at[i - 5] ?? 0) >= 800, `no 6 requests within a second (${(at[i] ?? 0) - (at[i - 5] ?? 0)} ms)`);
+  });
+
+  it('debounce: of runs with the same key within the period only the last one runs; the others end superseded', async () => {
+    receiver.accept('/debounced');
+    const wf = await createWorkflow(stack, calling('debounced', `${receiver.url}/debounced`, { debounce: { period: '1s', key: 'trigger.user' } }));
+    const burst: string[] = [];
+    for (let n = 0; n < 5; n++) burst.push(await trigger(stack, wf, { user: 'a', n }));
+    const other = await trigger(stack, wf, { user: 'b', n: 0 });
+    const ended = await Promise.all([...burst, other].map((runId) => waitForEnd(stack, runId, 60_000)));
+    const bodies = receiver.requestsTo('/debounced').map((r) => JSON.parse(r.body));
+    assert.deepEqual(bodies.sort((x, y) => x.user.localeCompare(y.user)), [{ user: 'a', n: 4 }, { user: 'b', n: 0 }]);
+    for (const run of ended.slice(0, 4)) {
+      assert.equal(run.status, 'completed');
+      assert.equal(run.result.debounced, true, JSON.stringify(run.result));
+    }
+  });
+});
