@@ -1,5 +1,6 @@
 // Provisions what `npm run dev` and `npm test` need on a fresh clone, using only Node built-ins:
-// node_modules (npm ci), the pinned Temporal CLI and, for tests, the time-skipping test server.
+// node_modules (npm ci), the pinned Temporal CLI and, for tests, the time-skipping test server and
+// the Apache Kafka broker's jars.
 // The resolved binaries are written to .tools/paths.json for the rest of the code to read.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -94,10 +95,35 @@ function ensureBinary(spec) {
   return got;
 }
 
+/**
+ * The jars of the single-node Kafka broker the Kafka trigger tests start (scripts/kafka/pom.xml),
+ * copied from Maven Central by Maven. Best effort: without Java or Maven those tests skip, saying why.
+ */
+function ensureKafkaJars() {
+  const libs = join(root, '.tools', 'kafka', 'libs');
+  const pom = join(root, 'scripts', 'kafka', 'pom.xml');
+  const version = /<kafka.version>([^<]+)</.exec(readFileSync(pom, 'utf8'))?.[1];
+  if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return;
+  if (!onPath('java') || !onPath('mvn')) {
+    log('Java or Maven is missing: the Kafka trigger tests will skip');
+    return;
+  }
+  log(`fetching Apache Kafka ${version} jars from Maven Central (about a minute on a cold cache)`);
+  rmSync(libs, { recursive: true, force: true });
+  const r = spawnSync('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`], { stdio: 'inherit', timeout: 600_000 });
+  if (r.status !== 0) {
+    rmSync(libs, { recursive: true, force: true });
+    log('could not fetch the Kafka jars: the Kafka trigger tests will skip');
+  }
+}
+
 try {
   ensureNodeModules();
   const paths = { temporal: ensureBinary(TEMPORAL_CLI) };
-  if (process.env.npm_lifecycle_event !== 'predev') paths.testServer = ensureBinary(TEST_SERVER);
+  if (process.env.npm_lifecycle_event !== 'predev') {
+    paths.testServer = ensureBinary(TEST_SERVER);
+    ensureKafkaJars();
+  }
   mkdirSync(join(root, '.tools'), { recursive: true });
   writeFileSync(join(root, '.tools', 'paths.json'), `${JSON.stringify(paths, null, 2)}\n`);
 } catch (err) {

@@ -5,7 +5,7 @@ import { parseResolved, revealReferences, type ConnectionKind } from './connecti
 import type { ConnectorDeps } from './kit.js';
 import { redact, redactText, revealSecrets } from './secrets.js';
 import { AppError } from '../shared/errors.js';
-import type { ConnectorInput, ConnectorResult } from './connector.js';
+import type { ConnectorInput, ConnectorResult, StepRate } from './connector.js';
 
 /** What a connector's `execute` gets besides its config. */
 export interface ExecuteContext<C = undefined> {
@@ -58,6 +58,7 @@ export async function runConnector<S extends z.ZodType, C>(parts: ConnectorParts
     throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
   }
   const connection = await loadConnection(parts, input, at.used);
+  await admitted(parts.deps.rates, input.rate, at.signal);
   const output = redact(await parts.execute(parsed.data, { input, signal: at.signal, attempt: at.attempt, secrets: at.used, connection }), at.used);
   checkOutputSize(output, maxOutputBytes);
   return output;
@@ -113,7 +114,7 @@ export function connectorActivity<S extends z.ZodType, C>(parts: ConnectorParts<
     } catch (err) {
       if (cancellationSignal.aborted) throw new CancelledFailure('the step was cancelled');
       const failure = toFailure(err, attempt, used);
-      await pauseKey(parts.deps.rates, input.rateKey, err);
+      await pauseKey(parts.deps.rates, input.rate?.key, err);
       timer?.({ outcome: 'failed' });
       metrics?.stepFailures.inc({ type, code: failure.type ?? 'UNKNOWN' });
       log.warn('step attempt failed', { runId: input.runId, workflowId: input.workflowId, stepId: input.stepId, tenant: input.tenantId, code: failure.type, attempt, retryable: !failure.nonRetryable });
@@ -123,6 +124,21 @@ export function connectorActivity<S extends z.ZodType, C>(parts: ConnectorParts<
       clearTimeout(deadlineTimer);
     }
   };
+}
+
+/**
+ * Waits, briefly, until the step's rate-limit key lets one more request out. The workflow already
+ * waited for the step's slot on a durable timer; this absorbs the moments between that slot and
+ * the send, so the receiver never sees more than the limit in a window.
+ */
+async function admitted(rates: ConnectorDeps['rates'], rate: StepRate | undefined, signal: AbortSignal): Promise<void> {
+  if (!rates || !rate) return;
+  for (let waitMs = await rates.admit(rate.key, rate.count, rate.windowMs); waitMs > 0; waitMs = await rates.admit(rate.key, rate.count, rate.windowMs)) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, waitMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    });
+  }
 }
 
 /** An upstream that asked to be left alone (Retry-After) is left alone by every run on the step's rate-limit key. */

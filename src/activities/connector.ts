@@ -21,8 +21,18 @@ export interface ConnectorInput {
   secretNonce?: string;
   /** The name of the tenant's stored connection the step uses, if any. */
   connection?: string;
-  /** The rate-limit key the step was throttled on: an upstream's Retry-After pauses it for every run. */
-  rateKey?: string;
+  /**
+   * The rate limit the step was throttled on: checked once more right before the request goes out,
+   * and paused for every run by an upstream's Retry-After.
+   */
+  rate?: StepRate;
+}
+
+/** A rate-limit key and how many requests it lets out per window. */
+export interface StepRate {
+  key: string;
+  count: number;
+  windowMs: number;
 }
 
 /** What a connector activity returns: the step's raw output and the attempt that produced it. */

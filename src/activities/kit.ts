@@ -18,8 +18,8 @@ export interface ConnectorDeps {
   connections?: Pick<ConnectionsRepo, 'get'>;
   /** The largest output a step may return (STEP_OUTPUT_MAX_BYTES). */
   maxOutputBytes?: number;
-  /** Where an upstream's Retry-After pauses a rate-limit key for every run. */
-  rates?: Pick<RateStore, 'pause'>;
+  /** Where a step's rate-limit key is checked right before sending, and paused by an upstream's Retry-After. */
+  rates?: Pick<RateStore, 'pause' | 'admit'>;
 }
 
 /** A connector's I/O: runs one attempt with the evaluated config and, when it uses one, the resolved connection. */

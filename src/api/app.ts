@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context } from 'hono';
@@ -11,6 +10,7 @@ import { codecRoutes } from './codec.js';
 import { connectionsRoutes } from './connections.js';
 import { connectorsRoutes } from './connectors.js';
 import { deadLettersRoutes } from './dead-letters.js';
+import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { authMiddleware } from './middleware/auth.js';
 import { BEARER_SCHEME, BEARER_SECURITY } from './middleware/scopes.js';
@@ -22,6 +22,7 @@ import { runsRoutes } from './runs.js';
 import { secretsRoutes } from './secrets.js';
 import { stepsTestRoutes } from './steps-test.js';
 import { triggersRoutes } from './triggers.js';
+import { uiRoutes } from './ui/routes.js';
 import { hookRoutes, webhookAdminRoutes } from './webhooks.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
@@ -104,6 +105,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/', docsRoutes());
+  app.route('/', uiRoutes());
   return app;
 }

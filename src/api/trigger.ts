@@ -10,6 +10,7 @@ import type { interpreter } from '../workflows/interpreter.js';
 import type { RunSource } from '../workflows/messages.js';
 import { runLimits } from '../shared/config.js';
 import { buildRunInput } from '../triggers/run-input.js';
+import { runDetails, runSummary } from '../workflows/summaries.js';
 import type { Logger } from '../shared/logger.js';
 import type { ApiDeps } from './env.js';
 
@@ -71,6 +72,8 @@ async function startRun(deps: ApiDeps, req: TriggerRequest): Promise<TriggerResu
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: runSearchAttributes(input),
+      staticSummary: runSummary(input),
+      staticDetails: runDetails(input),
       // On the connection of a worker in this process (npm run dev, API_WORKER=true) that has a
       // free slot, the server hands the run's first workflow task straight back to that worker
       // instead of queueing it for a poll: one server round trip and database write less per run.

@@ -1,5 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { TriggerRow } from '../db/triggers-repo.js';
+import type { AnyTriggerRow, KafkaTriggerRow, TriggerRow } from '../db/triggers-repo.js';
+import { AppError } from '../shared/errors.js';
+import { deadLetterTopic, KAFKA_PATCH_FIELDS, KafkaTriggerBodySchema } from '../triggers/kafka-schema.js';
+import { createKafkaTrigger, patchKafkaTrigger } from '../triggers/kafka-triggers.js';
 import { BackfillBodySchema, OVERLAP_POLICIES, ScheduleTriggerBodySchema, TriggerPatchSchema } from '../triggers/schema.js';
 import { backfillSchedule, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
 import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
@@ -7,7 +10,7 @@ import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json, problem } from './schemas.js';
 
-const TriggerSchema = z
+const ScheduleTriggerSchema = z
   .object({
     id: z.string(),
     workflowId: z.string(),
@@ -27,38 +30,76 @@ const TriggerSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
   })
-  .openapi('Trigger');
-const TriggerDetailSchema = TriggerSchema.extend({
-  nextFireTimes: z.array(z.string()).openapi({ description: 'The next 10 firings, as Temporal computed them' }),
-  recentFirings: z.array(z.object({ scheduledAt: z.string(), takenAt: z.string(), triggerWorkflowId: z.string() })),
-}).openapi('TriggerDetail');
+  .openapi('ScheduleTrigger');
+const KafkaTriggerSchema = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    type: z.literal('kafka'),
+    version: z.number().int().nullable().openapi({ description: 'The pinned version; null: the latest when each message arrives' }),
+    paused: z.boolean(),
+    topic: z.string(),
+    filter: z.string().optional(),
+    key: z.string().optional(),
+    deadLetterTopic: z.string().openapi({ description: 'Where messages that cannot be decoded, or whose filter or key fails, go (reason in headers)' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('KafkaTrigger');
+const TriggerSchema = z.union([ScheduleTriggerSchema, KafkaTriggerSchema]).openapi('Trigger');
+const TriggerDetailSchema = z
+  .union([
+    ScheduleTriggerSchema.extend({
+      nextFireTimes: z.array(z.string()).openapi({ description: 'The next 10 firings, as Temporal computed them' }),
+      recentFirings: z.array(z.object({ scheduledAt: z.string(), takenAt: z.string(), triggerWorkflowId: z.string() })),
+    }),
+    KafkaTriggerSchema,
+  ])
+  .openapi('TriggerDetail');
+const TriggerBodySchema = z.discriminatedUnion('type', [ScheduleTriggerBodySchema, KafkaTriggerBodySchema]).openapi('TriggerBody');
+const PatchBodySchema = TriggerPatchSchema.extend(KAFKA_PATCH_FIELDS).openapi('TriggerPatch');
 
-const toTrigger = (t: TriggerRow) => {
+const notFiring = (id: string) => new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is a Kafka trigger: messages fire it`, httpStatus: 400 });
+
+const toScheduleTrigger = (t: TriggerRow) => {
   const { version: _pinned, overlap, ...settings } = t.config;
   return { ...settings, id: t.id, workflowId: t.workflowId, type: t.type, version: t.version, paused: t.paused, overlap: overlap ?? 'skip', scheduleId: scheduleId(t.id), createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString() };
+};
+const toKafkaTrigger = (t: KafkaTriggerRow, dlq: string) => {
+  const { version: _pinned, ...settings } = t.config;
+  return { ...settings, id: t.id, workflowId: t.workflowId, type: t.type, version: t.version, paused: t.paused, deadLetterTopic: dlq, createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString() };
 };
 
 const WRITE = requires('workflows:write', 'runs:write');
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
-/** Triggers of workflows: schedules, each a Temporal Schedule. */
+/** Triggers of workflows: schedules, each a Temporal Schedule, and Kafka topics the trigger service consumes. */
 export function triggersRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   const service = triggerDeps(deps);
+  const toTrigger = (t: AnyTriggerRow) => (t.type === 'kafka' ? toKafkaTrigger(t, deadLetterTopic(deps.config, t.config.topic)) : toScheduleTrigger(t));
 
   app.openapi(
     createRoute({
       method: 'post',
       path: '/workflows/{id}/triggers',
       tags: ['triggers'],
-      summary: 'Add a schedule trigger (a Temporal Schedule)',
+      summary: 'Add a schedule trigger (a Temporal Schedule) or a Kafka trigger (a topic the trigger service consumes)',
       ...WRITE,
-      request: { params: IdParamSchema, ...jsonBody(ScheduleTriggerBodySchema) },
+      request: { params: IdParamSchema, ...jsonBody(TriggerBodySchema) },
       responses: { 201: json(TriggerSchema, 'Created'), 409: problem('Archived'), ...errorResponses },
     }),
     async (c) => {
-      const { type: _type, ...settings } = c.req.valid('json');
-      const trigger = await createTrigger(service, c.var.tenantId, c.req.valid('param').id, settings);
+      const body = c.req.valid('json');
+      const workflowId = c.req.valid('param').id;
+      let trigger: AnyTriggerRow;
+      if (body.type === 'kafka') {
+        const { type: _type, ...settings } = body;
+        trigger = await createKafkaTrigger(service, c.var.tenantId, workflowId, settings);
+      } else {
+        const { type: _type, ...settings } = body;
+        trigger = await createTrigger(service, c.var.tenantId, workflowId, settings);
+      }
       c.var.logger.info({ triggerId: trigger.id, workflowId: trigger.workflowId }, 'trigger created');
       return c.json(toTrigger(trigger), 201);
     },
@@ -94,6 +135,7 @@ export function triggersRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
+      if (trigger.type === 'kafka') return c.json(toKafkaTrigger(trigger, deadLetterTopic(deps.config, trigger.config.topic)), 200);
       const { nextFireTimes, recentFirings } = await describeSchedule(deps.temporal, trigger.id);
       return c.json({ ...toTrigger(trigger), nextFireTimes, recentFirings }, 200);
     },
@@ -106,10 +148,18 @@ export function triggersRoutes(deps: ApiDeps) {
       tags: ['triggers'],
       summary: "Change a trigger's settings (null clears a field)",
       ...WRITE,
-      request: { params: IdParamSchema, ...jsonBody(TriggerPatchSchema) },
+      request: { params: IdParamSchema, ...jsonBody(PatchBodySchema) },
       responses: { 200: json(TriggerSchema, 'Changed'), 409: problem('Archived'), ...errorResponses },
     }),
-    async (c) => c.json(toTrigger(await patchTrigger(service, c.var.tenantId, c.req.valid('param').id, c.req.valid('json'))), 200),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const current = await deps.triggers.get(c.var.tenantId, id);
+      const body = c.req.valid('json');
+      if (current.type === 'kafka') return c.json(toTrigger(await patchKafkaTrigger(service, current, body)), 200);
+      const { topic, filter, key, ...schedulePatch } = body;
+      if (topic !== undefined || filter !== undefined || key !== undefined) throw new AppError({ code: 'INVALID_TRIGGER', message: 'topic, filter and key belong to Kafka triggers', httpStatus: 400 });
+      return c.json(toTrigger(await patchTrigger(service, c.var.tenantId, id, schedulePatch)), 200);
+    },
   );
 
   app.openapi(
@@ -155,6 +205,7 @@ export function triggersRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
+      if (trigger.type === 'kafka') throw notFiring(trigger.id);
       await fireSchedule(deps.temporal, trigger.id);
       return c.json({ fired: true as const }, 202);
     },
@@ -172,6 +223,7 @@ export function triggersRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
+      if (trigger.type === 'kafka') throw notFiring(trigger.id);
       const { from, to, overlap } = c.req.valid('json');
       await backfillSchedule(deps.temporal, trigger.id, { from: new Date(from), to: new Date(to), overlap: overlap ?? 'allow_all' });
       return c.json({ accepted: true as const }, 202);

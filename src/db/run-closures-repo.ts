@@ -44,13 +44,18 @@ export function createRunClosuresRepo(pool: Pool) {
     async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // Held across `fn`, the client has no query that would take a server's death as its error: it
+      // would come as an 'error' event, which with no listener takes the whole process down.
+      const lost = (err: Error) => (broken = err);
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, name]);
         if (!rows[0]?.ok) return undefined;
         return await fn();
       } finally {
-        await client.query('COMMIT').catch((err: unknown) => (broken = err instanceof Error ? err : new Error(String(err))));
+        await client.query('COMMIT').catch((err: unknown) => (broken ??= err instanceof Error ? err : new Error(String(err))));
+        client.off('error', lost);
         client.release(broken);
       }
     },

@@ -1,24 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../shared/errors.js';
+import type { KafkaSettings } from '../triggers/kafka-schema.js';
 import type { ScheduleSettings } from '../triggers/schema.js';
 import type { Pool } from './pool.js';
 
-export interface TriggerRow {
+interface TriggerBase {
   id: string;
   tenantId: string;
   workflowId: string;
-  type: 'schedule';
   /** The pinned version; null: the latest version at each firing. */
   version: number | null;
-  config: ScheduleSettings;
   paused: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
+/** A schedule trigger (a Temporal Schedule). */
+export interface TriggerRow extends TriggerBase {
+  type: 'schedule';
+  config: ScheduleSettings;
+}
+
+/** A Kafka trigger: the trigger service consumes its topic. */
+export interface KafkaTriggerRow extends TriggerBase {
+  type: 'kafka';
+  config: KafkaSettings;
+}
+
+export type AnyTriggerRow = TriggerRow | KafkaTriggerRow;
+
 const COLUMNS = `id, tenant_id AS "tenantId", workflow_id AS "workflowId", type, version, config, paused, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-/** Triggers (schedules) of workflows, always scoped to one tenant. */
+/** Triggers (schedules, Kafka topics) of workflows, scoped to one tenant (the trigger service alone reads across tenants). */
 export function createTriggersRepo(pool: Pool) {
   return {
     async create(tenantId: string, workflowId: string, config: ScheduleSettings): Promise<TriggerRow> {
@@ -31,25 +44,45 @@ export function createTriggersRepo(pool: Pool) {
       return row;
     },
 
+    async createKafka(tenantId: string, workflowId: string, config: KafkaSettings): Promise<KafkaTriggerRow> {
+      const { rows } = await pool.query<KafkaTriggerRow>(
+        `INSERT INTO triggers (tenant_id, id, workflow_id, type, version, config) VALUES ($1, $2, $3, 'kafka', $4, $5) RETURNING ${COLUMNS}`,
+        [tenantId, randomUUID(), workflowId, config.version ?? null, config],
+      );
+      const row = rows[0];
+      if (!row) throw new AppError({ code: 'INTERNAL', message: 'the trigger was not stored' });
+      return row;
+    },
+
+    /** Every Kafka trigger that is not paused and whose workflow is not archived, of every tenant. */
+    async listActiveKafka(): Promise<KafkaTriggerRow[]> {
+      const { rows } = await pool.query<KafkaTriggerRow>(
+        `SELECT t.id, t.tenant_id AS "tenantId", t.workflow_id AS "workflowId", t.type, t.version, t.config, t.paused, t.created_at AS "createdAt", t.updated_at AS "updatedAt"
+           FROM triggers t JOIN workflows w ON w.tenant_id = t.tenant_id AND w.id = t.workflow_id
+          WHERE t.type = 'kafka' AND NOT t.paused AND w.archived_at IS NULL ORDER BY t.created_at, t.id`,
+      );
+      return rows;
+    },
+
     /** The trigger, or undefined when it does not exist (or is another tenant's). */
-    async find(tenantId: string, id: string): Promise<TriggerRow | undefined> {
-      const { rows } = await pool.query<TriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+    async find(tenantId: string, id: string): Promise<AnyTriggerRow | undefined> {
+      const { rows } = await pool.query<AnyTriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
       return rows[0];
     },
 
-    async get(tenantId: string, id: string): Promise<TriggerRow> {
+    async get(tenantId: string, id: string): Promise<AnyTriggerRow> {
       const row = await this.find(tenantId, id);
       if (!row) throw notFound('trigger', id);
       return row;
     },
 
-    async listForWorkflow(tenantId: string, workflowId: string): Promise<TriggerRow[]> {
-      const { rows } = await pool.query<TriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY created_at, id`, [tenantId, workflowId]);
+    async listForWorkflow(tenantId: string, workflowId: string): Promise<AnyTriggerRow[]> {
+      const { rows } = await pool.query<AnyTriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY created_at, id`, [tenantId, workflowId]);
       return rows;
     },
 
-    async update(tenantId: string, id: string, change: { config?: ScheduleSettings; paused?: boolean }): Promise<TriggerRow> {
-      const { rows } = await pool.query<TriggerRow>(
+    async update(tenantId: string, id: string, change: { config?: ScheduleSettings | KafkaSettings; paused?: boolean }): Promise<AnyTriggerRow> {
+      const { rows } = await pool.query<AnyTriggerRow>(
         `UPDATE triggers SET config = COALESCE($3, config), version = CASE WHEN $3::jsonb IS NULL THEN version ELSE ($3::jsonb->>'version')::integer END,
            paused = COALESCE($4, paused), updated_at = now()
           WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,

@@ -77,6 +77,29 @@ export const ConfigSchema = z.object({
   CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().positive().max(1_572_864).default(16_384),
   /** Memory for claim-checked payloads recently stored or read, per process. */
   CLAIM_CHECK_CACHE_BYTES: z.coerce.number().int().nonnegative().default(64 * 1024 * 1024),
+  /** Comma-separated Kafka bootstrap brokers (host:port); unset: no Kafka triggers (`npm run triggers` refuses to start). */
+  KAFKA_BROKERS: z.string().optional(),
+  KAFKA_CLIENT_ID: z.string().default('mini-zaps'),
+  /** The consumer group of the trigger service: its replicas share the partitions. */
+  KAFKA_GROUP_ID: z.string().default('mini-zaps-triggers'),
+  KAFKA_TLS: z.stringbool().default(false),
+  /** PEM CA bundle to trust for TLS, instead of the system's. */
+  KAFKA_TLS_CA_FILE: z.string().optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** Where failed messages go; unset: `<topic>.dlq` beside each topic. */
+  KAFKA_DLQ_TOPIC: z.string().optional(),
+  /** A group that has no committed offset on a topic starts at its beginning (true) or its end (false). */
+  KAFKA_FROM_BEGINNING: z.stringbool().default(false),
+  /** Messages larger than this (key, value and headers) go to the dead-letter topic; also bounds each fetch. */
+  KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+  /** How many messages of a batch are handled at once; offsets are committed after each such slice. */
+  KAFKA_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** How often the trigger service re-reads the active Kafka triggers (ms). */
+  KAFKA_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /** The trigger service's /metrics port (0: none). */
+  TRIGGERS_METRICS_PORT: port.default(9466),
 }).superRefine((c, ctx) => {
   // Refused here rather than at the API so no process can be started open by accident.
   if (c.AUTH_MODE === 'off' && c.NODE_ENV !== 'development' && c.NODE_ENV !== 'test') {
@@ -122,7 +145,7 @@ export function assertAuthConfig(c: Pick<Config, 'NODE_ENV' | 'AUTH_MODE' | 'AUT
 }
 
 /** Settings that may come from a file instead: `X_FILE=/run/secrets/x` (secrets mounted as files). */
-const FROM_FILE = ['AUTH_HS256_SECRET', 'SECRETS_KEYS', 'PAYLOAD_KEYS', 'TEMPORAL_API_KEY', 'DATABASE_URL'] as const;
+const FROM_FILE = ['AUTH_HS256_SECRET', 'SECRETS_KEYS', 'PAYLOAD_KEYS', 'TEMPORAL_API_KEY', 'DATABASE_URL', 'KAFKA_SASL_PASSWORD'] as const;
 
 function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };

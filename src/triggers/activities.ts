@@ -21,7 +21,7 @@ export function createTriggerActivities(repos: Pick<Repos, 'triggers' | 'workflo
     async prepareScheduledRun(req: { tenantId: string; triggerId: string; scheduledAt: string }): Promise<{ runId: string; input: RunInput } | null> {
       try {
         const trigger = await repos.triggers.find(req.tenantId, req.triggerId);
-        if (!trigger) return null;
+        if (trigger?.type !== 'schedule') return null;
         const workflow = await repos.workflows.get(req.tenantId, trigger.workflowId, trigger.version ?? undefined);
         if (workflow.archivedAt) return null;
         const source: RunSource = { type: 'schedule', triggerId: trigger.id, scheduledAt: req.scheduledAt };

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
+import type { AnyTriggerRow, TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
 import { archived, type WorkflowsRepo } from '../db/workflows-repo.js';
 import { AppError } from '../shared/errors.js';
 import { applyPatch, ScheduleSettingsSchema, type ScheduleSettings, type TriggerPatch } from './schema.js';
@@ -13,7 +13,7 @@ export interface TriggerDeps {
 }
 
 /** A pinned version must exist; a trigger of an archived workflow would never fire. */
-async function assertRunnable(deps: TriggerDeps, tenantId: string, workflowId: string, version: number | undefined): Promise<void> {
+export async function assertRunnable(deps: TriggerDeps, tenantId: string, workflowId: string, version: number | undefined): Promise<void> {
   const latest = await deps.workflows.get(tenantId, workflowId);
   if (latest.archivedAt) throw archived(workflowId);
   if (version !== undefined) await deps.workflows.get(tenantId, workflowId, version);
@@ -38,6 +38,7 @@ export async function createTrigger(deps: TriggerDeps, tenantId: string, workflo
 /** Changes a trigger's settings; the schedule is rewritten first, so the row never says what Temporal does not do. */
 export async function patchTrigger(deps: TriggerDeps, tenantId: string, id: string, patch: TriggerPatch): Promise<TriggerRow> {
   const current = await deps.triggers.get(tenantId, id);
+  if (current.type !== 'schedule') throw new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is not a schedule`, httpStatus: 400 });
   const parsed = ScheduleSettingsSchema.safeParse(applyPatch(current.config, patch));
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
@@ -45,19 +46,20 @@ export async function patchTrigger(deps: TriggerDeps, tenantId: string, id: stri
   }
   await assertRunnable(deps, tenantId, current.workflowId, parsed.data.version);
   await updateSchedule(deps.temporal, { ...current, config: parsed.data }, deps.taskQueue);
-  return deps.triggers.update(tenantId, id, { config: parsed.data });
+  return { ...(await deps.triggers.update(tenantId, id, { config: parsed.data })), type: 'schedule', config: parsed.data };
 }
 
-export async function setTriggerPaused(deps: TriggerDeps, tenantId: string, id: string, paused: boolean): Promise<TriggerRow> {
-  await deps.triggers.get(tenantId, id);
-  await pauseSchedule(deps.temporal, id, paused);
+/** A Kafka trigger has no schedule: the trigger service stops consuming for it at its next refresh. */
+export async function setTriggerPaused(deps: TriggerDeps, tenantId: string, id: string, paused: boolean): Promise<AnyTriggerRow> {
+  const trigger = await deps.triggers.get(tenantId, id);
+  if (trigger.type === 'schedule') await pauseSchedule(deps.temporal, id, paused);
   return deps.triggers.update(tenantId, id, { paused });
 }
 
 /** Deletes the schedule, then the row: a failure in between leaves a row to delete again, never a schedule without one. */
 export async function deleteTrigger(deps: TriggerDeps, tenantId: string, id: string): Promise<void> {
-  await deps.triggers.get(tenantId, id);
-  await deleteSchedule(deps.temporal, id);
+  const trigger = await deps.triggers.get(tenantId, id);
+  if (trigger.type === 'schedule') await deleteSchedule(deps.temporal, id);
   await deps.triggers.remove(tenantId, id);
 }
 

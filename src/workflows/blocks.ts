@@ -7,6 +7,7 @@ import type { foreachBatch } from './interpreter.js';
 import type { ForeachBatchInput, StepStatus } from './messages.js';
 import { stampRun } from './revisions.js';
 import { Scope } from './scope.js';
+import { stepSummary } from './summaries.js';
 
 /** Lists longer than this run as child workflows of `BATCH_SIZE` items each. */
 export const INLINE_ITEMS = 200;
@@ -132,7 +133,7 @@ async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, i
     };
     const batchId = `${identity.runId}:${step.id}${suffix}:batch-${k}`;
     try {
-      results.push(...(await executeChild<typeof foreachBatch>('foreachBatch', { workflowId: batchId, args: [input] })));
+      results.push(...(await executeChild<typeof foreachBatch>('foreachBatch', { workflowId: batchId, args: [input], staticSummary: `${stepSummary(step.id, suffix)} batch ${k + 1}` })));
       statuses[k] = 'completed';
     } catch (err) {
       statuses[k] = 'failed';

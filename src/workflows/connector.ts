@@ -8,6 +8,7 @@ import type { ConnectorStep } from '../definitions/schema.js';
 import type { StepContext, StepOutcome } from './context.js';
 import { attemptsOf, StepFailure, toStepError } from './errors.js';
 import { REVISIONS } from './revisions.js';
+import { stepSummary } from './summaries.js';
 import { throttle } from './throttle.js';
 
 /** Connector steps with timeouts up to this run as local activities unless they say otherwise. */
@@ -30,6 +31,7 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
   const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);
   const options = {
     startToCloseTimeout: timeoutMs,
+    summary: stepSummary(step.id, suffix),
     retry: {
       maximumAttempts: retry.maxAttempts,
       initialInterval: retry.initialInterval && toMillis(retry.initialInterval),
@@ -42,8 +44,8 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
   const activities = local
     ? proxyLocalActivities<ConnectorActivities>(options)
     : proxyActivities<ConnectorActivities>({ ...options, activityId: `${step.id}${suffix}`, heartbeatTimeout: Math.min(timeoutMs, 10_000) });
-  const rateKey = await throttle(step, scope);
-  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}`, ...(secretNonce ? { secretNonce } : {}), ...(step.connection ? { connection: step.connection } : {}), ...(rateKey ? { rateKey } : {}) };
+  const rate = await throttle(step, scope);
+  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}`, ...(secretNonce ? { secretNonce } : {}), ...(step.connection ? { connection: step.connection } : {}), ...(rate ? { rate } : {}) };
   try {
     const result: ConnectorResult = await activities[step.type](input);
     return { output: result.output, attempts: result.attempt };

@@ -3,6 +3,7 @@ import { CancellationScope, ChildWorkflowFailure, executeChild, ParentClosePolic
 import type { TriggerActivities } from '../triggers/activities.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import type { interpreter } from './interpreter.js';
+import { runDetails, runSummary } from './summaries.js';
 
 /** Set by Temporal on every workflow a schedule starts: the firing time (before jitter), also for backfills. */
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -34,6 +35,8 @@ export async function scheduledTrigger(args: { tenantId: string; triggerId: stri
       workflowId: runId,
       args: [input],
       typedSearchAttributes: runSearchAttributes(input),
+      staticSummary: runSummary(input),
+      staticDetails: runDetails(input),
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });

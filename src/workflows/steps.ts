@@ -9,14 +9,15 @@ import { StepFailure, toStepError } from './errors.js';
 import type { interpreter } from './interpreter.js';
 import type { RunInput } from './messages.js';
 import { stampRun } from './revisions.js';
+import { childRunSummary, stepSummary } from './summaries.js';
 import type { Scope } from './scope.js';
 
 const { loadDefinition } = proxyLocalActivities<DefinitionActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10, maximumInterval: '10s' } });
 
-export async function delay(step: StepOf<'delay'>, { scope }: StepContext): Promise<StepOutcome> {
+export async function delay(step: StepOf<'delay'>, { scope, suffix }: StepContext): Promise<StepOutcome> {
   const config = await scope.run.render(step.config, scope.context());
   const ms = isObject(config) && typeof config.duration === 'string' ? toMillis(config.duration) : untilMillis(config);
-  if (ms > 0) await waiting(scope, step.id, () => sleep(ms));
+  if (ms > 0) await waiting(scope, step.id, () => sleep(ms, { summary: stepSummary(step.id, suffix) }));
   return { output: null };
 }
 
@@ -53,10 +54,11 @@ export async function choice(step: StepOf<'choice'>, { scope }: StepContext): Pr
   return { output: scope.lastOutput, goto: step.default };
 }
 
-export async function waitForEvent(step: StepOf<'wait_for_event'>, { scope }: StepContext): Promise<StepOutcome> {
+export async function waitForEvent(step: StepOf<'wait_for_event'>, { scope, suffix }: StepContext): Promise<StepOutcome> {
   const { name, timeout } = step.config;
   const run = scope.run;
-  const arrived = await waiting(scope, step.id, () => condition(() => run.hasEvent(name), timeout === undefined ? undefined : toMillis(timeout)));
+  const arrive = () => run.hasEvent(name);
+  const arrived = await waiting(scope, step.id, () => (timeout === undefined ? condition(arrive) : condition(arrive, toMillis(timeout), { summary: stepSummary(step.id, suffix) })));
   if (arrived) return { output: run.takeEvent(name) };
   if (step.onTimeout !== undefined) return { output: { timedOut: true }, goto: step.onTimeout };
   throw new AppError({ code: 'EVENT_TIMEOUT', message: `no '${name}' event arrived within ${timeout}` });
@@ -70,7 +72,8 @@ export async function subworkflow(step: StepOf<'subworkflow'>, { scope, suffix }
   const childRunId = `${identity.runId}:${step.id}${suffix}`;
   const childInput: RunInput = { ...stampRun(identity.limits), tenantId: identity.tenantId, workflowId: child.id, version: child.version, definition: child.definition, trigger: input };
   try {
-    const result = await executeChild<typeof interpreter>('interpreter', { workflowId: childRunId, args: [childInput], typedSearchAttributes: runSearchAttributes(childInput) });
+    const summary = childRunSummary(step.id, suffix, { name: child.definition.name, version: child.version });
+    const result = await executeChild<typeof interpreter>('interpreter', { workflowId: childRunId, args: [childInput], typedSearchAttributes: runSearchAttributes(childInput), staticSummary: summary });
     return { output: result.output };
   } catch (err) {
     if (!(err instanceof ChildWorkflowFailure)) throw err;

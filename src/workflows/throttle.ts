@@ -1,17 +1,19 @@
 import { proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { RateActivities } from '../activities/activities.js';
+import type { StepRate } from '../activities/connector.js';
 import { LATER, renderNow } from '../definitions/expressions.js';
 import type { ConnectorStep, RateLimit } from '../definitions/schema.js';
 import type { Scope } from './scope.js';
+import { stepSummary } from './summaries.js';
 
 const { reserveRate } = proxyLocalActivities<RateActivities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 10, maximumInterval: '5s' } });
 
 /**
  * Waits, on durable timers, for the step's slot on its rate-limit key (the step's `rateLimit`, else
- * its connection's), so a throttled step spends no retry attempt. Answers the key, which an
- * upstream's Retry-After then pauses for every run. Steps with neither ask nothing.
+ * its connection's), so a throttled step spends no retry attempt. Answers the key and its window,
+ * which the activity checks once more before sending and an upstream's Retry-After pauses. Steps with neither ask nothing.
  */
-export async function throttle(step: ConnectorStep, scope: Scope): Promise<string | undefined> {
+export async function throttle(step: ConnectorStep, scope: Scope): Promise<StepRate | undefined> {
   if (!step.rateLimit && !step.connection) return undefined;
   const { identity } = scope.run;
   const request = {
@@ -23,10 +25,10 @@ export async function throttle(step: ConnectorStep, scope: Scope): Promise<strin
   };
   let answer = await reserveRate(request);
   while (answer.waitMs > 0) {
-    await sleep(answer.waitMs);
+    await sleep(answer.waitMs, { summary: `${stepSummary(step.id, scope.keySuffix)} rate limit` });
     answer = await reserveRate({ ...request, reservation: answer.reservation });
   }
-  return answer.key;
+  return answer.rate;
 }
 
 /** A key may be a {{ }} template (per customer, per account); it is rendered against the run. */

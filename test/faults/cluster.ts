@@ -31,6 +31,7 @@ export async function startCluster() {
   let temporal: ChildProcess | undefined;
   let db: EmbeddedDatabase | undefined;
   const processes = new Map<'worker' | 'api', ChildProcess>();
+  const outputs = new Map<'worker' | 'api', string>();
 
   /**
    * Starts the dev server on its port and database file. It picks ports for its internal services
@@ -102,17 +103,21 @@ export async function startCluster() {
       const child = spawn(process.execPath, ['--import', 'tsx', src(`${kind}/main.ts`)], { env: { ...process.env, ...cluster.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
       processes.set(kind, child);
       let out = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
+      const keep = (chunk: Buffer) => {
         out = (out + chunk.toString()).slice(-20_000);
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        out = (out + chunk.toString()).slice(-20_000);
-      });
+        outputs.set(kind, out);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
       const ready = kind === 'worker' ? 'worker started' : 'API listening';
       await waitFor(`the ${kind} to start`, async () => {
         if (child.exitCode !== null) throw new Error(`the ${kind} exited: ${out.slice(-2000)}`);
         return out.includes(ready) ? true : undefined;
       }, 60_000);
+    },
+    /** The last 20 KB the worker or API process wrote, to explain a failure. */
+    output(kind: 'worker' | 'api'): string {
+      return outputs.get(kind) ?? '';
     },
     /** The pid of the worker or API process, and whether it is still running. */
     process(kind: 'worker' | 'api'): { pid: number; alive: boolean } {
@@ -198,7 +203,11 @@ export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs 
       if (['completed', 'failed', 'cancelled', 'timed_out'].includes(res.body?.status)) ended.set(id, res.body);
     }
     return ended.size === runIds.length ? true : undefined;
-  }, timeoutMs);
+  }, timeoutMs).catch((err: unknown) => {
+    const worker = cluster.process('worker');
+    const said = worker.alive ? '' : `; the worker process ${worker.pid} has exited: ${cluster.output('worker').slice(-1500)}`;
+    throw new Error(`${String(err)}; ${ended.size} of ${runIds.length} ended${said}`);
+  });
   return runIds.map((id) => ended.get(id) ?? { status: 'missing', steps: [], result: null, error: null });
 }
 

@@ -39,30 +39,19 @@ describe('faults: PostgreSQL crashing', () => {
           if (!killedAt && acked.size >= 20) {
             killedAt = Date.now();
             killedPid = await suite.cluster.crashPostgres();
-            process.stdout.write(`# DEBUG crashed ${killedPid} at ${Date.now()}\n`);
           }
           if ((await send(key)) !== 202) refusedWhileDown += 1;
         }
       }),
     );
     const ackedWhileDown = acked.size;
-    process.stdout.write(`# DEBUG queue done ${Date.now()} acked ${acked.size} refused ${refusedWhileDown}\n`);
     await suite.cluster.startPostgres();
-    process.stdout.write(`# DEBUG restarted ${Date.now()}\n`);
     // The caller retries what was not acknowledged, and repeats some that were, with the same keys.
     for (const key of [...keys.filter((k) => !acked.has(k)), ...keys.slice(0, 10)]) {
       await waitFor(`${key} to be acknowledged`, async () => ((await send(key)) === 202 ? true : undefined), 60_000);
     }
-    process.stdout.write(`# DEBUG retried ${Date.now()}\n`);
     const runIds = keys.map((k) => acked.get(k) ?? 'missing');
-    const runs = await waitForRuns(suite.cluster, runIds, 60_000).catch(async (err) => {
-      for (const id of runIds) {
-        const a = await api(suite.cluster, 'GET', `/v1/runs/${id}`);
-        const d = await suite.cluster.client.workflow.getHandle(id).describe().then((x) => x.status.name, (e) => String(e));
-        process.stdout.write(`# DEBUG ${id} api=${a.status}/${a.body?.status} problem=${JSON.stringify(a.body?.problem)} temporal=${d} steps=${JSON.stringify(a.body?.steps?.map((s: {status: string}) => s.status))}\n`);
-      }
-      throw err;
-    });
+    const runs = await waitForRuns(suite.cluster, runIds);
     const inTemporal = await suite.cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf.body.id}'`);
     const listed = await api(suite.cluster, 'GET', `/v1/runs?workflowId=${wf.body.id}&limit=200`);
     const perKey = assertOncePerKey(suite.receiver, '/crash/call', runIds.map((id) => `${id}:call`));

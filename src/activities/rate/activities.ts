@@ -1,6 +1,7 @@
 import type { ConnectionsRepo } from '../../db/connections-repo.js';
 import type { RateLimit } from '../../definitions/schema.js';
 import { AppError } from '../../shared/errors.js';
+import type { StepRate } from '../connector.js';
 import type { RateStore } from './store.js';
 
 /** What a connector step asks before it runs: its rate limit (key rendered) and connection. */
@@ -14,18 +15,24 @@ export interface RateRequest {
   reservation?: number;
 }
 
-/** Go now (`waitMs` 0), or wait and ask again with `reservation`; `key` is what an upstream's Retry-After pauses. */
+/** Go now (`waitMs` 0), or wait and ask again with `reservation`; `rate` goes with the step to its activity. */
 export interface RateAnswer {
   waitMs: number;
   reservation?: number;
-  key?: string;
+  rate?: StepRate;
 }
 
 /**
- * Slots are spaced this much wider than the limit: a step sends a little after its slot (the timer,
- * the workflow task), by a varying delay, and the receiver must never count more than the limit.
+ * The check right before sending counts over a window this much longer than the limit's: a request
+ * reaches the receiver a varying moment after it is counted, and the receiver must never count more.
  */
 const SPACING = 1.05;
+
+/** A limit as so many requests per window: 5/s is 5 per second, 0.5/s 1 per 2 s, 30/min 30 per minute. */
+function windowOf(limit: RateLimit): { count: number; windowMs: number } {
+  const [rate, unitMs] = limit.perSecond !== undefined ? [limit.perSecond, 1000] : [limit.perMinute ?? 60, 60_000];
+  return rate >= 1 ? { count: Math.floor(rate), windowMs: (unitMs * Math.floor(rate)) / rate } : { count: 1, windowMs: unitMs / rate };
+}
 
 /** The step's own limit, else its connection's (loaded for its tenant); none when neither has one. */
 async function limitOf(req: RateRequest, connections: Pick<ConnectionsRepo, 'get'>): Promise<RateLimit | undefined> {
@@ -51,8 +58,9 @@ export function createRateActivities(deps: { store: RateStore; connections: Pick
       if (!limit) return { waitMs: 0 };
       const name = limit.key ?? (req.connection ? `connection:${req.connection}` : `step:${req.workflowId}:${req.stepId}`);
       const key = `${req.tenantId}:${name}`;
-      const intervalMs = Math.ceil((limit.perSecond ? 1000 / limit.perSecond : 60_000 / (limit.perMinute ?? 60)) * SPACING);
-      return { ...(await deps.store.reserve(key, intervalMs, req.reservation)), key };
+      const { count, windowMs } = windowOf(limit);
+      const intervalMs = Math.ceil(windowMs / count);
+      return { ...(await deps.store.reserve(key, intervalMs, req.reservation)), rate: { key, count, windowMs: Math.ceil(windowMs * SPACING) } };
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 /** A slot granted now (`waitMs` 0), or the time to wait for the slot reserved (`reservation`, ms since the epoch). */
 export interface Grant {
@@ -18,6 +18,11 @@ export interface RateStore {
   reserve(key: string, intervalMs: number, reservation?: number): Promise<Grant>;
   /** No slot of the key is granted before `untilMs`. */
   pause(key: string, untilMs: number): Promise<void>;
+  /**
+   * The last check, right before a request goes out: admits it (answers 0, and counts it) when
+   * fewer than `count` went out on the key within `windowMs`, else answers how long to wait.
+   */
+  admit(key: string, count: number, windowMs: number): Promise<number>;
 }
 
 /** Keys are dropped once their schedule lies this far in the past, so the map stays bounded by live keys. */
@@ -27,9 +32,11 @@ const IDLE_MS = 60_000;
 export function memoryRateStore(now: () => number = Date.now): RateStore {
   const next = new Map<string, number>();
   const paused = new Map<string, number>();
+  const sent = new Map<string, number[]>();
   const sweep = (t: number) => {
     for (const [k, v] of next) if (v < t - IDLE_MS) next.delete(k);
     for (const [k, v] of paused) if (v < t) paused.delete(k);
+    for (const [k, v] of sent) if ((v.at(-1) ?? 0) < t - IDLE_MS) sent.delete(k);
   };
   return {
     async reserve(key, intervalMs, reservation) {
@@ -43,6 +50,15 @@ export function memoryRateStore(now: () => number = Date.now): RateStore {
     },
     async pause(key, untilMs) {
       paused.set(key, Math.max(paused.get(key) ?? 0, untilMs));
+    },
+    async admit(key, count, windowMs) {
+      const t = now();
+      const recent = (sent.get(key) ?? []).filter((at) => at > t - windowMs);
+      const oldest = recent[0];
+      if (recent.length >= count && oldest !== undefined) return oldest + windowMs - t;
+      recent.push(t);
+      sent.set(key, recent);
+      return 0;
     },
   };
 }
@@ -69,16 +85,55 @@ if untilMs > current then redis.call('SET', KEYS[1], untilMs, 'PX', tonumber(ARG
 return 1
 `;
 
+const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= count then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+return 0
+`;
+
 /** The store shared by every worker. `pause` takes the time left, so Redis's clock decides. */
-export function redisRateStore(redis: Redis, prefix = 'mz:steprate'): RateStore {
+export function redisRateStore(client: Redis | (() => Redis), prefix = 'mz:steprate'): RateStore {
+  const redis = typeof client === 'function' ? client : () => client;
   return {
     async reserve(key, intervalMs, reservation) {
-      const answer: unknown = await redis.eval(RESERVE, 2, `${prefix}:next:${key}`, `${prefix}:paused:${key}`, String(intervalMs), String(reservation ?? -1));
+      const answer: unknown = await redis().eval(RESERVE, 2, `${prefix}:next:${key}`, `${prefix}:paused:${key}`, String(intervalMs), String(reservation ?? -1));
       const [waitMs, slot] = Array.isArray(answer) ? answer.map(Number) : [0, -1];
       return waitMs && slot !== undefined && slot >= 0 ? { waitMs, reservation: slot } : { waitMs: 0 };
     },
     async pause(key, untilMs) {
-      await redis.eval(PAUSE, 1, `${prefix}:paused:${key}`, String(Math.max(0, untilMs - Date.now())));
+      await redis().eval(PAUSE, 1, `${prefix}:paused:${key}`, String(Math.max(0, untilMs - Date.now())));
     },
+    async admit(key, count, windowMs) {
+      return Number(await redis().eval(ADMIT, 1, `${prefix}:sent:${key}`, String(count), String(windowMs), Math.random().toString(36).slice(2)));
+    },
+  };
+}
+
+/**
+ * A Redis client opened when first used and closed after `idleMs` without use, so a worker that
+ * has stopped is not kept alive by the rate store's connection.
+ */
+export function idleRedis(url: string, idleMs = 5_000): () => Redis {
+  let client: Redis | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    client ??= new Redis(url, { maxRetriesPerRequest: 3 });
+    const current = client;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      current.disconnect();
+      if (client === current) client = undefined;
+    }, idleMs);
+    timer.unref();
+    return current;
   };
 }

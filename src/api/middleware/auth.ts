@@ -7,8 +7,11 @@ import { problemResponse } from '../problem.js';
 
 type AuthConfig = Pick<Config, 'NODE_ENV' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM' | 'AUTH_MAX_TOKEN_AGE_S'>;
 
-/** Paths anyone may call: probes, metrics, API docs, and webhooks (which carry their own token). */
-const PUBLIC = /^\/(healthz|readyz|metrics|openapi\.json|docs)$|^\/hooks\//;
+/**
+ * Paths anyone may call: probes, metrics, API docs, the console's page and scripts (no data: the
+ * console calls /v1 with a token), and webhooks (which carry their own token).
+ */
+const PUBLIC = /^\/(healthz|readyz|metrics|openapi\.json|docs|ui)$|^\/(docs|ui)\/assets\/|^\/hooks\//;
 
 /**
  * Bearer JWT authentication: HS256 with a shared secret, or an OIDC issuer's JWKS (issuer and

@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** A child of the topology: its own process group (Ctrl-C reaches the cluster script alone, which stops the children in order), output to `<logDir>/<name>.log`. */
+export function spawnLogged(name: string, command: string, args: readonly string[], env: Record<string, string>, logDir: string): ChildProcess {
+  const out = openSync(join(logDir, `${name}.log`), 'a');
+  const child = spawn(command, args, { stdio: ['ignore', out, out], cwd: join(import.meta.dirname, '..'), env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, detached: true });
+  closeSync(out);
+  // However the parent ends, its children end too.
+  process.once('exit', () => child.kill('SIGKILL'));
+  return child;
+}
+
+/** Sends `signal`, then SIGKILL after `graceMs`; settles when the child exited. */
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 25_000): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Runs a command to its end; rejects with the tail of its output when it fails. */
+export function run(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${(err || out).slice(-2000)}`))));
+  });
+}
+
+export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A base port whose offsets are all free (Temporal's services use several around it). */
+export async function freeBase(offsets: readonly number[], from = 20_000, to = 40_000): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = from + Math.floor(Math.random() * (to - from));
+    const free = await Promise.all(offsets.map((o) => portFree(base + o)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no free port range in ${from}-${to}`);
+}
+
+/** Polls until `check` answers true; bounded. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

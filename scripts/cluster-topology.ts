@@ -1,0 +1,152 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
+import { startClusterPostgres, type ClusterPostgres } from './cluster-postgres.js';
+import { freeBase, portFree, spawnLogged, stopProcess, until } from './cluster-processes.js';
+import { startProxy } from './cluster-proxy.js';
+import { buildTemporalServer, startTemporalServer, TEMPORAL_PORT_OFFSETS, type TemporalServer } from './cluster-temporal.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+export interface ClusterOptions {
+  dataDir: string;
+  apis?: number;
+  workers?: number;
+  /** Where the load balancer listens; 0: any free port. */
+  proxyPort?: number;
+  /** Frontend gRPC port of the Temporal server; 0: a free range. */
+  temporalPort?: number;
+  /** Hosts the http connector may reach although private (a local receiver). */
+  httpAllowlist?: string;
+  logLevel?: string;
+}
+
+/** One Node process of the topology (an API or a worker), run from its production entry point. */
+export interface Member {
+  name: string;
+  /** The API's own address, or the worker's /metrics. */
+  url: string;
+  /** Stops it with `signal` (SIGKILL by default: a crash); SIGTERM drains as in production. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface Cluster {
+  pg: ClusterPostgres;
+  temporal: TemporalServer;
+  redisUrl: string;
+  apiUrl: string;
+  apis: Member[];
+  workers: Member[];
+  authSecret: string;
+  namespace: string;
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The production topology on one machine: PostgreSQL, the Temporal server on it, Redis, API
+ * replicas behind a round-robin proxy and worker replicas. The APIs and workers are
+ * `src/api/main.ts` and `src/worker/main.ts` run by tsx with NODE_ENV=production and every setting
+ * from the environment, as in the image (which runs the same files compiled), with the workflow
+ * bundle prebuilt as there.
+ */
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const logDir = join(opts.dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  await buildTemporalServer();
+  const pg = await startClusterPostgres(join(opts.dataDir, 'pg'), await freeBase([0], 45_000, 55_000));
+  const stoppers: (() => Promise<unknown>)[] = [() => pg.stop()];
+  try {
+    const namespace = 'default';
+    const temporalPort = opts.temporalPort || (await freeBase(TEMPORAL_PORT_OFFSETS));
+    const temporal = await startTemporalServer({ pg, port: temporalPort, namespace, retention: '7d', logDir });
+    stoppers.unshift(() => temporal.stop());
+    const redisPort = await freeBase([0], 40_000, 45_000);
+    const redis = spawnLogged('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, logDir);
+    stoppers.unshift(() => stopProcess(redis));
+    const authSecret = await keep(join(opts.dataDir, 'auth-secret'), () => randomBytes(48).toString('base64'));
+    await keep(join(opts.dataDir, 'secrets-keys'), () => `k1:${randomBytes(32).toString('base64')}`);
+    const bundlePath = join(opts.dataDir, 'workflow-bundle.js');
+    await writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: SHARED_WORKFLOW_MODULES, logger: quiet })).code);
+    const env = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: opts.logLevel ?? 'warn',
+      DATABASE_URL: pg.appUrl,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: namespace,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      AUTH_MODE: 'hs256',
+      AUTH_HS256_SECRET_FILE: join(opts.dataDir, 'auth-secret'),
+      AUTH_AUDIENCE: 'mini-zaps',
+      SECRETS_KEYS_FILE: join(opts.dataDir, 'secrets-keys'),
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      HTTP_ALLOWLIST: opts.httpAllowlist ?? '',
+    };
+    const apis: Member[] = [];
+    for (let i = 1; i <= (opts.apis ?? 2); i++) {
+      const port = await freeBase([0], 30_000, 40_000);
+      apis.push(member(`api-${i}`, 'src/api/main.ts', `http://127.0.0.1:${port}`, { ...env, API_PORT: String(port), TRUST_PROXY: 'true', WORKER_METRICS_PORT: '0' }, logDir, readyz));
+    }
+    const workers: Member[] = [];
+    for (let i = 1; i <= (opts.workers ?? 3); i++) {
+      const port = await freeBase([0], 30_000, 40_000);
+      workers.push(member(`worker-${i}`, 'src/worker/main.ts', `http://127.0.0.1:${port}/metrics`, { ...env, WORKER_METRICS_PORT: String(port) }, logDir, answers200));
+    }
+    const members = [...apis, ...workers];
+    stoppers.unshift(() => Promise.all(workers.map((w) => w.kill('SIGTERM'))));
+    stoppers.unshift(() => Promise.all(apis.map((a) => a.kill('SIGTERM'))));
+    await Promise.all(members.map((m) => m.start()));
+    const proxyPort = opts.proxyPort || (await freeBase([0], 30_000, 40_000));
+    if (!(await portFree(proxyPort))) throw new Error(`port ${proxyPort} is taken: set another with --port`);
+    const proxy: Server = await startProxy(apis.map((a) => a.url), proxyPort);
+    stoppers.unshift(() => new Promise((r) => proxy.close(r)));
+    return {
+      ...{ pg, temporal, apis, workers, authSecret, namespace, logDir },
+      redisUrl: env.REDIS_URL,
+      apiUrl: `http://127.0.0.1:${proxyPort}`,
+      stop: () => stopAll(stoppers),
+    };
+  } catch (err) {
+    await stopAll(stoppers);
+    throw err;
+  }
+}
+
+async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
+  // In order: the balancer, the APIs, the workers (they drain), Temporal, Redis, PostgreSQL.
+  for (const stop of stoppers.splice(0)) await stop().catch(() => undefined);
+}
+
+function member(name: string, entry: string, url: string, env: Record<string, string>, logDir: string, ready: (url: string) => Promise<boolean>): Member {
+  let child: ChildProcess | undefined;
+  return {
+    name,
+    url,
+    async kill(signal = 'SIGKILL') {
+      if (child) await stopProcess(child, signal);
+    },
+    async start() {
+      child = spawnLogged(name, process.execPath, ['--import', 'tsx', join(ROOT, entry)], env, logDir);
+      await until(`${name} (see ${join(logDir, `${name}.log`)})`, () => ready(url), 180_000);
+    },
+  };
+}
+
+const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status === 200;
+const answers200 = async (url: string) => (await fetch(url)).status === 200;
+
+/** A generated value kept in a file, so a restarted cluster keeps its tokens and secrets valid. */
+async function keep(path: string, make: () => string): Promise<string> {
+  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
+  const value = make();
+  await writeFile(path, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+const quiet = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { hasRedis, startRedis } from '../../../test/helpers/redis.js';
+import { memoryRateStore, redisRateStore, type RateStore } from './store.js';
+
+/** The rules both stores keep, checked against each (times relative, so Redis's own clock works). */
+function behaves(name: string, make: () => Promise<{ store: RateStore; now: () => number; advance: (ms: number) => Promise<void> }>) {
+  it(`${name}: spaces slots by the interval, lets a reservation go once its time comes, and a pause holds back every slot`, async () => {
+    const { store, now, advance } = await make();
+    const first = await store.reserve('k', 100);
+    const second = await store.reserve('k', 100);
+    const third = await store.reserve('k', 100);
+    assert.equal(first.waitMs, 0);
+    assert.ok(second.waitMs > 80 && second.waitMs <= 100, `second waits ${second.waitMs}`);
+    assert.ok(third.waitMs > 180 && third.waitMs <= 200, `third waits ${third.waitMs}`);
+    assert.equal((await store.reserve('other', 100)).waitMs, 0, 'keys are independent');
+    await advance(120);
+    assert.equal((await store.reserve('k', 100, second.reservation)).waitMs, 0, 'back at its slot, it goes');
+    await store.pause('k', now() + 1_000);
+    const held = await store.reserve('k', 100, third.reservation);
+    assert.ok(held.waitMs > 900, `a reservation inside the pause waits for its end (${held.waitMs})`);
+  });
+}
+
+describe('rate-limit stores', () => {
+  behaves('in process', async () => {
+    let t = 1_000_000;
+    return { store: memoryRateStore(() => t), now: () => t, advance: async (ms) => void (t += ms) };
+  });
+
+  describe('in Redis', { skip: hasRedis ? false : 'redis-server is not installed' }, () => {
+    let redis: Awaited<ReturnType<typeof startRedis>>;
+    let client: Redis;
+    before(async () => {
+      redis = await startRedis();
+      client = new Redis(redis.url);
+    });
+    after(() => {
+      client.disconnect();
+      redis.stop();
+    });
+    behaves('shared by every worker', async () => ({ store: redisRateStore(client, `t${Math.random()}`), now: Date.now, advance: (ms) => new Promise((r) => setTimeout(r, ms)) }));
+  });
+});

@@ -1,0 +1,83 @@
+// One run: its steps on a timeline (nested branches and items), refreshed until it ends.
+import { api, enc } from './api.js';
+import { actionButton, badge, clear, code, duration, h, heading, isTerminal, span, time, toast } from './dom.js';
+
+export async function runView(main, ctx) {
+  const [id] = ctx.params;
+  const open = new Set();
+  const header = h('div');
+  const body = h('div');
+  const render = async () => {
+    const run = await api('GET', `/v1/runs/${enc(id)}`);
+    if (!ctx.live) return run;
+    clear(header, summary(run));
+    clear(body, timeline(run.steps, run, open, ''), run.result !== undefined && run.result !== null && h('section', {}, h('h2', {}, 'Result'), code(run.result)), run.error ? h('section', {}, h('h2', {}, 'Error'), code(run.error)) : null);
+    return run;
+  };
+  const first = await render();
+  clear(main, header, h('h2', {}, 'Steps'), body);
+  if (!isTerminal(first.status)) ctx.every(1000, async () => isTerminal((await render()).status) && ctx.stop());
+}
+
+function summary(run) {
+  const canCancel = ['running', 'waiting'].includes(run.status);
+  return h(
+    'div',
+    {},
+    heading(
+      h('span', {}, 'Run ', h('span', { class: 'mono' }, run.id)),
+      h('a', { class: 'button', href: run.links.temporalUi, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal Web UI ↗'),
+      actionButton('Rerun', async () => {
+        const res = await api('POST', `/v1/runs/${enc(run.id)}/rerun`, { version: 'same' });
+        location.hash = `#/runs/${enc(res.runId)}`;
+      }),
+      canCancel && actionButton('Cancel', async () => (await api('POST', `/v1/runs/${enc(run.id)}/cancel`), toast('Cancel requested'))),
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      fact('Status', h('span', { id: 'run-status' }, badge(run.status))),
+      fact('Workflow', h('a', { href: `#/workflows/${enc(run.workflowId)}` }, run.workflowId), ` v${run.version}`),
+      fact('Source', run.source ? [run.source.type, run.source.triggerId ? ` (${run.source.triggerId})` : ''] : '—'),
+      fact('Started', time(run.startedAt)),
+      fact('Ended', time(run.endedAt)),
+      fact('Duration', duration(span(run.startedAt, run.endedAt))),
+    ),
+    run.problem && h('div', { class: 'alert', role: 'alert' }, `Workflow tasks keep failing since ${run.problem.since} (${run.problem.attempts} attempts): ${run.problem.cause}`),
+  );
+}
+
+const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, value)];
+
+function timeline(steps, run, open, path) {
+  if (!Array.isArray(steps) || !steps.length) return h('p', { class: 'muted' }, 'No steps yet.');
+  const start = Date.parse(run.startedAt);
+  const total = Math.max(1, (run.endedAt ? Date.parse(run.endedAt) : Date.now()) - start);
+  return h('ol', { class: 'timeline' }, steps.map((s) => step(s, run, open, `${path}/${s.id}`, start, total)));
+}
+
+function step(s, run, open, path, start, total) {
+  const took = span(s.startedAt, s.endedAt);
+  const left = s.startedAt ? ((Date.parse(s.startedAt) - start) / total) * 100 : 0;
+  const width = took === undefined ? 0 : Math.max(0.5, (took / total) * 100);
+  const details = h(
+    'details',
+    { open: open.has(path), ontoggle: (e) => (e.target.open ? open.add(path) : open.delete(path)) },
+    h(
+      'summary',
+      {},
+      h('span', { class: 'step-id' }, s.id),
+      h('span', { class: 'type' }, s.type),
+      badge(s.status),
+      h('span', { class: 'muted' }, `${s.attempts} attempt${s.attempts === 1 ? '' : 's'}`),
+      h('span', { class: 'muted' }, duration(took)),
+      h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: `fill s-${s.status}`, style: { marginLeft: `${Math.min(left, 99.5)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.5))}%` } })),
+    ),
+    h('div', { class: 'step-body' }, h('p', { class: 'muted' }, 'started ', time(s.startedAt), ' · ended ', time(s.endedAt)), s.error ? [h('h3', {}, 'Error'), code(s.error)] : null, s.output !== undefined && s.output !== null ? [h('h3', {}, 'Output'), code(s.output)] : null),
+  );
+  const children = (s.children ?? []).map((c) => {
+    const childPath = `${path}[${c.key}]`;
+    return h('li', { class: 'child' }, h('details', { open: open.has(childPath), ontoggle: (e) => (e.target.open ? open.add(childPath) : open.delete(childPath)) }, h('summary', {}, h('span', { class: 'step-id' }, c.key), badge(c.status)), timeline(c.steps, run, open, childPath)));
+  });
+  return h('li', { class: `step s-${s.status}`, 'data-step': s.id }, details, children.length ? h('ol', { class: 'children' }, children) : null);
+}

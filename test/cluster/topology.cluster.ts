@@ -1,0 +1,100 @@
+// `npm run test:cluster`: the production topology (PostgreSQL-backed Temporal server, 2 APIs,
+// 3 workers, Redis) under load, with a worker and an API SIGKILLed and the Temporal server
+// restarted midway. Not part of `npm test` (it builds or reuses the real server: see .ci/run).
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { startCluster, type Cluster } from '../../scripts/cluster-topology.js';
+import { mintToken } from '../../src/shared/tokens.js';
+import { waitFor } from '../helpers/ports.js';
+import { startReceiver } from '../helpers/receiver.js';
+import { pushTriggers, type PushResult } from './load.js';
+
+const RUNS = Number(process.env.CLUSTER_TEST_RUNS ?? 1000);
+let cluster: Cluster;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let dataDir: string;
+
+before(async () => {
+  receiver = await startReceiver();
+  receiver.on('/hook', () => ({ status: 200, body: { ok: true } }));
+  dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-cluster-'));
+  cluster = await startCluster({ dataDir, apis: 2, workers: 3, httpAllowlist: '127.0.0.1' });
+});
+
+after(async () => {
+  await cluster?.stop();
+  await receiver?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API and a Temporal restart: each acknowledged trigger is exactly one completed run, and the index agrees with Temporal`, async () => {
+  const token = await mintToken(cluster.authSecret, { tenant: 'default', scopes: ['admin'], ttl: '2h', audience: 'mini-zaps' });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const definition = {
+    name: 'cluster load',
+    steps: [
+      { id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/hook`, body: { n: '{{ trigger.n }}' } } },
+      { id: 'shape', type: 'transform', config: { expression: '{"n": trigger.n, "ok": steps.call.output.body.ok}' } },
+    ],
+  };
+  const created = await fetch(`${cluster.apiUrl}/v1/workflows`, { method: 'POST', headers, body: JSON.stringify(definition) });
+  assert.equal(created.status, 201, await created.clone().text());
+  const { id: workflowId } = (await created.json()) as { id: string };
+
+  const faults: Promise<void>[] = [];
+  const started = Date.now();
+  const pushed: PushResult = await pushTriggers({
+    apiUrls: cluster.apis.map((a) => a.url),
+    path: `/v1/workflows/${workflowId}/runs`,
+    token,
+    count: RUNS,
+    inFlight: 16,
+    deadlineMs: 15 * 60_000,
+    onAcked: (acked) => {
+      if (acked === Math.floor(RUNS * 0.4)) faults.push(Promise.all([cluster.workers[0]?.kill('SIGKILL'), cluster.apis[0]?.kill('SIGKILL')]).then(() => undefined));
+      if (acked === Math.floor(RUNS * 0.6)) faults.push(cluster.temporal.restart());
+    },
+  });
+  await Promise.all(faults);
+  assert.equal(faults.length, 2, 'both faults were injected');
+  assert.equal(pushed.runIds.size, RUNS, 'every trigger was acknowledged');
+  const acked = new Set(pushed.runIds.values());
+  assert.equal(acked.size, RUNS, 'distinct idempotency keys gave distinct runs');
+
+  const connection = await Connection.connect({ address: cluster.temporal.address });
+  const client = new Client({ connection, namespace: cluster.namespace });
+  try {
+    const ofWorkflow = `WorkflowType = 'interpreter' AND MiniZapsWorkflowId = '${workflowId}'`;
+    await waitFor('every run to complete in Temporal', async () => ((await client.workflow.count(`${ofWorkflow} AND ExecutionStatus = 'Completed'`)).count >= RUNS ? true : undefined), 10 * 60_000);
+    const executions = new Map<string, string>();
+    for await (const info of client.workflow.list({ query: ofWorkflow })) {
+      assert.ok(!executions.has(info.workflowId), `run ${info.workflowId} has one execution`);
+      executions.set(info.workflowId, info.status.name);
+    }
+    assert.deepEqual([...executions.keys()].sort(), [...acked].sort(), 'Temporal holds exactly the acknowledged runs');
+    assert.ok([...executions.values()].every((s) => s === 'COMPLETED'), 'every run completed');
+
+    const db = new pg.Client({ connectionString: cluster.pg.appUrl });
+    await db.connect();
+    try {
+      const index = await waitFor('the index to confirm every close', async () => {
+        const { rows } = await db.query<{ id: string; status: string; close_status: string | null }>('SELECT id, status, close_status FROM runs WHERE workflow_id = $1', [workflowId]);
+        return rows.filter((r) => r.close_status === 'Completed').length >= RUNS ? rows : undefined;
+      }, 3 * 60_000);
+      assert.deepEqual(index.map((r) => r.id).sort(), [...acked].sort(), 'the index lists exactly the runs Temporal has');
+      assert.ok(index.every((r) => r.status === 'completed' && r.close_status === 'Completed'), 'the index shows each run completed, as Temporal closed it');
+    } finally {
+      await db.end();
+    }
+  } finally {
+    await connection.close();
+  }
+  const calls = new Set(receiver.requests.filter((r) => r.path === '/hook').map((r) => r.headers['idempotency-key']));
+  assert.equal(calls.size, RUNS, 'every run called the receiver, each with its own stable Idempotency-Key');
+  process.stdout.write(`# ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${pushed.retried} trigger calls repeated\n`);
+});

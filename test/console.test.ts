@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { createApp } from '../src/api/app.js';
+import { consoleAssets } from '../src/api/ui/routes.js';
+import { mintToken } from '../src/shared/tokens.js';
+import { chromiumMissing, launchChromium, serveHttp } from './helpers/browser.js';
+import { waitFor } from './helpers/ports.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { createWorkflow, trigger, waitForStatus } from './helpers/runs.js';
+import { startStack, type Stack } from './helpers/stack.js';
+
+const SHOTS = new URL('../docs/screenshots/', import.meta.url);
+const skip = chromiumMissing();
+const SECRET = 'console-test-secret-that-is-long-enough';
+
+describe('web console and docs in a real headless Chromium (real Temporal, real PostgreSQL, real HTTP)', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  let api: Awaited<ReturnType<typeof serveHttp>>;
+  let browser: Browser | undefined;
+  let flakyUp = false;
+
+  before(async () => {
+    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
+    receiver.on('/contacts', () => ({ status: 200, body: { plan: 'pro' } }));
+    receiver.on('/flaky', () => (flakyUp ? { status: 200, body: { ok: true } } : { status: 422, body: { error: 'rejected' } }));
+    api = await serveHttp(stack.app.fetch);
+    if (!skip) browser = await launchChromium();
+    await mkdir(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await api?.close();
+    await stack?.stop();
+    await receiver?.close();
+  });
+
+  async function open(path: string, base = api.url, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+    if (!browser) throw new Error('no browser');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme });
+    await page.goto(`${base}${path}`);
+    return page;
+  }
+  const shot = (page: Page, name: string) => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
+
+  const welcome = (): { name: string; steps: Record<string, unknown>[] } => ({
+    name: 'Welcome new user',
+    steps: [
+      { id: 'crm', type: 'http', config: { method: 'POST', url: `${receiver.url}/contacts`, body: { email: '{{ trigger.email }}' } } },
+      { id: 'route', type: 'choice', cases: [{ when: "steps.crm.output.body.plan = 'pro'", next: 'vip' }], default: 'done' },
+      {
+        id: 'vip',
+        type: 'parallel',
+        branches: [[{ id: 'greeting', type: 'transform', config: { expression: "'Welcome ' & trigger.email" } }], [{ id: 'score', type: 'transform', config: { expression: '42' } }]],
+      },
+      { id: 'done', type: 'succeed' },
+    ],
+  });
+
+  it('the console stays within its 300 KB gzipped budget', () => {
+    const assets = consoleAssets();
+    const total = assets.names.reduce((sum, name) => sum + assets.gzippedSize(name), 0);
+    assert.ok(total > 0 && total < 300 * 1024, `${total} bytes gzipped`);
+  });
+
+  it('/docs and /ui load without a single request to a host other than the API', { skip }, async () => {
+    const page = await open('/docs');
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
+    await page.reload();
+    await page.locator('.swagger-ui .info .title').waitFor();
+    assert.match(await page.locator('.swagger-ui .info .title').innerText(), /Mini-Zaps API/);
+    await page.goto(`${api.url}/ui`);
+    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+    const network = requested.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:'));
+    assert.ok(network.some((u) => u.endsWith('/docs/assets/swagger-ui-dist/swagger-ui-bundle.js')), network.join('\n'));
+    assert.ok(network.some((u) => u.endsWith('/ui/assets/app.js')), network.join('\n'));
+    assert.deepEqual(network.filter((u) => new URL(u).origin !== api.url), []);
+    await page.close();
+  });
+
+  it('the console asks for a token when the API requires one, refuses a bad one and works with a good one', { skip }, async () => {
+    const secured = createApp({ ...stack.deps, config: { ...stack.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
+    const server = await serveHttp(secured.fetch);
+    try {
+      const page = await open('/ui', server.url);
+      const field = page.getByLabel('API token');
+      await field.fill('not-a-token');
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await page.getByText('The API did not accept this token.').waitFor();
+      await field.fill(await mintToken(SECRET, { tenant: 'default', scopes: ['workflows:read', 'runs:read'], ttl: '1h' }));
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+      assert.ok(await page.evaluate('sessionStorage.getItem("mz-token")'));
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('API token').waitFor();
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('creates a workflow in the editor: a validation error shows with its pointer, is fixed, and the saved workflow is drawn', { skip }, async () => {
+    const page = await open('/ui#/workflows/new');
+    const editor = page.getByLabel('Definition (JSON)');
+    const broken = welcome();
+    broken.steps[1] = { ...broken.steps[1], default: 'nowhere' };
+    await editor.fill(JSON.stringify(broken, null, 2));
+    await page.locator('#validation li', { hasText: '/steps/1/default' }).waitFor();
+    await shot(page, 'console-editor-error');
+    await editor.fill(JSON.stringify(welcome(), null, 2));
+    await page.locator('#validation.ok').waitFor();
+    await page.getByRole('button', { name: 'Create workflow' }).click();
+    await page.locator('.graph [data-step="greeting"]').waitFor();
+    const id = decodeURIComponent(new URL(page.url()).hash.replace('#/workflows/', ''));
+    const saved = await stack.call('GET', `/v1/workflows/${id}`);
+    assert.equal(saved.status, 200);
+    assert.equal(saved.body.name, 'Welcome new user');
+    assert.deepEqual(await page.locator('.graph .node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-step'))), ['crm', 'route', 'vip', 'greeting', 'score', 'done']);
+    await shot(page, 'console-workflow');
+    await page.close();
+  });
+
+  it('shows two versions side by side with the changed lines marked', { skip }, async () => {
+    const id = await createWorkflow(stack, welcome());
+    const v2 = welcome();
+    v2.steps[0] = { ...v2.steps[0], retry: { maxAttempts: 8 } };
+    assert.equal((await stack.call('PUT', `/v1/workflows/${id}`, v2)).status, 200);
+    const page = await open(`/ui#/workflows/${id}?tab=Versions`);
+    await page.locator('.diff-table tr.added, .diff-table tr.change').first().waitFor();
+    const added = await page.locator('.diff-table td.add').allInnerTexts();
+    assert.ok(added.some((t) => t.includes('"maxAttempts": 8')), added.join('\n'));
+    await shot(page, 'console-versions');
+    await page.close();
+  });
+
+  it('triggers a run from the workflow page and watches its run page reach completed with every step', { skip }, async () => {
+    const id = await createWorkflow(stack, welcome());
+    const page = await open(`/ui#/workflows/${id}?tab=Run`, api.url, 'dark');
+    await page.getByLabel('Trigger payload').fill('{"email": "ada@example.com"}');
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.locator('#run-status .badge', { hasText: 'completed' }).waitFor({ timeout: 30_000 });
+    const steps = await page.locator('.timeline').first().locator(':scope > .step').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-step')));
+    assert.deepEqual(steps, ['crm', 'route', 'vip', 'done']);
+    assert.match(await page.getByRole('link', { name: /Temporal Web UI/ }).getAttribute('href') ?? '', /\/namespaces\/default\/workflows\//);
+    await page.locator('.step[data-step="crm"] > details > summary').click();
+    await page.locator('.step[data-step="vip"] .child summary').first().click();
+    await shot(page, 'console-run');
+    await page.goto(`${api.url}/ui#/runs?workflowId=${id}`);
+    await page.locator('tr[data-run] .badge', { hasText: 'completed' }).waitFor();
+    await shot(page, 'console-runs');
+    await page.close();
+  });
+
+  it('re-drives a failed step from the dead-letter page and the run completes', { skip }, async () => {
+    flakyUp = false;
+    const id = await createWorkflow(stack, { name: 'Sync invoices', steps: [{ id: 'push', type: 'http', config: { method: 'POST', url: `${receiver.url}/flaky` } }, { id: 'after', type: 'transform', config: { expression: "'synced'" } }] });
+    const runId = await trigger(stack, id, {});
+    const dl = await waitFor('a dead letter', async () => (await stack.call('GET', `/v1/dead-letters?workflowId=${id}`)).body.items[0]);
+    const page = await open('/ui#/dead-letters');
+    const letter = page.locator(`[data-dead-letter="${dl.id}"]`);
+    await letter.waitFor();
+    await shot(page, 'console-dead-letters');
+    flakyUp = true;
+    await letter.getByRole('button', { name: 'Re-drive', exact: true }).click();
+    await letter.waitFor({ state: 'detached' });
+    const run = await waitForStatus(stack, runId, 'completed');
+    assert.equal(run.steps.find((s: { id: string }) => s.id === 'after')?.output, 'synced');
+    assert.equal((await stack.call('GET', `/v1/dead-letters/${dl.id}`)).body.status, 'redriven');
+    await page.close();
+  });
+
+  it('pauses a schedule from the schedules page', { skip }, async () => {
+    const id = await createWorkflow(stack, { name: 'Nightly report', steps: [{ id: 'report', type: 'transform', config: { expression: "'ok'" } }] });
+    const created = await stack.call('POST', `/v1/workflows/${id}/triggers`, { type: 'schedule', every: '1h' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const page = await open('/ui#/triggers');
+    const card = page.locator(`[data-trigger="${created.body.id}"]`);
+    await card.locator('.badge', { hasText: 'active' }).waitFor();
+    assert.equal(await card.locator('.fire-times li').count(), 5);
+    await shot(page, 'console-schedules');
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await page.locator(`[data-trigger="${created.body.id}"] .badge`, { hasText: 'paused' }).waitFor();
+    assert.equal((await stack.call('GET', `/v1/triggers/${created.body.id}`)).body.paused, true);
+    await page.close();
+  });
+});
