@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { RunRow } from '../db/runs-repo.js';
 import { AppError, unavailable } from '../shared/errors.js';
 import { closureOf } from '../temporal/run-closure.js';
-import { runStateQuery, TERMINAL_STATUSES, type StepState } from '../workflows/messages.js';
+import { triggerPayload } from '../temporal/run-payload.js';
+import { RUN_STATUSES, runStateQuery, SOURCE_TYPES, TERMINAL_STATUSES, type BulkRerunInput, type StepState } from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { resetToStep } from './run-reset.js';
@@ -65,7 +66,7 @@ export function runActionsRoutes(deps: ApiDeps) {
       const { id } = c.req.valid('param');
       const row = await deps.runs.get(c.var.tenantId, id);
       const version = c.req.valid('json')?.version ?? 'same';
-      const payload = await triggerPayload(deps, id);
+      const payload = await triggerPayload(deps.temporal, id);
       const { runId } = await triggerRun(deps, { tenantId: c.var.tenantId, workflowId: row.workflowId, payload, version: version === 'same' ? row.version : undefined, source: { type: 'rerun' } }, c.var.logger);
       c.var.logger.info({ runId, rerunOf: id, version }, 'run re-run');
       return c.json({ runId }, 202);
@@ -99,6 +100,50 @@ export function runActionsRoutes(deps: ApiDeps) {
     },
   );
 
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/rerun',
+      tags: ['runs'],
+      summary: 'Run again every run a filter matches, each with its own trigger payload, at a bounded rate (a durable job)',
+      ...requires('runs:write'),
+      request: {
+        body: {
+          content: {
+            'application/json': {
+              schema: z
+                .object({
+                  workflowId: z.string().max(200).optional(),
+                  status: z.enum(RUN_STATUSES).optional(),
+                  source: z.enum(SOURCE_TYPES).optional(),
+                  since: z.iso.datetime({ offset: true }).optional(),
+                  until: z.iso.datetime({ offset: true }).optional(),
+                  version: z.enum(['same', 'latest']).default('same'),
+                  ratePerSecond: z.number().int().min(1).max(100).default(5),
+                  limit: z.number().int().min(1).max(10_000).default(1000),
+                })
+                .openapi('BulkRerun'),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: { 202: json(z.object({ operationId: z.string() }), 'Started'), ...errorResponses },
+    }),
+    async (c) => {
+      const { version, ratePerSecond, limit, ...filter } = c.req.valid('json');
+      const operationId = `bulk-rerun-${randomUUID()}`;
+      const input: BulkRerunInput = { tenantId: c.var.tenantId, filter, version, ratePerSecond, limit };
+      try {
+        await deps.temporal.workflow.start('bulkRerun', { workflowId: operationId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input] });
+      } catch (err) {
+        throw unavailable('Temporal', err);
+      }
+      c.var.logger.info({ operationId, filter, version, ratePerSecond }, 'bulk re-run started');
+      return c.json({ operationId }, 202);
+    },
+  );
+
   return app;
 }
 
@@ -111,22 +156,6 @@ async function currentSteps(deps: ApiDeps, row: RunRow): Promise<StepState[]> {
   } catch {
     return row.steps ?? [];
   }
-}
-
-/** The trigger payload the run started with, from its Temporal start event (decoded as the worker does). */
-async function triggerPayload(deps: ApiDeps, runId: string): Promise<unknown> {
-  const gone = new AppError({ code: 'RUN_INPUT_UNAVAILABLE', message: `the input of run '${runId}' is no longer kept by Temporal`, httpStatus: 409 });
-  let payloads;
-  try {
-    const { history } = await deps.temporal.workflowService.getWorkflowExecutionHistory({ namespace: deps.temporal.options.namespace, execution: { workflowId: runId }, maximumPageSize: 1 });
-    payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-  } catch (err) {
-    if (err instanceof Error && /not found/i.test(err.message)) throw gone;
-    throw unavailable('Temporal', err);
-  }
-  if (!payloads) throw gone;
-  const input: unknown = await decodeFromPayloadsAtIndex(deps.temporal.options.loadedDataConverter, 0, payloads);
-  return typeof input === 'object' && input !== null && 'trigger' in input ? input.trigger : null;
 }
 
 /**

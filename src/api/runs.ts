@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { RunRow } from '../db/runs-repo.js';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { AppError, unavailable } from '../shared/errors.js';
-import { eventSignal, runStateQuery, TERMINAL_STATUSES, type RunSnapshot, type RunStatus } from '../workflows/messages.js';
+import { eventSignal, RUN_STATUSES, runStateQuery, SOURCE_TYPES, TERMINAL_STATUSES, type RunSnapshot, type RunStatus } from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { confirmClose, runActionsRoutes } from './run-actions.js';
@@ -11,13 +11,11 @@ import { triggerRun } from './trigger.js';
 
 /** What only a run's end says (a parked run is `failed` without having ended). */
 const ENDING: readonly RunStatus[] = ['completed', 'cancelled', 'timed_out'];
-const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'terminated'] as const;
 const ProblemSchema = z
   .object({ cause: z.string(), since: z.string(), attempts: z.number().int(), message: z.string().optional() })
   .nullable()
   .openapi('RunProblem', { description: "Set while the run's workflow tasks keep failing (Temporal retries them): why, since when, how many attempts" });
 
-const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'] as const;
 const SourceSchema = z
   .object({ type: z.enum(SOURCE_TYPES), triggerId: z.string().optional(), scheduledAt: z.string().optional(), topic: z.string().optional(), partition: z.number().int().optional(), offset: z.string().optional() })
   .nullable()

@@ -8,7 +8,7 @@ import { unavailable } from '../shared/errors.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import type { interpreter } from '../workflows/interpreter.js';
 import type { RunSource } from '../workflows/messages.js';
-import { runLimits } from '../shared/config.js';
+import { runLimits, type RunLimitSettings } from '../shared/config.js';
 import { buildRunInput } from '../triggers/run-input.js';
 import { runDetails, runSummary } from '../workflows/summaries.js';
 import type { Logger } from '../shared/logger.js';
@@ -28,6 +28,11 @@ export interface TriggerRequest {
   source?: RunSource;
 }
 
+/** What starting a run needs: the API has it, and so has a worker re-running runs in bulk. */
+export type TriggerDeps = Pick<ApiDeps, 'workflows' | 'runs' | 'temporal' | 'logger' | 'metrics'> & {
+  config: Pick<ApiDeps['config'], 'TEMPORAL_TASK_QUEUE' | keyof RunLimitSettings>;
+};
+
 export interface TriggerResult {
   runId: string;
   replayed: boolean;
@@ -39,7 +44,7 @@ export interface TriggerResult {
  * counted in `minizaps_triggers_total` and logged as `run triggered` alike. `logger`: the
  * request's, so the line carries its request id.
  */
-export async function triggerRun(deps: ApiDeps, req: TriggerRequest, logger: Logger = deps.logger): Promise<TriggerResult> {
+export async function triggerRun(deps: TriggerDeps, req: TriggerRequest, logger: Logger = deps.logger): Promise<TriggerResult> {
   const result = await startRun(deps, req).catch((err: unknown) => {
     deps.metrics.triggers.inc({ result: 'rejected' });
     throw err;
@@ -55,7 +60,7 @@ export async function triggerRun(deps: ApiDeps, req: TriggerRequest, logger: Log
  * first or following a crash between start and answer, returns the same run. `eager`: the run's
  * first workflow task went straight to a worker in this process.
  */
-async function startRun(deps: ApiDeps, req: TriggerRequest): Promise<TriggerResult> {
+async function startRun(deps: TriggerDeps, req: TriggerRequest): Promise<TriggerResult> {
   const wf = req.version === undefined ? await deps.workflows.forTrigger(req.tenantId, req.workflowId) : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
   const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
   if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true, eager: false };

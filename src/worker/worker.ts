@@ -11,6 +11,7 @@ import type { Repos } from '../db/repos.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
 import { createTriggerActivities } from '../triggers/activities.js';
 import { createAdmissionActivities } from '../triggers/admission.js';
+import { createRerunActivities } from '../triggers/rerun.js';
 import type { Logger } from '../shared/logger.js';
 
 let runtimeInstalled = false;
@@ -34,18 +35,20 @@ export async function createWorker(deps: {
   config: RunLimitSettings & Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES' | 'REDIS_URL'>;
   connection: NativeConnection;
   repos: Repos;
-  metrics?: Metrics;
+  metrics: Metrics;
   tracing?: Tracing;
   /** Payload encryption (when on) and the claim-check of large payloads. */
   codecs: Codecs;
-  /** Where the run index reconciler logs. */
-  logger?: Logger;
+  /** Where the run index reconciler and bulk re-runs log. */
+  logger: Logger;
 }): Promise<Worker> {
   const { config } = deps;
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
   const workflows = config.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
+  // Activities that start runs (admission gates, bulk re-runs) do so through a client on this connection.
+  const client = new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(deps.codecs) });
   const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -54,7 +57,8 @@ export async function createWorker(deps: {
     activities: {
       ...createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics, maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES, redisUrl: config.REDIS_URL }),
       ...createTriggerActivities(deps.repos, runLimits(config)),
-      ...createAdmissionActivities(new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(deps.codecs) }), config.TEMPORAL_TASK_QUEUE),
+      ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
+      ...createRerunActivities({ workflows: deps.repos.workflows, runs: deps.repos.runs, temporal: client, logger: deps.logger, metrics: deps.metrics, config }),
     },
     dataConverter: dataConverter(deps.codecs),
     plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],

@@ -23,8 +23,10 @@ export interface RunInput {
 }
 
 /** How a run started: an API call, a webhook, a schedule's firing (which one, for when), a rerun. */
+export const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'] as const;
+
 export interface RunSource {
-  type: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun';
+  type: (typeof SOURCE_TYPES)[number];
   triggerId?: string;
   scheduledAt?: string;
   topic?: string;
@@ -46,7 +48,8 @@ export interface ResumeState {
 }
 
 /** `terminated`: ended from outside the run (API, Web UI, CLI); only the index says it, never the run. */
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'terminated';
+export const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'terminated'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'timed_out', 'terminated'];
 
 export type StepStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
@@ -116,6 +119,15 @@ export interface RedriveDecision {
 export interface BulkRedriveInput {
   tenantId: string;
   filter: { workflowId?: string; stepId?: string; errorCode?: string; httpStatus?: number };
+  ratePerSecond: number;
+  limit: number;
+}
+
+/** A bulk re-run: every run matching `filter` runs again, at most `ratePerSecond`. */
+export interface BulkRerunInput {
+  tenantId: string;
+  filter: { workflowId?: string; status?: RunStatus; source?: RunSource['type']; since?: string; until?: string };
+  version: 'same' | 'latest';
   ratePerSecond: number;
   limit: number;
 }
