@@ -87,6 +87,16 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
     assert.equal(receiver.requestsTo('/huge').length, 1);
   });
 
+  it('an output nested deeper than the bound fails OUTPUT_TOO_DEEP with exactly one request', async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 2000; i++) deep = [deep];
+    receiver.on('/deep', () => ({ status: 200, body: deep }));
+    const id = await createWorkflow(stack, { name: 'too deep', steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/deep` } }] });
+    const run = await waitForStatus(stack, await trigger(stack, id), 'failed', 60_000);
+    assert.equal(run.error.code, 'OUTPUT_TOO_DEEP');
+    assert.equal(receiver.requestsTo('/deep').length, 1);
+  });
+
   it('a 300-item foreach of 50 KB results completes, its history small', async () => {
     const id = await createWorkflow(stack, {
       name: 'wide foreach',

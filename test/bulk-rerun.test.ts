@@ -19,7 +19,7 @@ describe('bulk re-run (real Temporal, real PostgreSQL)', () => {
   it('runs again every run a filter matches, each with its own payload, at most ratePerSecond a second', async () => {
     receiver.on('/bulk', () => ({ status: 200, body: { ok: true } }));
     const id = await createWorkflow(stack, { name: 'bulk', steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/bulk`, body: { n: '{{ trigger.n }}' } } }] });
-    const originals = [];
+    const originals: string[] = [];
     for (let n = 0; n < 6; n++) originals.push(await trigger(stack, id, { n }));
     for (const runId of originals) assert.equal((await waitForEnd(stack, runId)).status, 'completed');
 

@@ -5,6 +5,7 @@ import { parseResolved, revealReferences, type ConnectionKind } from './connecti
 import type { ConnectorDeps } from './kit.js';
 import { redact, redactText, revealSecrets } from './secrets.js';
 import { AppError } from '../shared/errors.js';
+import { nestedDeeperThan } from '../shared/json-depth.js';
 import type { ConnectorInput, ConnectorResult, StepRate } from './connector.js';
 
 /** What a connector's `execute` gets besides its config. */
@@ -36,11 +37,22 @@ export interface ConnectorParts<S extends z.ZodType, C> {
  * would fetch it again, and the run's state and history are bounded.
  */
 function checkOutputSize(output: unknown, max: number): void {
-  const bytes = JSON.stringify(output)?.length ?? 0;
-  if (bytes > max) {
-    throw new AppError({ code: 'OUTPUT_TOO_LARGE', message: `the step's output is ${bytes} bytes as JSON, more than the bound of ${max}`, details: { bytes, max } });
+  let text: string;
+  try {
+    text = JSON.stringify(output) ?? '';
+  } catch {
+    // Nested past what the stack holds: never retried, as fetching it again would nest it again.
+    throw tooDeep();
   }
+  if (text.length > max) {
+    throw new AppError({ code: 'OUTPUT_TOO_LARGE', message: `the step's output is ${text.length} bytes as JSON, more than the bound of ${max}`, details: { bytes: text.length, max } });
+  }
+  // The workflow and the run index parse outputs again, recursively: depth is bounded like sizes.
+  if (nestedDeeperThan(text, MAX_OUTPUT_DEPTH)) throw tooDeep();
 }
+
+const MAX_OUTPUT_DEPTH = 128;
+const tooDeep = () => new AppError({ code: 'OUTPUT_TOO_DEEP', message: `the step's output nests arrays and objects deeper than ${MAX_OUTPUT_DEPTH} levels`, details: { max: MAX_OUTPUT_DEPTH } });
 
 /**
  * One attempt of a connector, outside Temporal too (the step test): resolves the config's secrets
@@ -59,9 +71,10 @@ export async function runConnector<S extends z.ZodType, C>(parts: ConnectorParts
   }
   const connection = await loadConnection(parts, input, at.used);
   await admitted(parts.deps.rates, input.rate, at.signal);
-  const output = redact(await parts.execute(parsed.data, { input, signal: at.signal, attempt: at.attempt, secrets: at.used, connection }), at.used);
+  const output = await parts.execute(parsed.data, { input, signal: at.signal, attempt: at.attempt, secrets: at.used, connection });
+  // Bounded before anything walks it (redaction recurses too).
   checkOutputSize(output, maxOutputBytes);
-  return output;
+  return redact(output, at.used);
 }
 
 /** The step's connection, loaded for its tenant, of the kind the connector takes, its secrets resolved. */
@@ -136,7 +149,14 @@ async function admitted(rates: ConnectorDeps['rates'], rate: StepRate | undefine
   for (let waitMs = await rates.admit(rate.key, rate.count, rate.windowMs); waitMs > 0; waitMs = await rates.admit(rate.key, rate.count, rate.windowMs)) {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, waitMs);
-      signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
 }
