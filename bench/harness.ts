@@ -141,6 +141,8 @@ export interface Throughput {
   seconds: number;
   perSecond: number;
   latencyMs: Percentiles;
+  /** Every run's latency, so rounds can be pooled. */
+  samplesMs: number[];
 }
 export interface Percentiles {
   p50: number;
@@ -169,7 +171,7 @@ export async function throughput(total: number, inFlight: number, run: (i: numbe
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { runs: total, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round((total / seconds) * 10) / 10, latencyMs: percentiles(latencies) };
+  return { runs: total, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round((total / seconds) * 10) / 10, latencyMs: percentiles(latencies), samplesMs: latencies };
 }
 
 export async function writeResults(name: string, data: unknown, markdown: string): Promise<void> {

@@ -1,6 +1,7 @@
 // `npm run bench [-- interpreter trigger fanout parked scaleout]`: each benchmark starts what it
 // needs, measures against a baseline in the same run, is bounded in count and time, and writes
-// JSON and a markdown table to bench/results/. Never part of `npm test`.
+// JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
+// BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -15,6 +16,8 @@ import { percentiles, rssMb, startApiProcess, type ApiProcess, type Percentiles,
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const IN_FLIGHT = 50;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Runs of each kind per round; lower it (e.g. BENCH_PER_ROUND=20 BENCH_ROUNDS=2) for a quick check. */
+const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 100);
 const chosen = process.argv.slice(2);
 const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
 
@@ -26,6 +29,7 @@ let workers = [await startWorkerProcess(infra)];
 // which the runs it triggers start eagerly, and one without (trigger latency).
 const [apiWithWorker, api] = [await startApiProcess(infra, { worker: true }), await startApiProcess(infra, { worker: false })];
 const url = `${receiver.url}/bench`;
+receiver.accept('/bench');
 
 const threeSteps: Definition = {
   name: 'bench: transform → http → transform',
@@ -33,13 +37,6 @@ const threeSteps: Definition = {
     { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
     { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
     { id: 'after', type: 'transform', config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' } },
-  ],
-};
-const triggerHttpTransform: Definition = {
-  name: 'bench: trigger → http → transform',
-  steps: [
-    { id: 'call', type: 'http', config: { method: 'POST', url, body: { n: '{{ trigger.n }}' } } },
-    { id: 'after', type: 'transform', config: { expression: 'steps.call.output.status' } },
   ],
 };
 
@@ -57,24 +54,36 @@ let seq = 0;
 const id = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 
 async function interpreterBench(): Promise<void> {
-  await throughput(30, 10, () => infra.client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: id('warm') }));
-  const barId = await createWorkflow(triggerHttpTransform);
+  // Every row but the floor does the same work: transform → http → transform, one request each.
+  const apiWorkflowId = await createWorkflow(threeSteps);
   const kinds = {
     empty: () => infra.client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: id('empty') }),
     handWritten: (i: number) => infra.client.workflow.execute('handWritten', { taskQueue: TASK_QUEUE, workflowId: id('hand'), args: [url, i] }),
     json3Steps: (i: number) => infra.client.workflow.execute('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('json'), args: [input(threeSteps, i)] }),
-    apiTriggerHttpTransform: (i: number) => triggerAndWait(barId, i),
+    apiTrigger3Steps: (i: number) => triggerAndWait(apiWorkflowId, i),
   };
-  // Rounds of each in turn, so that a server slowing down as its database grows, or a machine
-  // busier for a while, weighs on all alike; each ratio is taken within a round.
-  const perRound = 100;
-  const results: Record<keyof typeof kinds, Throughput[]> = { empty: [], handWritten: [], json3Steps: [], apiTriggerHttpTransform: [] };
+  const order = Object.keys(kinds) as (keyof typeof kinds)[];
+  // Each kind warms up first (code paths, caches, connections, the worker's workflow cache), so no row pays for being first.
+  for (const kind of order) await throughput(Math.min(PER_ROUND, 50), 10, kinds[kind]);
+  // Rounds of each in turn, so that a server slowing down as its database grows, or a machine busier
+  // for a while, weighs on all alike; each ratio is taken within a round. Each round starts with
+  // the next kind, so that no kind always runs first, or always right after the same other.
+  const results: Record<keyof typeof kinds, Throughput[]> = { empty: [], handWritten: [], json3Steps: [], apiTrigger3Steps: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [kind, run] of Object.entries(kinds) as [keyof typeof kinds, (i: number) => Promise<unknown>][]) results[kind].push(await throughput(perRound, IN_FLIGHT, run));
+    for (const kind of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) results[kind].push(await throughput(PER_ROUND, IN_FLIGHT, kinds[kind]));
   }
-  const [empty, hand, json, bar] = [results.empty, results.handWritten, results.json3Steps, results.apiTriggerHttpTransform].map(combine) as [Throughput, Throughput, Throughput, Throughput];
+  const [empty, hand, json, viaApi] = [combine(results.empty), combine(results.handWritten), combine(results.json3Steps), combine(results.apiTrigger3Steps)];
   const perRoundRatio = (a: Throughput[], b: Throughput[]) => ratios(a.map((t, r) => t.perSecond / b[r]!.perSecond));
-  const data = { runsEach: ROUNDS * perRound, rounds: ROUNDS, inFlight: IN_FLIGHT, empty, handWritten: hand, json3Steps: json, apiTriggerHttpTransform: bar, ratios: { jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten), apiTriggerHttpTransformVsEmpty: perRoundRatio(results.apiTriggerHttpTransform, results.empty) } };
+  const data = {
+    runsEach: ROUNDS * PER_ROUND,
+    rounds: ROUNDS,
+    inFlight: IN_FLIGHT,
+    empty,
+    handWritten: hand,
+    json3Steps: json,
+    apiTrigger3Steps: viaApi,
+    ratios: { jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten), apiTrigger3StepsVsEmpty: perRoundRatio(results.apiTrigger3Steps, results.empty) },
+  };
   const shown = (r: { median: number; min: number; max: number }) => `**${r.median}×** (rounds ${r.min}–${r.max})`;
   await writeResults('interpreter', data, [
     `## Interpreter overhead (${data.runsEach} runs each in ${ROUNDS} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
@@ -84,9 +93,9 @@ async function interpreterBench(): Promise<void> {
     row('empty workflow (server floor)', empty),
     row('hand-written transform → http (local activity) → transform', hand),
     row('JSON transform → http → transform (client start)', json),
-    row('JSON trigger → http → transform (through the API process, started eagerly on its worker)', bar),
+    row('JSON transform → http → transform, triggered through the API process (started eagerly on its worker)', viaApi),
     '',
-    `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API trigger → http → transform / empty workflow ${shown(data.ratios.apiTriggerHttpTransformVsEmpty)}. Latency percentiles are of the first round.`,
+    `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API-triggered transform → http → transform / empty workflow ${shown(data.ratios.apiTrigger3StepsVsEmpty)}. Every kind was warmed up first; the order of the kinds rotates from round to round; latency percentiles are of every run of every round.`,
   ].join('\n'));
 }
 
@@ -96,11 +105,11 @@ function ratios(values: number[]): { median: number; min: number; max: number } 
   return { median: round(sorted[Math.floor(sorted.length / 2)] ?? 0), min: round(sorted[0] ?? 0), max: round(sorted[sorted.length - 1] ?? 0) };
 }
 
-/** The rounds of one kind as one: runs over total time; latencies of the first round. */
-function combine(parts: Throughput[]): Throughput {
+/** The rounds of one kind as one: runs over total time; latencies of every run of every round (all warm). */
+function combine(parts: Throughput[]): Omit<Throughput, 'samplesMs'> {
   const runs = parts.reduce((n, p) => n + p.runs, 0);
   const seconds = parts.reduce((n, p) => n + p.seconds, 0);
-  return { runs, seconds: round(seconds), perSecond: Math.round((runs / seconds) * 10) / 10, latencyMs: parts[0]!.latencyMs };
+  return { runs, seconds: round(seconds), perSecond: Math.round((runs / seconds) * 10) / 10, latencyMs: percentiles(parts.flatMap((p) => p.samplesMs)) };
 }
 
 async function triggerBench(): Promise<void> {

@@ -38,10 +38,15 @@ export async function startTemporalServer(opts: { pg: ClusterPostgres; port: num
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawnLogged('temporal-server', join(CONFIG_DIR, 'start.sh'), [], env, opts.logDir);
-    await until(`the Temporal server at ${address}`, () => answers(address), 120_000);
+    await until(`the Temporal server at ${address}`, () => answers(address), 300_000);
   };
-  await start();
-  await run(join(CONFIG_DIR, 'register.sh'), [], { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: opts.namespace, TEMPORAL_RETENTION: opts.retention });
+  try {
+    await start();
+    await run(join(CONFIG_DIR, 'register.sh'), [], { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: opts.namespace, TEMPORAL_RETENTION: opts.retention });
+  } catch (err) {
+    if (child) await stopProcess(child);
+    throw err;
+  }
   return {
     address,
     metricsUrl: `http://127.0.0.1:${opts.port + 767}/metrics`,

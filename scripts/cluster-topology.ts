@@ -133,7 +133,7 @@ function member(name: string, entry: string, url: string, env: Record<string, st
     },
     async start() {
       child = spawnLogged(name, process.execPath, ['--import', 'tsx', join(ROOT, entry)], env, logDir);
-      await until(`${name} (see ${join(logDir, `${name}.log`)})`, () => ready(url), 180_000);
+      await until(`${name} (see ${join(logDir, `${name}.log`)})`, () => ready(url), 300_000);
     },
   };
 }

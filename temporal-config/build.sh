@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the Temporal server and temporal-sql-tool from their Go module into .tools/ (once: a
-# present build is reused; ~5.5 min from cold Go caches on 2 cores). Prints the directory.
+# Builds the Temporal server and temporal-sql-tool from their Go module into .tools/, with the
+# module's PostgreSQL schema (once: a present build is reused). Prints the directory.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="${TEMPORAL_SERVER_VERSION:-v1.32.2}"
 dest="$root/.tools/temporal-server-$version"
-if [ -x "$dest/temporal-server" ] && [ -x "$dest/temporal-sql-tool" ]; then echo "$dest"; exit 0; fi
+if [ -x "$dest/temporal-server" ] && [ -x "$dest/temporal-sql-tool" ] && [ -d "$dest/schema" ]; then echo "$dest"; exit 0; fi
+[ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "Go is needed to build the Temporal server (go.temporal.io/server@$version)" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -14,6 +15,10 @@ echo "building go.temporal.io/server@$version (a few minutes when Go's caches ar
 GOTOOLCHAIN="${TEMPORAL_GOTOOLCHAIN:-go1.27.3}" GOBIN="$tmp" go install \
   "go.temporal.io/server/cmd/server@$version" "go.temporal.io/server/cmd/tools/sql@$version" >&2
 mkdir -p "$dest"
+# The versioned schema comes with the module: kept beside the binaries, it outlives the Go caches.
+rm -rf "$dest/schema"
+cp -r "$(go env GOMODCACHE)/go.temporal.io/server@$version/schema/postgresql/v12" "$dest/schema"
+chmod -R u+w "$dest/schema"
 mv "$tmp/server" "$dest/temporal-server"
 mv "$tmp/sql" "$dest/temporal-sql-tool"
 echo "$dest"

@@ -3,13 +3,15 @@
 # the module's versioned schema. Idempotent: run it before every start and after every upgrade.
 # Env: TEMPORAL_DB_HOST, TEMPORAL_DB_PORT, TEMPORAL_DB_USER, TEMPORAL_DB_PASSWORD, TEMPORAL_DB_NAME,
 # TEMPORAL_VISIBILITY_DB_NAME; TEMPORAL_SQL_TOOL and TEMPORAL_SCHEMA_DIR (default: the build in
-# .tools/ and the module's schema/postgresql/v12 in the Go module cache).
+# .tools/ and the module's schema/postgresql/v12 kept beside it).
 set -euo pipefail
+# A password mounted as a file (a container secret) wins over the variable.
+if [ -n "${TEMPORAL_DB_PASSWORD_FILE:-}" ]; then TEMPORAL_DB_PASSWORD="$(cat "$TEMPORAL_DB_PASSWORD_FILE")"; export TEMPORAL_DB_PASSWORD; fi
 here="$(cd "$(dirname "$0")" && pwd)"
-version="${TEMPORAL_SERVER_VERSION:-v1.32.2}"
-tool="${TEMPORAL_SQL_TOOL:-$("$here/build.sh")/temporal-sql-tool}"
-schema="${TEMPORAL_SCHEMA_DIR:-$(go env GOMODCACHE)/go.temporal.io/server@$version/schema/postgresql/v12}"
-[ -d "$schema/temporal/versioned" ] || { echo "no schema at $schema (go mod download go.temporal.io/server@$version)" >&2; exit 1; }
+if [ -z "${TEMPORAL_SQL_TOOL:-}" ] || [ -z "${TEMPORAL_SCHEMA_DIR:-}" ]; then built="$("$here/build.sh")"; fi
+tool="${TEMPORAL_SQL_TOOL:-$built/temporal-sql-tool}"
+schema="${TEMPORAL_SCHEMA_DIR:-$built/schema}"
+[ -d "$schema/temporal/versioned" ] || { echo "no schema at $schema" >&2; exit 1; }
 export SQL_PASSWORD="${TEMPORAL_DB_PASSWORD:-temporal}"
 sql() {
   "$tool" --plugin postgres12 --ep "${TEMPORAL_DB_HOST:-127.0.0.1}" -p "${TEMPORAL_DB_PORT:-5432}" \

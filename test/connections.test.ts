@@ -75,7 +75,7 @@ describe('connections, the catalogue and the step test (real Temporal, real Post
     const res = await as('reader', 'GET', '/v1/connectors');
     assert.equal(res.status, 200);
     const email = res.body.items.find((c: { type: string }) => c.type === 'email');
-    assert.deepEqual(res.body.items.map((c: { type: string }) => c.type), ['http', 'webhook', 'email', 'sql', 'slack']);
+    assert.deepEqual(res.body.items.map((c: { type: string }) => c.type), ['http', 'webhook', 'email', 'sql', 'slack', 'kafka']);
     assert.deepEqual(email.configSchema.required.sort(), ['from', 'subject', 'to']);
     assert.equal(email.connection.type, 'smtp');
     assert.equal(email.defaults.timeout, '30s');

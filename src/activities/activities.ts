@@ -8,7 +8,7 @@ import type { ConnectorActivity } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { assertWorkflowDefaults } from './registry-checks.js';
 import { createRateActivities } from './rate/activities.js';
-import { idleRedis, memoryRateStore, redisRateStore } from './rate/store.js';
+import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
 
 export type ConnectorActivities = Record<ConnectorType, ConnectorActivity>;
@@ -22,7 +22,7 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
 export function createActivities(deps: Repos, opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined }) {
   assertWorkflowDefaults(registry, connectorDefaults);
   const { redisUrl, ...rest } = opts;
-  const rates = redisUrl ? redisRateStore(idleRedis(redisUrl)) : memoryRateStore();
+  const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
   const connectorActivities = registry.activities({ ...rest, secrets: deps.secrets, connections: deps.connections, rates });
   if (!isComplete(connectorActivities)) throw new Error('a connector step type has no activity');
   return {

@@ -47,5 +47,14 @@ export const CONNECTOR_DEFAULTS = {
       "backoffCoefficient": 2,
       "maximumInterval": "5m"
     }
+  },
+  "kafka": {
+    "timeout": "30s",
+    "retry": {
+      "maxAttempts": 5,
+      "initialInterval": "1s",
+      "backoffCoefficient": 2,
+      "maximumInterval": "1m"
+    }
   }
 } as const satisfies Record<string, ConnectorDefaults>;

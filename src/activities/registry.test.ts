@@ -39,7 +39,7 @@ describe('the connector registry', () => {
     const catalogue = connectorCatalogue();
     assert.deepEqual(
       catalogue.map((c) => c.type),
-      ['http', 'webhook', 'email', 'sql', 'slack'],
+      ['http', 'webhook', 'email', 'sql', 'slack', 'kafka'],
     );
     for (const entry of catalogue) {
       const checked = validateStep(entry.example);

@@ -1,5 +1,6 @@
 import { emailConnector } from './email/definition.js';
 import { httpConnector, webhookConnector } from './http/definition.js';
+import { kafkaConnector } from './kafka/definition.js';
 import { buildRegistry } from './registry-checks.js';
 import { slackConnector } from './slack/definition.js';
 import { sqlConnector } from './sql/definition.js';
@@ -10,7 +11,7 @@ import { sqlConnector } from './sql/definition.js';
  * activities, the catalogue (`GET /v1/connectors`) and the step test all come from here.
  * Adding a connector: a folder under src/activities/ and one line here (README, "Adding a connector").
  */
-export const CONNECTORS = [httpConnector, webhookConnector, emailConnector, sqlConnector, slackConnector] as const;
+export const CONNECTORS = [httpConnector, webhookConnector, emailConnector, sqlConnector, slackConnector, kafkaConnector] as const;
 
 export type ConnectorType = (typeof CONNECTORS)[number]['type'];
 export const CONNECTOR_TYPES = CONNECTORS.map((c): ConnectorType => c.type);

@@ -49,7 +49,7 @@ export const ConfigSchema = z.object({
   AUTH_MAX_TOKEN_AGE_S: z.coerce.number().int().positive().default(86_400),
   /** Keys sealing stored secrets: `id:<base64 32 bytes>,...`, the first encrypts. Unset: no secrets. */
   SECRETS_KEYS: z.string().optional(),
-  /** Redis for rate limits shared by every API replica; unset: limits are per process. */
+  /** Redis for rate limits shared by every API replica and the step rate limits of every worker; unset: limits are per process. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_PER_TENANT_PER_MINUTE: z.coerce.number().int().positive().default(1200),
@@ -77,6 +77,12 @@ export const ConfigSchema = z.object({
   CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().positive().max(1_572_864).default(16_384),
   /** Memory for claim-checked payloads recently stored or read, per process. */
   CLAIM_CHECK_CACHE_BYTES: z.coerce.number().int().nonnegative().default(64 * 1024 * 1024),
+  /** Closed runs older than this many days leave the run index with their claim-checked payloads (0: never by age); match the namespace retention. */
+  RETENTION_RUNS_MAX_AGE_DAYS: z.coerce.number().int().nonnegative().default(30),
+  /** Per tenant, the newest closed runs kept in the index (0: no bound). */
+  RETENTION_RUNS_MAX_PER_TENANT: z.coerce.number().int().nonnegative().default(100_000),
+  /** How often a worker prunes (one replica at a time), in ms. */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Comma-separated Kafka bootstrap brokers (host:port); unset: no Kafka triggers (`npm run triggers` refuses to start). */
   KAFKA_BROKERS: z.string().optional(),
   KAFKA_CLIENT_ID: z.string().default('mini-zaps'),
@@ -96,6 +102,10 @@ export const ConfigSchema = z.object({
   KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
   /** How many messages of a batch are handled at once; offsets are committed after each such slice. */
   KAFKA_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** How many partitions one trigger service handles at once (each still in offset order). */
+  KAFKA_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
+  /** How long the group waits for a silent trigger service before giving its partitions to another (ms). */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   /** How often the trigger service re-reads the active Kafka triggers (ms). */
   KAFKA_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
   /** The trigger service's /metrics port (0: none). */

@@ -7,6 +7,7 @@ import { dataConverter, type Codecs } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
 import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from './bundle.js';
 import { followTemporal } from './reconciler.js';
+import { pruneBeside, type RetentionConfig } from './retention.js';
 import type { Repos } from '../db/repos.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
 import { createTriggerActivities } from '../triggers/activities.js';
@@ -32,7 +33,7 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string)
 
 /** A worker polling the task queue: the interpreter workflow and every connector activity. */
 export async function createWorker(deps: {
-  config: RunLimitSettings & Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES' | 'REDIS_URL'>;
+  config: RunLimitSettings & Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES' | 'REDIS_URL'> & RetentionConfig;
   connection: NativeConnection;
   repos: Repos;
   metrics: Metrics;
@@ -71,5 +72,7 @@ export async function createWorker(deps: {
   });
   // Every worker follows Temporal into the run index while it runs (replicas take turns).
   followTemporal(worker, { connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, closures: deps.repos.runClosures, logger: deps.logger, metrics: deps.metrics });
+  // And prunes closed runs from the index by age and count per tenant (replicas take turns).
+  pruneBeside(worker, config, deps.logger);
   return worker;
 }

@@ -54,11 +54,10 @@ export async function choice(step: StepOf<'choice'>, { scope }: StepContext): Pr
   return { output: scope.lastOutput, goto: step.default };
 }
 
-export async function waitForEvent(step: StepOf<'wait_for_event'>, { scope, suffix }: StepContext): Promise<StepOutcome> {
+export async function waitForEvent(step: StepOf<'wait_for_event'>, { scope }: StepContext): Promise<StepOutcome> {
   const { name, timeout } = step.config;
   const run = scope.run;
-  const arrive = () => run.hasEvent(name);
-  const arrived = await waiting(scope, step.id, () => (timeout === undefined ? condition(arrive) : condition(arrive, toMillis(timeout), { summary: stepSummary(step.id, suffix) })));
+  const arrived = await waiting(scope, step.id, () => condition(() => run.hasEvent(name), timeout === undefined ? undefined : toMillis(timeout)));
   if (arrived) return { output: run.takeEvent(name) };
   if (step.onTimeout !== undefined) return { output: { timedOut: true }, goto: step.onTimeout };
   throw new AppError({ code: 'EVENT_TIMEOUT', message: `no '${name}' event arrived within ${timeout}` });

@@ -18,6 +18,7 @@ const RUNS = Number(process.env.CLUSTER_TEST_RUNS ?? 1000);
 let cluster: Cluster;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let dataDir: string;
+let passed = false;
 
 before(async () => {
   receiver = await startReceiver();
@@ -29,7 +30,9 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
   await receiver?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  // The processes' logs stay for a failed run.
+  if (dataDir && passed) await rm(dataDir, { recursive: true, force: true });
+  else if (dataDir) process.stdout.write(`# logs kept in ${dataDir}/logs\n`);
 });
 
 test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API and a Temporal restart: each acknowledged trigger is exactly one completed run, and the index agrees with Temporal`, async () => {
@@ -96,5 +99,6 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API
   }
   const calls = new Set(receiver.requests.filter((r) => r.path === '/hook').map((r) => r.headers['idempotency-key']));
   assert.equal(calls.size, RUNS, 'every run called the receiver, each with its own stable Idempotency-Key');
+  passed = true;
   process.stdout.write(`# ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${pushed.retried} trigger calls repeated\n`);
 });

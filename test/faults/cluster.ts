@@ -110,10 +110,11 @@ export async function startCluster() {
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
       const ready = kind === 'worker' ? 'worker started' : 'API listening';
+      // A generous bound: a busy machine compiles and bundles slowly, and it only matters on failure.
       await waitFor(`the ${kind} to start`, async () => {
         if (child.exitCode !== null) throw new Error(`the ${kind} exited: ${out.slice(-2000)}`);
         return out.includes(ready) ? true : undefined;
-      }, 60_000);
+      }, 180_000);
     },
     /** The last 20 KB the worker or API process wrote, to explain a failure. */
     output(kind: 'worker' | 'api'): string {

@@ -92,6 +92,7 @@ export async function startKafka() {
     },
     /** Every message of a topic from its start, read until `count` arrived (bounded by `timeoutMs`). */
     async readAll(topic: string, count: number, timeoutMs = 30_000): Promise<{ value: string | null; headers: Record<string, string> }[]> {
+      await waitFor(`topic ${topic} to exist`, async () => ((await admin.listTopics()).includes(topic) ? true : undefined), timeoutMs);
       const consumer = kafka.consumer({ groupId: `reader-${Math.random().toString(36).slice(2)}` });
       const seen: { value: string | null; headers: Record<string, string> }[] = [];
       await consumer.connect();

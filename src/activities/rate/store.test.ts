@@ -21,6 +21,15 @@ function behaves(name: string, make: () => Promise<{ store: RateStore; now: () =
     const held = await store.reserve('k', 100, third.reservation);
     assert.ok(held.waitMs > 900, `a reservation inside the pause waits for its end (${held.waitMs})`);
   });
+
+  it(`${name}: right before sending, admits up to count per window and names the wait for the next`, async () => {
+    const { store, advance } = await make();
+    for (let i = 0; i < 3; i++) assert.equal(await store.admit('g', 3, 300), 0);
+    const wait = await store.admit('g', 3, 300);
+    assert.ok(wait > 200 && wait <= 300, `waits ${wait}`);
+    await advance(wait + 5);
+    assert.equal(await store.admit('g', 3, 300), 0);
+  });
 }
 
 describe('rate-limit stores', () => {

@@ -19,8 +19,8 @@ export interface RateStore {
   /** No slot of the key is granted before `untilMs`. */
   pause(key: string, untilMs: number): Promise<void>;
   /**
-   * The last check, right before a request goes out: admits it (answers 0, and counts it) when
-   * fewer than `count` went out on the key within `windowMs`, else answers how long to wait.
+   * The last check, right before a request goes out: admits it (answers 0, and counts it) when the
+   * key is not paused and fewer than `count` went out on it within `windowMs`, else answers how long to wait.
    */
   admit(key: string, count: number, windowMs: number): Promise<number>;
 }
@@ -53,6 +53,8 @@ export function memoryRateStore(now: () => number = Date.now): RateStore {
     },
     async admit(key, count, windowMs) {
       const t = now();
+      const pausedUntil = paused.get(key) ?? 0;
+      if (pausedUntil > t) return pausedUntil - t;
       const recent = (sent.get(key) ?? []).filter((at) => at > t - windowMs);
       const oldest = recent[0];
       if (recent.length >= count && oldest !== undefined) return oldest + windowMs - t;
@@ -90,6 +92,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local count = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then return paused - now end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= count then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -101,39 +105,69 @@ return 0
 `;
 
 /** The store shared by every worker. `pause` takes the time left, so Redis's clock decides. */
-export function redisRateStore(client: Redis | (() => Redis), prefix = 'mz:steprate'): RateStore {
-  const redis = typeof client === 'function' ? client : () => client;
+export function redisRateStore(client: Redis | WithRedis, prefix = 'mz:steprate'): RateStore {
+  const withRedis: WithRedis = typeof client === 'function' ? client : (command) => command(client);
   return {
     async reserve(key, intervalMs, reservation) {
-      const answer: unknown = await redis().eval(RESERVE, 2, `${prefix}:next:${key}`, `${prefix}:paused:${key}`, String(intervalMs), String(reservation ?? -1));
+      const answer: unknown = await withRedis((r) => r.eval(RESERVE, 2, `${prefix}:next:${key}`, `${prefix}:paused:${key}`, String(intervalMs), String(reservation ?? -1)));
       const [waitMs, slot] = Array.isArray(answer) ? answer.map(Number) : [0, -1];
       return waitMs && slot !== undefined && slot >= 0 ? { waitMs, reservation: slot } : { waitMs: 0 };
     },
     async pause(key, untilMs) {
-      await redis().eval(PAUSE, 1, `${prefix}:paused:${key}`, String(Math.max(0, untilMs - Date.now())));
+      await withRedis((r) => r.eval(PAUSE, 1, `${prefix}:paused:${key}`, String(Math.max(0, untilMs - Date.now()))));
     },
     async admit(key, count, windowMs) {
-      return Number(await redis().eval(ADMIT, 1, `${prefix}:sent:${key}`, String(count), String(windowMs), Math.random().toString(36).slice(2)));
+      return Number(await withRedis((r) => r.eval(ADMIT, 2, `${prefix}:sent:${key}`, `${prefix}:paused:${key}`, String(count), String(windowMs), Math.random().toString(36).slice(2))));
     },
   };
 }
 
+/** Runs a command on a Redis client. */
+export type WithRedis = <T>(command: (redis: Redis) => Promise<T>) => Promise<T>;
+
 /**
- * A Redis client opened when first used and closed after `idleMs` without use, so a worker that
- * has stopped is not kept alive by the rate store's connection.
+ * A Redis client opened when first used and closed once `idleMs` passed with no command in
+ * flight, so a worker that has stopped is not kept alive by the rate store's connection.
  */
-export function idleRedis(url: string, idleMs = 5_000): () => Redis {
+export function idleRedis(url: string, idleMs = 5_000): WithRedis {
   let client: Redis | undefined;
   let timer: NodeJS.Timeout | undefined;
-  return () => {
-    client ??= new Redis(url, { maxRetriesPerRequest: 3 });
+  let inFlight = 0;
+  return async (command) => {
+    if (!client) {
+      client = new Redis(url, { maxRetriesPerRequest: 3 });
+      // Failures reach the caller through its commands; the client's own event would crash the worker.
+      client.on('error', () => undefined);
+    }
     const current = client;
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      current.disconnect();
-      if (client === current) client = undefined;
-    }, idleMs);
-    timer.unref();
-    return current;
+    inFlight++;
+    try {
+      return await command(current);
+    } finally {
+      if (--inFlight === 0) {
+        timer = setTimeout(() => {
+          current.disconnect();
+          if (client === current) client = undefined;
+        }, idleMs);
+        timer.unref();
+      }
+    }
+  };
+}
+
+/**
+ * A shared store that falls back to this process's own when it fails, as the API's rate limits do:
+ * while Redis is away, steps are limited per worker rather than failing or running unlimited.
+ */
+export function withFallback(primary: RateStore, fallback: RateStore = memoryRateStore()): RateStore {
+  const either =
+    <A extends unknown[], R>(call: (s: RateStore, ...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      call(primary, ...args).catch(() => call(fallback, ...args));
+  return {
+    reserve: either((s, key: string, intervalMs: number, reservation?: number) => s.reserve(key, intervalMs, reservation)),
+    pause: either((s, key: string, untilMs: number) => s.pause(key, untilMs)),
+    admit: either((s, key: string, count: number, windowMs: number) => s.admit(key, count, windowMs)),
   };
 }

@@ -122,8 +122,9 @@ describe('authentication and scopes', () => {
     });
   });
 
-  it('leaves probes, metrics, docs and webhooks open', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/hooks/abc']) assert.equal((await call(app, undefined, path)).status, 200, path);
+  it("leaves probes, metrics, docs, the console's page and scripts and webhooks open, and nothing beside them", async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/docs/assets/swagger-ui-dist/swagger-ui.css', '/ui', '/ui/assets/app.js', '/hooks/abc']) assert.equal((await call(app, undefined, path)).status, 200, path);
+    for (const path of ['/ui/runs', '/uix', '/docs/x', '/v1/ui/assets/x']) assert.equal((await call(app, undefined, path)).status, 401, path);
   });
 
   describe('with an OIDC issuer', () => {

@@ -5,12 +5,14 @@ import { actionButton, badge, clear, code, duration, h, heading, isTerminal, spa
 export async function runView(main, ctx) {
   const [id] = ctx.params;
   const open = new Set();
+  let name;
   const header = h('div');
   const body = h('div');
   const render = async () => {
     const run = await api('GET', `/v1/runs/${enc(id)}`);
     if (!ctx.live) return run;
-    clear(header, summary(run));
+    name ??= await api('GET', `/v1/workflows/${enc(run.workflowId)}`).then((w) => w.name, () => run.workflowId);
+    clear(header, summary(run, name));
     clear(body, timeline(run.steps, run, open, ''), run.result !== undefined && run.result !== null && h('section', {}, h('h2', {}, 'Result'), code(run.result)), run.error ? h('section', {}, h('h2', {}, 'Error'), code(run.error)) : null);
     return run;
   };
@@ -19,7 +21,7 @@ export async function runView(main, ctx) {
   if (!isTerminal(first.status)) ctx.every(1000, async () => isTerminal((await render()).status) && ctx.stop());
 }
 
-function summary(run) {
+function summary(run, name) {
   const canCancel = ['running', 'waiting'].includes(run.status);
   return h(
     'div',
@@ -37,7 +39,7 @@ function summary(run) {
       'dl',
       { class: 'facts' },
       fact('Status', h('span', { id: 'run-status' }, badge(run.status))),
-      fact('Workflow', h('a', { href: `#/workflows/${enc(run.workflowId)}` }, run.workflowId), ` v${run.version}`),
+      fact('Workflow', h('a', { href: `#/workflows/${enc(run.workflowId)}` }, name), ` v${run.version}`),
       fact('Source', run.source ? [run.source.type, run.source.triggerId ? ` (${run.source.triggerId})` : ''] : '—'),
       fact('Started', time(run.startedAt)),
       fact('Ended', time(run.endedAt)),

@@ -35,7 +35,7 @@ function card(t, render) {
       h('h3', {}, t.type === 'kafka' ? `Kafka topic ${t.topic}` : t.cron ? `cron ${t.cron}` : `every ${t.every}`, t.timezone ? ` (${t.timezone})` : ''),
       h('span', { class: `badge ${t.paused ? 's-paused' : 's-running'}` }, t.paused ? 'paused' : 'active'),
     ),
-    h('p', { class: 'muted' }, `overlap ${t.overlap} · version ${t.version ?? 'latest'} · `, h('span', { class: 'mono' }, t.scheduleId ?? t.id)),
+    h('p', { class: 'muted' }, t.overlap ? `overlap ${t.overlap} · ` : '', `version ${t.version ?? 'latest'} · `, h('span', { class: 'mono' }, t.scheduleId ?? t.id)),
     h('h4', {}, 'Next fire times'),
     t.nextFireTimes?.length ? h('ol', { class: 'fire-times' }, t.nextFireTimes.slice(0, 5).map((at) => h('li', {}, time(at)))) : h('p', { class: 'muted' }, t.paused ? 'None while paused.' : 'None.'),
     h(

@@ -1,0 +1,79 @@
+// `npm run bench:kafka`: runs started per second from a topic of BENCH_KAFKA_MESSAGES (10,000)
+// messages by the trigger service (its own process, as deployed), against the rate at which the
+// same Temporal server starts empty workflows in the same run, with the consumer lag sampled each
+// second. Needs Java 17 and the broker jars (`node scripts/ensure.mjs`). Writes bench/results/kafka.*.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { kafkaSkipReason, startKafka } from '../test/helpers/kafka.js';
+import { startApiProcess, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults } from './harness.js';
+
+const MESSAGES = Number(process.env.BENCH_KAFKA_MESSAGES ?? 10_000);
+const PARTITIONS = 4;
+const EMPTY_STARTS = Math.min(MESSAGES, 3000);
+const TOPIC = 'bench-events';
+const TIMEOUT_S = Number(process.env.BENCH_KAFKA_TIMEOUT_S ?? 600);
+
+const skip = kafkaSkipReason();
+if (skip) {
+  process.stderr.write(`bench kafka: ${skip}\n`);
+  process.exit(1);
+}
+
+const infra = await startInfra();
+const worker = await startWorkerProcess(infra);
+const api = await startApiProcess(infra, { worker: false });
+const broker = await startKafka();
+let stopService = () => false;
+try {
+  // The floor: how fast this Temporal server accepts starts of an empty workflow, 64 in flight.
+  let n = 0;
+  const empty = await throughput(EMPTY_STARTS, 64, () => infra.client.workflow.start('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${n++}-${Date.now()}` }));
+
+  await broker.createTopic(TOPIC, PARTITIONS);
+  await broker.produce(TOPIC, Array.from({ length: MESSAGES }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i }) })));
+  const { id: workflowId } = JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify({ name: 'bench: kafka event', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }] }))) as { id: string };
+  await api.call('POST', `/v1/workflows/${workflowId}/triggers`, JSON.stringify({ type: 'kafka', topic: TOPIC }));
+
+  const main = fileURLToPath(new URL('../src/triggers/main.ts', import.meta.url));
+  const started = performance.now();
+  const service = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, KAFKA_BROKERS: broker.brokers, KAFKA_GROUP_ID: 'bench', KAFKA_FROM_BEGINNING: 'true', KAFKA_REFRESH_MS: '500', TRIGGERS_METRICS_PORT: '0', LOG_LEVEL: 'info', AUTH_MODE: 'off' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  stopService = () => service.kill('SIGTERM');
+  const lag: { second: number; lag: number }[] = [];
+  let firstCommit: number | undefined;
+  let committed = 0;
+  // Bounded: past BENCH_KAFKA_TIMEOUT_S the rate is taken over what was committed by then.
+  const deadline = performance.now() + TIMEOUT_S * 1000;
+  while (committed < MESSAGES && performance.now() < deadline) {
+    committed = Object.values(await broker.committed('bench', TOPIC)).reduce((a, b) => a + Math.max(0, b), 0);
+    if (committed > 0 && firstCommit === undefined) firstCommit = performance.now();
+    lag.push({ second: Math.round((performance.now() - started) / 100) / 10, lag: MESSAGES - committed });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const done = performance.now();
+  // From the first commit, so the service's start (tsx, the group join) is not counted as consumption.
+  const consumeSeconds = (done - (firstCommit ?? started)) / 1000;
+  const kafkaRate = Math.round((committed / consumeSeconds) * 10) / 10;
+  const runs = (await infra.client.workflow.count(`MiniZapsWorkflowId = '${workflowId}'`)).count;
+  const data = { messages: MESSAGES, committed, partitions: PARTITIONS, runsInTemporal: runs, emptyStartsPerSecond: empty.perSecond, kafkaRunsPerSecond: kafkaRate, ratio: Math.round((kafkaRate / empty.perSecond) * 100) / 100, totalSeconds: Math.round(((done - started) / 1000) * 10) / 10, lag };
+  const lagLine = lag.filter((_, i) => i % Math.max(1, Math.floor(lag.length / 12)) === 0).map((l) => `${l.second}s: ${l.lag}`).join(', ');
+  const markdown = [
+    '#### Kafka trigger throughput',
+    '',
+    '| what | runs/s |',
+    '|---|---|',
+    `| empty workflow starts (${EMPTY_STARTS}, 64 in flight), the floor | ${empty.perSecond} |`,
+    `| runs started from a topic of ${MESSAGES} messages (${PARTITIONS} partitions, one trigger service; ${committed} committed) | ${kafkaRate} (${data.ratio}× the floor) |`,
+    '',
+    `Runs in Temporal afterwards: ${runs}. Consumer lag (messages not yet committed) over time: ${lagLine}.`,
+  ].join('\n');
+  await writeResults('kafka', data, markdown);
+} finally {
+  stopService();
+  await api.close();
+  await stopWorkerProcesses([worker]);
+  await broker.stop();
+  await infra.stop();
+}

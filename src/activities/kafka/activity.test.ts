@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectorRunner, failureOf } from '../../../test/helpers/connectors.js';
+import { kafkaSkipReason, startKafka, type KafkaBroker } from '../../../test/helpers/kafka.js';
+import { freePort } from '../../../test/helpers/ports.js';
+import { kafkaConnection } from './connection.js';
+import { kafkaConnector } from './definition.js';
+
+describe('the kafka connector against a real broker', { skip: kafkaSkipReason() }, () => {
+  let broker: KafkaBroker;
+  let produce: ReturnType<typeof connectorRunner>;
+  before(async () => {
+    broker = await startKafka();
+    await broker.createTopic('signups');
+    produce = connectorRunner(kafkaConnector, {
+      connections: {
+        events: { type: 'kafka', config: { brokers: broker.brokers.split(',') } },
+        down: { type: 'kafka', config: { brokers: [`127.0.0.1:${await freePort()}`] } },
+      },
+    });
+  });
+  after(() => broker?.stop());
+
+  it('produces key, JSON value and headers with the idempotency key, and answers topic, partition and offset', async () => {
+    const { output } = await produce({ topic: 'signups', key: 'ann@example.com', value: { email: 'ann@example.com' }, headers: { source: 'test' } }, { connection: 'events', timeoutMs: 20_000 });
+    assert.deepEqual(output, { topic: 'signups', partition: 0, offset: '0' });
+    const [message] = await broker.readAll('signups', 1);
+    assert.equal(message?.value, '{"email":"ann@example.com"}');
+    assert.deepEqual(message?.headers, { 'idempotency-key': 'run-1:step', source: 'test' });
+  });
+
+  it('a cluster that is down is retried (KAFKA_UNAVAILABLE); the connection check is a metadata request', async () => {
+    const err = await failureOf(produce({ topic: 'signups', value: 'x' }, { connection: 'down', timeoutMs: 20_000 }));
+    assert.equal(err.nonRetryable, false);
+    assert.ok(['KAFKA_UNAVAILABLE', 'KAFKA_TIMEOUT'].includes(err.type ?? ''), String(err.type));
+    const details = await kafkaConnection.erased.test({ brokers: broker.brokers.split(',') }, { signal: AbortSignal.timeout(20_000), deps: { allowlist: '127.0.0.1' } });
+    assert.equal(details.brokers, 1);
+  });
+});

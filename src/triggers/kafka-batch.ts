@@ -1,0 +1,165 @@
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { ApiDeps } from '../api/env.js';
+import { triggerRun } from '../api/trigger.js';
+import type { KafkaTriggerRow } from '../db/triggers-repo.js';
+import { runLimits } from '../shared/config.js';
+import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { RunSource } from '../workflows/messages.js';
+import { deadLetterTopic } from './kafka-schema.js';
+import { judge } from './kafka-match.js';
+import { decodeMessage, type TriggerMessage } from './kafka-message.js';
+import type { KafkaMetrics } from './kafka-metrics.js';
+
+export interface BatchDeps {
+  api: ApiDeps;
+  config: ApiDeps['config'] & { KAFKA_MAX_MESSAGE_BYTES: number; KAFKA_BATCH_SIZE: number };
+  logger: Logger;
+  metrics: KafkaMetrics;
+  producer: Producer;
+  /** The active triggers of a topic, as last read. */
+  triggersOf(topic: string): KafkaTriggerRow[];
+}
+
+/** One thing a message makes happen: a run to start, or a dead letter to write. Done once, retried until done. */
+interface Action {
+  done: boolean;
+  run(): Promise<void>;
+}
+
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+const HEARTBEAT_EVERY_MS = 1_000;
+
+/**
+ * Handles a fetched batch slice by slice (KAFKA_BATCH_SIZE messages at once): every action of a
+ * slice is accepted (runs started, dead letters written) before its offsets are committed. While
+ * an action cannot be done (Temporal or the broker unreachable) the partition is paused and the
+ * slice retried with backoff, heartbeating so the group keeps the partition here. A batch that
+ * went stale (a rebalance) stops uncommitted: its next owner starts the same run ids again, which
+ * Temporal refuses as duplicates.
+ */
+export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: EachBatchPayload): Promise<void> {
+  const { batch } = payload;
+  const size = deps.config.KAFKA_BATCH_SIZE;
+  for (let i = 0; i < batch.messages.length; i += size) {
+    if (!payload.isRunning() || payload.isStale()) return;
+    const slice = batch.messages.slice(i, i + size);
+    const last = slice.at(-1);
+    if (!last) return;
+    const actions = (await Promise.all(slice.map((m) => plan(deps, batch.topic, batch.partition, m)))).flat();
+    if (!(await settle(deps, payload, actions))) return;
+    payload.resolveOffset(last.offset);
+    const next = (BigInt(last.offset) + 1n).toString();
+    try {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    } catch (err) {
+      deps.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'offset commit failed; the messages will be delivered again and start no second run');
+      return;
+    }
+    deps.metrics.lag.set({ topic: batch.topic, partition: batch.partition }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
+    await payload.heartbeat();
+  }
+}
+
+/** What a message makes happen: for each active trigger of its topic, a run, nothing, or a dead letter. */
+async function plan(deps: BatchDeps, topic: string, partition: number, raw: KafkaMessage): Promise<Action[]> {
+  deps.metrics.messagesIn.inc({ topic });
+  const decoded = decodeMessage(topic, partition, raw, { maxBytes: deps.config.KAFKA_MAX_MESSAGE_BYTES, maxDepth: deps.config.API_JSON_MAX_DEPTH });
+  if (!decoded.ok) return [action(() => deadLetter(deps, { topic, partition, raw, reason: decoded.reason, error: decoded.error }))];
+  const actions: Action[] = [];
+  for (const trigger of deps.triggersOf(topic)) {
+    const verdict = await judge(trigger, decoded.message, runLimits(deps.config));
+    if (verdict.kind === 'start') actions.push(action(() => startRun(deps, trigger, decoded.message, verdict.identity, raw)));
+    else if (verdict.kind === 'dead') actions.push(action(() => deadLetter(deps, { topic, partition, raw, reason: verdict.reason, error: verdict.error, triggerId: trigger.id })));
+  }
+  return actions;
+}
+
+const action = (run: () => Promise<void>): Action => ({ done: false, run });
+
+/** Does every action, retrying the ones that failed with backoff, the partition paused meanwhile; false when the batch went stale. */
+async function settle(deps: BatchDeps, payload: EachBatchPayload, actions: Action[]): Promise<boolean> {
+  let delay = RETRY_FIRST_MS;
+  let resume: (() => void) | undefined;
+  try {
+    for (;;) {
+      const pending = actions.filter((a) => !a.done);
+      const failures = (await Promise.allSettled(pending.map(async (a) => a.run().then(() => void (a.done = true))))).filter((r) => r.status === 'rejected');
+      const first = failures[0];
+      if (!first) return true;
+      if (!resume) {
+        resume = payload.pause();
+        deps.metrics.paused.inc();
+        deps.logger.warn({ err: first.reason, topic: payload.batch.topic, partition: payload.batch.partition }, 'cannot start runs: partition paused until they can');
+      }
+      if (!(await waitHeartbeating(payload, delay))) return false;
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
+    }
+  } finally {
+    if (resume) {
+      resume();
+      deps.metrics.paused.dec();
+      deps.logger.info({ topic: payload.batch.topic, partition: payload.batch.partition }, 'partition resumed');
+    }
+  }
+}
+
+async function waitHeartbeating(payload: EachBatchPayload, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; waited += HEARTBEAT_EVERY_MS) {
+    await new Promise((r) => setTimeout(r, Math.min(HEARTBEAT_EVERY_MS, ms - waited)));
+    if (!payload.isRunning() || payload.isStale()) return false;
+    try {
+      await payload.heartbeat();
+    } catch {
+      return false; // the group is rebalancing: another member takes the partition from its last commit
+    }
+  }
+  return true;
+}
+
+/**
+ * Starts the trigger's run for the message, through the path every trigger takes. Its id derives
+ * from (trigger, identity), and Temporal refuses a second start of one id. A start the engine
+ * refuses for good (workflow archived, pinned version gone) becomes a dead letter.
+ */
+async function startRun(deps: BatchDeps, trigger: KafkaTriggerRow, message: TriggerMessage, identity: string, raw: KafkaMessage): Promise<void> {
+  const source: RunSource = { type: 'kafka', triggerId: trigger.id, topic: message.topic, partition: message.partition, offset: message.offset };
+  try {
+    const started = await triggerRun(
+      deps.api,
+      { tenantId: trigger.tenantId, workflowId: trigger.workflowId, version: trigger.version ?? undefined, payload: message, idempotencyKey: `kafka\n${trigger.id}\n${identity}`, source },
+      deps.logger,
+    );
+    deps.metrics.runsStarted.inc({ trigger_id: trigger.id, result: started.replayed ? 'replayed' : 'started' });
+  } catch (err) {
+    if (!(err instanceof AppError) || err.retryable) throw err;
+    await deadLetter(deps, { topic: message.topic, partition: message.partition, raw, reason: 'start_refused', error: `${err.code}: ${err.message}`, triggerId: trigger.id });
+  }
+}
+
+interface DeadLetter {
+  topic: string;
+  partition: number;
+  raw: KafkaMessage;
+  reason: string;
+  error: string;
+  triggerId?: string;
+}
+
+/** Writes the message as it came, with why and where from in `x-minizaps-*` headers, to the dead-letter topic. */
+async function deadLetter(deps: BatchDeps, d: DeadLetter): Promise<void> {
+  const topic = deadLetterTopic(deps.config, d.topic);
+  const headers = {
+    ...d.raw.headers,
+    'x-minizaps-dlq-reason': d.reason,
+    'x-minizaps-dlq-error': d.error.slice(0, 2000),
+    'x-minizaps-source-topic': d.topic,
+    'x-minizaps-source-partition': String(d.partition),
+    'x-minizaps-source-offset': d.raw.offset,
+    ...(d.triggerId ? { 'x-minizaps-trigger-id': d.triggerId } : {}),
+  };
+  await deps.producer.send({ topic, acks: -1, messages: [{ key: d.raw.key, value: d.raw.value, headers }] });
+  deps.metrics.deadLetters.inc({ topic: d.topic, reason: d.reason });
+  deps.logger.warn({ topic: d.topic, partition: d.partition, offset: d.raw.offset, reason: d.reason, error: d.error, triggerId: d.triggerId, deadLetterTopic: topic }, 'message dead-lettered');
+}

@@ -1,0 +1,111 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { ApiDeps } from '../api/env.js';
+import type { KafkaTriggerRow, TriggersRepo } from '../db/triggers-repo.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+import { handleBatch, type BatchDeps } from './kafka-batch.js';
+import type { KafkaMetrics } from './kafka-metrics.js';
+
+export interface KafkaServiceDeps {
+  api: ApiDeps;
+  triggers: TriggersRepo;
+  config: ApiDeps['config'] &
+    Pick<Config, 'KAFKA_GROUP_ID' | 'KAFKA_FROM_BEGINNING' | 'KAFKA_MAX_MESSAGE_BYTES' | 'KAFKA_BATCH_SIZE' | 'KAFKA_REFRESH_MS' | 'KAFKA_SESSION_TIMEOUT_MS' | 'KAFKA_PARTITIONS_CONCURRENTLY'>;
+  kafka: Kafka;
+  logger: Logger;
+  metrics: KafkaMetrics;
+}
+
+export interface KafkaService {
+  /** Re-reads the active triggers now (and subscribes to new topics); the service also does so every KAFKA_REFRESH_MS. */
+  refresh(): Promise<void>;
+  /** The topics consumed now. */
+  topics(): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The Kafka trigger service: one consumer group (KAFKA_GROUP_ID) over the topics of every active
+ * Kafka trigger, each message fanned out to every trigger of its topic (see kafka-batch.ts). The
+ * triggers are re-read every KAFKA_REFRESH_MS; when their topics change, the consumer rejoins the
+ * group with the new subscription. A topic that does not exist yet is subscribed once it does.
+ *
+ * @example
+ * const service = await startKafkaService({ api: app.deps, triggers: app.repos.triggers, config, kafka, logger, metrics });
+ * process.once('SIGTERM', () => void service.stop());
+ */
+export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaService> {
+  const { kafka, logger, config } = deps;
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await admin.connect();
+  await producer.connect();
+  let byTopic = new Map<string, KafkaTriggerRow[]>();
+  const batchDeps: BatchDeps = { api: deps.api, config, logger, metrics: deps.metrics, producer, triggersOf: (topic) => byTopic.get(topic) ?? [] };
+  let consumer: Consumer | undefined;
+  let subscribed: string[] = [];
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const missing = new Set<string>();
+
+  async function subscribe(topics: string[]): Promise<void> {
+    await consumer?.disconnect();
+    consumer = undefined;
+    subscribed = topics;
+    if (!topics.length) return;
+    const maxBytesPerPartition = Math.max(config.KAFKA_MAX_MESSAGE_BYTES + 64 * 1024, 1024 * 1024);
+    const next = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10), maxBytesPerPartition, maxBytes: maxBytesPerPartition * 4 });
+    next.on(next.events.CRASH, ({ payload }) => logger.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed'));
+    await next.connect();
+    await next.subscribe({ topics, fromBeginning: config.KAFKA_FROM_BEGINNING });
+    await next.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY, eachBatch: (payload) => handleBatch(batchDeps, next, payload) });
+    consumer = next;
+    logger.info({ topics, groupId: config.KAFKA_GROUP_ID }, 'kafka triggers consuming');
+  }
+
+  async function readTriggers(): Promise<void> {
+    const rows = await deps.triggers.listActiveKafka();
+    const grouped = new Map<string, KafkaTriggerRow[]>();
+    for (const row of rows) grouped.set(row.config.topic, [...(grouped.get(row.config.topic) ?? []), row]);
+    byTopic = grouped;
+    const existing = new Set(await admin.listTopics());
+    const topics = [...grouped.keys()].filter((t) => existing.has(t)).sort();
+    for (const t of grouped.keys()) {
+      if (existing.has(t)) missing.delete(t);
+      else if (!missing.has(t)) {
+        missing.add(t);
+        logger.warn({ topic: t }, 'a Kafka trigger names a topic that does not exist yet; it is consumed once it does');
+      }
+    }
+    if (topics.join('\n') !== subscribed.join('\n')) await subscribe(topics);
+  }
+
+  // One refresh at a time: two would each rebuild the consumer.
+  let running: Promise<void> = Promise.resolve();
+  const refresh = (): Promise<void> => (running = running.catch(() => undefined).then(readTriggers));
+
+  const tick = () => {
+    timer = setTimeout(() => {
+      void refresh()
+        .catch((err: unknown) => logger.warn({ err }, 'reading the Kafka triggers failed; trying again'))
+        .finally(() => {
+          if (!stopped) tick();
+        });
+    }, config.KAFKA_REFRESH_MS);
+  };
+  await refresh().catch((err: unknown) => logger.warn({ err }, 'reading the Kafka triggers failed; trying again'));
+  tick();
+  logger.info({ groupId: config.KAFKA_GROUP_ID }, 'kafka trigger service started');
+
+  return {
+    refresh,
+    topics: () => [...subscribed],
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await consumer?.disconnect().catch((err: unknown) => logger.warn({ err }, 'kafka consumer disconnect failed'));
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}

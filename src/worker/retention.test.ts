@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, test } from 'node:test';
+import { createClaimsRepo } from '../db/claims-repo.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import { migrate } from '../db/migrate.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { createRunClosuresRepo } from '../db/run-closures-repo.js';
+import { createLogger } from '../shared/logger.js';
+import { freePort } from '../../test/helpers/ports.js';
+import { createRetention, type RetentionSettings } from './retention.js';
+
+const logger = createLogger('silent', 'test');
+let dir: string;
+let db: EmbeddedDatabase;
+let pool: Pool;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mini-zaps-retention-'));
+  await chmod(dir, 0o755); // PostgreSQL runs as its own user when the tests run as root
+  db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
+  pool = createPool(db.url, logger);
+  await migrate(pool);
+});
+
+after(async () => {
+  await pool?.end();
+  await db?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  await pool.query('TRUNCATE runs, payload_claims, dead_letters');
+});
+
+/** A run in the index, closed `closedDaysAgo` days ago (undefined: still open), with one claim-checked payload. */
+async function run(id: string, tenant: string, closedDaysAgo: number | undefined): Promise<void> {
+  const closed = closedDaysAgo === undefined ? null : new Date(Date.now() - closedDaysAgo * 86_400_000);
+  await pool.query(
+    `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, closed_at, close_status)
+     VALUES ($1, $2, 'wf', 1, $3, now() - interval '400 days', $4, $4, $5)`,
+    [id, tenant, closed ? 'completed' : 'running', closed, closed ? 'Completed' : null],
+  );
+  await createClaimsRepo(pool).put(id, `sha-${id}`, new Uint8Array([1, 2, 3]));
+}
+
+const remaining = async (table: 'runs' | 'payload_claims') =>
+  (await pool.query<{ id: string }>(`SELECT ${table === 'runs' ? 'id' : 'run_id'} AS id FROM ${table} ORDER BY 1`)).rows.map((r) => r.id);
+
+const retention = (settings: RetentionSettings) => createRetention({ pool, claims: createClaimsRepo(pool), closures: createRunClosuresRepo(pool), logger }, settings);
+
+test('retention removes closed runs older than the age bound with their claim-checked payloads, and keeps open and younger ones', async () => {
+  await run('old', 't1', 40);
+  await run('young', 't1', 5);
+  await run('open', 't1', undefined);
+  const pruned = await retention({ maxAgeDays: 30, maxRunsPerTenant: 0 }).pass();
+  assert.deepEqual(pruned, { runs: 1, claims: 1 });
+  assert.deepEqual(await remaining('runs'), ['open', 'young']);
+  assert.deepEqual(await remaining('payload_claims'), ['open', 'young']);
+});
+
+test('retention keeps only the newest closed runs of each tenant, counting each tenant apart, in batches', async () => {
+  for (let i = 0; i < 7; i++) await run(`a${i}`, 'a', i + 1);
+  for (let i = 0; i < 2; i++) await run(`b${i}`, 'b', i + 1);
+  await run('a-open', 'a', undefined);
+  const pruned = await retention({ maxAgeDays: 0, maxRunsPerTenant: 3, batchSize: 2 }).pass();
+  assert.deepEqual(pruned, { runs: 4, claims: 4 });
+  assert.deepEqual(await remaining('runs'), ['a-open', 'a0', 'a1', 'a2', 'b0', 'b1']);
+});
+
+test('retention keeps a run with an open dead letter, which can still be re-driven', async () => {
+  await run('parked', 't1', 90);
+  await pool.query(
+    `INSERT INTO dead_letters (id, tenant_id, run_id, execution_id, workflow_id, version, step_id, step_type, error_code, error, attempts, created_at)
+     VALUES ('dl1', 't1', 'parked', 'parked', 'wf', 1, 's', 'http', 'HTTP_500', '{}', 3, now())`,
+  );
+  assert.deepEqual(await retention({ maxAgeDays: 30, maxRunsPerTenant: 1 }).pass(), { runs: 0, claims: 0 });
+  assert.deepEqual(await remaining('runs'), ['parked']);
+});

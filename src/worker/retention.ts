@@ -1,0 +1,114 @@
+import type { Worker } from '@temporalio/worker';
+import { createClaimsRepo, type ClaimsRepo } from '../db/claims-repo.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { createRunClosuresRepo, type RunClosuresRepo } from '../db/run-closures-repo.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+
+export interface RetentionSettings {
+  /** Closed runs older than this leave the index (0: kept by age forever). */
+  maxAgeDays: number;
+  /** Per tenant, only this many newest closed runs stay (0: no bound). */
+  maxRunsPerTenant: number;
+  /** Runs deleted per statement, so a pass never holds long locks. */
+  batchSize?: number;
+}
+
+/** What one pass removed. */
+export interface Pruned {
+  runs: number;
+  claims: number;
+}
+
+/**
+ * Prunes the run index and the claim-check data of runs Temporal closed, by age and by count per
+ * tenant, like Temporal's own namespace retention does for histories (set the two alike). A run
+ * with an open dead letter stays: it can still be re-driven. Runs still open are never touched.
+ */
+export function createRetention(deps: { pool: Pool; claims: ClaimsRepo; closures: Pick<RunClosuresRepo, 'exclusive'>; logger: Logger }, settings: RetentionSettings) {
+  const batch = settings.batchSize ?? 500;
+  const keep = `closed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.run_id = runs.id AND d.status = 'open')`;
+
+  async function remove(ids: string[]): Promise<Pruned> {
+    if (!ids.length) return { runs: 0, claims: 0 };
+    const { rowCount } = await deps.pool.query(`DELETE FROM runs WHERE id = ANY($1) AND ${keep}`, [ids]);
+    await deps.pool.query(`DELETE FROM dead_letters WHERE run_id = ANY($1) AND status <> 'open'`, [ids]);
+    let claims = 0;
+    for (const id of ids) claims += await deps.claims.deleteRun(id);
+    return { runs: rowCount ?? 0, claims };
+  }
+
+  async function byAge(): Promise<Pruned> {
+    if (!settings.maxAgeDays) return { runs: 0, claims: 0 };
+    const { rows } = await deps.pool.query<{ id: string }>(
+      `SELECT id FROM runs WHERE ${keep} AND closed_at < now() - make_interval(days => $1) ORDER BY closed_at LIMIT $2`,
+      [settings.maxAgeDays, batch],
+    );
+    return remove(rows.map((r) => r.id));
+  }
+
+  async function byCount(): Promise<Pruned> {
+    if (!settings.maxRunsPerTenant) return { runs: 0, claims: 0 };
+    const { rows } = await deps.pool.query<{ id: string }>(
+      `SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY tenant_id ORDER BY closed_at DESC, id DESC) AS n FROM runs WHERE ${keep}) ranked
+       WHERE n > $1 LIMIT $2`,
+      [settings.maxRunsPerTenant, batch],
+    );
+    return remove(rows.map((r) => r.id));
+  }
+
+  return {
+    /** Prunes until nothing is left to prune; undefined when another replica holds the turn. */
+    async pass(): Promise<Pruned | undefined> {
+      return deps.closures.exclusive('retention', async () => {
+        const total = { runs: 0, claims: 0 };
+        for (const step of [byAge, byCount]) {
+          for (;;) {
+            const done = await step();
+            total.runs += done.runs;
+            total.claims += done.claims;
+            if (done.runs < batch) break;
+          }
+        }
+        return total;
+      });
+    },
+
+    /**
+     * A pass every `intervalMs` (the first a minute after start) while `alive()`; checks every few
+     * seconds so `onStop` runs soon after the worker stopped. The timer never keeps the process alive.
+     */
+    start(intervalMs: number, alive: () => boolean, onStop: () => Promise<void> = async () => undefined): void {
+      let due = Date.now() + Math.min(intervalMs, 60_000);
+      const tick = async (): Promise<void> => {
+        if (!alive()) return void (await onStop().catch(() => undefined));
+        if (Date.now() >= due) {
+          due = Date.now() + intervalMs;
+          try {
+            const done = await this.pass();
+            if (done?.runs) deps.logger.info({ ...done }, 'retention pruned closed runs');
+          } catch (err) {
+            deps.logger.warn({ err }, 'retention pass failed; retrying at the next interval');
+          }
+        }
+        setTimeout(() => void tick(), 2_000).unref();
+      };
+      setTimeout(() => void tick(), 2_000).unref();
+    },
+  };
+}
+
+export type RetentionConfig = Pick<Config, 'DATABASE_URL' | 'RETENTION_RUNS_MAX_AGE_DAYS' | 'RETENTION_RUNS_MAX_PER_TENANT' | 'RETENTION_INTERVAL_MS'>;
+
+const ENDED_STATES = ['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'];
+
+/** Prunes beside a worker until it stops, on a small pool of its own (closed with it); off when both bounds are 0. */
+export function pruneBeside(worker: Worker, config: RetentionConfig, logger: Logger): void {
+  if (!config.DATABASE_URL || (!config.RETENTION_RUNS_MAX_AGE_DAYS && !config.RETENTION_RUNS_MAX_PER_TENANT)) return;
+  const pool = createPool(config.DATABASE_URL, logger, 2);
+  const retention = createRetention(
+    { pool, claims: createClaimsRepo(pool), closures: createRunClosuresRepo(pool), logger: logger.child({ component: 'retention' }) },
+    { maxAgeDays: config.RETENTION_RUNS_MAX_AGE_DAYS, maxRunsPerTenant: config.RETENTION_RUNS_MAX_PER_TENANT },
+  );
+  retention.start(config.RETENTION_INTERVAL_MS, () => !ENDED_STATES.includes(worker.getState()), () => pool.end());
+}
