@@ -21,6 +21,11 @@ export const REVISIONS = {
    * RUN_STATE_TOO_LARGE once its step outputs outgrow `limits.runStateBytes`.
    */
   boundedRuns: { revision: 3 },
+  /**
+   * Since 3: a `wait_for_event` step without a timeout waits until its event arrives. Before, the
+   * arrival was taken for a timeout (the step went to `onTimeout` or failed EVENT_TIMEOUT).
+   */
+  eventsWithoutTimeout: { revision: 3 },
 } as const satisfies Record<string, Gate>;
 
 export interface Gate {

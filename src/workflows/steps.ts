@@ -8,7 +8,7 @@ import type { StepContext, StepOf, StepOutcome } from './context.js';
 import { StepFailure, toStepError } from './errors.js';
 import type { interpreter } from './interpreter.js';
 import type { RunInput } from './messages.js';
-import { stampRun } from './revisions.js';
+import { REVISIONS, stampRun } from './revisions.js';
 import { childRunSummary, stepSummary } from './summaries.js';
 import type { Scope } from './scope.js';
 
@@ -57,7 +57,10 @@ export async function choice(step: StepOf<'choice'>, { scope }: StepContext): Pr
 export async function waitForEvent(step: StepOf<'wait_for_event'>, { scope }: StepContext): Promise<StepOutcome> {
   const { name, timeout } = step.config;
   const run = scope.run;
-  const arrived = await waiting(scope, step.id, () => condition(() => run.hasEvent(name), timeout === undefined ? undefined : toMillis(timeout)));
+  const forever = timeout === undefined && run.since(REVISIONS.eventsWithoutTimeout);
+  const arrived = forever
+    ? await waiting(scope, step.id, () => condition(() => run.hasEvent(name)).then(() => true))
+    : await waiting(scope, step.id, () => condition(() => run.hasEvent(name), timeout === undefined ? undefined : toMillis(timeout)));
   if (arrived) return { output: run.takeEvent(name) };
   if (step.onTimeout !== undefined) return { output: { timedOut: true }, goto: step.onTimeout };
   throw new AppError({ code: 'EVENT_TIMEOUT', message: `no '${name}' event arrived within ${timeout}` });
