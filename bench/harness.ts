@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +54,11 @@ export async function startInfra() {
       await client.connection.close();
       await pool.end();
       await db.stop();
-      server.kill('SIGKILL');
+      if (server.exitCode === null && server.signalCode === null) {
+        server.kill('SIGKILL');
+        await once(server, 'exit');
+      }
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

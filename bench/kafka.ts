@@ -38,8 +38,12 @@ try {
   const started = performance.now();
   const service = spawn(process.execPath, ['--import', 'tsx', main], {
     env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, KAFKA_BROKERS: broker.brokers, KAFKA_GROUP_ID: 'bench', KAFKA_FROM_BEGINNING: 'true', KAFKA_REFRESH_MS: '500', TRIGGERS_METRICS_PORT: '0', LOG_LEVEL: 'info', AUTH_MODE: 'off' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let serviceLog = '';
+  const keep = (chunk: Buffer) => void (serviceLog = (serviceLog + chunk.toString()).slice(-20_000));
+  service.stdout?.on('data', keep);
+  service.stderr?.on('data', keep);
   stopService = () => service.kill('SIGTERM');
   const lag: { second: number; lag: number }[] = [];
   let firstCommit: number | undefined;
@@ -47,12 +51,15 @@ try {
   // Bounded: past BENCH_KAFKA_TIMEOUT_S the rate is taken over what was committed by then.
   const deadline = performance.now() + TIMEOUT_S * 1000;
   while (committed < MESSAGES && performance.now() < deadline) {
-    committed = Object.values(await broker.committed('bench', TOPIC)).reduce((a, b) => a + Math.max(0, b), 0);
+    // The group's coordinator may still be loading; the next sample asks again.
+    const offsets = await broker.committed('bench', TOPIC).catch(() => undefined);
+    if (offsets) committed = Object.values(offsets).reduce((a, b) => a + Math.max(0, b), 0);
     if (committed > 0 && firstCommit === undefined) firstCommit = performance.now();
     lag.push({ second: Math.round((performance.now() - started) / 100) / 10, lag: MESSAGES - committed });
     await new Promise((r) => setTimeout(r, 1000));
   }
   const done = performance.now();
+  if (committed < MESSAGES) process.stderr.write(`bench kafka: ${committed} of ${MESSAGES} committed in ${TIMEOUT_S}s; the service's last lines:\n${serviceLog.slice(-4000)}\n`);
   // From the first commit, so the service's start (tsx, the group join) is not counted as consumption.
   const consumeSeconds = (done - (firstCommit ?? started)) / 1000;
   const kafkaRate = Math.round((committed / consumeSeconds) * 10) / 10;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -13,7 +16,8 @@ import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForStatus } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
-const SHOTS = new URL('../docs/screenshots/', import.meta.url);
+// The README's screenshots are rewritten only on request (UPDATE_SCREENSHOTS=1); otherwise they go to a temporary folder.
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? new URL('../docs/screenshots/', import.meta.url) : pathToFileURL(`${join(tmpdir(), 'mini-zaps-screenshots')}/`);
 const skip = chromiumMissing();
 const SECRET = 'console-test-secret-that-is-long-enough';
 

@@ -80,6 +80,21 @@ export function createRunClosuresRepo(pool: Pool) {
       return rowCount ?? 0;
     },
 
+    /**
+     * Runs that recorded their own end a while ago but whose close Temporal has not confirmed: the
+     * closes the watermark passed by, because visibility showed them late (a loaded or restarted
+     * server). Newest first, bounded, within a day.
+     */
+    async unconfirmed(limit: number, settledMs = 30_000): Promise<string[]> {
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT id FROM runs WHERE closed_at IS NULL AND ended_at IS NOT NULL
+            AND ended_at BETWEEN now() - interval '1 day' AND now() - make_interval(secs => $1::double precision / 1000)
+          ORDER BY ended_at DESC LIMIT $2`,
+        [settledMs, limit],
+      );
+      return rows.map((r) => r.id);
+    },
+
     /** Stores the problems of runs still open, and clears them from every run not in `current`. */
     async setProblems(current: RunWithProblem[]): Promise<void> {
       const values = current.map((p) => ({ id: p.id, tenant_id: p.tenantId ?? null, problem: p.problem }));

@@ -16,6 +16,8 @@ export interface ReconcilerOptions {
 
 /** Problems described per pass at most: a fleet-wide outage must not turn a pass into minutes. */
 const MAX_PROBLEMS = 200;
+/** Runs ended in the index but not confirmed closed, described per pass at most. */
+const MAX_UNCONFIRMED = 100;
 
 /**
  * Makes the run index follow Temporal. Each pass, under a database lock so one replica does it:
@@ -37,6 +39,11 @@ export function createReconciler(deps: { client: Client; closures: RunClosuresRe
     for await (const info of client.workflow.list({ query: `WorkflowType = '${RUN_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND CloseTime >= '${from}'` })) {
       if (info.closeTime && info.closeTime > newest) newest = info.closeTime;
       const closure = await closureOf(client, info);
+      if (closure) found.push(closure);
+    }
+    // Closes visibility showed after the watermark had passed them: asked of Temporal one by one.
+    for (const id of await closures.unconfirmed(MAX_UNCONFIRMED)) {
+      const closure = await client.workflow.getHandle(id).describe().then((info) => closureOf(client, info), () => undefined);
       if (closure) found.push(closure);
     }
     let changed = 0;
