@@ -44,7 +44,7 @@ export function codecRoutes(codecs: { ring?: KeyRing; claims: Pick<ClaimsRepo, '
       const parsed = PayloadsSchema.safeParse(await c.req.json().catch(() => undefined));
       if (!parsed.success) throw new AppError({ code: 'INVALID_REQUEST', message: 'expected { payloads: [{ metadata, data }] } with base64 values', httpStatus: 400 });
       const payloads = await codec[action](parsed.data.payloads.map(fromJson)).catch((cause: unknown) => {
-        if (cause instanceof AppError) throw cause;
+        if (cause instanceof AppError && cause.code === 'ROUTE_NOT_FOUND') throw cause;
         // Whatever a caller sends must not look like a server fault: it is their ciphertext that is bad.
         throw new AppError({ code: 'INVALID_CIPHERTEXT', message: 'a payload could not be decrypted with the payload keys', httpStatus: 400, cause });
       });
