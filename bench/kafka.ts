@@ -74,7 +74,7 @@ try {
     `| empty workflow starts (${EMPTY_STARTS}, 64 in flight), the floor | ${empty.perSecond} |`,
     `| runs started from a topic of ${MESSAGES} messages (${PARTITIONS} partitions, one trigger service; ${committed} committed) | ${kafkaRate} (${data.ratio}× the floor) |`,
     '',
-    `Runs in Temporal afterwards: ${runs}. Consumer lag (messages not yet committed) over time: ${lagLine}.`,
+    `Runs counted in Temporal visibility right after (it lags under load): ${runs}. Consumer lag (messages not yet committed) over time: ${lagLine}.`,
   ].join('\n');
   await writeResults('kafka', data, markdown);
 } finally {

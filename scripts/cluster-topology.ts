@@ -64,7 +64,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const stoppers: (() => Promise<unknown>)[] = [() => pg.stop()];
   try {
     const namespace = 'default';
-    const temporalPort = opts.temporalPort || (await freeBase(TEMPORAL_PORT_OFFSETS));
+    // Temporal stores membership ports as smallint: the whole range stays below 32768.
+    const temporalPort = opts.temporalPort || (await freeBase(TEMPORAL_PORT_OFFSETS, 20_000, 32_000));
     const temporal = await startTemporalServer({ pg, port: temporalPort, namespace, retention: '7d', logDir });
     stoppers.unshift(() => temporal.stop());
     const redisPort = await freeBase([0], 40_000, 45_000);
@@ -90,19 +91,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     const apis: Member[] = [];
     for (let i = 1; i <= (opts.apis ?? 2); i++) {
-      const port = await freeBase([0], 30_000, 40_000);
+      const port = await freeBase([0], 33_000, 40_000);
       apis.push(member(`api-${i}`, 'src/api/main.ts', `http://127.0.0.1:${port}`, { ...env, API_PORT: String(port), TRUST_PROXY: 'true', WORKER_METRICS_PORT: '0' }, logDir, readyz));
     }
     const workers: Member[] = [];
     for (let i = 1; i <= (opts.workers ?? 3); i++) {
-      const port = await freeBase([0], 30_000, 40_000);
+      const port = await freeBase([0], 33_000, 40_000);
       workers.push(member(`worker-${i}`, 'src/worker/main.ts', `http://127.0.0.1:${port}/metrics`, { ...env, WORKER_METRICS_PORT: String(port) }, logDir, answers200));
     }
     const members = [...apis, ...workers];
     stoppers.unshift(() => Promise.all(workers.map((w) => w.kill('SIGTERM'))));
     stoppers.unshift(() => Promise.all(apis.map((a) => a.kill('SIGTERM'))));
     await Promise.all(members.map((m) => m.start()));
-    const proxyPort = opts.proxyPort || (await freeBase([0], 30_000, 40_000));
+    const proxyPort = opts.proxyPort || (await freeBase([0], 33_000, 40_000));
     if (!(await portFree(proxyPort))) throw new Error(`port ${proxyPort} is taken: set another with --port`);
     const proxy: Server = await startProxy(apis.map((a) => a.url), proxyPort);
     stoppers.unshift(() => new Promise((r) => proxy.close(r)));
