@@ -1,38 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createApp } from '../src/api/app.js';
 import { rateLimits } from '../src/api/middleware/rate-limit.js';
 import { freePort, waitFor } from './helpers/ports.js';
+import { hasRedis, startRedis } from './helpers/redis.js';
 import { startStack, type Stack } from './helpers/stack.js';
-
-/** A real redis-server (Debian package) on a free loopback port, started by the test. */
-async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  await waitFor('redis-server', async () => {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG' ? true : undefined;
-    } finally {
-      probe.disconnect();
-    }
-  });
-  return { url, process: child };
-}
 
 // `npm test` provisions redis-server (scripts/ensure.mjs) or stops. Run on its own without it, each
 // test shows as skipped in the summary rather than the suite going missing.
-const skip = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0 ? false : 'redis-server is not installed (node scripts/ensure.mjs installs it)';
+const skip = hasRedis ? false : 'redis-server is not installed (node scripts/ensure.mjs installs it)';
 
 describe('rate limits (real Redis, real PostgreSQL and Temporal behind)', () => {
   let stack: Stack;
-  let redis: { url: string; process: ChildProcess };
+  let redis: { url: string; stop: () => void };
   const clients: Redis[] = [];
   const children: ChildProcess[] = [];
   before(async () => {
@@ -42,7 +25,7 @@ describe('rate limits (real Redis, real PostgreSQL and Temporal behind)', () => 
   after(async () => {
     for (const c of clients) c.disconnect();
     for (const c of children) c.kill('SIGKILL');
-    redis?.process.kill('SIGKILL');
+    redis?.stop();
     await stack?.stop();
   });
 
