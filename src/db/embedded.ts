@@ -11,9 +11,9 @@ export interface EmbeddedDatabase {
 
 /**
  * Starts a real PostgreSQL from npm with its data in `dir` (created on first use, kept after).
- * Used when DATABASE_URL is unset and by the tests.
+ * Used when DATABASE_URL is unset, by the tests and by `npm run cluster` (with `postgresFlags`).
  */
-export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger, postgresFlags: string[] = []): Promise<EmbeddedDatabase> {
   await mkdir(dir, { recursive: true });
   const server = new EmbeddedPostgres({
     databaseDir: dir,
@@ -23,6 +23,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags,
     onLog: (message) => logger.debug({ postgres: message.trim() }),
     onError: (message) => logger.debug({ postgres: String(message).trim() }),
   });
