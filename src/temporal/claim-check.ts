@@ -30,6 +30,8 @@ export class ClaimCheckCodec implements PayloadCodec {
   }
 
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
+    // Nearly every payload is small: those pass without a promise each.
+    if (payloads.every((p) => (p.data?.byteLength ?? 0) < this.opts.thresholdBytes)) return payloads;
     return Promise.all(
       payloads.map(async (payload) => {
         if ((payload.data?.byteLength ?? 0) < this.opts.thresholdBytes) return payload;
@@ -43,10 +45,10 @@ export class ClaimCheckCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
+    if (!payloads.some(isClaim)) return payloads;
     return Promise.all(
       payloads.map(async (payload) => {
-        const encoding = payload.metadata?.encoding;
-        if (!encoding || text.decode(encoding) !== CLAIM_ENCODING || !payload.data) return payload;
+        if (!isClaim(payload) || !payload.data) return payload;
         const reference = text.decode(payload.data);
         const bytes = this.cache.get(reference) ?? (await this.store.get(...parse(reference)));
         if (!bytes) throw new Error(`the claim-checked payload ${reference} is missing from PostgreSQL`);
@@ -55,6 +57,13 @@ export class ClaimCheckCodec implements PayloadCodec {
       }),
     );
   }
+}
+
+const CLAIM_BYTES = utf8.encode(CLAIM_ENCODING);
+/** Whether a payload is a reference, compared as bytes (no decoding per payload). */
+function isClaim(payload: Payload): boolean {
+  const encoding = payload.metadata?.encoding;
+  return encoding !== undefined && encoding !== null && encoding.length === CLAIM_BYTES.length && encoding.every((b, i) => b === CLAIM_BYTES[i]);
 }
 
 /** The run a payload belongs to: children and foreach batches (`<run id>:<step>…`) belong to their run. */
