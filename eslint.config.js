@@ -10,7 +10,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -37,8 +41,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'child_process', 'os'], message: 'workflow code cannot use Node built-ins' },
-            { group: ['pg', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'workflow code talks to the world only through activities' },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'child_process', 'os'],
+              message: 'workflow code cannot use Node built-ins',
+            },
+            {
+              group: ['pg', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'workflow code talks to the world only through activities',
+            },
           ],
         },
       ],

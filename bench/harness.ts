@@ -30,18 +30,43 @@ export async function startInfra() {
   await chmod(dir, 0o755);
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const server = spawn(toolPaths().temporal, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...devServerSearchAttributeArgs()], { stdio: 'ignore' });
-  await waitFor('Temporal', async () => {
-    const c = await Connection.connect({ address, connectTimeout: 500 });
-    await c.close();
-    return true;
-  }, 60_000);
+  const server = spawn(
+    toolPaths().temporal,
+    [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--db-filename',
+      join(dir, 'temporal.db'),
+      '--log-level',
+      'error',
+      ...devServerSearchAttributeArgs(),
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor(
+    'Temporal',
+    async () => {
+      const c = await Connection.connect({ address, connectTimeout: 500 });
+      await c.close();
+      return true;
+    },
+    60_000,
+  );
   const db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
   const pool = createPool(db.url, logger, 20);
   await migrate(pool);
   const client = new Client({ connection: await Connection.connect({ address }) });
   // The workers run a prebuilt bundle of the engine's workflows and the baselines.
-  const { code } = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN'), preloadModules: SHARED_WORKFLOW_MODULES });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+    logger: new DefaultLogger('WARN'),
+    preloadModules: SHARED_WORKFLOW_MODULES,
+  });
   const bundlePath = join(dir, 'workflow-bundle.js');
   await writeFile(bundlePath, code);
   return {
@@ -77,19 +102,44 @@ export interface ApiProcess {
  * bite. With `worker`, it also runs a worker (API_WORKER=true) on API_TASK_QUEUE with the bench
  * bundle, and the runs it triggers start eagerly on it; without, they go to `taskQueue` (TASK_QUEUE).
  */
-export async function startApiProcess(infra: Infra, opts: { worker: boolean; taskQueue?: string }): Promise<ApiProcess> {
+export async function startApiProcess(
+  infra: Infra,
+  opts: { worker: boolean; taskQueue?: string },
+): Promise<ApiProcess> {
   const port = await freePort();
   const secret = randomBytes(32).toString('base64url');
   const main = fileURLToPath(new URL('../src/api/main.ts', import.meta.url));
-  const worker = opts.worker ? { TEMPORAL_TASK_QUEUE: API_TASK_QUEUE, API_WORKER: 'true', WORKFLOW_BUNDLE_PATH: infra.bundlePath, HTTP_ALLOWLIST: '127.0.0.1' } : { TEMPORAL_TASK_QUEUE: opts.taskQueue ?? TASK_QUEUE };
+  const worker = opts.worker
+    ? {
+        TEMPORAL_TASK_QUEUE: API_TASK_QUEUE,
+        API_WORKER: 'true',
+        WORKFLOW_BUNDLE_PATH: infra.bundlePath,
+        HTTP_ALLOWLIST: '127.0.0.1',
+      }
+    : { TEMPORAL_TASK_QUEUE: opts.taskQueue ?? TASK_QUEUE };
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, ...worker, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: process.env.BENCH_API_LOG ?? 'info', AUTH_MODE: 'hs256', AUTH_HS256_SECRET: secret, RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000' },
+    env: {
+      ...process.env,
+      ...worker,
+      TEMPORAL_ADDRESS: infra.address,
+      DATABASE_URL: infra.databaseUrl,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+      LOG_LEVEL: process.env.BENCH_API_LOG ?? 'info',
+      AUTH_MODE: 'hs256',
+      AUTH_HS256_SECRET: secret,
+      RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000',
+    },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the API', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 60_000);
   const http = new UndiciPool(url, { connections: 64 });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${await mintToken(secret, { tenant: 'bench', scopes: ['admin'] })}` };
+  const headers = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${await mintToken(secret, { tenant: 'bench', scopes: ['admin'] })}`,
+  };
   return {
     child,
     async call(method, path, body) {
@@ -112,17 +162,31 @@ export async function startApiProcess(infra: Infra, opts: { worker: boolean; tas
 export async function startWorkerProcess(infra: Infra): Promise<ChildProcess> {
   const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, WORKFLOW_BUNDLE_PATH: infra.bundlePath, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off' },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: infra.address,
+      DATABASE_URL: infra.databaseUrl,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      WORKFLOW_BUNDLE_PATH: infra.bundlePath,
+      WORKER_METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      HTTP_ALLOWLIST: '127.0.0.1',
+      AUTH_MODE: 'off',
+    },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     out = (out + chunk.toString()).slice(-10_000);
   });
-  await waitFor('the worker', async () => {
-    if (child.exitCode !== null) throw new Error(`the worker exited: ${out}`);
-    return out.includes('worker started') ? true : undefined;
-  }, 60_000);
+  await waitFor(
+    'the worker',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the worker exited: ${out}`);
+      return out.includes('worker started') ? true : undefined;
+    },
+    60_000,
+  );
   child.stdout?.removeAllListeners('data');
   child.stdout?.resume();
   return child;
@@ -156,12 +220,17 @@ export interface Percentiles {
 
 export function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
+  const at = (q: number) =>
+    Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
 
 /** Runs `total` executions with at most `inFlight` at once; each `run` resolves when its run completed. */
-export async function throughput(total: number, inFlight: number, run: (i: number) => Promise<unknown>): Promise<Throughput> {
+export async function throughput(
+  total: number,
+  inFlight: number,
+  run: (i: number) => Promise<unknown>,
+): Promise<Throughput> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -175,7 +244,13 @@ export async function throughput(total: number, inFlight: number, run: (i: numbe
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { runs: total, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round((total / seconds) * 10) / 10, latencyMs: percentiles(latencies), samplesMs: latencies };
+  return {
+    runs: total,
+    seconds: Math.round(seconds * 100) / 100,
+    perSecond: Math.round((total / seconds) * 10) / 10,
+    latencyMs: percentiles(latencies),
+    samplesMs: latencies,
+  };
 }
 
 export async function writeResults(name: string, data: unknown, markdown: string): Promise<void> {

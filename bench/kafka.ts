@@ -5,7 +5,15 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { kafkaSkipReason, startKafka } from '../test/helpers/kafka.js';
-import { startApiProcess, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults } from './harness.js';
+import {
+  startApiProcess,
+  startInfra,
+  startWorkerProcess,
+  stopWorkerProcesses,
+  TASK_QUEUE,
+  throughput,
+  writeResults,
+} from './harness.js';
 
 const MESSAGES = Number(process.env.BENCH_KAFKA_MESSAGES ?? 10_000);
 const PARTITIONS = 4;
@@ -27,17 +35,43 @@ let stopService = () => false;
 try {
   // The floor: how fast this Temporal server accepts starts of an empty workflow, 64 in flight.
   let n = 0;
-  const empty = await throughput(EMPTY_STARTS, 64, () => infra.client.workflow.start('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${n++}-${Date.now()}` }));
+  const empty = await throughput(EMPTY_STARTS, 64, () =>
+    infra.client.workflow.start('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${n++}-${Date.now()}` }),
+  );
 
   await broker.createTopic(TOPIC, PARTITIONS);
-  await broker.produce(TOPIC, Array.from({ length: MESSAGES }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i }) })));
-  const { id: workflowId } = JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify({ name: 'bench: kafka event', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }] }))) as { id: string };
+  await broker.produce(
+    TOPIC,
+    Array.from({ length: MESSAGES }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i }) })),
+  );
+  const { id: workflowId } = JSON.parse(
+    await api.call(
+      'POST',
+      '/v1/workflows',
+      JSON.stringify({
+        name: 'bench: kafka event',
+        steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }],
+      }),
+    ),
+  ) as { id: string };
   await api.call('POST', `/v1/workflows/${workflowId}/triggers`, JSON.stringify({ type: 'kafka', topic: TOPIC }));
 
   const main = fileURLToPath(new URL('../src/triggers/main.ts', import.meta.url));
   const started = performance.now();
   const service = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, TEMPORAL_ADDRESS: infra.address, DATABASE_URL: infra.databaseUrl, TEMPORAL_TASK_QUEUE: TASK_QUEUE, KAFKA_BROKERS: broker.brokers, KAFKA_GROUP_ID: 'bench', KAFKA_FROM_BEGINNING: 'true', KAFKA_REFRESH_MS: '500', TRIGGERS_METRICS_PORT: '0', LOG_LEVEL: 'info', AUTH_MODE: 'off' },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: infra.address,
+      DATABASE_URL: infra.databaseUrl,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      KAFKA_BROKERS: broker.brokers,
+      KAFKA_GROUP_ID: 'bench',
+      KAFKA_FROM_BEGINNING: 'true',
+      KAFKA_REFRESH_MS: '500',
+      TRIGGERS_METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      AUTH_MODE: 'off',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let serviceLog = '';
@@ -59,13 +93,29 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   const done = performance.now();
-  if (committed < MESSAGES) process.stderr.write(`bench kafka: ${committed} of ${MESSAGES} committed in ${TIMEOUT_S}s; the service's last lines:\n${serviceLog.slice(-4000)}\n`);
+  if (committed < MESSAGES)
+    process.stderr.write(
+      `bench kafka: ${committed} of ${MESSAGES} committed in ${TIMEOUT_S}s; the service's last lines:\n${serviceLog.slice(-4000)}\n`,
+    );
   // From the first commit, so the service's start (tsx, the group join) is not counted as consumption.
   const consumeSeconds = (done - (firstCommit ?? started)) / 1000;
   const kafkaRate = Math.round((committed / consumeSeconds) * 10) / 10;
   const runs = (await infra.client.workflow.count(`MiniZapsWorkflowId = '${workflowId}'`)).count;
-  const data = { messages: MESSAGES, committed, partitions: PARTITIONS, runsInTemporal: runs, emptyStartsPerSecond: empty.perSecond, kafkaRunsPerSecond: kafkaRate, ratio: Math.round((kafkaRate / empty.perSecond) * 100) / 100, totalSeconds: Math.round(((done - started) / 1000) * 10) / 10, lag };
-  const lagLine = lag.filter((_, i) => i % Math.max(1, Math.floor(lag.length / 12)) === 0).map((l) => `${l.second}s: ${l.lag}`).join(', ');
+  const data = {
+    messages: MESSAGES,
+    committed,
+    partitions: PARTITIONS,
+    runsInTemporal: runs,
+    emptyStartsPerSecond: empty.perSecond,
+    kafkaRunsPerSecond: kafkaRate,
+    ratio: Math.round((kafkaRate / empty.perSecond) * 100) / 100,
+    totalSeconds: Math.round(((done - started) / 1000) * 10) / 10,
+    lag,
+  };
+  const lagLine = lag
+    .filter((_, i) => i % Math.max(1, Math.floor(lag.length / 12)) === 0)
+    .map((l) => `${l.second}s: ${l.lag}`)
+    .join(', ');
   const markdown = [
     '#### Kafka trigger throughput',
     '',

@@ -11,7 +11,20 @@ import { runSearchAttributes } from '../src/temporal/search-attributes.js';
 import type { RunInput } from '../src/workflows/messages.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import { startReceiver } from '../test/helpers/receiver.js';
-import { percentiles, rssMb, startApiProcess, type ApiProcess, type Percentiles, startInfra, startWorkerProcess, stopWorkerProcesses, TASK_QUEUE, throughput, writeResults, type Throughput } from './harness.js';
+import {
+  percentiles,
+  rssMb,
+  startApiProcess,
+  type ApiProcess,
+  type Percentiles,
+  startInfra,
+  startWorkerProcess,
+  stopWorkerProcesses,
+  TASK_QUEUE,
+  throughput,
+  writeResults,
+  type Throughput,
+} from './harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
 const IN_FLIGHT = 50;
@@ -27,7 +40,10 @@ const receiver = await startReceiver();
 let workers = [await startWorkerProcess(infra)];
 // The API as its own process, as deployed: one with a worker of its own (API_WORKER=true), on
 // which the runs it triggers start eagerly, and one without (trigger latency).
-const [apiWithWorker, api] = [await startApiProcess(infra, { worker: true }), await startApiProcess(infra, { worker: false })];
+const [apiWithWorker, api] = [
+  await startApiProcess(infra, { worker: true }),
+  await startApiProcess(infra, { worker: false }),
+];
 const url = `${receiver.url}/bench`;
 receiver.accept('/bench');
 
@@ -36,7 +52,11 @@ const threeSteps: Definition = {
   steps: [
     { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
     { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
-    { id: 'after', type: 'transform', config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' } },
+    {
+      id: 'after',
+      type: 'transform',
+      config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
+    },
   ],
 };
 
@@ -45,11 +65,20 @@ async function createWorkflow(definition: Definition): Promise<string> {
 }
 
 async function triggerAndWait(workflowId: string, n: number): Promise<unknown> {
-  const { runId } = JSON.parse(await apiWithWorker.call('POST', `/v1/workflows/${workflowId}/runs`, JSON.stringify({ n }))) as { runId: string };
+  const { runId } = JSON.parse(
+    await apiWithWorker.call('POST', `/v1/workflows/${workflowId}/runs`, JSON.stringify({ n })),
+  ) as { runId: string };
   return infra.client.workflow.getHandle(runId).result();
 }
 
-const input = (definition: Definition, n: number): RunInput => ({ ...stampRun(undefined), tenantId: 'bench', workflowId: 'bench', version: 1, definition, trigger: { n } });
+const input = (definition: Definition, n: number): RunInput => ({
+  ...stampRun(undefined),
+  tenantId: 'bench',
+  workflowId: 'bench',
+  version: 1,
+  definition,
+  trigger: { n },
+});
 let seq = 0;
 const id = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 
@@ -58,8 +87,14 @@ async function interpreterBench(): Promise<void> {
   const apiWorkflowId = await createWorkflow(threeSteps);
   const kinds = {
     empty: () => infra.client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: id('empty') }),
-    handWritten: (i: number) => infra.client.workflow.execute('handWritten', { taskQueue: TASK_QUEUE, workflowId: id('hand'), args: [url, i] }),
-    json3Steps: (i: number) => infra.client.workflow.execute('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('json'), args: [input(threeSteps, i)] }),
+    handWritten: (i: number) =>
+      infra.client.workflow.execute('handWritten', { taskQueue: TASK_QUEUE, workflowId: id('hand'), args: [url, i] }),
+    json3Steps: (i: number) =>
+      infra.client.workflow.execute('interpreter', {
+        taskQueue: TASK_QUEUE,
+        workflowId: id('json'),
+        args: [input(threeSteps, i)],
+      }),
     apiTrigger3Steps: (i: number) => triggerAndWait(apiWorkflowId, i),
   };
   const order = Object.keys(kinds) as (keyof typeof kinds)[];
@@ -68,11 +103,22 @@ async function interpreterBench(): Promise<void> {
   // Rounds of each in turn, so that a server slowing down as its database grows, or a machine busier
   // for a while, weighs on all alike; each ratio is taken within a round. Each round starts with
   // the next kind, so that no kind always runs first, or always right after the same other.
-  const results: Record<keyof typeof kinds, Throughput[]> = { empty: [], handWritten: [], json3Steps: [], apiTrigger3Steps: [] };
+  const results: Record<keyof typeof kinds, Throughput[]> = {
+    empty: [],
+    handWritten: [],
+    json3Steps: [],
+    apiTrigger3Steps: [],
+  };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const kind of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) results[kind].push(await throughput(PER_ROUND, IN_FLIGHT, kinds[kind]));
+    for (const kind of [...order.slice(r % order.length), ...order.slice(0, r % order.length)])
+      results[kind].push(await throughput(PER_ROUND, IN_FLIGHT, kinds[kind]));
   }
-  const [empty, hand, json, viaApi] = [combine(results.empty), combine(results.handWritten), combine(results.json3Steps), combine(results.apiTrigger3Steps)];
+  const [empty, hand, json, viaApi] = [
+    combine(results.empty),
+    combine(results.handWritten),
+    combine(results.json3Steps),
+    combine(results.apiTrigger3Steps),
+  ];
   const perRoundRatio = (a: Throughput[], b: Throughput[]) => ratios(a.map((t, r) => t.perSecond / b[r]!.perSecond));
   const data = {
     runsEach: ROUNDS * PER_ROUND,
@@ -82,40 +128,68 @@ async function interpreterBench(): Promise<void> {
     handWritten: hand,
     json3Steps: json,
     apiTrigger3Steps: viaApi,
-    ratios: { jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten), apiTrigger3StepsVsEmpty: perRoundRatio(results.apiTrigger3Steps, results.empty) },
+    ratios: {
+      jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten),
+      apiTrigger3StepsVsEmpty: perRoundRatio(results.apiTrigger3Steps, results.empty),
+    },
   };
   const shown = (r: { median: number; min: number; max: number }) => `**${r.median}×** (rounds ${r.min}–${r.max})`;
-  await writeResults('interpreter', data, [
-    `## Interpreter overhead (${data.runsEach} runs each in ${ROUNDS} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
-    '',
-    '| workflow | runs/s | p50 ms | p95 ms | p99 ms |',
-    '|---|---|---|---|---|',
-    row('empty workflow (server floor)', empty),
-    row('hand-written transform → http (local activity) → transform', hand),
-    row('JSON transform → http → transform (client start)', json),
-    row('JSON transform → http → transform, triggered through the API process (started eagerly on its worker)', viaApi),
-    '',
-    `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API-triggered transform → http → transform / empty workflow ${shown(data.ratios.apiTrigger3StepsVsEmpty)}. Every kind was warmed up first; the order of the kinds rotates from round to round; latency percentiles are of every run of every round.`,
-  ].join('\n'));
+  await writeResults(
+    'interpreter',
+    data,
+    [
+      `## Interpreter overhead (${data.runsEach} runs each in ${ROUNDS} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
+      '',
+      '| workflow | runs/s | p50 ms | p95 ms | p99 ms |',
+      '|---|---|---|---|---|',
+      row('empty workflow (server floor)', empty),
+      row('hand-written transform → http (local activity) → transform', hand),
+      row('JSON transform → http → transform (client start)', json),
+      row(
+        'JSON transform → http → transform, triggered through the API process (started eagerly on its worker)',
+        viaApi,
+      ),
+      '',
+      `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API-triggered transform → http → transform / empty workflow ${shown(data.ratios.apiTrigger3StepsVsEmpty)}. Every kind was warmed up first; the order of the kinds rotates from round to round; latency percentiles are of every run of every round.`,
+    ].join('\n'),
+  );
 }
 
 /** The median, least and greatest of some ratios. */
 function ratios(values: number[]): { median: number; min: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: round(sorted[Math.floor(sorted.length / 2)] ?? 0), min: round(sorted[0] ?? 0), max: round(sorted[sorted.length - 1] ?? 0) };
+  return {
+    median: round(sorted[Math.floor(sorted.length / 2)] ?? 0),
+    min: round(sorted[0] ?? 0),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
 }
 
 /** The rounds of one kind as one: runs over total time; latencies of every run of every round (all warm). */
 function combine(parts: Throughput[]): Omit<Throughput, 'samplesMs'> {
   const runs = parts.reduce((n, p) => n + p.runs, 0);
   const seconds = parts.reduce((n, p) => n + p.seconds, 0);
-  return { runs, seconds: round(seconds), perSecond: Math.round((runs / seconds) * 10) / 10, latencyMs: percentiles(parts.flatMap((p) => p.samplesMs)) };
+  return {
+    runs,
+    seconds: round(seconds),
+    perSecond: Math.round((runs / seconds) * 10) / 10,
+    latencyMs: percentiles(parts.flatMap((p) => p.samplesMs)),
+  };
 }
 
 async function triggerBench(): Promise<void> {
-  const definition: Definition = { name: 'bench: trigger latency', steps: [{ id: 'noop', type: 'transform', config: { expression: '1' } }] };
-  const workflowId = (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
-  const client = await connectClient({ TEMPORAL_ADDRESS: infra.address, TEMPORAL_NAMESPACE: 'default', TEMPORAL_TLS: false, TEMPORAL_API_KEY: undefined });
+  const definition: Definition = {
+    name: 'bench: trigger latency',
+    steps: [{ id: 'noop', type: 'transform', config: { expression: '1' } }],
+  };
+  const workflowId = (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string })
+    .id;
+  const client = await connectClient({
+    TEMPORAL_ADDRESS: infra.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TLS: false,
+    TEMPORAL_API_KEY: undefined,
+  });
   const pairs = Number(process.env.BENCH_TRIGGER_PAIRS ?? 300);
   // As deployed, the worker runs each run as it starts, on the same two cores as everything
   // else; then with runs left queued (a task queue no worker polls), the API's own cost.
@@ -130,18 +204,22 @@ async function triggerBench(): Promise<void> {
     `| \`POST /v1/workflows/{id}/runs\` (JWT, rate limits, index row) | ${r.apiTrigger.p50} | ${r.apiTrigger.p95} | ${r.apiTrigger.p99} |`,
     `| \`GET /healthz\` on the same API (the HTTP round trip alone) | ${r.healthz.p50} | ${r.healthz.p95} | ${r.healthz.p99} |`,
   ];
-  await writeResults('trigger', data, [
-    `## Trigger latency (${pairs} pairs, ${data.startsPerSecond} starts/s, the API as its own process)`,
-    '',
-    '| path | p50 ms | p95 ms | p99 ms |',
-    '|---|---|---|---|',
-    '| *the worker runs each run as it starts (one 2-core machine)* | | | |',
-    ...rows(run),
-    '| *runs left queued (no worker competes for the cores)* | | | |',
-    ...rows(queued),
-    '',
-    `The API adds **${run.addedMedianOfPairsMs} ms** (median of the paired differences) while the worker runs the runs, **${queued.addedMedianOfPairsMs} ms** with runs left queued; the HTTP round trip itself is ${run.healthz.p50} and ${queued.healthz.p50} ms.`,
-  ].join('\n'));
+  await writeResults(
+    'trigger',
+    data,
+    [
+      `## Trigger latency (${pairs} pairs, ${data.startsPerSecond} starts/s, the API as its own process)`,
+      '',
+      '| path | p50 ms | p95 ms | p99 ms |',
+      '|---|---|---|---|',
+      '| *the worker runs each run as it starts (one 2-core machine)* | | | |',
+      ...rows(run),
+      '| *runs left queued (no worker competes for the cores)* | | | |',
+      ...rows(queued),
+      '',
+      `The API adds **${run.addedMedianOfPairsMs} ms** (median of the paired differences) while the worker runs the runs, **${queued.addedMedianOfPairsMs} ms** with runs left queued; the HTTP round trip itself is ${run.healthz.p50} and ${queued.healthz.p50} ms.`,
+    ].join('\n'),
+  );
 }
 
 interface PairedStarts {
@@ -155,9 +233,30 @@ interface PairedStarts {
  * Bare starts and API triggers in pairs, 20 a second in all, each pair alternating which goes
  * first. The bare start is the API's own call: same workflow, input, id policy, search attributes.
  */
-async function pairedStarts(target: ApiProcess, taskQueue: string, workflowId: string, definition: Definition, client: Client, pairs: number): Promise<PairedStarts> {
-  const runInput: RunInput = { ...stampRun(undefined), tenantId: 'bench', workflowId, version: 1, definition, trigger: { n: 1 } };
-  const bareStart = () => client.workflow.start('interpreter', { taskQueue, workflowId: id('bare'), args: [runInput], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, typedSearchAttributes: runSearchAttributes(runInput) });
+async function pairedStarts(
+  target: ApiProcess,
+  taskQueue: string,
+  workflowId: string,
+  definition: Definition,
+  client: Client,
+  pairs: number,
+): Promise<PairedStarts> {
+  const runInput: RunInput = {
+    ...stampRun(undefined),
+    tenantId: 'bench',
+    workflowId,
+    version: 1,
+    definition,
+    trigger: { n: 1 },
+  };
+  const bareStart = () =>
+    client.workflow.start('interpreter', {
+      taskQueue,
+      workflowId: id('bare'),
+      args: [runInput],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: runSearchAttributes(runInput),
+    });
   const apiTrigger = () => target.call('POST', `/v1/workflows/${workflowId}/runs`, '{"n":1}');
   const health = () => target.call('GET', '/healthz');
   const timed = async (fn: () => Promise<unknown>) => {
@@ -184,7 +283,12 @@ async function pairedStarts(target: ApiProcess, taskQueue: string, workflowId: s
     floor.push(h);
     added.push(a0 - b0);
   }
-  return { bareStart: percentiles(bare), apiTrigger: percentiles(viaApi), healthz: percentiles(floor), addedMedianOfPairsMs: percentiles(added).p50 };
+  return {
+    bareStart: percentiles(bare),
+    apiTrigger: percentiles(viaApi),
+    healthz: percentiles(floor),
+    addedMedianOfPairsMs: percentiles(added).p50,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -195,61 +299,124 @@ async function historyOf(workflowId: string): Promise<{ events: number; bytes: n
 }
 
 async function fanoutBench(): Promise<void> {
-  const branches = Array.from({ length: 100 }, (_, i) => [{ id: `b${i}`, type: 'http' as const, config: { method: 'POST', url, body: { i } } }]);
+  const branches = Array.from({ length: 100 }, (_, i) => [
+    { id: `b${i}`, type: 'http' as const, config: { method: 'POST', url, body: { i } } },
+  ]);
   const parallelId = id('parallel');
   let t = performance.now();
-  await infra.client.workflow.execute('interpreter', { taskQueue: TASK_QUEUE, workflowId: parallelId, args: [input({ name: 'fan-out', steps: [{ id: 'fan', type: 'parallel', branches }] }, 0)] });
+  await infra.client.workflow.execute('interpreter', {
+    taskQueue: TASK_QUEUE,
+    workflowId: parallelId,
+    args: [input({ name: 'fan-out', steps: [{ id: 'fan', type: 'parallel', branches }] }, 0)],
+  });
   const parallel = { seconds: round((performance.now() - t) / 1000), ...(await historyOf(parallelId)) };
   const foreachId = id('foreach');
   t = performance.now();
   await infra.client.workflow.execute('interpreter', {
     taskQueue: TASK_QUEUE,
     workflowId: foreachId,
-    args: [input({ name: 'foreach', steps: [{ id: 'each', type: 'foreach', items: '[1..10000]', concurrency: 50, steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }] }] }, 0)],
+    args: [
+      input(
+        {
+          name: 'foreach',
+          steps: [
+            {
+              id: 'each',
+              type: 'foreach',
+              items: '[1..10000]',
+              concurrency: 50,
+              steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }],
+            },
+          ],
+        },
+        0,
+      ),
+    ],
   });
-  const foreach = { seconds: round((performance.now() - t) / 1000), parent: await historyOf(foreachId), batch: await historyOf(`${foreachId}:each:batch-0`) };
-  await writeResults('fanout', { parallel, foreach }, [
-    '## Fan-out',
-    '',
-    '| run | wall s | history events | history bytes |',
-    '|---|---|---|---|',
-    `| parallel of 100 http branches | ${parallel.seconds} | ${parallel.events} | ${parallel.bytes} |`,
-    `| foreach of 10,000 items (concurrency 50): parent | ${foreach.seconds} | ${foreach.parent.events} | ${foreach.parent.bytes} |`,
-    `| … one of its 10 batches (1,000 items) | | ${foreach.batch.events} | ${foreach.batch.bytes} |`,
-  ].join('\n'));
+  const foreach = {
+    seconds: round((performance.now() - t) / 1000),
+    parent: await historyOf(foreachId),
+    batch: await historyOf(`${foreachId}:each:batch-0`),
+  };
+  await writeResults(
+    'fanout',
+    { parallel, foreach },
+    [
+      '## Fan-out',
+      '',
+      '| run | wall s | history events | history bytes |',
+      '|---|---|---|---|',
+      `| parallel of 100 http branches | ${parallel.seconds} | ${parallel.events} | ${parallel.bytes} |`,
+      `| foreach of 10,000 items (concurrency 50): parent | ${foreach.seconds} | ${foreach.parent.events} | ${foreach.parent.bytes} |`,
+      `| … one of its 10 batches (1,000 items) | | ${foreach.batch.events} | ${foreach.batch.bytes} |`,
+    ].join('\n'),
+  );
 }
 
 async function parkedBench(): Promise<void> {
   const count = Number(process.env.BENCH_PARKED ?? 5000);
-  const definition: Definition = { name: 'parked', steps: [{ id: 'wait', type: 'wait_for_event', config: { name: 'go' } }] };
+  const definition: Definition = {
+    name: 'parked',
+    steps: [{ id: 'wait', type: 'wait_for_event', config: { name: 'go' } }],
+  };
   const [worker] = workers as [ChildProcess];
   const rssBefore = await rssMb(worker.pid ?? 0);
-  const started = await throughput(count, IN_FLIGHT, (i) => infra.client.workflow.start('interpreter', { taskQueue: TASK_QUEUE, workflowId: id('parked'), args: [input(definition, i)] }));
+  const started = await throughput(count, IN_FLIGHT, (i) =>
+    infra.client.workflow.start('interpreter', {
+      taskQueue: TASK_QUEUE,
+      workflowId: id('parked'),
+      args: [input(definition, i)],
+    }),
+  );
   await new Promise((r) => setTimeout(r, 5_000));
   const rssAfter = await rssMb(worker.pid ?? 0);
-  const data = { parked: count, startsPerSecond: started.perSecond, workerProcessRssMb: { before: rssBefore, after: rssAfter } };
-  await writeResults('parked', data, [
-    `## Parked runs (${count} waiting on an event)`,
-    '',
-    `Started at ${started.perSecond} runs/s; worker process RSS ${data.workerProcessRssMb.before} MB → ${data.workerProcessRssMb.after} MB (cache of 1,000 workflows; parked runs beyond it are evicted and cost the worker nothing).`,
-  ].join('\n'));
+  const data = {
+    parked: count,
+    startsPerSecond: started.perSecond,
+    workerProcessRssMb: { before: rssBefore, after: rssAfter },
+  };
+  await writeResults(
+    'parked',
+    data,
+    [
+      `## Parked runs (${count} waiting on an event)`,
+      '',
+      `Started at ${started.perSecond} runs/s; worker process RSS ${data.workerProcessRssMb.before} MB → ${data.workerProcessRssMb.after} MB (cache of 1,000 workflows; parked runs beyond it are evicted and cost the worker nothing).`,
+    ].join('\n'),
+  );
 }
 
 async function scaleoutBench(): Promise<void> {
   const rows: { workers: number; perSecond: number }[] = [];
   for (const n of [1, 2, 4]) {
     while (workers.length < n) workers.push(await startWorkerProcess(infra));
-    const run = (i: number) => infra.client.workflow.execute('interpreter', { taskQueue: TASK_QUEUE, workflowId: id(`scale${n}`), args: [input(threeSteps, i)] });
+    const run = (i: number) =>
+      infra.client.workflow.execute('interpreter', {
+        taskQueue: TASK_QUEUE,
+        workflowId: id(`scale${n}`),
+        args: [input(threeSteps, i)],
+      });
     await throughput(100, IN_FLIGHT, run); // warms the new processes up
     const r = await throughput(RUNS, IN_FLIGHT, run);
     rows.push({ workers: n, perSecond: r.perSecond });
   }
   await stopWorkerProcesses(workers.slice(1));
   workers = workers.slice(0, 1);
-  await writeResults('scaleout', rows, ['## Worker scale-out (JSON transform → http → transform)', '', '| worker processes | runs/s |', '|---|---|', ...rows.map((r) => `| ${r.workers} | ${r.perSecond} |`)].join('\n'));
+  await writeResults(
+    'scaleout',
+    rows,
+    [
+      '## Worker scale-out (JSON transform → http → transform)',
+      '',
+      '| worker processes | runs/s |',
+      '|---|---|',
+      ...rows.map((r) => `| ${r.workers} | ${r.perSecond} |`),
+    ].join('\n'),
+  );
 }
 
-const row = (name: string, t: { perSecond: number; latencyMs: { p50: number; p95: number; p99: number } }) => `| ${name} | ${t.perSecond} | ${t.latencyMs.p50} | ${t.latencyMs.p95} | ${t.latencyMs.p99} |`;
+const row = (name: string, t: { perSecond: number; latencyMs: { p50: number; p95: number; p99: number } }) =>
+  `| ${name} | ${t.perSecond} | ${t.latencyMs.p50} | ${t.latencyMs.p95} | ${t.latencyMs.p99} |`;
 const round = (n: number) => Math.round(n * 100) / 100;
 
 try {

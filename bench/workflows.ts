@@ -16,7 +16,14 @@ export async function emptyWorkflow(): Promise<null> {
 export async function handWritten(url: string, n: number): Promise<unknown> {
   const { http } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5 } });
   const body = { n: n * 2 };
-  const res = await http({ config: { method: 'POST', url, body }, runId: 'bench', workflowId: 'bench', tenantId: 'bench', stepId: 'call', idempotencyKey: `bench:${n}` });
+  const res = await http({
+    config: { method: 'POST', url, body },
+    runId: 'bench',
+    workflowId: 'bench',
+    tenantId: 'bench',
+    stepId: 'call',
+    idempotencyKey: `bench:${n}`,
+  });
   const output = res.output as { status: number };
   return { status: output.status, n };
 }

@@ -22,6 +22,11 @@ export async function startClusterPostgres(dir: string, port: number): Promise<C
   await mkdir(dir, { recursive: true });
   // PostgreSQL runs as its own user when this runs as root.
   await chmod(join(dir, '..'), 0o755).catch(() => undefined);
-  const db = await startEmbeddedPostgres(dir, port, createLogger('silent', 'cluster'), ['-c', 'max_connections=400', '-c', 'listen_addresses=127.0.0.1']);
+  const db = await startEmbeddedPostgres(dir, port, createLogger('silent', 'cluster'), [
+    '-c',
+    'max_connections=400',
+    '-c',
+    'listen_addresses=127.0.0.1',
+  ]);
   return { host: '127.0.0.1', port, user: 'postgres', password: 'postgres', appUrl: db.url, stop: () => db.stop() };
 }

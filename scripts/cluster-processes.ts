@@ -4,9 +4,20 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 /** A child of the topology: its own process group (Ctrl-C reaches the cluster script alone, which stops the children in order), output to `<logDir>/<name>.log`. */
-export function spawnLogged(name: string, command: string, args: readonly string[], env: Record<string, string>, logDir: string): ChildProcess {
+export function spawnLogged(
+  name: string,
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  logDir: string,
+): ChildProcess {
   const out = openSync(join(logDir, `${name}.log`), 'a');
-  const child = spawn(command, args, { stdio: ['ignore', out, out], cwd: join(import.meta.dirname, '..'), env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, detached: true });
+  const child = spawn(command, args, {
+    stdio: ['ignore', out, out],
+    cwd: join(import.meta.dirname, '..'),
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    detached: true,
+  });
   closeSync(out);
   // However the parent ends, its children end too.
   process.once('exit', () => child.kill('SIGKILL'));
@@ -35,7 +46,11 @@ export function run(command: string, args: readonly string[], env: Record<string
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${(err || out).slice(-2000)}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(out.trim())
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${(err || out).slice(-2000)}`)),
+    );
   });
 }
 

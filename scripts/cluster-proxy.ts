@@ -14,16 +14,25 @@ export function startProxy(backends: readonly string[], port: number, host = '12
       const body = Buffer.concat(chunks);
       const forward = (tries: number): void => {
         const target = new URL(backends[next++ % backends.length] ?? '');
-        const headers = { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '127.0.0.1', host: target.host };
-        const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
+        const headers = {
+          ...req.headers,
+          'x-forwarded-for': req.socket.remoteAddress ?? '127.0.0.1',
+          host: target.host,
+        };
+        const upstream = request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
         upstream.on('error', (err: NodeJS.ErrnoException) => {
           // Only a refused connection is safe to send elsewhere: the request never arrived.
           if (err.code === 'ECONNREFUSED' && tries < backends.length) return forward(tries + 1);
           if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/problem+json' });
-          res.end(JSON.stringify({ type: 'about:blank', title: 'Bad gateway', status: 502, code: 'UPSTREAM_UNAVAILABLE' }));
+          res.end(
+            JSON.stringify({ type: 'about:blank', title: 'Bad gateway', status: 502, code: 'UPSTREAM_UNAVAILABLE' }),
+          );
         });
         upstream.end(body);
       };

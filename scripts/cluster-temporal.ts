@@ -24,7 +24,13 @@ export const buildTemporalServer = (): Promise<string> => run(join(CONFIG_DIR, '
  * The real Temporal server on the topology's PostgreSQL: schemas created and migrated, server
  * started from temporal-config/server.yaml, namespace and search attributes registered.
  */
-export async function startTemporalServer(opts: { pg: ClusterPostgres; port: number; namespace: string; retention: string; logDir: string }): Promise<TemporalServer> {
+export async function startTemporalServer(opts: {
+  pg: ClusterPostgres;
+  port: number;
+  namespace: string;
+  retention: string;
+  logDir: string;
+}): Promise<TemporalServer> {
   const address = `127.0.0.1:${opts.port}`;
   const env = {
     TEMPORAL_DB_HOST: opts.pg.host,
@@ -42,7 +48,11 @@ export async function startTemporalServer(opts: { pg: ClusterPostgres; port: num
   };
   try {
     await start();
-    await run(join(CONFIG_DIR, 'register.sh'), [], { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: opts.namespace, TEMPORAL_RETENTION: opts.retention });
+    await run(join(CONFIG_DIR, 'register.sh'), [], {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: opts.namespace,
+      TEMPORAL_RETENTION: opts.retention,
+    });
   } catch (err) {
     if (child) await stopProcess(child);
     throw err;

@@ -9,7 +9,12 @@ import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js
 import { startClusterPostgres, type ClusterPostgres } from './cluster-postgres.js';
 import { freeBase, portFree, spawnLogged, stopProcess, until } from './cluster-processes.js';
 import { startProxy } from './cluster-proxy.js';
-import { buildTemporalServer, startTemporalServer, TEMPORAL_PORT_OFFSETS, type TemporalServer } from './cluster-temporal.js';
+import {
+  buildTemporalServer,
+  startTemporalServer,
+  TEMPORAL_PORT_OFFSETS,
+  type TemporalServer,
+} from './cluster-temporal.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -69,12 +74,27 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const temporal = await startTemporalServer({ pg, port: temporalPort, namespace, retention: '7d', logDir });
     stoppers.unshift(() => temporal.stop());
     const redisPort = await freeBase([0], 40_000, 45_000);
-    const redis = spawnLogged('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, logDir);
+    const redis = spawnLogged(
+      'redis',
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {},
+      logDir,
+    );
     stoppers.unshift(() => stopProcess(redis));
     const authSecret = await keep(join(opts.dataDir, 'auth-secret'), () => randomBytes(48).toString('base64'));
     await keep(join(opts.dataDir, 'secrets-keys'), () => `k1:${randomBytes(32).toString('base64')}`);
     const bundlePath = join(opts.dataDir, 'workflow-bundle.js');
-    await writeFile(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: SHARED_WORKFLOW_MODULES, logger: quiet })).code);
+    await writeFile(
+      bundlePath,
+      (
+        await bundleWorkflowCode({
+          workflowsPath: WORKFLOWS_PATH,
+          preloadModules: SHARED_WORKFLOW_MODULES,
+          logger: quiet,
+        })
+      ).code,
+    );
     const env = {
       NODE_ENV: 'production',
       LOG_LEVEL: opts.logLevel ?? 'warn',
@@ -92,12 +112,30 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const apis: Member[] = [];
     for (let i = 1; i <= (opts.apis ?? 2); i++) {
       const port = await freeBase([0], 33_000, 40_000);
-      apis.push(member(`api-${i}`, 'src/api/main.ts', `http://127.0.0.1:${port}`, { ...env, API_PORT: String(port), TRUST_PROXY: 'true', WORKER_METRICS_PORT: '0' }, logDir, readyz));
+      apis.push(
+        member(
+          `api-${i}`,
+          'src/api/main.ts',
+          `http://127.0.0.1:${port}`,
+          { ...env, API_PORT: String(port), TRUST_PROXY: 'true', WORKER_METRICS_PORT: '0' },
+          logDir,
+          readyz,
+        ),
+      );
     }
     const workers: Member[] = [];
     for (let i = 1; i <= (opts.workers ?? 3); i++) {
       const port = await freeBase([0], 33_000, 40_000);
-      workers.push(member(`worker-${i}`, 'src/worker/main.ts', `http://127.0.0.1:${port}/metrics`, { ...env, WORKER_METRICS_PORT: String(port) }, logDir, answers200));
+      workers.push(
+        member(
+          `worker-${i}`,
+          'src/worker/main.ts',
+          `http://127.0.0.1:${port}/metrics`,
+          { ...env, WORKER_METRICS_PORT: String(port) },
+          logDir,
+          answers200,
+        ),
+      );
     }
     const members = [...apis, ...workers];
     stoppers.unshift(() => Promise.all(workers.map((w) => w.kill('SIGTERM'))));
@@ -105,7 +143,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await Promise.all(members.map((m) => m.start()));
     const proxyPort = opts.proxyPort || (await freeBase([0], 33_000, 40_000));
     if (!(await portFree(proxyPort))) throw new Error(`port ${proxyPort} is taken: set another with --port`);
-    const proxy: Server = await startProxy(apis.map((a) => a.url), proxyPort);
+    const proxy: Server = await startProxy(
+      apis.map((a) => a.url),
+      proxyPort,
+    );
     stoppers.unshift(() => new Promise((r) => proxy.close(r)));
     return {
       ...{ pg, temporal, apis, workers, authSecret, namespace, logDir },
@@ -124,7 +165,14 @@ async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
   for (const stop of stoppers.splice(0)) await stop().catch(() => undefined);
 }
 
-function member(name: string, entry: string, url: string, env: Record<string, string>, logDir: string, ready: (url: string) => Promise<boolean>): Member {
+function member(
+  name: string,
+  entry: string,
+  url: string,
+  env: Record<string, string>,
+  logDir: string,
+  ready: (url: string) => Promise<boolean>,
+): Member {
   let child: ChildProcess | undefined;
   return {
     name,
@@ -150,4 +198,11 @@ async function keep(path: string, make: () => string): Promise<string> {
   return value;
 }
 
-const quiet = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
+const quiet = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  log: () => undefined,
+};

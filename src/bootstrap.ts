@@ -63,10 +63,16 @@ export interface Process {
  */
 export async function bootstrap(config: Config, opts: BootstrapOptions): Promise<Process> {
   const { logger } = opts;
-  if (!config.DATABASE_URL) throw new AppError({ code: 'DATABASE_URL_REQUIRED', message: 'DATABASE_URL is required (npm run dev starts an embedded PostgreSQL)' });
+  if (!config.DATABASE_URL)
+    throw new AppError({
+      code: 'DATABASE_URL_REQUIRED',
+      message: 'DATABASE_URL is required (npm run dev starts an embedded PostgreSQL)',
+    });
   if (opts.worker) installRuntimeLogger(logger, config.TEMPORAL_SDK_METRICS_ADDRESS);
-  const tracing = opts.tracing ?? setupTracing(opts.service, { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
-  if (opts.api && config.AUTH_MODE === 'off') logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
+  const tracing =
+    opts.tracing ?? setupTracing(opts.service, { otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
+  if (opts.api && config.AUTH_MODE === 'off')
+    logger.warn('AUTH_MODE=off: authentication is OFF, every caller acts as tenant "default" with every scope');
   const pool = createPool(config.DATABASE_URL, logger);
   const closers: (() => Promise<unknown>)[] = [() => pool.end()];
   await migrate(pool);
@@ -77,7 +83,10 @@ export async function bootstrap(config: Config, opts: BootstrapOptions): Promise
   const { ring, payloadRing } = keyRings(config);
   const repos = createRepos(pool, ring, latest);
   const codecs = createCodecs(config, repos.claims, payloadRing);
-  const worker = opts.worker && connection ? await createWorker({ config, connection, repos, metrics, tracing, codecs, logger }) : undefined;
+  const worker =
+    opts.worker && connection
+      ? await createWorker({ config, connection, repos, metrics, tracing, codecs, logger })
+      : undefined;
   // On the worker's connection, the runs the API triggers start eagerly on this worker.
   const temporal = await connectClient(config, codecs, connection);
   if (!opts.connection) closers.unshift(() => temporal.connection.close());
@@ -86,7 +95,10 @@ export async function bootstrap(config: Config, opts: BootstrapOptions): Promise
   const workerDone = worker?.run();
   if (worker) logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
   // WORKER_METRICS_PORT=0 turns it off.
-  const metricsServer = worker && !opts.api && config.WORKER_METRICS_PORT ? serveMetrics(metrics, config.WORKER_METRICS_PORT, logger) : undefined;
+  const metricsServer =
+    worker && !opts.api && config.WORKER_METRICS_PORT
+      ? serveMetrics(metrics, config.WORKER_METRICS_PORT, logger)
+      : undefined;
   return {
     ...{ config, pool, repos, codecs, metrics, temporal, deps, worker, workerDone, app: api.app, url: api.url },
     async stop() {
@@ -119,7 +131,9 @@ async function startApiAs(
 /** The worker's own /metrics: runs, steps, attempts, failures, dead letters. */
 function serveMetrics(metrics: Metrics, port: number, logger: Logger): Server {
   const server = createServer((_req, res) => {
-    void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    void metrics.registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
   }).listen(port, '127.0.0.1');
   server.on('error', (err) => logger.warn({ err }, 'worker metrics endpoint unavailable'));
   return server;

@@ -24,12 +24,27 @@ const dataDir = resolve(base.DATA_DIR);
 await mkdir(dataDir, { recursive: true });
 const config = loadConfig(undefined, devDefaults(dataDir, base.API_PORT));
 const logger = createLogger(config.LOG_LEVEL, 'dev');
-const devToken = config.AUTH_MODE === 'hs256' && config.AUTH_HS256_SECRET ? await mintToken(config.AUTH_HS256_SECRET, { tenant: 'default', scopes: ['admin'], audience: config.AUTH_AUDIENCE, issuer: config.AUTH_ISSUER }) : undefined;
-for (const endpoint of temporalReachable(config)) logger.warn({ endpoint }, 'HTTP_ALLOWLIST lets http steps reach Temporal, which has no auth: any tenant could read, signal or terminate any run');
+const devToken =
+  config.AUTH_MODE === 'hs256' && config.AUTH_HS256_SECRET
+    ? await mintToken(config.AUTH_HS256_SECRET, {
+        tenant: 'default',
+        scopes: ['admin'],
+        audience: config.AUTH_AUDIENCE,
+        issuer: config.AUTH_ISSUER,
+      })
+    : undefined;
+for (const endpoint of temporalReachable(config))
+  logger.warn(
+    { endpoint },
+    'HTTP_ALLOWLIST lets http steps reach Temporal, which has no auth: any tenant could read, signal or terminate any run',
+  );
 
 const owner = runningOwner(dataDir);
 if (owner) fail(`another npm run dev (pid ${owner.pid}) is running on ${dataDir}; stop it, or set DATA_DIR`);
-const orphans = await reapOrphans(dataDir, [postgresOn(join(dataDir, 'postgres'))].filter((c) => c !== undefined));
+const orphans = await reapOrphans(
+  dataDir,
+  [postgresOn(join(dataDir, 'postgres'))].filter((c) => c !== undefined),
+);
 for (const o of orphans) logger.info({ orphanPid: o.pid }, `stopped the ${o.name} a previous npm run dev left running`);
 const temporalRunning = await temporalAnswers(config.TEMPORAL_ADDRESS, 1);
 const busy = await portsInUse(wantedPorts(temporalRunning));
@@ -50,7 +65,10 @@ if (!config.DATABASE_URL) embedded = await startPostgres();
 const databaseUrl = config.DATABASE_URL ?? embedded?.url ?? '';
 
 // One process: the API's /metrics shows the worker's metrics too.
-const app = await bootstrap({ ...config, DATABASE_URL: databaseUrl }, { logger, service: 'mini-zaps', api: 'serve', worker: true });
+const app = await bootstrap(
+  { ...config, DATABASE_URL: databaseUrl },
+  { logger, service: 'mini-zaps', api: 'serve', worker: true },
+);
 // With KAFKA_BROKERS set, the Kafka trigger service runs here too (in production: npm run triggers).
 const kafkaTriggers = config.KAFKA_BROKERS ? await startKafkaTriggers(app, logger) : undefined;
 process.off('uncaughtException', failStart);
@@ -81,7 +99,9 @@ function fail(line: string): never {
 async function startPostgres(): Promise<EmbeddedDatabase> {
   const dir = join(dataDir, 'postgres');
   const db = await startEmbeddedPostgres(dir, config.EMBEDDED_POSTGRES_PORT, logger).catch((err: unknown) => {
-    throw new Error(`the embedded PostgreSQL exited while starting${err ? ` (${String(err)})` : ''}; LOG_LEVEL=debug shows its output`);
+    throw new Error(
+      `the embedded PostgreSQL exited while starting${err ? ` (${String(err)})` : ''}; LOG_LEVEL=debug shows its output`,
+    );
   });
   const server = postgresOn(dir);
   if (server) record(dataDir, server.name, server.pid, { signal: server.signal });
@@ -93,13 +113,35 @@ function wantedPorts(temporalRunning: boolean): WantedPort[] {
   const [host = '127.0.0.1', port = '7233'] = config.TEMPORAL_ADDRESS.split(':');
   const sdkMetrics = config.TEMPORAL_SDK_METRICS_ADDRESS?.split(':');
   return [
-    ...(temporalRunning ? [] : [
-      { host, port: Number(port), what: 'the Temporal dev server (TEMPORAL_ADDRESS)' },
-      { host, port: Number(new URL(config.TEMPORAL_UI_URL).port || 8233), what: 'the Temporal Web UI (TEMPORAL_UI_URL)' },
-    ]),
-    ...(config.DATABASE_URL ? [] : [{ host: '127.0.0.1', port: config.EMBEDDED_POSTGRES_PORT, what: 'the embedded PostgreSQL (EMBEDDED_POSTGRES_PORT)' }]),
+    ...(temporalRunning
+      ? []
+      : [
+          { host, port: Number(port), what: 'the Temporal dev server (TEMPORAL_ADDRESS)' },
+          {
+            host,
+            port: Number(new URL(config.TEMPORAL_UI_URL).port || 8233),
+            what: 'the Temporal Web UI (TEMPORAL_UI_URL)',
+          },
+        ]),
+    ...(config.DATABASE_URL
+      ? []
+      : [
+          {
+            host: '127.0.0.1',
+            port: config.EMBEDDED_POSTGRES_PORT,
+            what: 'the embedded PostgreSQL (EMBEDDED_POSTGRES_PORT)',
+          },
+        ]),
     { host: config.API_HOST, port: config.API_PORT, what: 'the API (API_PORT)' },
-    ...(sdkMetrics?.[0] && sdkMetrics[1] ? [{ host: sdkMetrics[0], port: Number(sdkMetrics[1]), what: 'Temporal SDK metrics (TEMPORAL_SDK_METRICS_ADDRESS)' }] : []),
+    ...(sdkMetrics?.[0] && sdkMetrics[1]
+      ? [
+          {
+            host: sdkMetrics[0],
+            port: Number(sdkMetrics[1]),
+            what: 'Temporal SDK metrics (TEMPORAL_SDK_METRICS_ADDRESS)',
+          },
+        ]
+      : []),
   ];
 }
 
@@ -114,7 +156,9 @@ function printBanner(apiUrl: string): void {
     `  Metrics      ${apiUrl}/metrics   (Temporal SDK: http://${config.TEMPORAL_SDK_METRICS_ADDRESS}/metrics)`,
     `  Temporal UI  ${config.TEMPORAL_UI_URL}   (gRPC ${config.TEMPORAL_ADDRESS})`,
     `  PostgreSQL   ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
-    devToken ? '  Auth         HS256 (tenant "default", scope admin; more: npm run token -- --tenant acme --scopes runs:read)' : '  Auth         *** OFF *** (AUTH_MODE=off): every caller is tenant "default" with every scope',
+    devToken
+      ? '  Auth         HS256 (tenant "default", scope admin; more: npm run token -- --tenant acme --scopes runs:read)'
+      : '  Auth         *** OFF *** (AUTH_MODE=off): every caller is tenant "default" with every scope',
     '',
     'Create the sample workflow and trigger a run:',
     ...(devToken ? [`  export TOKEN=${devToken}`] : []),

@@ -33,7 +33,10 @@ describe('admission control per workflow (real Temporal, real PostgreSQL, a real
 
   it('a concurrency key limits each key on its own', async () => {
     receiver.on('/keyed', () => ({ status: 200, body: { ok: true }, delayMs: 400 }));
-    const wf = await createWorkflow(stack, calling('keyed', `${receiver.url}/keyed`, { concurrency: { limit: 1, key: 'trigger.user' } }));
+    const wf = await createWorkflow(
+      stack,
+      calling('keyed', `${receiver.url}/keyed`, { concurrency: { limit: 1, key: 'trigger.user' } }),
+    );
     const runs = await Promise.all(['a', 'a', 'a', 'b', 'b', 'b'].map((user) => trigger(stack, wf, { user })));
     for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 60_000)).status, 'completed');
     assert.equal(receiver.maxInFlight('/keyed'), 2, 'one run per user at once, two users side by side');
@@ -44,21 +47,37 @@ describe('admission control per workflow (real Temporal, real PostgreSQL, a real
     const wf = await createWorkflow(stack, calling('paced', `${receiver.url}/paced`, { throttle: { perSecond: 5 } }));
     const runs = await Promise.all(Array.from({ length: 12 }, (_, n) => trigger(stack, wf, { n })));
     for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 60_000)).status, 'completed');
-    const at = receiver.requestsTo('/paced').map((r) => r.at).sort((a, b) => a - b);
+    const at = receiver
+      .requestsTo('/paced')
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     assert.equal(at.length, 12);
-    for (let i = 5; i < at.length; i++) assert.ok((at[i] ?? 0) - (at[i - 5] ?? 0) >= 800, `no 6 requests within a second (${(at[i] ?? 0) - (at[i - 5] ?? 0)} ms)`);
+    for (let i = 5; i < at.length; i++)
+      assert.ok(
+        (at[i] ?? 0) - (at[i - 5] ?? 0) >= 800,
+        `no 6 requests within a second (${(at[i] ?? 0) - (at[i - 5] ?? 0)} ms)`,
+      );
   });
 
   it('debounce: of runs with the same key within the period only the last one runs; the others end superseded', async () => {
     receiver.accept('/debounced');
     // The period is far longer than the gap between two triggers, even on a loaded machine.
-    const wf = await createWorkflow(stack, calling('debounced', `${receiver.url}/debounced`, { debounce: { period: '5s', key: 'trigger.user' } }));
+    const wf = await createWorkflow(
+      stack,
+      calling('debounced', `${receiver.url}/debounced`, { debounce: { period: '5s', key: 'trigger.user' } }),
+    );
     const burst: string[] = [];
     for (let n = 0; n < 5; n++) burst.push(await trigger(stack, wf, { user: 'a', n }));
     const other = await trigger(stack, wf, { user: 'b', n: 0 });
     const ended = await Promise.all([...burst, other].map((runId) => waitForEnd(stack, runId, 60_000)));
     const bodies = receiver.requestsTo('/debounced').map((r) => JSON.parse(r.body));
-    assert.deepEqual(bodies.sort((x, y) => x.user.localeCompare(y.user)), [{ user: 'a', n: 4 }, { user: 'b', n: 0 }]);
+    assert.deepEqual(
+      bodies.sort((x, y) => x.user.localeCompare(y.user)),
+      [
+        { user: 'a', n: 4 },
+        { user: 'b', n: 0 },
+      ],
+    );
     for (const run of ended.slice(0, 4)) {
       assert.equal(run.status, 'completed');
       assert.equal(run.result.debounced, true, JSON.stringify(run.result));

@@ -8,7 +8,10 @@ import { triggerRun } from '../src/api/trigger.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
-const tiny = (name = 'tiny') => ({ name, steps: [{ id: 'only', type: 'transform', config: { expression: 'trigger' } }] });
+const tiny = (name = 'tiny') => ({
+  name,
+  steps: [{ id: 'only', type: 'transform', config: { expression: 'trigger' } }],
+});
 
 describe('the API (real PostgreSQL and Temporal)', () => {
   let stack: Stack;
@@ -18,7 +21,11 @@ describe('the API (real PostgreSQL and Temporal)', () => {
   after(() => stack?.stop());
 
   /** Every error is problem+json with a stable type and the expected status; never a 500. */
-  async function expectProblem(res: Promise<{ status: number; headers: Headers; body: { code: string; type: string; status: number } }>, status: number, code: string) {
+  async function expectProblem(
+    res: Promise<{ status: number; headers: Headers; body: { code: string; type: string; status: number } }>,
+    status: number,
+    code: string,
+  ) {
     const r = await res;
     assert.equal(r.status, status, JSON.stringify(r.body));
     assert.equal(r.headers.get('content-type'), 'application/problem+json');
@@ -61,14 +68,21 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     assert.equal((await stack.call('DELETE', `/v1/workflows/${id}`)).status, 204);
     await expectProblem(stack.call('POST', `/v1/workflows/${id}/runs`, {}), 409, 'WORKFLOW_ARCHIVED');
     await expectProblem(stack.call('PUT', `/v1/workflows/${id}`, tiny()), 409, 'WORKFLOW_ARCHIVED');
-    assert.ok((await stack.call('GET', `/v1/workflows/${id}`)).body.archivedAt, 'an archived workflow is still readable');
+    assert.ok(
+      (await stack.call('GET', `/v1/workflows/${id}`)).body.archivedAt,
+      'an archived workflow is still readable',
+    );
     const listed = await stack.call('GET', '/v1/workflows?limit=200');
     assert.ok(!listed.body.items.some((w: { id: string }) => w.id === id), 'archived workflows leave the list');
   });
 
   it('validates without saving', async () => {
     assert.deepEqual((await stack.call('POST', '/v1/workflows/validate', tiny())).body, { valid: true });
-    await expectProblem(stack.call('POST', '/v1/workflows/validate', { name: 'x', steps: [] }), 400, 'INVALID_DEFINITION');
+    await expectProblem(
+      stack.call('POST', '/v1/workflows/validate', { name: 'x', steps: [] }),
+      400,
+      'INVALID_DEFINITION',
+    );
   });
 
   it('lists runs filtered by workflow and status, newest first, with a cursor', async () => {
@@ -78,7 +92,10 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     for (const runId of runIds) await waitForEnd(stack, runId);
     const page1 = await stack.call('GET', `/v1/runs?workflowId=${id}&status=completed&limit=2`);
     assert.equal(page1.body.items.length, 2);
-    const page2 = await stack.call('GET', `/v1/runs?workflowId=${id}&status=completed&limit=2&cursor=${page1.body.nextCursor}`);
+    const page2 = await stack.call(
+      'GET',
+      `/v1/runs?workflowId=${id}&status=completed&limit=2&cursor=${page1.body.nextCursor}`,
+    );
     assert.equal(page2.body.items.length, 1);
     assert.equal(page2.body.nextCursor, null);
     const all = [...page1.body.items, ...page2.body.items].map((r: { id: string }) => r.id);
@@ -93,7 +110,10 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     const eager = await triggerRun(stack.deps, { tenantId: 'default', workflowId: id, payload: { n: 1 } });
     assert.equal(eager.eager, true);
     // No worker polls this task queue in this process: an ordinary start, picked up later.
-    const queued = await triggerRun({ ...stack.deps, config: { ...stack.deps.config, TEMPORAL_TASK_QUEUE: 'nobody-polls-this' } }, { tenantId: 'default', workflowId: id, payload: { n: 2 } });
+    const queued = await triggerRun(
+      { ...stack.deps, config: { ...stack.deps.config, TEMPORAL_TASK_QUEUE: 'nobody-polls-this' } },
+      { tenantId: 'default', workflowId: id, payload: { n: 2 } },
+    );
     assert.equal(queued.eager, false);
     assert.equal((await waitForEnd(stack, eager.runId)).status, 'completed');
     assert.equal((await stack.client.workflow.getHandle(queued.runId).describe()).status.name, 'RUNNING');
@@ -104,7 +124,11 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     const id = await createWorkflow(stack, tiny('refused'));
     const refusing = new Client({ connection: stack.client.connection, namespace: 'no-such-namespace' });
     const app = createApp({ ...stack.deps, temporal: refusing });
-    const res = await app.request(`/v1/workflows/${id}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await app.request(`/v1/workflows/${id}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { code: string }).code, 'UNAVAILABLE');
     assert.deepEqual((await stack.call('GET', `/v1/runs?workflowId=${id}`)).body.items, []);
@@ -119,8 +143,17 @@ describe('the API (real PostgreSQL and Temporal)', () => {
       const big = JSON.stringify({ name: 'x'.repeat(stack.config.API_BODY_LIMIT_BYTES + 1000), steps: [] });
       const declared = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
       const chunks = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) });
-      const streamed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks, duplex: 'half' } as RequestInit);
-      const small = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tiny('over http')) });
+      const streamed = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chunks,
+        duplex: 'half',
+      } as RequestInit);
+      const small = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(tiny('over http')),
+      });
       assert.deepEqual([declared.status, streamed.status, small.status], [413, 413, 201]);
       assert.equal(((await streamed.json()) as { code: string }).code, 'BODY_TOO_LARGE');
     } finally {
@@ -129,10 +162,22 @@ describe('the API (real PostgreSQL and Temporal)', () => {
   });
 
   describe('bad input is a clear problem+json, never a 500', () => {
-    it('malformed JSON', () => expectProblem(stack.call('POST', '/v1/workflows', '{"name": '), 400, 'MALFORMED_REQUEST'));
-    it('a JSON value that is not an object', () => expectProblem(stack.call('POST', '/v1/workflows', [1, 2]), 400, 'INVALID_REQUEST'));
-    it('a body over the limit', () => expectProblem(stack.call('POST', '/v1/workflows', { name: 'x'.repeat(stack.config.API_BODY_LIMIT_BYTES + 1000), steps: [] }), 413, 'BODY_TOO_LARGE'));
-    it('a definition over its own bound, under the body limit', () => expectProblem(stack.call('POST', '/v1/workflows', { name: 'x'.repeat(1_100_000), steps: [] }), 400, 'INVALID_DEFINITION'));
+    it('malformed JSON', () =>
+      expectProblem(stack.call('POST', '/v1/workflows', '{"name": '), 400, 'MALFORMED_REQUEST'));
+    it('a JSON value that is not an object', () =>
+      expectProblem(stack.call('POST', '/v1/workflows', [1, 2]), 400, 'INVALID_REQUEST'));
+    it('a body over the limit', () =>
+      expectProblem(
+        stack.call('POST', '/v1/workflows', { name: 'x'.repeat(stack.config.API_BODY_LIMIT_BYTES + 1000), steps: [] }),
+        413,
+        'BODY_TOO_LARGE',
+      ));
+    it('a definition over its own bound, under the body limit', () =>
+      expectProblem(
+        stack.call('POST', '/v1/workflows', { name: 'x'.repeat(1_100_000), steps: [] }),
+        400,
+        'INVALID_DEFINITION',
+      ));
     it('an unknown route', () => expectProblem(stack.call('GET', '/v1/nothing-here'), 404, 'ROUTE_NOT_FOUND'));
     it('an unknown workflow', () => expectProblem(stack.call('GET', '/v1/workflows/does-not-exist'), 404, 'NOT_FOUND'));
     it('an unknown version', async () => {
@@ -140,7 +185,8 @@ describe('the API (real PostgreSQL and Temporal)', () => {
       await expectProblem(stack.call('GET', `/v1/workflows/${id}/versions/9`), 404, 'NOT_FOUND');
       await expectProblem(stack.call('GET', `/v1/workflows/${id}/versions/first`), 400, 'INVALID_REQUEST');
     });
-    it('a trigger of an unknown workflow', () => expectProblem(stack.call('POST', '/v1/workflows/nope/runs', {}), 404, 'NOT_FOUND'));
+    it('a trigger of an unknown workflow', () =>
+      expectProblem(stack.call('POST', '/v1/workflows/nope/runs', {}), 404, 'NOT_FOUND'));
     it('an unknown run', () => expectProblem(stack.call('GET', '/v1/runs/nope'), 404, 'NOT_FOUND'));
     it('bad run filters', async () => {
       await expectProblem(stack.call('GET', '/v1/runs?status=sleeping'), 400, 'INVALID_REQUEST');
@@ -151,7 +197,11 @@ describe('the API (real PostgreSQL and Temporal)', () => {
     });
     it('an over-long idempotency key', async () => {
       const id = await createWorkflow(stack, tiny());
-      await expectProblem(stack.call('POST', `/v1/workflows/${id}/runs`, {}, { 'idempotency-key': 'k'.repeat(500) }), 400, 'INVALID_REQUEST');
+      await expectProblem(
+        stack.call('POST', `/v1/workflows/${id}/runs`, {}, { 'idempotency-key': 'k'.repeat(500) }),
+        400,
+        'INVALID_REQUEST',
+      );
     });
   });
 });

@@ -23,7 +23,11 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
   let stack: Stack;
   let receiver: Receiver;
   before(async () => {
-    const env = { STEP_OUTPUT_MAX_BYTES: String(6 * MiB), API_BODY_LIMIT_BYTES: String(8 * MiB), SECRETS_KEYS: `test:${Buffer.alloc(32, 7).toString('base64')}` };
+    const env = {
+      STEP_OUTPUT_MAX_BYTES: String(6 * MiB),
+      API_BODY_LIMIT_BYTES: String(8 * MiB),
+      SECRETS_KEYS: `test:${Buffer.alloc(32, 7).toString('base64')}`,
+    };
     [stack, receiver] = await Promise.all([startStack({ env }), startReceiver()]);
   });
   after(async () => {
@@ -40,18 +44,29 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
       'doubling string': '($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f("ab", 40))',
     };
     for (const [name, expression] of Object.entries(hostile)) {
-      const id = await createWorkflow(stack, { name, steps: [{ id: 'evil', type: 'transform', config: { expression } }] });
+      const id = await createWorkflow(stack, {
+        name,
+        steps: [{ id: 'evil', type: 'transform', config: { expression } }],
+      });
       const run = await waitForEnd(stack, await trigger(stack, id), 60_000);
       assert.equal(run.status, 'failed', name);
       assert.equal(run.error.code, 'EXPRESSION_LIMIT', `${name}: ${run.error.message}`);
       assert.match(run.error.message, /step 'evil' failed: expression .* exceeded its \w+ limit/);
     }
-    const regex = await createWorkflow(stack, { name: 'backtracking regex', steps: [{ id: 're', type: 'transform', config: { expression: `$contains("${'a'.repeat(10_000)}!", /^(a+)+$/)` } }] });
+    const regex = await createWorkflow(stack, {
+      name: 'backtracking regex',
+      steps: [
+        { id: 're', type: 'transform', config: { expression: `$contains("${'a'.repeat(10_000)}!", /^(a+)+$/)` } },
+      ],
+    });
     const matched = await waitForEnd(stack, await trigger(stack, regex));
     assert.equal(matched.status, 'completed');
     assert.equal(matched.result, false);
 
-    const fine = await createWorkflow(stack, { name: 'fine', steps: [{ id: 'sum', type: 'transform', config: { expression: '$sum([1..100])' } }] });
+    const fine = await createWorkflow(stack, {
+      name: 'fine',
+      steps: [{ id: 'sum', type: 'transform', config: { expression: '$sum([1..100])' } }],
+    });
     const run = await waitForEnd(stack, await trigger(stack, fine));
     assert.equal(run.status, 'completed');
     assert.equal(run.result, 5050);
@@ -79,7 +94,10 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
 
   it('an output above the per-step bound fails OUTPUT_TOO_LARGE with exactly one request, never a retry loop', async () => {
     receiver.on('/huge', () => ({ status: 200, body: { blob: 'z'.repeat(7 * MiB) } }));
-    const id = await createWorkflow(stack, { name: 'too large', steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/huge` } }] });
+    const id = await createWorkflow(stack, {
+      name: 'too large',
+      steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/huge` } }],
+    });
     const run = await waitForStatus(stack, await trigger(stack, id), 'failed', 60_000);
     assert.equal(run.error.code, 'OUTPUT_TOO_LARGE');
     assert.equal(run.steps[0].attempts, 1);
@@ -91,7 +109,10 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
     let deep: unknown = 'bottom';
     for (let i = 0; i < 2000; i++) deep = [deep];
     receiver.on('/deep', () => ({ status: 200, body: deep }));
-    const id = await createWorkflow(stack, { name: 'too deep', steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/deep` } }] });
+    const id = await createWorkflow(stack, {
+      name: 'too deep',
+      steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/deep` } }],
+    });
     const run = await waitForStatus(stack, await trigger(stack, id), 'failed', 60_000);
     assert.equal(run.error.code, 'OUTPUT_TOO_DEEP');
     assert.equal(receiver.requestsTo('/deep').length, 1);
@@ -101,7 +122,12 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
     const id = await createWorkflow(stack, {
       name: 'wide foreach',
       steps: [
-        { id: 'each', type: 'foreach', items: '[1..300]', steps: [{ id: 'pad', type: 'transform', config: { expression: '$pad($string(item), 50000, "x")' } }] },
+        {
+          id: 'each',
+          type: 'foreach',
+          items: '[1..300]',
+          steps: [{ id: 'pad', type: 'transform', config: { expression: '$pad($string(item), 50000, "x")' } }],
+        },
         { id: 'total', type: 'transform', config: { expression: '$sum(steps.each.output.$length($))' } },
       ],
     });
@@ -136,15 +162,35 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
       name: 'long loop with large state',
       steps: [
         { id: 'big', type: 'transform', config: { expression: '$pad("", 1000000, "s")' } },
-        { id: 'count', type: 'transform', config: { expression: "$type(steps.count.output) = 'number' ? steps.count.output + 1 : 1" } },
+        {
+          id: 'count',
+          type: 'transform',
+          config: { expression: "$type(steps.count.output) = 'number' ? steps.count.output + 1 : 1" },
+        },
         { id: 'tick', type: 'delay', config: { duration: '10ms' } },
         { id: 'again', type: 'choice', cases: [{ when: 'steps.count.output < 10', next: 'count' }], default: 'done' },
-        { id: 'done', type: 'transform', config: { expression: '{ "count": steps.count.output, "big": $length(steps.big.output) }' } },
+        {
+          id: 'done',
+          type: 'transform',
+          config: { expression: '{ "count": steps.count.output, "big": $length(steps.big.output) }' },
+        },
       ],
     };
-    const input: RunInput = { ...stampRun(undefined), tenantId: 'default', workflowId: 'direct', version: 1, definition: definition as RunInput['definition'], trigger: null, historyLimit: 30 };
+    const input: RunInput = {
+      ...stampRun(undefined),
+      tenantId: 'default',
+      workflowId: 'direct',
+      version: 1,
+      definition: definition as RunInput['definition'],
+      trigger: null,
+      historyLimit: 30,
+    };
     const runId = `can-${Date.now()}`;
-    const handle = await stack.client.workflow.start<typeof interpreter>('interpreter', { workflowId: runId, taskQueue: stack.config.TEMPORAL_TASK_QUEUE, args: [input] });
+    const handle = await stack.client.workflow.start<typeof interpreter>('interpreter', {
+      workflowId: runId,
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+    });
     assert.deepEqual((await handle.result()).output, { count: 10, big: 1_000_000 });
     const described = await handle.describe();
     assert.notEqual(described.runId, handle.firstExecutionRunId, 'continued as new');
@@ -158,17 +204,46 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
         { id: 'b', type: 'transform', config: { expression: '$pad("", 600000, "b")' } },
       ],
     };
-    const input: RunInput = { revision: stampRun(undefined).revision, limits: { ...DEFAULT_RUN_LIMITS, runStateBytes: MiB }, tenantId: 'default', workflowId: 'direct', version: 1, definition: definition as RunInput['definition'], trigger: null };
-    const handle = await stack.client.workflow.start<typeof interpreter>('interpreter', { workflowId: `state-${Date.now()}`, taskQueue: stack.config.TEMPORAL_TASK_QUEUE, args: [input] });
-    await assert.rejects(handle.result(), (err: Error & { cause?: { type?: string } }) => err.cause?.type === 'RUN_STATE_TOO_LARGE');
+    const input: RunInput = {
+      revision: stampRun(undefined).revision,
+      limits: { ...DEFAULT_RUN_LIMITS, runStateBytes: MiB },
+      tenantId: 'default',
+      workflowId: 'direct',
+      version: 1,
+      definition: definition as RunInput['definition'],
+      trigger: null,
+    };
+    const handle = await stack.client.workflow.start<typeof interpreter>('interpreter', {
+      workflowId: `state-${Date.now()}`,
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+    });
+    await assert.rejects(
+      handle.result(),
+      (err: Error & { cause?: { type?: string } }) => err.cause?.type === 'RUN_STATE_TOO_LARGE',
+    );
   });
 
-  it('a secret reference sent in trigger data is never resolved; the workflow\'s own is', async () => {
-    assert.equal((await stack.call('PUT', '/v1/secrets/crm_token', { value: 'sk_live_bounded_1234567890' })).status < 300, true);
+  it("a secret reference sent in trigger data is never resolved; the workflow's own is", async () => {
+    assert.equal(
+      (await stack.call('PUT', '/v1/secrets/crm_token', { value: 'sk_live_bounded_1234567890' })).status < 300,
+      true,
+    );
     receiver.on('/crm', () => ({ status: 200, body: { ok: true } }));
     const id = await createWorkflow(stack, {
       name: 'forwards trigger fields',
-      steps: [{ id: 'crm', type: 'http', config: { method: 'POST', url: `${receiver.url}/crm`, headers: { authorization: "Bearer {{ $secret('crm_token') }}" }, body: { email: '{{ trigger.email }}', note: 'from {{ trigger.email }}' } } }],
+      steps: [
+        {
+          id: 'crm',
+          type: 'http',
+          config: {
+            method: 'POST',
+            url: `${receiver.url}/crm`,
+            headers: { authorization: "Bearer {{ $secret('crm_token') }}" },
+            body: { email: '{{ trigger.email }}', note: 'from {{ trigger.email }}' },
+          },
+        },
+      ],
     });
     const forged = secretPlaceholder('crm_token');
     const run = await waitForEnd(stack, await trigger(stack, id, { email: forged }));

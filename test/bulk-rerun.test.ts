@@ -18,7 +18,16 @@ describe('bulk re-run (real Temporal, real PostgreSQL)', () => {
 
   it('runs again every run a filter matches, each with its own payload, at most ratePerSecond a second', async () => {
     receiver.on('/bulk', () => ({ status: 200, body: { ok: true } }));
-    const id = await createWorkflow(stack, { name: 'bulk', steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/bulk`, body: { n: '{{ trigger.n }}' } } }] });
+    const id = await createWorkflow(stack, {
+      name: 'bulk',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { method: 'POST', url: `${receiver.url}/bulk`, body: { n: '{{ trigger.n }}' } },
+        },
+      ],
+    });
     const originals: string[] = [];
     for (let n = 0; n < 6; n++) originals.push(await trigger(stack, id, { n }));
     for (const runId of originals) assert.equal((await waitForEnd(stack, runId)).status, 'completed');
@@ -28,11 +37,20 @@ describe('bulk re-run (real Temporal, real PostgreSQL)', () => {
     const result = await stack.client.workflow.getHandle(started.body.operationId).result();
     assert.deepEqual(result, { matched: 6, started: 6 });
 
-    await waitFor('the re-runs to reach the receiver', async () => (receiver.requestsTo('/bulk').length === 12 ? true : undefined), 30_000);
+    await waitFor(
+      'the re-runs to reach the receiver',
+      async () => (receiver.requestsTo('/bulk').length === 12 ? true : undefined),
+      30_000,
+    );
     const reruns = receiver.requestsTo('/bulk').slice(6);
-    assert.deepEqual(reruns.map((r) => JSON.parse(r.body).n).sort(), [0, 1, 2, 3, 4, 5], 'each re-run carries its original payload');
+    assert.deepEqual(
+      reruns.map((r) => JSON.parse(r.body).n).sort(),
+      [0, 1, 2, 3, 4, 5],
+      'each re-run carries its original payload',
+    );
     const times = reruns.map((r) => r.at).sort((a, b) => a - b);
-    for (let i = 2; i < times.length; i++) assert.ok((times[i] ?? 0) - (times[i - 2] ?? 0) >= 900, `three re-runs within a second: ${times.join(', ')}`);
+    for (let i = 2; i < times.length; i++)
+      assert.ok((times[i] ?? 0) - (times[i - 2] ?? 0) >= 900, `three re-runs within a second: ${times.join(', ')}`);
 
     const listed = await stack.call('GET', `/v1/runs?workflowId=${id}&source=rerun`);
     assert.equal(listed.body.items.length, 6);

@@ -80,14 +80,22 @@ it('a connector added as one folder and one registry entry is validated, catalog
   await writeFile(join(dir, 'src/activities/echo/activity.ts'), ACTIVITY);
   const registryFile = join(dir, 'src/activities/registry.ts');
   const source = await readFile(registryFile, 'utf8');
-  const added = source.replace("import { emailConnector }", "import { echoConnector } from './echo/definition.js';\nimport { emailConnector }").replace(/(export const CONNECTORS = \[)/, '$1echoConnector, ');
+  const added = source
+    .replace(
+      'import { emailConnector }',
+      "import { echoConnector } from './echo/definition.js';\nimport { emailConnector }",
+    )
+    .replace(/(export const CONNECTORS = \[)/, '$1echoConnector, ');
   assert.notEqual(added, source);
   await writeFile(registryFile, added);
   await writeFile(join(dir, 'check.ts'), CHECK);
   const tsx = join(root, 'node_modules/.bin/tsx');
 
   // Before the defaults are regenerated, the half-registered connector is refused.
-  const stale = await run(tsx, ['check.ts'], { cwd: dir }).then(() => undefined, (err: { stderr: string }) => err.stderr);
+  const stale = await run(tsx, ['check.ts'], { cwd: dir }).then(
+    () => undefined,
+    (err: { stderr: string }) => err.stderr,
+  );
   assert.match(stale ?? '', /defaults.generated.ts is stale for echo/);
 
   await run(tsx, ['scripts/connector-defaults.ts'], { cwd: dir });
@@ -95,7 +103,11 @@ it('a connector added as one folder and one registry entry is validated, catalog
   const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   assert.equal(out.valid, true, JSON.stringify(out.problems));
   assert.deepEqual(out.invalid, ['/steps/0/config/say', '/steps/0/config/times']);
-  assert.deepEqual(out.catalogue, { configSchema: 'object', defaults: { timeout: '5s', retry: { maxAttempts: 2 } }, example: { id: 'my_echo', type: 'echo', config: { say: 'hello {{ trigger.name }}' } } });
+  assert.deepEqual(out.catalogue, {
+    configSchema: 'object',
+    defaults: { timeout: '5s', retry: { maxAttempts: 2 } },
+    example: { id: 'my_echo', type: 'echo', config: { say: 'hello {{ trigger.name }}' } },
+  });
   assert.deepEqual(out.workflow, { isConnector: true, defaults: { timeout: '5s', retry: { maxAttempts: 2 } } });
   assert.deepEqual(out.tested.config, { say: 'hi Ann', times: 2 });
   assert.deepEqual(out.tested.output.said, ['hi Ann', 'hi Ann']);

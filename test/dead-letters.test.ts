@@ -12,7 +12,9 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
   before(async () => {
     [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
     receiver.on('/first', () => ({ status: 200, body: { ok: 1 } }));
-    receiver.on('/down', () => (healthy ? { status: 200, body: { fixed: true } } : { status: 503, body: { error: 'down' } }));
+    receiver.on('/down', () =>
+      healthy ? { status: 200, body: { fixed: true } } : { status: 503, body: { error: 'down' } },
+    );
     receiver.on('/fixed', () => ({ status: 200, body: { fixed: 'by config' } }));
   });
   after(async () => {
@@ -23,8 +25,17 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
   const twoSteps = (down: string) => ({
     name: 'parks',
     steps: [
-      { id: 'first', type: 'http', config: { method: 'POST', url: `${receiver.url}/first`, body: { n: '{{ trigger.n }}' } } },
-      { id: 'second', type: 'http', config: { method: 'POST', url: `${receiver.url}${down}`, body: { n: '{{ trigger.n }}' } }, retry: { maxAttempts: 2, initialInterval: '100ms' } },
+      {
+        id: 'first',
+        type: 'http',
+        config: { method: 'POST', url: `${receiver.url}/first`, body: { n: '{{ trigger.n }}' } },
+      },
+      {
+        id: 'second',
+        type: 'http',
+        config: { method: 'POST', url: `${receiver.url}${down}`, body: { n: '{{ trigger.n }}' } },
+        retry: { maxAttempts: 2, initialInterval: '100ms' },
+      },
       { id: 'done', type: 'transform', config: { expression: "'done ' & $string(trigger.n)" } },
     ],
   });
@@ -50,7 +61,15 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     assert.equal(run.error.code, 'HTTP_503');
     assert.equal((await stack.call('GET', `/v1/dead-letters/${dl.id}`)).body.id, dl.id);
     const groups = await stack.call('GET', `/v1/dead-letters/groups?workflowId=${id}`);
-    assert.deepEqual(groups.body.items.map((g: { stepId: string; errorCode: string; httpStatus: number; count: number }) => [g.stepId, g.errorCode, g.httpStatus, g.count]), [['second', 'HTTP_503', 503, 1]]);
+    assert.deepEqual(
+      groups.body.items.map((g: { stepId: string; errorCode: string; httpStatus: number; count: number }) => [
+        g.stepId,
+        g.errorCode,
+        g.httpStatus,
+        g.count,
+      ]),
+      [['second', 'HTTP_503', 503, 1]],
+    );
   });
 
   it('re-driving with a corrected config resumes from the failed step; completed steps do not run again', async () => {
@@ -59,7 +78,9 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     const dl = await deadLetterOf(runId);
     const bad = await stack.call('POST', `/v1/dead-letters/${dl.id}/redrive`, { config: { url: 'not a url' } });
     assert.equal(bad.status, 400, 'a patch that breaks the step is refused');
-    const res = await stack.call('POST', `/v1/dead-letters/${dl.id}/redrive`, { config: { url: `${receiver.url}/fixed` } });
+    const res = await stack.call('POST', `/v1/dead-letters/${dl.id}/redrive`, {
+      config: { url: `${receiver.url}/fixed` },
+    });
     assert.equal(res.status, 202);
     const run = await waitForEnd(stack, runId);
     assert.equal(run.status, 'completed');
@@ -102,7 +123,11 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     for (const runId of runIds) await deadLetterOf(runId);
     healthy = true;
     const fixedAt = Date.now();
-    const res = await stack.call('POST', '/v1/dead-letters/redrive', { workflowId: id, errorCode: 'HTTP_503', ratePerSecond: 2 });
+    const res = await stack.call('POST', '/v1/dead-letters/redrive', {
+      workflowId: id,
+      errorCode: 'HTTP_503',
+      ratePerSecond: 2,
+    });
     assert.equal(res.status, 202);
     assert.equal(res.body.matched, 5);
     const op = await stack.client.workflow.getHandle(res.body.operationId).result();
@@ -112,17 +137,32 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     assert.equal((await stack.call('GET', `/v1/dead-letters/groups?workflowId=${id}`)).body.items.length, 0);
     healthy = false;
     const keys = new Set(runIds.map((r) => `${r}:second`));
-    const redriven = receiver.requestsTo('/down').filter((r) => r.at >= fixedAt && keys.has(String(r.headers['idempotency-key'])));
+    const redriven = receiver
+      .requestsTo('/down')
+      .filter((r) => r.at >= fixedAt && keys.has(String(r.headers['idempotency-key'])));
     assert.equal(redriven.length, 5, 'one request per re-driven run');
     // Batches of 2 go out a second apart; 200 ms allows for when each run wakes after its signal.
     const times = redriven.map((r) => r.at);
-    assert.ok(mostWithin(times, 800) <= 2, `at most 2 requests within any 800 ms: ${times.map((t) => t - fixedAt).join(', ')} ms`);
+    assert.ok(
+      mostWithin(times, 800) <= 2,
+      `at most 2 requests within any 800 ms: ${times.map((t) => t - fixedAt).join(', ')} ms`,
+    );
     assert.ok(Math.max(...times) - Math.min(...times) >= 1_800, 'five at two a second take two seconds at least');
   });
 
   it('error codes listed as nonRetryable end the step at once', async () => {
     receiver.on('/conflict', () => ({ status: 503 }));
-    const id = await createWorkflow(stack, { name: 'no retry', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/conflict` }, retry: { maxAttempts: 5, nonRetryable: ['HTTP_503'] } }] });
+    const id = await createWorkflow(stack, {
+      name: 'no retry',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/conflict` },
+          retry: { maxAttempts: 5, nonRetryable: ['HTTP_503'] },
+        },
+      ],
+    });
     const runId = await trigger(stack, id);
     const dl = await deadLetterOf(runId);
     assert.equal(dl.attempts, 1);
@@ -130,7 +170,10 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
   });
 
   it('cancels a waiting run, and an http step in flight is aborted', async () => {
-    const id = await createWorkflow(stack, { name: 'long', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] });
+    const id = await createWorkflow(stack, {
+      name: 'long',
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    });
     const runId = await trigger(stack, id);
     await waitForStatus(stack, runId, 'waiting');
     assert.equal((await stack.call('POST', `/v1/runs/${runId}/cancel`)).status, 202);
@@ -144,7 +187,10 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     receiver.onAbort('/slow', () => {
       aborted = true;
     });
-    const slow = await createWorkflow(stack, { name: 'slow', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/slow` }, timeout: '1m' }] });
+    const slow = await createWorkflow(stack, {
+      name: 'slow',
+      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/slow` }, timeout: '1m' }],
+    });
     const slowRun = await trigger(stack, slow);
     await waitFor('the slow request', async () => (receiver.requestsTo('/slow').length > 0 ? true : undefined));
     await stack.call('POST', `/v1/runs/${slowRun}/cancel`);
@@ -153,7 +199,11 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
   });
 
   it('a run past its timeout ends as timed_out', async () => {
-    const id = await createWorkflow(stack, { name: 'too slow', timeout: '500ms', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] });
+    const id = await createWorkflow(stack, {
+      name: 'too slow',
+      timeout: '500ms',
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    });
     const run = await waitForEnd(stack, await trigger(stack, id));
     assert.equal(run.status, 'timed_out');
     assert.equal(run.error.code, 'RUN_TIMED_OUT');

@@ -12,7 +12,12 @@ const root = new URL('..', import.meta.url).pathname;
 
 /** `npm run dev` without its provisioning step: `tsx src/dev.ts`, in a process group of its own like a terminal's job. */
 function startDev(env: NodeJS.ProcessEnv) {
-  const launcher = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['src/dev.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const launcher = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['src/dev.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stdout = '';
   let stderr = '';
   launcher.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -24,22 +29,27 @@ type Dev = ReturnType<typeof startDev>;
 
 /** Every process now running: pid, parent pid and command line (from /proc). */
 function processes(): { pid: number; ppid: number; args: string[] }[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state === 'Z') return [];
-      return [{ pid: Number(d), ppid: Number(ppid), args: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0') }];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (state === 'Z') return [];
+        return [{ pid: Number(d), ppid: Number(ppid), args: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0') }];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** The Temporal dev server and PostgreSQL running on `dataDir` (their command lines name it). */
 function serversOn(dataDir: string): { temporal: number[]; postgres: number[] } {
   const on = processes().filter((p) => p.args.some((a) => a.includes(dataDir)));
-  return { temporal: on.filter((p) => p.args[0]?.endsWith('/temporal')).map((p) => p.pid), postgres: on.filter((p) => p.args[0]?.endsWith('/postgres')).map((p) => p.pid) };
+  return {
+    temporal: on.filter((p) => p.args[0]?.endsWith('/temporal')).map((p) => p.pid),
+    postgres: on.filter((p) => p.args[0]?.endsWith('/postgres')).map((p) => p.pid),
+  };
 }
 
 /** The fields of API answers this test reads. */
@@ -53,7 +63,8 @@ interface Answer {
 
 const running = (pid: number) => processes().some((p) => p.pid === pid);
 const devProcess = (dev: Dev) => processes().find((p) => p.ppid === dev.launcher.pid)?.pid;
-const watchdogOf = (dataDir: string) => processes().find((p) => p.args.some((a) => a.endsWith('watchdog.ts')) && p.args.includes(dataDir))?.pid;
+const watchdogOf = (dataDir: string) =>
+  processes().find((p) => p.args.some((a) => a.endsWith('watchdog.ts')) && p.args.includes(dataDir))?.pid;
 
 describe('npm run dev', { timeout: 240_000 }, () => {
   let dataDir = '';
@@ -64,16 +75,24 @@ describe('npm run dev', { timeout: 240_000 }, () => {
   const devs: Dev[] = [];
   const api = (path: string) => `http://127.0.0.1:${apiPort}${path}`;
   const healthy = (dev: Dev) =>
-    waitFor('the API of npm run dev', async () => {
-      if (dev.launcher.exitCode !== null) throw new Error(`npm run dev exited: ${dev.stderr()}`);
-      return (await fetch(api('/healthz'))).ok || undefined;
-    }, 90_000);
+    waitFor(
+      'the API of npm run dev',
+      async () => {
+        if (dev.launcher.exitCode !== null) throw new Error(`npm run dev exited: ${dev.stderr()}`);
+        return (await fetch(api('/healthz'))).ok || undefined;
+      },
+      90_000,
+    );
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-dev-'));
     await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when the tests run as root
     [apiPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['HTTP_ALLOWLIST', 'DATABASE_URL', 'AUTH_MODE', 'NODE_ENV'].includes(k)));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !['HTTP_ALLOWLIST', 'DATABASE_URL', 'AUTH_MODE', 'NODE_ENV'].includes(k),
+      ),
+    );
     env = {
       ...inherited,
       NODE_ENV: 'development',
@@ -111,7 +130,11 @@ describe('npm run dev', { timeout: 240_000 }, () => {
     assert.ok(pid, 'the process running src/dev.ts');
     process.kill(pid, 'SIGKILL');
     await dev.exited;
-    await waitFor('the servers to stop', async () => (serversOn(dataDir).temporal.length + serversOn(dataDir).postgres.length === 0 ? true : undefined), 20_000);
+    await waitFor(
+      'the servers to stop',
+      async () => (serversOn(dataDir).temporal.length + serversOn(dataDir).postgres.length === 0 ? true : undefined),
+      20_000,
+    );
     assert.ok(![...started.temporal, ...started.postgres].some(running));
   });
 
@@ -127,7 +150,11 @@ describe('npm run dev', { timeout: 240_000 }, () => {
     const token = /export TOKEN=(\S+)/.exec(dev?.stdout() ?? '')?.[1];
     assert.ok(token, 'the banner prints a dev token');
     const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(api(path), { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(api(path), {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const answer: Answer = JSON.parse(await res.text());
       return { status: res.status, body: answer };
     };
@@ -136,19 +163,33 @@ describe('npm run dev', { timeout: 240_000 }, () => {
       assert.equal(wf.status, 201, JSON.stringify(wf.body));
       const started = await call('POST', `/v1/workflows/${wf.body.id}/runs`, { name: 'Ada' });
       assert.equal(started.status, 202, JSON.stringify(started.body));
-      return waitFor('the run to end', async (): Promise<Answer | undefined> => {
-        const { body } = await call('GET', `/v1/runs/${started.body.runId}`);
-        return body.status === 'completed' || body.status === 'failed' ? body : undefined;
-      }, 30_000);
+      return waitFor(
+        'the run to end',
+        async (): Promise<Answer | undefined> => {
+          const { body } = await call('GET', `/v1/runs/${started.body.runId}`);
+          return body.status === 'completed' || body.status === 'failed' ? body : undefined;
+        },
+        30_000,
+      );
     };
-    const reach = (url: string) => ({ name: `reach ${url}`, steps: [{ id: 'get', type: 'http', config: { method: 'GET', url }, retry: { maxAttempts: 1 } }] });
+    const reach = (url: string) => ({
+      name: `reach ${url}`,
+      steps: [{ id: 'get', type: 'http', config: { method: 'GET', url }, retry: { maxAttempts: 1 } }],
+    });
 
-    for (const url of [`http://127.0.0.1:${uiPort}/api/v1/namespaces/default/workflows`, `http://localhost:${uiPort}/api/v1/namespaces`, `http://127.0.0.1:${temporalPort}/`]) {
+    for (const url of [
+      `http://127.0.0.1:${uiPort}/api/v1/namespaces/default/workflows`,
+      `http://localhost:${uiPort}/api/v1/namespaces`,
+      `http://127.0.0.1:${temporalPort}/`,
+    ]) {
       const refused = await run(reach(url));
       assert.equal(refused.status, 'failed', url);
       assert.equal(refused.error?.code, 'HTTP_BLOCKED_ADDRESS', url);
     }
-    const hello = readFileSync(join(root, 'examples', 'hello.json'), 'utf8').replace('127.0.0.1:3000', `127.0.0.1:${apiPort}`);
+    const hello = readFileSync(join(root, 'examples', 'hello.json'), 'utf8').replace(
+      '127.0.0.1:3000',
+      `127.0.0.1:${apiPort}`,
+    );
     const greeted = await run(JSON.parse(hello));
     assert.equal(greeted.status, 'completed', JSON.stringify(greeted.error));
     assert.deepEqual(greeted.result, { greeting: 'Hello, Ada!', apiStatus: 'ok' });
@@ -179,7 +220,11 @@ describe('npm run dev', { timeout: 240_000 }, () => {
     assert.ok(dev?.launcher.pid);
     process.kill(-dev.launcher.pid, 'SIGINT'); // what a terminal sends to its foreground job
     await dev.exited;
-    await waitFor('the servers to stop', async () => (serversOn(dataDir).temporal.length + serversOn(dataDir).postgres.length === 0 ? true : undefined), 20_000);
+    await waitFor(
+      'the servers to stop',
+      async () => (serversOn(dataDir).temporal.length + serversOn(dataDir).postgres.length === 0 ? true : undefined),
+      20_000,
+    );
     await waitFor('the watchdog to exit', async () => (watchdogOf(dataDir) === undefined ? true : undefined), 5_000);
   });
 
@@ -192,7 +237,12 @@ describe('npm run dev', { timeout: 240_000 }, () => {
       assert.equal(await dev.exited, 1);
       const lines = dev.stderr().trimEnd().split('\n');
       assert.equal(lines.length, 1, dev.stderr());
-      assert.match(lines[0] ?? '', new RegExp(`^npm run dev: port ${apiPort} for the API \\(API_PORT\\) is in use by pid ${process.pid} \\(\\S*node`));
+      assert.match(
+        lines[0] ?? '',
+        new RegExp(
+          `^npm run dev: port ${apiPort} for the API \\(API_PORT\\) is in use by pid ${process.pid} \\(\\S*node`,
+        ),
+      );
       assert.deepEqual(serversOn(dataDir), { temporal: [], postgres: [] }, 'nothing was started');
     } finally {
       await new Promise((resolve) => holder.close(resolve));

@@ -21,8 +21,16 @@ describe('the engine end to end (real Temporal dev server, real PostgreSQL)', ()
       name: 'linear',
       steps: [
         { id: 'wait', type: 'delay', config: { duration: '1s' } },
-        { id: 'crm', type: 'http', config: { method: 'POST', url: `${receiver.url}/contacts`, body: { email: '{{ trigger.email }}' } } },
-        { id: 'shape', type: 'transform', config: { expression: "{ 'contact': steps.crm.output.body.id, 'who': trigger.email }" } },
+        {
+          id: 'crm',
+          type: 'http',
+          config: { method: 'POST', url: `${receiver.url}/contacts`, body: { email: '{{ trigger.email }}' } },
+        },
+        {
+          id: 'shape',
+          type: 'transform',
+          config: { expression: "{ 'contact': steps.crm.output.body.id, 'who': trigger.email }" },
+        },
       ],
     });
     const runId = await trigger(stack, id, { email: 'ada@example.com' });
@@ -30,20 +38,39 @@ describe('the engine end to end (real Temporal dev server, real PostgreSQL)', ()
 
     assert.equal(run.status, 'completed');
     assert.deepEqual(run.result, { contact: 42, who: 'ada@example.com' });
-    assert.deepEqual(run.steps.map((s: { id: string; status: string }) => [s.id, s.status]), [['wait', 'completed'], ['crm', 'completed'], ['shape', 'completed']]);
+    assert.deepEqual(
+      run.steps.map((s: { id: string; status: string }) => [s.id, s.status]),
+      [
+        ['wait', 'completed'],
+        ['crm', 'completed'],
+        ['shape', 'completed'],
+      ],
+    );
     const crm = run.steps.find((s: { id: string }) => s.id === 'crm');
     assert.equal(crm.output.status, 201);
     assert.deepEqual(crm.output.body, { id: 42, echo: { email: 'ada@example.com' } });
     assert.equal(crm.attempts, 1);
-    assert.ok(Date.parse(run.steps[0].endedAt) - Date.parse(run.steps[0].startedAt) >= 1000, 'the delay waited a second');
+    assert.ok(
+      Date.parse(run.steps[0].endedAt) - Date.parse(run.steps[0].startedAt) >= 1000,
+      'the delay waited a second',
+    );
     assert.equal(receiver.requestsTo('/contacts')[0]?.headers['idempotency-key'], `${runId}:crm`);
   });
 
   it('retries an http step that answers 500 twice and completes on the third attempt', async () => {
-    receiver.on('/flaky', (_req, n) => (n <= 2 ? { status: 500, body: { error: 'boom' } } : { status: 200, body: { ok: n } }));
+    receiver.on('/flaky', (_req, n) =>
+      n <= 2 ? { status: 500, body: { error: 'boom' } } : { status: 200, body: { ok: n } },
+    );
     const id = await createWorkflow(stack, {
       name: 'flaky',
-      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/flaky` }, retry: { maxAttempts: 5, initialInterval: '100ms', backoffCoefficient: 1 } }],
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/flaky` },
+          retry: { maxAttempts: 5, initialInterval: '100ms', backoffCoefficient: 1 },
+        },
+      ],
     });
     const runId = await trigger(stack, id);
     const run = await waitForEnd(stack, runId);
@@ -59,7 +86,14 @@ describe('the engine end to end (real Temporal dev server, real PostgreSQL)', ()
     receiver.on('/missing', () => ({ status: 404, body: { error: 'no such thing' } }));
     const id = await createWorkflow(stack, {
       name: 'not found',
-      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` }, retry: { maxAttempts: 5, initialInterval: '100ms' } }],
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/missing` },
+          retry: { maxAttempts: 5, initialInterval: '100ms' },
+        },
+      ],
     });
     const runId = await trigger(stack, id);
     const run = await waitForEnd(stack, runId);
@@ -72,7 +106,10 @@ describe('the engine end to end (real Temporal dev server, real PostgreSQL)', ()
   });
 
   it('returns the same run for a repeated Idempotency-Key and starts no second run', async () => {
-    const id = await createWorkflow(stack, { name: 'idempotent', steps: [{ id: 'noop', type: 'transform', config: { expression: 'trigger.n' } }] });
+    const id = await createWorkflow(stack, {
+      name: 'idempotent',
+      steps: [{ id: 'noop', type: 'transform', config: { expression: 'trigger.n' } }],
+    });
     const headers = { 'idempotency-key': 'order-1234' };
     const first = await stack.call('POST', `/v1/workflows/${id}/runs`, { n: 1 }, headers);
     const second = await stack.call('POST', `/v1/workflows/${id}/runs`, { n: 2 }, headers);
@@ -104,7 +141,13 @@ describe('the engine end to end (real Temporal dev server, real PostgreSQL)', ()
     assert.equal(res.body.code, 'INVALID_DEFINITION');
     assert.equal(res.body.type, 'https://mini-zaps.dev/problems/invalid-definition');
     const pointers = res.body.errors.map((e: { pointer: string }) => e.pointer);
-    for (const p of ['/steps/0/config/method', '/steps/0/config/url', '/steps/1/config/expression', '/steps/2/type', '/steps/3/config/duration']) {
+    for (const p of [
+      '/steps/0/config/method',
+      '/steps/0/config/url',
+      '/steps/1/config/expression',
+      '/steps/2/type',
+      '/steps/3/config/duration',
+    ]) {
       assert.ok(pointers.includes(p), `expected a problem at ${p}, got ${pointers.join(', ')}`);
     }
   });

@@ -43,12 +43,25 @@ const body = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.constant(''),
 );
-const segment = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constantFrom('..', '%00', '%2F', 'null', '-1', '1e309', 'a'.repeat(300)));
+const segment = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.constantFrom('..', '%00', '%2F', 'null', '-1', '1e309', 'a'.repeat(300)),
+);
 const headers = fc.record(
   {
-    'content-type': fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''),
+    'content-type': fc.constantFrom(
+      'application/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      '',
+    ),
     'idempotency-key': fc.string({ maxLength: 300 }),
-    authorization: fc.oneof(fc.string(), fc.constant('Bearer a.b.c'), fc.constant('Bearer eyJhbGciOiJub25lIn0.eyJ0ZW5hbnQiOiJ4In0.')),
+    authorization: fc.oneof(
+      fc.string(),
+      fc.constant('Bearer a.b.c'),
+      fc.constant('Bearer eyJhbGciOiJub25lIn0.eyJ0ZW5hbnQiOiJ4In0.'),
+    ),
     'x-signature': fc.string(),
   },
   { requiredKeys: [] },
@@ -58,7 +71,19 @@ const step = fc.record(
   {
     id: fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.string()),
     type: fc.oneof(fc.constantFrom(...STEP_TYPES), fc.string()),
-    config: fc.oneof(fc.object(), fc.record({ url: fc.string(), duration: fc.string(), expression: fc.string(), name: fc.string(), workflowId: fc.string() }, { requiredKeys: [] })),
+    config: fc.oneof(
+      fc.object(),
+      fc.record(
+        {
+          url: fc.string(),
+          duration: fc.string(),
+          expression: fc.string(),
+          name: fc.string(),
+          workflowId: fc.string(),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
     next: fc.constantFrom('a', 'b', 'zzz'),
     when: fc.string(),
     cases: fc.array(fc.record({ when: fc.string(), next: fc.string() })),
@@ -68,7 +93,15 @@ const step = fc.record(
   },
   { requiredKeys: ['id', 'type'] },
 );
-const definition = fc.record({ name: fc.oneof(fc.string(), fc.integer()), steps: fc.array(step, { maxLength: 6 }), maxSteps: fc.integer(), timeout: fc.string() }, { requiredKeys: [] });
+const definition = fc.record(
+  {
+    name: fc.oneof(fc.string(), fc.integer()),
+    steps: fc.array(step, { maxLength: 6 }),
+    maxSteps: fc.integer(),
+    timeout: fc.string(),
+  },
+  { requiredKeys: [] },
+);
 
 describe('property: no input makes the API fail (real PostgreSQL and Temporal behind)', () => {
   let stack: Stack;
@@ -77,7 +110,13 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
   });
   after(() => stack?.stop());
 
-  async function send(app: ReturnType<typeof createApp>, method: string, path: string, payload: string, hdrs: Record<string, string>): Promise<number> {
+  async function send(
+    app: ReturnType<typeof createApp>,
+    method: string,
+    path: string,
+    payload: string,
+    hdrs: Record<string, string>,
+  ): Promise<number> {
     const res = await Promise.race([
       app.request(path, { method, headers: hdrs, body: method === 'GET' || method === 'DELETE' ? undefined : payload }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${method} ${path} hung`)), 10_000)),
@@ -87,13 +126,27 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
   }
 
   it('thousands of random and malformed bodies, headers and path values at every endpoint: never a 5xx, never a hang, flat memory', async () => {
-    const authed = createApp({ ...stack.deps, config: { ...stack.deps.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: 'fuzz-secret-that-is-long-enough-for-hs256' } });
-    const property = fc.asyncProperty(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 6, maxLength: 6 }), body, headers, fc.boolean(), async ([method, template], values, payload, hdrs, withAuth) => {
-      let i = 0;
-      const path = template.replace(/\{x\}/g, () => encodeURIComponent(values[i++] ?? ''));
-      const status = await send(withAuth ? authed : stack.app, method, path, payload, hdrs);
-      assert.ok(status < 500, `${method} ${path} answered ${status}`);
+    const authed = createApp({
+      ...stack.deps,
+      config: {
+        ...stack.deps.config,
+        AUTH_MODE: 'hs256',
+        AUTH_HS256_SECRET: 'fuzz-secret-that-is-long-enough-for-hs256',
+      },
     });
+    const property = fc.asyncProperty(
+      fc.constantFrom(...ROUTES),
+      fc.array(segment, { minLength: 6, maxLength: 6 }),
+      body,
+      headers,
+      fc.boolean(),
+      async ([method, template], values, payload, hdrs, withAuth) => {
+        let i = 0;
+        const path = template.replace(/\{x\}/g, () => encodeURIComponent(values[i++] ?? ''));
+        const status = await send(withAuth ? authed : stack.app, method, path, payload, hdrs);
+        assert.ok(status < 500, `${method} ${path} answered ${status}`);
+      },
+    );
     await fc.assert(property, { numRuns: 300 });
     gc();
     const before = process.memoryUsage().heapUsed;
@@ -105,18 +158,24 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
 
   /** Every operation of the OpenAPI document that takes a JSON body, plus the routes outside it that read one. */
   async function jsonRoutes(workflowId: string, hookUrl: string): Promise<[string, string][]> {
-    const doc: { paths: Record<string, Record<string, { requestBody?: unknown }>> } = (await stack.call('GET', '/openapi.json')).body;
+    const doc: { paths: Record<string, Record<string, { requestBody?: unknown }>> } = (
+      await stack.call('GET', '/openapi.json')
+    ).body;
     const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
         .filter(([, op]) => op.requestBody !== undefined)
-        .map(([method]): [string, string] => [method.toUpperCase(), path.replace(/\{id\}/g, workflowId).replace(/\{[^}]+\}/g, 'x')]),
+        .map(([method]): [string, string] => [
+          method.toUpperCase(),
+          path.replace(/\{id\}/g, workflowId).replace(/\{[^}]+\}/g, 'x'),
+        ]),
     );
     assert.ok(routes.length >= 10, `the document lists ${routes.length} operations with bodies`);
     return [...routes, ['POST', hookUrl], ['POST', '/codec/decode']];
   }
 
   it('bodies nested deeper than API_JSON_MAX_DEPTH are refused with 400 json-too-deep at every JSON route, webhooks included', async () => {
-    const wf = (await stack.call('POST', '/v1/workflows', { name: 'deep', steps: [{ id: 'a', type: 'succeed' }] })).body.id;
+    const wf = (await stack.call('POST', '/v1/workflows', { name: 'deep', steps: [{ id: 'a', type: 'succeed' }] })).body
+      .id;
     const hook = (await stack.call('POST', `/v1/workflows/${wf}/webhooks`, {})).body.url;
     const max = stack.config.API_JSON_MAX_DEPTH;
     const deep = [
@@ -136,7 +195,11 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
       }
     }
     const nested = (depth: number): unknown => (depth <= 1 ? [] : [nested(depth - 1)]);
-    assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, nested(max))).status, 202, 'the limit itself is accepted');
+    assert.equal(
+      (await stack.call('POST', `/v1/workflows/${wf}/runs`, nested(max))).status,
+      202,
+      'the limit itself is accepted',
+    );
     assert.equal((await stack.call('POST', hook, nested(max))).status, 202);
     assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, nested(max + 1))).body.code, 'JSON_TOO_DEEP');
   });
@@ -144,34 +207,54 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
   it('random nesting, with brackets and escapes inside strings: refused exactly when deeper than the limit, never a 5xx', async () => {
     const max = stack.config.API_JSON_MAX_DEPTH;
     const noise = fc.string({ maxLength: 20 }).map((t) => JSON.stringify(`${t}[{\\"]}`));
-    const shaped = fc.tuple(fc.integer({ min: 1, max: max * 3 }), fc.array(fc.boolean(), { minLength: max * 3, maxLength: max * 3 }), noise).map(([depth, kinds, leaf]) => {
-      let text = leaf;
-      for (let i = 0; i < depth; i++) text = kinds[i] ? `[${leaf},${text}]` : `{"k":${text},"s":${leaf}}`;
-      return { depth, text };
-    });
+    const shaped = fc
+      .tuple(
+        fc.integer({ min: 1, max: max * 3 }),
+        fc.array(fc.boolean(), { minLength: max * 3, maxLength: max * 3 }),
+        noise,
+      )
+      .map(([depth, kinds, leaf]) => {
+        let text = leaf;
+        for (let i = 0; i < depth; i++) text = kinds[i] ? `[${leaf},${text}]` : `{"k":${text},"s":${leaf}}`;
+        return { depth, text };
+      });
     await fc.assert(
-      fc.asyncProperty(shaped, fc.constantFrom('/v1/workflows/validate', '/v1/workflows', '/v1/workflows/x/runs'), async ({ depth, text }, path) => {
-        const res = await stack.call('POST', path, text);
-        assert.ok(res.status < 500, `${path} answered ${res.status} at depth ${depth}`);
-        assert.equal(res.body?.code === 'JSON_TOO_DEEP', depth > max, `depth ${depth} answered ${res.body?.code}`);
-      }),
+      fc.asyncProperty(
+        shaped,
+        fc.constantFrom('/v1/workflows/validate', '/v1/workflows', '/v1/workflows/x/runs'),
+        async ({ depth, text }, path) => {
+          const res = await stack.call('POST', path, text);
+          assert.ok(res.status < 500, `${path} answered ${res.status} at depth ${depth}`);
+          assert.equal(res.body?.code === 'JSON_TOO_DEEP', depth > max, `depth ${depth} answered ${res.body?.code}`);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('huge strings (up to the body limit, full of brackets, quotes and escapes) are never a 5xx; past the limit, 413', async () => {
-    const wf = (await stack.call('POST', '/v1/workflows', { name: 'huge', steps: [{ id: 'a', type: 'succeed' }] })).body.id;
+    const wf = (await stack.call('POST', '/v1/workflows', { name: 'huge', steps: [{ id: 'a', type: 'succeed' }] })).body
+      .id;
     const hook = (await stack.call('POST', `/v1/workflows/${wf}/webhooks`, {})).body.url;
     const limit = stack.config.API_BODY_LIMIT_BYTES;
     const filler = (n: number) => '[{\\"\u00e9'.repeat(Math.ceil(n / 6)).slice(0, n);
-    const bodies = [JSON.stringify({ s: filler(limit / 2) }), JSON.stringify({ name: filler(200_000), steps: [] }), JSON.stringify('x'.repeat(limit - 100)), `"${'\\u0041'.repeat(50_000)}"`];
+    const bodies = [
+      JSON.stringify({ s: filler(limit / 2) }),
+      JSON.stringify({ name: filler(200_000), steps: [] }),
+      JSON.stringify('x'.repeat(limit - 100)),
+      `"${'\\u0041'.repeat(50_000)}"`,
+    ];
     for (const [method, path] of await jsonRoutes(wf, hook)) {
       for (const body of bodies) {
         const res = await stack.call(method, path, body);
         assert.ok(res.status < 500, `${method} ${path} answered ${res.status} to a ${body.length}-character body`);
       }
     }
-    assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, bodies[0])).status, 202, 'brackets inside strings do not count as nesting');
+    assert.equal(
+      (await stack.call('POST', `/v1/workflows/${wf}/runs`, bodies[0])).status,
+      202,
+      'brackets inside strings do not count as nesting',
+    );
     const tooLarge = await stack.call('POST', hook, JSON.stringify('x'.repeat(limit + 10)));
     assert.equal(tooLarge.status, 413);
   });
@@ -181,7 +264,11 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
       fc.asyncProperty(definition, async (def) => {
         const res = await stack.call('POST', '/v1/workflows/validate', def);
         assert.ok(res.status === 200 || res.status === 400, `validate answered ${res.status}`);
-        if (res.status === 400) assert.ok(res.body.errors.length > 0 && res.body.errors.every((e: { pointer: string }) => typeof e.pointer === 'string'));
+        if (res.status === 400)
+          assert.ok(
+            res.body.errors.length > 0 &&
+              res.body.errors.every((e: { pointer: string }) => typeof e.pointer === 'string'),
+          );
       }),
       { numRuns: 1000 },
     );

@@ -30,15 +30,32 @@ describe('the run index follows Temporal', () => {
     await stack?.stop();
   });
 
-  const list = async (query = ''): Promise<Listed[]> => (await stack.call('GET', `/v1/runs?limit=200${query}`)).body.items;
+  const list = async (query = ''): Promise<Listed[]> =>
+    (await stack.call('GET', `/v1/runs?limit=200${query}`)).body.items;
   const listed = async (runId: string, query = '') => (await list(query)).find((r) => r.id === runId);
-  const sleeper = () => createWorkflow(stack, { name: 'sleeper', steps: [{ id: 'nap', type: 'delay', config: { duration: '1h' } }] });
+  const sleeper = () =>
+    createWorkflow(stack, { name: 'sleeper', steps: [{ id: 'nap', type: 'delay', config: { duration: '1h' } }] });
 
   it('shows a run terminated with the temporal CLI as terminated, with the reason, within 5 s', async () => {
     const runId = await trigger(stack, await sleeper());
     await waitForStatus(stack, runId, 'waiting');
-    await run(toolPaths().temporal, ['workflow', 'terminate', '--workflow-id', runId, '--reason', 'operator says stop', '--address', stack.config.TEMPORAL_ADDRESS, '--namespace', stack.config.TEMPORAL_NAMESPACE]);
-    const shown = await waitFor('the list to show the run terminated', async () => ((await listed(runId))?.status === 'terminated' ? listed(runId) : undefined), 5_000);
+    await run(toolPaths().temporal, [
+      'workflow',
+      'terminate',
+      '--workflow-id',
+      runId,
+      '--reason',
+      'operator says stop',
+      '--address',
+      stack.config.TEMPORAL_ADDRESS,
+      '--namespace',
+      stack.config.TEMPORAL_NAMESPACE,
+    ]);
+    const shown = await waitFor(
+      'the list to show the run terminated',
+      async () => ((await listed(runId))?.status === 'terminated' ? listed(runId) : undefined),
+      5_000,
+    );
     assert.ok(shown?.endedAt, 'an end time');
     const detail = await stack.call('GET', `/v1/runs/${runId}`);
     assert.equal(detail.body.status, 'terminated');
@@ -66,17 +83,40 @@ describe('the run index follows Temporal', () => {
     // What a run writes when its last workflow task records the end, then fails before Temporal closes it.
     const { runId: executionId } = await stack.client.workflow.getHandle(runId).describe();
     const now = new Date().toISOString();
-    await stack.deps.runs.record({ runId, tenantId: 'default', workflowId: 'x', version: 1, startedAt: now, endedAt: now, seq: 99, recordAt: now, executionId, status: 'completed', steps: [], result: 1, error: null });
+    await stack.deps.runs.record({
+      runId,
+      tenantId: 'default',
+      workflowId: 'x',
+      version: 1,
+      startedAt: now,
+      endedAt: now,
+      seq: 99,
+      recordAt: now,
+      executionId,
+      status: 'completed',
+      steps: [],
+      result: 1,
+      error: null,
+    });
     const detail = await stack.call('GET', `/v1/runs/${runId}`);
     assert.deepEqual([detail.body.status, detail.body.endedAt], ['running', null]);
     assert.equal(await listed(runId, '&status=completed'), undefined);
     assert.equal((await listed(runId, '&status=running'))?.status, 'running');
     await stack.call('POST', `/v1/runs/${runId}/terminate`, { reason: 'clean up' });
 
-    const quick = await createWorkflow(stack, { name: 'quick', steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }] });
+    const quick = await createWorkflow(stack, {
+      name: 'quick',
+      steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }],
+    });
     const done = await trigger(stack, quick);
-    await waitFor('the list to show the run completed', async () => ((await listed(done))?.status === 'completed' ? true : undefined));
-    assert.equal((await stack.client.workflow.getHandle(done).describe()).status.name, 'COMPLETED', 'Temporal closed it before the index said so');
+    await waitFor('the list to show the run completed', async () =>
+      (await listed(done))?.status === 'completed' ? true : undefined,
+    );
+    assert.equal(
+      (await stack.client.workflow.getHandle(done).describe()).status.name,
+      'COMPLETED',
+      'Temporal closed it before the index said so',
+    );
   });
 
   it('resets a run to before a step: the new execution shows in the index within 5 s and earlier steps do not run again', async () => {
@@ -96,15 +136,22 @@ describe('the run index follows Temporal', () => {
     assert.equal(first.result, 1);
     const res = await stack.call('POST', `/v1/runs/${runId}/reset`, { fromStep: 'b' });
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    const again = await waitFor('the index to show the new execution', async () => {
-      const r = await stack.call('GET', `/v1/runs/${runId}`);
-      return r.body.status === 'completed' && r.body.result === 2 ? r.body : undefined;
-    }, 5_000);
+    const again = await waitFor(
+      'the index to show the new execution',
+      async () => {
+        const r = await stack.call('GET', `/v1/runs/${runId}`);
+        return r.body.status === 'completed' && r.body.result === 2 ? r.body : undefined;
+      },
+      5_000,
+    );
     assert.equal(receiver.requestsTo('/a').length, 1, 'step a ran once');
     assert.equal(receiver.requestsTo('/b').length, 2);
     assert.equal(again.steps.find((s: { id: string }) => s.id === 'a').output.status, 200, 'a keeps its output');
     assert.equal((await listed(runId))?.status, 'completed');
-    assert.equal((await stack.call('POST', `/v1/runs/${runId}/reset`, { fromStep: 'nope' })).body.code, 'STEP_NOT_STARTED');
+    assert.equal(
+      (await stack.call('POST', `/v1/runs/${runId}/reset`, { fromStep: 'nope' })).body.code,
+      'STEP_NOT_STARTED',
+    );
   });
 
   it('refuses a reset (400) when an earlier step with side effects started in the same workflow task', async () => {
@@ -140,16 +187,34 @@ describe('the run index follows Temporal', () => {
 
   it('shows a run whose workflow task keeps failing with a problem, in lists (problem=true) and the metric, until it is terminated', async () => {
     const runId = `stuck-${Date.now()}`;
-    await stack.deps.runs.insertTriggered({ id: runId, tenantId: 'default', workflowId: 'stuck', version: 1, startedAt: new Date() });
+    await stack.deps.runs.insertTriggered({
+      id: runId,
+      tenantId: 'default',
+      workflowId: 'stuck',
+      version: 1,
+      startedAt: new Date(),
+    });
     // No definition: the interpreter's first workflow task throws a TypeError, which Temporal retries.
-    await stack.client.workflow.start('interpreter', { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: runId, args: [{ tenantId: 'default', workflowId: 'stuck', version: 1, trigger: null }], workflowTaskTimeout: '2s' });
-    const shown = await waitFor('the run to show a problem', async () => {
-      const r = await stack.call('GET', `/v1/runs/${runId}`);
-      return r.body.problem ? r.body : undefined;
-    }, 40_000);
+    await stack.client.workflow.start('interpreter', {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: runId,
+      args: [{ tenantId: 'default', workflowId: 'stuck', version: 1, trigger: null }],
+      workflowTaskTimeout: '2s',
+    });
+    const shown = await waitFor(
+      'the run to show a problem',
+      async () => {
+        const r = await stack.call('GET', `/v1/runs/${runId}`);
+        return r.body.problem ? r.body : undefined;
+      },
+      40_000,
+    );
     assert.equal(shown.status, 'running');
     assert.ok(shown.problem.attempts >= 2, JSON.stringify(shown.problem));
-    assert.ok(shown.problem.cause.length > 0 && !Number.isNaN(Date.parse(shown.problem.since)), JSON.stringify(shown.problem));
+    assert.ok(
+      shown.problem.cause.length > 0 && !Number.isNaN(Date.parse(shown.problem.since)),
+      JSON.stringify(shown.problem),
+    );
     assert.ok(await listed(runId, '&problem=true'));
     assert.equal(await listed(runId, '&problem=false'), undefined);
     const metrics = await stack.app.request('/metrics');
@@ -160,9 +225,14 @@ describe('the run index follows Temporal', () => {
   });
 
   it('a restarted reconciler goes on from the watermark its predecessor stored, and applying a close again changes nothing', async () => {
-    const quick = await createWorkflow(stack, { name: 'quick', steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }] });
+    const quick = await createWorkflow(stack, {
+      name: 'quick',
+      steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }],
+    });
     const done = await trigger(stack, quick);
-    await waitFor('the run to be closed in the index', async () => ((await listed(done))?.status === 'completed' ? true : undefined));
+    await waitFor('the run to be closed in the index', async () =>
+      (await listed(done))?.status === 'completed' ? true : undefined,
+    );
     const closedAt = (await stack.client.workflow.getHandle(done).describe()).closeTime;
     assert.ok(closedAt);
     const deps = { client: stack.client, closures: stack.deps.runClosures, logger: createLogger('silent', 'test') };
@@ -171,21 +241,43 @@ describe('the run index follows Temporal', () => {
     const mark = await stack.deps.runClosures.watermark('restart-test');
     assert.ok(mark.getTime() >= closedAt.getTime());
 
-    const before = (await stack.pool.query<{ updated_at: Date }>('SELECT updated_at FROM runs WHERE id = $1', [done])).rows[0]?.updated_at;
-    assert.equal(await stack.deps.runClosures.applyClosures([{ id: done, executionId: (await stack.client.workflow.getHandle(done).describe()).runId, closeStatus: 'Completed', closedAt }]), 0);
-    const afterwards = (await stack.pool.query<{ updated_at: Date }>('SELECT updated_at FROM runs WHERE id = $1', [done])).rows[0]?.updated_at;
+    const before = (await stack.pool.query<{ updated_at: Date }>('SELECT updated_at FROM runs WHERE id = $1', [done]))
+      .rows[0]?.updated_at;
+    assert.equal(
+      await stack.deps.runClosures.applyClosures([
+        {
+          id: done,
+          executionId: (await stack.client.workflow.getHandle(done).describe()).runId,
+          closeStatus: 'Completed',
+          closedAt,
+        },
+      ]),
+      0,
+    );
+    const afterwards = (
+      await stack.pool.query<{ updated_at: Date }>('SELECT updated_at FROM runs WHERE id = $1', [done])
+    ).rows[0]?.updated_at;
     assert.deepEqual(afterwards, before);
 
     const restarted = createReconciler(deps, { name: 'restart-test', overlapMs: 1_000 });
-    assert.deepEqual(await stack.deps.runClosures.watermark('restart-test'), mark, 'the watermark survives the restart');
+    assert.deepEqual(
+      await stack.deps.runClosures.watermark('restart-test'),
+      mark,
+      'the watermark survives the restart',
+    );
     const later = await trigger(stack, quick);
-    await waitFor('the later run to be closed in the index', async () => ((await listed(later))?.status === 'completed' ? true : undefined));
+    await waitFor('the later run to be closed in the index', async () =>
+      (await listed(later))?.status === 'completed' ? true : undefined,
+    );
     // A lost index write: the restarted reconciler's pass, from the stored watermark, repairs it.
     await stack.pool.query('UPDATE runs SET closed_at = NULL, close_status = NULL WHERE id = $1', [later]);
     assert.ok(await restarted.tick());
     assert.equal((await listed(later))?.status, 'completed');
     const laterClosed = (await stack.client.workflow.getHandle(later).describe()).closeTime;
-    assert.ok(laterClosed && (await stack.deps.runClosures.watermark('restart-test')).getTime() >= laterClosed.getTime(), 'the watermark moved on');
+    assert.ok(
+      laterClosed && (await stack.deps.runClosures.watermark('restart-test')).getTime() >= laterClosed.getTime(),
+      'the watermark moved on',
+    );
     const moved = await stack.deps.runClosures.watermark('restart-test');
     await stack.deps.runClosures.advance('restart-test', new Date(0));
     assert.deepEqual(await stack.deps.runClosures.watermark('restart-test'), moved, 'the watermark never moves back');

@@ -8,7 +8,10 @@ import { startTriggerService, type TriggerService } from './helpers/trigger-serv
 
 const skip = kafkaSkipReason();
 
-const echo = (name: string) => ({ name, steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }] });
+const echo = (name: string) => ({
+  name,
+  steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }],
+});
 
 describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its own process)', { skip }, () => {
   let stack: Stack;
@@ -32,16 +35,26 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body.id as string;
   };
-  const runsOf = async (workflowId: string) => (await stack.call('GET', `/v1/runs?workflowId=${workflowId}&limit=100`)).body.items as { id: string; source: Record<string, unknown> }[];
+  const runsOf = async (workflowId: string) =>
+    (await stack.call('GET', `/v1/runs?workflowId=${workflowId}&limit=100`)).body.items as {
+      id: string;
+      source: Record<string, unknown>;
+    }[];
 
   test('a Kafka trigger is validated at save time: a filter that does not parse, a bad topic or schedule fields are 400s', async () => {
     const wf = await createWorkflow(stack, echo('validated'));
-    const res = await stack.call('POST', `/v1/workflows/${wf}/triggers`, { type: 'kafka', topic: 'users', filter: 'value.plan = ' });
+    const res = await stack.call('POST', `/v1/workflows/${wf}/triggers`, {
+      type: 'kafka',
+      topic: 'users',
+      filter: 'value.plan = ',
+    });
     assert.equal(res.status, 400);
     assert.match(JSON.stringify(res.body), /filter does not parse/);
     const badTopic = await stack.call('POST', `/v1/workflows/${wf}/triggers`, { type: 'kafka', topic: 'no spaces' });
     assert.equal(badTopic.status, 400);
-    const patched = await stack.call('PATCH', `/v1/triggers/${await addTrigger(wf, { topic: 'users' })}`, { every: '10s' });
+    const patched = await stack.call('PATCH', `/v1/triggers/${await addTrigger(wf, { topic: 'users' })}`, {
+      every: '10s',
+    });
     assert.equal(patched.status, 400, 'schedule fields do not fit a Kafka trigger');
     assert.equal(patched.body.code, 'INVALID_TRIGGER');
     const doc = await stack.call('GET', '/openapi.json');
@@ -50,24 +63,49 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
 
   test('one message fans out to three workflows, and a filter excludes the messages it does not match', async () => {
     await broker.createTopic('user_created');
-    const [onboarding, crm, analytics] = [await createWorkflow(stack, echo('Onboarding')), await createWorkflow(stack, echo('Add to CRM')), await createWorkflow(stack, echo('Provision analytics'))];
-    const triggers = [await addTrigger(onboarding, { topic: 'user_created' }), await addTrigger(crm, { topic: 'user_created' }), await addTrigger(analytics, { topic: 'user_created', filter: "value.plan = 'pro'" })];
+    const [onboarding, crm, analytics] = [
+      await createWorkflow(stack, echo('Onboarding')),
+      await createWorkflow(stack, echo('Add to CRM')),
+      await createWorkflow(stack, echo('Provision analytics')),
+    ];
+    const triggers = [
+      await addTrigger(onboarding, { topic: 'user_created' }),
+      await addTrigger(crm, { topic: 'user_created' }),
+      await addTrigger(analytics, { topic: 'user_created', filter: "value.plan = 'pro'" }),
+    ];
     const shown = await stack.call('GET', `/v1/triggers/${triggers[2]}`);
-    assert.deepEqual([shown.body.type, shown.body.topic, shown.body.deadLetterTopic], ['kafka', 'user_created', 'user_created.dlq']);
+    assert.deepEqual(
+      [shown.body.type, shown.body.topic, shown.body.deadLetterTopic],
+      ['kafka', 'user_created', 'user_created.dlq'],
+    );
     await service.consuming('user_created');
 
-    await broker.produce('user_created', [{ key: 'ada', value: JSON.stringify({ email: 'ada@example.com', plan: 'pro' }) }, { key: 'bob', value: JSON.stringify({ email: 'bob@example.com', plan: 'free' }) }]);
+    await broker.produce('user_created', [
+      { key: 'ada', value: JSON.stringify({ email: 'ada@example.com', plan: 'pro' }) },
+      { key: 'bob', value: JSON.stringify({ email: 'bob@example.com', plan: 'free' }) },
+    ]);
 
-    for (const wf of [onboarding, crm]) await waitFor(`two runs of ${wf}`, async () => ((await runsOf(wf)).length === 2 ? true : undefined), 60_000);
+    for (const wf of [onboarding, crm])
+      await waitFor(`two runs of ${wf}`, async () => ((await runsOf(wf)).length === 2 ? true : undefined), 60_000);
     await waitFor('the filtered run', async () => ((await runsOf(analytics)).length === 1 ? true : undefined), 60_000);
     const [proRun] = await runsOf(analytics);
     assert.ok(proRun);
     const ended = await waitForEnd(stack, proRun.id);
     assert.equal(ended.status, 'completed');
     assert.deepEqual(ended.result, { email: 'ada@example.com', plan: 'pro' });
-    assert.deepEqual(ended.source, { type: 'kafka', triggerId: triggers[2], topic: 'user_created', partition: 0, offset: '0' });
+    assert.deepEqual(ended.source, {
+      type: 'kafka',
+      triggerId: triggers[2],
+      topic: 'user_created',
+      partition: 0,
+      offset: '0',
+    });
     // The filter left bob out for good: the offsets are committed past him and no third run came.
-    await waitFor('the offsets to be committed', async () => ((await broker.committed('triggers-test', 'user_created'))[0] === 2 ? true : undefined), 30_000);
+    await waitFor(
+      'the offsets to be committed',
+      async () => ((await broker.committed('triggers-test', 'user_created'))[0] === 2 ? true : undefined),
+      30_000,
+    );
     assert.equal((await runsOf(analytics)).length, 1);
   });
 
@@ -77,7 +115,11 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     const triggerId = await addTrigger(wf, { topic: 'orders', filter: 'value.amount + 1 > 1' });
     await service.consuming('orders');
 
-    await broker.produce('orders', [{ value: 'not json {' }, { value: JSON.stringify({ amount: 'lots' }) }, { value: JSON.stringify({ amount: 5 }) }]);
+    await broker.produce('orders', [
+      { value: 'not json {' },
+      { value: JSON.stringify({ amount: 'lots' }) },
+      { value: JSON.stringify({ amount: 5 }) },
+    ]);
 
     const dead = await broker.readAll('orders.dlq', 2, 60_000);
     const undecodable = dead.find((d) => d.headers['x-minizaps-dlq-reason'] === 'undecodable');
@@ -86,7 +128,11 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     const filterFailed = dead.find((d) => d.headers['x-minizaps-dlq-reason'] === 'filter_failed');
     assert.equal(filterFailed?.headers['x-minizaps-trigger-id'], triggerId);
     assert.match(filterFailed?.headers['x-minizaps-dlq-error'] ?? '', /.+/);
-    await waitFor('the one good order to start its run', async () => ((await runsOf(wf)).length === 1 ? true : undefined), 60_000);
+    await waitFor(
+      'the one good order to start its run',
+      async () => ((await runsOf(wf)).length === 1 ? true : undefined),
+      60_000,
+    );
     assert.ok(service.alive(), 'the trigger service survived the poison message');
   });
 
@@ -101,25 +147,43 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     const inTemporal = async (wf: string) => (await stack.client.workflow.count(`MiniZapsWorkflowId = '${wf}'`)).count;
     const total = async () => (await Promise.all(workflows.map(inTemporal))).reduce((a, b) => a + b, 0);
 
-    await broker.produce('signups', Array.from({ length: messages }, (_, i) => ({ key: `user-${i}`, value: JSON.stringify({ user: i }) })));
+    await broker.produce(
+      'signups',
+      Array.from({ length: messages }, (_, i) => ({ key: `user-${i}`, value: JSON.stringify({ user: i }) })),
+    );
     await waitFor('some runs to start', async () => ((await total()) >= 300 ? true : undefined), 120_000);
     await service.kill('SIGKILL');
     const atKill = await total();
-    assert.ok(atKill < messages * workflows.length, `the service was killed in the middle (${atKill} runs had started)`);
+    assert.ok(
+      atKill < messages * workflows.length,
+      `the service was killed in the middle (${atKill} runs had started)`,
+    );
 
     service = await startTriggerService(serviceEnv());
-    for (const wf of workflows) await waitFor(`${messages} runs of ${wf}`, async () => ((await inTemporal(wf)) >= messages ? true : undefined), 240_000);
-    await waitFor('every offset committed', async () => {
-      const committed = await broker.committed('triggers-test', 'signups');
-      return (committed[0] ?? 0) + (committed[1] ?? 0) === messages ? true : undefined;
-    }, 60_000);
+    for (const wf of workflows)
+      await waitFor(
+        `${messages} runs of ${wf}`,
+        async () => ((await inTemporal(wf)) >= messages ? true : undefined),
+        240_000,
+      );
+    await waitFor(
+      'every offset committed',
+      async () => {
+        const committed = await broker.committed('triggers-test', 'signups');
+        return (committed[0] ?? 0) + (committed[1] ?? 0) === messages ? true : undefined;
+      },
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 2000)); // visibility is eventually consistent: a late duplicate would show by now
     for (const wf of workflows) {
       assert.equal(await inTemporal(wf), messages, `exactly ${messages} runs of ${wf} in Temporal`);
       const ids = new Set<string>();
-      for await (const execution of stack.client.workflow.list({ query: `MiniZapsWorkflowId = '${wf}'` })) ids.add(execution.workflowId);
+      for await (const execution of stack.client.workflow.list({ query: `MiniZapsWorkflowId = '${wf}'` }))
+        ids.add(execution.workflowId);
       assert.equal(ids.size, messages, 'one distinct run per message');
     }
-    process.stdout.write(`# kafka sigkill: ${atKill} runs had started when the service was killed; ${messages * workflows.length} after the restart\n`);
+    process.stdout.write(
+      `# kafka sigkill: ${atKill} runs had started when the service was killed; ${messages * workflows.length} after the restart\n`,
+    );
   });
 });

@@ -34,13 +34,28 @@ describe('observability (real Temporal, real PostgreSQL)', () => {
     const runId = await trigger(stack, id);
     await waitForEnd(stack, runId);
     const byName = (name: string) => exporter.getFinishedSpans().find((s) => s.name === name);
-    const spans = await waitFor(`the workflow and activity spans (have: ${exporter.getFinishedSpans().map((s) => s.name).join(', ')})`, async () => {
-      const found = ['POST /v1/workflows/:id/runs', 'StartWorkflow:interpreter', 'RunWorkflow:interpreter', 'StartActivity:http', 'RunActivity:http'].map((n) => byName(n));
-      return found.every((s) => s !== undefined) ? (found as ReadableSpan[]) : undefined;
-    });
+    const spans = await waitFor(
+      `the workflow and activity spans (have: ${exporter
+        .getFinishedSpans()
+        .map((s) => s.name)
+        .join(', ')})`,
+      async () => {
+        const found = [
+          'POST /v1/workflows/:id/runs',
+          'StartWorkflow:interpreter',
+          'RunWorkflow:interpreter',
+          'StartActivity:http',
+          'RunActivity:http',
+        ].map((n) => byName(n));
+        return found.every((s) => s !== undefined) ? (found as ReadableSpan[]) : undefined;
+      },
+    );
     const [request, start, run, startActivity, runActivity] = spans;
     const traceId = request?.spanContext().traceId;
-    assert.ok(spans.every((s) => s.spanContext().traceId === traceId), 'every span shares the request trace');
+    assert.ok(
+      spans.every((s) => s.spanContext().traceId === traceId),
+      'every span shares the request trace',
+    );
     assert.equal(start?.parentSpanId, request?.spanContext().spanId);
     assert.equal(run?.parentSpanId, start?.spanContext().spanId);
     assert.equal(startActivity?.parentSpanId, run?.spanContext().spanId);
@@ -52,8 +67,14 @@ describe('observability (real Temporal, real PostgreSQL)', () => {
   it('serves Prometheus metrics: triggers, runs by status, step attempts and failures, request latency, backlog', async () => {
     receiver.accept('/fine');
     receiver.on('/boom', () => ({ status: 404 }));
-    const ok = await createWorkflow(stack, { name: 'ok', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/fine` } }] });
-    const bad = await createWorkflow(stack, { name: 'bad', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/boom` } }] });
+    const ok = await createWorkflow(stack, {
+      name: 'ok',
+      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/fine` } }],
+    });
+    const bad = await createWorkflow(stack, {
+      name: 'bad',
+      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/boom` } }],
+    });
     await waitForEnd(stack, await trigger(stack, ok));
     await waitForEnd(stack, await trigger(stack, bad));
     await stack.call('POST', '/v1/workflows/nope/runs', {});

@@ -5,7 +5,13 @@ import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
-type StepView = { id: string; status: string; output: unknown; error: { code: string } | null; children?: { key: string; status: string; steps: StepView[] }[] };
+type StepView = {
+  id: string;
+  status: string;
+  output: unknown;
+  error: { code: string } | null;
+  children?: { key: string; status: string; steps: StepView[] }[];
+};
 const step = (run: { steps: StepView[] }, id: string): StepView => {
   const found = run.steps.find((s) => s.id === id);
   assert.ok(found, `step ${id} in ${run.steps.map((s) => s.id).join(', ')}`);
@@ -23,23 +29,45 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     await receiver?.close();
   });
 
-  const runToEnd = async (definition: unknown, payload: unknown = {}) => waitForEnd(stack, await trigger(stack, await createWorkflow(stack, definition), payload), 60_000);
+  const runToEnd = async (definition: unknown, payload: unknown = {}) =>
+    waitForEnd(stack, await trigger(stack, await createWorkflow(stack, definition), payload), 60_000);
 
   it('parallel: three branches fan out and the fan-in step reads all three outputs', async () => {
     receiver.on('/branch', (req) => ({ status: 200, body: { got: JSON.parse(req.body).n } }));
-    const http = (id: string, n: number) => ({ id, type: 'http', config: { method: 'POST', url: `${receiver.url}/branch`, body: { n } } });
+    const http = (id: string, n: number) => ({
+      id,
+      type: 'http',
+      config: { method: 'POST', url: `${receiver.url}/branch`, body: { n } },
+    });
     const run = await runToEnd({
       name: 'fan-out',
       steps: [
-        { id: 'fan', type: 'parallel', branches: [[http('a', 1)], [http('b', 2), { id: 'b2', type: 'transform', config: { expression: 'steps.b.output.body.got * 10' } }], [http('c', 3)]] },
-        { id: 'join', type: 'transform', config: { expression: '[steps.a.output.body.got, steps.b2.output, steps.c.output.body.got, $count(steps.fan.output)]' } },
+        {
+          id: 'fan',
+          type: 'parallel',
+          branches: [
+            [http('a', 1)],
+            [http('b', 2), { id: 'b2', type: 'transform', config: { expression: 'steps.b.output.body.got * 10' } }],
+            [http('c', 3)],
+          ],
+        },
+        {
+          id: 'join',
+          type: 'transform',
+          config: {
+            expression: '[steps.a.output.body.got, steps.b2.output, steps.c.output.body.got, $count(steps.fan.output)]',
+          },
+        },
       ],
     });
     assert.equal(run.status, 'completed');
     assert.deepEqual(run.result, [1, 20, 3, 3]);
     const fan = step(run, 'fan');
     assert.equal(fan.children?.length, 3);
-    assert.deepEqual(fan.children?.map((c) => c.steps.map((s) => `${s.id}:${s.status}`)), [['a:completed'], ['b:completed', 'b2:completed'], ['c:completed']]);
+    assert.deepEqual(
+      fan.children?.map((c) => c.steps.map((s) => `${s.id}:${s.status}`)),
+      [['a:completed'], ['b:completed', 'b2:completed'], ['c:completed']],
+    );
   });
 
   it('parallel failFast: the first failure cancels the other branches', async () => {
@@ -49,7 +77,10 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
         {
           id: 'fan',
           type: 'parallel',
-          branches: [[{ id: 'bad', type: 'transform', config: { expression: '$error("boom")' } }], [{ id: 'slow', type: 'delay', config: { duration: '1h' } }]],
+          branches: [
+            [{ id: 'bad', type: 'transform', config: { expression: '$error("boom")' } }],
+            [{ id: 'slow', type: 'delay', config: { duration: '1h' } }],
+          ],
         },
       ],
     });
@@ -78,7 +109,13 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     });
     assert.equal(run.status, 'failed');
     assert.equal(run.error.code, 'PARALLEL_FAILED');
-    assert.deepEqual(run.error.details.failures.map((f: { branch: number; code: string }) => [f.branch, f.code]), [[0, 'EXPRESSION_ERROR'], [2, 'NOPE']]);
+    assert.deepEqual(
+      run.error.details.failures.map((f: { branch: number; code: string }) => [f.branch, f.code]),
+      [
+        [0, 'EXPRESSION_ERROR'],
+        [2, 'NOPE'],
+      ],
+    );
     assert.equal(step(run, 'fan').children?.[1]?.steps[0]?.status, 'completed');
   });
 
@@ -86,14 +123,24 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     const id = await createWorkflow(stack, {
       name: 'route',
       steps: [
-        { id: 'route', type: 'choice', cases: [{ when: "trigger.plan = 'pro'", next: 'vip' }, { when: 'trigger.seats > 10', next: 'team' }], default: 'basic' },
+        {
+          id: 'route',
+          type: 'choice',
+          cases: [
+            { when: "trigger.plan = 'pro'", next: 'vip' },
+            { when: 'trigger.seats > 10', next: 'team' },
+          ],
+          default: 'basic',
+        },
         { id: 'vip', type: 'succeed', config: { output: 'vip' } },
         { id: 'team', type: 'succeed', config: { output: 'team of {{ trigger.seats }}' } },
         { id: 'basic', type: 'transform', config: { expression: "'basic'" } },
       ],
     });
     const results = await Promise.all(
-      [{ plan: 'pro' }, { plan: 'free', seats: 50 }, { plan: 'free' }].map(async (payload) => (await waitForEnd(stack, await trigger(stack, id, payload))).result),
+      [{ plan: 'pro' }, { plan: 'free', seats: 50 }, { plan: 'free' }].map(
+        async (payload) => (await waitForEnd(stack, await trigger(stack, id, payload))).result,
+      ),
     );
     assert.deepEqual(results, ['vip', 'team of 50', 'basic']);
   });
@@ -138,8 +185,16 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
             items: 'trigger.list',
             concurrency: 3,
             steps: [
-              { id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/item`, body: { v: '{{ item }}', i: '{{ index }}' } } },
-              { id: 'pick', type: 'transform', config: { expression: 'steps.call.output.body.v & "@" & $string(index)' } },
+              {
+                id: 'call',
+                type: 'http',
+                config: { method: 'POST', url: `${receiver.url}/item`, body: { v: '{{ item }}', i: '{{ index }}' } },
+              },
+              {
+                id: 'pick',
+                type: 'transform',
+                config: { expression: 'steps.call.output.body.v & "@" & $string(index)' },
+              },
             ],
           },
         ],
@@ -148,7 +203,10 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     );
     assert.equal(run.status, 'completed');
     assert.deepEqual(run.result, ['a@0', 'b@1', 'c@2', 'd@3', 'e@4', 'f@5', 'g@6']);
-    const keys = receiver.requestsTo('/item').map((r) => r.headers['idempotency-key']).sort();
+    const keys = receiver
+      .requestsTo('/item')
+      .map((r) => r.headers['idempotency-key'])
+      .sort();
     assert.deepEqual(keys, [0, 1, 2, 3, 4, 5, 6].map((i) => `${run.id}:call[${i}]`).sort());
     assert.equal(step(run, 'each').children?.length, 7);
     assert.equal(receiver.maxInFlight('/item'), 3, 'concurrency 3: three requests open at once, never more');
@@ -160,8 +218,21 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
       {
         name: 'ten thousand',
         steps: [
-          { id: 'each', type: 'foreach', items: '[1..trigger.n]', concurrency: 50, steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }] },
-          { id: 'total', type: 'transform', config: { expression: '{ "count": $count(steps.each.output), "sum": $sum(steps.each.output), "last": steps.each.output[-1] }' } },
+          {
+            id: 'each',
+            type: 'foreach',
+            items: '[1..trigger.n]',
+            concurrency: 50,
+            steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }],
+          },
+          {
+            id: 'total',
+            type: 'transform',
+            config: {
+              expression:
+                '{ "count": $count(steps.each.output), "sum": $sum(steps.each.output), "last": steps.each.output[-1] }',
+            },
+          },
         ],
       },
       { n: 10_000 },
@@ -205,17 +276,32 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     const run = await runToEnd({
       name: 'times out',
       steps: [
-        { id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '500ms' }, onTimeout: 'escalate' },
+        {
+          id: 'approval',
+          type: 'wait_for_event',
+          config: { name: 'approved', timeout: '500ms' },
+          onTimeout: 'escalate',
+        },
         { id: 'approved', type: 'succeed', config: { output: 'approved' } },
-        { id: 'escalate', type: 'transform', config: { expression: "steps.approval.output.timedOut ? 'escalated' : 'no'" } },
+        {
+          id: 'escalate',
+          type: 'transform',
+          config: { expression: "steps.approval.output.timedOut ? 'escalated' : 'no'" },
+        },
       ],
     });
     assert.equal(run.result, 'escalated');
   });
 
   it('subworkflow: runs a stored workflow as a child and returns its result; a failing child fails the step with its run id', async () => {
-    const child = await createWorkflow(stack, { name: 'double', steps: [{ id: 'twice', type: 'transform', config: { expression: 'trigger.n * 2' } }] });
-    const failing = await createWorkflow(stack, { name: 'refuse', steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'not today' } }] });
+    const child = await createWorkflow(stack, {
+      name: 'double',
+      steps: [{ id: 'twice', type: 'transform', config: { expression: 'trigger.n * 2' } }],
+    });
+    const failing = await createWorkflow(stack, {
+      name: 'refuse',
+      steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'not today' } }],
+    });
     const run = await runToEnd(
       {
         name: 'parent',
@@ -223,7 +309,14 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
           { id: 'sub', type: 'subworkflow', config: { workflowId: child, input: { n: '{{ trigger.n }}' } } },
           { id: 'bad', type: 'subworkflow', config: { workflowId: failing }, onError: 'recover' },
           { id: 'unreached', type: 'fail' },
-          { id: 'recover', type: 'transform', config: { expression: '{ "sub": steps.sub.output, "code": steps.bad.error.code, "child": steps.bad.error.details.childRunId }' } },
+          {
+            id: 'recover',
+            type: 'transform',
+            config: {
+              expression:
+                '{ "sub": steps.sub.output, "code": steps.bad.error.code, "child": steps.bad.error.details.childRunId }',
+            },
+          },
         ],
       },
       { n: 21 },
@@ -271,8 +364,14 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     assert.equal(arrived.length, 1, 'the request went to the rendered path (unscripted paths answer 404)');
     const later = run.steps.find((s: { id: string }) => s.id === 'later');
     const call = run.steps.find((s: { id: string }) => s.id === 'call');
-    assert.ok(Date.parse(later.endedAt) >= until, `the delay ended at ${later.endedAt}, before ${new Date(until).toISOString()}`);
-    assert.ok(Date.parse(call.startedAt) >= until, `the http step started at ${call.startedAt}, before the delay's end`);
+    assert.ok(
+      Date.parse(later.endedAt) >= until,
+      `the delay ended at ${later.endedAt}, before ${new Date(until).toISOString()}`,
+    );
+    assert.ok(
+      Date.parse(call.startedAt) >= until,
+      `the http step started at ${call.startedAt}, before the delay's end`,
+    );
     assert.ok((arrived[0]?.at ?? 0) >= until, 'the request arrived after the time delay.until named');
   });
 
@@ -287,12 +386,26 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
       ],
     };
     const id = await createWorkflow(stack, definition);
-    const input: RunInput = { tenantId: 'default', workflowId: id, version: 1, definition: definition as RunInput['definition'], trigger: {}, historyLimit: 12 };
-    const handle = await stack.client.workflow.start('interpreter', { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: `can-${id}`, args: [input] });
+    const input: RunInput = {
+      tenantId: 'default',
+      workflowId: id,
+      version: 1,
+      definition: definition as RunInput['definition'],
+      trigger: {},
+      historyLimit: 12,
+    };
+    const handle = await stack.client.workflow.start('interpreter', {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: `can-${id}`,
+      args: [input],
+    });
     const result = await handle.result();
     assert.deepEqual(result, { output: 'counted to 6' });
     const first = await stack.client.workflow.getHandle(`can-${id}`, handle.firstExecutionRunId).fetchHistory();
-    assert.equal(first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes ? 'continued' : 'not', 'continued');
+    assert.equal(
+      first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes ? 'continued' : 'not',
+      'continued',
+    );
   });
 
   it('draws any definition as a Mermaid flowchart', async () => {
@@ -300,7 +413,14 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
       name: 'drawn',
       steps: [
         { id: 'route', type: 'choice', cases: [{ when: 'trigger.x', next: 'fan' }], default: 'end' },
-        { id: 'fan', type: 'parallel', branches: [[{ id: 'a', type: 'delay', config: { duration: '1s' } }], [{ id: 'b', type: 'transform', config: { expression: '1' } }]] },
+        {
+          id: 'fan',
+          type: 'parallel',
+          branches: [
+            [{ id: 'a', type: 'delay', config: { duration: '1s' } }],
+            [{ id: 'b', type: 'transform', config: { expression: '1' } }],
+          ],
+        },
         { id: 'end', type: 'succeed' },
       ],
     });

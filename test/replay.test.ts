@@ -20,8 +20,12 @@ describe('replay safety', () => {
       }),
     );
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } }, histories)) {
-      if (result.error) failures.push(`${histories.find((h) => h.workflowId === result.workflowId)?.file}: ${result.error.message}`);
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } },
+      histories,
+    )) {
+      if (result.error)
+        failures.push(`${histories.find((h) => h.workflowId === result.workflowId)?.file}: ${result.error.message}`);
     }
     assert.deepEqual(failures, [], 'histories that no longer replay: the interpreter change needs patched()');
   });

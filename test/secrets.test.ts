@@ -20,10 +20,19 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
   });
 
   it('are write-only: stored, replaced and listed by name, never shown', async () => {
-    assert.deepEqual((await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, { name: 'crm_token', created: true });
-    assert.deepEqual((await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, { name: 'crm_token', created: false });
+    assert.deepEqual((await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, {
+      name: 'crm_token',
+      created: true,
+    });
+    assert.deepEqual((await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, {
+      name: 'crm_token',
+      created: false,
+    });
     const list = await stack.call('GET', '/v1/secrets');
-    assert.deepEqual(list.body.items.map((s: { name: string; keyId: string }) => [s.name, s.keyId]), [['crm_token', 'test']]);
+    assert.deepEqual(
+      list.body.items.map((s: { name: string; keyId: string }) => [s.name, s.keyId]),
+      [['crm_token', 'test']],
+    );
     assert.ok(!JSON.stringify(list.body).includes(VALUE));
     assert.equal((await stack.call('GET', '/v1/secrets/crm_token')).status, 404);
     const stored = await stack.pool.query<{ sealed: string }>("SELECT sealed FROM secrets WHERE name = 'crm_token'");
@@ -32,23 +41,45 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
 
   it('reach only the activity that uses them: not history, not run answers, not dead letters, not errors', async () => {
     await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE });
-    receiver.on('/echo', (req) => ({ status: 200, body: { auth: req.headers.authorization, body: JSON.parse(req.body) } }));
+    receiver.on('/echo', (req) => ({
+      status: 200,
+      body: { auth: req.headers.authorization, body: JSON.parse(req.body) },
+    }));
     receiver.on(`/reject/${VALUE}`, () => ({ status: 404, body: { error: `no such token ${VALUE}` } }));
     const id = await createWorkflow(stack, {
       name: 'uses a secret',
       steps: [
-        { id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/echo`, headers: { authorization: "Bearer {{ $secret('crm_token') }}" }, body: { token: "{{ $secret('crm_token') }}" } } },
+        {
+          id: 'call',
+          type: 'http',
+          config: {
+            method: 'POST',
+            url: `${receiver.url}/echo`,
+            headers: { authorization: "Bearer {{ $secret('crm_token') }}" },
+            body: { token: "{{ $secret('crm_token') }}" },
+          },
+        },
         { id: 'fails', type: 'http', config: { url: `${receiver.url}/reject/{{ $secret('crm_token') }}` } },
       ],
     });
     const runId = await trigger(stack, id);
-    const dl = await waitFor('the dead letter', async () => (await stack.call('GET', '/v1/dead-letters')).body.items.find((d: { runId: string }) => d.runId === runId));
+    const dl = await waitFor('the dead letter', async () =>
+      (await stack.call('GET', '/v1/dead-letters')).body.items.find((d: { runId: string }) => d.runId === runId),
+    );
 
-    assert.equal(receiver.requestsTo('/echo')[0]?.headers.authorization, `Bearer ${VALUE}`, 'the receiver got the real value');
+    assert.equal(
+      receiver.requestsTo('/echo')[0]?.headers.authorization,
+      `Bearer ${VALUE}`,
+      'the receiver got the real value',
+    );
     const run = await stack.call('GET', `/v1/runs/${runId}`);
     assert.deepEqual(run.body.steps[0].output.body, { auth: 'Bearer [redacted]', body: { token: '[redacted]' } });
     const history = JSON.stringify(await stack.client.workflow.getHandle(runId).fetchHistory());
-    for (const [where, text] of [['history', history], ['run', JSON.stringify(run.body)], ['dead letter', JSON.stringify(dl)]] as const) {
+    for (const [where, text] of [
+      ['history', history],
+      ['run', JSON.stringify(run.body)],
+      ['dead letter', JSON.stringify(dl)],
+    ] as const) {
       assert.ok(!text.includes(VALUE), `the secret leaked into the ${where}`);
     }
     assert.equal(dl.errorCode, 'HTTP_404');
@@ -58,7 +89,12 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
   });
 
   it('a missing secret fails the step clearly', async () => {
-    const id = await createWorkflow(stack, { name: 'missing secret', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/echo`, headers: { x: "{{ $secret('nope') }}" } } }] });
+    const id = await createWorkflow(stack, {
+      name: 'missing secret',
+      steps: [
+        { id: 'call', type: 'http', config: { url: `${receiver.url}/echo`, headers: { x: "{{ $secret('nope') }}" } } },
+      ],
+    });
     const run = await waitForEnd(stack, await trigger(stack, id));
     assert.equal(run.error.code, 'SECRET_NOT_FOUND');
   });

@@ -15,11 +15,18 @@ const AUDIENCE = 'mini-zaps';
 const TENANT = 'sec';
 
 type OpenApiOperation = { security?: Record<string, string[]>[] };
-type OpenApiDocument = { paths: Record<string, Record<string, OpenApiOperation>>; components?: { securitySchemes?: Record<string, { type: string; scheme?: string }> } };
+type OpenApiDocument = {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components?: { securitySchemes?: Record<string, { type: string; scheme?: string }> };
+};
 
 /** Runs a script of this repository with tsx, as `npm run …` would. */
 function runScript(path: string, args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', path, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 describe('security: scopes per route, token rules, start-up refusals (real Temporal, real PostgreSQL)', () => {
@@ -30,17 +37,24 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
 
   async function call(method: string, path: string, scopes: string[] | string, body?: unknown) {
     const bearer = typeof scopes === 'string' ? scopes : await token(scopes);
-    const init: RequestInit = { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` } };
+    const init: RequestInit = {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+    };
     if (body !== undefined) init.body = JSON.stringify(body);
     const res = await app.request(path, init);
     const text = await res.text();
-    const parsed: { code?: string; [k: string]: unknown } | undefined = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined;
+    const parsed: { code?: string; [k: string]: unknown } | undefined =
+      text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined;
     return { status: res.status, body: parsed ?? {} };
   }
 
   before(async () => {
     [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
-    app = createApp({ ...stack.deps, config: { ...stack.deps.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET, AUTH_AUDIENCE: AUDIENCE } });
+    app = createApp({
+      ...stack.deps,
+      config: { ...stack.deps.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET, AUTH_AUDIENCE: AUDIENCE },
+    });
     receiver.on('/down', () => ({ status: 503, body: { error: 'down' } }));
     receiver.on('/fixed', () => ({ status: 200, body: { fixed: true } }));
   });
@@ -58,12 +72,22 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     const operations = () =>
       Object.entries(doc.paths)
         .filter(([path]) => path.startsWith('/v1/'))
-        .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, scopes: op.security?.[0]?.bearer ?? [] })));
+        .flatMap(([path, ops]) =>
+          Object.entries(ops).map(([method, op]) => ({ path, method, scopes: op.security?.[0]?.bearer ?? [] })),
+        );
     const concrete = (path: string) => path.replace(/\{[^}]+\}/g, 'nonexistent');
 
     it('every /v1 route registered on the app is in /openapi.json with a bearer security requirement naming its scopes', () => {
-      assert.deepEqual(doc.components?.securitySchemes?.bearer, { ...doc.components?.securitySchemes?.bearer, type: 'http', scheme: 'bearer' });
-      const registered = new Set(app.routes.filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL').map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`));
+      assert.deepEqual(doc.components?.securitySchemes?.bearer, {
+        ...doc.components?.securitySchemes?.bearer,
+        type: 'http',
+        scheme: 'bearer',
+      });
+      const registered = new Set(
+        app.routes
+          .filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL')
+          .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+      );
       assert.ok(registered.size >= 20, `found ${registered.size} routes`);
       const undeclared = [...registered].filter((key) => {
         const [method = '', path = ''] = key.split(' ');
@@ -75,15 +99,28 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     it('a valid token without the declared scope gets 403 FORBIDDEN on every /v1 operation, before its handler runs', async () => {
       const none = await token([]);
       for (const op of operations()) {
-        const res = await call(op.method.toUpperCase(), concrete(op.path), none, op.method === 'get' || op.method === 'delete' ? undefined : {});
+        const res = await call(
+          op.method.toUpperCase(),
+          concrete(op.path),
+          none,
+          op.method === 'get' || op.method === 'delete' ? undefined : {},
+        );
         assert.deepEqual([res.status, res.body.code], [403, 'FORBIDDEN'], `${op.method} ${op.path}`);
       }
     });
 
     it('a token with exactly the declared scopes passes the scope check on every /v1 operation', async () => {
       for (const op of operations()) {
-        const res = await call(op.method.toUpperCase(), concrete(op.path), op.scopes, op.method === 'get' || op.method === 'delete' ? undefined : {});
-        assert.ok(res.status !== 401 && res.status !== 403, `${op.method} ${op.path}: ${res.status} ${JSON.stringify(res.body)}`);
+        const res = await call(
+          op.method.toUpperCase(),
+          concrete(op.path),
+          op.scopes,
+          op.method === 'get' || op.method === 'delete' ? undefined : {},
+        );
+        assert.ok(
+          res.status !== 401 && res.status !== 403,
+          `${op.method} ${op.path}: ${res.status} ${JSON.stringify(res.body)}`,
+        );
       }
     });
 
@@ -101,18 +138,31 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
   });
 
   it('creating a webhook needs runs:write as well as workflows:write, since a webhook starts runs', async () => {
-    const created = await call('POST', '/v1/workflows', ['workflows:write'], { name: 'hooked', steps: [{ id: 'ok', type: 'succeed' }] });
+    const created = await call('POST', '/v1/workflows', ['workflows:write'], {
+      name: 'hooked',
+      steps: [{ id: 'ok', type: 'succeed' }],
+    });
     assert.equal(created.status, 201);
     const id = String(created.body.id);
     const denied = await call('POST', `/v1/workflows/${id}/webhooks`, ['workflows:write', 'workflows:read'], {});
     assert.deepEqual([denied.status, denied.body.code], [403, 'FORBIDDEN']);
     assert.match(String(denied.body.detail), /runs:write/);
-    assert.deepEqual((await call('GET', `/v1/workflows/${id}/webhooks`, ['workflows:read'])).body.items, [], 'no webhook was created');
+    assert.deepEqual(
+      (await call('GET', `/v1/workflows/${id}/webhooks`, ['workflows:read'])).body.items,
+      [],
+      'no webhook was created',
+    );
     const hook = await call('POST', `/v1/workflows/${id}/webhooks`, ['workflows:write', 'runs:write'], {});
     assert.equal(hook.status, 201);
-    assert.equal((await app.request(String(hook.body.url), { method: 'POST', body: '{}' })).status, 202, 'the webhook starts runs');
+    assert.equal(
+      (await app.request(String(hook.body.url), { method: 'POST', body: '{}' })).status,
+      202,
+      'the webhook starts runs',
+    );
     const doc: OpenApiDocument = JSON.parse(await (await app.request('/openapi.json')).text());
-    assert.deepEqual(doc.paths['/v1/workflows/{id}/webhooks']?.post?.security, [{ bearer: ['workflows:write', 'runs:write'] }]);
+    assert.deepEqual(doc.paths['/v1/workflows/{id}/webhooks']?.post?.security, [
+      { bearer: ['workflows:write', 'runs:write'] },
+    ]);
   });
 
   describe('re-drive with a changed step', () => {
@@ -120,7 +170,12 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     const runsOnly = ['runs:read', 'runs:write'];
     const both = ['runs:write', 'workflows:write'];
     let workflowId = '';
-    const step = (url: string) => ({ id: 'call', type: 'http', config: { method: 'POST', url, headers: { authorization: "Bearer {{ $secret('crm_token') }}" } }, retry: { maxAttempts: 1 } });
+    const step = (url: string) => ({
+      id: 'call',
+      type: 'http',
+      config: { method: 'POST', url, headers: { authorization: "Bearer {{ $secret('crm_token') }}" } },
+      retry: { maxAttempts: 1 },
+    });
 
     async function deadLetter(): Promise<string> {
       const run = await call('POST', `/v1/workflows/${workflowId}/runs`, ['runs:write'], {});
@@ -134,9 +189,18 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     }
 
     before(async () => {
-      assert.equal((await call('PUT', '/v1/secrets/crm_token', ['secrets:write'], { value: 'crm-secret-value' })).status, 200);
-      assert.equal((await call('PUT', '/v1/secrets/other_token', ['secrets:write'], { value: 'other-secret-value' })).status, 200);
-      const created = await call('POST', '/v1/workflows', admin, { name: 'redrive-guard', steps: [step(`${receiver.url}/down`)] });
+      assert.equal(
+        (await call('PUT', '/v1/secrets/crm_token', ['secrets:write'], { value: 'crm-secret-value' })).status,
+        200,
+      );
+      assert.equal(
+        (await call('PUT', '/v1/secrets/other_token', ['secrets:write'], { value: 'other-secret-value' })).status,
+        200,
+      );
+      const created = await call('POST', '/v1/workflows', admin, {
+        name: 'redrive-guard',
+        steps: [step(`${receiver.url}/down`)],
+      });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       workflowId = String(created.body.id);
     });
@@ -148,7 +212,11 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
         assert.deepEqual([res.status, res.body.code], [403, 'FORBIDDEN'], JSON.stringify(body));
         assert.match(String(res.body.detail), /workflows:write/);
       }
-      assert.equal((await call('GET', `/v1/dead-letters/${dl}`, runsOnly)).body.status, 'open', 'the refused re-drives left it open');
+      assert.equal(
+        (await call('GET', `/v1/dead-letters/${dl}`, runsOnly)).body.status,
+        'open',
+        'the refused re-drives left it open',
+      );
       assert.equal((await call('POST', `/v1/dead-letters/${dl}/redrive`, runsOnly, {})).status, 202);
     });
 
@@ -156,7 +224,7 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
       const dl = await deadLetter();
       const attempts = [
         { config: { headers: { authorization: "Bearer {{ $secret('other_token') }}" } } },
-        { config: { body: { leak: "{{ $secret( 'crm_token' ) & $secret(\"other_token\") }}" } } },
+        { config: { body: { leak: '{{ $secret( \'crm_token\' ) & $secret("other_token") }}' } } },
         { config: { body: { leak: '{{ ($s := $secret; $s(trigger.name)) }}' } } },
         { config: { body: { leak: `{{ $eval("$secret('other_token')") }}` } } },
       ];
@@ -164,11 +232,25 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
         const res = await call('POST', `/v1/dead-letters/${dl}/redrive`, both, body);
         assert.deepEqual([res.status, res.body.code], [400, 'REDRIVE_ADDS_SECRET'], JSON.stringify(body));
       }
-      const v2 = await call('PUT', `/v1/workflows/${workflowId}`, ['workflows:write'], { name: 'redrive-guard', steps: [{ ...step(`${receiver.url}/fixed`), config: { method: 'POST', url: `${receiver.url}/fixed`, headers: { authorization: "Bearer {{ $secret(\"other_token\") }}" } } }] });
+      const v2 = await call('PUT', `/v1/workflows/${workflowId}`, ['workflows:write'], {
+        name: 'redrive-guard',
+        steps: [
+          {
+            ...step(`${receiver.url}/fixed`),
+            config: {
+              method: 'POST',
+              url: `${receiver.url}/fixed`,
+              headers: { authorization: 'Bearer {{ $secret("other_token") }}' },
+            },
+          },
+        ],
+      });
       assert.equal(v2.status, 200);
       const byVersion = await call('POST', `/v1/dead-letters/${dl}/redrive`, both, { version: v2.body.version });
       assert.deepEqual([byVersion.status, byVersion.body.code], [400, 'REDRIVE_ADDS_SECRET']);
-      const kept = await call('POST', `/v1/dead-letters/${dl}/redrive`, both, { config: { url: `${receiver.url}/fixed`, headers: { authorization: 'Bearer {{ $secret("crm_token") }}' } } });
+      const kept = await call('POST', `/v1/dead-letters/${dl}/redrive`, both, {
+        config: { url: `${receiver.url}/fixed`, headers: { authorization: 'Bearer {{ $secret("crm_token") }}' } },
+      });
       assert.equal(kept.status, 202, 'the same secret reference, re-spelt, and a new URL are accepted');
     });
   });
@@ -192,10 +274,17 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
   });
 
   it('AUTH_MODE=off is refused at start unless NODE_ENV is development or test, naming the variable', () => {
-    assert.throws(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }), /AUTH_MODE: 'off' is refused unless NODE_ENV is development or test/);
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }),
+      /AUTH_MODE: 'off' is refused unless NODE_ENV is development or test/,
+    );
     assert.doesNotThrow(() => loadConfig({ NODE_ENV: 'development', AUTH_MODE: 'off' }));
     assert.doesNotThrow(() => loadConfig({ NODE_ENV: 'test', AUTH_MODE: 'off' }));
-    const api = runScript('src/api/main.ts', [], { NODE_ENV: 'production', AUTH_MODE: 'off', DATABASE_URL: stack.config.DATABASE_URL ?? '' });
+    const api = runScript('src/api/main.ts', [], {
+      NODE_ENV: 'production',
+      AUTH_MODE: 'off',
+      DATABASE_URL: stack.config.DATABASE_URL ?? '',
+    });
     assert.notEqual(api.status, 0);
     assert.match(api.stderr, /AUTH_MODE: 'off' is refused/);
   });
@@ -208,9 +297,15 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     const claims = decodeJwt(least);
     assert.deepEqual([claims.scope, (claims.exp ?? 0) - (claims.iat ?? 0)], ['workflows:read runs:read', 3600]);
     assert.equal((await call('GET', '/v1/workflows', least)).status, 200);
-    assert.equal((await call('POST', '/v1/workflows', least, { name: 'x', steps: [{ id: 'a', type: 'succeed' }] })).status, 403);
+    assert.equal(
+      (await call('POST', '/v1/workflows', least, { name: 'x', steps: [{ id: 'a', type: 'succeed' }] })).status,
+      403,
+    );
     const admin = runScript('scripts/token.ts', ['--tenant', TENANT, '--scopes', 'admin'], env).stdout.trim();
-    assert.equal((await call('POST', '/v1/workflows', admin, { name: 'x', steps: [{ id: 'a', type: 'succeed' }] })).status, 201);
+    assert.equal(
+      (await call('POST', '/v1/workflows', admin, { name: 'x', steps: [{ id: 'a', type: 'succeed' }] })).status,
+      201,
+    );
     const tooLong = runScript('scripts/token.ts', ['--ttl', '30d'], env);
     assert.notEqual(tooLong.status, 0, 'a token the API would refuse is not minted');
   });

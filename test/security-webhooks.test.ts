@@ -22,10 +22,20 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body as { id: string; token: string; url: string; signingSecret?: string };
   };
-  const runsOf = async (workflowId: string) => (await stack.call('GET', `/v1/runs?workflowId=${workflowId}`)).body.items as { id: string }[];
+  const runsOf = async (workflowId: string) =>
+    (await stack.call('GET', `/v1/runs?workflowId=${workflowId}`)).body.items as { id: string }[];
   /** POSTs to an app (the stack's, or another replica on the same database); the answer's body parsed. */
-  const post = async (app: ReturnType<typeof createApp>, url: string, body: string, headers: Record<string, string> = {}) => {
-    const res = await app.request(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  const post = async (
+    app: ReturnType<typeof createApp>,
+    url: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const res = await app.request(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
     return { status: res.status, headers: res.headers, body: JSON.parse(await res.text()) };
   };
 
@@ -42,9 +52,13 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
 
     const requestLines = logLines.filter((l) => l.includes('"msg":"request"'));
     assert.ok(requestLines.length >= 4, 'every request was logged');
-    assert.ok(requestLines.some((l) => l.includes('"path":"/hooks/:token"')), 'hook requests are logged with the token masked');
+    assert.ok(
+      requestLines.some((l) => l.includes('"path":"/hooks/:token"')),
+      'hook requests are logged with the token masked',
+    );
     for (const line of logLines) assert.ok(!line.includes(token), `a log line holds the token: ${line}`);
-    for (const answer of [notJson.body, wrongMethod.body]) assert.ok(!JSON.stringify(answer).includes(token), `an answer holds the token: ${JSON.stringify(answer)}`);
+    for (const answer of [notJson.body, wrongMethod.body])
+      assert.ok(!JSON.stringify(answer).includes(token), `an answer holds the token: ${JSON.stringify(answer)}`);
     const metrics = await stack.app.request('/metrics');
     assert.ok(!(await metrics.text()).includes(token), 'metrics labels hold no token');
   });
@@ -56,7 +70,10 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
     const body = JSON.stringify({ order: 2 });
     // The same database, served by an API without SECRETS_KEYS, and by one with other keys.
     const keyless = createApp({ ...stack.deps, webhooks: createWebhooksRepo(stack.pool, undefined) });
-    const otherKeys = createApp({ ...stack.deps, webhooks: createWebhooksRepo(stack.pool, parseKeyRing(`other:${Buffer.alloc(32, 3).toString('base64')}`)) });
+    const otherKeys = createApp({
+      ...stack.deps,
+      webhooks: createWebhooksRepo(stack.pool, parseKeyRing(`other:${Buffer.alloc(32, 3).toString('base64')}`)),
+    });
     const attempts: Record<string, string>[] = [{}, { 'x-signature': sign('whsec_guess', body) }];
     for (const app of [keyless, otherKeys]) {
       for (const headers of attempts) {
@@ -85,8 +102,16 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
       assert.equal(again.body.runId, runId);
     }
     const upper = signature.replace(/v1=(.*)$/, (_, hex: string) => `v1=${hex.toUpperCase()}`);
-    assert.equal((await post(replica, url, body, { 'x-signature': upper })).body.runId, runId, 'a re-cased signature is the same signature');
-    assert.deepEqual((await runsOf(wf)).map((r) => r.id), [runId], 'one run');
+    assert.equal(
+      (await post(replica, url, body, { 'x-signature': upper })).body.runId,
+      runId,
+      'a re-cased signature is the same signature',
+    );
+    assert.deepEqual(
+      (await runsOf(wf)).map((r) => r.id),
+      [runId],
+      'one run',
+    );
   });
 
   it('a replayed signed request dressed with another event id is refused with 409 and starts no run', async () => {
@@ -95,7 +120,12 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
     const body = JSON.stringify({ order: 4 });
     const signature = sign(signingSecret ?? '', body);
     assert.equal((await post(stack.app, url, body, { 'x-signature': signature, 'webhook-id': 'evt_1' })).status, 202);
-    const dressed: Record<string, string>[] = [{ 'webhook-id': 'evt_2' }, { 'x-event-id': 'evt_3' }, { 'idempotency-key': 'k' }, {}];
+    const dressed: Record<string, string>[] = [
+      { 'webhook-id': 'evt_2' },
+      { 'x-event-id': 'evt_3' },
+      { 'idempotency-key': 'k' },
+      {},
+    ];
     for (const headers of dressed) {
       const res = await post(createApp(stack.deps), url, body, { 'x-signature': signature, ...headers });
       assert.equal(res.status, 409, JSON.stringify(headers));
@@ -111,12 +141,18 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
     const now = Math.floor(Date.now() / 1000);
     const ids = [];
     for (const t of [now - 2, now - 1, now]) {
-      const res = await post(stack.app, url, body, { 'x-signature': sign(signingSecret ?? '', body, t), 'webhook-id': 'evt_42' });
+      const res = await post(stack.app, url, body, {
+        'x-signature': sign(signingSecret ?? '', body, t),
+        'webhook-id': 'evt_42',
+      });
       assert.equal(res.status, 202);
       ids.push(res.body.runId);
     }
     assert.equal(new Set(ids).size, 1, 'each re-signed delivery of the event gave the same run');
-    const other = await post(stack.app, url, body, { 'x-signature': sign(signingSecret ?? '', body, now - 3), 'webhook-id': 'evt_43' });
+    const other = await post(stack.app, url, body, {
+      'x-signature': sign(signingSecret ?? '', body, now - 3),
+      'webhook-id': 'evt_43',
+    });
     assert.notEqual(other.body.runId, ids[0], 'another event is another run');
 
     const unsigned = await hookOf(wf, false);
@@ -136,7 +172,10 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
     );
     const body = JSON.stringify({ order: 6 });
     assert.equal((await post(stack.app, url, body, { 'x-signature': sign(signingSecret ?? '', body) })).status, 202);
-    const { rows } = await stack.pool.query<{ n: string; expired: string }>('SELECT count(*) AS n, count(*) FILTER (WHERE expires_at < now()) AS expired FROM webhook_deliveries WHERE hook_id = $1', [id]);
+    const { rows } = await stack.pool.query<{ n: string; expired: string }>(
+      'SELECT count(*) AS n, count(*) FILTER (WHERE expires_at < now()) AS expired FROM webhook_deliveries WHERE hook_id = $1',
+      [id],
+    );
     assert.deepEqual(rows[0], { n: '1', expired: '0' });
   });
 });
@@ -168,9 +207,20 @@ describe('run index across tenants (real Temporal, real PostgreSQL)', () => {
       // Newer than anything the run wrote, so only the tenant check can keep it out.
       recordAt: new Date(Date.now() + 86_400_000).toISOString(),
     });
-    const { rows } = await stack.pool.query<{ tenant_id: string; status: string; result: unknown; error: unknown }>('SELECT tenant_id, status, result, error FROM runs WHERE id = $1', [runId]);
-    assert.deepEqual(rows[0], { tenant_id: 'default', status: 'completed', result: { order: 8 }, error: null }, 'the index row is untouched');
+    const { rows } = await stack.pool.query<{ tenant_id: string; status: string; result: unknown; error: unknown }>(
+      'SELECT tenant_id, status, result, error FROM runs WHERE id = $1',
+      [runId],
+    );
+    assert.deepEqual(
+      rows[0],
+      { tenant_id: 'default', status: 'completed', result: { order: 8 }, error: null },
+      'the index row is untouched',
+    );
     const listed = (await stack.call('GET', `/v1/runs?workflowId=${wf}`)).body.items;
-    assert.deepEqual(listed.map((r: { id: string }) => r.id), [runId], 'the owner still lists it');
+    assert.deepEqual(
+      listed.map((r: { id: string }) => r.id),
+      [runId],
+      'the owner still lists it',
+    );
   });
 });

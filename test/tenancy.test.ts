@@ -13,23 +13,34 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
   let receiver: Receiver;
   const auth: Record<string, Record<string, string>> = {};
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } }), startReceiver()]);
-    for (const tenant of ['acme', 'globex']) auth[tenant] = { authorization: `Bearer ${await mintToken(SECRET, { tenant, scopes: ['admin'] })}` };
+    [stack, receiver] = await Promise.all([
+      startStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } }),
+      startReceiver(),
+    ]);
+    for (const tenant of ['acme', 'globex'])
+      auth[tenant] = { authorization: `Bearer ${await mintToken(SECRET, { tenant, scopes: ['admin'] })}` };
   });
   after(async () => {
     await stack?.stop();
     await receiver?.close();
   });
 
-  const as = (tenant: string, method: string, path: string, body?: unknown) => stack.call(method, path, body, auth[tenant]);
+  const as = (tenant: string, method: string, path: string, body?: unknown) =>
+    stack.call(method, path, body, auth[tenant]);
 
   it("a tenant never sees another tenant's workflows, runs or dead letters: their ids answer 404 and they are absent from lists", async () => {
     receiver.on('/down', () => ({ status: 404 }));
-    const created = await as('acme', 'POST', '/v1/workflows', { name: 'acme only', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/down` } }] });
+    const created = await as('acme', 'POST', '/v1/workflows', {
+      name: 'acme only',
+      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/down` } }],
+    });
     assert.equal(created.status, 201);
     const wf = created.body.id;
     const runId = (await as('acme', 'POST', `/v1/workflows/${wf}/runs`, {})).body.runId;
-    const dl = await waitFor('the dead letter', async () => (await as('acme', 'GET', '/v1/dead-letters')).body.items[0]?.id);
+    const dl = await waitFor(
+      'the dead letter',
+      async () => (await as('acme', 'GET', '/v1/dead-letters')).body.items[0]?.id,
+    );
 
     for (const [method, path, body] of [
       ['GET', `/v1/workflows/${wf}`],
@@ -56,17 +67,34 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
     assert.equal(bulk.body.matched, 0);
 
     assert.equal((await as('acme', 'PUT', '/v1/secrets/acme_key', { value: 'acme-only-value' })).status, 200);
-    assert.deepEqual((await as('globex', 'GET', '/v1/secrets')).body.items, [], "another tenant's secrets are not listed");
+    assert.deepEqual(
+      (await as('globex', 'GET', '/v1/secrets')).body.items,
+      [],
+      "another tenant's secrets are not listed",
+    );
     assert.equal((await as('globex', 'DELETE', '/v1/secrets/acme_key')).status, 404);
     assert.equal((await as('acme', 'GET', `/v1/workflows/${wf}`)).status, 200, 'the owner still sees it');
-    assert.equal((await as('acme', 'GET', `/v1/dead-letters/${dl}`)).body.status, 'open', "the other tenant's attempts changed nothing");
+    assert.equal(
+      (await as('acme', 'GET', `/v1/dead-letters/${dl}`)).body.status,
+      'open',
+      "the other tenant's attempts changed nothing",
+    );
     const described = await stack.client.workflow.getHandle(runId).describe();
     assert.equal((await as('globex', 'POST', `/v1/workflows/${wf}/webhooks`, {})).status, 404);
-    assert.deepEqual(described.searchAttributes.MiniZapsTenant, ['acme'], 'runs carry their tenant as a search attribute');
+    assert.deepEqual(
+      described.searchAttributes.MiniZapsTenant,
+      ['acme'],
+      'runs carry their tenant as a search attribute',
+    );
   });
 
   it('webhooks: a token triggers its workflow without a bearer token; listed without values; revoked → 404; HMAC signatures checked', async () => {
-    const wf = (await as('acme', 'POST', '/v1/workflows', { name: 'hooked', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger' } }] })).body.id;
+    const wf = (
+      await as('acme', 'POST', '/v1/workflows', {
+        name: 'hooked',
+        steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger' } }],
+      })
+    ).body.id;
     const hook = await as('acme', 'POST', `/v1/workflows/${wf}/webhooks`, {});
     assert.equal(hook.status, 201);
     assert.match(hook.body.token, /^whk_/);
@@ -90,8 +118,16 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
     const post = (headers: Record<string, string>) => stack.call('POST', signed.url, body, headers);
     assert.equal((await post({})).status, 401, 'no signature');
     assert.equal((await post({ 'x-signature': sign('whsec_wrong', body) })).status, 401, 'wrong secret');
-    assert.equal((await post({ 'x-signature': sign(signed.signingSecret, body, Math.floor(Date.now() / 1000) - 3600) })).status, 401, 'a replayed old body');
-    assert.equal((await post({ 'x-signature': sign(signed.signingSecret, '{"order":9}') })).status, 401, 'a changed body');
+    assert.equal(
+      (await post({ 'x-signature': sign(signed.signingSecret, body, Math.floor(Date.now() / 1000) - 3600) })).status,
+      401,
+      'a replayed old body',
+    );
+    assert.equal(
+      (await post({ 'x-signature': sign(signed.signingSecret, '{"order":9}') })).status,
+      401,
+      'a changed body',
+    );
     const ok = await post({ 'x-signature': sign(signed.signingSecret, body) });
     assert.equal(ok.status, 202);
     assert.equal(ok.body.runId.length > 0, true);

@@ -22,7 +22,8 @@ describe('the API trigger and the webhook trigger', () => {
   };
   const delta = (before: Record<string, number>, after: Record<string, number>) =>
     Object.fromEntries(['accepted', 'replayed', 'rejected'].map((r) => [r, (after[r] ?? 0) - (before[r] ?? 0)]));
-  const triggeredLines = () => logLines.filter((l) => l.includes('"msg":"run triggered"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const triggeredLines = () =>
+    logLines.filter((l) => l.includes('"msg":"run triggered"')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it('count accepted, replayed and rejected runs alike and log the same "run triggered" line', async () => {
     const workflowId = await createWorkflow(stack, ECHO);
@@ -30,14 +31,28 @@ describe('the API trigger and the webhook trigger', () => {
     assert.equal(hook.status, 201, JSON.stringify(hook.body));
     const hookUrl = (hook.body as { url: string }).url;
     const viaApi = (app: ReturnType<typeof createApp>, key: string) =>
-      app.request(`/v1/workflows/${workflowId}/runs`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '{"n":1}' });
+      app.request(`/v1/workflows/${workflowId}/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: '{"n":1}',
+      });
     const viaHook = (app: ReturnType<typeof createApp>, key: string) =>
-      app.request(hookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '{"n":1}' });
+      app.request(hookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: '{"n":1}',
+      });
     // Temporal refuses the start: each path answers 503 and counts a rejected trigger.
-    const refusing = createApp({ ...stack.deps, temporal: new Client({ connection: stack.client.connection, namespace: 'no-such-namespace' }) });
+    const refusing = createApp({
+      ...stack.deps,
+      temporal: new Client({ connection: stack.client.connection, namespace: 'no-such-namespace' }),
+    });
 
     const counts: Record<string, Record<string, number>> = {};
-    for (const [path, send] of [['api', viaApi], ['webhook', viaHook]] as const) {
+    for (const [path, send] of [
+      ['api', viaApi],
+      ['webhook', viaHook],
+    ] as const) {
       const start = await triggerCounts();
       logLines.length = 0;
       assert.equal((await send(stack.app, `${path}-1`)).status, 202);
@@ -51,9 +66,17 @@ describe('the API trigger and the webhook trigger', () => {
         assert.equal(line.source, path);
         assert.equal(line.workflowId, workflowId);
         assert.equal(typeof line.requestId, 'string', `${path}: the line carries the request id`);
-        assert.deepEqual(Object.keys(line).filter((k) => ['runId', 'replayed', 'eager'].includes(k)).sort(), ['eager', 'replayed', 'runId']);
+        assert.deepEqual(
+          Object.keys(line)
+            .filter((k) => ['runId', 'replayed', 'eager'].includes(k))
+            .sort(),
+          ['eager', 'replayed', 'runId'],
+        );
       }
-      assert.deepEqual(lines.map((l) => l.replayed), [false, true]);
+      assert.deepEqual(
+        lines.map((l) => l.replayed),
+        [false, true],
+      );
     }
     assert.deepEqual(counts.api, { accepted: 1, replayed: 1, rejected: 1 });
     assert.deepEqual(counts.webhook, counts.api, 'the webhook counts as the API does');

@@ -12,7 +12,10 @@ const WORKER_MAIN = fileURLToPath(new URL('../src/worker/main.ts', import.meta.u
 
 /** The worker as its own process, as in production. */
 function startWorkerProcess(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 async function workerReady(child: ChildProcess): Promise<void> {
@@ -45,7 +48,11 @@ describe('durability: a worker killed with SIGKILL', () => {
     const id = await createWorkflow(stack, {
       name: 'survives a crash',
       steps: [
-        { id: 'before', type: 'http', config: { method: 'POST', url: `${receiver.url}/before`, body: { n: '{{ trigger.n }}' } } },
+        {
+          id: 'before',
+          type: 'http',
+          config: { method: 'POST', url: `${receiver.url}/before`, body: { n: '{{ trigger.n }}' } },
+        },
         { id: 'wait', type: 'delay', config: { duration: '3s' } },
         { id: 'after', type: 'http', config: { method: 'POST', url: `${receiver.url}/after` } },
         { id: 'done', type: 'transform', config: { expression: "'finished'" } },

@@ -13,17 +13,26 @@ import { createRunIndexActivities } from './run-index.js';
 
 export type ConnectorActivities = Record<ConnectorType, ConnectorActivity>;
 
-const isComplete = (activities: Record<string, ConnectorActivity>): activities is ConnectorActivities => CONNECTOR_TYPES.every((t) => typeof activities[t] === 'function');
+const isComplete = (activities: Record<string, ConnectorActivity>): activities is ConnectorActivities =>
+  CONNECTOR_TYPES.every((t) => typeof activities[t] === 'function');
 
 /**
  * Every activity the worker registers: one per connector step type (named by the type), the run
  * index, definitions, dead letters. Refuses to build when the workflow's defaults are stale.
  */
-export function createActivities(deps: Repos, opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined }) {
+export function createActivities(
+  deps: Repos,
+  opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined },
+) {
   assertWorkflowDefaults(registry, connectorDefaults);
   const { redisUrl, ...rest } = opts;
   const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
-  const connectorActivities = registry.activities({ ...rest, secrets: deps.secrets, connections: deps.connections, rates });
+  const connectorActivities = registry.activities({
+    ...rest,
+    secrets: deps.secrets,
+    connections: deps.connections,
+    rates,
+  });
   if (!isComplete(connectorActivities)) throw new Error('a connector step type has no activity');
   return {
     ...connectorActivities,

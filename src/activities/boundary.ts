@@ -45,14 +45,23 @@ function checkOutputSize(output: unknown, max: number): void {
     throw tooDeep();
   }
   if (text.length > max) {
-    throw new AppError({ code: 'OUTPUT_TOO_LARGE', message: `the step's output is ${text.length} bytes as JSON, more than the bound of ${max}`, details: { bytes: text.length, max } });
+    throw new AppError({
+      code: 'OUTPUT_TOO_LARGE',
+      message: `the step's output is ${text.length} bytes as JSON, more than the bound of ${max}`,
+      details: { bytes: text.length, max },
+    });
   }
   // The workflow and the run index parse outputs again, recursively: depth is bounded like sizes.
   if (nestedDeeperThan(text, MAX_OUTPUT_DEPTH)) throw tooDeep();
 }
 
 const MAX_OUTPUT_DEPTH = 128;
-const tooDeep = () => new AppError({ code: 'OUTPUT_TOO_DEEP', message: `the step's output nests arrays and objects deeper than ${MAX_OUTPUT_DEPTH} levels`, details: { max: MAX_OUTPUT_DEPTH } });
+const tooDeep = () =>
+  new AppError({
+    code: 'OUTPUT_TOO_DEEP',
+    message: `the step's output nests arrays and objects deeper than ${MAX_OUTPUT_DEPTH} levels`,
+    details: { max: MAX_OUTPUT_DEPTH },
+  });
 
 /**
  * One attempt of a connector, outside Temporal too (the step test): resolves the config's secrets
@@ -60,36 +69,69 @@ const tooDeep = () => new AppError({ code: 'OUTPUT_TOO_DEEP', message: `the step
  * used from the output. Every secret value revealed is pushed into `used`, so the caller can keep
  * them out of an error as well.
  */
-export async function runConnector<S extends z.ZodType, C>(parts: ConnectorParts<S, C>, input: ConnectorInput, at: { signal: AbortSignal; attempt: number; used: string[] }): Promise<unknown> {
+export async function runConnector<S extends z.ZodType, C>(
+  parts: ConnectorParts<S, C>,
+  input: ConnectorInput,
+  at: { signal: AbortSignal; attempt: number; used: string[] },
+): Promise<unknown> {
   const { secrets, maxOutputBytes = 8 * 1024 * 1024 } = parts.deps;
-  const revealed = secrets ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce) : { value: input.config, used: [] };
+  const revealed = secrets
+    ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce)
+    : { value: input.config, used: [] };
   at.used.push(...revealed.used);
   const parsed = parts.schema.safeParse(revealed.value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-    throw new AppError({ code: 'INVALID_CONFIG', message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}` });
+    throw new AppError({
+      code: 'INVALID_CONFIG',
+      message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}`,
+    });
   }
   const connection = await loadConnection(parts, input, at.used);
   await admitted(parts.deps.rates, input.rate, at.signal);
-  const output = await parts.execute(parsed.data, { input, signal: at.signal, attempt: at.attempt, secrets: at.used, connection });
+  const output = await parts.execute(parsed.data, {
+    input,
+    signal: at.signal,
+    attempt: at.attempt,
+    secrets: at.used,
+    connection,
+  });
   // Bounded before anything walks it (redaction recurses too).
   checkOutputSize(output, maxOutputBytes);
   return redact(output, at.used);
 }
 
 /** The step's connection, loaded for its tenant, of the kind the connector takes, its secrets resolved. */
-async function loadConnection<C>(parts: ConnectorParts<z.ZodType, C>, input: ConnectorInput, used: string[]): Promise<C | undefined> {
+async function loadConnection<C>(
+  parts: ConnectorParts<z.ZodType, C>,
+  input: ConnectorInput,
+  used: string[],
+): Promise<C | undefined> {
   const name = input.connection;
   if (name === undefined) {
-    if (parts.connection?.required) throw new AppError({ code: 'CONNECTION_REQUIRED', message: `a ${parts.type} step names its connection in \`connection\`` });
+    if (parts.connection?.required)
+      throw new AppError({
+        code: 'CONNECTION_REQUIRED',
+        message: `a ${parts.type} step names its connection in \`connection\``,
+      });
     return undefined;
   }
-  if (!parts.connection) throw new AppError({ code: 'CONNECTION_NOT_SUPPORTED', message: `a ${parts.type} step takes no connection` });
+  if (!parts.connection)
+    throw new AppError({ code: 'CONNECTION_NOT_SUPPORTED', message: `a ${parts.type} step takes no connection` });
   const { connections, secrets } = parts.deps;
-  if (!connections) throw new AppError({ code: 'CONNECTIONS_UNAVAILABLE', message: 'this process has no connection store', retryable: true });
+  if (!connections)
+    throw new AppError({
+      code: 'CONNECTIONS_UNAVAILABLE',
+      message: 'this process has no connection store',
+      retryable: true,
+    });
   const stored = await connections.get(input.tenantId, name);
   const kind = parts.connection.kind;
-  if (stored.type !== kind.type) throw new AppError({ code: 'CONNECTION_TYPE_MISMATCH', message: `connection '${name}' is of type '${stored.type}'; a ${parts.type} step takes a '${kind.type}' connection` });
+  if (stored.type !== kind.type)
+    throw new AppError({
+      code: 'CONNECTION_TYPE_MISMATCH',
+      message: `connection '${name}' is of type '${stored.type}'; a ${parts.type} step takes a '${kind.type}' connection`,
+    });
   const revealed = await revealReferences(stored.config, (secret) => {
     if (!secrets) throw new AppError({ code: 'SECRETS_DISABLED', message: 'no secret store is configured' });
     return secrets.reveal(input.tenantId, secret);
@@ -118,7 +160,10 @@ export function connectorActivity<S extends z.ZodType, C>(parts: ConnectorParts<
     // Not AbortSignal.timeout: held only by AbortSignal.any, Node 20 may garbage-collect it before
     // it fires, and a slow response would then outlive the step's timeout.
     const deadline = new AbortController();
-    const deadlineTimer = setTimeout(() => deadline.abort(new DOMException('the step timed out', 'TimeoutError')), info.startToCloseTimeoutMs);
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new DOMException('the step timed out', 'TimeoutError')),
+      info.startToCloseTimeoutMs,
+    );
     try {
       const signal = AbortSignal.any([cancellationSignal, deadline.signal]);
       const output = await runConnector(parts, input, { signal, attempt, used });
@@ -130,7 +175,15 @@ export function connectorActivity<S extends z.ZodType, C>(parts: ConnectorParts<
       await pauseKey(parts.deps.rates, input.rate?.key, err);
       timer?.({ outcome: 'failed' });
       metrics?.stepFailures.inc({ type, code: failure.type ?? 'UNKNOWN' });
-      log.warn('step attempt failed', { runId: input.runId, workflowId: input.workflowId, stepId: input.stepId, tenant: input.tenantId, code: failure.type, attempt, retryable: !failure.nonRetryable });
+      log.warn('step attempt failed', {
+        runId: input.runId,
+        workflowId: input.workflowId,
+        stepId: input.stepId,
+        tenant: input.tenantId,
+        code: failure.type,
+        attempt,
+        retryable: !failure.nonRetryable,
+      });
       throw failure;
     } finally {
       clearInterval(heartbeats);
@@ -146,7 +199,11 @@ export function connectorActivity<S extends z.ZodType, C>(parts: ConnectorParts<
  */
 async function admitted(rates: ConnectorDeps['rates'], rate: StepRate | undefined, signal: AbortSignal): Promise<void> {
   if (!rates || !rate) return;
-  for (let waitMs = await rates.admit(rate.key, rate.count, rate.windowMs); waitMs > 0; waitMs = await rates.admit(rate.key, rate.count, rate.windowMs)) {
+  for (
+    let waitMs = await rates.admit(rate.key, rate.count, rate.windowMs);
+    waitMs > 0;
+    waitMs = await rates.admit(rate.key, rate.count, rate.windowMs)
+  ) {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, waitMs);
       signal.addEventListener(
@@ -175,7 +232,9 @@ export function toFailure(err: unknown, attempt: number, secrets: string[] = [])
       type: err.code,
       message: redactText(err.message, secrets),
       nonRetryable: !err.retryable,
-      details: [redact({ attempt, ...(typeof err.details === 'object' && err.details !== null ? err.details : {}) }, secrets)],
+      details: [
+        redact({ attempt, ...(typeof err.details === 'object' && err.details !== null ? err.details : {}) }, secrets),
+      ],
       nextRetryDelay: err.retryAfterMs,
     });
   }

@@ -12,10 +12,17 @@ export interface CatalogueEntry {
   defaults: ConnectorDefaults;
   /** A whole step of this type. */
   example: Record<string, unknown>;
-  connection?: { type: string; required: boolean; description: string; configSchema: Record<string, unknown>; example: Record<string, unknown> };
+  connection?: {
+    type: string;
+    required: boolean;
+    description: string;
+    configSchema: Record<string, unknown>;
+    example: Record<string, unknown>;
+  };
 }
 
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
+const jsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
 
 /**
  * Every connector step type with its config's JSON Schema, defaults, description, an example
@@ -36,7 +43,13 @@ export function connectorCatalogue(registry: Registry = defaultRegistry): Catalo
     };
     const kind = c.connection?.kind;
     if (kind && c.connection) {
-      entry.connection = { type: kind.type, required: c.connection.required, description: kind.description, configSchema: jsonSchema(kind.storedSchema), example: kind.example };
+      entry.connection = {
+        type: kind.type,
+        required: c.connection.required,
+        description: kind.description,
+        configSchema: jsonSchema(kind.storedSchema),
+        example: kind.example,
+      };
     }
     return [entry];
   });

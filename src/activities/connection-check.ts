@@ -4,7 +4,8 @@ import type { ConnectorDeps } from './kit.js';
 import { registry } from './registry.js';
 import { redactText } from './secrets.js';
 
-const pointerOf = (path: readonly PropertyKey[]) => `/config${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
+const pointerOf = (path: readonly PropertyKey[]) =>
+  `/config${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
 
 /**
  * The config of a connection about to be stored, checked against its kind: secret fields must be
@@ -14,30 +15,58 @@ export function checkStoredConnection(type: string, config: unknown): Record<str
   const kind = registry.connectionKinds.get(type);
   if (!kind) {
     const known = [...registry.connectionKinds.keys()].join(', ');
-    throw new AppError({ code: 'UNKNOWN_CONNECTION_TYPE', message: `unknown connection type '${type}'; known types: ${known}`, httpStatus: 400, details: [{ pointer: '/type', message: `known types: ${known}` }] });
+    throw new AppError({
+      code: 'UNKNOWN_CONNECTION_TYPE',
+      message: `unknown connection type '${type}'; known types: ${known}`,
+      httpStatus: 400,
+      details: [{ pointer: '/type', message: `known types: ${known}` }],
+    });
   }
   const parsed = kind.storedSchema.safeParse(config);
   if (!parsed.success) {
-    const problems: DefinitionProblem[] = parsed.error.issues.map((i) => ({ pointer: pointerOf(i.path), message: i.message }));
-    throw new AppError({ code: 'INVALID_CONNECTION', message: `the ${type} connection has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, httpStatus: 400, details: problems });
+    const problems: DefinitionProblem[] = parsed.error.issues.map((i) => ({
+      pointer: pointerOf(i.path),
+      message: i.message,
+    }));
+    throw new AppError({
+      code: 'INVALID_CONNECTION',
+      message: `the ${type} connection has ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+      httpStatus: 400,
+      details: problems,
+    });
   }
   // What was sent is stored (defaults are applied when it is used, so they can change).
-  return typeof config === 'object' && config !== null && !Array.isArray(config) ? Object.fromEntries(Object.entries(config)) : {};
+  return typeof config === 'object' && config !== null && !Array.isArray(config)
+    ? Object.fromEntries(Object.entries(config))
+    : {};
 }
 
 /** What checking a stored connection found. */
-export type ConnectionTestResult = { ok: true; details: Record<string, unknown> } | { ok: false; error: { code: string; message: string; retryable: boolean } };
+export type ConnectionTestResult =
+  | { ok: true; details: Record<string, unknown> }
+  | { ok: false; error: { code: string; message: string; retryable: boolean } };
 
 /**
  * Resolves a stored connection's secrets and runs its kind's check (an SMTP handshake, `SELECT 1`,
  * a metadata request) within `timeoutMs`. A failure is an answer, not an error; secrets are
  * redacted from it.
  */
-export async function testConnection(tenantId: string, name: string, deps: ConnectorDeps, timeoutMs = 15_000): Promise<ConnectionTestResult> {
-  if (!deps.connections) throw new AppError({ code: 'CONNECTIONS_UNAVAILABLE', message: 'no connection store', httpStatus: 503 });
+export async function testConnection(
+  tenantId: string,
+  name: string,
+  deps: ConnectorDeps,
+  timeoutMs = 15_000,
+): Promise<ConnectionTestResult> {
+  if (!deps.connections)
+    throw new AppError({ code: 'CONNECTIONS_UNAVAILABLE', message: 'no connection store', httpStatus: 503 });
   const stored = await deps.connections.get(tenantId, name);
   const kind = registry.connectionKinds.get(stored.type);
-  if (!kind) throw new AppError({ code: 'UNKNOWN_CONNECTION_TYPE', message: `connection '${name}' has the unknown type '${stored.type}'`, httpStatus: 400 });
+  if (!kind)
+    throw new AppError({
+      code: 'UNKNOWN_CONNECTION_TYPE',
+      message: `connection '${name}' has the unknown type '${stored.type}'`,
+      httpStatus: 400,
+    });
   const { secrets } = deps;
   const used: string[] = [];
   try {

@@ -5,7 +5,9 @@ import type { ConnectorDeps } from './kit.js';
 /** A stored secret field holds exactly this: `$secret('name')`, never the value. */
 export const SECRET_REFERENCE = /^\$secret\('([A-Za-z0-9_.-]{1,100})'\)$/;
 
-const SecretReferenceSchema = z.string().regex(SECRET_REFERENCE, "a secret field holds a $secret('name') reference, never the value");
+const SecretReferenceSchema = z
+  .string()
+  .regex(SECRET_REFERENCE, "a secret field holds a $secret('name') reference, never the value");
 const SecretValueSchema = z.string().min(1);
 
 /** The resolved config type of a connection kind. */
@@ -53,7 +55,12 @@ export function defineConnectionKind<S extends z.ZodType>(spec: {
   test: (config: z.output<S>, ctx: ConnectionTestContext) => Promise<Record<string, unknown>>;
 }): ConnectionKind<z.output<S>> {
   const resolvedSchema: Parser<z.output<S>> = spec.schema(SecretValueSchema);
-  const base = { type: spec.type, description: spec.description, example: spec.example, storedSchema: spec.schema(SecretReferenceSchema) };
+  const base = {
+    type: spec.type,
+    description: spec.description,
+    example: spec.example,
+    storedSchema: spec.schema(SecretReferenceSchema),
+  };
   const erased: ConnectionKind = {
     ...base,
     resolvedSchema,
@@ -70,14 +77,21 @@ export function parseResolved<C>(schema: Parser<C>, config: unknown, name: strin
   const parsed = schema.safeParse(config);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-  throw new AppError({ code: 'INVALID_CONNECTION', message: `connection '${name}' is invalid: ${problems.join('; ')}`, httpStatus: 400 });
+  throw new AppError({
+    code: 'INVALID_CONNECTION',
+    message: `connection '${name}' is invalid: ${problems.join('; ')}`,
+    httpStatus: 400,
+  });
 }
 
 /**
  * Swaps the `$secret('name')` references of a stored connection's config for their values and
  * returns the values used, so they can be redacted from whatever leaves the activity.
  */
-export async function revealReferences(value: unknown, reveal: (name: string) => Promise<string>): Promise<{ value: unknown; used: string[] }> {
+export async function revealReferences(
+  value: unknown,
+  reveal: (name: string) => Promise<string>,
+): Promise<{ value: unknown; used: string[] }> {
   const used: string[] = [];
   const walk = async (v: unknown): Promise<unknown> => {
     if (typeof v === 'string') {
@@ -88,7 +102,10 @@ export async function revealReferences(value: unknown, reveal: (name: string) =>
       return secret;
     }
     if (Array.isArray(v)) return Promise.all(v.map(walk));
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)));
+    if (typeof v === 'object' && v !== null)
+      return Object.fromEntries(
+        await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)),
+      );
     return v;
   };
   return { value: await walk(value), used: used.filter((s) => s.length > 0) };

@@ -8,10 +8,19 @@ export function createDeadLetterActivities(deadLetters: DeadLettersRepo, metrics
       await deadLetters.insert(record);
       metrics?.deadLetters.inc({ type: record.stepType, code: record.errorCode });
     },
-    async openDeadLetters(req: { tenantId: string; filter: DeadLetterFilter; limit: number }): Promise<{ id: string; executionId: string }[]> {
+    async openDeadLetters(req: {
+      tenantId: string;
+      filter: DeadLetterFilter;
+      limit: number;
+    }): Promise<{ id: string; executionId: string }[]> {
       return deadLetters.openIds(req.tenantId, req.filter, req.limit);
     },
-    async resolveDeadLetter(req: { tenantId: string; id: string; status: 'redriven' | 'discarded'; reason?: string }): Promise<boolean> {
+    async resolveDeadLetter(req: {
+      tenantId: string;
+      id: string;
+      status: 'redriven' | 'discarded';
+      reason?: string;
+    }): Promise<boolean> {
       return deadLetters.resolve(req.tenantId, req.id, req.status, req.reason);
     },
   };

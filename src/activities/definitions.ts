@@ -5,7 +5,11 @@ import { toFailure } from './boundary.js';
 /** Loads a stored definition for a `subworkflow` step (the workflow itself never reads the database). */
 export function createDefinitionActivities(workflows: WorkflowsRepo) {
   return {
-    async loadDefinition(req: { tenantId: string; workflowId: string; version?: number }): Promise<{ id: string; version: number; definition: Definition }> {
+    async loadDefinition(req: {
+      tenantId: string;
+      workflowId: string;
+      version?: number;
+    }): Promise<{ id: string; version: number; definition: Definition }> {
       try {
         const wf = await workflows.get(req.tenantId, req.workflowId, req.version);
         return { id: wf.id, version: wf.version, definition: wf.definition };

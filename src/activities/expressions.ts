@@ -8,9 +8,16 @@ import { toFailure } from './boundary.js';
  */
 export function createExpressionActivities() {
   return {
-    async evaluateExpression(req: { expression?: string; template?: unknown; scope: unknown; opts: EvalOptions }): Promise<unknown> {
+    async evaluateExpression(req: {
+      expression?: string;
+      template?: unknown;
+      scope: unknown;
+      opts: EvalOptions;
+    }): Promise<unknown> {
       try {
-        return req.expression === undefined ? await render(req.template, req.scope, req.opts) : await evaluate(req.expression, req.scope, req.opts);
+        return req.expression === undefined
+          ? await render(req.template, req.scope, req.opts)
+          : await evaluate(req.expression, req.scope, req.opts);
       } catch (err) {
         throw toFailure(err, 1);
       }

@@ -19,12 +19,19 @@ export function createHostGuard(allowlist: string) {
       try {
         addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true });
       } catch (err) {
-        throw new AppError({ code: `${codePrefix}_UNAVAILABLE`, message: `${host} could not be resolved`, retryable: true, cause: err });
+        throw new AppError({
+          code: `${codePrefix}_UNAVAILABLE`,
+          message: `${host} could not be resolved`,
+          retryable: true,
+          cause: err,
+        });
       }
       const first = addresses[0];
-      if (!first) throw new AppError({ code: `${codePrefix}_UNAVAILABLE`, message: `${host} has no address`, retryable: true });
+      if (!first)
+        throw new AppError({ code: `${codePrefix}_UNAVAILABLE`, message: `${host} has no address`, retryable: true });
       if (!allowed.allowsHost(host, port)) {
-        for (const a of addresses) guard.assertAllowed(new URL(`http://${a.family === 6 ? `[${a.address}]` : a.address}:${port}`));
+        for (const a of addresses)
+          guard.assertAllowed(new URL(`http://${a.family === 6 ? `[${a.address}]` : a.address}:${port}`));
       }
       return first.address;
     },

@@ -54,7 +54,9 @@ export interface Connector<T extends string = string> {
   /** The Temporal activity of this step type, registered under the type's name. */
   activity: (deps: ConnectorDeps) => ConnectorActivity;
   /** One attempt outside Temporal (the step test); see runConnector. */
-  attempt: (deps: ConnectorDeps) => (input: ConnectorInput, at: { signal: AbortSignal; attempt: number; used: string[] }) => Promise<unknown>;
+  attempt: (
+    deps: ConnectorDeps,
+  ) => (input: ConnectorInput, at: { signal: AbortSignal; attempt: number; used: string[] }) => Promise<unknown>;
 }
 
 export type ConnectorActivity = (input: ConnectorInput) => Promise<ConnectorResult>;
@@ -64,9 +66,17 @@ export type ConnectorActivity = (input: ConnectorInput) => Promise<ConnectorResu
  * @example defineConnector({ type: 'echo', description: 'Returns its config', configSchema: z.object({ say: z.string() }),
  *   defaults: { timeout: '5s', retry: { maxAttempts: 1 } }, example: { config: { say: 'hi' } }, create: () => async (config) => config })
  */
-export function defineConnector<const T extends string, S extends z.ZodType, C = undefined>(spec: ConnectorSpec<T, S, C>): Connector<T> {
+export function defineConnector<const T extends string, S extends z.ZodType, C = undefined>(
+  spec: ConnectorSpec<T, S, C>,
+): Connector<T> {
   const { create, connection, ...rest } = spec;
-  const parts = (deps: ConnectorDeps) => ({ type: spec.type, schema: spec.configSchema, execute: create(deps), connection, deps });
+  const parts = (deps: ConnectorDeps) => ({
+    type: spec.type,
+    schema: spec.configSchema,
+    execute: create(deps),
+    connection,
+    deps,
+  });
   return {
     ...rest,
     ...(connection ? { connection: { kind: connection.kind.erased, required: connection.required } } : {}),

@@ -34,15 +34,26 @@ describe('redaction of used secrets', () => {
         assert.ok(out.includes('[redacted]'), `prefix '${prefix}': ${out}`);
         // What is left around the marker decodes to at most the first and last few bits of the secret.
         const leftover = out.replace('[redacted]', '');
-        assert.ok(encoded.length - leftover.length >= Math.floor((SECRET.length * 4) / 3) - 2, `prefix '${prefix}' left too much: ${out}`);
+        assert.ok(
+          encoded.length - leftover.length >= Math.floor((SECRET.length * 4) / 3) - 2,
+          `prefix '${prefix}' left too much: ${out}`,
+        );
       }
     }
   });
 
   it('redacts deeply in strings and keys of an output, including JSON-escaped secrets, and keeps clean values as they are', () => {
     const secret = 'a"b\\c\nd';
-    const output = { status: 200, headers: { [`x-${secret}`]: 'v' }, body: { list: [`got ${secret.toUpperCase()}`, 1, null], b64: b64(secret) } };
-    assert.deepEqual(redact(output, [secret]), { status: 200, headers: { 'x-[redacted]': 'v' }, body: { list: ['got [redacted]', 1, null], b64: '[redacted]' } });
+    const output = {
+      status: 200,
+      headers: { [`x-${secret}`]: 'v' },
+      body: { list: [`got ${secret.toUpperCase()}`, 1, null], b64: b64(secret) },
+    };
+    assert.deepEqual(redact(output, [secret]), {
+      status: 200,
+      headers: { 'x-[redacted]': 'v' },
+      body: { list: ['got [redacted]', 1, null], b64: '[redacted]' },
+    });
     const clean = { body: 'nothing here' };
     assert.equal(redact(clean, [secret]), clean);
     assert.equal(redact(clean, []), clean);

@@ -16,7 +16,17 @@ export interface Registry<T extends string = string> {
 }
 
 /** Step types the interpreter runs itself; a connector cannot take their names. */
-const BUILT_IN = ['delay', 'transform', 'succeed', 'fail', 'choice', 'parallel', 'foreach', 'wait_for_event', 'subworkflow'];
+const BUILT_IN = [
+  'delay',
+  'transform',
+  'succeed',
+  'fail',
+  'choice',
+  'parallel',
+  'foreach',
+  'wait_for_event',
+  'subworkflow',
+];
 
 /**
  * Checks a list of connectors and indexes it. Refuses, so the process does not start: a type
@@ -27,14 +37,19 @@ export function buildRegistry<T extends string>(list: readonly Connector<T>[]): 
   const byType = new Map<string, Connector<T>>();
   const kinds = new Map<string, ConnectionKind>();
   for (const c of list) {
-    if (!/^[a-z][a-z0-9_]{0,39}$/.test(c.type)) throw new Error(`connector type '${c.type}' is not 1-40 characters of a-z, 0-9 and _`);
+    if (!/^[a-z][a-z0-9_]{0,39}$/.test(c.type))
+      throw new Error(`connector type '${c.type}' is not 1-40 characters of a-z, 0-9 and _`);
     if (byType.has(c.type)) throw new Error(`connector '${c.type}' is registered twice`);
     if (BUILT_IN.includes(c.type)) throw new Error(`connector '${c.type}' takes the name of a built-in step type`);
-    const missing = (['description', 'configSchema', 'defaults', 'example', 'activity', 'attempt'] as const).filter((k) => !c[k]);
+    const missing = (['description', 'configSchema', 'defaults', 'example', 'activity', 'attempt'] as const).filter(
+      (k) => !c[k],
+    );
     if (!c.defaults?.timeout || !c.defaults.retry) missing.push('defaults');
-    if (missing.length) throw new Error(`connector '${c.type}' is half-registered: it lacks ${[...new Set(missing)].join(', ')}`);
+    if (missing.length)
+      throw new Error(`connector '${c.type}' is half-registered: it lacks ${[...new Set(missing)].join(', ')}`);
     const kind = c.connection?.kind;
-    if (kind && kinds.has(kind.type) && kinds.get(kind.type) !== kind) throw new Error(`connection kind '${kind.type}' is defined twice`);
+    if (kind && kinds.has(kind.type) && kinds.get(kind.type) !== kind)
+      throw new Error(`connection kind '${kind.type}' is defined twice`);
     if (kind) kinds.set(kind.type, kind);
     byType.set(c.type, c);
   }
@@ -55,6 +70,10 @@ export function buildRegistry<T extends string>(list: readonly Connector<T>[]): 
 export function assertWorkflowDefaults(registry: Registry, workflowDefaults: Record<string, ConnectorDefaults>): void {
   const expected = registry.defaults();
   if (isDeepStrictEqual(JSON.parse(JSON.stringify(expected)), JSON.parse(JSON.stringify(workflowDefaults)))) return;
-  const stale = [...new Set([...Object.keys(expected), ...Object.keys(workflowDefaults)])].filter((t) => !isDeepStrictEqual(Reflect.get(expected, t), workflowDefaults[t]));
-  throw new Error(`src/activities/defaults.generated.ts is stale for ${stale.join(', ')}; run npm run connectors:generate`);
+  const stale = [...new Set([...Object.keys(expected), ...Object.keys(workflowDefaults)])].filter(
+    (t) => !isDeepStrictEqual(Reflect.get(expected, t), workflowDefaults[t]),
+  );
+  throw new Error(
+    `src/activities/defaults.generated.ts is stale for ${stale.join(', ')}; run npm run connectors:generate`,
+  );
 }

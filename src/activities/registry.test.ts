@@ -26,13 +26,19 @@ describe('the connector registry', () => {
     assert.throws(() => buildRegistry([echo('echo'), echo('echo')]), /connector 'echo' is registered twice/);
     assert.throws(() => buildRegistry([echo('delay')]), /takes the name of a built-in step type/);
     const { description: _d, ...noDescription } = echo('half');
-    assert.throws(() => buildRegistry([{ ...noDescription, description: '' }]), /'half' is half-registered: it lacks description/);
+    assert.throws(
+      () => buildRegistry([{ ...noDescription, description: '' }]),
+      /'half' is half-registered: it lacks description/,
+    );
   });
 
   it('the workflow reads exactly the registry defaults, and the generated file is current', () => {
     assert.doesNotThrow(() => assertWorkflowDefaults(registry, connectorDefaults));
     assert.equal(readFileSync(new URL('./defaults.generated.ts', import.meta.url), 'utf8'), defaultsSource(registry));
-    assert.throws(() => assertWorkflowDefaults(buildRegistry([...CONNECTORS, echo('echo')]), connectorDefaults), /defaults.generated.ts is stale for echo/);
+    assert.throws(
+      () => assertWorkflowDefaults(buildRegistry([...CONNECTORS, echo('echo')]), connectorDefaults),
+      /defaults.generated.ts is stale for echo/,
+    );
   });
 
   it('every connector example is a valid step, and the catalogue lists every type with its JSON Schema, defaults and connection', () => {
@@ -59,7 +65,11 @@ describe('the connector registry', () => {
   });
 
   it('validation checks a connector step config and connection against its connector', () => {
-    const missing = validateStep({ id: 'm', type: 'email', config: { from: 'a@x.io', to: 'b@y.io', subject: 's', text: 't' } });
+    const missing = validateStep({
+      id: 'm',
+      type: 'email',
+      config: { from: 'a@x.io', to: 'b@y.io', subject: 's', text: 't' },
+    });
     assert.deepEqual(missing.ok ? [] : missing.problems.map((p) => p.pointer), ['/connection']);
     const bad = validateStep({ id: 'q', type: 'sql', connection: 'db', config: { query: 'SELECT 1', maxRows: 0 } });
     assert.deepEqual(bad.ok ? [] : bad.problems.map((p) => p.pointer), ['/config/maxRows']);

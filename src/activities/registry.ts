@@ -11,7 +11,14 @@ import { sqlConnector } from './sql/definition.js';
  * activities, the catalogue (`GET /v1/connectors`) and the step test all come from here.
  * Adding a connector: a folder under src/activities/ and one line here (README, "Adding a connector").
  */
-export const CONNECTORS = [httpConnector, webhookConnector, emailConnector, sqlConnector, slackConnector, kafkaConnector] as const;
+export const CONNECTORS = [
+  httpConnector,
+  webhookConnector,
+  emailConnector,
+  sqlConnector,
+  slackConnector,
+  kafkaConnector,
+] as const;
 
 export type ConnectorType = (typeof CONNECTORS)[number]['type'];
 export const CONNECTOR_TYPES = CONNECTORS.map((c): ConnectorType => c.type);

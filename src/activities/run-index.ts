@@ -8,7 +8,10 @@ export function createRunIndexActivities(runs: RunsRepo, metrics?: Metrics) {
       await runs.record(record);
       if (record.endedAt) {
         metrics?.runsFinished.inc({ status: record.status });
-        metrics?.runSeconds.observe({ status: record.status }, (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000);
+        metrics?.runSeconds.observe(
+          { status: record.status },
+          (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000,
+        );
       }
     },
   };

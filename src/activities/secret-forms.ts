@@ -42,7 +42,11 @@ function textualForms(secret: string): string[] {
   const bytes = Buffer.from(secret, 'utf8');
   const percentAll = [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
   // RFC 3986 unreserved characters stay; Python's quote(safe='') and Go's PathEscape do this.
-  const rfc3986 = [...bytes].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('');
+  const rfc3986 = [...bytes]
+    .map((b) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
   const component = safe(() => encodeURIComponent(secret));
   return [
     secret,

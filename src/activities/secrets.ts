@@ -5,7 +5,9 @@ import { secretMatcher } from './secret-forms.js';
  * with `nonce`; without one (runs started before revision 3), of every `$secret('name')`.
  */
 const placeholders = (nonce: string | undefined): RegExp =>
-  nonce === undefined ? /\u001fsecret:([^\u001f]*)\u001f/g : new RegExp(`\u001fsecret:${nonce.replace(/[^0-9a-f-]/gi, '')}:([^\u001f]*)\u001f`, 'g');
+  nonce === undefined
+    ? /\u001fsecret:([^\u001f]*)\u001f/g
+    : new RegExp(`\u001fsecret:${nonce.replace(/[^0-9a-f-]/gi, '')}:([^\u001f]*)\u001f`, 'g');
 
 const REDACTED = '[redacted]';
 
@@ -15,7 +17,11 @@ const REDACTED = '[redacted]';
  * references carrying this render's `nonce` are resolved: one that came from data (a trigger, an
  * event, a response) stays the text it was.
  */
-export async function revealSecrets(value: unknown, reveal: (name: string) => Promise<string>, nonce?: string): Promise<{ value: unknown; used: string[] }> {
+export async function revealSecrets(
+  value: unknown,
+  reveal: (name: string) => Promise<string>,
+  nonce?: string,
+): Promise<{ value: unknown; used: string[] }> {
   const used: string[] = [];
   const pattern = placeholders(nonce);
   const walk = async (v: unknown): Promise<unknown> => {
@@ -28,7 +34,10 @@ export async function revealSecrets(value: unknown, reveal: (name: string) => Pr
       return v.replace(pattern, () => values[i++] ?? '');
     }
     if (Array.isArray(v)) return Promise.all(v.map(walk));
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)));
+    if (typeof v === 'object' && v !== null)
+      return Object.fromEntries(
+        await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)),
+      );
     return v;
   };
   return { value: await walk(value), used: used.filter((s) => s.length > 0) };
@@ -55,4 +64,5 @@ export function redact<T>(value: T, used: readonly string[]): T {
 }
 
 /** The text with every used secret replaced, in the forms `redact` knows. */
-export const redactText = (text: string, used: readonly string[]): string => secretMatcher(used)?.replace(text, REDACTED) ?? text;
+export const redactText = (text: string, used: readonly string[]): string =>
+  secretMatcher(used)?.replace(text, REDACTED) ?? text;

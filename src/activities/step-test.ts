@@ -26,10 +26,18 @@ const placeholder = (nonce: string) => new RegExp(`\u001fsecret:${nonce}:([^\u00
  * and redacted from the output and any error; the rendered config shows `$secret('name')`.
  * @example await testStep(step, { trigger: { email: 'a@b.c' } }, { tenantId: 't', dryRun: true, deps, limits })
  */
-export async function testStep(step: Step, context: unknown, opts: { tenantId: string; dryRun: boolean; deps: ConnectorDeps; limits: ExpressionLimits }): Promise<StepTestResult> {
+export async function testStep(
+  step: Step,
+  context: unknown,
+  opts: { tenantId: string; dryRun: boolean; deps: ConnectorDeps; limits: ExpressionLimits },
+): Promise<StepTestResult> {
   const connector = registry.get(step.type);
   if (!connector || !('config' in step)) {
-    throw new AppError({ code: 'STEP_NOT_TESTABLE', message: `only connector steps can be tested (${registry.types.join(', ')}); '${step.type}' runs inside the workflow`, httpStatus: 400 });
+    throw new AppError({
+      code: 'STEP_NOT_TESTABLE',
+      message: `only connector steps can be tested (${registry.types.join(', ')}); '${step.type}' runs inside the workflow`,
+      httpStatus: 400,
+    });
   }
   const nonce = randomUUID();
   let config: unknown;
@@ -43,9 +51,22 @@ export async function testStep(step: Step, context: unknown, opts: { tenantId: s
   const used: string[] = [];
   const timeoutMs = Math.min(toMillis(step.timeout ?? connector.defaults.timeout), MAX_TEST_MS);
   const id = `test-${randomUUID()}`;
-  const input = { config, runId: id, workflowId: 'step-test', tenantId: opts.tenantId, stepId: step.id, idempotencyKey: `${id}:${step.id}`, secretNonce: nonce, ...('connection' in step && step.connection ? { connection: step.connection } : {}) };
+  const input = {
+    config,
+    runId: id,
+    workflowId: 'step-test',
+    tenantId: opts.tenantId,
+    stepId: step.id,
+    idempotencyKey: `${id}:${step.id}`,
+    secretNonce: nonce,
+    ...('connection' in step && step.connection ? { connection: step.connection } : {}),
+  };
   try {
-    const output = await connector.attempt(opts.deps)(input, { signal: AbortSignal.timeout(timeoutMs), attempt: 1, used });
+    const output = await connector.attempt(opts.deps)(input, {
+      signal: AbortSignal.timeout(timeoutMs),
+      attempt: 1,
+      used,
+    });
     return { config: shown, output };
   } catch (err) {
     return { config: shown, error: failure(err, used) };
@@ -56,11 +77,16 @@ export async function testStep(step: Step, context: unknown, opts: { tenantId: s
 function showReferences(value: unknown, pattern: RegExp): unknown {
   if (typeof value === 'string') return value.replace(pattern, (_m, name: string) => `$secret('${name}')`);
   if (Array.isArray(value)) return value.map((v) => showReferences(v, pattern));
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, showReferences(v, pattern)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, showReferences(v, pattern)]));
   return value;
 }
 
 function failure(err: unknown, used: string[]): NonNullable<StepTestResult['error']> {
-  if (err instanceof AppError) return { code: err.code, message: redactText(err.message, used), retryable: err.retryable };
-  return redact({ code: 'CONNECTOR_FAULT', message: err instanceof Error ? err.message : String(err), retryable: true }, used);
+  if (err instanceof AppError)
+    return { code: err.code, message: redactText(err.message, used), retryable: err.retryable };
+  return redact(
+    { code: 'CONNECTOR_FAULT', message: err instanceof Error ? err.message : String(err), retryable: true },
+    used,
+  );
 }

@@ -36,8 +36,14 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
       if (result.success) return undefined;
-      const errors = result.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
-      return problemResponse(c, new AppError({ code: 'INVALID_REQUEST', message: 'the request is invalid', httpStatus: 400, details: errors }));
+      const errors = result.error.issues.map((i) => ({
+        pointer: `/${i.path.map(String).join('/')}`,
+        message: i.message,
+      }));
+      return problemResponse(
+        c,
+        new AppError({ code: 'INVALID_REQUEST', message: 'the request is invalid', httpStatus: 400, details: errors }),
+      );
     },
   });
 
@@ -53,23 +59,43 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
         await next();
       } finally {
         span.updateName(`${c.req.method} ${c.req.routePath}`);
-        span.setAttributes({ 'http.method': c.req.method, 'http.route': c.req.routePath, 'http.status_code': c.res.status, 'request.id': requestId });
+        span.setAttributes({
+          'http.method': c.req.method,
+          'http.route': c.req.routePath,
+          'http.status_code': c.res.status,
+          'request.id': requestId,
+        });
         if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
         span.end();
       }
     });
     const seconds = (performance.now() - started) / 1000;
-    deps.metrics.httpRequestSeconds.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
-    c.var.logger.info({ method: c.req.method, path: redactPath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
+    deps.metrics.httpRequestSeconds.observe(
+      { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
+      seconds,
+    );
+    c.var.logger.info(
+      { method: c.req.method, path: redactPath(c.req.path), status: c.res.status, ms: Math.round(seconds * 1000) },
+      'request',
+    );
   });
-  const tooLarge = (c: Context) => problemResponse(c, new AppError({ code: 'BODY_TOO_LARGE', message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`, httpStatus: 413 }));
+  const tooLarge = (c: Context) =>
+    problemResponse(
+      c,
+      new AppError({
+        code: 'BODY_TOO_LARGE',
+        message: `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`,
+        httpStatus: 413,
+      }),
+    );
   const countedLimit = bodyLimit({ maxSize: deps.config.API_BODY_LIMIT_BYTES, onError: tooLarge });
   app.use('*', (c, next) => {
     // A declared length is checked as is, which keeps the server's direct body read; bodies of
     // unknown length are counted as they stream. Bodies of reads are never read.
     if (['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
     const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) return Number(length) > deps.config.API_BODY_LIMIT_BYTES ? Promise.resolve(tooLarge(c)) : next();
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined)
+      return Number(length) > deps.config.API_BODY_LIMIT_BYTES ? Promise.resolve(tooLarge(c)) : next();
     return countedLimit(c, next);
   });
 
@@ -82,18 +108,33 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       const code = err.status === 400 ? 'MALFORMED_REQUEST' : `HTTP_${err.status}`;
-      return problemResponse(c, new AppError({ code, message: err.message || 'the request could not be read', httpStatus: err.status }));
+      return problemResponse(
+        c,
+        new AppError({ code, message: err.message || 'the request could not be read', httpStatus: err.status }),
+      );
     }
     return onError(err, c);
   });
-  app.notFound((c) => problemResponse(c, new AppError({ code: 'ROUTE_NOT_FOUND', message: `no route for ${c.req.method} ${redactPath(c.req.path)}`, httpStatus: 404 })));
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      new AppError({
+        code: 'ROUTE_NOT_FOUND',
+        message: `no route for ${c.req.method} ${redactPath(c.req.path)}`,
+        httpStatus: 404,
+      }),
+    ),
+  );
 
   app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
   app.route('/', metricsRoutes(deps));
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
-  app.route('/codec', codecRoutes({ ring: deps.payloadRing, claims: deps.claims }, new URL(deps.config.TEMPORAL_UI_URL).origin));
+  app.route(
+    '/codec',
+    codecRoutes({ ring: deps.payloadRing, claims: deps.claims }, new URL(deps.config.TEMPORAL_UI_URL).origin),
+  );
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
   app.route('/v1', triggersRoutes(deps));
@@ -104,7 +145,10 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/steps', stepsTestRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
-  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' } });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' },
+  });
   app.route('/', docsRoutes());
   app.route('/', uiRoutes());
   return app;

@@ -12,7 +12,9 @@ import { requireScopes } from './middleware/scopes.js';
 
 /** The JSON the Temporal Web UI and CLI send to a codec server: payloads with base64 fields. */
 const PayloadsSchema = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(1000),
+  payloads: z
+    .array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() }))
+    .max(1000),
 });
 
 /**
@@ -29,7 +31,12 @@ export function codecRoutes(codecs: { ring?: KeyRing; claims: Pick<ClaimsRepo, '
   const claims = new ClaimCheckCodec(codecs.claims, { thresholdBytes: Number.POSITIVE_INFINITY, cacheBytes: 0 });
   const codec = {
     encode: async (payloads: Payload[]) => {
-      if (!encryption) throw new AppError({ code: 'ROUTE_NOT_FOUND', message: 'payload encryption is off: there is nothing to encode', httpStatus: 404 });
+      if (!encryption)
+        throw new AppError({
+          code: 'ROUTE_NOT_FOUND',
+          message: 'payload encryption is off: there is nothing to encode',
+          httpStatus: 404,
+        });
       return encryption.encode(payloads);
     },
     decode: async (payloads: Payload[]) => {
@@ -38,15 +45,33 @@ export function codecRoutes(codecs: { ring?: KeyRing; claims: Pick<ClaimsRepo, '
     },
   };
   const app = new Hono<ApiEnv>();
-  app.use('*', cors({ origin: uiOrigin, allowHeaders: ['content-type', 'x-namespace', 'authorization'], allowMethods: ['POST', 'OPTIONS'], credentials: true }));
+  app.use(
+    '*',
+    cors({
+      origin: uiOrigin,
+      allowHeaders: ['content-type', 'x-namespace', 'authorization'],
+      allowMethods: ['POST', 'OPTIONS'],
+      credentials: true,
+    }),
+  );
   for (const action of ['encode', 'decode'] as const) {
     app.post(`/${action}`, requireScopes('operator'), async (c) => {
       const parsed = PayloadsSchema.safeParse(await c.req.json().catch(() => undefined));
-      if (!parsed.success) throw new AppError({ code: 'INVALID_REQUEST', message: 'expected { payloads: [{ metadata, data }] } with base64 values', httpStatus: 400 });
+      if (!parsed.success)
+        throw new AppError({
+          code: 'INVALID_REQUEST',
+          message: 'expected { payloads: [{ metadata, data }] } with base64 values',
+          httpStatus: 400,
+        });
       const payloads = await codec[action](parsed.data.payloads.map(fromJson)).catch((cause: unknown) => {
         if (cause instanceof AppError && cause.code === 'ROUTE_NOT_FOUND') throw cause;
         // Whatever a caller sends must not look like a server fault: it is their ciphertext that is bad.
-        throw new AppError({ code: 'INVALID_CIPHERTEXT', message: 'a payload could not be decrypted with the payload keys', httpStatus: 400, cause });
+        throw new AppError({
+          code: 'INVALID_CIPHERTEXT',
+          message: 'a payload could not be decrypted with the payload keys',
+          httpStatus: 400,
+          cause,
+        });
       });
       return c.json({ payloads: payloads.map(toJson) });
     });
@@ -57,9 +82,15 @@ export function codecRoutes(codecs: { ring?: KeyRing; claims: Pick<ClaimsRepo, '
 const b64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
 
 function fromJson(p: { metadata?: Record<string, string>; data?: string }): Payload {
-  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])), data: Buffer.from(p.data ?? '', 'base64') };
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: Buffer.from(p.data ?? '', 'base64'),
+  };
 }
 
 function toJson(p: Payload): { metadata: Record<string, string>; data: string } {
-  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) };
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+    data: b64(p.data),
+  };
 }

@@ -11,7 +11,15 @@ const CatalogueEntrySchema = z
     configSchema: z.record(z.string(), z.unknown()),
     defaults: z.record(z.string(), z.unknown()),
     example: z.record(z.string(), z.unknown()),
-    connection: z.object({ type: z.string(), required: z.boolean(), description: z.string(), configSchema: z.record(z.string(), z.unknown()), example: z.record(z.string(), z.unknown()) }).optional(),
+    connection: z
+      .object({
+        type: z.string(),
+        required: z.boolean(),
+        description: z.string(),
+        configSchema: z.record(z.string(), z.unknown()),
+        example: z.record(z.string(), z.unknown()),
+      })
+      .optional(),
   })
   .openapi('Connector');
 

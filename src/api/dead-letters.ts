@@ -35,7 +35,11 @@ const DeadLetterSchema = z
   })
   .openapi('DeadLetter');
 
-const view = ({ executionId: _executionId, ...d }: DeadLetterRow) => ({ ...d, createdAt: d.createdAt.toISOString(), resolvedAt: d.resolvedAt?.toISOString() ?? null });
+const view = ({ executionId: _executionId, ...d }: DeadLetterRow) => ({
+  ...d,
+  createdAt: d.createdAt.toISOString(),
+  resolvedAt: d.resolvedAt?.toISOString() ?? null,
+});
 
 /**
  * Dead letters: steps that failed for good, parked in their runs. Inspect, group, re-drive one
@@ -52,12 +56,24 @@ export function deadLettersRoutes(deps: ApiDeps) {
       tags: ['dead letters'],
       summary: 'List dead letters, newest first',
       ...requires('runs:read'),
-      request: { query: PageQuerySchema.extend(GroupFilterSchema.shape).extend({ since: z.iso.datetime({ offset: true }).optional(), status: z.enum(['open', 'redriven', 'discarded']).default('open') }) },
-      responses: { 200: json(z.object({ items: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
+      request: {
+        query: PageQuerySchema.extend(GroupFilterSchema.shape).extend({
+          since: z.iso.datetime({ offset: true }).optional(),
+          status: z.enum(['open', 'redriven', 'discarded']).default('open'),
+        }),
+      },
+      responses: {
+        200: json(z.object({ items: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), 'A page'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { cursor, limit, since, ...filter } = c.req.valid('query');
-      const { items, nextCursor } = await deps.deadLetters.list(c.var.tenantId, { ...filter, since: since ? new Date(since) : undefined }, { cursor, limit });
+      const { items, nextCursor } = await deps.deadLetters.list(
+        c.var.tenantId,
+        { ...filter, since: since ? new Date(since) : undefined },
+        { cursor, limit },
+      );
       return c.json({ items: items.map(view), nextCursor }, 200);
     },
   );
@@ -70,11 +86,32 @@ export function deadLettersRoutes(deps: ApiDeps) {
       summary: 'Open dead letters grouped by workflow, step, error code and HTTP status',
       ...requires('runs:read'),
       request: { query: GroupFilterSchema },
-      responses: { 200: json(z.object({ items: z.array(z.object({ workflowId: z.string(), stepId: z.string(), errorCode: z.string(), httpStatus: z.number().nullable(), count: z.number(), oldest: z.string(), newest: z.string() })) }), 'Groups'), ...errorResponses },
+      responses: {
+        200: json(
+          z.object({
+            items: z.array(
+              z.object({
+                workflowId: z.string(),
+                stepId: z.string(),
+                errorCode: z.string(),
+                httpStatus: z.number().nullable(),
+                count: z.number(),
+                oldest: z.string(),
+                newest: z.string(),
+              }),
+            ),
+          }),
+          'Groups',
+        ),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const groups = await deps.deadLetters.groups(c.var.tenantId, c.req.valid('query'));
-      return c.json({ items: groups.map((g) => ({ ...g, oldest: g.oldest.toISOString(), newest: g.newest.toISOString() })) }, 200);
+      return c.json(
+        { items: groups.map((g) => ({ ...g, oldest: g.oldest.toISOString(), newest: g.newest.toISOString() })) },
+        200,
+      );
     },
   );
 
@@ -85,8 +122,23 @@ export function deadLettersRoutes(deps: ApiDeps) {
       tags: ['dead letters'],
       summary: 'Re-drive every open dead letter matching a filter, at a bounded rate',
       ...requires('runs:write'),
-      request: { body: { content: { 'application/json': { schema: GroupFilterSchema.extend({ ratePerSecond: z.number().int().min(1).max(100).default(5), limit: z.number().int().min(1).max(10_000).default(1000) }) } }, required: true } },
-      responses: { 202: json(z.object({ operationId: z.string(), matched: z.number().int() }), 'Started'), ...errorResponses },
+      request: {
+        body: {
+          content: {
+            'application/json': {
+              schema: GroupFilterSchema.extend({
+                ratePerSecond: z.number().int().min(1).max(100).default(5),
+                limit: z.number().int().min(1).max(10_000).default(1000),
+              }),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: {
+        202: json(z.object({ operationId: z.string(), matched: z.number().int() }), 'Started'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { ratePerSecond, limit, ...filter } = c.req.valid('json');
@@ -94,7 +146,11 @@ export function deadLettersRoutes(deps: ApiDeps) {
       const operationId = `bulk-redrive-${randomUUID()}`;
       const input: BulkRedriveInput = { tenantId: c.var.tenantId, filter, ratePerSecond, limit };
       try {
-        await deps.temporal.workflow.start('bulkRedrive', { workflowId: operationId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input] });
+        await deps.temporal.workflow.start('bulkRedrive', {
+          workflowId: operationId,
+          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+          args: [input],
+        });
       } catch (err) {
         throw unavailable('Temporal', err);
       }
@@ -121,16 +177,34 @@ export function deadLettersRoutes(deps: ApiDeps) {
       method: 'post',
       path: '/{id}/redrive',
       tags: ['dead letters'],
-      summary: 'Re-run the failed step in its run, earlier outputs intact; optionally with a corrected config or the step of another version',
+      summary:
+        'Re-run the failed step in its run, earlier outputs intact; optionally with a corrected config or the step of another version',
       description:
         'Needs runs:write; with `config` or `version` also workflows:write (403 FORBIDDEN), since that changes what the step does. ' +
         'The changed step may not reference a secret the failed step did not (400 REDRIVE_ADDS_SECRET).',
       ...requires('runs:write'),
       request: {
         params: IdParamSchema,
-        body: { content: { 'application/json': { schema: z.object({ config: z.record(z.string(), z.unknown()).optional().openapi({ description: "Merged over the step's config" }), version: z.number().int().min(1).optional() }) } }, required: false },
+        body: {
+          content: {
+            'application/json': {
+              schema: z.object({
+                config: z
+                  .record(z.string(), z.unknown())
+                  .optional()
+                  .openapi({ description: "Merged over the step's config" }),
+                version: z.number().int().min(1).optional(),
+              }),
+            },
+          },
+          required: false,
+        },
       },
-      responses: { 202: json(z.object({ redriven: z.literal(true) }), 'Re-driven'), 409: problem('Already resolved, or the run has ended'), ...errorResponses },
+      responses: {
+        202: json(z.object({ redriven: z.literal(true) }), 'Re-driven'),
+        409: problem('Already resolved, or the run has ended'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json') ?? {};
@@ -177,7 +251,12 @@ async function decide(deps: ApiDeps, dl: DeadLetterRow, decision: RedriveDecisio
   try {
     await deps.temporal.workflow.getHandle(dl.executionId).signal(redriveSignal, decision);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new AppError({ code: 'RUN_ENDED', message: `the run of dead letter '${dl.id}' has ended`, httpStatus: 409 });
+    if (err instanceof WorkflowNotFoundError)
+      throw new AppError({
+        code: 'RUN_ENDED',
+        message: `the run of dead letter '${dl.id}' has ended`,
+        httpStatus: 409,
+      });
     throw unavailable('Temporal', err);
   }
 }

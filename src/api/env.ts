@@ -11,9 +11,24 @@ import type { RateLimits } from './middleware/rate-limit.js';
 export interface ApiDeps extends Repos {
   config: RunLimitSettings &
     Pick<
-    Config,
-    'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_UI_URL' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES' | 'API_BODY_LIMIT_BYTES' | 'API_JSON_MAX_DEPTH' | 'NODE_ENV' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM' | 'AUTH_MAX_TOKEN_AGE_S' | 'KAFKA_DLQ_TOPIC'
-  >;
+      Config,
+      | 'TEMPORAL_NAMESPACE'
+      | 'TEMPORAL_TASK_QUEUE'
+      | 'TEMPORAL_UI_URL'
+      | 'HTTP_ALLOWLIST'
+      | 'STEP_OUTPUT_MAX_BYTES'
+      | 'API_BODY_LIMIT_BYTES'
+      | 'API_JSON_MAX_DEPTH'
+      | 'NODE_ENV'
+      | 'AUTH_MODE'
+      | 'AUTH_HS256_SECRET'
+      | 'AUTH_JWKS_URL'
+      | 'AUTH_ISSUER'
+      | 'AUTH_AUDIENCE'
+      | 'AUTH_TENANT_CLAIM'
+      | 'AUTH_MAX_TOKEN_AGE_S'
+      | 'KAFKA_DLQ_TOPIC'
+    >;
   pool: Pool;
   temporal: Client;
   logger: Logger;

@@ -13,15 +13,26 @@ export function healthRoutes(deps: ApiDeps, isDraining: () => boolean) {
     const { database, temporal } = await checks();
     // Draining is read fresh: a stopping process must fail readiness at once.
     const ready = !isDraining() && database === 'ok' && temporal === 'ok';
-    return c.json({ status: ready ? 'ready' : 'not ready', draining: isDraining(), checks: { database, temporal } }, ready ? 200 : 503);
+    return c.json(
+      { status: ready ? 'ready' : 'not ready', draining: isDraining(), checks: { database, temporal } },
+      ready ? 200 : 503,
+    );
   });
   return app;
 }
 
 async function dependencyChecks(deps: ApiDeps) {
   const [database, temporal] = await Promise.all([
-    deps.pool.query('SELECT 1').then(() => 'ok', () => 'unavailable'),
-    deps.temporal.withDeadline(Date.now() + 2_000, () => deps.temporal.workflowService.getSystemInfo({})).then(() => 'ok', () => 'unavailable'),
+    deps.pool.query('SELECT 1').then(
+      () => 'ok',
+      () => 'unavailable',
+    ),
+    deps.temporal
+      .withDeadline(Date.now() + 2_000, () => deps.temporal.workflowService.getSystemInfo({}))
+      .then(
+        () => 'ok',
+        () => 'unavailable',
+      ),
   ]);
   return { database, temporal };
 }

@@ -12,4 +12,5 @@ if (!config.DATABASE_URL) {
 }
 const app = await bootstrap(config, { logger, service: 'mini-zaps-api', api: 'serve', worker: config.API_WORKER });
 // The SDK stops the worker on the same signals: polling stops, in-flight tasks finish.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.stop().then(() => process.exit(0)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void app.stop().then(() => process.exit(0)));

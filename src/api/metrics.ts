@@ -20,7 +20,12 @@ async function updateBacklog(deps: ApiDeps): Promise<void> {
     Object.entries(taskTypes).map(async ([name, taskQueueType]) => {
       try {
         const res = await deps.temporal.withDeadline(Date.now() + 2_000, () =>
-          deps.temporal.workflowService.describeTaskQueue({ namespace: deps.config.TEMPORAL_NAMESPACE, taskQueue: { name: deps.config.TEMPORAL_TASK_QUEUE }, taskQueueType, reportStats: true }),
+          deps.temporal.workflowService.describeTaskQueue({
+            namespace: deps.config.TEMPORAL_NAMESPACE,
+            taskQueue: { name: deps.config.TEMPORAL_TASK_QUEUE },
+            taskQueueType,
+            reportStats: true,
+          }),
         );
         deps.metrics.backlog.set({ task_type: name }, Number(res.stats?.approximateBacklogCount ?? 0));
       } catch {

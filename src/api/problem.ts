@@ -53,7 +53,9 @@ const isErrorStatus = (n: number): n is ContentfulStatusCode => Number.isInteger
 
 export function problemResponse(c: Context, err: AppError): Response {
   const status = isErrorStatus(err.httpStatus) ? err.httpStatus : 500;
-  return c.body(JSON.stringify(toProblem(err, redactPath(c.req.path))), status, { 'content-type': 'application/problem+json' });
+  return c.body(JSON.stringify(toProblem(err, redactPath(c.req.path))), status, {
+    'content-type': 'application/problem+json',
+  });
 }
 
 /** The one place errors become HTTP answers. Unknown errors are 500s and are logged with detail. */
@@ -65,7 +67,15 @@ export function errorHandler(logger: Logger) {
     }
     if (isConnectionError(err)) {
       logger.warn({ err, path: redactPath(c.req.path) }, 'database unavailable');
-      return problemResponse(c, new AppError({ code: 'UNAVAILABLE', message: 'the database is unavailable; retry later', httpStatus: 503, retryable: true }));
+      return problemResponse(
+        c,
+        new AppError({
+          code: 'UNAVAILABLE',
+          message: 'the database is unavailable; retry later',
+          httpStatus: 503,
+          retryable: true,
+        }),
+      );
     }
     logger.error({ err, path: redactPath(c.req.path) }, 'unhandled error');
     return problemResponse(c, new AppError({ code: 'INTERNAL', message: 'internal error', httpStatus: 500 }));

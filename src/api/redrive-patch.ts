@@ -14,9 +14,17 @@ export interface RedrivePatch {
  * The result may not reach secrets the failed step could not: a re-drive is a runs:write action,
  * and a patch that could name any secret would let it send that secret anywhere.
  */
-export async function patchedStep(deps: ApiDeps, tenantId: string, dl: DeadLetterRow, patch: RedrivePatch): Promise<Step> {
+export async function patchedStep(
+  deps: ApiDeps,
+  tenantId: string,
+  dl: DeadLetterRow,
+  patch: RedrivePatch,
+): Promise<Step> {
   const failed = await stepOf(deps, tenantId, dl, dl.version);
-  const step = patch.version === undefined || patch.version === dl.version ? failed : await stepOf(deps, tenantId, dl, patch.version);
+  const step =
+    patch.version === undefined || patch.version === dl.version
+      ? failed
+      : await stepOf(deps, tenantId, dl, patch.version);
   const base: Record<string, unknown> = { ...step };
   const config = 'config' in step && typeof step.config === 'object' ? step.config : {};
   const checked = validateStep(patch.config ? { ...base, config: { ...config, ...patch.config } } : base);
@@ -36,7 +44,12 @@ export async function patchedStep(deps: ApiDeps, tenantId: string, dl: DeadLette
 async function stepOf(deps: ApiDeps, tenantId: string, dl: DeadLetterRow, version: number): Promise<Step> {
   const wf = await deps.workflows.get(tenantId, dl.workflowId, version);
   const step = findStep(wf.definition.steps, dl.stepId);
-  if (!step) throw new AppError({ code: 'STEP_NOT_IN_VERSION', message: `version ${wf.version} has no step '${dl.stepId}'`, httpStatus: 409 });
+  if (!step)
+    throw new AppError({
+      code: 'STEP_NOT_IN_VERSION',
+      message: `version ${wf.version} has no step '${dl.stepId}'`,
+      httpStatus: 409,
+    });
   return step;
 }
 

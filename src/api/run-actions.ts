@@ -5,14 +5,22 @@ import type { RunRow } from '../db/runs-repo.js';
 import { AppError, unavailable } from '../shared/errors.js';
 import { closureOf } from '../temporal/run-closure.js';
 import { triggerPayload } from '../temporal/run-payload.js';
-import { RUN_STATUSES, runStateQuery, SOURCE_TYPES, TERMINAL_STATUSES, type BulkRerunInput, type StepState } from '../workflows/messages.js';
+import {
+  RUN_STATUSES,
+  runStateQuery,
+  SOURCE_TYPES,
+  TERMINAL_STATUSES,
+  type BulkRerunInput,
+  type StepState,
+} from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { resetToStep } from './run-reset.js';
 import { errorResponses, IdParamSchema, json, problem } from './schemas.js';
 import { triggerRun } from './trigger.js';
 
-const runEnded = (runId: string, status: string) => new AppError({ code: 'RUN_ENDED', message: `run '${runId}' has ended (${status})`, httpStatus: 409 });
+const runEnded = (runId: string, status: string) =>
+  new AppError({ code: 'RUN_ENDED', message: `run '${runId}' has ended (${status})`, httpStatus: 409 });
 
 /**
  * What an operator does to a run from outside it: terminate it, run it again with the same
@@ -28,8 +36,20 @@ export function runActionsRoutes(deps: ApiDeps) {
       tags: ['runs'],
       summary: 'End a run now, whatever it is doing (Temporal terminate); the reason is recorded',
       ...requires('admin'),
-      request: { params: IdParamSchema, body: { content: { 'application/json': { schema: z.object({ reason: z.string().min(1).max(1000) }).openapi('TerminateRun') } }, required: true } },
-      responses: { 202: json(z.object({ terminated: z.literal(true) }), 'Terminated'), 409: problem('The run has ended'), ...errorResponses },
+      request: {
+        params: IdParamSchema,
+        body: {
+          content: {
+            'application/json': { schema: z.object({ reason: z.string().min(1).max(1000) }).openapi('TerminateRun') },
+          },
+          required: true,
+        },
+      },
+      responses: {
+        202: json(z.object({ terminated: z.literal(true) }), 'Terminated'),
+        409: problem('The run has ended'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -58,16 +78,37 @@ export function runActionsRoutes(deps: ApiDeps) {
       ...requires('runs:write'),
       request: {
         params: IdParamSchema,
-        body: { content: { 'application/json': { schema: z.object({ version: z.enum(['same', 'latest']).default('same') }).openapi('RerunRun') } }, required: false },
+        body: {
+          content: {
+            'application/json': {
+              schema: z.object({ version: z.enum(['same', 'latest']).default('same') }).openapi('RerunRun'),
+            },
+          },
+          required: false,
+        },
       },
-      responses: { 202: json(z.object({ runId: z.string() }), 'Accepted'), 409: problem('Archived, or the original input is gone from Temporal'), ...errorResponses },
+      responses: {
+        202: json(z.object({ runId: z.string() }), 'Accepted'),
+        409: problem('Archived, or the original input is gone from Temporal'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const row = await deps.runs.get(c.var.tenantId, id);
       const version = c.req.valid('json')?.version ?? 'same';
       const payload = await triggerPayload(deps.temporal, id);
-      const { runId } = await triggerRun(deps, { tenantId: c.var.tenantId, workflowId: row.workflowId, payload, version: version === 'same' ? row.version : undefined, source: { type: 'rerun' } }, c.var.logger);
+      const { runId } = await triggerRun(
+        deps,
+        {
+          tenantId: c.var.tenantId,
+          workflowId: row.workflowId,
+          payload,
+          version: version === 'same' ? row.version : undefined,
+          source: { type: 'rerun' },
+        },
+        c.var.logger,
+      );
       c.var.logger.info({ runId, rerunOf: id, version }, 'run re-run');
       return c.json({ runId }, 202);
     },
@@ -82,7 +123,14 @@ export function runActionsRoutes(deps: ApiDeps) {
       ...requires('runs:write'),
       request: {
         params: IdParamSchema,
-        body: { content: { 'application/json': { schema: z.object({ fromStep: z.string().regex(/^[a-z0-9_-]{1,100}$/) }).openapi('ResetRun') } }, required: true },
+        body: {
+          content: {
+            'application/json': {
+              schema: z.object({ fromStep: z.string().regex(/^[a-z0-9_-]{1,100}$/) }).openapi('ResetRun'),
+            },
+          },
+          required: true,
+        },
       },
       responses: { 202: json(z.object({ runId: z.string(), executionId: z.string() }), 'Reset'), ...errorResponses },
     }),
@@ -105,7 +153,8 @@ export function runActionsRoutes(deps: ApiDeps) {
       method: 'post',
       path: '/runs/rerun',
       tags: ['runs'],
-      summary: 'Run again every run a filter matches, each with its own trigger payload, at a bounded rate (a durable job)',
+      summary:
+        'Run again every run a filter matches, each with its own trigger payload, at a bounded rate (a durable job)',
       ...requires('runs:write'),
       request: {
         body: {
@@ -135,7 +184,11 @@ export function runActionsRoutes(deps: ApiDeps) {
       const operationId = `bulk-rerun-${randomUUID()}`;
       const input: BulkRerunInput = { tenantId: c.var.tenantId, filter, version, ratePerSecond, limit };
       try {
-        await deps.temporal.workflow.start('bulkRerun', { workflowId: operationId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input] });
+        await deps.temporal.workflow.start('bulkRerun', {
+          workflowId: operationId,
+          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+          args: [input],
+        });
       } catch (err) {
         throw unavailable('Temporal', err);
       }
@@ -151,7 +204,9 @@ export function runActionsRoutes(deps: ApiDeps) {
 async function currentSteps(deps: ApiDeps, row: RunRow): Promise<StepState[]> {
   if (TERMINAL_STATUSES.includes(row.status)) return row.steps ?? [];
   try {
-    const live = await deps.temporal.withDeadline(Date.now() + 3_000, () => deps.temporal.workflow.getHandle(row.id).query(runStateQuery));
+    const live = await deps.temporal.withDeadline(Date.now() + 3_000, () =>
+      deps.temporal.workflow.getHandle(row.id).query(runStateQuery),
+    );
     return live.steps;
   } catch {
     return row.steps ?? [];
@@ -164,7 +219,9 @@ async function currentSteps(deps: ApiDeps, row: RunRow): Promise<StepState[]> {
  */
 export async function confirmClose(deps: ApiDeps, tenantId: string, row: RunRow): Promise<RunRow> {
   try {
-    const info = await deps.temporal.withDeadline(Date.now() + 3_000, () => deps.temporal.workflow.getHandle(row.id).describe());
+    const info = await deps.temporal.withDeadline(Date.now() + 3_000, () =>
+      deps.temporal.workflow.getHandle(row.id).describe(),
+    );
     const closure = await closureOf(deps.temporal, info);
     if (!closure) return row;
     await deps.runClosures.applyClosures([{ ...closure, tenantId }]);

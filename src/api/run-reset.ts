@@ -7,10 +7,13 @@ import type { StepState } from '../workflows/messages.js';
 /** Step types that only compute from what the run holds: doing them again changes nothing. */
 const REPEATABLE = new Set(['transform', 'choice']);
 
-type HistoryEvent = NonNullable<NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>>[number];
+type HistoryEvent = NonNullable<
+  NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>
+>[number];
 type EventId = NonNullable<HistoryEvent['eventId']>;
 
-const noResetPoint = (message: string, details?: unknown) => new AppError({ code: 'NO_RESET_POINT', message, httpStatus: 400, details });
+const noResetPoint = (message: string, details?: unknown) =>
+  new AppError({ code: 'NO_RESET_POINT', message, httpStatus: 400, details });
 
 /**
  * Where a reset to just before top-level step `fromStep` goes: the end of the workflow task in
@@ -25,26 +28,52 @@ const noResetPoint = (message: string, details?: unknown) => new AppError({ code
 export function findResetPoint(events: HistoryEvent[], steps: StepState[], fromStep: string): EventId {
   const index = steps.findIndex((s) => s.id === fromStep);
   const step = steps[index];
-  if (!step) throw new AppError({ code: 'STEP_NOT_STARTED', message: `step '${fromStep}' has not started in this run (top-level steps only)`, httpStatus: 400 });
+  if (!step)
+    throw new AppError({
+      code: 'STEP_NOT_STARTED',
+      message: `step '${fromStep}' has not started in this run (top-level steps only)`,
+      httpStatus: 400,
+    });
   const startedAt = Date.parse(step.startedAt);
   let taskStart: { at: number; position: number } | undefined;
   events.forEach((e, position) => {
     const at = tsToMs(e.eventTime);
     if (e.workflowTaskStartedEventAttributes && at <= startedAt) taskStart = { at, position };
   });
-  if (!taskStart) throw noResetPoint(`step '${fromStep}' started before this execution of the run (a continue-as-new); it cannot be reset to`);
-  const taskEnd = events.slice(taskStart.position + 1).find((e) => e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes);
-  if (!taskEnd?.eventId) throw noResetPoint(`the workflow task in which step '${fromStep}' started has not ended yet; try again`);
+  if (!taskStart)
+    throw noResetPoint(
+      `step '${fromStep}' started before this execution of the run (a continue-as-new); it cannot be reset to`,
+    );
+  const taskEnd = events
+    .slice(taskStart.position + 1)
+    .find(
+      (e) =>
+        e.workflowTaskCompletedEventAttributes ||
+        e.workflowTaskFailedEventAttributes ||
+        e.workflowTaskTimedOutEventAttributes,
+    );
+  if (!taskEnd?.eventId)
+    throw noResetPoint(`the workflow task in which step '${fromStep}' started has not ended yet; try again`);
   const since = taskStart.at;
-  const again = steps.slice(0, index).filter((s) => Date.parse(s.startedAt) >= since && !REPEATABLE.has(s.type) && s.status !== 'skipped');
+  const again = steps
+    .slice(0, index)
+    .filter((s) => Date.parse(s.startedAt) >= since && !REPEATABLE.has(s.type) && s.status !== 'skipped');
   if (again.length > 0) {
-    throw noResetPoint(`step${again.length > 1 ? 's' : ''} ${again.map((s) => `'${s.id}'`).join(', ')} started in the same workflow task as '${fromStep}' and would run again`, { steps: again.map((s) => s.id) });
+    throw noResetPoint(
+      `step${again.length > 1 ? 's' : ''} ${again.map((s) => `'${s.id}'`).join(', ')} started in the same workflow task as '${fromStep}' and would run again`,
+      { steps: again.map((s) => s.id) },
+    );
   }
   return taskEnd.eventId;
 }
 
 /** Resets the run's current execution to before `fromStep`; answers the new execution's id. */
-export async function resetToStep(client: Client, runId: string, steps: StepState[], fromStep: string): Promise<string> {
+export async function resetToStep(
+  client: Client,
+  runId: string,
+  steps: StepState[],
+  fromStep: string,
+): Promise<string> {
   const current = await client.workflow.getHandle(runId).describe();
   const history = await client.workflow.getHandle(runId, current.runId).fetchHistory();
   const eventId = findResetPoint(history.events ?? [], steps, fromStep);

@@ -2,7 +2,15 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { RunRow } from '../db/runs-repo.js';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { AppError, unavailable } from '../shared/errors.js';
-import { eventSignal, RUN_STATUSES, runStateQuery, SOURCE_TYPES, TERMINAL_STATUSES, type RunSnapshot, type RunStatus } from '../workflows/messages.js';
+import {
+  eventSignal,
+  RUN_STATUSES,
+  runStateQuery,
+  SOURCE_TYPES,
+  TERMINAL_STATUSES,
+  type RunSnapshot,
+  type RunStatus,
+} from '../workflows/messages.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { confirmClose, runActionsRoutes } from './run-actions.js';
@@ -14,10 +22,20 @@ const ENDING: readonly RunStatus[] = ['completed', 'cancelled', 'timed_out'];
 const ProblemSchema = z
   .object({ cause: z.string(), since: z.string(), attempts: z.number().int(), message: z.string().optional() })
   .nullable()
-  .openapi('RunProblem', { description: "Set while the run's workflow tasks keep failing (Temporal retries them): why, since when, how many attempts" });
+  .openapi('RunProblem', {
+    description:
+      "Set while the run's workflow tasks keep failing (Temporal retries them): why, since when, how many attempts",
+  });
 
 const SourceSchema = z
-  .object({ type: z.enum(SOURCE_TYPES), triggerId: z.string().optional(), scheduledAt: z.string().optional(), topic: z.string().optional(), partition: z.number().int().optional(), offset: z.string().optional() })
+  .object({
+    type: z.enum(SOURCE_TYPES),
+    triggerId: z.string().optional(),
+    scheduledAt: z.string().optional(),
+    topic: z.string().optional(),
+    partition: z.number().int().optional(),
+    offset: z.string().optional(),
+  })
   .nullable()
   .openapi('RunSource', { description: 'How the run started (null for runs indexed before sources were recorded)' });
 
@@ -32,7 +50,10 @@ const StepSchema = z
     endedAt: z.string().nullable(),
     output: z.unknown(),
     error: z.unknown(),
-    children: z.array(z.object({ key: z.string(), status: z.string(), steps: z.unknown() })).optional().openapi({ description: 'Per parallel branch, per foreach item (or batch of items)' }),
+    children: z
+      .array(z.object({ key: z.string(), status: z.string(), steps: z.unknown() }))
+      .optional()
+      .openapi({ description: 'Per parallel branch, per foreach item (or batch of items)' }),
   })
   .openapi('RunStep');
 const RunSummarySchema = z
@@ -40,16 +61,33 @@ const RunSummarySchema = z
     id: z.string(),
     workflowId: z.string(),
     version: z.number().int(),
-    status: z.enum(RUN_STATUSES).openapi({ description: 'Ended (completed, failed with endedAt, cancelled, timed_out, terminated) only once Temporal closed the run' }),
+    status: z.enum(RUN_STATUSES).openapi({
+      description:
+        'Ended (completed, failed with endedAt, cancelled, timed_out, terminated) only once Temporal closed the run',
+    }),
     startedAt: z.string(),
     endedAt: z.string().nullable(),
     problem: ProblemSchema,
     source: SourceSchema,
   })
   .openapi('RunSummary');
-const RunSchema = RunSummarySchema.extend({ steps: z.array(StepSchema), result: z.unknown(), error: z.unknown(), links: z.object({ temporalUi: z.string() }) }).openapi('Run');
+const RunSchema = RunSummarySchema.extend({
+  steps: z.array(StepSchema),
+  result: z.unknown(),
+  error: z.unknown(),
+  links: z.object({ temporalUi: z.string() }),
+}).openapi('Run');
 
-const summary = (r: RunRow) => ({ id: r.id, workflowId: r.workflowId, version: r.version, status: r.status, startedAt: r.startedAt.toISOString(), endedAt: r.endedAt?.toISOString() ?? null, problem: r.problem, source: r.source });
+const summary = (r: RunRow) => ({
+  id: r.id,
+  workflowId: r.workflowId,
+  version: r.version,
+  status: r.status,
+  startedAt: r.startedAt.toISOString(),
+  endedAt: r.endedAt?.toISOString() ?? null,
+  problem: r.problem,
+  source: r.source,
+});
 
 /** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
 export function runsRoutes(deps: ApiDeps) {
@@ -64,15 +102,36 @@ export function runsRoutes(deps: ApiDeps) {
       ...requires('runs:write'),
       request: {
         params: IdParamSchema,
-        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional().openapi({ description: 'Repeats return the same run' }) }),
-        body: { content: { 'application/json': { schema: z.unknown().openapi({ description: 'Any JSON: `trigger` in expressions' }) } }, required: false },
+        headers: z.object({
+          'idempotency-key': z
+            .string()
+            .min(1)
+            .max(200)
+            .optional()
+            .openapi({ description: 'Repeats return the same run' }),
+        }),
+        body: {
+          content: {
+            'application/json': { schema: z.unknown().openapi({ description: 'Any JSON: `trigger` in expressions' }) },
+          },
+          required: false,
+        },
       },
-      responses: { 202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'), 409: problem('Archived'), ...errorResponses },
+      responses: {
+        202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'),
+        409: problem('Archived'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { runId, replayed } = await triggerRun(
         deps,
-        { tenantId: c.var.tenantId, workflowId: c.req.valid('param').id, payload: c.req.valid('json'), idempotencyKey: c.req.valid('header')['idempotency-key'] },
+        {
+          tenantId: c.var.tenantId,
+          workflowId: c.req.valid('param').id,
+          payload: c.req.valid('json'),
+          idempotencyKey: c.req.valid('header')['idempotency-key'],
+        },
         c.var.logger,
       );
       if (replayed) c.header('idempotent-replayed', 'true');
@@ -93,15 +152,28 @@ export function runsRoutes(deps: ApiDeps) {
           status: z.enum(RUN_STATUSES).optional(),
           since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or after' }),
           until: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started before' }),
-          problem: z.enum(['true', 'false']).optional().openapi({ description: 'true: only runs whose workflow tasks keep failing' }),
+          problem: z
+            .enum(['true', 'false'])
+            .optional()
+            .openapi({ description: 'true: only runs whose workflow tasks keep failing' }),
           source: z.enum(SOURCE_TYPES).optional().openapi({ description: 'only runs started this way' }),
         }),
       },
-      responses: { 200: json(z.object({ items: z.array(RunSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
+      responses: {
+        200: json(z.object({ items: z.array(RunSummarySchema), nextCursor: z.string().nullable() }), 'A page'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const filter = { workflowId: q.workflowId, status: q.status, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined, problem: q.problem === undefined ? undefined : q.problem === 'true', source: q.source };
+      const filter = {
+        workflowId: q.workflowId,
+        status: q.status,
+        since: q.since ? new Date(q.since) : undefined,
+        until: q.until ? new Date(q.until) : undefined,
+        problem: q.problem === undefined ? undefined : q.problem === 'true',
+        source: q.source,
+      };
       const { items, nextCursor } = await deps.runs.list(c.var.tenantId, filter, q);
       return c.json({ items: items.map(summary), nextCursor }, 200);
     },
@@ -122,12 +194,23 @@ export function runsRoutes(deps: ApiDeps) {
       // Ended only once Temporal closed it: ask Temporal rather than wait for the reconciler.
       const row = found.awaitingClose ? await confirmClose(deps, c.var.tenantId, found) : found;
       // The run's own query would already say how it ends: while Temporal has not closed it, the index answers.
-      const live = TERMINAL_STATUSES.includes(row.status) || row.awaitingClose ? undefined : await liveState(deps, row.id);
+      const live =
+        TERMINAL_STATUSES.includes(row.status) || row.awaitingClose ? undefined : await liveState(deps, row.id);
       const state = live ?? { status: row.status, steps: row.steps ?? [], result: row.result, error: row.error };
       const temporalUi = `${deps.config.TEMPORAL_UI_URL}/namespaces/${deps.config.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(row.id)}`;
       // A run that says it ended (other than a parked `failed`) is shown running until Temporal closed it.
       const status = row.awaitingClose || (live && ENDING.includes(live.status)) ? row.status : state.status;
-      return c.json({ ...summary(row), status, steps: state.steps, result: state.result, error: state.error, links: { temporalUi } }, 200);
+      return c.json(
+        {
+          ...summary(row),
+          status,
+          steps: state.steps,
+          result: state.result,
+          error: state.error,
+          links: { temporalUi },
+        },
+        200,
+      );
     },
   );
 
@@ -139,14 +222,32 @@ export function runsRoutes(deps: ApiDeps) {
       summary: 'Deliver an event to a run; a wait_for_event step with this name takes it (kept until one does)',
       ...requires('runs:write'),
       request: {
-        params: IdParamSchema.extend({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).openapi({ param: { name: 'name', in: 'path' } }) }),
-        body: { content: { 'application/json': { schema: z.unknown().openapi({ description: "The event's payload: the step's output" }) } }, required: false },
+        params: IdParamSchema.extend({
+          name: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+            .openapi({ param: { name: 'name', in: 'path' } }),
+        }),
+        body: {
+          content: {
+            'application/json': {
+              schema: z.unknown().openapi({ description: "The event's payload: the step's output" }),
+            },
+          },
+          required: false,
+        },
       },
-      responses: { 202: json(z.object({ delivered: z.literal(true) }), 'Delivered'), 409: problem('The run has ended'), ...errorResponses },
+      responses: {
+        202: json(z.object({ delivered: z.literal(true) }), 'Delivered'),
+        409: problem('The run has ended'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id, name } = c.req.valid('param');
-      await signalRun(deps, c.var.tenantId, id, (handle) => handle.signal(eventSignal, { name, payload: c.req.valid('json') ?? null }));
+      await signalRun(deps, c.var.tenantId, id, (handle) =>
+        handle.signal(eventSignal, { name, payload: c.req.valid('json') ?? null }),
+      );
       c.var.logger.info({ runId: id, event: name }, 'event delivered');
       return c.json({ delivered: true as const }, 202);
     },
@@ -160,7 +261,11 @@ export function runsRoutes(deps: ApiDeps) {
       summary: 'Cancel a running or waiting run',
       ...requires('runs:write'),
       request: { params: IdParamSchema },
-      responses: { 202: json(z.object({ cancelling: z.literal(true) }), 'Cancellation requested'), 409: problem('The run has ended'), ...errorResponses },
+      responses: {
+        202: json(z.object({ cancelling: z.literal(true) }), 'Cancellation requested'),
+        409: problem('The run has ended'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -175,7 +280,12 @@ export function runsRoutes(deps: ApiDeps) {
 }
 
 /** Sends something to a run of this tenant that has not ended; an ended run is a 409. */
-async function signalRun(deps: ApiDeps, tenantId: string, runId: string, send: (handle: WorkflowHandle) => Promise<unknown>): Promise<void> {
+async function signalRun(
+  deps: ApiDeps,
+  tenantId: string,
+  runId: string,
+  send: (handle: WorkflowHandle) => Promise<unknown>,
+): Promise<void> {
   const row = await deps.runs.get(tenantId, runId);
   if (TERMINAL_STATUSES.includes(row.status)) throw runEnded(runId, row.status);
   try {
@@ -186,12 +296,15 @@ async function signalRun(deps: ApiDeps, tenantId: string, runId: string, send: (
   }
 }
 
-const runEnded = (runId: string, status: string) => new AppError({ code: 'RUN_ENDED', message: `run '${runId}' has ended (${status})`, httpStatus: 409 });
+const runEnded = (runId: string, status: string) =>
+  new AppError({ code: 'RUN_ENDED', message: `run '${runId}' has ended (${status})`, httpStatus: 409 });
 
 /** The state of a run still going, from its `runState` query; undefined if it cannot answer now. */
 async function liveState(deps: ApiDeps, runId: string): Promise<RunSnapshot | undefined> {
   try {
-    return await deps.temporal.withDeadline(Date.now() + 3_000, () => deps.temporal.workflow.getHandle(runId).query(runStateQuery));
+    return await deps.temporal.withDeadline(Date.now() + 3_000, () =>
+      deps.temporal.workflow.getHandle(runId).query(runStateQuery),
+    );
   } catch (err) {
     deps.logger.debug({ err, runId }, 'live run state unavailable; answering from the index');
     return undefined;

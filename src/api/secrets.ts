@@ -3,7 +3,12 @@ import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, json } from './schemas.js';
 
-const NameSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).openapi({ param: { name: 'name', in: 'path' }, example: 'crm_token' }) });
+const NameSchema = z.object({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'crm_token' }),
+});
 
 /**
  * `/v1/secrets`: write-only. Values are sealed with AES-256-GCM and come out only inside the
@@ -19,7 +24,13 @@ export function secretsRoutes(deps: ApiDeps) {
       tags: ['secrets'],
       summary: 'Store or replace a secret',
       ...requires('secrets:write'),
-      request: { params: NameSchema, body: { content: { 'application/json': { schema: z.object({ value: z.string().min(1).max(65_536) }) } }, required: true } },
+      request: {
+        params: NameSchema,
+        body: {
+          content: { 'application/json': { schema: z.object({ value: z.string().min(1).max(65_536) }) } },
+          required: true,
+        },
+      },
       responses: { 200: json(z.object({ name: z.string(), created: z.boolean() }), 'Stored'), ...errorResponses },
     }),
     async (c) => {
@@ -37,11 +48,30 @@ export function secretsRoutes(deps: ApiDeps) {
       tags: ['secrets'],
       summary: 'List secret names (never values)',
       ...requires('secrets:write'),
-      responses: { 200: json(z.object({ items: z.array(z.object({ name: z.string(), keyId: z.string(), createdAt: z.string(), updatedAt: z.string() })) }), 'Names'), ...errorResponses },
+      responses: {
+        200: json(
+          z.object({
+            items: z.array(
+              z.object({ name: z.string(), keyId: z.string(), createdAt: z.string(), updatedAt: z.string() }),
+            ),
+          }),
+          'Names',
+        ),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const items = await deps.secrets.list(c.var.tenantId);
-      return c.json({ items: items.map((s) => ({ ...s, createdAt: s.createdAt.toISOString(), updatedAt: s.updatedAt.toISOString() })) }, 200);
+      return c.json(
+        {
+          items: items.map((s) => ({
+            ...s,
+            createdAt: s.createdAt.toISOString(),
+            updatedAt: s.updatedAt.toISOString(),
+          })),
+        },
+        200,
+      );
     },
   );
 

@@ -10,7 +10,9 @@ import { errorResponses, json } from './schemas.js';
 
 const BodySchema = z
   .object({
-    step: z.record(z.string(), z.unknown()).openapi({ example: { id: 'crm', type: 'http', config: { url: 'https://crm.example.com/contacts/{{ trigger.email }}' } } }),
+    step: z.record(z.string(), z.unknown()).openapi({
+      example: { id: 'crm', type: 'http', config: { url: 'https://crm.example.com/contacts/{{ trigger.email }}' } },
+    }),
     /** The run context the templates see: `trigger`, `steps`, `run`. */
     context: z.record(z.string(), z.unknown()).default({}),
     dryRun: z.boolean().default(false),
@@ -44,8 +46,19 @@ export function stepsTestRoutes(deps: ApiDeps) {
     async (c) => {
       const body = c.req.valid('json');
       const checked = validateStep(body.step);
-      if (!checked.ok) throw new AppError({ code: 'INVALID_STEP', message: `the step has ${checked.problems.length} problem(s)`, httpStatus: 400, details: checked.problems });
-      const result = await testStep(checked.step, body.context, { tenantId: c.var.tenantId, dryRun: body.dryRun, deps: apiConnectorDeps(deps), limits: runLimits(deps.config) });
+      if (!checked.ok)
+        throw new AppError({
+          code: 'INVALID_STEP',
+          message: `the step has ${checked.problems.length} problem(s)`,
+          httpStatus: 400,
+          details: checked.problems,
+        });
+      const result = await testStep(checked.step, body.context, {
+        tenantId: c.var.tenantId,
+        dryRun: body.dryRun,
+        deps: apiConnectorDeps(deps),
+        limits: runLimits(deps.config),
+      });
       return c.json(result, 200);
     },
   );

@@ -44,13 +44,26 @@ export interface TriggerResult {
  * counted in `minizaps_triggers_total` and logged as `run triggered` alike. `logger`: the
  * request's, so the line carries its request id.
  */
-export async function triggerRun(deps: TriggerDeps, req: TriggerRequest, logger: Logger = deps.logger): Promise<TriggerResult> {
+export async function triggerRun(
+  deps: TriggerDeps,
+  req: TriggerRequest,
+  logger: Logger = deps.logger,
+): Promise<TriggerResult> {
   const result = await startRun(deps, req).catch((err: unknown) => {
     deps.metrics.triggers.inc({ result: 'rejected' });
     throw err;
   });
   deps.metrics.triggers.inc({ result: result.replayed ? 'replayed' : 'accepted' });
-  logger.info({ runId: result.runId, workflowId: req.workflowId, source: req.source?.type ?? 'api', replayed: result.replayed, eager: result.eager }, 'run triggered');
+  logger.info(
+    {
+      runId: result.runId,
+      workflowId: req.workflowId,
+      source: req.source?.type ?? 'api',
+      replayed: result.replayed,
+      eager: result.eager,
+    },
+    'run triggered',
+  );
   return result;
 }
 
@@ -61,13 +74,24 @@ export async function triggerRun(deps: TriggerDeps, req: TriggerRequest, logger:
  * first workflow task went straight to a worker in this process.
  */
 async function startRun(deps: TriggerDeps, req: TriggerRequest): Promise<TriggerResult> {
-  const wf = req.version === undefined ? await deps.workflows.forTrigger(req.tenantId, req.workflowId) : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
-  const runId = req.idempotencyKey ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : randomUUID();
-  if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId))) return { runId, replayed: true, eager: false };
+  const wf =
+    req.version === undefined
+      ? await deps.workflows.forTrigger(req.tenantId, req.workflowId)
+      : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
+  const runId = req.idempotencyKey
+    ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE)
+    : randomUUID();
+  if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId)))
+    return { runId, replayed: true, eager: false };
   if (wf.archivedAt) throw archived(req.workflowId);
 
   const source = req.source ?? { type: 'api' };
-  const input = buildRunInput(runLimits(deps.config), { tenantId: req.tenantId, workflow: wf, payload: req.payload, source });
+  const input = buildRunInput(runLimits(deps.config), {
+    tenantId: req.tenantId,
+    workflow: wf,
+    payload: req.payload,
+    source,
+  });
   let replayed = false;
   let eager = false;
   try {
@@ -91,7 +115,15 @@ async function startRun(deps: TriggerDeps, req: TriggerRequest): Promise<Trigger
   }
   // The run records itself as it goes; this row only makes it visible at once.
   await deps.runs
-    .insertTriggered({ id: runId, tenantId: req.tenantId, workflowId: wf.id, version: wf.version, idempotencyKey: req.idempotencyKey, startedAt: new Date(), source })
+    .insertTriggered({
+      id: runId,
+      tenantId: req.tenantId,
+      workflowId: wf.id,
+      version: wf.version,
+      idempotencyKey: req.idempotencyKey,
+      startedAt: new Date(),
+      source,
+    })
     .catch((err: unknown) => deps.logger.warn({ err, runId }, 'run index insert failed; the run will record itself'));
   return { runId, replayed, eager };
 }

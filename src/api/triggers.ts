@@ -3,7 +3,12 @@ import type { AnyTriggerRow, KafkaTriggerRow, TriggerRow } from '../db/triggers-
 import { AppError } from '../shared/errors.js';
 import { deadLetterTopic, KAFKA_PATCH_FIELDS, KafkaTriggerBodySchema } from '../triggers/kafka-schema.js';
 import { createKafkaTrigger, patchKafkaTrigger } from '../triggers/kafka-triggers.js';
-import { BackfillBodySchema, OVERLAP_POLICIES, ScheduleTriggerBodySchema, TriggerPatchSchema } from '../triggers/schema.js';
+import {
+  BackfillBodySchema,
+  OVERLAP_POLICIES,
+  ScheduleTriggerBodySchema,
+  TriggerPatchSchema,
+} from '../triggers/schema.js';
 import { backfillSchedule, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
 import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
 import type { ApiDeps, ApiEnv } from './env.js';
@@ -15,7 +20,11 @@ const ScheduleTriggerSchema = z
     id: z.string(),
     workflowId: z.string(),
     type: z.literal('schedule'),
-    version: z.number().int().nullable().openapi({ description: 'The pinned version; null: the latest at each firing' }),
+    version: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'The pinned version; null: the latest at each firing' }),
     paused: z.boolean(),
     cron: z.string().optional(),
     every: z.string().optional(),
@@ -26,7 +35,9 @@ const ScheduleTriggerSchema = z
     startAt: z.string().optional(),
     endAt: z.string().optional(),
     input: z.unknown().optional(),
-    scheduleId: z.string().openapi({ description: 'The Temporal Schedule (`temporal schedule describe -s <scheduleId>`)' }),
+    scheduleId: z
+      .string()
+      .openapi({ description: 'The Temporal Schedule (`temporal schedule describe -s <scheduleId>`)' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -36,12 +47,18 @@ const KafkaTriggerSchema = z
     id: z.string(),
     workflowId: z.string(),
     type: z.literal('kafka'),
-    version: z.number().int().nullable().openapi({ description: 'The pinned version; null: the latest when each message arrives' }),
+    version: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'The pinned version; null: the latest when each message arrives' }),
     paused: z.boolean(),
     topic: z.string(),
     filter: z.string().optional(),
     key: z.string().optional(),
-    deadLetterTopic: z.string().openapi({ description: 'Where messages that cannot be decoded, or whose filter or key fails, go (reason in headers)' }),
+    deadLetterTopic: z.string().openapi({
+      description: 'Where messages that cannot be decoded, or whose filter or key fails, go (reason in headers)',
+    }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -56,28 +73,59 @@ const TriggerDetailSchema = z
     KafkaTriggerSchema,
   ])
   .openapi('TriggerDetail');
-const TriggerBodySchema = z.discriminatedUnion('type', [ScheduleTriggerBodySchema, KafkaTriggerBodySchema]).openapi('TriggerBody');
+const TriggerBodySchema = z
+  .discriminatedUnion('type', [ScheduleTriggerBodySchema, KafkaTriggerBodySchema])
+  .openapi('TriggerBody');
 const PatchBodySchema = TriggerPatchSchema.extend(KAFKA_PATCH_FIELDS).openapi('TriggerPatch');
 
-const notFiring = (id: string) => new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is a Kafka trigger: messages fire it`, httpStatus: 400 });
+const notFiring = (id: string) =>
+  new AppError({
+    code: 'INVALID_TRIGGER',
+    message: `trigger '${id}' is a Kafka trigger: messages fire it`,
+    httpStatus: 400,
+  });
 
 const toScheduleTrigger = (t: TriggerRow) => {
   const { version: _pinned, overlap, ...settings } = t.config;
-  return { ...settings, id: t.id, workflowId: t.workflowId, type: t.type, version: t.version, paused: t.paused, overlap: overlap ?? 'skip', scheduleId: scheduleId(t.id), createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString() };
+  return {
+    ...settings,
+    id: t.id,
+    workflowId: t.workflowId,
+    type: t.type,
+    version: t.version,
+    paused: t.paused,
+    overlap: overlap ?? 'skip',
+    scheduleId: scheduleId(t.id),
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
 };
 const toKafkaTrigger = (t: KafkaTriggerRow, dlq: string) => {
   const { version: _pinned, ...settings } = t.config;
-  return { ...settings, id: t.id, workflowId: t.workflowId, type: t.type, version: t.version, paused: t.paused, deadLetterTopic: dlq, createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString() };
+  return {
+    ...settings,
+    id: t.id,
+    workflowId: t.workflowId,
+    type: t.type,
+    version: t.version,
+    paused: t.paused,
+    deadLetterTopic: dlq,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
 };
 
 const WRITE = requires('workflows:write', 'runs:write');
-const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
 
 /** Triggers of workflows: schedules, each a Temporal Schedule, and Kafka topics the trigger service consumes. */
 export function triggersRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   const service = triggerDeps(deps);
-  const toTrigger = (t: AnyTriggerRow) => (t.type === 'kafka' ? toKafkaTrigger(t, deadLetterTopic(deps.config, t.config.topic)) : toScheduleTrigger(t));
+  const toTrigger = (t: AnyTriggerRow) =>
+    t.type === 'kafka' ? toKafkaTrigger(t, deadLetterTopic(deps.config, t.config.topic)) : toScheduleTrigger(t);
 
   app.openapi(
     createRoute({
@@ -135,7 +183,8 @@ export function triggersRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
-      if (trigger.type === 'kafka') return c.json(toKafkaTrigger(trigger, deadLetterTopic(deps.config, trigger.config.topic)), 200);
+      if (trigger.type === 'kafka')
+        return c.json(toKafkaTrigger(trigger, deadLetterTopic(deps.config, trigger.config.topic)), 200);
       const { nextFireTimes, recentFirings } = await describeSchedule(deps.temporal, trigger.id);
       return c.json({ ...toTrigger(trigger), nextFireTimes, recentFirings }, 200);
     },
@@ -157,7 +206,12 @@ export function triggersRoutes(deps: ApiDeps) {
       const body = c.req.valid('json');
       if (current.type === 'kafka') return c.json(toTrigger(await patchKafkaTrigger(service, current, body)), 200);
       const { topic, filter, key, ...schedulePatch } = body;
-      if (topic !== undefined || filter !== undefined || key !== undefined) throw new AppError({ code: 'INVALID_TRIGGER', message: 'topic, filter and key belong to Kafka triggers', httpStatus: 400 });
+      if (topic !== undefined || filter !== undefined || key !== undefined)
+        throw new AppError({
+          code: 'INVALID_TRIGGER',
+          message: 'topic, filter and key belong to Kafka triggers',
+          httpStatus: 400,
+        });
       return c.json(toTrigger(await patchTrigger(service, c.var.tenantId, id, schedulePatch)), 200);
     },
   );
@@ -189,7 +243,11 @@ export function triggersRoutes(deps: ApiDeps) {
         request: { params: IdParamSchema },
         responses: { 200: json(TriggerSchema, 'The trigger'), ...errorResponses },
       }),
-      async (c) => c.json(toTrigger(await setTriggerPaused(service, c.var.tenantId, c.req.valid('param').id, action === 'pause')), 200),
+      async (c) =>
+        c.json(
+          toTrigger(await setTriggerPaused(service, c.var.tenantId, c.req.valid('param').id, action === 'pause')),
+          200,
+        ),
     );
   }
 
@@ -225,7 +283,11 @@ export function triggersRoutes(deps: ApiDeps) {
       const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
       if (trigger.type === 'kafka') throw notFiring(trigger.id);
       const { from, to, overlap } = c.req.valid('json');
-      await backfillSchedule(deps.temporal, trigger.id, { from: new Date(from), to: new Date(to), overlap: overlap ?? 'allow_all' });
+      await backfillSchedule(deps.temporal, trigger.id, {
+        from: new Date(from),
+        to: new Date(to),
+        overlap: overlap ?? 'allow_all',
+      });
       return c.json({ accepted: true as const }, 202);
     },
   );

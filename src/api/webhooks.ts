@@ -19,8 +19,20 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       summary: 'Create a webhook trigger; its token (and signing secret) are shown only now',
       description: 'A webhook starts runs, so creating one needs runs:write as well as workflows:write.',
       ...requires('workflows:write', 'runs:write'),
-      request: { params: IdParamSchema, body: { content: { 'application/json': { schema: z.object({ signed: z.boolean().default(false) }) } }, required: false } },
-      responses: { 201: json(z.object({ id: z.string(), token: z.string(), url: z.string(), signingSecret: z.string().optional() }), 'Created'), ...errorResponses },
+      request: {
+        params: IdParamSchema,
+        body: {
+          content: { 'application/json': { schema: z.object({ signed: z.boolean().default(false) }) } },
+          required: false,
+        },
+      },
+      responses: {
+        201: json(
+          z.object({ id: z.string(), token: z.string(), url: z.string(), signingSecret: z.string().optional() }),
+          'Created',
+        ),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -37,12 +49,37 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       summary: "List a workflow's webhooks (never their tokens)",
       ...requires('workflows:read'),
       request: { params: IdParamSchema },
-      responses: { 200: json(z.object({ items: z.array(z.object({ id: z.string(), signed: z.boolean(), createdAt: z.string(), revokedAt: z.string().nullable() })) }), 'Webhooks'), ...errorResponses },
+      responses: {
+        200: json(
+          z.object({
+            items: z.array(
+              z.object({
+                id: z.string(),
+                signed: z.boolean(),
+                createdAt: z.string(),
+                revokedAt: z.string().nullable(),
+              }),
+            ),
+          }),
+          'Webhooks',
+        ),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const wf = await deps.workflows.get(c.var.tenantId, c.req.valid('param').id);
       const items = await deps.webhooks.list(c.var.tenantId, wf.id);
-      return c.json({ items: items.map((h) => ({ id: h.id, signed: h.signed, createdAt: h.createdAt.toISOString(), revokedAt: h.revokedAt?.toISOString() ?? null })) }, 200);
+      return c.json(
+        {
+          items: items.map((h) => ({
+            id: h.id,
+            signed: h.signed,
+            createdAt: h.createdAt.toISOString(),
+            revokedAt: h.revokedAt?.toISOString() ?? null,
+          })),
+        },
+        200,
+      );
     },
   );
   app.openapi(
@@ -52,7 +89,14 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       tags: ['webhooks'],
       summary: 'Revoke a webhook: its token answers 404 from now on',
       ...requires('workflows:write'),
-      request: { params: IdParamSchema.extend({ hookId: z.string().max(100).openapi({ param: { name: 'hookId', in: 'path' } }) }) },
+      request: {
+        params: IdParamSchema.extend({
+          hookId: z
+            .string()
+            .max(100)
+            .openapi({ param: { name: 'hookId', in: 'path' } }),
+        }),
+      },
       responses: { 204: { description: 'Revoked' }, ...errorResponses },
     }),
     async (c) => {
@@ -81,10 +125,30 @@ export function hookRoutes(deps: ApiDeps) {
       const { signature, freshUntil } = verifySignature(hook.signingSecret, raw, c.req.header('x-signature'));
       key ??= `signature:${signature}`;
       // A little past the window, for clocks of API replicas and the database that disagree.
-      const firstKey = await deps.webhooks.claimDelivery(hook.id, signature, key, new Date(freshUntil.getTime() + 60_000));
-      if (firstKey !== key) throw new AppError({ code: 'WEBHOOK_REPLAYED', message: 'this signed request was already delivered with another event id', httpStatus: 409 });
+      const firstKey = await deps.webhooks.claimDelivery(
+        hook.id,
+        signature,
+        key,
+        new Date(freshUntil.getTime() + 60_000),
+      );
+      if (firstKey !== key)
+        throw new AppError({
+          code: 'WEBHOOK_REPLAYED',
+          message: 'this signed request was already delivered with another event id',
+          httpStatus: 409,
+        });
     }
-    const { runId } = await triggerRun(deps, { tenantId: hook.tenantId, workflowId: hook.workflowId, payload: parsePayload(raw), idempotencyKey: key, source: { type: 'webhook' } }, c.var.logger);
+    const { runId } = await triggerRun(
+      deps,
+      {
+        tenantId: hook.tenantId,
+        workflowId: hook.workflowId,
+        payload: parsePayload(raw),
+        idempotencyKey: key,
+        source: { type: 'webhook' },
+      },
+      c.var.logger,
+    );
     return c.json({ runId }, 202);
   });
   return app;
@@ -101,8 +165,12 @@ function parsePayload(raw: string): unknown {
 
 /** The caller's own key wins; an event id is namespaced so it never meets an API key by chance. */
 function deliveryKey(idempotencyKey: string | undefined, eventId: string | undefined): string | undefined {
-  for (const [name, value] of [['Idempotency-Key', idempotencyKey], ['Webhook-Id / X-Event-Id', eventId]] as const) {
-    if (value !== undefined && (value.length === 0 || value.length > 200)) throw new AppError({ code: 'INVALID_REQUEST', message: `${name} must be 1-200 characters`, httpStatus: 400 });
+  for (const [name, value] of [
+    ['Idempotency-Key', idempotencyKey],
+    ['Webhook-Id / X-Event-Id', eventId],
+  ] as const) {
+    if (value !== undefined && (value.length === 0 || value.length > 200))
+      throw new AppError({ code: 'INVALID_REQUEST', message: `${name} must be 1-200 characters`, httpStatus: 400 });
   }
   return idempotencyKey ?? (eventId === undefined ? undefined : `event:${eventId}`);
 }

@@ -6,13 +6,34 @@ import { invalidDefinition } from '../shared/errors.js';
 import { deleteWorkflowTriggers, triggerDeps } from '../triggers/service.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
-import { CreatedSchema, DefinitionBodySchema, errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
+import {
+  CreatedSchema,
+  DefinitionBodySchema,
+  errorResponses,
+  IdParamSchema,
+  json,
+  PageQuerySchema,
+  problem,
+} from './schemas.js';
 
 const WorkflowSchema = z
-  .object({ id: z.string(), name: z.string(), version: z.number().int(), definition: z.unknown(), createdAt: z.string(), archivedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    version: z.number().int(),
+    definition: z.unknown(),
+    createdAt: z.string(),
+    archivedAt: z.string().nullable(),
+  })
   .openapi('Workflow');
 const WorkflowSummarySchema = z
-  .object({ id: z.string(), name: z.string(), latestVersion: z.number().int(), createdAt: z.string(), updatedAt: z.string() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    latestVersion: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
   .openapi('WorkflowSummary');
 const ValidationSchema = z.object({ valid: z.literal(true) }).openapi('ValidationResult');
 const body = { body: { content: { 'application/json': { schema: DefinitionBodySchema } }, required: true } };
@@ -71,11 +92,26 @@ export function workflowsRoutes(deps: ApiDeps) {
       summary: 'List workflows',
       ...requires('workflows:read'),
       request: { query: PageQuerySchema },
-      responses: { 200: json(z.object({ items: z.array(WorkflowSummarySchema), nextCursor: z.string().nullable() }), 'A page'), ...errorResponses },
+      responses: {
+        200: json(z.object({ items: z.array(WorkflowSummarySchema), nextCursor: z.string().nullable() }), 'A page'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { items, nextCursor } = await deps.workflows.list(c.var.tenantId, c.req.valid('query'));
-      return c.json({ items: items.map((w) => ({ id: w.id, name: w.name, latestVersion: w.latestVersion, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })), nextCursor }, 200);
+      return c.json(
+        {
+          items: items.map((w) => ({
+            id: w.id,
+            name: w.name,
+            latestVersion: w.latestVersion,
+            createdAt: w.createdAt.toISOString(),
+            updatedAt: w.updatedAt.toISOString(),
+          })),
+          nextCursor,
+        },
+        200,
+      );
     },
   );
 
@@ -102,7 +138,15 @@ export function workflowsRoutes(deps: ApiDeps) {
       tags: ['workflows'],
       summary: 'Read one version',
       ...requires('workflows:read'),
-      request: { params: IdParamSchema.extend({ version: z.coerce.number().int().min(1).openapi({ param: { name: 'version', in: 'path' } }) }) },
+      request: {
+        params: IdParamSchema.extend({
+          version: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .openapi({ param: { name: 'version', in: 'path' } }),
+        }),
+      },
       responses: { 200: json(WorkflowSchema, 'The version'), ...errorResponses },
     }),
     async (c) => {
@@ -120,7 +164,10 @@ export function workflowsRoutes(deps: ApiDeps) {
       summary: 'The definition as a Mermaid flowchart (latest version unless ?version=)',
       ...requires('workflows:read'),
       request: { params: IdParamSchema, query: z.object({ version: z.coerce.number().int().min(1).optional() }) },
-      responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Mermaid source' }, ...errorResponses },
+      responses: {
+        200: { content: { 'text/plain': { schema: z.string() } }, description: 'Mermaid source' },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const wf = await deps.workflows.get(c.var.tenantId, c.req.valid('param').id, c.req.valid('query').version);

@@ -22,7 +22,8 @@ export interface ConnectionInput {
 
 const COLUMNS = 'name, type, config, rate_limit AS "rateLimit", created_at AS "createdAt", updated_at AS "updatedAt"';
 
-export const connectionNotFound = (name: string) => new AppError({ code: 'CONNECTION_NOT_FOUND', message: `connection '${name}' does not exist`, httpStatus: 404 });
+export const connectionNotFound = (name: string) =>
+  new AppError({ code: 'CONNECTION_NOT_FOUND', message: `connection '${name}' does not exist`, httpStatus: 404 });
 
 /** Connections per tenant; another tenant's name is simply not found. */
 export function createConnectionsRepo(pool: Pool) {
@@ -33,7 +34,12 @@ export function createConnectionsRepo(pool: Pool) {
         [tenantId, c.name, c.type, JSON.stringify(c.config), c.rateLimit ? JSON.stringify(c.rateLimit) : null],
       );
       const row = rows[0];
-      if (!row) throw new AppError({ code: 'CONNECTION_EXISTS', message: `connection '${c.name}' already exists; PUT /v1/connections/${c.name} replaces it`, httpStatus: 409 });
+      if (!row)
+        throw new AppError({
+          code: 'CONNECTION_EXISTS',
+          message: `connection '${c.name}' already exists; PUT /v1/connections/${c.name} replaces it`,
+          httpStatus: 409,
+        });
       return row;
     },
 
@@ -51,19 +57,28 @@ export function createConnectionsRepo(pool: Pool) {
     },
 
     async list(tenantId: string): Promise<ConnectionRecord[]> {
-      const { rows } = await pool.query<ConnectionRecord>(`SELECT ${COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY name LIMIT 1000`, [tenantId]);
+      const { rows } = await pool.query<ConnectionRecord>(
+        `SELECT ${COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY name LIMIT 1000`,
+        [tenantId],
+      );
       return rows;
     },
 
     async get(tenantId: string, name: string): Promise<ConnectionRecord> {
-      const { rows } = await pool.query<ConnectionRecord>(`SELECT ${COLUMNS} FROM connections WHERE tenant_id = $1 AND name = $2`, [tenantId, name]);
+      const { rows } = await pool.query<ConnectionRecord>(
+        `SELECT ${COLUMNS} FROM connections WHERE tenant_id = $1 AND name = $2`,
+        [tenantId, name],
+      );
       const row = rows[0];
       if (!row) throw connectionNotFound(name);
       return row;
     },
 
     async remove(tenantId: string, name: string): Promise<void> {
-      const { rowCount } = await pool.query('DELETE FROM connections WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+      const { rowCount } = await pool.query('DELETE FROM connections WHERE tenant_id = $1 AND name = $2', [
+        tenantId,
+        name,
+      ]);
       if (!rowCount) throw connectionNotFound(name);
     },
   };

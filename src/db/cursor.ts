@@ -19,7 +19,11 @@ export function decodeCursor(cursor: string): { at: Date; id: string } {
 }
 
 /** Splits `limit + 1` fetched rows into a page and the cursor of the next page. */
-export function page<T>(rows: T[], limit: number, key: (row: T) => { at: Date; id: string }): { items: T[]; nextCursor: string | null } {
+export function page<T>(
+  rows: T[],
+  limit: number,
+  key: (row: T) => { at: Date; id: string },
+): { items: T[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   const nextCursor = rows.length > limit && last ? encodeCursor(key(last).at, key(last).id) : null;

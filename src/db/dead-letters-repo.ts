@@ -47,7 +47,15 @@ const WHERE = `tenant_id = $1 AND status = $2
   AND ($5::text IS NULL OR error_code = $5) AND ($6::int IS NULL OR http_status = $6)
   AND ($7::timestamptz IS NULL OR created_at >= $7)`;
 
-const params = (tenantId: string, f: DeadLetterFilter) => [tenantId, f.status ?? 'open', f.workflowId ?? null, f.stepId ?? null, f.errorCode ?? null, f.httpStatus ?? null, f.since ?? null];
+const params = (tenantId: string, f: DeadLetterFilter) => [
+  tenantId,
+  f.status ?? 'open',
+  f.workflowId ?? null,
+  f.stepId ?? null,
+  f.errorCode ?? null,
+  f.httpStatus ?? null,
+  f.since ?? null,
+];
 
 /** Dead letters, always scoped to one tenant. */
 export function createDeadLettersRepo(pool: Pool) {
@@ -56,18 +64,40 @@ export function createDeadLettersRepo(pool: Pool) {
       await pool.query(
         `INSERT INTO dead_letters (id, tenant_id, run_id, execution_id, workflow_id, version, step_id, step_type, error_code, http_status, error, attempts, input, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
-        [r.id, r.tenantId, r.runId, r.executionId, r.workflowId, r.version, r.stepId, r.stepType, r.errorCode, r.httpStatus, JSON.stringify(r.error), r.attempts, JSON.stringify(r.input ?? null), r.createdAt],
+        [
+          r.id,
+          r.tenantId,
+          r.runId,
+          r.executionId,
+          r.workflowId,
+          r.version,
+          r.stepId,
+          r.stepType,
+          r.errorCode,
+          r.httpStatus,
+          JSON.stringify(r.error),
+          r.attempts,
+          JSON.stringify(r.input ?? null),
+          r.createdAt,
+        ],
       );
     },
 
     async get(tenantId: string, id: string): Promise<DeadLetterRow> {
-      const { rows } = await pool.query<DeadLetterRow>(`SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      const { rows } = await pool.query<DeadLetterRow>(
+        `SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id],
+      );
       const row = rows[0];
       if (!row) throw notFound('dead letter', id);
       return row;
     },
 
-    async list(tenantId: string, filter: DeadLetterFilter, opts: { cursor?: string; limit: number }): Promise<{ items: DeadLetterRow[]; nextCursor: string | null }> {
+    async list(
+      tenantId: string,
+      filter: DeadLetterFilter,
+      opts: { cursor?: string; limit: number },
+    ): Promise<{ items: DeadLetterRow[]; nextCursor: string | null }> {
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       const { rows } = await pool.query<DeadLetterRow>(
         `SELECT ${COLUMNS} FROM dead_letters WHERE ${WHERE} AND ($8::timestamptz IS NULL OR (created_at, id) < ($8, $9))
@@ -79,7 +109,15 @@ export function createDeadLettersRepo(pool: Pool) {
 
     /** Open dead letters grouped by workflow, step, error code and HTTP status, largest groups first. */
     async groups(tenantId: string, filter: DeadLetterFilter) {
-      const { rows } = await pool.query<{ workflowId: string; stepId: string; errorCode: string; httpStatus: number | null; count: string; oldest: Date; newest: Date }>(
+      const { rows } = await pool.query<{
+        workflowId: string;
+        stepId: string;
+        errorCode: string;
+        httpStatus: number | null;
+        count: string;
+        oldest: Date;
+        newest: Date;
+      }>(
         `SELECT workflow_id AS "workflowId", step_id AS "stepId", error_code AS "errorCode", http_status AS "httpStatus",
                 count(*) AS count, min(created_at) AS oldest, max(created_at) AS newest
            FROM dead_letters WHERE ${WHERE}
@@ -90,7 +128,11 @@ export function createDeadLettersRepo(pool: Pool) {
     },
 
     /** Ids of open dead letters matching a filter, oldest first (for a bulk re-drive). */
-    async openIds(tenantId: string, filter: DeadLetterFilter, limit: number): Promise<{ id: string; executionId: string }[]> {
+    async openIds(
+      tenantId: string,
+      filter: DeadLetterFilter,
+      limit: number,
+    ): Promise<{ id: string; executionId: string }[]> {
       const { rows } = await pool.query<{ id: string; executionId: string }>(
         `SELECT id, execution_id AS "executionId" FROM dead_letters WHERE ${WHERE} ORDER BY created_at, id LIMIT $8`,
         [...params(tenantId, { ...filter, status: 'open' }), limit],
@@ -109,7 +151,10 @@ export function createDeadLettersRepo(pool: Pool) {
       );
       const runId = rows[0]?.run_id;
       if (runId && status === 'redriven') {
-        await pool.query(`UPDATE runs SET status = 'running', error = NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'failed'`, [tenantId, runId]);
+        await pool.query(
+          `UPDATE runs SET status = 'running', error = NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'failed'`,
+          [tenantId, runId],
+        );
       }
       return runId !== undefined;
     },

@@ -13,7 +13,12 @@ export interface EmbeddedDatabase {
  * Starts a real PostgreSQL from npm with its data in `dir` (created on first use, kept after).
  * Used when DATABASE_URL is unset, by the tests and by `npm run cluster` (with `postgresFlags`).
  */
-export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger, postgresFlags: string[] = []): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  port: number,
+  logger: Logger,
+  postgresFlags: string[] = [],
+): Promise<EmbeddedDatabase> {
   await mkdir(dir, { recursive: true });
   const server = new EmbeddedPostgres({
     databaseDir: dir,

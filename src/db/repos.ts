@@ -13,7 +13,17 @@ import type { LatestVersions } from './workflow-changes.js';
 
 /** Every repository over one pool; secrets need the key ring, the API's triggers `latest`. */
 export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions) {
-  return { claims: createClaimsRepo(pool), workflows: createWorkflowsRepo(pool, latest), runs: createRunsRepo(pool), runClosures: createRunClosuresRepo(pool), deadLetters: createDeadLettersRepo(pool), secrets: createSecretsRepo(pool, ring), webhooks: createWebhooksRepo(pool, ring), triggers: createTriggersRepo(pool), connections: createConnectionsRepo(pool) };
+  return {
+    claims: createClaimsRepo(pool),
+    workflows: createWorkflowsRepo(pool, latest),
+    runs: createRunsRepo(pool),
+    runClosures: createRunClosuresRepo(pool),
+    deadLetters: createDeadLettersRepo(pool),
+    secrets: createSecretsRepo(pool, ring),
+    webhooks: createWebhooksRepo(pool, ring),
+    triggers: createTriggersRepo(pool),
+    connections: createConnectionsRepo(pool),
+  };
 }
 
 export type Repos = ReturnType<typeof createRepos>;

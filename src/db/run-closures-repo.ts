@@ -50,11 +50,16 @@ export function createRunClosuresRepo(pool: Pool) {
       client.on('error', lost);
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, name]);
+        const { rows } = await client.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok',
+          [LOCK_CLASS, name],
+        );
         if (!rows[0]?.ok) return undefined;
         return await fn();
       } finally {
-        await client.query('COMMIT').catch((err: unknown) => (broken ??= err instanceof Error ? err : new Error(String(err))));
+        await client
+          .query('COMMIT')
+          .catch((err: unknown) => (broken ??= err instanceof Error ? err : new Error(String(err))));
         client.off('error', lost);
         client.release(broken);
       }
@@ -67,7 +72,14 @@ export function createRunClosuresRepo(pool: Pool) {
      */
     async applyClosures(closures: RunClosure[]): Promise<number> {
       if (closures.length === 0) return 0;
-      const values = closures.map((c) => ({ id: c.id, execution_id: c.executionId, tenant_id: c.tenantId ?? null, close_status: c.closeStatus, closed_at: c.closedAt.toISOString(), error: c.error ?? null }));
+      const values = closures.map((c) => ({
+        id: c.id,
+        execution_id: c.executionId,
+        tenant_id: c.tenantId ?? null,
+        close_status: c.closeStatus,
+        closed_at: c.closedAt.toISOString(),
+        error: c.error ?? null,
+      }));
       const { rowCount } = await pool.query(
         `UPDATE runs r SET status = ${STATUS_SQL}, ended_at = v.closed_at, closed_at = v.closed_at, close_status = v.close_status,
                 error = COALESCE(v.error, r.error), problem = NULL, updated_at = now()

@@ -79,13 +79,29 @@ export function createRunsRepo(pool: Pool) {
      * own records win over it. It need not survive a database crash (the run records itself), so
      * the commit does not wait for the disk: that keeps an fsync off every trigger's latency.
      */
-    async insertTriggered(run: { id: string; tenantId: string; workflowId: string; version: number; idempotencyKey?: string; startedAt: Date; source?: RunSource }): Promise<void> {
+    async insertTriggered(run: {
+      id: string;
+      tenantId: string;
+      workflowId: string;
+      version: number;
+      idempotencyKey?: string;
+      startedAt: Date;
+      source?: RunSource;
+    }): Promise<void> {
       // One round trip: the setting holds until this statement's own transaction commits.
       await pool.query(
         `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
          INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at, source)
          SELECT $1, $2, $3, $4, 'running', $5, $6, $7 FROM async ON CONFLICT (id) DO NOTHING`,
-        [run.id, run.tenantId, run.workflowId, run.version, run.idempotencyKey ?? null, run.startedAt, run.source ?? null],
+        [
+          run.id,
+          run.tenantId,
+          run.workflowId,
+          run.version,
+          run.idempotencyKey ?? null,
+          run.startedAt,
+          run.source ?? null,
+        ],
       );
     },
 
@@ -107,7 +123,22 @@ export function createRunsRepo(pool: Pool) {
            updated_at = now()
          WHERE (runs.record_at, runs.record_seq) < (EXCLUDED.record_at, EXCLUDED.record_seq) AND runs.tenant_id = EXCLUDED.tenant_id
            AND (runs.closed_at IS NULL OR ${otherExecution})`,
-        [r.runId, r.tenantId, r.workflowId, r.version, r.status, r.startedAt, r.endedAt, JSON.stringify(r.steps), JSON.stringify(r.result), r.error, r.seq, r.recordAt ?? null, r.executionId ?? null, r.source ?? null],
+        [
+          r.runId,
+          r.tenantId,
+          r.workflowId,
+          r.version,
+          r.status,
+          r.startedAt,
+          r.endedAt,
+          JSON.stringify(r.steps),
+          JSON.stringify(r.result),
+          r.error,
+          r.seq,
+          r.recordAt ?? null,
+          r.executionId ?? null,
+          r.source ?? null,
+        ],
       );
     },
 
@@ -126,13 +157,20 @@ export function createRunsRepo(pool: Pool) {
     },
 
     async get(tenantId: string, id: string): Promise<RunRow> {
-      const { rows } = await pool.query<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      const { rows } = await pool.query<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2`, [
+        tenantId,
+        id,
+      ]);
       const row = rows[0];
       if (!row) throw notFound('run', id);
       return row;
     },
 
-    async list(tenantId: string, filter: RunFilter, opts: { cursor?: string; limit: number }): Promise<{ items: RunRow[]; nextCursor: string | null }> {
+    async list(
+      tenantId: string,
+      filter: RunFilter,
+      opts: { cursor?: string; limit: number },
+    ): Promise<{ items: RunRow[]; nextCursor: string | null }> {
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       const { rows } = await pool.query<RunRow>(
         `SELECT ${COLUMNS} FROM runs
@@ -145,7 +183,18 @@ export function createRunsRepo(pool: Pool) {
             AND ($9::boolean IS NULL OR (problem IS NOT NULL) = $9)
             AND ($10::text IS NULL OR source->>'type' = $10)
           ORDER BY started_at DESC, id DESC LIMIT $8`,
-        [tenantId, filter.workflowId ?? null, filter.status ?? null, filter.since ?? null, filter.until ?? null, after?.at ?? null, after?.id ?? '', opts.limit + 1, filter.problem ?? null, filter.source ?? null],
+        [
+          tenantId,
+          filter.workflowId ?? null,
+          filter.status ?? null,
+          filter.since ?? null,
+          filter.until ?? null,
+          after?.at ?? null,
+          after?.id ?? '',
+          opts.limit + 1,
+          filter.problem ?? null,
+          filter.source ?? null,
+        ],
       );
       return page(rows, opts.limit, (r) => ({ at: r.startedAt, id: r.id }));
     },

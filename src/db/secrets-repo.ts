@@ -2,7 +2,12 @@ import type { KeyRing } from '../shared/crypto.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { Pool } from './pool.js';
 
-const disabled = () => new AppError({ code: 'SECRETS_DISABLED', message: 'no SECRETS_KEYS are configured, so secrets cannot be stored or used', httpStatus: 503 });
+const disabled = () =>
+  new AppError({
+    code: 'SECRETS_DISABLED',
+    message: 'no SECRETS_KEYS are configured, so secrets cannot be stored or used',
+    httpStatus: 503,
+  });
 
 /** Write-only secrets per tenant: values go in sealed and come out only inside activities. */
 export function createSecretsRepo(pool: Pool, ring: KeyRing | undefined) {
@@ -34,9 +39,13 @@ export function createSecretsRepo(pool: Pool, ring: KeyRing | undefined) {
     /** The plain value, for an activity about to use it. */
     async reveal(tenantId: string, name: string): Promise<string> {
       if (!ring) throw disabled();
-      const { rows } = await pool.query<{ sealed: string }>('SELECT sealed FROM secrets WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+      const { rows } = await pool.query<{ sealed: string }>(
+        'SELECT sealed FROM secrets WHERE tenant_id = $1 AND name = $2',
+        [tenantId, name],
+      );
       const sealed = rows[0]?.sealed;
-      if (!sealed) throw new AppError({ code: 'SECRET_NOT_FOUND', message: `secret '${name}' does not exist`, httpStatus: 404 });
+      if (!sealed)
+        throw new AppError({ code: 'SECRET_NOT_FOUND', message: `secret '${name}' does not exist`, httpStatus: 404 });
       return ring.open(sealed).toString('utf8');
     },
   };

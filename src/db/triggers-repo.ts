@@ -66,7 +66,10 @@ export function createTriggersRepo(pool: Pool) {
 
     /** The trigger, or undefined when it does not exist (or is another tenant's). */
     async find(tenantId: string, id: string): Promise<AnyTriggerRow | undefined> {
-      const { rows } = await pool.query<AnyTriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      const { rows } = await pool.query<AnyTriggerRow>(
+        `SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id],
+      );
       return rows[0];
     },
 
@@ -77,11 +80,18 @@ export function createTriggersRepo(pool: Pool) {
     },
 
     async listForWorkflow(tenantId: string, workflowId: string): Promise<AnyTriggerRow[]> {
-      const { rows } = await pool.query<AnyTriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY created_at, id`, [tenantId, workflowId]);
+      const { rows } = await pool.query<AnyTriggerRow>(
+        `SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY created_at, id`,
+        [tenantId, workflowId],
+      );
       return rows;
     },
 
-    async update(tenantId: string, id: string, change: { config?: ScheduleSettings | KafkaSettings; paused?: boolean }): Promise<AnyTriggerRow> {
+    async update(
+      tenantId: string,
+      id: string,
+      change: { config?: ScheduleSettings | KafkaSettings; paused?: boolean },
+    ): Promise<AnyTriggerRow> {
       const { rows } = await pool.query<AnyTriggerRow>(
         `UPDATE triggers SET config = COALESCE($3, config), version = CASE WHEN $3::jsonb IS NULL THEN version ELSE ($3::jsonb->>'version')::integer END,
            paused = COALESCE($4, paused), updated_at = now()

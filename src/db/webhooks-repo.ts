@@ -16,18 +16,20 @@ export interface Webhook {
 /** Per-workflow webhook tokens: the token is returned once and only its hash is kept. */
 export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
   return {
-    async create(tenantId: string, workflowId: string, signed: boolean): Promise<{ id: string; token: string; signingSecret?: string }> {
-      if (signed && !ring) throw new AppError({ code: 'SECRETS_DISABLED', message: 'signed webhooks need SECRETS_KEYS', httpStatus: 503 });
+    async create(
+      tenantId: string,
+      workflowId: string,
+      signed: boolean,
+    ): Promise<{ id: string; token: string; signingSecret?: string }> {
+      if (signed && !ring)
+        throw new AppError({ code: 'SECRETS_DISABLED', message: 'signed webhooks need SECRETS_KEYS', httpStatus: 503 });
       const id = randomUUID();
       const token = `whk_${randomBytes(24).toString('base64url')}`;
       const signingSecret = signed ? `whsec_${randomBytes(24).toString('base64url')}` : undefined;
-      await pool.query('INSERT INTO webhooks (id, tenant_id, workflow_id, token_hash, signing_sealed) VALUES ($1, $2, $3, $4, $5)', [
-        id,
-        tenantId,
-        workflowId,
-        hash(token),
-        signingSecret && ring ? ring.seal(signingSecret) : null,
-      ]);
+      await pool.query(
+        'INSERT INTO webhooks (id, tenant_id, workflow_id, token_hash, signing_sealed) VALUES ($1, $2, $3, $4, $5)',
+        [id, tenantId, workflowId, hash(token), signingSecret && ring ? ring.seal(signingSecret) : null],
+      );
       return { id, token, ...(signingSecret ? { signingSecret } : {}) };
     },
 
@@ -41,7 +43,10 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
     },
 
     async revoke(tenantId: string, workflowId: string, id: string): Promise<void> {
-      const { rowCount } = await pool.query('UPDATE webhooks SET revoked_at = COALESCE(revoked_at, now()) WHERE tenant_id = $1 AND workflow_id = $2 AND id = $3', [tenantId, workflowId, id]);
+      const { rowCount } = await pool.query(
+        'UPDATE webhooks SET revoked_at = COALESCE(revoked_at, now()) WHERE tenant_id = $1 AND workflow_id = $2 AND id = $3',
+        [tenantId, workflowId, id],
+      );
       if (!rowCount) throw notFound('webhook', id);
     },
 
@@ -50,8 +55,15 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
      * 404. A signed hook whose secret cannot be unsealed (no key, or not this key) is a 503: its
      * signature cannot be checked, and an unchecked signed hook would take anyone's body.
      */
-    async resolve(token: string): Promise<{ id: string; tenantId: string; workflowId: string; signingSecret?: string }> {
-      const { rows } = await pool.query<{ id: string; tenant_id: string; workflow_id: string; signing_sealed: string | null }>(
+    async resolve(
+      token: string,
+    ): Promise<{ id: string; tenantId: string; workflowId: string; signingSecret?: string }> {
+      const { rows } = await pool.query<{
+        id: string;
+        tenant_id: string;
+        workflow_id: string;
+        signing_sealed: string | null;
+      }>(
         'SELECT id, tenant_id, workflow_id, signing_sealed FROM webhooks WHERE token_hash = $1 AND revoked_at IS NULL',
         [hash(token)],
       );
@@ -81,7 +93,10 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
       );
       if (rows[0]) return rows[0].idempotency_key;
       // A fresh statement: it sees the row a concurrent claim has just committed.
-      const seen = await pool.query<{ idempotency_key: string }>('SELECT idempotency_key FROM webhook_deliveries WHERE hook_id = $1 AND signature = $2', [hookId, signature]);
+      const seen = await pool.query<{ idempotency_key: string }>(
+        'SELECT idempotency_key FROM webhook_deliveries WHERE hook_id = $1 AND signature = $2',
+        [hookId, signature],
+      );
       return seen.rows[0]?.idempotency_key ?? idempotencyKey;
     },
   };
@@ -91,7 +106,13 @@ export type WebhooksRepo = ReturnType<typeof createWebhooksRepo>;
 
 function unseal(ring: KeyRing | undefined, sealed: string): string {
   const unavailable = (cause?: unknown) =>
-    new AppError({ code: 'SIGNING_SECRET_UNAVAILABLE', message: "this webhook's signing secret cannot be unsealed, so its signature cannot be checked", httpStatus: 503, retryable: true, cause });
+    new AppError({
+      code: 'SIGNING_SECRET_UNAVAILABLE',
+      message: "this webhook's signing secret cannot be unsealed, so its signature cannot be checked",
+      httpStatus: 503,
+      retryable: true,
+      cause,
+    });
   if (!ring) throw unavailable();
   try {
     return ring.open(sealed).toString('utf8');

@@ -13,7 +13,10 @@ import { watchLatestVersions, type LatestVersions } from './workflow-changes.js'
 import { createWorkflowsRepo } from './workflows-repo.js';
 
 const logger = createLogger('silent', 'test');
-const definition = (name: string): Definition => ({ name, steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }] });
+const definition = (name: string): Definition => ({
+  name,
+  steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
+});
 
 // Two API processes over one database: each keeps the latest versions, each must see the other's changes.
 describe('latest versions kept in memory', () => {
@@ -38,19 +41,32 @@ describe('latest versions kept in memory', () => {
   });
 
   it('a trigger in one process starts the version another process just saved, and refuses once it archived', async () => {
-    const [a, b] = watchers.map((w) => createWorkflowsRepo(pool, w)) as [ReturnType<typeof createWorkflowsRepo>, ReturnType<typeof createWorkflowsRepo>];
+    const [a, b] = watchers.map((w) => createWorkflowsRepo(pool, w)) as [
+      ReturnType<typeof createWorkflowsRepo>,
+      ReturnType<typeof createWorkflowsRepo>,
+    ];
     const { id } = await a.create('acme', definition('v1'));
-    await waitFor('the listeners', async () => ((await a.forTrigger('acme', id)) && watchers[0]!.get(`acme\n${id}`) ? true : undefined));
+    await waitFor('the listeners', async () =>
+      (await a.forTrigger('acme', id)) && watchers[0]!.get(`acme\n${id}`) ? true : undefined,
+    );
     assert.equal((await a.forTrigger('acme', id)).version, 1);
 
     await b.addVersion('acme', id, definition('v2'));
     assert.equal((await b.forTrigger('acme', id)).version, 2, 'the writer sees its change at once');
-    const seen = await waitFor('the change to reach the other process', async () => ((await a.forTrigger('acme', id)).version === 2 ? true : undefined), 5_000);
+    const seen = await waitFor(
+      'the change to reach the other process',
+      async () => ((await a.forTrigger('acme', id)).version === 2 ? true : undefined),
+      5_000,
+    );
     assert.equal(seen, true);
     assert.equal((await a.forTrigger('acme', id)).definition.name, 'v2');
 
     await b.archive('acme', id);
-    await waitFor('the archiving to reach the other process', async () => ((await a.forTrigger('acme', id)).archivedAt ? true : undefined), 5_000);
+    await waitFor(
+      'the archiving to reach the other process',
+      async () => ((await a.forTrigger('acme', id)).archivedAt ? true : undefined),
+      5_000,
+    );
   });
 
   it('keeps nothing for workflows that do not exist, nor across tenants', async () => {

@@ -65,8 +65,15 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
     async create(tenantId: string, definition: Definition): Promise<{ id: string; version: number }> {
       const id = randomUUID();
       await inTransaction(async (client) => {
-        await client.query('INSERT INTO workflows (tenant_id, id, name, latest_version) VALUES ($1, $2, $3, 1)', [tenantId, id, definition.name]);
-        await client.query('INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, 1, $3)', [tenantId, id, definition]);
+        await client.query('INSERT INTO workflows (tenant_id, id, name, latest_version) VALUES ($1, $2, $3, 1)', [
+          tenantId,
+          id,
+          definition.name,
+        ]);
+        await client.query(
+          'INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, 1, $3)',
+          [tenantId, id, definition],
+        );
       });
       return { id, version: 1 };
     },
@@ -81,14 +88,23 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
         if (!row) throw notFound('workflow', id);
         if (row.archived_at) throw archived(id);
         const version = row.latest_version + 1;
-        await client.query('UPDATE workflows SET latest_version = $3, name = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id, version, definition.name]);
-        await client.query('INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, $3, $4)', [tenantId, id, version, definition]);
+        await client.query(
+          'UPDATE workflows SET latest_version = $3, name = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2',
+          [tenantId, id, version, definition.name],
+        );
+        await client.query(
+          'INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, $3, $4)',
+          [tenantId, id, version, definition],
+        );
         await client.query('SELECT pg_notify($1, $2)', [WORKFLOW_CHANGED, changeKey(tenantId, id)]);
         return { id, version };
       }).finally(() => latest?.forget(changeKey(tenantId, id)));
     },
 
-    async list(tenantId: string, opts: { cursor?: string; limit: number }): Promise<{ items: WorkflowSummary[]; nextCursor: string | null }> {
+    async list(
+      tenantId: string,
+      opts: { cursor?: string; limit: number },
+    ): Promise<{ items: WorkflowSummary[]; nextCursor: string | null }> {
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       const { rows } = await pool.query<SummaryRow>(
         `SELECT id, name, latest_version, created_at, updated_at, archived_at FROM workflows
@@ -102,15 +118,29 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
 
     /** One version of a workflow; the latest when `version` is omitted. */
     async get(tenantId: string, id: string, version?: number): Promise<WorkflowVersion> {
-      const { rows } = await pool.query<{ name: string; version: number; definition: Definition; created_at: Date; archived_at: Date | null }>(
+      const { rows } = await pool.query<{
+        name: string;
+        version: number;
+        definition: Definition;
+        created_at: Date;
+        archived_at: Date | null;
+      }>(
         `SELECT v.definition->>'name' AS name, v.version, v.definition, v.created_at, w.archived_at
            FROM workflows w JOIN workflow_versions v ON v.tenant_id = w.tenant_id AND v.workflow_id = w.id
           WHERE w.tenant_id = $1 AND w.id = $2 AND v.version = COALESCE($3, w.latest_version)`,
         [tenantId, id, version ?? null],
       );
       const row = rows[0];
-      if (!row) throw version === undefined ? notFound('workflow', id) : notFound('workflow version', `${id}@${version}`);
-      return { id, version: row.version, name: row.name, definition: row.definition, createdAt: row.created_at, archivedAt: row.archived_at };
+      if (!row)
+        throw version === undefined ? notFound('workflow', id) : notFound('workflow version', `${id}@${version}`);
+      return {
+        id,
+        version: row.version,
+        name: row.name,
+        definition: row.definition,
+        createdAt: row.created_at,
+        archivedAt: row.archived_at,
+      };
     },
 
     /** The latest version, as a trigger starts it: from memory when the API keeps it, else one read. */
@@ -141,4 +171,8 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
 export type WorkflowsRepo = ReturnType<typeof createWorkflowsRepo>;
 
 export const archived = (id: string) =>
-  new AppError({ code: 'WORKFLOW_ARCHIVED', message: `workflow '${id}' is archived and takes no new versions or runs`, httpStatus: 409 });
+  new AppError({
+    code: 'WORKFLOW_ARCHIVED',
+    message: `workflow '${id}' is archived and takes no new versions or runs`,
+    httpStatus: 409,
+  });

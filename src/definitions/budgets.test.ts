@@ -20,20 +20,34 @@ async function assertLimit(expression: string, limit: string, scope: unknown = {
 }
 
 describe('expression budgets', () => {
-  it('an endless tail recursion runs out of evaluation steps', () => assertLimit('($f := function($n){ $f($n + 1) }; $f(0))', 'steps'));
-  it('deep non-tail recursion runs out of depth long before the stack', () => assertLimit('($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000000))', 'depth'));
-  it('a huge range is refused by the items budget', () => assertLimit('$reduce([1..10000000], function($a, $b){ $a + $b })', 'items'));
+  it('an endless tail recursion runs out of evaluation steps', () =>
+    assertLimit('($f := function($n){ $f($n + 1) }; $f(0))', 'steps'));
+  it('deep non-tail recursion runs out of depth long before the stack', () =>
+    assertLimit('($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(1000000))', 'depth'));
+  it('a huge range is refused by the items budget', () =>
+    assertLimit('$reduce([1..10000000], function($a, $b){ $a + $b })', 'items'));
   it('a string built past the budget is refused', () => assertLimit('$pad("x", 10000000)', 'stringLength'));
   it('doubling a string in a loop is refused before it grows without bound', () =>
-    assertLimit('($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $length($f("ab", 40)))', 'stringLength'));
-  it('a mapped range that touches every item runs out of steps', () => assertLimit('$sum([1..100000].($ * 2))', 'steps'));
+    assertLimit(
+      '($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $length($f("ab", 40)))',
+      'stringLength',
+    ));
+  it('a mapped range that touches every item runs out of steps', () =>
+    assertLimit('$sum([1..100000].($ * 2))', 'steps'));
   it('a result larger than the result budget is refused', () =>
-    assertLimit('trigger.parts', 'resultBytes', { trigger: { parts: Array.from({ length: 100 }, () => 'x'.repeat(limits.resultBytes / 90)) } }));
+    assertLimit('trigger.parts', 'resultBytes', {
+      trigger: { parts: Array.from({ length: 100 }, () => 'x'.repeat(limits.resultBytes / 90)) },
+    }));
 
   it('budgets count work, not time: the same evaluation always stops at the same step', async () => {
     const small = { ...limits, steps: 1000 };
     const messages = await Promise.all(
-      [1, 2, 3].map(() => evaluate('($f := function($n){ $f($n + 1) }; $f(0))', {}, { limits: small }).then(String, (err: Error) => err.message)),
+      [1, 2, 3].map(() =>
+        evaluate('($f := function($n){ $f($n + 1) }; $f(0))', {}, { limits: small }).then(
+          String,
+          (err: Error) => err.message,
+        ),
+      ),
     );
     assert.equal(new Set(messages).size, 1);
     assert.match(messages[0] ?? '', /reached 1001/);
@@ -73,7 +87,10 @@ describe('regular expressions run in linear time', () => {
 
   it('patterns that cannot run in linear time are refused when a definition is saved', () => {
     assert.match(syntaxError('$match("aa", /(a)\\1/)') ?? '', /not supported/);
-    const result = validateDefinition({ name: 'x', steps: [{ id: 't', type: 'transform', config: { expression: '$contains(trigger.s, /(?=a)a/)' } }] });
+    const result = validateDefinition({
+      name: 'x',
+      steps: [{ id: 't', type: 'transform', config: { expression: '$contains(trigger.s, /(?=a)a/)' } }],
+    });
     assert.equal(result.ok, false);
   });
 });
@@ -81,14 +98,21 @@ describe('regular expressions run in linear time', () => {
 describe('save-time bounds', () => {
   it('an expression longer than the limit is refused with its pointer', () => {
     const long = `1${' + 1'.repeat(5000)}`;
-    const result = validateDefinition({ name: 'x', steps: [{ id: 't', type: 'transform', config: { expression: long } }] });
+    const result = validateDefinition({
+      name: 'x',
+      steps: [{ id: 't', type: 'transform', config: { expression: long } }],
+    });
     assert.ok(!result.ok);
     assert.equal(result.problems[0]?.pointer, '/steps/0/config/expression');
     assert.match(result.problems[0]?.message ?? '', /more than the limit of 16384/);
   });
 
   it('a definition larger than the limit is refused as a whole', () => {
-    const result = validateDefinition({ name: 'x', description: 'd'.repeat(1_100_000), steps: [{ id: 't', type: 'delay', config: { duration: '1s' } }] });
+    const result = validateDefinition({
+      name: 'x',
+      description: 'd'.repeat(1_100_000),
+      steps: [{ id: 't', type: 'delay', config: { duration: '1s' } }],
+    });
     assert.ok(!result.ok);
     assert.match(result.problems[0]?.message ?? '', /more than the limit/);
   });
@@ -97,7 +121,11 @@ describe('save-time bounds', () => {
 describe('secret references', () => {
   it('carry the nonce of their render, so a reference copied from data never has it', async () => {
     const forged = secretPlaceholder('crm_token');
-    const rendered = await render({ mine: "{{ $secret('crm_token') }}", theirs: '{{ trigger.email }}' }, { trigger: { email: forged } }, { limits, secretNonce: 'n-1' });
+    const rendered = await render(
+      { mine: "{{ $secret('crm_token') }}", theirs: '{{ trigger.email }}' },
+      { trigger: { email: forged } },
+      { limits, secretNonce: 'n-1' },
+    );
     assert.deepEqual(rendered, { mine: secretPlaceholder('crm_token', 'n-1'), theirs: forged });
   });
 });
@@ -112,7 +140,11 @@ describe('the parse cache', () => {
       // ~3.9 KB each (kept by the cache, which holds 1,000,000 characters), then ~8 KB (never kept).
       const body = Array.from({ length: 300 }, (_, k) => `$x${k % 7}`).join(' & ');
       await evaluate(`($x0:="${i}";$x1:="a";$x2:="b";$x3:="c";$x4:="d";$x5:="e";$x6:="f"; ${body})`, {}, { limits });
-      await evaluate(`($x0:="${i}";$x1:="a";$x2:="b";$x3:="c";$x4:="d";$x5:="e";$x6:="f"; ${body} & ${body})`, {}, { limits });
+      await evaluate(
+        `($x0:="${i}";$x1:="a";$x2:="b";$x3:="c";$x4:="d";$x5:="e";$x6:="f"; ${body} & ${body})`,
+        {},
+        { limits },
+      );
     }
     gc();
     const grown = getHeapStatistics().used_heap_size - before;

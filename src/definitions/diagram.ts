@@ -21,7 +21,8 @@ function block(steps: Step[], lines: string[], indent: string, exit: string): vo
     lines.push(`${indent}${shape(step)}`);
     const nested = nestedBlocks(step);
     nested.forEach((b, k) => {
-      const label = step.type === 'parallel' ? `branch ${k}` : `for each item of ${step.type === 'foreach' ? step.items : ''}`;
+      const label =
+        step.type === 'parallel' ? `branch ${k}` : `for each item of ${step.type === 'foreach' ? step.items : ''}`;
       const id = `${node(step.id)}_${k}`;
       lines.push(`${indent}subgraph ${id} ["${escape(label)}"]`);
       block(b.steps, lines, `${indent}  `, `${node(step.id)}_join`);
@@ -43,8 +44,10 @@ function edges(step: Step, from: string, following: string, exit: string): strin
     step.cases.forEach((c) => out.push(`${from} -->|"${escape(c.when)}"| ${node(c.next)}`));
     out.push(`${from} -->|default| ${step.default ? node(step.default) : following}`);
   } else out.push(`${from} --> ${step.next ? node(step.next) : following}`);
-  if (step.when !== undefined) out.push(`${node(step.id)} -.->|"skip unless ${escape(step.when)}"| ${step.next ? node(step.next) : following}`);
-  if (step.onError !== undefined) out.push(`${from} -.->|error| ${step.onError === 'continue' ? following : node(step.onError)}`);
+  if (step.when !== undefined)
+    out.push(`${node(step.id)} -.->|"skip unless ${escape(step.when)}"| ${step.next ? node(step.next) : following}`);
+  if (step.onError !== undefined)
+    out.push(`${from} -.->|error| ${step.onError === 'continue' ? following : node(step.onError)}`);
   if (step.type === 'wait_for_event' && step.onTimeout) out.push(`${from} -.->|timeout| ${node(step.onTimeout)}`);
   return out;
 }

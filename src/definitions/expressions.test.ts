@@ -6,7 +6,10 @@ import { AppError } from '../shared/errors.js';
 import { evaluate, render, syntaxError, templateExpressions } from './expressions.js';
 import { toMillis } from './duration.js';
 
-const scope = { trigger: { email: 'ada@example.com', n: 3, tags: ['a', 'b'] }, steps: { crm: { output: { body: { plan: 'pro' } } } } };
+const scope = {
+  trigger: { email: 'ada@example.com', n: 3, tags: ['a', 'b'] },
+  steps: { crm: { output: { body: { plan: 'pro' } } } },
+};
 
 describe('expressions', () => {
   it('a string that is exactly {{ expr }} keeps the JSON type of the value', async () => {
@@ -16,13 +19,19 @@ describe('expressions', () => {
   });
 
   it('a string with text around {{ }} interpolates', async () => {
-    assert.equal(await render('Hi {{ trigger.email }}, plan {{ steps.crm.output.body.plan }}', scope), 'Hi ada@example.com, plan pro');
+    assert.equal(
+      await render('Hi {{ trigger.email }}, plan {{ steps.crm.output.body.plan }}', scope),
+      'Hi ada@example.com, plan pro',
+    );
     assert.equal(await render('{{ trigger.n }} and {{ trigger.n + 1 }}', scope), '3 and 4');
     assert.equal(await render('missing: [{{ trigger.nothing }}]', scope), 'missing: []');
   });
 
   it('renders deeply and leaves plain values alone', async () => {
-    assert.deepEqual(await render({ a: ['{{ trigger.n }}', 1, true, null], b: { c: 'plain' } }, scope), { a: [3, 1, true, null], b: { c: 'plain' } });
+    assert.deepEqual(await render({ a: ['{{ trigger.n }}', 1, true, null], b: { c: 'plain' } }, scope), {
+      a: [3, 1, true, null],
+      b: { c: 'plain' },
+    });
   });
 
   it('evaluates bare expressions; a missing value is null', async () => {
@@ -31,7 +40,10 @@ describe('expressions', () => {
   });
 
   it('a failing expression is an EXPRESSION_ERROR', async () => {
-    await assert.rejects(evaluate('$number("x")', scope), (err: unknown) => err instanceof AppError && err.code === 'EXPRESSION_ERROR');
+    await assert.rejects(
+      evaluate('$number("x")', scope),
+      (err: unknown) => err instanceof AppError && err.code === 'EXPRESSION_ERROR',
+    );
   });
 
   it('reports syntax errors and finds every template with its pointer', () => {
@@ -55,17 +67,32 @@ describe('expressions', () => {
       expression: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
         leaf,
-        fc.tuple(tie('expression'), fc.constantFrom('+', '-', '*', '/', '%', '<', '<=', '>', '>=', '=', '!=', 'and', 'or', '&'), tie('expression')).map(([l, op, r]) => `(${l} ${op} ${r})`),
+        fc
+          .tuple(
+            tie('expression'),
+            fc.constantFrom('+', '-', '*', '/', '%', '<', '<=', '>', '>=', '=', '!=', 'and', 'or', '&'),
+            tie('expression'),
+          )
+          .map(([l, op, r]) => `(${l} ${op} ${r})`),
         tie('expression').map((e) => `-(${e})`),
         fc.tuple(tie('expression'), tie('expression'), tie('expression')).map(([c, t, e]) => `(${c} ? ${t} : ${e})`),
-        fc.array(fc.tuple(fc.constantFrom('k', 'v', 'w'), tie('expression')), { minLength: 1, maxLength: 3 }).map((pairs) => `{ ${pairs.map(([k, v]) => `"${k}": ${v}`).join(', ')} }`),
+        fc
+          .array(fc.tuple(fc.constantFrom('k', 'v', 'w'), tie('expression')), { minLength: 1, maxLength: 3 })
+          .map((pairs) => `{ ${pairs.map(([k, v]) => `"${k}": ${v}`).join(', ')} }`),
       ),
     }));
-    const data = fc.dictionary(name, fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(name, fc.oneof(fc.integer(), fc.string(), fc.boolean()))), { maxKeys: 5 });
+    const data = fc.dictionary(
+      name,
+      fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.dictionary(name, fc.oneof(fc.integer(), fc.string(), fc.boolean()))),
+      { maxKeys: 5 },
+    );
     const viaJsonata = (e: string, d: unknown) =>
       Promise.resolve()
         .then(() => jsonata(e).evaluate(d))
-        .then((v: unknown) => JSON.parse(JSON.stringify(v) ?? 'null') as unknown, () => 'error');
+        .then(
+          (v: unknown) => JSON.parse(JSON.stringify(v) ?? 'null') as unknown,
+          () => 'error',
+        );
     await fc.assert(
       fc.asyncProperty(expression, data, async (e, d) => {
         assert.deepEqual(await evaluate(e, d).catch(() => 'error'), await viaJsonata(e, d), e);

@@ -24,7 +24,8 @@ export interface EvalOptions {
  * connector's config and handed to the activity beside it: a reference copied from data (a
  * trigger, an event, a response) was made before that nonce existed, so it is never resolved.
  */
-export const secretPlaceholder = (name: unknown, nonce = ''): string => `\u001fsecret:${nonce ? `${nonce}:` : ''}${String(name)}\u001f`;
+export const secretPlaceholder = (name: unknown, nonce = ''): string =>
+  `\u001fsecret:${nonce ? `${nonce}:` : ''}${String(name)}\u001f`;
 
 /**
  * Parsed expressions, shared by the runs of a worker thread. Bounded in count and in the
@@ -118,7 +119,10 @@ function onExit(_expr: unknown, _input: unknown, env: Frame, result: unknown): v
 }
 
 /** The bindings of one evaluation: `$secret()` and the budget. */
-const bindingsFor = (budget: Budget, opts: EvalOptions) => ({ secret: (name: unknown) => secretPlaceholder(name, opts.secretNonce), [BUDGET]: budget });
+const bindingsFor = (budget: Budget, opts: EvalOptions) => ({
+  secret: (name: unknown) => secretPlaceholder(name, opts.secretNonce),
+  [BUDGET]: budget,
+});
 
 /** Evaluates a bare expression against a scope such as the run context. */
 export async function evaluate(expression: string, scope: unknown, opts: EvalOptions = {}): Promise<unknown> {
@@ -159,12 +163,19 @@ export function evaluateNow(expression: string, scope: unknown, opts: EvalOption
 /** An expression's failure: EXPRESSION_LIMIT when a budget ran out, EXPRESSION_ERROR otherwise. Neither is retried. */
 function expressionError(expression: string, err: unknown, budget?: Budget): AppError {
   const where = expression.length > 120 ? `${expression.slice(0, 117)}...` : expression;
-  const exceeded = err instanceof ResultTooLarge ? err.exceeded : budget?.exceeded && { ...budget.exceeded, max: budget.limits[budget.exceeded.limit] };
+  const exceeded =
+    err instanceof ResultTooLarge
+      ? err.exceeded
+      : budget?.exceeded && { ...budget.exceeded, max: budget.limits[budget.exceeded.limit] };
   if (exceeded) {
     const message = `expression '${where}' exceeded its ${exceeded.limit} limit (${exceeded.max}; reached ${exceeded.value})`;
     return new AppError({ code: 'EXPRESSION_LIMIT', message, httpStatus: 400, details: { limit: exceeded.limit } });
   }
-  return new AppError({ code: 'EXPRESSION_ERROR', message: `expression '${where}' failed: ${reasonOf(err)}`, httpStatus: 400 });
+  return new AppError({
+    code: 'EXPRESSION_ERROR',
+    message: `expression '${where}' failed: ${reasonOf(err)}`,
+    httpStatus: 400,
+  });
 }
 
 /** JSONata throws plain objects `{ code, message, position }`, not Errors. */
@@ -193,8 +204,19 @@ interface Node {
   lhs?: Node | [Node, Node][];
   rhs?: Node;
 }
-const ARITHMETIC: Record<string, (a: number, b: number) => number> = { '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '%': (a, b) => a % b };
-const ORDER: Record<string, (a: number | string, b: number | string) => boolean> = { '<': (a, b) => a < b, '<=': (a, b) => a <= b, '>': (a, b) => a > b, '>=': (a, b) => a >= b };
+const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '*': (a, b) => a * b,
+  '/': (a, b) => a / b,
+  '%': (a, b) => a % b,
+};
+const ORDER: Record<string, (a: number | string, b: number | string) => boolean> = {
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const only = (node: Node, keys: string[]) => Object.keys(node).every((k) => keys.includes(k));
 
@@ -231,8 +253,15 @@ function quick(node: Node, scope: unknown): unknown {
         return node.value === true || node.value === false || node.value === null ? node.value : LATER;
       case 'path': {
         const steps = node.steps ?? [];
-        if (!only(node, ['type', 'steps', 'position']) || steps.some((step) => step.type !== 'name' || !only(step, ['type', 'value', 'position']))) return LATER;
-        return walk(steps.map((step) => String(step.value)), scope);
+        if (
+          !only(node, ['type', 'steps', 'position']) ||
+          steps.some((step) => step.type !== 'name' || !only(step, ['type', 'value', 'position']))
+        )
+          return LATER;
+        return walk(
+          steps.map((step) => String(step.value)),
+          scope,
+        );
       }
       case 'block':
         return node.expressions?.length === 1 ? sure(node.expressions[0]) : LATER;
@@ -259,10 +288,17 @@ function quick(node: Node, scope: unknown): unknown {
         const [a, b] = [sure(node.lhs), sure(node.rhs)];
         const arithmetic = Object.hasOwn(ARITHMETIC, op) ? ARITHMETIC[op] : undefined;
         const order = Object.hasOwn(ORDER, op) ? ORDER[op] : undefined;
-        if (arithmetic) return typeof a === 'number' && typeof b === 'number' && Number.isFinite(arithmetic(a, b)) ? arithmetic(a, b) : LATER;
-        if (order) return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string') ? order(a, b) : LATER;
+        if (arithmetic)
+          return typeof a === 'number' && typeof b === 'number' && Number.isFinite(arithmetic(a, b))
+            ? arithmetic(a, b)
+            : LATER;
+        if (order)
+          return (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string')
+            ? order(a, b)
+            : LATER;
         if (op === '=' || op === '!=') return isPrimitive(a) && isPrimitive(b) ? (a === b) === (op === '=') : LATER;
-        if (op === 'and' || op === 'or') return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : LATER;
+        if (op === 'and' || op === 'or')
+          return typeof a === 'boolean' && typeof b === 'boolean' ? (op === 'and' ? a && b : a || b) : LATER;
         if (op === '&') return typeof a === 'string' && typeof b === 'string' ? a + b : LATER;
         return LATER;
       }
@@ -287,15 +323,18 @@ function normalize(value: unknown, limits: ExpressionLimits): unknown {
   if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null; // as JSON has it: -0 is 0, NaN null
   const text = JSON.stringify(value) ?? 'null';
-  if (text.length > limits.resultBytes) throw new ResultTooLarge({ limit: 'resultBytes', value: text.length, max: limits.resultBytes });
+  if (text.length > limits.resultBytes)
+    throw new ResultTooLarge({ limit: 'resultBytes', value: text.length, max: limits.resultBytes });
   return typeof value === 'string' ? value : JSON.parse(text);
 }
 
 /** Every `{{ }}` expression in a JSON value, with the JSON pointer of the string holding it. */
 export function templateExpressions(value: unknown, pointer = ''): { pointer: string; expression: string }[] {
-  if (typeof value === 'string') return [...value.matchAll(PART)].map((m) => ({ pointer, expression: (m[1] ?? '').trim() }));
+  if (typeof value === 'string')
+    return [...value.matchAll(PART)].map((m) => ({ pointer, expression: (m[1] ?? '').trim() }));
   if (Array.isArray(value)) return value.flatMap((v, i) => templateExpressions(v, `${pointer}/${i}`));
-  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => templateExpressions(v, `${pointer}/${escapePointer(k)}`));
+  if (isObject(value))
+    return Object.entries(value).flatMap(([k, v]) => templateExpressions(v, `${pointer}/${escapePointer(k)}`));
   return [];
 }
 
@@ -317,7 +356,9 @@ export function renderNow(value: unknown, scope: unknown, opts: EvalOptions = {}
     const values = [...value.matchAll(PART)].map((m) => evaluateNow((m[1] ?? '').trim(), scope, opts));
     return values.includes(LATER) ? LATER : interpolate(value, values, opts);
   }
-  const items = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value as Record<string, unknown>);
+  const items = Array.isArray(value)
+    ? value.map((v, i) => [i, v] as const)
+    : Object.entries(value as Record<string, unknown>);
   const rendered: [string | number, unknown][] = [];
   for (const [k, v] of items) {
     const r = renderNow(v, scope, opts);
@@ -331,14 +372,22 @@ async function renderTemplates(value: unknown, scope: unknown, opts: EvalOptions
   if (typeof value === 'string') return renderString(value, scope, opts);
   if (Array.isArray(value)) return Promise.all(value.map((v) => render(v, scope, opts)));
   if (isObject(value)) {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await render(v, scope, opts)] as const));
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([k, v]) => [k, await render(v, scope, opts)] as const),
+    );
     return Object.fromEntries(entries);
   }
   return value;
 }
 
 const hasTemplate = (value: unknown): boolean =>
-  typeof value === 'string' ? value.includes('{{') : Array.isArray(value) ? value.some(hasTemplate) : isObject(value) ? Object.values(value).some(hasTemplate) : false;
+  typeof value === 'string'
+    ? value.includes('{{')
+    : Array.isArray(value)
+      ? value.some(hasTemplate)
+      : isObject(value)
+        ? Object.values(value).some(hasTemplate)
+        : false;
 
 async function renderString(text: string, scope: unknown, opts: EvalOptions): Promise<unknown> {
   const whole = WHOLE.exec(text);
@@ -356,10 +405,13 @@ function interpolate(text: string, values: unknown[], opts: EvalOptions): string
     return v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   });
   const max = (opts.limits ?? LEGACY_EXPRESSION_LIMITS).resultBytes;
-  if (result.length > max) throw expressionError(text, new ResultTooLarge({ limit: 'resultBytes', value: result.length, max }));
+  if (result.length > max)
+    throw expressionError(text, new ResultTooLarge({ limit: 'resultBytes', value: result.length, max }));
   return result;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export const escapePointer = (segment: string | number): string => String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
+export const escapePointer = (segment: string | number): string =>
+  String(segment).replace(/~/g, '~0').replace(/\//g, '~1');

@@ -19,12 +19,23 @@ export function checkFlow(steps: Step[], pointer: string, problems: DefinitionPr
   });
 }
 
-function successors(step: Step, i: number, length: number, position: Map<string, number>, pointer: string, problems: DefinitionProblem[]): number[] {
+function successors(
+  step: Step,
+  i: number,
+  length: number,
+  position: Map<string, number>,
+  pointer: string,
+  problems: DefinitionProblem[],
+): number[] {
   const out: number[] = [];
   const route = (field: string, target: string | undefined) => {
     if (target === undefined || target === 'continue') return;
     const j = position.get(target);
-    if (j === undefined) problems.push({ pointer: `${pointer}/${field}`, message: `'${target}' is not a step of this block (routes cannot leave or enter a branch or foreach)` });
+    if (j === undefined)
+      problems.push({
+        pointer: `${pointer}/${field}`,
+        message: `'${target}' is not a step of this block (routes cannot leave or enter a branch or foreach)`,
+      });
     else out.push(j);
   };
   route('next', step.next);
@@ -37,7 +48,8 @@ function successors(step: Step, i: number, length: number, position: Map<string,
 
   // Without `next` a step continues with the following one, as a skipped (`when`) step does too;
   // a choice with a `default` always routes.
-  const routesItself = step.next !== undefined || (step.type === 'choice' && step.default !== undefined && step.when === undefined);
+  const routesItself =
+    step.next !== undefined || (step.type === 'choice' && step.default !== undefined && step.when === undefined);
   if (step.type === 'succeed' || step.type === 'fail') out.push(EXIT);
   else if (!routesItself) out.push(i + 1 < length ? i + 1 : EXIT);
   return out;
@@ -54,7 +66,8 @@ function reachability(steps: Step[], edges: number[][], pointer: string, problem
     }
   }
   steps.forEach((step, i) => {
-    if (!reached.has(i)) problems.push({ pointer: `${pointer}/${i}`, message: `step '${step.id}' can never be reached` });
+    if (!reached.has(i))
+      problems.push({ pointer: `${pointer}/${i}`, message: `step '${step.id}' can never be reached` });
   });
 }
 
@@ -92,7 +105,10 @@ function loopsWithoutExit(steps: Step[], edges: number[][], pointer: string, pro
     const hasExit = component.some((n) => (edges[n] ?? []).some((w) => !members.has(w)));
     if (isLoop && !hasExit) {
       const ids = component.map((n) => steps[n]?.id).reverse();
-      problems.push({ pointer: `${pointer}/${Math.min(...component)}`, message: `the loop ${ids.join(' → ')} has no way out (add a choice case or a route that leaves it)` });
+      problems.push({
+        pointer: `${pointer}/${Math.min(...component)}`,
+        message: `the loop ${ids.join(' → ')} has no way out (add a choice case or a route that leaves it)`,
+      });
     }
   };
   steps.forEach((_, i) => {

@@ -12,11 +12,12 @@ export class LinearRegExp {
   private readonly re: RE2JS;
 
   constructor(pattern: RegExp) {
-    const flags = (pattern.flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) | (pattern.flags.includes('m') ? RE2JS.MULTILINE : 0);
+    const flags =
+      (pattern.flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) | (pattern.flags.includes('m') ? RE2JS.MULTILINE : 0);
     this.re = RE2JS.compile(RE2JS.translateRegExp(pattern.source), flags);
   }
 
-  exec(text: string): (string | undefined)[] & { index: number } | null {
+  exec(text: string): ((string | undefined)[] & { index: number }) | null {
     const m = this.re.matcher(text);
     if (this.lastIndex > text.length || !m.find(this.lastIndex)) {
       this.lastIndex = 0;

@@ -7,7 +7,9 @@ import { DURATION_PATTERN } from './duration.js';
  * object; each connector's own schema checks it in `validate.ts`, where templates are understood.
  */
 export const StepIdSchema = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'a step id is 1-64 characters of a-z, 0-9, _ and -');
-export const DurationSchema = z.string().regex(DURATION_PATTERN, 'a duration is a number and a unit, e.g. 500ms, 90s, 10m, 2h, 1d');
+export const DurationSchema = z
+  .string()
+  .regex(DURATION_PATTERN, 'a duration is a number and a unit, e.g. 500ms, 90s, 10m, 2h, 1d');
 /** A bare JSONata expression, e.g. `steps.crm.output.body.plan = 'pro'`. */
 export const ExpressionSchema = z.string().min(1, 'an expression cannot be empty');
 
@@ -32,7 +34,9 @@ export const RateLimitSchema = z
     perSecond: z.number().positive().max(10_000).optional(),
     perMinute: z.number().positive().max(600_000).optional(),
   })
-  .refine((r) => (r.perSecond === undefined) !== (r.perMinute === undefined), { message: 'a rate limit sets exactly one of perSecond and perMinute' });
+  .refine((r) => (r.perSecond === undefined) !== (r.perMinute === undefined), {
+    message: 'a rate limit sets exactly one of perSecond and perMinute',
+  });
 export type RateLimit = z.infer<typeof RateLimitSchema>;
 
 /** Fields every step may carry. */
@@ -60,7 +64,10 @@ export const DelayConfigSchema = z.union([
 export const TransformConfigSchema = z.strictObject({ expression: ExpressionSchema });
 export const SucceedConfigSchema = z.strictObject({ output: z.unknown().optional() });
 export const FailConfigSchema = z.strictObject({
-  error: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'an error code is SCREAMING_SNAKE_CASE').optional(),
+  error: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]*$/, 'an error code is SCREAMING_SNAKE_CASE')
+    .optional(),
   message: z.string().optional(),
 });
 
@@ -86,7 +93,10 @@ const ConnectorStep = z.strictObject({
   type: z.enum(CONNECTOR_TYPES),
   config: ConfigObjectSchema,
   /** The name of the tenant's stored connection (server and credentials) the step uses. */
-  connection: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a connection name is 1-100 characters of A-Z, a-z, 0-9, _ . -').optional(),
+  connection: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a connection name is 1-100 characters of A-Z, a-z, 0-9, _ . -')
+    .optional(),
   /** Overrides the connection's rate limit; `key` may be a {{ }} template (e.g. per customer). */
   rateLimit: RateLimitSchema.optional(),
   /**
@@ -169,7 +179,18 @@ export const StepSchema: z.ZodType<Step> = z.discriminatedUnion('type', [
   ConnectorStep,
 ]);
 export type StepType = Step['type'];
-export const STEP_TYPES: readonly string[] = ['delay', 'transform', 'succeed', 'fail', 'choice', 'parallel', 'foreach', 'wait_for_event', 'subworkflow', ...CONNECTOR_TYPES];
+export const STEP_TYPES: readonly string[] = [
+  'delay',
+  'transform',
+  'succeed',
+  'fail',
+  'choice',
+  'parallel',
+  'foreach',
+  'wait_for_event',
+  'subworkflow',
+  ...CONNECTOR_TYPES,
+];
 
 export type ConnectorStep = Extract<Step, { type: ConnectorType }>;
 
@@ -205,20 +226,31 @@ const definitionFields = {
   /** The whole run's time limit; past it the run ends as `timed_out`. */
   timeout: DurationSchema.optional(),
   /** At most `limit` runs (per value of `key`, an expression over `trigger`) at once; the rest wait durably, in order. */
-  concurrency: z.strictObject({ limit: z.int().min(1).max(10_000), key: ExpressionSchema.max(1000).optional() }).optional(),
+  concurrency: z
+    .strictObject({ limit: z.int().min(1).max(10_000), key: ExpressionSchema.max(1000).optional() })
+    .optional(),
   /** At most this many runs start per second or per minute (per `key`); the rest wait durably, in order. */
   throttle: z
-    .strictObject({ perSecond: z.number().positive().max(1000).optional(), perMinute: z.number().positive().max(60_000).optional(), key: ExpressionSchema.max(1000).optional() })
-    .refine((t) => (t.perSecond === undefined) !== (t.perMinute === undefined), 'a throttle needs exactly one of perSecond and perMinute')
+    .strictObject({
+      perSecond: z.number().positive().max(1000).optional(),
+      perMinute: z.number().positive().max(60_000).optional(),
+      key: ExpressionSchema.max(1000).optional(),
+    })
+    .refine(
+      (t) => (t.perSecond === undefined) !== (t.perMinute === undefined),
+      'a throttle needs exactly one of perSecond and perMinute',
+    )
     .optional(),
   /** Runs with the same `key` wait until `period` passes without a newer one; only the last runs, the others end superseded. */
   debounce: z.strictObject({ period: DurationSchema, key: ExpressionSchema.max(1000) }).optional(),
 };
 
 /** The whole definition; used for types and the published JSON Schema. */
-export const DefinitionSchema = z.strictObject({ ...definitionFields, steps: z.array(StepSchema).min(1, 'a workflow needs at least one step') });
+export const DefinitionSchema = z.strictObject({
+  ...definitionFields,
+  steps: z.array(StepSchema).min(1, 'a workflow needs at least one step'),
+});
 export type Definition = z.infer<typeof DefinitionSchema>;
-
 
 /**
  * The DSL as JSON Schema (draft 2020-12), served at `GET /v1/schema/workflow`. Each connector's
@@ -230,7 +262,11 @@ export function definitionJsonSchema(): Record<string, unknown> {
   const defs: Record<string, unknown> = { ...(isRecord(schema.$defs) ? schema.$defs : {}) };
   for (const type of registry.types) {
     const connector = registry.get(type);
-    if (connector) defs[`${type}Config`] = { description: connector.description, ...z.toJSONSchema(connector.configSchema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) };
+    if (connector)
+      defs[`${type}Config`] = {
+        description: connector.description,
+        ...z.toJSONSchema(connector.configSchema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }),
+      };
   }
   return { ...schema, $defs: defs };
 }

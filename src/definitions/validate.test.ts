@@ -11,7 +11,13 @@ const pointers = (raw: unknown) => problemsOf(raw).map((p) => p.pointer);
 
 describe('validateDefinition', () => {
   it('accepts the linear example and keeps it as written', () => {
-    const def = { name: 'ok', steps: [{ id: 'a', type: 'delay', config: { duration: '10m' } }, { id: 'b', type: 'transform', config: { expression: '1 + 1' } }] };
+    const def = {
+      name: 'ok',
+      steps: [
+        { id: 'a', type: 'delay', config: { duration: '10m' } },
+        { id: 'b', type: 'transform', config: { expression: '1 + 1' } },
+      ],
+    };
     const result = validateDefinition(def);
     assert.ok(result.ok);
     assert.deepEqual(result.definition, def);
@@ -30,28 +36,52 @@ describe('validateDefinition', () => {
   });
 
   it('refuses unknown fields (a typo is not silently ignored)', () => {
-    assert.ok(pointers({ name: 'x', steps: [{ id: 'a', type: 'succeed', retyr: {} }] }).some((p) => p.startsWith('/steps/0')));
+    assert.ok(
+      pointers({ name: 'x', steps: [{ id: 'a', type: 'succeed', retyr: {} }] }).some((p) => p.startsWith('/steps/0')),
+    );
   });
 
   it('takes `local` on connector steps only, as a boolean', () => {
     const call = { id: 'a', type: 'http', config: { url: 'https://example.com' } };
     assert.ok(validateDefinition({ name: 'x', steps: [{ ...call, local: false }] }).ok);
     assert.deepEqual(pointers({ name: 'x', steps: [{ ...call, local: 'yes' }] }), ['/steps/0/local']);
-    assert.ok(pointers({ name: 'x', steps: [{ id: 'b', type: 'delay', config: { duration: '1s' }, local: true }] }).some((p) => p.startsWith('/steps/0')));
+    assert.ok(
+      pointers({ name: 'x', steps: [{ id: 'b', type: 'delay', config: { duration: '1s' }, local: true }] }).some((p) =>
+        p.startsWith('/steps/0'),
+      ),
+    );
   });
 
   it('refuses bad step ids and duplicate ids', () => {
     assert.ok(pointers({ name: 'x', steps: [{ id: 'Bad Id', type: 'succeed' }] }).includes('/steps/0/id'));
-    assert.deepEqual(pointers({ name: 'x', steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }, { id: 'a', type: 'succeed' }] }), ['/steps/1/id']);
+    assert.deepEqual(
+      pointers({
+        name: 'x',
+        steps: [
+          { id: 'a', type: 'transform', config: { expression: '1' } },
+          { id: 'a', type: 'succeed' },
+        ],
+      }),
+      ['/steps/1/id'],
+    );
   });
 
   it('refuses next and onError that point at no step', () => {
-    const p = pointers({ name: 'x', steps: [{ id: 'a', type: 'transform', config: { expression: '1' }, next: 'zzz', onError: 'yyy' }] });
+    const p = pointers({
+      name: 'x',
+      steps: [{ id: 'a', type: 'transform', config: { expression: '1' }, next: 'zzz', onError: 'yyy' }],
+    });
     assert.deepEqual(p.sort(), ['/steps/0/next', '/steps/0/onError']);
   });
 
   it('refuses steps that can never be reached', () => {
-    const p = pointers({ name: 'x', steps: [{ id: 'a', type: 'succeed' }, { id: 'b', type: 'transform', config: { expression: '1' } }] });
+    const p = pointers({
+      name: 'x',
+      steps: [
+        { id: 'a', type: 'succeed' },
+        { id: 'b', type: 'transform', config: { expression: '1' } },
+      ],
+    });
     assert.deepEqual(p, ['/steps/1']);
   });
 
@@ -63,12 +93,25 @@ describe('validateDefinition', () => {
         { id: 'b', type: 'http', config: { url: 'https://example.com/{{ trigger.[ }}', headers: { x: '{{ ) }}' } } },
       ],
     });
-    assert.deepEqual(p.sort(), ['/steps/0/config/expression', '/steps/0/when', '/steps/1/config/headers/x', '/steps/1/config/url']);
+    assert.deepEqual(p.sort(), [
+      '/steps/0/config/expression',
+      '/steps/0/when',
+      '/steps/1/config/headers/x',
+      '/steps/1/config/url',
+    ]);
   });
 
   it('checks connector config with the connector schema but lets {{ }} stand where the type is only known at run time', () => {
-    assert.ok(validateDefinition({ name: 'x', steps: [{ id: 'a', type: 'http', config: { url: '{{ trigger.url }}', expectStatus: '{{ [200] }}' } }] }).ok);
-    const p = pointers({ name: 'x', steps: [{ id: 'a', type: 'webhook', config: { method: 'FETCH', url: 'ftp://x', extra: 1 } }] });
+    assert.ok(
+      validateDefinition({
+        name: 'x',
+        steps: [{ id: 'a', type: 'http', config: { url: '{{ trigger.url }}', expectStatus: '{{ [200] }}' } }],
+      }).ok,
+    );
+    const p = pointers({
+      name: 'x',
+      steps: [{ id: 'a', type: 'webhook', config: { method: 'FETCH', url: 'ftp://x', extra: 1 } }],
+    });
     assert.deepEqual(p.sort(), ['/steps/0/config', '/steps/0/config/method', '/steps/0/config/url']);
   });
 
@@ -78,10 +121,20 @@ describe('validateDefinition', () => {
       steps: [
         { id: 'a', type: 'delay', config: { duration: 'soon' } },
         { id: 'b', type: 'delay', config: { until: 'tomorrow-ish' } },
-        { id: 'c', type: 'http', config: { url: 'https://example.com' }, retry: { maxAttempts: 0, initialInterval: 'fast' } },
+        {
+          id: 'c',
+          type: 'http',
+          config: { url: 'https://example.com' },
+          retry: { maxAttempts: 0, initialInterval: 'fast' },
+        },
       ],
     });
-    assert.deepEqual(p.sort(), ['/steps/0/config/duration', '/steps/1/config/until', '/steps/2/retry/initialInterval', '/steps/2/retry/maxAttempts']);
+    assert.deepEqual(p.sort(), [
+      '/steps/0/config/duration',
+      '/steps/1/config/until',
+      '/steps/2/retry/initialInterval',
+      '/steps/2/retry/maxAttempts',
+    ]);
   });
 
   it('reports every problem at once', () => {
@@ -98,9 +151,19 @@ describe('validateDefinition', () => {
 });
 
 describe('validateDefinition for nested blocks and routes', () => {
-  const branchy = (branchStep: Record<string, unknown>, after: Record<string, unknown> = { id: 'after', type: 'succeed' }) => ({
+  const branchy = (
+    branchStep: Record<string, unknown>,
+    after: Record<string, unknown> = { id: 'after', type: 'succeed' },
+  ) => ({
     name: 'x',
-    steps: [{ id: 'fan', type: 'parallel', branches: [[branchStep], [{ id: 'other', type: 'transform', config: { expression: '1' } }]] }, after],
+    steps: [
+      {
+        id: 'fan',
+        type: 'parallel',
+        branches: [[branchStep], [{ id: 'other', type: 'transform', config: { expression: '1' } }]],
+      },
+      after,
+    ],
   });
 
   it('accepts parallel, foreach, choice, wait_for_event and subworkflow in combination', () => {
@@ -108,7 +171,26 @@ describe('validateDefinition for nested blocks and routes', () => {
       name: 'all of it',
       steps: [
         { id: 'route', type: 'choice', cases: [{ when: 'trigger.go', next: 'fan' }], default: 'done' },
-        { id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'each', type: 'foreach', items: 'trigger.list', concurrency: 5, steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }] }], [{ id: 'ask', type: 'wait_for_event', config: { name: 'ok', timeout: '1h' }, onTimeout: 'late' }, { id: 'late', type: 'succeed' }]] },
+        {
+          id: 'fan',
+          type: 'parallel',
+          failFast: false,
+          branches: [
+            [
+              {
+                id: 'each',
+                type: 'foreach',
+                items: 'trigger.list',
+                concurrency: 5,
+                steps: [{ id: 'double', type: 'transform', config: { expression: 'item * 2' } }],
+              },
+            ],
+            [
+              { id: 'ask', type: 'wait_for_event', config: { name: 'ok', timeout: '1h' }, onTimeout: 'late' },
+              { id: 'late', type: 'succeed' },
+            ],
+          ],
+        },
         { id: 'child', type: 'subworkflow', config: { workflowId: 'abc', input: { n: '{{ trigger.n }}' } } },
         { id: 'done', type: 'succeed' },
       ],
@@ -117,12 +199,25 @@ describe('validateDefinition for nested blocks and routes', () => {
   });
 
   it('finds duplicate ids across nested blocks', () => {
-    assert.deepEqual(pointers(branchy({ id: 'after', type: 'transform', config: { expression: '1' } })), ['/steps/1/id']);
+    assert.deepEqual(pointers(branchy({ id: 'after', type: 'transform', config: { expression: '1' } })), [
+      '/steps/1/id',
+    ]);
   });
 
   it('refuses next out of a branch and into a branch', () => {
-    assert.deepEqual(pointers(branchy({ id: 'inner', type: 'transform', config: { expression: '1' }, next: 'after' })), ['/steps/0/branches/0/0/next']);
-    assert.deepEqual(pointers(branchy({ id: 'inner', type: 'transform', config: { expression: '1' } }, { id: 'after', type: 'transform', config: { expression: '1' }, next: 'inner' })), ['/steps/1/next']);
+    assert.deepEqual(
+      pointers(branchy({ id: 'inner', type: 'transform', config: { expression: '1' }, next: 'after' })),
+      ['/steps/0/branches/0/0/next'],
+    );
+    assert.deepEqual(
+      pointers(
+        branchy(
+          { id: 'inner', type: 'transform', config: { expression: '1' } },
+          { id: 'after', type: 'transform', config: { expression: '1' }, next: 'inner' },
+        ),
+      ),
+      ['/steps/1/next'],
+    );
   });
 
   it('refuses choice cases and defaults that point at no step, and an unknown onTimeout', () => {
@@ -137,12 +232,32 @@ describe('validateDefinition for nested blocks and routes', () => {
   });
 
   it('refuses unreachable steps inside a branch', () => {
-    const p = pointers({ name: 'x', steps: [{ id: 'fan', type: 'parallel', branches: [[{ id: 'a', type: 'succeed' }, { id: 'b', type: 'succeed' }]] }] });
+    const p = pointers({
+      name: 'x',
+      steps: [
+        {
+          id: 'fan',
+          type: 'parallel',
+          branches: [
+            [
+              { id: 'a', type: 'succeed' },
+              { id: 'b', type: 'succeed' },
+            ],
+          ],
+        },
+      ],
+    });
     assert.deepEqual(p, ['/steps/0/branches/0/1']);
   });
 
   it('refuses a loop with no way out, and accepts one a choice can leave', () => {
-    const stuck = problemsOf({ name: 'x', steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }, { id: 'b', type: 'delay', config: { duration: '1s' }, next: 'a' }] });
+    const stuck = problemsOf({
+      name: 'x',
+      steps: [
+        { id: 'a', type: 'transform', config: { expression: '1' } },
+        { id: 'b', type: 'delay', config: { duration: '1s' }, next: 'a' },
+      ],
+    });
     assert.equal(stuck.length, 1);
     assert.match(stuck[0]?.message ?? '', /loop a → b has no way out/);
     const bounded = validateDefinition({
@@ -157,7 +272,10 @@ describe('validateDefinition for nested blocks and routes', () => {
   });
 
   it('names an unknown step type inside a nested block', () => {
-    const [problem] = problemsOf({ name: 'x', steps: [{ id: 'each', type: 'foreach', items: '[1,2]', steps: [{ id: 'z', type: 'teleport' }] }] });
+    const [problem] = problemsOf({
+      name: 'x',
+      steps: [{ id: 'each', type: 'foreach', items: '[1,2]', steps: [{ id: 'z', type: 'teleport' }] }],
+    });
     assert.equal(problem?.pointer, '/steps/0/steps/0/type');
     assert.match(problem?.message ?? '', /unknown step type 'teleport'/);
   });
@@ -167,14 +285,25 @@ describe('validateDefinition for nested blocks and routes', () => {
       name: 'x',
       steps: [
         { id: 'route', type: 'choice', cases: [{ when: 'a = (', next: 'each' }], default: 'each' },
-        { id: 'each', type: 'foreach', items: '[1,', steps: [{ id: 'z', type: 'transform', config: { expression: '$$$(' } }] },
+        {
+          id: 'each',
+          type: 'foreach',
+          items: '[1,',
+          steps: [{ id: 'z', type: 'transform', config: { expression: '$$$(' } }],
+        },
       ],
     });
     assert.deepEqual(p.sort(), ['/steps/0/cases/0/when', '/steps/1/items', '/steps/1/steps/0/config/expression']);
   });
 
   it('refuses empty branches and bad event names', () => {
-    assert.ok(pointers({ name: 'x', steps: [{ id: 'fan', type: 'parallel', branches: [[]] }] }).includes('/steps/0/branches/0'));
-    assert.ok(pointers({ name: 'x', steps: [{ id: 'w', type: 'wait_for_event', config: { name: 'has space' } }] }).includes('/steps/0/config/name'));
+    assert.ok(
+      pointers({ name: 'x', steps: [{ id: 'fan', type: 'parallel', branches: [[]] }] }).includes('/steps/0/branches/0'),
+    );
+    assert.ok(
+      pointers({ name: 'x', steps: [{ id: 'w', type: 'wait_for_event', config: { name: 'has space' } }] }).includes(
+        '/steps/0/config/name',
+      ),
+    );
   });
 });

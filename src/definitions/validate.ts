@@ -6,12 +6,22 @@ import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
 import { checkFlow } from './flow.js';
 import { DEFINITION_LIMITS } from './limits.js';
-import { DefinitionSchema, nestedBlocks, STEP_TYPES, StepSchema, type ConnectorStep, type Definition, type Step } from './schema.js';
+import {
+  DefinitionSchema,
+  nestedBlocks,
+  STEP_TYPES,
+  StepSchema,
+  type ConnectorStep,
+  type Definition,
+  type Step,
+} from './schema.js';
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: DefinitionProblem[] };
 
 /** The definition with its steps left unchecked, so each step is checked (and reported) on its own. */
-const DefinitionShellSchema = DefinitionSchema.extend({ steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step') });
+const DefinitionShellSchema = DefinitionSchema.extend({
+  steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step'),
+});
 
 /**
  * Checks a definition statically and reports every problem at once, each with a JSON pointer:
@@ -24,7 +34,15 @@ const DefinitionShellSchema = DefinitionSchema.extend({ steps: z.array(z.unknown
 export function validateDefinition(raw: unknown): ValidationResult {
   const size = JSON.stringify(raw)?.length ?? 0;
   if (size > DEFINITION_LIMITS.definitionBytes) {
-    return { ok: false, problems: [{ pointer: '', message: `the definition is ${size} bytes as JSON, more than the limit of ${DEFINITION_LIMITS.definitionBytes}` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          pointer: '',
+          message: `the definition is ${size} bytes as JSON, more than the limit of ${DEFINITION_LIMITS.definitionBytes}`,
+        },
+      ],
+    };
   }
   const problems: DefinitionProblem[] = [];
   const shell = DefinitionShellSchema.safeParse(raw);
@@ -58,14 +76,20 @@ export function validateStep(raw: unknown): { ok: true; step: Step } | { ok: fal
 
 /** A step and the steps nested in it, each with its JSON pointer. */
 function flatten(step: Step, pointer: string): { step: Step; pointer: string }[] {
-  const nested = nestedBlocks(step).flatMap((b) => b.steps.flatMap((s, i) => flatten(s, `${pointer}${b.pointer}/${i}`)));
+  const nested = nestedBlocks(step).flatMap((b) =>
+    b.steps.flatMap((s, i) => flatten(s, `${pointer}${b.pointer}/${i}`)),
+  );
   return [{ step, pointer }, ...nested];
 }
 
 function checkIds(all: { step: Step; pointer: string }[], problems: DefinitionProblem[]): void {
   const seen = new Set<string>();
   for (const { step, pointer } of all) {
-    if (seen.has(step.id)) problems.push({ pointer: `${pointer}/id`, message: `duplicate step id '${step.id}' (ids are unique across nested blocks)` });
+    if (seen.has(step.id))
+      problems.push({
+        pointer: `${pointer}/id`,
+        message: `duplicate step id '${step.id}' (ids are unique across nested blocks)`,
+      });
     seen.add(step.id);
   }
 }
@@ -91,7 +115,8 @@ function checkExpressions(step: Step, pointer: string, problems: DefinitionProbl
   if (!('config' in step) || step.type === 'transform') return;
   for (const t of templateExpressions(step.config, `${pointer}/config`)) {
     const error = expressionProblem(t.expression);
-    if (error) problems.push({ pointer: t.pointer, message: `expression in {{ ${t.expression.slice(0, 80)} }}: ${error}` });
+    if (error)
+      problems.push({ pointer: t.pointer, message: `expression in {{ ${t.expression.slice(0, 80)} }}: ${error}` });
   }
 }
 
@@ -108,14 +133,23 @@ function checkConnectorStep(step: ConnectorStep, pointer: string, problems: Defi
   const connector = registry.get(step.type);
   if (!connector) return;
   checkConnectorConfig(connector.configSchema, step.config, `${pointer}/config`, problems);
-  if (step.connection !== undefined && !connector.connection) problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step takes no connection` });
+  if (step.connection !== undefined && !connector.connection)
+    problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step takes no connection` });
   if (step.connection === undefined && connector.connection?.required) {
-    problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step names its '${connector.connection.kind.type}' connection in \`connection\`` });
+    problems.push({
+      pointer: `${pointer}/connection`,
+      message: `a ${step.type} step names its '${connector.connection.kind.type}' connection in \`connection\``,
+    });
   }
 }
 
 /** Connector config may hold templates whose type is known only at run time: those are not judged. */
-function checkConnectorConfig(schema: z.ZodType, config: Record<string, unknown>, pointer: string, problems: DefinitionProblem[]): void {
+function checkConnectorConfig(
+  schema: z.ZodType,
+  config: Record<string, unknown>,
+  pointer: string,
+  problems: DefinitionProblem[],
+): void {
   const parsed = schema.safeParse(config);
   if (parsed.success) return;
   for (const issue of parsed.error.issues) {
@@ -124,10 +158,17 @@ function checkConnectorConfig(schema: z.ZodType, config: Record<string, unknown>
   }
 }
 
-function checkDelay(config: { duration: string } | { until: string }, pointer: string, problems: DefinitionProblem[]): void {
+function checkDelay(
+  config: { duration: string } | { until: string },
+  pointer: string,
+  problems: DefinitionProblem[],
+): void {
   if ('duration' in config) {
     if (!isTemplate(config.duration) && !DURATION_PATTERN.test(config.duration))
-      problems.push({ pointer: `${pointer}/duration`, message: 'a duration is a number and a unit, e.g. 500ms, 90s, 10m, 2h, 1d' });
+      problems.push({
+        pointer: `${pointer}/duration`,
+        message: 'a duration is a number and a unit, e.g. 500ms, 90s, 10m, 2h, 1d',
+      });
   } else if (!isTemplate(config.until) && Number.isNaN(Date.parse(config.until))) {
     problems.push({ pointer: `${pointer}/until`, message: 'until is an ISO 8601 time or a {{ }} expression' });
   }
@@ -138,7 +179,12 @@ function fromZod(error: z.ZodError, prefix: string, raw: unknown): DefinitionPro
   return error.issues.map((issue) => {
     const pointer = `${prefix}${toPointer(issue.path)}`;
     const value = valueAt(raw, issue.path);
-    if (issue.code === 'invalid_union' && issue.path.at(-1) === 'type' && typeof value === 'string' && !STEP_TYPES.includes(value)) {
+    if (
+      issue.code === 'invalid_union' &&
+      issue.path.at(-1) === 'type' &&
+      typeof value === 'string' &&
+      !STEP_TYPES.includes(value)
+    ) {
       return { pointer, message: `unknown step type '${value}'; known types: ${STEP_TYPES.join(', ')}` };
     }
     return { pointer, message: issue.message };

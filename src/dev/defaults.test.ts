@@ -17,7 +17,12 @@ describe('the allow-list npm run dev sets', () => {
   it('lets http steps reach the API port the examples call and refuses the Temporal gRPC and Web UI ports', () => {
     const guard = createGuard(devAllowlist(3000));
     assert.doesNotThrow(() => guard.assertAllowed(new URL('http://127.0.0.1:3000/healthz')));
-    for (const url of ['http://127.0.0.1:8233/api/v1/namespaces/default/workflows', 'http://127.0.0.1:7233/', 'http://127.0.0.1:9464/metrics', 'http://127.0.0.1/']) {
+    for (const url of [
+      'http://127.0.0.1:8233/api/v1/namespaces/default/workflows',
+      'http://127.0.0.1:7233/',
+      'http://127.0.0.1:9464/metrics',
+      'http://127.0.0.1/',
+    ]) {
       assert.throws(() => guard.assertAllowed(new URL(url)), isBlocked, url);
     }
   });
@@ -26,13 +31,19 @@ describe('the allow-list npm run dev sets', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-dev-'));
     dirs.push(dir);
     assert.equal(loadConfig({}, devDefaults(dir, 3100)).HTTP_ALLOWLIST, '127.0.0.1:3100,localhost:3100');
-    assert.equal(loadConfig({ HTTP_ALLOWLIST: 'hooks.internal' }, devDefaults(dir, 3100)).HTTP_ALLOWLIST, 'hooks.internal');
+    assert.equal(
+      loadConfig({ HTTP_ALLOWLIST: 'hooks.internal' }, devDefaults(dir, 3100)).HTTP_ALLOWLIST,
+      'hooks.internal',
+    );
   });
 
   it('reaches no Temporal endpoint, while an allow-list of all of 127.0.0.1 reaches both (dev warns then)', () => {
     const temporal = { TEMPORAL_ADDRESS: '127.0.0.1:7233', TEMPORAL_UI_URL: 'http://127.0.0.1:8233' };
     assert.deepEqual(temporalReachable({ ...temporal, HTTP_ALLOWLIST: devAllowlist(3000) }), []);
-    assert.deepEqual(temporalReachable({ ...temporal, HTTP_ALLOWLIST: '127.0.0.1,localhost' }), ['127.0.0.1:7233', '127.0.0.1:8233']);
+    assert.deepEqual(temporalReachable({ ...temporal, HTTP_ALLOWLIST: '127.0.0.1,localhost' }), [
+      '127.0.0.1:7233',
+      '127.0.0.1:8233',
+    ]);
   });
 
   it('keeps the generated keys in DATA_DIR, so a restart keeps tokens and sealed secrets valid', async () => {

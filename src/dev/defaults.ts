@@ -31,7 +31,9 @@ export function devAllowlist(apiPort: number): string {
 }
 
 /** The Temporal endpoints on IP addresses that HTTP_ALLOWLIST lets http steps reach (dev warns about each). */
-export function temporalReachable(config: Pick<Config, 'HTTP_ALLOWLIST' | 'TEMPORAL_ADDRESS' | 'TEMPORAL_UI_URL'>): string[] {
+export function temporalReachable(
+  config: Pick<Config, 'HTTP_ALLOWLIST' | 'TEMPORAL_ADDRESS' | 'TEMPORAL_UI_URL'>,
+): string[] {
   const guard = createGuard(config.HTTP_ALLOWLIST);
   const endpoints = [new URL(`http://${config.TEMPORAL_ADDRESS}/`), new URL(config.TEMPORAL_UI_URL)];
   const reachable = endpoints.filter((url) => {

@@ -22,7 +22,11 @@ export async function portsInUse(wanted: WantedPort[]): Promise<string | undefin
     const code = await bindError(w.host, w.port);
     if (!code) continue;
     const holder = code === 'EADDRINUSE' ? portHolder(w.port) : undefined;
-    const by = holder ? `pid ${holder.pid} (${holder.command})` : code === 'EADDRINUSE' ? 'a process this user cannot see' : code;
+    const by = holder
+      ? `pid ${holder.pid} (${holder.command})`
+      : code === 'EADDRINUSE'
+        ? 'a process this user cannot see'
+        : code;
     busy.push(`port ${w.port} for ${w.what} is in use by ${by}`);
   }
   return busy.length ? `${busy.join('; ')}; stop it or choose another port` : undefined;

@@ -31,7 +31,10 @@ describe('the dev pid file', () => {
     const pid = sleeper();
     record(dir, 'sleeper', pid);
     const reaped = await reapOrphans(dir, [], 2_000);
-    assert.deepEqual(reaped.map((c) => c.pid), [pid]);
+    assert.deepEqual(
+      reaped.map((c) => c.pid),
+      [pid],
+    );
     assert.equal(identify(pid), undefined);
   });
 
@@ -42,7 +45,12 @@ describe('the dev pid file', () => {
     record(dir, 'sleeper', pid);
     const file = join(dir, 'dev.pids.json');
     // As if the recorded process had ended and its pid been reused by a later one.
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/"startTime":"(\d+)","program":"[^"]*sleep/, (m, t: string) => m.replace(t, String(Number(t) - 1))));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(/"startTime":"(\d+)","program":"[^"]*sleep/, (m, t: string) =>
+        m.replace(t, String(Number(t) - 1)),
+      ),
+    );
     assert.deepEqual(await reapOrphans(dir, [], 500), []);
     assert.ok(identify(pid), 'the process with the reused pid still runs');
   });

@@ -53,7 +53,10 @@ export function identify(pid: number): ProcessIdentity | undefined {
 export function commandLine(pid: number): string | undefined {
   try {
     // On one line whatever its arguments hold (a script passed with -c may have newlines).
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').replace(/\s+/g, ' ').trim() || undefined;
+    return (
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').replace(/\s+/g, ' ').trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -68,7 +71,10 @@ function readPidFile(dataDir: string): PidFile {
   try {
     const parsed: unknown = JSON.parse(readFileSync(pidFilePath(dataDir), 'utf8'));
     if (typeof parsed === 'object' && parsed !== null && 'children' in parsed && Array.isArray(parsed.children)) {
-      return { owner: 'owner' in parsed ? asIdentity(parsed.owner) : undefined, children: parsed.children.flatMap(asChild) };
+      return {
+        owner: 'owner' in parsed ? asIdentity(parsed.owner) : undefined,
+        children: parsed.children.flatMap(asChild),
+      };
     }
   } catch {
     // none yet, or unreadable: nothing recorded
@@ -77,16 +83,21 @@ function readPidFile(dataDir: string): PidFile {
 }
 
 function asIdentity(v: unknown): ProcessIdentity | undefined {
-  if (typeof v !== 'object' || v === null || !('pid' in v) || !('startTime' in v) || !('program' in v)) return undefined;
+  if (typeof v !== 'object' || v === null || !('pid' in v) || !('startTime' in v) || !('program' in v))
+    return undefined;
   const { pid, startTime, program } = v;
-  return typeof pid === 'number' && typeof startTime === 'string' && typeof program === 'string' ? { pid, startTime, program } : undefined;
+  return typeof pid === 'number' && typeof startTime === 'string' && typeof program === 'string'
+    ? { pid, startTime, program }
+    : undefined;
 }
 
 function asChild(v: unknown): ChildRecord[] {
   const id = asIdentity(v);
   if (!id || typeof v !== 'object' || v === null || !('name' in v) || !('signal' in v) || !('group' in v)) return [];
   const { name, signal, group } = v;
-  return typeof name === 'string' && (signal === 'SIGTERM' || signal === 'SIGINT') && typeof group === 'boolean' ? [{ ...id, name, signal, group }] : [];
+  return typeof name === 'string' && (signal === 'SIGTERM' || signal === 'SIGINT') && typeof group === 'boolean'
+    ? [{ ...id, name, signal, group }]
+    : [];
 }
 
 function writePidFile(dataDir: string, file: PidFile): void {
@@ -108,11 +119,19 @@ export function claim(dataDir: string): void {
 }
 
 /** Records a child right after it started (before anything can go wrong with it). */
-export function record(dataDir: string, name: string, pid: number, opts: { signal?: NodeJS.Signals; group?: boolean } = {}): void {
+export function record(
+  dataDir: string,
+  name: string,
+  pid: number,
+  opts: { signal?: NodeJS.Signals; group?: boolean } = {},
+): void {
   const id = identify(pid);
   if (!id) return;
   const file = readPidFile(dataDir);
-  writePidFile(dataDir, { ...file, children: [...file.children, { ...id, name, signal: opts.signal ?? 'SIGTERM', group: opts.group ?? false }] });
+  writePidFile(dataDir, {
+    ...file,
+    children: [...file.children, { ...id, name, signal: opts.signal ?? 'SIGTERM', group: opts.group ?? false }],
+  });
 }
 
 /** After a clean stop: nothing left to reap. */
@@ -124,7 +143,11 @@ export function release(dataDir: string): void {
  * Stops every recorded child that is still the process dev started: its own signal, then
  * SIGKILL after `graceMs`. Answers the ones it stopped. Safe to run twice at once.
  */
-export async function reapOrphans(dataDir: string, extra: ChildRecord[] = [], graceMs = 10_000): Promise<ChildRecord[]> {
+export async function reapOrphans(
+  dataDir: string,
+  extra: ChildRecord[] = [],
+  graceMs = 10_000,
+): Promise<ChildRecord[]> {
   const recorded = [...readPidFile(dataDir).children, ...extra];
   const alive = recorded.filter((c, i) => isAlive(c) && recorded.findIndex((d) => d.pid === c.pid) === i);
   for (const child of alive) signal(child, child.signal);
@@ -157,7 +180,8 @@ export function postgresOn(dir: string): ChildRecord | undefined {
   try {
     const pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const id = Number.isInteger(pid) && pid > 0 ? identify(pid) : undefined;
-    if (id && basename(id.program).startsWith('postgres') && commandLine(pid)?.includes(dir)) return { ...id, name: 'PostgreSQL', signal: 'SIGINT', group: false };
+    if (id && basename(id.program).startsWith('postgres') && commandLine(pid)?.includes(dir))
+      return { ...id, name: 'PostgreSQL', signal: 'SIGINT', group: false };
   } catch {
     // no server on this directory
   }
@@ -171,7 +195,10 @@ export function postgresOn(dir: string): ChildRecord | undefined {
 export function startWatchdog(dataDir: string): void {
   const here = fileURLToPath(import.meta.url);
   const script = join(here, '..', `watchdog${extname(here)}`);
-  const child = spawn(process.execPath, [...process.execArgv, script, dataDir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [...process.execArgv, script, dataDir], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   child.on('error', () => undefined);
   child.unref();
   if (child.stdin instanceof Socket) child.stdin.unref();

@@ -13,10 +13,32 @@ import { record } from './processes.js';
  * pid file. It runs in a process group of its own, so Ctrl-C reaches dev alone and dev stops it
  * after the worker; it writes straight to its log file, so it never depends on dev being alive.
  */
-export async function startTemporalDevServer(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>, dataDir: string, log: Logger, isStopping: () => boolean): Promise<ChildProcess> {
+export async function startTemporalDevServer(
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>,
+  dataDir: string,
+  log: Logger,
+  isStopping: () => boolean,
+): Promise<ChildProcess> {
   const [host = '127.0.0.1', port = '7233'] = config.TEMPORAL_ADDRESS.split(':');
   const uiPort = new URL(config.TEMPORAL_UI_URL).port || '8233';
-  const args = ['server', 'start-dev', '--ip', host, '--port', port, '--ui-port', uiPort, '--db-filename', join(dataDir, 'temporal.db'), '--namespace', config.TEMPORAL_NAMESPACE, '--log-level', 'warn', ...devServerSearchAttributeArgs(), ...devServerProblemArgs()];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    port,
+    '--ui-port',
+    uiPort,
+    '--db-filename',
+    join(dataDir, 'temporal.db'),
+    '--namespace',
+    config.TEMPORAL_NAMESPACE,
+    '--log-level',
+    'warn',
+    ...devServerSearchAttributeArgs(),
+    ...devServerProblemArgs(),
+  ];
   const logFile = join(dataDir, 'temporal.log');
   const out = openSync(logFile, 'a');
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', out, out], detached: true });
@@ -27,7 +49,8 @@ export async function startTemporalDevServer(config: Pick<Config, 'TEMPORAL_ADDR
   child.once('exit', (code) => {
     if (!isStopping()) log.error({ code }, `the Temporal dev server exited; see ${logFile}`);
   });
-  if (!(await temporalAnswers(config.TEMPORAL_ADDRESS, 60))) throw new Error(`the Temporal dev server did not start; see ${logFile}`);
+  if (!(await temporalAnswers(config.TEMPORAL_ADDRESS, 60)))
+    throw new Error(`the Temporal dev server did not start; see ${logFile}`);
   return child;
 }
 
@@ -63,7 +86,8 @@ export function stopChild(child: ChildProcess): Promise<void> {
 function temporalBinary(): string {
   try {
     const paths: unknown = JSON.parse(readFileSync('.tools/paths.json', 'utf8'));
-    if (typeof paths === 'object' && paths !== null && 'temporal' in paths && typeof paths.temporal === 'string') return paths.temporal;
+    if (typeof paths === 'object' && paths !== null && 'temporal' in paths && typeof paths.temporal === 'string')
+      return paths.temporal;
   } catch {
     // not provisioned: fall back to PATH
   }

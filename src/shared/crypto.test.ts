@@ -30,11 +30,22 @@ describe('the key ring', () => {
   it('payloads get their own keys: PAYLOAD_KEYS is required with ENCRYPT_PAYLOADS and may not reuse a secrets key', () => {
     const secrets = `s1:${key()}`;
     const payloads = `p1:${key()}`;
-    assert.equal(keyRings({ SECRETS_KEYS: secrets, ENCRYPT_PAYLOADS: false, PAYLOAD_KEYS: payloads }).payloadRing, undefined, 'no payload ring unless encryption is on');
+    assert.equal(
+      keyRings({ SECRETS_KEYS: secrets, ENCRYPT_PAYLOADS: false, PAYLOAD_KEYS: payloads }).payloadRing,
+      undefined,
+      'no payload ring unless encryption is on',
+    );
     assert.throws(() => keyRings({ SECRETS_KEYS: secrets, ENCRYPT_PAYLOADS: true }), /PAYLOAD_KEYS: required/);
-    assert.throws(() => keyRings({ SECRETS_KEYS: secrets, ENCRYPT_PAYLOADS: true, PAYLOAD_KEYS: `p2:${secrets.split(':')[1]}` }), /must not reuse/);
+    assert.throws(
+      () => keyRings({ SECRETS_KEYS: secrets, ENCRYPT_PAYLOADS: true, PAYLOAD_KEYS: `p2:${secrets.split(':')[1]}` }),
+      /must not reuse/,
+    );
     const { ring, payloadRing } = keyRings({ SECRETS_KEYS: secrets, ENCRYPT_PAYLOADS: true, PAYLOAD_KEYS: payloads });
     assert.equal(payloadRing?.currentKeyId, 'p1');
-    assert.throws(() => payloadRing?.open(ring?.seal('stored secret') ?? ''), /no key 's1'/, 'the payload ring cannot open a sealed secret');
+    assert.throws(
+      () => payloadRing?.open(ring?.seal('stored secret') ?? ''),
+      /no key 's1'/,
+      'the payload ring cannot open a sealed secret',
+    );
   });
 });

@@ -15,10 +15,14 @@ export interface KeyRing {
 
 export function parseKeyRing(spec: string, variable = 'SECRETS_KEYS'): KeyRing {
   const keys = new Map<string, Buffer>();
-  for (const entry of spec.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const [id, material] = entry.split(':');
     const key = Buffer.from(material ?? '', 'base64');
-    if (!id || key.length !== 32) throw new Error(`${variable}: '${id ?? entry}' needs a 32-byte base64 key as <id>:<key>`);
+    if (!id || key.length !== 32)
+      throw new Error(`${variable}: '${id ?? entry}' needs a 32-byte base64 key as <id>:<key>`);
     keys.set(id, key);
   }
   const currentKeyId = [...keys.keys()][0];
@@ -29,19 +33,27 @@ export function parseKeyRing(spec: string, variable = 'SECRETS_KEYS'): KeyRing {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', keys.get(currentKeyId) ?? Buffer.alloc(32), iv);
       const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
-      return [currentKeyId, iv, cipher.getAuthTag(), ct].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+      return [currentKeyId, iv, cipher.getAuthTag(), ct]
+        .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+        .join('.');
     },
     open(sealed) {
       const [id, iv, tag, ct] = sealed.split('.');
       const key = id ? keys.get(id) : undefined;
-      if (!key || !iv || !tag || ct === undefined) throw new AppError({ code: 'KEY_UNAVAILABLE', message: `no key '${id}' to decrypt with`, retryable: false });
+      if (!key || !iv || !tag || ct === undefined)
+        throw new AppError({ code: 'KEY_UNAVAILABLE', message: `no key '${id}' to decrypt with`, retryable: false });
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
         decipher.setAuthTag(Buffer.from(tag, 'base64url'));
         return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]);
       } catch (cause) {
         // A wrong IV or tag length, or a failed authentication: tampered or not ours.
-        throw new AppError({ code: 'DECRYPTION_FAILED', message: 'the value could not be decrypted', retryable: false, cause });
+        throw new AppError({
+          code: 'DECRYPTION_FAILED',
+          message: 'the value could not be decrypted',
+          retryable: false,
+          cause,
+        });
       }
     },
   };
@@ -52,17 +64,29 @@ export function parseKeyRing(spec: string, variable = 'SECRETS_KEYS'): KeyRing {
  * secrets; `payloadRing` (PAYLOAD_KEYS) encrypts Temporal payloads when ENCRYPT_PAYLOADS is on. The
  * codec endpoint decrypts with the payload ring only, so it can never open a stored secret.
  */
-export function keyRings(config: { SECRETS_KEYS?: string | undefined; PAYLOAD_KEYS?: string | undefined; ENCRYPT_PAYLOADS: boolean }): { ring?: KeyRing; payloadRing?: KeyRing } {
+export function keyRings(config: {
+  SECRETS_KEYS?: string | undefined;
+  PAYLOAD_KEYS?: string | undefined;
+  ENCRYPT_PAYLOADS: boolean;
+}): { ring?: KeyRing; payloadRing?: KeyRing } {
   const ring = config.SECRETS_KEYS ? parseKeyRing(config.SECRETS_KEYS) : undefined;
   if (!config.ENCRYPT_PAYLOADS) return { ring };
-  if (!config.PAYLOAD_KEYS) throw new Error('invalid configuration:\n  PAYLOAD_KEYS: required when ENCRYPT_PAYLOADS=true');
+  if (!config.PAYLOAD_KEYS)
+    throw new Error('invalid configuration:\n  PAYLOAD_KEYS: required when ENCRYPT_PAYLOADS=true');
   const payloadRing = parseKeyRing(config.PAYLOAD_KEYS, 'PAYLOAD_KEYS');
-  if (ring && sharesKey(config.SECRETS_KEYS ?? '', config.PAYLOAD_KEYS)) throw new Error('invalid configuration:\n  PAYLOAD_KEYS: must not reuse a key of SECRETS_KEYS');
+  if (ring && sharesKey(config.SECRETS_KEYS ?? '', config.PAYLOAD_KEYS))
+    throw new Error('invalid configuration:\n  PAYLOAD_KEYS: must not reuse a key of SECRETS_KEYS');
   return { ring, payloadRing };
 }
 
 function sharesKey(a: string, b: string): boolean {
-  const material = (spec: string) => new Set(spec.split(',').map((e) => e.trim().split(':')[1]).filter(Boolean));
+  const material = (spec: string) =>
+    new Set(
+      spec
+        .split(',')
+        .map((e) => e.trim().split(':')[1])
+        .filter(Boolean),
+    );
   const left = material(a);
   return [...material(b)].some((k) => left.has(k));
 }

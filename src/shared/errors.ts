@@ -11,7 +11,15 @@ export class AppError extends Error {
   /** For retryable errors: how long the other side asked us to wait (e.g. HTTP Retry-After). */
   readonly retryAfterMs: number | undefined;
 
-  constructor(opts: { code: string; message: string; retryable?: boolean; httpStatus?: number; details?: unknown; retryAfterMs?: number; cause?: unknown }) {
+  constructor(opts: {
+    code: string;
+    message: string;
+    retryable?: boolean;
+    httpStatus?: number;
+    details?: unknown;
+    retryAfterMs?: number;
+    cause?: unknown;
+  }) {
     super(opts.message, { cause: opts.cause });
     this.name = 'AppError';
     this.code = opts.code;
@@ -40,4 +48,10 @@ export const invalidDefinition = (problems: DefinitionProblem[]) =>
   });
 
 export const unavailable = (what: string, cause: unknown) =>
-  new AppError({ code: 'UNAVAILABLE', message: `${what} is unavailable; retry later`, httpStatus: 503, retryable: true, cause });
+  new AppError({
+    code: 'UNAVAILABLE',
+    message: `${what} is unavailable; retry later`,
+    httpStatus: 503,
+    retryable: true,
+    cause,
+  });

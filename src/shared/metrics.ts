@@ -13,16 +13,68 @@ export function createMetrics() {
   const registers = [registry];
   return {
     registry,
-    httpRequestSeconds: new Histogram({ name: 'minizaps_http_request_duration_seconds', help: 'API request latency by route', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers }),
-    triggers: new Counter({ name: 'minizaps_triggers_total', help: 'Run triggers by result (accepted, replayed, rejected)', labelNames: ['result'], registers }),
-    runsFinished: new Counter({ name: 'minizaps_runs_finished_total', help: 'Runs that ended, by status', labelNames: ['status'], registers }),
-    runSeconds: new Histogram({ name: 'minizaps_run_duration_seconds', help: 'Run duration from start to end, by status', labelNames: ['status'], buckets: SECONDS, registers }),
-    stepSeconds: new Histogram({ name: 'minizaps_step_attempt_duration_seconds', help: 'Duration of connector step attempts, by step type and outcome', labelNames: ['type', 'outcome'], buckets: SECONDS, registers }),
-    stepAttempts: new Counter({ name: 'minizaps_step_attempts_total', help: 'Connector step attempts, by step type', labelNames: ['type'], registers }),
-    stepFailures: new Counter({ name: 'minizaps_step_failures_total', help: 'Failed connector step attempts, by step type and error code', labelNames: ['type', 'code'], registers }),
-    deadLetters: new Counter({ name: 'minizaps_dead_letters_total', help: 'Steps parked as dead letters', labelNames: ['type', 'code'], registers }),
-    runsWithProblems: new Gauge({ name: 'minizaps_runs_with_problems', help: 'Open runs whose workflow tasks keep failing (set by the reconciler)', registers }),
-    backlog: new Gauge({ name: 'minizaps_task_queue_backlog', help: 'Approximate backlog of the task queue, by task type', labelNames: ['task_type'], registers }),
+    httpRequestSeconds: new Histogram({
+      name: 'minizaps_http_request_duration_seconds',
+      help: 'API request latency by route',
+      labelNames: ['method', 'route', 'status'],
+      buckets: SECONDS,
+      registers,
+    }),
+    triggers: new Counter({
+      name: 'minizaps_triggers_total',
+      help: 'Run triggers by result (accepted, replayed, rejected)',
+      labelNames: ['result'],
+      registers,
+    }),
+    runsFinished: new Counter({
+      name: 'minizaps_runs_finished_total',
+      help: 'Runs that ended, by status',
+      labelNames: ['status'],
+      registers,
+    }),
+    runSeconds: new Histogram({
+      name: 'minizaps_run_duration_seconds',
+      help: 'Run duration from start to end, by status',
+      labelNames: ['status'],
+      buckets: SECONDS,
+      registers,
+    }),
+    stepSeconds: new Histogram({
+      name: 'minizaps_step_attempt_duration_seconds',
+      help: 'Duration of connector step attempts, by step type and outcome',
+      labelNames: ['type', 'outcome'],
+      buckets: SECONDS,
+      registers,
+    }),
+    stepAttempts: new Counter({
+      name: 'minizaps_step_attempts_total',
+      help: 'Connector step attempts, by step type',
+      labelNames: ['type'],
+      registers,
+    }),
+    stepFailures: new Counter({
+      name: 'minizaps_step_failures_total',
+      help: 'Failed connector step attempts, by step type and error code',
+      labelNames: ['type', 'code'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'minizaps_dead_letters_total',
+      help: 'Steps parked as dead letters',
+      labelNames: ['type', 'code'],
+      registers,
+    }),
+    runsWithProblems: new Gauge({
+      name: 'minizaps_runs_with_problems',
+      help: 'Open runs whose workflow tasks keep failing (set by the reconciler)',
+      registers,
+    }),
+    backlog: new Gauge({
+      name: 'minizaps_task_queue_backlog',
+      help: 'Approximate backlog of the task queue, by task type',
+      labelNames: ['task_type'],
+      registers,
+    }),
   };
 }
 

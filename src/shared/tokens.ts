@@ -8,7 +8,17 @@ export const DEFAULT_TOKEN = { scopes: ['workflows:read', 'runs:read'], ttl: '1h
  * stay within the API's AUTH_MAX_TOKEN_AGE_S (a day by default).
  * @example await mintToken(secret, { tenant: 'acme', scopes: ['runs:read'], ttl: '1h' })
  */
-export async function mintToken(secret: string, opts: { tenant: string; scopes: readonly string[]; ttl?: string; audience?: string; issuer?: string; tenantClaim?: string }): Promise<string> {
+export async function mintToken(
+  secret: string,
+  opts: {
+    tenant: string;
+    scopes: readonly string[];
+    ttl?: string;
+    audience?: string;
+    issuer?: string;
+    tenantClaim?: string;
+  },
+): Promise<string> {
   let jwt = new SignJWT({ [opts.tenantClaim ?? 'tenant']: opts.tenant, scope: opts.scopes.join(' ') })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt()

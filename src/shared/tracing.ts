@@ -15,8 +15,13 @@ export interface Tracing {
  * Temporal client interceptor join one trace) exporting to `processor`, or over OTLP/HTTP to
  * `otlpEndpoint`. Traces flow API request → start workflow → workflow → every activity.
  */
-export function setupTracing(serviceName: string, opts: { otlpEndpoint?: string; processor?: SpanProcessor }): Tracing | undefined {
-  const spanProcessor = opts.processor ?? (opts.otlpEndpoint ? new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.otlpEndpoint })) : undefined);
+export function setupTracing(
+  serviceName: string,
+  opts: { otlpEndpoint?: string; processor?: SpanProcessor },
+): Tracing | undefined {
+  const spanProcessor =
+    opts.processor ??
+    (opts.otlpEndpoint ? new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.otlpEndpoint })) : undefined);
   if (!spanProcessor) return undefined;
   const resource = new Resource({ 'service.name': serviceName });
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });

@@ -39,7 +39,10 @@ export class ClaimCheckCodec implements PayloadCodec {
         const reference = `${runOf(context)}/${createHash('sha256').update(bytes).digest('hex')}`;
         if (!this.cache.has(reference)) await this.store.put(...parse(reference), bytes);
         this.cache.set(reference, bytes, bytes.byteLength);
-        return { metadata: { encoding: utf8.encode(CLAIM_ENCODING), 'claim-bytes': utf8.encode(String(bytes.byteLength)) }, data: utf8.encode(reference) };
+        return {
+          metadata: { encoding: utf8.encode(CLAIM_ENCODING), 'claim-bytes': utf8.encode(String(bytes.byteLength)) },
+          data: utf8.encode(reference),
+        };
       }),
     );
   }
@@ -63,7 +66,12 @@ const CLAIM_BYTES = utf8.encode(CLAIM_ENCODING);
 /** Whether a payload is a reference, compared as bytes (no decoding per payload). */
 function isClaim(payload: Payload): boolean {
   const encoding = payload.metadata?.encoding;
-  return encoding !== undefined && encoding !== null && encoding.length === CLAIM_BYTES.length && encoding.every((b, i) => b === CLAIM_BYTES[i]);
+  return (
+    encoding !== undefined &&
+    encoding !== null &&
+    encoding.length === CLAIM_BYTES.length &&
+    encoding.every((b, i) => b === CLAIM_BYTES[i])
+  );
 }
 
 /** The run a payload belongs to: children and foreach batches (`<run id>:<step>…`) belong to their run. */

@@ -17,9 +17,16 @@ export interface Codecs {
 }
 
 /** A process's codecs from its settings: large payloads are always claim-checked. */
-export const createCodecs = (config: Pick<Config, 'CLAIM_CHECK_THRESHOLD_BYTES' | 'CLAIM_CHECK_CACHE_BYTES'>, claims: ClaimsRepo, ring?: KeyRing): Codecs => ({
+export const createCodecs = (
+  config: Pick<Config, 'CLAIM_CHECK_THRESHOLD_BYTES' | 'CLAIM_CHECK_CACHE_BYTES'>,
+  claims: ClaimsRepo,
+  ring?: KeyRing,
+): Codecs => ({
   ring,
-  claims: new ClaimCheckCodec(claims, { thresholdBytes: config.CLAIM_CHECK_THRESHOLD_BYTES, cacheBytes: config.CLAIM_CHECK_CACHE_BYTES }),
+  claims: new ClaimCheckCodec(claims, {
+    thresholdBytes: config.CLAIM_CHECK_THRESHOLD_BYTES,
+    cacheBytes: config.CLAIM_CHECK_CACHE_BYTES,
+  }),
 });
 
 /** The client and the worker encode and decode through the same codecs: encrypt first, then claim-check what is large. */
@@ -39,9 +46,18 @@ const connectionOptions = (config: TemporalConfig) => ({
  * runs. On the connection of a worker in the same process, the runs it starts go eagerly to that
  * worker (see `triggerRun`); without one, its own connection (a little quicker per call).
  */
-export async function connectClient(config: TemporalConfig, codecs: Codecs = {}, workerConnection?: NativeConnection): Promise<Client> {
+export async function connectClient(
+  config: TemporalConfig,
+  codecs: Codecs = {},
+  workerConnection?: NativeConnection,
+): Promise<Client> {
   const connection = workerConnection ?? (await Connection.connect(connectionOptions(config)));
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] }, dataConverter: dataConverter(codecs) });
+  return new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+    dataConverter: dataConverter(codecs),
+  });
 }
 
 /** The worker's connection. */

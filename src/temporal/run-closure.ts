@@ -19,7 +19,10 @@ const CLOSE_STATUSES: Partial<Record<WorkflowExecutionInfo['status']['name'], Cl
 };
 
 /** What of a listed or described execution the closure needs. */
-type ExecutionInfo = Pick<WorkflowExecutionInfo, 'type' | 'workflowId' | 'runId' | 'status' | 'closeTime' | 'typedSearchAttributes'>;
+type ExecutionInfo = Pick<
+  WorkflowExecutionInfo,
+  'type' | 'workflowId' | 'runId' | 'status' | 'closeTime' | 'typedSearchAttributes'
+>;
 
 /**
  * What the index should learn from an execution Temporal lists or describes: nothing while it
@@ -29,14 +32,24 @@ type ExecutionInfo = Pick<WorkflowExecutionInfo, 'type' | 'workflowId' | 'runId'
 export async function closureOf(client: Client, info: ExecutionInfo): Promise<RunClosure | undefined> {
   const closeStatus = CLOSE_STATUSES[info.status.name];
   if (!closeStatus || !info.closeTime || info.type !== RUN_WORKFLOW_TYPE) return undefined;
-  const closure: RunClosure = { id: info.workflowId, executionId: info.runId, tenantId: info.typedSearchAttributes.get(TENANT), closeStatus, closedAt: info.closeTime };
+  const closure: RunClosure = {
+    id: info.workflowId,
+    executionId: info.runId,
+    tenantId: info.typedSearchAttributes.get(TENANT),
+    closeStatus,
+    closedAt: info.closeTime,
+  };
   if (closeStatus === 'Terminated') {
     // A reset terminates the execution it replaces: that is no end of the run.
     if (!(await isLatestExecution(client, info))) return undefined;
     const reason = await terminationReason(client, info);
     return { ...closure, error: { code: 'TERMINATED', message: reason || 'terminated in Temporal' } };
   }
-  if (closeStatus === 'TimedOut') return { ...closure, error: { code: 'RUN_TIMED_OUT', message: 'Temporal timed the run out (workflow execution or run timeout)' } };
+  if (closeStatus === 'TimedOut')
+    return {
+      ...closure,
+      error: { code: 'RUN_TIMED_OUT', message: 'Temporal timed the run out (workflow execution or run timeout)' },
+    };
   return closure;
 }
 
@@ -59,4 +72,7 @@ async function terminationReason(client: Client, info: ExecutionInfo): Promise<s
  * `TemporalReportedProblems` after this many workflow task failures in a row (self-hosted servers
  * need `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute` in their dynamic config).
  */
-export const devServerProblemArgs = (failures = 3): string[] => ['--dynamic-config-value', `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=${failures}`];
+export const devServerProblemArgs = (failures = 3): string[] => [
+  '--dynamic-config-value',
+  `system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=${failures}`,
+];

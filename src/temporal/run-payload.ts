@@ -8,10 +8,18 @@ import { AppError, unavailable } from '../shared/errors.js';
  * RUN_INPUT_UNAVAILABLE once Temporal no longer keeps the run.
  */
 export async function triggerPayload(temporal: Client, runId: string): Promise<unknown> {
-  const gone = new AppError({ code: 'RUN_INPUT_UNAVAILABLE', message: `the input of run '${runId}' is no longer kept by Temporal`, httpStatus: 409 });
+  const gone = new AppError({
+    code: 'RUN_INPUT_UNAVAILABLE',
+    message: `the input of run '${runId}' is no longer kept by Temporal`,
+    httpStatus: 409,
+  });
   let payloads;
   try {
-    const { history } = await temporal.workflowService.getWorkflowExecutionHistory({ namespace: temporal.options.namespace, execution: { workflowId: runId }, maximumPageSize: 1 });
+    const { history } = await temporal.workflowService.getWorkflowExecutionHistory({
+      namespace: temporal.options.namespace,
+      execution: { workflowId: runId },
+      maximumPageSize: 1,
+    });
     payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
   } catch (err) {
     if (err instanceof Error && /not found/i.test(err.message)) throw gone;

@@ -16,7 +16,11 @@ export const SEARCH_ATTRIBUTES = [WORKFLOW_ID, VERSION, TENANT];
 export const devServerSearchAttributeArgs = (): string[] =>
   Object.entries(spec).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
 
-export function runSearchAttributes(run: { tenantId: string; workflowId: string; version: number }): SearchAttributePair[] {
+export function runSearchAttributes(run: {
+  tenantId: string;
+  workflowId: string;
+  version: number;
+}): SearchAttributePair[] {
   return [
     { key: WORKFLOW_ID, value: run.workflowId },
     { key: VERSION, value: run.version },

@@ -1,6 +1,12 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { unavailable } from '../shared/errors.js';
-import { acquireSignal, ADMISSION_GATE_WORKFLOW, releaseSignal, type GateRequest, type GateState } from '../workflows/admission-messages.js';
+import {
+  acquireSignal,
+  ADMISSION_GATE_WORKFLOW,
+  releaseSignal,
+  type GateRequest,
+  type GateState,
+} from '../workflows/admission-messages.js';
 
 /** The activities through which a run asks an admission gate for a slot and gives it back. */
 export function createAdmissionActivities(client: Client, taskQueue: string) {
@@ -10,7 +16,13 @@ export function createAdmissionActivities(client: Client, taskQueue: string) {
       const { runId: _runId, ...rule } = req.request;
       const initial: GateState = { rule, queue: [], holders: [] };
       try {
-        await client.workflow.signalWithStart(ADMISSION_GATE_WORKFLOW, { workflowId: req.gateId, taskQueue, args: [initial], signal: acquireSignal, signalArgs: [req.request] });
+        await client.workflow.signalWithStart(ADMISSION_GATE_WORKFLOW, {
+          workflowId: req.gateId,
+          taskQueue,
+          args: [initial],
+          signal: acquireSignal,
+          signalArgs: [req.request],
+        });
       } catch (err) {
         throw unavailable('Temporal', err);
       }

@@ -54,10 +54,16 @@ export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: 
     try {
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     } catch (err) {
-      deps.logger.warn({ err, topic: batch.topic, partition: batch.partition }, 'offset commit failed; the messages will be delivered again and start no second run');
+      deps.logger.warn(
+        { err, topic: batch.topic, partition: batch.partition },
+        'offset commit failed; the messages will be delivered again and start no second run',
+      );
       return;
     }
-    deps.metrics.lag.set({ topic: batch.topic, partition: batch.partition }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))));
+    deps.metrics.lag.set(
+      { topic: batch.topic, partition: batch.partition },
+      Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
+    );
     await payload.heartbeat();
   }
 }
@@ -65,13 +71,30 @@ export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: 
 /** What a message makes happen: for each active trigger of its topic, a run, nothing, or a dead letter. */
 async function plan(deps: BatchDeps, topic: string, partition: number, raw: KafkaMessage): Promise<Action[]> {
   deps.metrics.messagesIn.inc({ topic });
-  const decoded = decodeMessage(topic, partition, raw, { maxBytes: deps.config.KAFKA_MAX_MESSAGE_BYTES, maxDepth: deps.config.API_JSON_MAX_DEPTH });
-  if (!decoded.ok) return [action(() => deadLetter(deps, { topic, partition, raw, reason: decoded.reason, error: decoded.error }))];
+  const decoded = decodeMessage(topic, partition, raw, {
+    maxBytes: deps.config.KAFKA_MAX_MESSAGE_BYTES,
+    maxDepth: deps.config.API_JSON_MAX_DEPTH,
+  });
+  if (!decoded.ok)
+    return [action(() => deadLetter(deps, { topic, partition, raw, reason: decoded.reason, error: decoded.error }))];
   const actions: Action[] = [];
   for (const trigger of deps.triggersOf(topic)) {
     const verdict = await judge(trigger, decoded.message, runLimits(deps.config));
-    if (verdict.kind === 'start') actions.push(action(() => startRun(deps, trigger, decoded.message, verdict.identity, raw)));
-    else if (verdict.kind === 'dead') actions.push(action(() => deadLetter(deps, { topic, partition, raw, reason: verdict.reason, error: verdict.error, triggerId: trigger.id })));
+    if (verdict.kind === 'start')
+      actions.push(action(() => startRun(deps, trigger, decoded.message, verdict.identity, raw)));
+    else if (verdict.kind === 'dead')
+      actions.push(
+        action(() =>
+          deadLetter(deps, {
+            topic,
+            partition,
+            raw,
+            reason: verdict.reason,
+            error: verdict.error,
+            triggerId: trigger.id,
+          }),
+        ),
+      );
   }
   return actions;
 }
@@ -85,13 +108,18 @@ async function settle(deps: BatchDeps, payload: EachBatchPayload, actions: Actio
   try {
     for (;;) {
       const pending = actions.filter((a) => !a.done);
-      const failures = (await Promise.allSettled(pending.map(async (a) => a.run().then(() => void (a.done = true))))).filter((r) => r.status === 'rejected');
+      const failures = (
+        await Promise.allSettled(pending.map(async (a) => a.run().then(() => void (a.done = true))))
+      ).filter((r) => r.status === 'rejected');
       const first = failures[0];
       if (!first) return true;
       if (!resume) {
         resume = payload.pause();
         deps.metrics.paused.inc();
-        deps.logger.warn({ err: first.reason, topic: payload.batch.topic, partition: payload.batch.partition }, 'cannot start runs: partition paused until they can');
+        deps.logger.warn(
+          { err: first.reason, topic: payload.batch.topic, partition: payload.batch.partition },
+          'cannot start runs: partition paused until they can',
+        );
       }
       if (!(await waitHeartbeating(payload, delay))) return false;
       delay = Math.min(delay * 2, RETRY_MAX_MS);
@@ -123,18 +151,44 @@ async function waitHeartbeating(payload: EachBatchPayload, ms: number): Promise<
  * from (trigger, identity), and Temporal refuses a second start of one id. A start the engine
  * refuses for good (workflow archived, pinned version gone) becomes a dead letter.
  */
-async function startRun(deps: BatchDeps, trigger: KafkaTriggerRow, message: TriggerMessage, identity: string, raw: KafkaMessage): Promise<void> {
-  const source: RunSource = { type: 'kafka', triggerId: trigger.id, topic: message.topic, partition: message.partition, offset: message.offset };
+async function startRun(
+  deps: BatchDeps,
+  trigger: KafkaTriggerRow,
+  message: TriggerMessage,
+  identity: string,
+  raw: KafkaMessage,
+): Promise<void> {
+  const source: RunSource = {
+    type: 'kafka',
+    triggerId: trigger.id,
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+  };
   try {
     const started = await triggerRun(
       deps.api,
-      { tenantId: trigger.tenantId, workflowId: trigger.workflowId, version: trigger.version ?? undefined, payload: message, idempotencyKey: `kafka\n${trigger.id}\n${identity}`, source },
+      {
+        tenantId: trigger.tenantId,
+        workflowId: trigger.workflowId,
+        version: trigger.version ?? undefined,
+        payload: message,
+        idempotencyKey: `kafka\n${trigger.id}\n${identity}`,
+        source,
+      },
       deps.logger,
     );
     deps.metrics.runsStarted.inc({ trigger_id: trigger.id, result: started.replayed ? 'replayed' : 'started' });
   } catch (err) {
     if (!(err instanceof AppError) || err.retryable) throw err;
-    await deadLetter(deps, { topic: message.topic, partition: message.partition, raw, reason: 'start_refused', error: `${err.code}: ${err.message}`, triggerId: trigger.id });
+    await deadLetter(deps, {
+      topic: message.topic,
+      partition: message.partition,
+      raw,
+      reason: 'start_refused',
+      error: `${err.code}: ${err.message}`,
+      triggerId: trigger.id,
+    });
   }
 }
 
@@ -161,5 +215,16 @@ async function deadLetter(deps: BatchDeps, d: DeadLetter): Promise<void> {
   };
   await deps.producer.send({ topic, acks: -1, messages: [{ key: d.raw.key, value: d.raw.value, headers }] });
   deps.metrics.deadLetters.inc({ topic: d.topic, reason: d.reason });
-  deps.logger.warn({ topic: d.topic, partition: d.partition, offset: d.raw.offset, reason: d.reason, error: d.error, triggerId: d.triggerId, deadLetterTopic: topic }, 'message dead-lettered');
+  deps.logger.warn(
+    {
+      topic: d.topic,
+      partition: d.partition,
+      offset: d.raw.offset,
+      reason: d.reason,
+      error: d.error,
+      triggerId: d.triggerId,
+      deadLetterTopic: topic,
+    },
+    'message dead-lettered',
+  );
 }

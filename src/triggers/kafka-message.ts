@@ -12,7 +12,8 @@ export interface TriggerMessage {
   timestamp: string;
 }
 
-export type Decoded = { ok: true; message: TriggerMessage } | { ok: false; reason: 'too_large' | 'undecodable'; error: string };
+export type Decoded =
+  { ok: true; message: TriggerMessage } | { ok: false; reason: 'too_large' | 'undecodable'; error: string };
 
 export interface DecodeLimits {
   maxBytes: number;
@@ -34,7 +35,11 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string | s
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;
-    out[name] = Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v : utf8.decode(v))) : typeof value === 'string' ? value : utf8.decode(value);
+    out[name] = Array.isArray(value)
+      ? value.map((v) => (typeof v === 'string' ? v : utf8.decode(v)))
+      : typeof value === 'string'
+        ? value
+        : utf8.decode(value);
   }
   return out;
 }
@@ -46,15 +51,33 @@ function decodeHeaders(headers: IHeaders | undefined): Record<string, string | s
  */
 export function decodeMessage(topic: string, partition: number, raw: KafkaMessage, limits: DecodeLimits): Decoded {
   const size = (raw.key?.length ?? 0) + (raw.value?.length ?? 0) + headerBytes(raw.headers);
-  if (size > limits.maxBytes) return { ok: false, reason: 'too_large', error: `the message has ${size} bytes, above KAFKA_MAX_MESSAGE_BYTES (${limits.maxBytes})` };
+  if (size > limits.maxBytes)
+    return {
+      ok: false,
+      reason: 'too_large',
+      error: `the message has ${size} bytes, above KAFKA_MAX_MESSAGE_BYTES (${limits.maxBytes})`,
+    };
   try {
     const text = raw.value === null ? null : utf8.decode(raw.value);
-    if (text !== null && nestedDeeperThan(text, limits.maxDepth)) return { ok: false, reason: 'undecodable', error: `the value nests deeper than ${limits.maxDepth} levels` };
+    if (text !== null && nestedDeeperThan(text, limits.maxDepth))
+      return { ok: false, reason: 'undecodable', error: `the value nests deeper than ${limits.maxDepth} levels` };
     const value: unknown = text === null ? null : JSON.parse(text);
     const key = raw.key === null ? null : utf8.decode(raw.key);
-    const message = { key, value, headers: decodeHeaders(raw.headers), topic, partition, offset: raw.offset, timestamp: new Date(Number(raw.timestamp)).toISOString() };
+    const message = {
+      key,
+      value,
+      headers: decodeHeaders(raw.headers),
+      topic,
+      partition,
+      offset: raw.offset,
+      timestamp: new Date(Number(raw.timestamp)).toISOString(),
+    };
     return { ok: true, message };
   } catch (err) {
-    return { ok: false, reason: 'undecodable', error: `the value is not UTF-8 JSON: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      reason: 'undecodable',
+      error: `the value is not UTF-8 JSON: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }

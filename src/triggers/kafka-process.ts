@@ -10,5 +10,12 @@ import { startKafkaService, type KafkaService } from './kafka-service.js';
  */
 export function startKafkaTriggers(app: Process, logger: Logger): Promise<KafkaService> {
   const { config } = app;
-  return startKafkaService({ api: app.deps, triggers: app.repos.triggers, config, kafka: createKafka(config, logger), logger, metrics: createKafkaMetrics(app.metrics.registry) });
+  return startKafkaService({
+    api: app.deps,
+    triggers: app.repos.triggers,
+    config,
+    kafka: createKafka(config, logger),
+    logger,
+    metrics: createKafkaMetrics(app.metrics.registry),
+  });
 }

@@ -17,20 +17,33 @@ const expression = (what: string) =>
     });
 
 const kafkaFields = {
-  topic: z.string().regex(TOPIC, 'a Kafka topic name: letters, digits, ".", "_" and "-", at most 249').openapi({ example: 'user_created' }),
-  filter: expression('filter')
+  topic: z
+    .string()
+    .regex(TOPIC, 'a Kafka topic name: letters, digits, ".", "_" and "-", at most 249')
+    .openapi({ example: 'user_created' }),
+  filter: expression('filter').optional().openapi({
+    description:
+      'JSONata over the message `{key, value, headers, topic, partition, offset}`; the run starts only when it is true',
+    example: "value.plan = 'pro'",
+  }),
+  key: expression('key').optional().openapi({
+    description:
+      'JSONata over the message giving its identity: messages with the same key start one run per trigger (default: topic, partition and offset)',
+    example: 'value.eventId',
+  }),
+  version: z
+    .int()
+    .min(1)
     .optional()
-    .openapi({ description: 'JSONata over the message `{key, value, headers, topic, partition, offset}`; the run starts only when it is true', example: "value.plan = 'pro'" }),
-  key: expression('key')
-    .optional()
-    .openapi({ description: 'JSONata over the message giving its identity: messages with the same key start one run per trigger (default: topic, partition and offset)', example: 'value.eventId' }),
-  version: z.int().min(1).optional().openapi({ description: 'Pin runs to this version; the latest when each message arrives when omitted' }),
+    .openapi({ description: 'Pin runs to this version; the latest when each message arrives when omitted' }),
 };
 
 export const KafkaSettingsSchema = z.strictObject(kafkaFields);
 export type KafkaSettings = z.infer<typeof KafkaSettingsSchema>;
 
-export const KafkaTriggerBodySchema = z.strictObject({ type: z.literal('kafka'), ...kafkaFields }).openapi('KafkaTriggerBody');
+export const KafkaTriggerBodySchema = z
+  .strictObject({ type: z.literal('kafka'), ...kafkaFields })
+  .openapi('KafkaTriggerBody');
 
 /** The fields of a Kafka trigger a PATCH may set; `null` clears `filter`, `key` or `version`. */
 export const KAFKA_PATCH_FIELDS = {
@@ -38,7 +51,10 @@ export const KAFKA_PATCH_FIELDS = {
   filter: kafkaFields.filter.unwrap().nullable().optional(),
   key: kafkaFields.key.unwrap().nullable().optional(),
 };
-export const KafkaPatchSchema = z.strictObject({ ...KAFKA_PATCH_FIELDS, version: z.int().min(1).nullable().optional() });
+export const KafkaPatchSchema = z.strictObject({
+  ...KAFKA_PATCH_FIELDS,
+  version: z.int().min(1).nullable().optional(),
+});
 export type KafkaPatch = z.infer<typeof KafkaPatchSchema>;
 
 /** A patch applied to stored settings: `null` removes a field. */
@@ -52,4 +68,5 @@ export function applyKafkaPatch(settings: KafkaSettings, patch: KafkaPatch): Kaf
 }
 
 /** The topic a Kafka trigger's failed messages go to: the configured one, else `<topic>.dlq`. */
-export const deadLetterTopic = (config: { KAFKA_DLQ_TOPIC?: string | undefined }, topic: string): string => config.KAFKA_DLQ_TOPIC ?? `${topic}.dlq`;
+export const deadLetterTopic = (config: { KAFKA_DLQ_TOPIC?: string | undefined }, topic: string): string =>
+  config.KAFKA_DLQ_TOPIC ?? `${topic}.dlq`;

@@ -10,7 +10,16 @@ export interface KafkaServiceDeps {
   api: ApiDeps;
   triggers: TriggersRepo;
   config: ApiDeps['config'] &
-    Pick<Config, 'KAFKA_GROUP_ID' | 'KAFKA_FROM_BEGINNING' | 'KAFKA_MAX_MESSAGE_BYTES' | 'KAFKA_BATCH_SIZE' | 'KAFKA_REFRESH_MS' | 'KAFKA_SESSION_TIMEOUT_MS' | 'KAFKA_PARTITIONS_CONCURRENTLY'>;
+    Pick<
+      Config,
+      | 'KAFKA_GROUP_ID'
+      | 'KAFKA_FROM_BEGINNING'
+      | 'KAFKA_MAX_MESSAGE_BYTES'
+      | 'KAFKA_BATCH_SIZE'
+      | 'KAFKA_REFRESH_MS'
+      | 'KAFKA_SESSION_TIMEOUT_MS'
+      | 'KAFKA_PARTITIONS_CONCURRENTLY'
+    >;
   kafka: Kafka;
   logger: Logger;
   metrics: KafkaMetrics;
@@ -41,7 +50,14 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
   await admin.connect();
   await producer.connect();
   let byTopic = new Map<string, KafkaTriggerRow[]>();
-  const batchDeps: BatchDeps = { api: deps.api, config, logger, metrics: deps.metrics, producer, triggersOf: (topic) => byTopic.get(topic) ?? [] };
+  const batchDeps: BatchDeps = {
+    api: deps.api,
+    config,
+    logger,
+    metrics: deps.metrics,
+    producer,
+    triggersOf: (topic) => byTopic.get(topic) ?? [],
+  };
   let consumer: Consumer | undefined;
   let subscribed: string[] = [];
   let stopped = false;
@@ -54,11 +70,24 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
     subscribed = topics;
     if (!topics.length) return;
     const maxBytesPerPartition = Math.max(config.KAFKA_MAX_MESSAGE_BYTES + 64 * 1024, 1024 * 1024);
-    const next = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10), maxBytesPerPartition, maxBytes: maxBytesPerPartition * 4 });
-    next.on(next.events.CRASH, ({ payload }) => logger.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed'));
+    const next = kafka.consumer({
+      groupId: config.KAFKA_GROUP_ID,
+      sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10),
+      maxBytesPerPartition,
+      maxBytes: maxBytesPerPartition * 4,
+    });
+    next.on(next.events.CRASH, ({ payload }) =>
+      logger.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed'),
+    );
     await next.connect();
     await next.subscribe({ topics, fromBeginning: config.KAFKA_FROM_BEGINNING });
-    await next.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY, eachBatch: (payload) => handleBatch(batchDeps, next, payload) });
+    await next.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
+      eachBatch: (payload) => handleBatch(batchDeps, next, payload),
+    });
     consumer = next;
     logger.info({ topics, groupId: config.KAFKA_GROUP_ID }, 'kafka triggers consuming');
   }

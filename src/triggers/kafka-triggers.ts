@@ -7,17 +7,34 @@ import { assertRunnable, type TriggerDeps } from './service.js';
  * Stores a Kafka trigger. Nothing else is created: the trigger service reads the active Kafka
  * triggers every few seconds and subscribes to their topics.
  */
-export async function createKafkaTrigger(deps: TriggerDeps, tenantId: string, workflowId: string, settings: KafkaSettings): Promise<KafkaTriggerRow> {
+export async function createKafkaTrigger(
+  deps: TriggerDeps,
+  tenantId: string,
+  workflowId: string,
+  settings: KafkaSettings,
+): Promise<KafkaTriggerRow> {
   await assertRunnable(deps, tenantId, workflowId, settings.version);
   return deps.triggers.createKafka(tenantId, workflowId, settings);
 }
 
 /** Changes a Kafka trigger's topic, filter, key or pinned version; schedule fields are refused. */
-export async function patchKafkaTrigger(deps: TriggerDeps, current: KafkaTriggerRow, patch: Record<string, unknown>): Promise<KafkaTriggerRow> {
+export async function patchKafkaTrigger(
+  deps: TriggerDeps,
+  current: KafkaTriggerRow,
+  patch: Record<string, unknown>,
+): Promise<KafkaTriggerRow> {
   const parsed = KafkaPatchSchema.safeParse(patch);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
-    throw new AppError({ code: 'INVALID_TRIGGER', message: 'the patch does not fit a Kafka trigger', httpStatus: 400, details });
+    const details = parsed.error.issues.map((i) => ({
+      pointer: `/${i.path.map(String).join('/')}`,
+      message: i.message,
+    }));
+    throw new AppError({
+      code: 'INVALID_TRIGGER',
+      message: 'the patch does not fit a Kafka trigger',
+      httpStatus: 400,
+      details,
+    });
   }
   const config = applyKafkaPatch(current.config, parsed.data);
   await assertRunnable(deps, current.tenantId, current.workflowId, config.version);

@@ -16,7 +16,12 @@ const service = await startKafkaTriggers(app, logger);
 
 // TRIGGERS_METRICS_PORT=0 turns it off.
 const metricsServer = config.TRIGGERS_METRICS_PORT
-  ? createServer((_req, res) => void app.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(text))).listen(config.TRIGGERS_METRICS_PORT, '127.0.0.1')
+  ? createServer(
+      (_req, res) =>
+        void app.metrics.registry
+          .metrics()
+          .then((text) => res.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(text)),
+    ).listen(config.TRIGGERS_METRICS_PORT, '127.0.0.1')
   : undefined;
 metricsServer?.on('error', (err) => logger.warn({ err }, 'trigger service metrics endpoint unavailable'));
 

@@ -8,12 +8,23 @@ import { triggerPayload } from '../temporal/run-payload.js';
 export function createRerunActivities(deps: TriggerDeps) {
   return {
     /** The runs a filter matches, newest first, at most `limit`. */
-    async listRerunTargets(req: { tenantId: string; filter: Omit<RunFilter, 'since' | 'until'> & { since?: string; until?: string }; limit: number }): Promise<string[]> {
-      const filter: RunFilter = { ...req.filter, since: req.filter.since ? new Date(req.filter.since) : undefined, until: req.filter.until ? new Date(req.filter.until) : undefined };
+    async listRerunTargets(req: {
+      tenantId: string;
+      filter: Omit<RunFilter, 'since' | 'until'> & { since?: string; until?: string };
+      limit: number;
+    }): Promise<string[]> {
+      const filter: RunFilter = {
+        ...req.filter,
+        since: req.filter.since ? new Date(req.filter.since) : undefined,
+        until: req.filter.until ? new Date(req.filter.until) : undefined,
+      };
       const ids: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await deps.runs.list(req.tenantId, filter, { cursor, limit: Math.min(200, req.limit - ids.length) });
+        const page = await deps.runs.list(req.tenantId, filter, {
+          cursor,
+          limit: Math.min(200, req.limit - ids.length),
+        });
         ids.push(...page.items.map((r) => r.id));
         cursor = page.nextCursor ?? undefined;
       } while (cursor && ids.length < req.limit);
@@ -25,7 +36,12 @@ export function createRerunActivities(deps: TriggerDeps) {
      * id is derived from the operation and the run, so a retried attempt finds the run it started.
      * Null when the original's input is gone from Temporal or its workflow is archived.
      */
-    async rerunOne(req: { tenantId: string; runId: string; operationId: string; version: 'same' | 'latest' }): Promise<string | null> {
+    async rerunOne(req: {
+      tenantId: string;
+      runId: string;
+      operationId: string;
+      version: 'same' | 'latest';
+    }): Promise<string | null> {
       try {
         const row = await deps.runs.get(req.tenantId, req.runId);
         const payload = await triggerPayload(deps.temporal, req.runId);

@@ -9,8 +9,21 @@ import { stampRun } from '../workflows/revisions.js';
  */
 export function buildRunInput(
   limits: RunLimits,
-  run: { tenantId: string; workflow: { id: string; version: number; definition: Definition }; payload: unknown; source: RunSource },
+  run: {
+    tenantId: string;
+    workflow: { id: string; version: number; definition: Definition };
+    payload: unknown;
+    source: RunSource;
+  },
 ): RunInput {
   const { tenantId, workflow, payload, source } = run;
-  return { ...stampRun(limits), tenantId, workflowId: workflow.id, version: workflow.version, definition: workflow.definition, trigger: payload ?? null, source };
+  return {
+    ...stampRun(limits),
+    tenantId,
+    workflowId: workflow.id,
+    version: workflow.version,
+    definition: workflow.definition,
+    trigger: payload ?? null,
+    source,
+  };
 }

@@ -1,4 +1,10 @@
-import { isGrpcServiceError, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  isGrpcServiceError,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import { AppError, unavailable } from '../shared/errors.js';
 import type { TriggerRow } from '../db/triggers-repo.js';
 import type { OverlapPolicy, ScheduleSettings } from './schema.js';
@@ -36,14 +42,24 @@ function scheduleParts(trigger: Pick<TriggerRow, 'id' | 'tenantId'>, settings: S
       startAt: optionalDate(settings.startAt),
       endAt: optionalDate(settings.endAt),
     },
-    action: { type: 'startWorkflow' as const, workflowType: SCHEDULED_TRIGGER_WORKFLOW, workflowId: scheduleId(trigger.id), taskQueue, args },
-    policies: { overlap: OVERLAP[settings.overlap ?? 'skip'], ...(settings.catchupWindow !== undefined ? { catchupWindow: settings.catchupWindow } : {}) },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: SCHEDULED_TRIGGER_WORKFLOW,
+      workflowId: scheduleId(trigger.id),
+      taskQueue,
+      args,
+    },
+    policies: {
+      overlap: OVERLAP[settings.overlap ?? 'skip'],
+      ...(settings.catchupWindow !== undefined ? { catchupWindow: settings.catchupWindow } : {}),
+    },
   } satisfies Omit<ScheduleOptions, 'scheduleId'>;
 }
 
 /** gRPC's status code for a request the server refuses as malformed. */
 const INVALID_ARGUMENT = 3;
-const invalidTrigger = (why: string) => new AppError({ code: 'INVALID_TRIGGER', message: `the schedule is invalid: ${why}`, httpStatus: 400 });
+const invalidTrigger = (why: string) =>
+  new AppError({ code: 'INVALID_TRIGGER', message: `the schedule is invalid: ${why}`, httpStatus: 400 });
 
 /** Temporal's own verdict on a spec (a cron it cannot read, a catch-up window below its minimum) is the caller's mistake. */
 function scheduleError(err: unknown): AppError {
@@ -56,14 +72,22 @@ function scheduleError(err: unknown): AppError {
 
 export async function createSchedule(client: Client, trigger: TriggerRow, taskQueue: string): Promise<void> {
   await client.schedule
-    .create({ scheduleId: scheduleId(trigger.id), ...scheduleParts(trigger, trigger.config, taskQueue), state: { paused: trigger.paused } })
+    .create({
+      scheduleId: scheduleId(trigger.id),
+      ...scheduleParts(trigger, trigger.config, taskQueue),
+      state: { paused: trigger.paused },
+    })
     .catch((err: unknown) => Promise.reject(scheduleError(err)));
 }
 
 export async function updateSchedule(client: Client, trigger: TriggerRow, taskQueue: string): Promise<void> {
   await client.schedule
     .getHandle(scheduleId(trigger.id))
-    .update((previous) => ({ ...previous, ...scheduleParts(trigger, trigger.config, taskQueue), state: { ...previous.state, paused: trigger.paused } }))
+    .update((previous) => ({
+      ...previous,
+      ...scheduleParts(trigger, trigger.config, taskQueue),
+      state: { ...previous.state, paused: trigger.paused },
+    }))
     .catch((err: unknown) => Promise.reject(scheduleError(err)));
 }
 
@@ -82,17 +106,30 @@ export async function describeSchedule(client: Client, triggerId: string) {
     const d = await client.schedule.getHandle(scheduleId(triggerId)).describe();
     return {
       nextFireTimes: d.info.nextActionTimes.slice(0, 10).map((t) => t.toISOString()),
-      recentFirings: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString(), triggerWorkflowId: a.action.workflow.workflowId })),
+      recentFirings: d.info.recentActions.map((a) => ({
+        scheduledAt: a.scheduledAt.toISOString(),
+        takenAt: a.takenAt.toISOString(),
+        triggerWorkflowId: a.action.workflow.workflowId,
+      })),
       paused: d.state.paused,
     };
   } catch (err) {
-    throw err instanceof ScheduleNotFoundError ? new AppError({ code: 'SCHEDULE_MISSING', message: `the schedule of trigger '${triggerId}' is missing in Temporal`, httpStatus: 503, retryable: true }) : unavailable('Temporal', err);
+    throw err instanceof ScheduleNotFoundError
+      ? new AppError({
+          code: 'SCHEDULE_MISSING',
+          message: `the schedule of trigger '${triggerId}' is missing in Temporal`,
+          httpStatus: 503,
+          retryable: true,
+        })
+      : unavailable('Temporal', err);
   }
 }
 
 export async function pauseSchedule(client: Client, triggerId: string, paused: boolean): Promise<void> {
   const handle = client.schedule.getHandle(scheduleId(triggerId));
-  await (paused ? handle.pause('paused through the API') : handle.unpause('resumed through the API')).catch((err: unknown) => Promise.reject(scheduleError(err)));
+  await (paused ? handle.pause('paused through the API') : handle.unpause('resumed through the API')).catch(
+    (err: unknown) => Promise.reject(scheduleError(err)),
+  );
 }
 
 /** Fires the schedule now, whatever its overlap policy says. */
@@ -104,7 +141,11 @@ export async function fireSchedule(client: Client, triggerId: string): Promise<v
 }
 
 /** Takes every firing the schedule would have had in [from, to). */
-export async function backfillSchedule(client: Client, triggerId: string, range: { from: Date; to: Date; overlap: OverlapPolicy }): Promise<void> {
+export async function backfillSchedule(
+  client: Client,
+  triggerId: string,
+  range: { from: Date; to: Date; overlap: OverlapPolicy },
+): Promise<void> {
   await client.schedule
     .getHandle(scheduleId(triggerId))
     .backfill({ start: range.from, end: range.to, overlap: OVERLAP[range.overlap] })

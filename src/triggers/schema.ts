@@ -15,16 +15,38 @@ const isTimeZone = (tz: string) => {
 
 /** What a schedule trigger says, apart from its type: when it fires, how firings overlap, the payload. */
 const scheduleFields = {
-  cron: z.string().min(1).max(200).optional().openapi({ description: 'Cron expression, e.g. "0 9 * * 1-5" (Temporal\'s cron syntax)', example: '0 9 * * 1-5' }),
-  every: DurationSchema.optional().openapi({ description: 'An interval instead of cron, e.g. "2s", "10m"', example: '10m' }),
-  timezone: z.string().max(100).refine(isTimeZone, 'not an IANA time zone such as Europe/Berlin').optional().openapi({ description: 'IANA zone cron is read in (default UTC)', example: 'Europe/Berlin' }),
-  overlap: z.enum(OVERLAP_POLICIES).optional().openapi({ description: 'What a firing does while the previous run still runs (default skip)' }),
-  catchupWindow: DurationSchema.optional().openapi({ description: 'How late a missed firing (server down) may still start (default 1m, at least 10s)' }),
+  cron: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: 'Cron expression, e.g. "0 9 * * 1-5" (Temporal\'s cron syntax)', example: '0 9 * * 1-5' }),
+  every: DurationSchema.optional().openapi({
+    description: 'An interval instead of cron, e.g. "2s", "10m"',
+    example: '10m',
+  }),
+  timezone: z
+    .string()
+    .max(100)
+    .refine(isTimeZone, 'not an IANA time zone such as Europe/Berlin')
+    .optional()
+    .openapi({ description: 'IANA zone cron is read in (default UTC)', example: 'Europe/Berlin' }),
+  overlap: z
+    .enum(OVERLAP_POLICIES)
+    .optional()
+    .openapi({ description: 'What a firing does while the previous run still runs (default skip)' }),
+  catchupWindow: DurationSchema.optional().openapi({
+    description: 'How late a missed firing (server down) may still start (default 1m, at least 10s)',
+  }),
   jitter: DurationSchema.optional().openapi({ description: 'Each firing is delayed by a random amount up to this' }),
   startAt: z.iso.datetime({ offset: true }).optional(),
   endAt: z.iso.datetime({ offset: true }).optional(),
   input: z.unknown().optional().openapi({ description: 'The trigger payload of every run (`trigger` in expressions)' }),
-  version: z.int().min(1).optional().openapi({ description: 'Pin runs to this version; the latest at each firing when omitted' }),
+  version: z
+    .int()
+    .min(1)
+    .optional()
+    .openapi({ description: 'Pin runs to this version; the latest at each firing when omitted' }),
 };
 
 const oneWhen = (s: { cron?: string; every?: string }) => (s.cron === undefined) !== (s.every === undefined);
@@ -71,7 +93,10 @@ export const BackfillBodySchema = z
   .strictObject({
     from: z.iso.datetime({ offset: true }),
     to: z.iso.datetime({ offset: true }),
-    overlap: z.enum(OVERLAP_POLICIES).optional().openapi({ description: 'How backfilled firings overlap each other (default allow_all)' }),
+    overlap: z
+      .enum(OVERLAP_POLICIES)
+      .optional()
+      .openapi({ description: 'How backfilled firings overlap each other (default allow_all)' }),
   })
   .refine((b) => Date.parse(b.from) < Date.parse(b.to), { message: 'from must be before to', path: ['to'] })
   .openapi('TriggerBackfill');

@@ -13,7 +13,12 @@ export interface TriggerDeps {
 }
 
 /** A pinned version must exist; a trigger of an archived workflow would never fire. */
-export async function assertRunnable(deps: TriggerDeps, tenantId: string, workflowId: string, version: number | undefined): Promise<void> {
+export async function assertRunnable(
+  deps: TriggerDeps,
+  tenantId: string,
+  workflowId: string,
+  version: number | undefined,
+): Promise<void> {
   const latest = await deps.workflows.get(tenantId, workflowId);
   if (latest.archivedAt) throw archived(workflowId);
   if (version !== undefined) await deps.workflows.get(tenantId, workflowId, version);
@@ -23,7 +28,12 @@ export async function assertRunnable(deps: TriggerDeps, tenantId: string, workfl
  * Stores a schedule trigger and creates its Temporal Schedule. The row comes first (a firing
  * reads it); when Temporal refuses or cannot be reached, the row goes again.
  */
-export async function createTrigger(deps: TriggerDeps, tenantId: string, workflowId: string, settings: ScheduleSettings): Promise<TriggerRow> {
+export async function createTrigger(
+  deps: TriggerDeps,
+  tenantId: string,
+  workflowId: string,
+  settings: ScheduleSettings,
+): Promise<TriggerRow> {
   await assertRunnable(deps, tenantId, workflowId, settings.version);
   const trigger = await deps.triggers.create(tenantId, workflowId, settings);
   try {
@@ -36,21 +46,44 @@ export async function createTrigger(deps: TriggerDeps, tenantId: string, workflo
 }
 
 /** Changes a trigger's settings; the schedule is rewritten first, so the row never says what Temporal does not do. */
-export async function patchTrigger(deps: TriggerDeps, tenantId: string, id: string, patch: TriggerPatch): Promise<TriggerRow> {
+export async function patchTrigger(
+  deps: TriggerDeps,
+  tenantId: string,
+  id: string,
+  patch: TriggerPatch,
+): Promise<TriggerRow> {
   const current = await deps.triggers.get(tenantId, id);
-  if (current.type !== 'schedule') throw new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is not a schedule`, httpStatus: 400 });
+  if (current.type !== 'schedule')
+    throw new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is not a schedule`, httpStatus: 400 });
   const parsed = ScheduleSettingsSchema.safeParse(applyPatch(current.config, patch));
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
-    throw new AppError({ code: 'INVALID_TRIGGER', message: 'the patched trigger is invalid', httpStatus: 400, details });
+    const details = parsed.error.issues.map((i) => ({
+      pointer: `/${i.path.map(String).join('/')}`,
+      message: i.message,
+    }));
+    throw new AppError({
+      code: 'INVALID_TRIGGER',
+      message: 'the patched trigger is invalid',
+      httpStatus: 400,
+      details,
+    });
   }
   await assertRunnable(deps, tenantId, current.workflowId, parsed.data.version);
   await updateSchedule(deps.temporal, { ...current, config: parsed.data }, deps.taskQueue);
-  return { ...(await deps.triggers.update(tenantId, id, { config: parsed.data })), type: 'schedule', config: parsed.data };
+  return {
+    ...(await deps.triggers.update(tenantId, id, { config: parsed.data })),
+    type: 'schedule',
+    config: parsed.data,
+  };
 }
 
 /** A Kafka trigger has no schedule: the trigger service stops consuming for it at its next refresh. */
-export async function setTriggerPaused(deps: TriggerDeps, tenantId: string, id: string, paused: boolean): Promise<AnyTriggerRow> {
+export async function setTriggerPaused(
+  deps: TriggerDeps,
+  tenantId: string,
+  id: string,
+  paused: boolean,
+): Promise<AnyTriggerRow> {
   const trigger = await deps.triggers.get(tenantId, id);
   if (trigger.type === 'schedule') await pauseSchedule(deps.temporal, id, paused);
   return deps.triggers.update(tenantId, id, { paused });
@@ -65,10 +98,16 @@ export async function deleteTrigger(deps: TriggerDeps, tenantId: string, id: str
 
 /** Archiving a workflow stops its triggers: their schedules and rows are deleted. */
 export async function deleteWorkflowTriggers(deps: TriggerDeps, tenantId: string, workflowId: string): Promise<void> {
-  for (const trigger of await deps.triggers.listForWorkflow(tenantId, workflowId)) await deleteTrigger(deps, tenantId, trigger.id);
+  for (const trigger of await deps.triggers.listForWorkflow(tenantId, workflowId))
+    await deleteTrigger(deps, tenantId, trigger.id);
 }
 
-export const triggerDeps = (deps: { triggers: TriggersRepo; workflows: WorkflowsRepo; temporal: Client; config: { TEMPORAL_TASK_QUEUE: string } }): TriggerDeps => ({
+export const triggerDeps = (deps: {
+  triggers: TriggersRepo;
+  workflows: WorkflowsRepo;
+  temporal: Client;
+  config: { TEMPORAL_TASK_QUEUE: string };
+}): TriggerDeps => ({
   triggers: deps.triggers,
   workflows: deps.workflows,
   temporal: deps.temporal,

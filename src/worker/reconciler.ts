@@ -26,7 +26,10 @@ const MAX_UNCONFIRMED = 100;
  * failing (`TemporalReportedProblems`) shows `problem` on its run, cleared once it is gone. Every
  * write is idempotent, so overlapping passes, restarts and replicas are harmless.
  */
-export function createReconciler(deps: { client: Client; closures: RunClosuresRepo; logger: Logger; metrics?: Metrics }, opts: ReconcilerOptions = {}) {
+export function createReconciler(
+  deps: { client: Client; closures: RunClosuresRepo; logger: Logger; metrics?: Metrics },
+  opts: ReconcilerOptions = {},
+) {
   const name = opts.name ?? 'runs';
   const overlapMs = opts.overlapMs ?? 5_000;
   const { client, closures, logger } = deps;
@@ -36,14 +39,22 @@ export function createReconciler(deps: { client: Client; closures: RunClosuresRe
     const from = new Date(since.getTime() - overlapMs).toISOString();
     let newest = since;
     const found: RunClosure[] = [];
-    for await (const info of client.workflow.list({ query: `WorkflowType = '${RUN_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND CloseTime >= '${from}'` })) {
+    for await (const info of client.workflow.list({
+      query: `WorkflowType = '${RUN_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND CloseTime >= '${from}'`,
+    })) {
       if (info.closeTime && info.closeTime > newest) newest = info.closeTime;
       const closure = await closureOf(client, info);
       if (closure) found.push(closure);
     }
     // Closes visibility showed after the watermark had passed them: asked of Temporal one by one.
     for (const id of await closures.unconfirmed(MAX_UNCONFIRMED)) {
-      const closure = await client.workflow.getHandle(id).describe().then((info) => closureOf(client, info), () => undefined);
+      const closure = await client.workflow
+        .getHandle(id)
+        .describe()
+        .then(
+          (info) => closureOf(client, info),
+          () => undefined,
+        );
       if (closure) found.push(closure);
     }
     let changed = 0;
@@ -57,7 +68,9 @@ export function createReconciler(deps: { client: Client; closures: RunClosuresRe
     const query = `WorkflowType = '${RUN_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TemporalReportedProblems IS NOT NULL`;
     for await (const info of client.workflow.list({ query })) {
       if (found.length >= MAX_PROBLEMS) break;
-      const problem = await describeProblem(client, info).catch((err: unknown) => logger.debug({ err, runId: info.workflowId }, 'could not describe a stuck run'));
+      const problem = await describeProblem(client, info).catch((err: unknown) =>
+        logger.debug({ err, runId: info.workflowId }, 'could not describe a stuck run'),
+      );
       if (problem) found.push(problem);
     }
     await closures.setProblems(found);
@@ -108,18 +121,29 @@ const ENDED_STATES = ['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'];
 /** Runs the reconciler beside a worker until the worker stops. */
 export function followTemporal(
   worker: Worker,
-  deps: { connection: NativeConnection; namespace: string; closures: RunClosuresRepo; logger?: Logger; metrics?: Metrics },
+  deps: {
+    connection: NativeConnection;
+    namespace: string;
+    closures: RunClosuresRepo;
+    logger?: Logger;
+    metrics?: Metrics;
+  },
 ): { stop(): Promise<void> } {
   const client = new Client({ connection: deps.connection, namespace: deps.namespace });
   const logger = (deps.logger ?? createLogger('warn', 'worker')).child({ component: 'reconciler' });
-  return createReconciler({ client, closures: deps.closures, logger, metrics: deps.metrics }).start(() => !ENDED_STATES.includes(worker.getState()));
+  return createReconciler({ client, closures: deps.closures, logger, metrics: deps.metrics }).start(
+    () => !ENDED_STATES.includes(worker.getState()),
+  );
 }
 
 /** `{ cause, since, attempts }` of a run whose workflow task keeps failing, with the failure's message. */
 async function describeProblem(client: Client, info: WorkflowExecutionInfo): Promise<RunWithProblem | undefined> {
   const reported = info.typedSearchAttributes.get(REPORTED_PROBLEMS) ?? [];
   const category = reported.find((p) => p.startsWith('category='))?.slice('category='.length);
-  const cause = reported.find((p) => p.startsWith('cause='))?.slice('cause='.length).replace(/^WorkflowTaskFailedCause/, '');
+  const cause = reported
+    .find((p) => p.startsWith('cause='))
+    ?.slice('cause='.length)
+    .replace(/^WorkflowTaskFailedCause/, '');
   const description = await client.workflow.getHandle(info.workflowId, info.runId).describe();
   const pending = description.raw.pendingWorkflowTask;
   if (!pending) return undefined;
@@ -130,7 +154,9 @@ async function describeProblem(client: Client, info: WorkflowExecutionInfo): Pro
     tenantId: info.typedSearchAttributes.get(TENANT),
     problem: {
       cause: cause ?? category ?? 'WorkflowTaskFailed',
-      since: since?.seconds ? new Date(Number(since.seconds) * 1000 + Math.floor((since.nanos ?? 0) / 1e6)).toISOString() : new Date().toISOString(),
+      since: since?.seconds
+        ? new Date(Number(since.seconds) * 1000 + Math.floor((since.nanos ?? 0) / 1e6)).toISOString()
+        : new Date().toISOString(),
       attempts: pending.attempt ?? 1,
       ...(message ? { message: message.slice(0, 1000) } : {}),
     },

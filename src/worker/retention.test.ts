@@ -47,9 +47,12 @@ async function run(id: string, tenant: string, closedDaysAgo: number | undefined
 }
 
 const remaining = async (table: 'runs' | 'payload_claims') =>
-  (await pool.query<{ id: string }>(`SELECT ${table === 'runs' ? 'id' : 'run_id'} AS id FROM ${table} ORDER BY 1`)).rows.map((r) => r.id);
+  (
+    await pool.query<{ id: string }>(`SELECT ${table === 'runs' ? 'id' : 'run_id'} AS id FROM ${table} ORDER BY 1`)
+  ).rows.map((r) => r.id);
 
-const retention = (settings: RetentionSettings) => createRetention({ pool, claims: createClaimsRepo(pool), closures: createRunClosuresRepo(pool), logger }, settings);
+const retention = (settings: RetentionSettings) =>
+  createRetention({ pool, claims: createClaimsRepo(pool), closures: createRunClosuresRepo(pool), logger }, settings);
 
 test('retention removes closed runs older than the age bound with their claim-checked payloads, and keeps open and younger ones', async () => {
   await run('old', 't1', 40);

@@ -25,7 +25,10 @@ export interface Pruned {
  * tenant, like Temporal's own namespace retention does for histories (set the two alike). A run
  * with an open dead letter stays: it can still be re-driven. Runs still open are never touched.
  */
-export function createRetention(deps: { pool: Pool; claims: ClaimsRepo; closures: Pick<RunClosuresRepo, 'exclusive'>; logger: Logger }, settings: RetentionSettings) {
+export function createRetention(
+  deps: { pool: Pool; claims: ClaimsRepo; closures: Pick<RunClosuresRepo, 'exclusive'>; logger: Logger },
+  settings: RetentionSettings,
+) {
   const batch = settings.batchSize ?? 500;
   const keep = `closed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.run_id = runs.id AND d.status = 'open')`;
 
@@ -98,7 +101,10 @@ export function createRetention(deps: { pool: Pool; claims: ClaimsRepo; closures
   };
 }
 
-export type RetentionConfig = Pick<Config, 'DATABASE_URL' | 'RETENTION_RUNS_MAX_AGE_DAYS' | 'RETENTION_RUNS_MAX_PER_TENANT' | 'RETENTION_INTERVAL_MS'>;
+export type RetentionConfig = Pick<
+  Config,
+  'DATABASE_URL' | 'RETENTION_RUNS_MAX_AGE_DAYS' | 'RETENTION_RUNS_MAX_PER_TENANT' | 'RETENTION_INTERVAL_MS'
+>;
 
 const ENDED_STATES = ['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'];
 
@@ -107,8 +113,17 @@ export function pruneBeside(worker: Worker, config: RetentionConfig, logger: Log
   if (!config.DATABASE_URL || (!config.RETENTION_RUNS_MAX_AGE_DAYS && !config.RETENTION_RUNS_MAX_PER_TENANT)) return;
   const pool = createPool(config.DATABASE_URL, logger, 2);
   const retention = createRetention(
-    { pool, claims: createClaimsRepo(pool), closures: createRunClosuresRepo(pool), logger: logger.child({ component: 'retention' }) },
+    {
+      pool,
+      claims: createClaimsRepo(pool),
+      closures: createRunClosuresRepo(pool),
+      logger: logger.child({ component: 'retention' }),
+    },
     { maxAgeDays: config.RETENTION_RUNS_MAX_AGE_DAYS, maxRunsPerTenant: config.RETENTION_RUNS_MAX_PER_TENANT },
   );
-  retention.start(config.RETENTION_INTERVAL_MS, () => !ENDED_STATES.includes(worker.getState()), () => pool.end());
+  retention.start(
+    config.RETENTION_INTERVAL_MS,
+    () => !ENDED_STATES.includes(worker.getState()),
+    () => pool.end(),
+  );
 }

@@ -25,7 +25,16 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string)
   Runtime.install({
     ...(sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } } : {}),
     logger: new DefaultLogger('INFO', (entry: LogEntry) => {
-      const level = entry.level === 'TRACE' ? 'trace' : entry.level === 'DEBUG' ? 'debug' : entry.level === 'WARN' ? 'warn' : entry.level === 'ERROR' ? 'error' : 'info';
+      const level =
+        entry.level === 'TRACE'
+          ? 'trace'
+          : entry.level === 'DEBUG'
+            ? 'debug'
+            : entry.level === 'WARN'
+              ? 'warn'
+              : entry.level === 'ERROR'
+                ? 'error'
+                : 'info';
       sdk[level](entry.meta ?? {}, entry.message);
     }),
   });
@@ -33,7 +42,19 @@ export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string)
 
 /** A worker polling the task queue: the interpreter workflow and every connector activity. */
 export async function createWorker(deps: {
-  config: RunLimitSettings & Pick<Config, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'WORKER_MAX_CONCURRENT_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE_PATH' | 'HTTP_ALLOWLIST' | 'STEP_OUTPUT_MAX_BYTES' | 'REDIS_URL'> & RetentionConfig;
+  config: RunLimitSettings &
+    Pick<
+      Config,
+      | 'TEMPORAL_NAMESPACE'
+      | 'TEMPORAL_TASK_QUEUE'
+      | 'WORKER_MAX_CONCURRENT_ACTIVITIES'
+      | 'WORKER_MAX_CACHED_WORKFLOWS'
+      | 'WORKFLOW_BUNDLE_PATH'
+      | 'HTTP_ALLOWLIST'
+      | 'STEP_OUTPUT_MAX_BYTES'
+      | 'REDIS_URL'
+    > &
+    RetentionConfig;
   connection: NativeConnection;
   repos: Repos;
   metrics: Metrics;
@@ -49,20 +70,38 @@ export async function createWorker(deps: {
     ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
   // Activities that start runs (admission gates, bulk re-runs) do so through a client on this connection.
-  const client = new Client({ connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverter(deps.codecs) });
+  const client = new Client({
+    connection: deps.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverter(deps.codecs),
+  });
   const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
     activities: {
-      ...createActivities(deps.repos, { allowlist: config.HTTP_ALLOWLIST, metrics: deps.metrics, maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES, redisUrl: config.REDIS_URL }),
+      ...createActivities(deps.repos, {
+        allowlist: config.HTTP_ALLOWLIST,
+        metrics: deps.metrics,
+        maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
+        redisUrl: config.REDIS_URL,
+      }),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
-      ...createRerunActivities({ workflows: deps.repos.workflows, runs: deps.repos.runs, temporal: client, logger: deps.logger, metrics: deps.metrics, config }),
+      ...createRerunActivities({
+        workflows: deps.repos.workflows,
+        runs: deps.repos.runs,
+        temporal: client,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        config,
+      }),
     },
     dataConverter: dataConverter(deps.codecs),
-    plugins: deps.tracing ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })] : [],
+    plugins: deps.tracing
+      ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })]
+      : [],
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',
     // Connector steps run as local activities when short, as regular ones when long: one bound for both.
@@ -71,7 +110,13 @@ export async function createWorker(deps: {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
   // Every worker follows Temporal into the run index while it runs (replicas take turns).
-  followTemporal(worker, { connection: deps.connection, namespace: config.TEMPORAL_NAMESPACE, closures: deps.repos.runClosures, logger: deps.logger, metrics: deps.metrics });
+  followTemporal(worker, {
+    connection: deps.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    closures: deps.repos.runClosures,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
   // And prunes closed runs from the index by age and count per tenant (replicas take turns).
   pruneBeside(worker, config, deps.logger);
   return worker;

@@ -39,4 +39,3 @@ export const ADMISSION_GATE_WORKFLOW = 'admissionGate';
 export const acquireSignal = defineSignal<[GateRequest]>('acquire');
 export const releaseSignal = defineSignal<[{ runId: string }]>('release');
 export const admitSignal = defineSignal<[Admission & { gateId: string }]>('admit');
-

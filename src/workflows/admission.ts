@@ -1,8 +1,24 @@
-import { CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { toMillis } from '../definitions/duration.js';
 import type { Definition } from '../definitions/schema.js';
 import type { AdmissionActivities } from '../triggers/admission.js';
-import { acquireSignal, admitSignal, releaseSignal, type Admission, type GateRule, type GateState } from './admission-messages.js';
+import {
+  acquireSignal,
+  admitSignal,
+  releaseSignal,
+  type Admission,
+  type GateRule,
+  type GateState,
+} from './admission-messages.js';
 import type { SequenceEnd } from './context.js';
 import type { RunState } from './run-state.js';
 
@@ -34,7 +50,11 @@ function rulesOf(definition: Definition): { rule: GateRule; key?: string }[] {
  * goes straight on, as every run did before them (so recorded histories replay unchanged). A run
  * that continued as new was admitted before and keeps its slot.
  */
-export async function withAdmission(run: RunState, resumed: boolean, body: () => Promise<SequenceEnd>): Promise<SequenceEnd> {
+export async function withAdmission(
+  run: RunState,
+  resumed: boolean,
+  body: () => Promise<SequenceEnd>,
+): Promise<SequenceEnd> {
   const { definition, tenantId, workflowId, runId } = run.identity;
   const rules = resumed ? [] : rulesOf(definition);
   if (rules.length === 0) return body();
@@ -43,18 +63,22 @@ export async function withAdmission(run: RunState, resumed: boolean, body: () =>
   const held: string[] = [];
   try {
     for (const { rule, key } of rules) {
-      const keyValue = key === undefined ? '' : String(JSON.stringify(await run.evaluate(key, run.top.context())) ?? '').slice(0, 200);
+      const keyValue =
+        key === undefined ? '' : String(JSON.stringify(await run.evaluate(key, run.top.context())) ?? '').slice(0, 200);
       const gateId = `admission:${tenantId}:${workflowId}:${rule.kind}:${keyValue}`;
       await requestAdmission({ gateId, request: { ...rule, runId } });
       held.push(gateId);
       await condition(() => admissions.has(gateId));
       const admission = admissions.get(gateId);
-      if (admission && !admission.admitted) return { status: 'completed', output: { debounced: true, supersededBy: admission.supersededBy ?? null } };
+      if (admission && !admission.admitted)
+        return { status: 'completed', output: { debounced: true, supersededBy: admission.supersededBy ?? null } };
     }
     return await body();
   } finally {
     // Free the slot (or the place in the queue) however the run ends, a cancellation included.
-    await CancellationScope.nonCancellable(() => Promise.all(held.map((gateId) => releaseAdmission({ gateId, runId }))));
+    await CancellationScope.nonCancellable(() =>
+      Promise.all(held.map((gateId) => releaseAdmission({ gateId, runId }))),
+    );
   }
 }
 
@@ -76,7 +100,8 @@ export async function admissionGate(initial: GateState): Promise<void> {
   setHandler(acquireSignal, ({ runId, ...next }) => {
     rule = next;
     if (holders.has(runId) || queue.includes(runId)) return;
-    if (rule.kind === 'debounce') for (const older of queue.splice(0)) void tell(older, { admitted: false, supersededBy: runId });
+    if (rule.kind === 'debounce')
+      for (const older of queue.splice(0)) void tell(older, { admitted: false, supersededBy: runId });
     queue.push(runId);
   });
   setHandler(releaseSignal, ({ runId }) => {
@@ -84,10 +109,16 @@ export async function admissionGate(initial: GateState): Promise<void> {
     const i = queue.indexOf(runId);
     if (i >= 0) queue.splice(i, 1);
   });
-  const tell = (runId: string, admission: Admission) => getExternalWorkflowHandle(runId).signal(admitSignal, { gateId: workflowInfo().workflowId, ...admission }).then(() => true, () => false);
+  const tell = (runId: string, admission: Admission) =>
+    getExternalWorkflowHandle(runId)
+      .signal(admitSignal, { gateId: workflowInfo().workflowId, ...admission })
+      .then(
+        () => true,
+        () => false,
+      );
   const free = () => rule.kind !== 'concurrency' || holders.size < (rule.limit ?? 1);
 
-  for (let admitted = 0; admitted < ADMISSIONS_PER_EXECUTION && !workflowInfo().continueAsNewSuggested; ) {
+  for (let admitted = 0; admitted < ADMISSIONS_PER_EXECUTION && !workflowInfo().continueAsNewSuggested;) {
     const ready = await condition(() => queue.length > 0 && free(), IDLE_MS);
     if (!ready) {
       if (queue.length === 0 && holders.size === 0) return;

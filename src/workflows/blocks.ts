@@ -34,10 +34,19 @@ export async function parallel(step: ParallelStepDef, { scope, runSequence }: St
       throw err;
     }
   });
-  const failures = settled.flatMap((r, i) => (r.status === 'rejected' && !isCancellation(r.reason) ? [{ branch: i, ...toStepError(r.reason) }] : []));
+  const failures = settled.flatMap((r, i) =>
+    r.status === 'rejected' && !isCancellation(r.reason) ? [{ branch: i, ...toStepError(r.reason) }] : [],
+  );
   if (failFast && settled.some((r) => r.status === 'rejected')) throw blockFailure(firstFailure(settled), 'a branch');
   if (failures.length > 0) {
-    throw new StepFailure({ code: 'PARALLEL_FAILED', message: `${failures.length} of ${settled.length} branches failed`, details: { failures } }, 1);
+    throw new StepFailure(
+      {
+        code: 'PARALLEL_FAILED',
+        message: `${failures.length} of ${settled.length} branches failed`,
+        details: { failures },
+      },
+      1,
+    );
   }
   return { output: settled.map((r) => (r.status === 'fulfilled' ? r.value : null)) };
 }
@@ -47,7 +56,11 @@ export async function parallel(step: ParallelStepDef, { scope, runSequence }: St
  * siblings are recorded before the block ends. With `cancelOnFailure` the first failure cancels
  * the others.
  */
-async function settleAll<T>(count: number, cancelOnFailure: boolean, task: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+async function settleAll<T>(
+  count: number,
+  cancelOnFailure: boolean,
+  task: (i: number) => Promise<T>,
+): Promise<PromiseSettledResult<T>[]> {
   const scope = new CancellationScope();
   return scope.run(() =>
     Promise.allSettled(
@@ -74,7 +87,11 @@ function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
 export async function foreach(step: ForeachStepDef, ctx: StepContext): Promise<StepOutcome> {
   const { scope } = ctx;
   const items = await scope.run.evaluate(step.items, scope.context());
-  if (!Array.isArray(items)) throw new AppError({ code: 'ITEMS_NOT_A_LIST', message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list` });
+  if (!Array.isArray(items))
+    throw new AppError({
+      code: 'ITEMS_NOT_A_LIST',
+      message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list`,
+    });
   if (items.length > INLINE_ITEMS) return { output: await inBatches(step, ctx, items) };
   return { output: await forEachItem(step, ctx, items, 0, scope.keySuffix) };
 }
@@ -94,7 +111,10 @@ export async function forEachItem(
   const worker = async (): Promise<void> => {
     for (let i = next++; i < items.length; i = next++) {
       const index = offset + i;
-      const iteration: { scope: Scope; status: StepStatus } = { scope: new Scope(scope.run, scope, { vars: { item: items[i], index }, keySuffix: `${keySuffix}[${index}]` }), status: 'running' };
+      const iteration: { scope: Scope; status: StepStatus } = {
+        scope: new Scope(scope.run, scope, { vars: { item: items[i], index }, keySuffix: `${keySuffix}[${index}]` }),
+        status: 'running',
+      };
       iterations[i] = iteration;
       try {
         results[i] = endOf(await runSequence(step.steps, iteration.scope));
@@ -117,14 +137,25 @@ async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, i
   const statuses: StepStatus[] = [];
   const count = Math.ceil(items.length / BATCH_SIZE);
   scope.attachChildren(step.id, () =>
-    statuses.map((status, k) => ({ key: `items ${k * BATCH_SIZE}-${Math.min(items.length, (k + 1) * BATCH_SIZE) - 1}`, status, steps: [] })),
+    statuses.map((status, k) => ({
+      key: `items ${k * BATCH_SIZE}-${Math.min(items.length, (k + 1) * BATCH_SIZE) - 1}`,
+      status,
+      steps: [],
+    })),
   );
   const context = scope.context();
   const results: unknown[] = [];
   for (let k = 0; k < count; k++) {
     statuses[k] = 'running';
     const input: ForeachBatchInput = {
-      run: { ...stampRun(identity.limits), tenantId: identity.tenantId, workflowId: identity.workflowId, version: identity.version, definition: identity.definition, runId: identity.runId },
+      run: {
+        ...stampRun(identity.limits),
+        tenantId: identity.tenantId,
+        workflowId: identity.workflowId,
+        version: identity.version,
+        definition: identity.definition,
+        runId: identity.runId,
+      },
       step,
       context: { trigger: context.trigger, steps: stepsOf(context), run: runOf(context) },
       items: items.slice(k * BATCH_SIZE, (k + 1) * BATCH_SIZE),
@@ -133,11 +164,18 @@ async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, i
     };
     const batchId = `${identity.runId}:${step.id}${suffix}:batch-${k}`;
     try {
-      results.push(...(await executeChild<typeof foreachBatch>('foreachBatch', { workflowId: batchId, args: [input], staticSummary: `${stepSummary(step.id, suffix)} batch ${k + 1}` })));
+      results.push(
+        ...(await executeChild<typeof foreachBatch>('foreachBatch', {
+          workflowId: batchId,
+          args: [input],
+          staticSummary: `${stepSummary(step.id, suffix)} batch ${k + 1}`,
+        })),
+      );
       statuses[k] = 'completed';
     } catch (err) {
       statuses[k] = 'failed';
-      if (err instanceof ChildWorkflowFailure) throw new StepFailure({ ...toStepError(err.cause), details: { batchRunId: batchId } }, 1);
+      if (err instanceof ChildWorkflowFailure)
+        throw new StepFailure({ ...toStepError(err.cause), details: { batchRunId: batchId } }, 1);
       throw err;
     }
   }
@@ -152,7 +190,8 @@ function endOf(end: SequenceEnd): unknown {
 
 /** The failure of a nested block becomes the failure of the block step. */
 function blockFailure(err: unknown, where: string): unknown {
-  if (err instanceof SequenceFailure || err instanceof StepFailure) return new StepFailure({ ...err.error, message: `${where} failed: ${err.error.message}` }, 1);
+  if (err instanceof SequenceFailure || err instanceof StepFailure)
+    return new StepFailure({ ...err.error, message: `${where} failed: ${err.error.message}` }, 1);
   return err;
 }
 

@@ -18,7 +18,10 @@ export async function bulkRedrive(input: BulkRedriveInput): Promise<{ matched: n
     await Promise.all(
       slice.map(async (t) => {
         try {
-          await getExternalWorkflowHandle(t.executionId).signal(redriveSignal, { deadLetterId: t.id, action: 'redrive' });
+          await getExternalWorkflowHandle(t.executionId).signal(redriveSignal, {
+            deadLetterId: t.id,
+            action: 'redrive',
+          });
         } catch {
           return; // the run has ended meanwhile; its dead letter stays as it is
         }

@@ -2,7 +2,10 @@ import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { RerunActivities } from '../triggers/rerun.js';
 import type { BulkRerunInput } from './messages.js';
 
-const { listRerunTargets, rerunOne } = proxyActivities<RerunActivities>({ startToCloseTimeout: '30s', retry: { maximumInterval: '30s' } });
+const { listRerunTargets, rerunOne } = proxyActivities<RerunActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumInterval: '30s' },
+});
 
 /**
  * Runs again every run a filter matches, each with its own trigger payload, at most
@@ -16,7 +19,9 @@ export async function bulkRerun(input: BulkRerunInput): Promise<{ matched: numbe
   for (let i = 0; i < targets.length; i += input.ratePerSecond) {
     if (i > 0) await sleep(1000);
     const slice = targets.slice(i, i + input.ratePerSecond);
-    const runs = await Promise.all(slice.map((runId) => rerunOne({ tenantId: input.tenantId, runId, operationId, version: input.version })));
+    const runs = await Promise.all(
+      slice.map((runId) => rerunOne({ tenantId: input.tenantId, runId, operationId, version: input.version })),
+    );
     started += runs.filter((r) => r !== null).length;
   }
   return { matched: targets.length, started };

@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, TimeoutFailure, uuid4 } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  TimeoutFailure,
+  uuid4,
+} from '@temporalio/workflow';
 import type { ConnectorActivities } from '../activities/activities.js';
 import type { ConnectorResult } from '../activities/connector.js';
 import { connectorDefaults } from '../activities/defaults.js';
@@ -40,18 +47,35 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
       nonRetryableErrorTypes: retry.nonRetryable,
     },
   };
-  const local = (step.local ?? defaults.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) && scope.run.since(REVISIONS.localConnectorSteps);
+  const local =
+    (step.local ?? defaults.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) &&
+    scope.run.since(REVISIONS.localConnectorSteps);
   const activities = local
     ? proxyLocalActivities<ConnectorActivities>(options)
-    : proxyActivities<ConnectorActivities>({ ...options, activityId: `${step.id}${suffix}`, heartbeatTimeout: Math.min(timeoutMs, 10_000) });
+    : proxyActivities<ConnectorActivities>({
+        ...options,
+        activityId: `${step.id}${suffix}`,
+        heartbeatTimeout: Math.min(timeoutMs, 10_000),
+      });
   const rate = await throttle(step, scope);
-  const input = { config, runId: identity.runId, workflowId: identity.workflowId, tenantId: identity.tenantId, stepId: step.id, idempotencyKey: `${identity.runId}:${step.id}${suffix}`, ...(secretNonce ? { secretNonce } : {}), ...(step.connection ? { connection: step.connection } : {}), ...(rate ? { rate } : {}) };
+  const input = {
+    config,
+    runId: identity.runId,
+    workflowId: identity.workflowId,
+    tenantId: identity.tenantId,
+    stepId: step.id,
+    idempotencyKey: `${identity.runId}:${step.id}${suffix}`,
+    ...(secretNonce ? { secretNonce } : {}),
+    ...(step.connection ? { connection: step.connection } : {}),
+    ...(rate ? { rate } : {}),
+  };
   try {
     const result: ConnectorResult = await activities[step.type](input);
     return { output: result.output, attempts: result.attempt };
   } catch (err) {
     // A regular activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
-    if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure)) throw err;
+    if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure))
+      throw err;
     throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts), config);
   }
 }

@@ -27,16 +27,27 @@ export class SequenceFailure extends Error {
 /** Anything a step, block or run can throw, as the StepError the index and the user see. */
 export function toStepError(err: unknown): StepError {
   if (err instanceof StepFailure || err instanceof SequenceFailure) return err.error;
-  if (err instanceof AppError) return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
+  if (err instanceof AppError)
+    return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const first = detailsOf(cause);
     // A failed run (a child) carries its StepError as it is.
-    if (typeof first.code === 'string' && typeof first.message === 'string') return { code: first.code, message: first.message, ...(first.details === undefined ? {} : { details: first.details }) };
+    if (typeof first.code === 'string' && typeof first.message === 'string')
+      return {
+        code: first.code,
+        message: first.message,
+        ...(first.details === undefined ? {} : { details: first.details }),
+      };
     const { attempt: _attempt, ...details } = first;
-    return { code: cause.type ?? 'ACTIVITY_FAILED', message: cause.message, ...(Object.keys(details).length ? { details } : {}) };
+    return {
+      code: cause.type ?? 'ACTIVITY_FAILED',
+      message: cause.message,
+      ...(Object.keys(details).length ? { details } : {}),
+    };
   }
-  if (cause instanceof TimeoutFailure) return { code: 'STEP_TIMEOUT', message: `the step timed out (${cause.timeoutType})` };
+  if (cause instanceof TimeoutFailure)
+    return { code: 'STEP_TIMEOUT', message: `the step timed out (${cause.timeoutType})` };
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
@@ -45,7 +56,10 @@ export const runFailure = (error: StepError): ApplicationFailure =>
   ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true, details: [error] });
 
 /** The attempts a failed activity took, from its last failure's details, else the most it was allowed. */
-export function attemptsOf(err: ActivityFailure | ApplicationFailure | TimeoutFailure, maxAttempts: number | undefined): number {
+export function attemptsOf(
+  err: ActivityFailure | ApplicationFailure | TimeoutFailure,
+  maxAttempts: number | undefined,
+): number {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   const attempt = cause instanceof ApplicationFailure ? detailsOf(cause).attempt : undefined;
   return typeof attempt === 'number' ? attempt : (maxAttempts ?? 1);

@@ -36,7 +36,8 @@ export const handlers: Pick<Handlers, BuiltInType> = {
 };
 
 /** Runs one step of any type through its handler. */
-export const runStep = (step: Step, ctx: StepContext): Promise<StepOutcome> => (isConnectorStep(step) ? runConnector(step, ctx) : dispatch(step.type, step, ctx));
+export const runStep = (step: Step, ctx: StepContext): Promise<StepOutcome> =>
+  isConnectorStep(step) ? runConnector(step, ctx) : dispatch(step.type, step, ctx);
 
 function dispatch<T extends BuiltInType>(type: T, step: StepOf<T>, ctx: StepContext): Promise<StepOutcome> {
   const handler: Handler<T> = handlers[type];

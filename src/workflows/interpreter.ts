@@ -1,8 +1,22 @@
-import { CancellationScope, ContinueAsNew, isCancellation, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  ContinueAsNew,
+  isCancellation,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { toMillis } from '../definitions/duration.js';
 import { withAdmission } from './admission.js';
 import { forEachItem } from './blocks.js';
-import { eventSignal, redriveSignal, runStateQuery, type ForeachBatchInput, type RunInput, type RunResult } from './messages.js';
+import {
+  eventSignal,
+  redriveSignal,
+  runStateQuery,
+  type ForeachBatchInput,
+  type RunInput,
+  type RunResult,
+} from './messages.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
 import { RunState } from './run-state.js';
 import { executeSequence } from './sequence.js';
@@ -13,7 +27,15 @@ import { executeSequence } from './sequence.js';
  * workflows and signals. Every change here must keep recorded histories replaying (see README).
  */
 export async function interpreter(input: RunInput): Promise<RunResult> {
-  const identity = { revision: input.revision, limits: input.limits, runId: workflowInfo().workflowId, tenantId: input.tenantId, workflowId: input.workflowId, version: input.version, definition: input.definition };
+  const identity = {
+    revision: input.revision,
+    limits: input.limits,
+    runId: workflowInfo().workflowId,
+    tenantId: input.tenantId,
+    workflowId: input.workflowId,
+    version: input.version,
+    definition: input.definition,
+  };
   const run = new RunState(identity, { trigger: input.trigger }, { record: true, input });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
@@ -31,14 +53,21 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
     );
   }
   try {
-    const end = await main.run(() => withAdmission(run, input.resume !== undefined, () => executeSequence(input.definition.steps, run.top, input.resume?.at)));
+    const end = await main.run(() =>
+      withAdmission(run, input.resume !== undefined, () =>
+        executeSequence(input.definition.steps, run.top, input.resume?.at),
+      ),
+    );
     if (end.status === 'failed') throw new SequenceFailure(end.error);
     await run.finish('completed', { output: end.output });
     return { output: end.output };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     if (timedOut && isCancellation(err)) {
-      const error = { code: 'RUN_TIMED_OUT', message: `the run did not end within its timeout of ${input.definition.timeout}` };
+      const error = {
+        code: 'RUN_TIMED_OUT',
+        message: `the run did not end within its timeout of ${input.definition.timeout}`,
+      };
       await CancellationScope.nonCancellable(() => run.finish('timed_out', { error }));
       throw runFailure(error);
     }
@@ -65,7 +94,13 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(redriveSignal, (decision) => run.decide(decision));
   try {
-    return await forEachItem(input.step, { scope: run.top, runSequence: executeSequence }, input.items, input.offset, input.keySuffix);
+    return await forEachItem(
+      input.step,
+      { scope: run.top, runSequence: executeSequence },
+      input.items,
+      input.offset,
+      input.keySuffix,
+    );
   } catch (err) {
     if (isCancellation(err)) throw err;
     throw runFailure(toStepError(err));

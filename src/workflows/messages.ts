@@ -2,7 +2,6 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunLimits } from '../definitions/limits.js';
 import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
 
-
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
   /** The interpreter revision the run started with (see revisions.ts); absent in runs older than revisions. */
@@ -48,7 +47,15 @@ export interface ResumeState {
 }
 
 /** `terminated`: ended from outside the run (API, Web UI, CLI); only the index says it, never the run. */
-export const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'terminated'] as const;
+export const RUN_STATUSES = [
+  'running',
+  'waiting',
+  'completed',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'terminated',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'timed_out', 'terminated'];
 

@@ -47,4 +47,7 @@ export interface RunStamp {
  * The one builder of run stamps: the current revision, and the limits a deployment set (the API's
  * config) or the run inherits (a child, a batch, a continuation keeps its parent's).
  */
-export const stampRun = (limits: RunLimits | undefined): RunStamp => ({ revision: REVISION, limits: limits ?? DEFAULT_RUN_LIMITS });
+export const stampRun = (limits: RunLimits | undefined): RunStamp => ({
+  revision: REVISION,
+  limits: limits ?? DEFAULT_RUN_LIMITS,
+});

@@ -61,7 +61,13 @@ export class RunState {
     this.evaluation = { limits: this.bounded ? (identity.limits ?? DEFAULT_RUN_LIMITS) : LEGACY_EXPRESSION_LIMITS };
     const source = opts.input?.source;
     // `source` only where the run has one, so a run older than sources sees the context it always did.
-    const run = context.run ?? { id: identity.runId, workflowId: identity.workflowId, version: identity.version, startedAt: info.startTime.toISOString(), ...(source ? { source } : {}) };
+    const run = context.run ?? {
+      id: identity.runId,
+      workflowId: identity.workflowId,
+      version: identity.version,
+      startedAt: info.startTime.toISOString(),
+      ...(source ? { source } : {}),
+    };
     this.top = new Scope(this, undefined, { trigger: context.trigger, run, inherited: context.steps ?? {} });
     const resume = opts.input?.resume;
     if (resume) {
@@ -117,7 +123,11 @@ export class RunState {
     this.stateBytes += deltaBytes;
     const max = (this.identity.limits ?? DEFAULT_RUN_LIMITS).runStateBytes;
     if (this.stateBytes > max) {
-      throw new SequenceFailure({ code: 'RUN_STATE_TOO_LARGE', message: `the run's step outputs hold ${this.stateBytes} bytes, more than its bound of ${max}`, details: { bytes: this.stateBytes, max } });
+      throw new SequenceFailure({
+        code: 'RUN_STATE_TOO_LARGE',
+        message: `the run's step outputs hold ${this.stateBytes} bytes, more than its bound of ${max}`,
+        details: { bytes: this.stateBytes, max },
+      });
     }
   }
 
@@ -147,7 +157,10 @@ export class RunState {
     const { identity } = this;
     const id = uuid4();
     const details = failure.error.details;
-    const status = typeof details === 'object' && details !== null && 'status' in details && typeof details.status === 'number' ? details.status : null;
+    const status =
+      typeof details === 'object' && details !== null && 'status' in details && typeof details.status === 'number'
+        ? details.status
+        : null;
     this.decisions.set(id, undefined);
     await recordDeadLetter({
       id,
@@ -217,7 +230,15 @@ export class RunState {
   /** What continue-as-new carries to go on at the top-level step `at`. */
   resumeState(at: string): ResumeState {
     const startedAt = this.opts.input?.resume?.startedAt ?? workflowInfo().startTime.toISOString();
-    return { at, steps: this.top.snapshot(), executed: this.top.executed, recorded: this.recorded, lastOutput: this.top.lastOutput, events: [...this.events], startedAt };
+    return {
+      at,
+      steps: this.top.snapshot(),
+      executed: this.top.executed,
+      recorded: this.recorded,
+      lastOutput: this.top.lastOutput,
+      events: [...this.events],
+      startedAt,
+    };
   }
 
   private record() {
@@ -227,7 +248,17 @@ export class RunState {
     // The task's time orders this record across executions (see RunRecord.recordAt): unlike the
     // execution's start time, it moves on after a reset.
     const execution = { recordAt: new Date().toISOString(), executionId: workflowInfo().runId };
-    return { runId, tenantId, workflowId, version, startedAt, endedAt: null, seq: this.recorded, ...execution, source: this.opts.input?.source, ...this.snapshot() };
+    return {
+      runId,
+      tenantId,
+      workflowId,
+      version,
+      startedAt,
+      endedAt: null,
+      seq: this.recorded,
+      ...execution,
+      source: this.opts.input?.source,
+      ...this.snapshot(),
+    };
   }
 }
-

@@ -1,5 +1,17 @@
-import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { CancellationScope, ChildWorkflowFailure, executeChild, ParentClosePolicy, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+} from '@temporalio/common';
+import {
+  CancellationScope,
+  ChildWorkflowFailure,
+  executeChild,
+  ParentClosePolicy,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { TriggerActivities } from '../triggers/activities.js';
 import { runSearchAttributes } from '../temporal/search-attributes.js';
 import type { interpreter } from './interpreter.js';
@@ -26,7 +38,9 @@ export interface ScheduledTriggerResult {
  * from (trigger, scheduled time), so one firing never starts two runs.
  */
 export async function scheduledTrigger(args: { tenantId: string; triggerId: string }): Promise<ScheduledTriggerResult> {
-  const scheduledAt = (workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? workflowInfo().startTime).toISOString();
+  const scheduledAt = (
+    workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? workflowInfo().startTime
+  ).toISOString();
   const prepared = await prepareScheduledRun({ ...args, scheduledAt });
   if (!prepared) return { runId: null, outcome: 'skipped' };
   const { runId, input } = prepared;

@@ -43,20 +43,45 @@ export class Scope {
   context(): Record<string, unknown> {
     const root = this.root();
     const vars = this.vars();
-    return { trigger: root.opts.trigger, steps: this.visibleSteps(), run: root.opts.run, ...(vars ? { item: vars.item, index: vars.index } : {}) };
+    return {
+      trigger: root.opts.trigger,
+      steps: this.visibleSteps(),
+      run: root.opts.run,
+      ...(vars ? { item: vars.item, index: vars.index } : {}),
+    };
   }
 
   begin(step: Step): number {
     this.executed += 1;
     const executions = (this.states.get(step.id)?.executions ?? 0) + 1;
-    this.put({ id: step.id, type: step.type, status: 'running', attempts: 0, executions, startedAt: now(), endedAt: null, output: null, error: null });
+    this.put({
+      id: step.id,
+      type: step.type,
+      status: 'running',
+      attempts: 0,
+      executions,
+      startedAt: now(),
+      endedAt: null,
+      output: null,
+      error: null,
+    });
     return executions;
   }
 
   /** A re-driven step runs again as the same execution (same idempotency key), not as a new one. */
   restart(step: Step): number {
     const executions = this.states.get(step.id)?.executions ?? 1;
-    this.put({ id: step.id, type: step.type, status: 'running', attempts: 0, executions, startedAt: now(), endedAt: null, output: null, error: null });
+    this.put({
+      id: step.id,
+      type: step.type,
+      status: 'running',
+      attempts: 0,
+      executions,
+      startedAt: now(),
+      endedAt: null,
+      output: null,
+      error: null,
+    });
     return executions;
   }
 
@@ -65,7 +90,10 @@ export class Scope {
     if (state) this.put({ ...state, status });
   }
 
-  end(stepId: string, change: Pick<StepState, 'status'> & Partial<Pick<StepState, 'output' | 'error' | 'attempts'>>): void {
+  end(
+    stepId: string,
+    change: Pick<StepState, 'status'> & Partial<Pick<StepState, 'output' | 'error' | 'attempts'>>,
+  ): void {
     const state = this.states.get(stepId);
     if (!state) return;
     const live = this.liveChildren.get(stepId);
@@ -74,7 +102,12 @@ export class Scope {
       try {
         this.countOutput(stepId, change.output);
       } catch (err) {
-        this.put({ ...state, status: 'failed', endedAt: now(), error: err instanceof SequenceFailure ? err.error : null });
+        this.put({
+          ...state,
+          status: 'failed',
+          endedAt: now(),
+          error: err instanceof SequenceFailure ? err.error : null,
+        });
         throw err;
       }
     }
@@ -117,7 +150,10 @@ export class Scope {
     // While a step runs again (a loop), expressions still see its previous output.
     const previous = this.own[state.id];
     const running = state.status === 'running' || state.status === 'waiting';
-    const entry = running && isEntry(previous) ? { ...previous, status: state.status } : { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
+    const entry =
+      running && isEntry(previous)
+        ? { ...previous, status: state.status }
+        : { status: state.status, output: state.output, error: state.error, attempts: state.attempts };
     this.publish(state.id, entry);
   }
 

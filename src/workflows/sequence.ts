@@ -23,7 +23,11 @@ export async function executeSequence(steps: Step[], scope: Scope, startAt?: str
     if (!step) break;
     const input = scope.run.input;
     if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
-      await continueAsNew<typeof interpreter>({ ...input, ...stampRun(input.limits), resume: scope.run.resumeState(step.id) });
+      await continueAsNew<typeof interpreter>({
+        ...input,
+        ...stampRun(input.limits),
+        resume: scope.run.resumeState(step.id),
+      });
     }
     const { end, goto } = await executeStep(step, scope);
     if (end) return end;
@@ -40,10 +44,13 @@ function historyTooLong(limit = DEFAULT_HISTORY_LIMIT): boolean {
 
 async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEnd; goto?: string }> {
   if (scope.executed >= scope.run.maxSteps) {
-    throw new SequenceFailure({ code: 'MAX_STEPS_EXCEEDED', message: `a sequence executed ${scope.run.maxSteps} steps (maxSteps); is a loop missing its exit?` });
+    throw new SequenceFailure({
+      code: 'MAX_STEPS_EXCEEDED',
+      message: `a sequence executed ${scope.run.maxSteps} steps (maxSteps); is a loop missing its exit?`,
+    });
   }
   let executions = scope.begin(step);
-  for (let current = step; ; ) {
+  for (let current = step; ;) {
     try {
       // Expressions are evaluated at once where they can be: no promise, no stack trace (see evaluateNow).
       if (current.when !== undefined) {

@@ -14,7 +14,9 @@ export function runSummary(input: Pick<RunInput, 'definition' | 'version' | 'sou
 }
 
 /** A few lines of Markdown: the workflow, the tenant, how the run started, its top-level steps. */
-export function runDetails(input: Pick<RunInput, 'definition' | 'version' | 'source' | 'workflowId' | 'tenantId'>): string {
+export function runDetails(
+  input: Pick<RunInput, 'definition' | 'version' | 'source' | 'workflowId' | 'tenantId'>,
+): string {
   const s = input.source;
   const when = s?.scheduledAt ? ` for ${s.scheduledAt}` : '';
   const where = s?.topic ? ` (${s.topic}, partition ${s.partition ?? '?'}, offset ${s.offset ?? '?'})` : '';
@@ -30,7 +32,8 @@ export function runDetails(input: Pick<RunInput, 'definition' | 'version' | 'sou
 export const stepSummary = (stepId: string, suffix = ''): string => `${stepId}${suffix}`;
 
 /** A child run's summary, shown on the parent's timeline and on the child: `report → Monthly report v2`. */
-export const childRunSummary = (stepId: string, suffix: string, child: { name: string; version: number }): string => `${stepSummary(stepId, suffix)} → ${child.name} v${child.version}`;
+export const childRunSummary = (stepId: string, suffix: string, child: { name: string; version: number }): string =>
+  `${stepSummary(stepId, suffix)} → ${child.name} v${child.version}`;
 
 function startedBy(source: RunSource | undefined): string {
   if (!source) return 'api';

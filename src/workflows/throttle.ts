@@ -6,7 +6,10 @@ import type { ConnectorStep, RateLimit } from '../definitions/schema.js';
 import type { Scope } from './scope.js';
 import { stepSummary } from './summaries.js';
 
-const { reserveRate } = proxyLocalActivities<RateActivities>({ startToCloseTimeout: '10s', retry: { maximumAttempts: 10, maximumInterval: '5s' } });
+const { reserveRate } = proxyLocalActivities<RateActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 10, maximumInterval: '5s' },
+});
 
 /**
  * Waits, on durable timers, for the step's slot on its rate-limit key (the step's `rateLimit`, else

@@ -36,7 +36,13 @@ const ManifestSchema = z.object({
         .object({
           spec: z.object({
             terminationGracePeriodSeconds: z.number().optional(),
-            containers: z.array(z.object({ readinessProbe: z.unknown().optional(), livenessProbe: z.unknown().optional(), resources: z.object({ requests: z.unknown(), limits: z.unknown() }).partial().optional() })),
+            containers: z.array(
+              z.object({
+                readinessProbe: z.unknown().optional(),
+                livenessProbe: z.unknown().optional(),
+                resources: z.object({ requests: z.unknown(), limits: z.unknown() }).partial().optional(),
+              }),
+            ),
           }),
         })
         .optional(),
@@ -48,10 +54,12 @@ type Manifest = z.infer<typeof ManifestSchema> & { file: string; raw: unknown };
 function manifests(): Manifest[] {
   return readdirSync(DIR)
     .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((file) => parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((doc) => {
-      const raw: unknown = doc.toJS();
-      return { ...ManifestSchema.parse(raw), file, raw };
-    }));
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((doc) => {
+        const raw: unknown = doc.toJS();
+        return { ...ManifestSchema.parse(raw), file, raw };
+      }),
+    );
 }
 
 /** Schema errors of one object, as `path: message` lines. */
@@ -60,8 +68,12 @@ function schemaErrors(m: { apiVersion: string; kind: string; raw: unknown }): st
   if (!validate) return [`no schema for ${m.apiVersion} ${m.kind}`];
   if (validate(m.raw)) return [];
   const errors: unknown = Reflect.get(validate, 'errors');
-  const parsed = z.array(z.object({ instancePath: z.string(), keyword: z.string(), params: z.unknown() })).safeParse(errors);
-  return parsed.success ? parsed.data.map((e) => `${e.instancePath}: ${e.keyword} ${JSON.stringify(e.params)}`) : ['invalid'];
+  const parsed = z
+    .array(z.object({ instancePath: z.string(), keyword: z.string(), params: z.unknown() }))
+    .safeParse(errors);
+  return parsed.success
+    ? parsed.data.map((e) => `${e.instancePath}: ${e.keyword} ${JSON.stringify(e.params)}`)
+    : ['invalid'];
 }
 
 test('every manifest under deploy/k8s validates against the Kubernetes OpenAPI schema of its kind', () => {
@@ -73,13 +85,18 @@ test('every manifest under deploy/k8s validates against the Kubernetes OpenAPI s
 test('the schema check refuses a malformed Deployment (a string replica count)', () => {
   const api = manifests().find((m) => m.kind === 'Deployment');
   assert.ok(api);
-  const broken = z.object({ spec: z.record(z.string(), z.unknown()) }).passthrough().parse(structuredClone(api.raw));
+  const broken = z
+    .object({ spec: z.record(z.string(), z.unknown()) })
+    .passthrough()
+    .parse(structuredClone(api.raw));
   broken.spec.replicas = 'two';
   assert.notDeepEqual(schemaErrors({ ...api, raw: broken }), []);
 });
 
 test('kustomization.yaml lists every manifest file', () => {
-  const { resources } = z.object({ resources: z.array(z.string()) }).parse(parseAllDocuments(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'))[0]?.toJS());
+  const { resources } = z
+    .object({ resources: z.array(z.string()) })
+    .parse(parseAllDocuments(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'))[0]?.toJS());
   const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
   assert.deepEqual(resources.sort(), files.sort());
 });
@@ -87,8 +104,16 @@ test('kustomization.yaml lists every manifest file', () => {
 test('each Deployment has probes and resources on every container, a PodDisruptionBudget, and the worker outlives its drain', () => {
   const all = manifests();
   const deployments = all.filter((m) => m.kind === 'Deployment');
-  assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), ['mini-zaps-api', 'mini-zaps-triggers', 'mini-zaps-worker']);
-  const drain = Number(/shutdownGraceTime: '(\d+)s'/.exec(readFileSync(join(import.meta.dirname, '..', '..', 'src', 'worker', 'worker.ts'), 'utf8'))?.[1]);
+  assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), [
+    'mini-zaps-api',
+    'mini-zaps-triggers',
+    'mini-zaps-worker',
+  ]);
+  const drain = Number(
+    /shutdownGraceTime: '(\d+)s'/.exec(
+      readFileSync(join(import.meta.dirname, '..', '..', 'src', 'worker', 'worker.ts'), 'utf8'),
+    )?.[1],
+  );
   assert.ok(drain > 0, 'the worker drain is found in src/worker/worker.ts');
   for (const d of deployments) {
     const pod = d.spec?.template?.spec;
@@ -97,12 +122,20 @@ test('each Deployment has probes and resources on every container, a PodDisrupti
       assert.ok(c.readinessProbe && c.livenessProbe, `${d.metadata.name}: probes`);
       assert.ok(c.resources?.requests && c.resources.limits, `${d.metadata.name}: resources`);
     }
-    assert.ok((pod.terminationGracePeriodSeconds ?? 30) > drain, `${d.metadata.name}: terminationGracePeriodSeconds > ${drain} s drain`);
+    assert.ok(
+      (pod.terminationGracePeriodSeconds ?? 30) > drain,
+      `${d.metadata.name}: terminationGracePeriodSeconds > ${drain} s drain`,
+    );
     const labels = JSON.stringify(d.spec?.selector?.matchLabels);
-    const covered = all.some((m) => m.kind === 'PodDisruptionBudget' && JSON.stringify(m.spec?.selector?.matchLabels) === labels);
+    const covered = all.some(
+      (m) => m.kind === 'PodDisruptionBudget' && JSON.stringify(m.spec?.selector?.matchLabels) === labels,
+    );
     assert.ok(covered, `${d.metadata.name}: a PodDisruptionBudget selects it`);
   }
   const autoscaler = all.find((m) => m.kind === 'HorizontalPodAutoscaler');
   assert.equal(autoscaler?.spec?.scaleTargetRef?.name, 'mini-zaps-worker');
-  assert.ok(all.some((m) => m.kind === 'Job' && m.metadata.name === 'mini-zaps-migrate'), 'the migration runs as a Job');
+  assert.ok(
+    all.some((m) => m.kind === 'Job' && m.metadata.name === 'mini-zaps-migrate'),
+    'the migration runs as a Job',
+  );
 });

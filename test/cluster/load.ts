@@ -35,7 +35,13 @@ export async function pushTriggers(opts: {
         signal: AbortSignal.timeout(15_000),
       }).catch(() => undefined);
       const body: unknown = res ? await res.json().catch(() => undefined) : undefined;
-      if (res?.status === 202 && typeof body === 'object' && body !== null && 'runId' in body && typeof body.runId === 'string') {
+      if (
+        res?.status === 202 &&
+        typeof body === 'object' &&
+        body !== null &&
+        'runId' in body &&
+        typeof body.runId === 'string'
+      ) {
         runIds.set(key, body.runId);
         opts.onAcked?.(runIds.size);
         return;

@@ -36,16 +36,29 @@ after(async () => {
 });
 
 test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API and a Temporal restart: each acknowledged trigger is exactly one completed run, and the index agrees with Temporal`, async () => {
-  const token = await mintToken(cluster.authSecret, { tenant: 'default', scopes: ['admin'], ttl: '2h', audience: 'mini-zaps' });
+  const token = await mintToken(cluster.authSecret, {
+    tenant: 'default',
+    scopes: ['admin'],
+    ttl: '2h',
+    audience: 'mini-zaps',
+  });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const definition = {
     name: 'cluster load',
     steps: [
-      { id: 'call', type: 'http', config: { method: 'POST', url: `${receiver.url}/hook`, body: { n: '{{ trigger.n }}' } } },
+      {
+        id: 'call',
+        type: 'http',
+        config: { method: 'POST', url: `${receiver.url}/hook`, body: { n: '{{ trigger.n }}' } },
+      },
       { id: 'shape', type: 'transform', config: { expression: '{"n": trigger.n, "ok": steps.call.output.body.ok}' } },
     ],
   };
-  const created = await fetch(`${cluster.apiUrl}/v1/workflows`, { method: 'POST', headers, body: JSON.stringify(definition) });
+  const created = await fetch(`${cluster.apiUrl}/v1/workflows`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(definition),
+  });
   assert.equal(created.status, 201, await created.clone().text());
   const { id: workflowId } = (await created.json()) as { id: string };
 
@@ -59,7 +72,10 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API
     inFlight: 16,
     deadlineMs: 15 * 60_000,
     onAcked: (acked) => {
-      if (acked === Math.floor(RUNS * 0.4)) faults.push(Promise.all([cluster.workers[0]?.kill('SIGKILL'), cluster.apis[0]?.kill('SIGKILL')]).then(() => undefined));
+      if (acked === Math.floor(RUNS * 0.4))
+        faults.push(
+          Promise.all([cluster.workers[0]?.kill('SIGKILL'), cluster.apis[0]?.kill('SIGKILL')]).then(() => undefined),
+        );
       if (acked === Math.floor(RUNS * 0.6)) faults.push(cluster.temporal.restart());
     },
   });
@@ -73,24 +89,48 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API
   const client = new Client({ connection, namespace: cluster.namespace });
   try {
     const ofWorkflow = `WorkflowType = 'interpreter' AND MiniZapsWorkflowId = '${workflowId}'`;
-    await waitFor('every run to complete in Temporal', async () => ((await client.workflow.count(`${ofWorkflow} AND ExecutionStatus = 'Completed'`)).count >= RUNS ? true : undefined), 10 * 60_000);
+    await waitFor(
+      'every run to complete in Temporal',
+      async () =>
+        (await client.workflow.count(`${ofWorkflow} AND ExecutionStatus = 'Completed'`)).count >= RUNS
+          ? true
+          : undefined,
+      10 * 60_000,
+    );
     const executions = new Map<string, string>();
     for await (const info of client.workflow.list({ query: ofWorkflow })) {
       assert.ok(!executions.has(info.workflowId), `run ${info.workflowId} has one execution`);
       executions.set(info.workflowId, info.status.name);
     }
     assert.deepEqual([...executions.keys()].sort(), [...acked].sort(), 'Temporal holds exactly the acknowledged runs');
-    assert.ok([...executions.values()].every((s) => s === 'COMPLETED'), 'every run completed');
+    assert.ok(
+      [...executions.values()].every((s) => s === 'COMPLETED'),
+      'every run completed',
+    );
 
     const db = new pg.Client({ connectionString: cluster.pg.appUrl });
     await db.connect();
     try {
-      const index = await waitFor('the index to confirm every close', async () => {
-        const { rows } = await db.query<{ id: string; status: string; close_status: string | null }>('SELECT id, status, close_status FROM runs WHERE workflow_id = $1', [workflowId]);
-        return rows.filter((r) => r.close_status === 'Completed').length >= RUNS ? rows : undefined;
-      }, 3 * 60_000);
-      assert.deepEqual(index.map((r) => r.id).sort(), [...acked].sort(), 'the index lists exactly the runs Temporal has');
-      assert.ok(index.every((r) => r.status === 'completed' && r.close_status === 'Completed'), 'the index shows each run completed, as Temporal closed it');
+      const index = await waitFor(
+        'the index to confirm every close',
+        async () => {
+          const { rows } = await db.query<{ id: string; status: string; close_status: string | null }>(
+            'SELECT id, status, close_status FROM runs WHERE workflow_id = $1',
+            [workflowId],
+          );
+          return rows.filter((r) => r.close_status === 'Completed').length >= RUNS ? rows : undefined;
+        },
+        3 * 60_000,
+      );
+      assert.deepEqual(
+        index.map((r) => r.id).sort(),
+        [...acked].sort(),
+        'the index lists exactly the runs Temporal has',
+      );
+      assert.ok(
+        index.every((r) => r.status === 'completed' && r.close_status === 'Completed'),
+        'the index shows each run completed, as Temporal closed it',
+      );
     } finally {
       await db.end();
     }
@@ -100,5 +140,7 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API
   const calls = new Set(receiver.requests.filter((r) => r.path === '/hook').map((r) => r.headers['idempotency-key']));
   assert.equal(calls.size, RUNS, 'every run called the receiver, each with its own stable Idempotency-Key');
   passed = true;
-  process.stdout.write(`# ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${pushed.retried} trigger calls repeated\n`);
+  process.stdout.write(
+    `# ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${pushed.retried} trigger calls repeated\n`,
+  );
 });

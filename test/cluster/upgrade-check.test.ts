@@ -11,7 +11,13 @@ let runId: string;
 
 before(async () => {
   stack = await startStack();
-  const id = await createWorkflow(stack, { name: 'awaits approval', steps: [{ id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '1h' } }, { id: 'done', type: 'succeed' }] });
+  const id = await createWorkflow(stack, {
+    name: 'awaits approval',
+    steps: [
+      { id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '1h' } },
+      { id: 'done', type: 'succeed' },
+    ],
+  });
   runId = await trigger(stack, id, {});
   await waitForStatus(stack, runId, 'waiting');
 });
@@ -21,14 +27,20 @@ after(async () => {
 });
 
 test('the upgrade check replays every open run against the current workflow code and finds none broken', async () => {
-  const report = await replayOpenRuns(stack.client, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflows: { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } } });
+  const report = await replayOpenRuns(stack.client, {
+    taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    workflows: { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } },
+  });
   assert.ok(report.replayed >= 1, `replayed ${report.replayed}`);
   assert.deepEqual(report.broken, []);
 });
 
 test('the upgrade check names the open run that workflow code changed without patched() would break', async () => {
   const changed = fileURLToPath(new URL('./fixtures/changed-interpreter.ts', import.meta.url));
-  const report = await replayOpenRuns(stack.client, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflows: { workflowsPath: changed } });
+  const report = await replayOpenRuns(stack.client, {
+    taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    workflows: { workflowsPath: changed },
+  });
   const broken = report.broken.find((b) => b.workflowId === runId);
   assert.ok(broken, `run ${runId} reported: ${JSON.stringify(report)}`);
   assert.match(broken.error, /nondetermin/i);

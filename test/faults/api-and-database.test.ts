@@ -8,11 +8,20 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
   const suite = useCluster();
 
   it('SIGKILL of the API during a burst of 500 triggers: every acknowledged trigger has exactly one run, retries create no duplicates', async () => {
-    const wf = await api(suite.cluster, 'POST', '/v1/workflows', { name: 'burst', steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.i' } }] });
+    const wf = await api(suite.cluster, 'POST', '/v1/workflows', {
+      name: 'burst',
+      steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.i' } }],
+    });
     const keys = Array.from({ length: 500 }, (_, i) => `order-${i}`);
     const acked = new Map<string, string>();
     const send = async (key: string) => {
-      const res = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i: Number(key.slice(6)) }, { 'idempotency-key': key });
+      const res = await api(
+        suite.cluster,
+        'POST',
+        `/v1/workflows/${wf.body.id}/runs`,
+        { i: Number(key.slice(6)) },
+        { 'idempotency-key': key },
+      );
       if (res.status === 202) acked.set(key, res.body.runId);
       return res.status;
     };
@@ -42,7 +51,13 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     const runs = await waitForRuns(suite.cluster, runIds);
     const inTemporal = await suite.cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf.body.id}'`);
     const listed = await api(suite.cluster, 'GET', `/v1/runs?workflowId=${wf.body.id}&limit=200`);
-    report('API SIGKILL during 500 triggers', { triggers: 500, refusedWhileDown: failedWhileDown, retried: unacked.length, runsInTemporal: inTemporal.count, completed: runs.filter((r) => r.status === 'completed').length });
+    report('API SIGKILL during 500 triggers', {
+      triggers: 500,
+      refusedWhileDown: failedWhileDown,
+      retried: unacked.length,
+      runsInTemporal: inTemporal.count,
+      completed: runs.filter((r) => r.status === 'completed').length,
+    });
     assert.equal(inTemporal.count, 500, 'exactly one run per key in Temporal');
     assert.ok(runs.every((r) => r.status === 'completed'));
     assert.equal(listed.status, 200);
@@ -60,19 +75,28 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
       ],
     });
     const runIds: string[] = [];
-    for (let i = 0; i < 20; i++) runIds.push((await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
+    for (let i = 0; i < 20; i++)
+      runIds.push((await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
     await suite.cluster.stopPostgres();
     const stoppedAt = Date.now();
     const down = await api(suite.cluster, 'GET', '/v1/runs?limit=5');
     const triggerDown = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, {});
     const ready = await api(suite.cluster, 'GET', '/readyz');
-    await waitFor('every run to make its call while the database is down', async () => (countsPerKey(suite.receiver, '/db/call').size >= 20 ? true : undefined), 60_000);
+    await waitFor(
+      'every run to make its call while the database is down',
+      async () => (countsPerKey(suite.receiver, '/db/call').size >= 20 ? true : undefined),
+      60_000,
+    );
     const restartAt = Date.now();
     await suite.cluster.startPostgres();
     const runs = await waitForRuns(suite.cluster, runIds);
     const calls = suite.receiver.requestsTo('/db/call').map((r) => r.at);
     const whileDown = calls.filter((at) => at >= stoppedAt && at < restartAt).length;
-    const perKey = assertOncePerKey(suite.receiver, '/db/call', runIds.map((id) => `${id}:call`));
+    const perKey = assertOncePerKey(
+      suite.receiver,
+      '/db/call',
+      runIds.map((id) => `${id}:call`),
+    );
     report('PostgreSQL stopped during 20 runs', {
       runs: 20,
       requests: perKey.requests,
@@ -90,7 +114,10 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     assert.equal(down.body.code, 'UNAVAILABLE');
     assert.equal(triggerDown.status, 503);
     assert.equal(ready.status, 503);
-    assert.ok(runs.every((r) => r.status === 'completed'), 'the run index caught up');
+    assert.ok(
+      runs.every((r) => r.status === 'completed'),
+      'the run index caught up',
+    );
     assert.equal((await api(suite.cluster, 'GET', '/readyz')).status, 200);
   });
 });

@@ -32,7 +32,11 @@ describe('faults: hostile workflows against a worker process', () => {
   /** The identities of the workers that completed a run's workflow tasks (`pid@host` by default). */
   async function workflowTaskWorkers(runId: string): Promise<Set<string>> {
     const history = await suite.cluster.client.workflow.getHandle(runId).fetchHistory();
-    return new Set((history.events ?? []).flatMap((e) => (e.workflowTaskCompletedEventAttributes?.identity ? [e.workflowTaskCompletedEventAttributes.identity] : [])));
+    return new Set(
+      (history.events ?? []).flatMap((e) =>
+        e.workflowTaskCompletedEventAttributes?.identity ? [e.workflowTaskCompletedEventAttributes.identity] : [],
+      ),
+    );
   }
 
   it('poison pills: 12 runs of hostile expressions back to back each fail EXPRESSION_LIMIT, and the same worker process (same pid, alive) then completes a normal run', async () => {
@@ -40,11 +44,15 @@ describe('faults: hostile workflows against a worker process', () => {
     assert.ok(worker.alive);
     const hostile = [...Object.entries(HOSTILE), ...Object.entries(HOSTILE)];
     const runIds: string[] = [];
-    for (const [name, expression] of hostile) runIds.push(await start({ name, steps: [{ id: 'evil', type: 'transform', config: { expression } }] }));
+    for (const [name, expression] of hostile)
+      runIds.push(await start({ name, steps: [{ id: 'evil', type: 'transform', config: { expression } }] }));
     const started = Date.now();
     const runs = await waitForRuns(suite.cluster, runIds, 120_000);
     const seconds = (Date.now() - started) / 1000;
-    const normal = await start({ name: 'normal', steps: [{ id: 'sum', type: 'transform', config: { expression: '$sum([1..100])' } }] });
+    const normal = await start({
+      name: 'normal',
+      steps: [{ id: 'sum', type: 'transform', config: { expression: '$sum([1..100])' } }],
+    });
     const [done] = await waitForRuns(suite.cluster, [normal]);
     const after = suite.cluster.process('worker');
     const workers = await workflowTaskWorkers(normal);
@@ -63,14 +71,21 @@ describe('faults: hostile workflows against a worker process', () => {
     assert.equal(done?.status, 'completed');
     assert.equal(done?.result, 5050);
     assert.deepEqual(after, worker, 'the same worker process, still running');
-    assert.deepEqual([...workers].map((identity) => identity.split('@')[0]), [String(worker.pid)], 'that process completed the normal run');
+    assert.deepEqual(
+      [...workers].map((identity) => identity.split('@')[0]),
+      [String(worker.pid)],
+      'that process completed the normal run',
+    );
   });
 
   it('an http response above STEP_OUTPUT_MAX_BYTES fails OUTPUT_TOO_LARGE after exactly one request; a 5 MB one completes after exactly one, its history under 100 KB', async () => {
     suite.receiver.on('/oversized', () => ({ status: 200, body: { blob: 'z'.repeat(STEP_OUTPUT_MAX_BYTES + MiB) } }));
     const big = { items: Array.from({ length: 5000 }, (_, i) => ({ i, text: 'y'.repeat(1000) })) };
     suite.receiver.on('/five-mb', () => ({ status: 200, body: big }));
-    const oversized = await start({ name: 'oversized', steps: [{ id: 'fetch', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/oversized` } }] });
+    const oversized = await start({
+      name: 'oversized',
+      steps: [{ id: 'fetch', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/oversized` } }],
+    });
     const large = await start({
       name: 'five megabytes',
       steps: [

@@ -38,17 +38,34 @@ export async function startCluster() {
    * itself, and another process can take one first; then it exits, and it is started again.
    */
   async function startTemporal(): Promise<void> {
-    const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...devServerSearchAttributeArgs()];
+    const args = [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(temporalPort),
+      '--db-filename',
+      join(dir, 'temporal.db'),
+      '--log-level',
+      'error',
+      ...devServerSearchAttributeArgs(),
+    ];
     for (let attempt = 1; ; attempt++) {
       const child = spawn(toolPaths().temporal, args, { stdio: 'ignore' });
       temporal = child;
-      const up = await waitFor('the Temporal dev server', async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return false;
-        const c = await Connection.connect({ address: temporalAddress, connectTimeout: 500 });
-        await c.workflowService.getSystemInfo({});
-        await c.close();
-        return true;
-      }, 60_000);
+      const up = await waitFor(
+        'the Temporal dev server',
+        async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return false;
+          const c = await Connection.connect({ address: temporalAddress, connectTimeout: 500 });
+          await c.workflowService.getSystemInfo({});
+          await c.close();
+          return true;
+        },
+        60_000,
+      );
       if (up) return;
       if (attempt === 3) throw new Error('the Temporal dev server exited at start three times');
     }
@@ -88,19 +105,37 @@ export async function startCluster() {
       const pid = Number((await readFile(join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
       const backends = childrenOf(pid);
       process.kill(pid, 'SIGKILL');
-      await waitFor('the killed postmaster and its backends to exit', async () => ([pid, ...backends].every((p) => !alive(p)) ? true : undefined), 30_000);
+      await waitFor(
+        'the killed postmaster and its backends to exit',
+        async () => ([pid, ...backends].every((p) => !alive(p)) ? true : undefined),
+        30_000,
+      );
       db = undefined;
       return pid;
     },
 
     env(): Record<string, string> {
       // Rate limits are not what these tests are about: the poller alone makes thousands of calls.
-      return { RATE_LIMIT_PER_IP_PER_MINUTE: '1000000', RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000', AUTH_MODE: 'off', HTTP_ALLOWLIST: '127.0.0.1', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: cluster.databaseUrl, API_PORT: String(apiPort), LOG_LEVEL: 'info', TEMPORAL_TASK_QUEUE: 'faults' };
+      return {
+        RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
+        RATE_LIMIT_PER_TENANT_PER_MINUTE: '1000000',
+        AUTH_MODE: 'off',
+        HTTP_ALLOWLIST: '127.0.0.1',
+        WORKER_METRICS_PORT: '0',
+        TEMPORAL_ADDRESS: temporalAddress,
+        DATABASE_URL: cluster.databaseUrl,
+        API_PORT: String(apiPort),
+        LOG_LEVEL: 'info',
+        TEMPORAL_TASK_QUEUE: 'faults',
+      };
     },
 
     /** Starts the worker or the API as a process and waits until it says it is up. */
     async start(kind: 'worker' | 'api'): Promise<void> {
-      const child = spawn(process.execPath, ['--import', 'tsx', src(`${kind}/main.ts`)], { env: { ...process.env, ...cluster.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', src(`${kind}/main.ts`)], {
+        env: { ...process.env, ...cluster.env() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       processes.set(kind, child);
       let out = '';
       const keep = (chunk: Buffer) => {
@@ -111,10 +146,14 @@ export async function startCluster() {
       child.stderr?.on('data', keep);
       const ready = kind === 'worker' ? 'worker started' : 'API listening';
       // A generous bound: a busy machine compiles and bundles slowly, and it only matters on failure.
-      await waitFor(`the ${kind} to start`, async () => {
-        if (child.exitCode !== null) throw new Error(`the ${kind} exited: ${out.slice(-2000)}`);
-        return out.includes(ready) ? true : undefined;
-      }, 180_000);
+      await waitFor(
+        `the ${kind} to start`,
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the ${kind} exited: ${out.slice(-2000)}`);
+          return out.includes(ready) ? true : undefined;
+        },
+        180_000,
+      );
     },
     /** The last 20 KB the worker or API process wrote, to explain a failure. */
     output(kind: 'worker' | 'api'): string {
@@ -179,7 +218,13 @@ async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Pr
 }
 
 /** Calls the API process over real HTTP; connection errors are answered as status 0. */
-export async function api(cluster: Cluster, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+export async function api(
+  cluster: Cluster,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   try {
     const res = await fetch(`${cluster.apiUrl}${path}`, {
       method,
@@ -188,7 +233,11 @@ export async function api(cluster: Cluster, method: string, path: string, body?:
       signal: AbortSignal.timeout(15_000),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, contentType: res.headers.get('content-type') };
+    return {
+      status: res.status,
+      body: text ? JSON.parse(text) : undefined,
+      contentType: res.headers.get('content-type'),
+    };
   } catch {
     return { status: 0, body: undefined, contentType: null };
   }
@@ -196,17 +245,31 @@ export async function api(cluster: Cluster, method: string, path: string, body?:
 
 /** Polls the API until every run has ended; returns the runs. */
 export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs = 180_000) {
-  const ended = new Map<string, { status: string; steps: { id: string; attempts: number; status: string }[]; result: unknown; error: { code: string; message: string } | null }>();
-  await waitFor(`${runIds.length} runs to end`, async () => {
-    for (const id of runIds) {
-      if (ended.has(id)) continue;
-      const res = await api(cluster, 'GET', `/v1/runs/${id}`);
-      if (['completed', 'failed', 'cancelled', 'timed_out'].includes(res.body?.status)) ended.set(id, res.body);
+  const ended = new Map<
+    string,
+    {
+      status: string;
+      steps: { id: string; attempts: number; status: string }[];
+      result: unknown;
+      error: { code: string; message: string } | null;
     }
-    return ended.size === runIds.length ? true : undefined;
-  }, timeoutMs).catch((err: unknown) => {
+  >();
+  await waitFor(
+    `${runIds.length} runs to end`,
+    async () => {
+      for (const id of runIds) {
+        if (ended.has(id)) continue;
+        const res = await api(cluster, 'GET', `/v1/runs/${id}`);
+        if (['completed', 'failed', 'cancelled', 'timed_out'].includes(res.body?.status)) ended.set(id, res.body);
+      }
+      return ended.size === runIds.length ? true : undefined;
+    },
+    timeoutMs,
+  ).catch((err: unknown) => {
     const worker = cluster.process('worker');
-    const said = worker.alive ? '' : `; the worker process ${worker.pid} has exited: ${cluster.output('worker').slice(-1500)}`;
+    const said = worker.alive
+      ? ''
+      : `; the worker process ${worker.pid} has exited: ${cluster.output('worker').slice(-1500)}`;
     throw new Error(`${String(err)}; ${ended.size} of ${runIds.length} ended${said}`);
   });
   return runIds.map((id) => ended.get(id) ?? { status: 'missing', steps: [], result: null, error: null });
@@ -214,7 +277,11 @@ export async function waitForRuns(cluster: Cluster, runIds: string[], timeoutMs 
 
 /** Writes a line of the fault table (also printed in the test output). */
 export function report(scenario: string, counts: Record<string, number | string>): void {
-  process.stdout.write(`# fault ${scenario}: ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  process.stdout.write(
+    `# fault ${scenario}: ${Object.entries(counts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}\n`,
+  );
 }
 
 /** A suite's cluster (worker and API running) and receiver: started before its tests, stopped after. */

@@ -14,7 +14,11 @@ describe('Kafka triggers while the Temporal server is down', { skip }, () => {
 
   before(async () => {
     broker = await startKafka();
-    service = await startTriggerService({ ...ctx.cluster.env(), KAFKA_BROKERS: broker.brokers, KAFKA_GROUP_ID: 'faults-triggers' });
+    service = await startTriggerService({
+      ...ctx.cluster.env(),
+      KAFKA_BROKERS: broker.brokers,
+      KAFKA_GROUP_ID: 'faults-triggers',
+    });
   });
   after(async () => {
     await service?.kill();
@@ -24,7 +28,10 @@ describe('Kafka triggers while the Temporal server is down', { skip }, () => {
   test('while the Temporal server is stopped no message is lost: the service pauses, commits nothing, and starts every run once Temporal is back', async () => {
     const { cluster } = ctx;
     await broker.createTopic('payments');
-    const created = await api(cluster, 'POST', '/v1/workflows', { name: 'Payment received', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] });
+    const created = await api(cluster, 'POST', '/v1/workflows', {
+      name: 'Payment received',
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const wf: string = created.body.id;
     const trigger = await api(cluster, 'POST', `/v1/workflows/${wf}/triggers`, { type: 'kafka', topic: 'payments' });
@@ -32,7 +39,11 @@ describe('Kafka triggers while the Temporal server is down', { skip }, () => {
     await service.consuming('payments');
     const inTemporal = async () => (await cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf}'`)).count;
     const committed = async () => (await broker.committed('faults-triggers', 'payments'))[0] ?? 0;
-    const produce = (from: number, n: number) => broker.produce('payments', Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ payment: from + i }) })));
+    const produce = (from: number, n: number) =>
+      broker.produce(
+        'payments',
+        Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ payment: from + i }) })),
+      );
 
     await produce(0, 20);
     await waitFor('20 runs', async () => ((await inTemporal()) === 20 ? true : undefined), 60_000);
@@ -40,13 +51,21 @@ describe('Kafka triggers while the Temporal server is down', { skip }, () => {
 
     await cluster.killTemporal();
     await produce(20, 100);
-    await waitFor('the service to pause its partition', async () => (service.output().includes('partition paused') ? true : undefined), 60_000);
+    await waitFor(
+      'the service to pause its partition',
+      async () => (service.output().includes('partition paused') ? true : undefined),
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 3000));
     assert.ok(service.alive(), 'the trigger service did not crash');
     assert.equal(await committed(), 20, 'nothing is committed while the runs cannot start');
 
     await cluster.startTemporal();
-    await waitFor('every offset committed after Temporal is back', async () => ((await committed()) === 120 ? true : undefined), 180_000);
+    await waitFor(
+      'every offset committed after Temporal is back',
+      async () => ((await committed()) === 120 ? true : undefined),
+      180_000,
+    );
     await waitFor('120 runs in Temporal', async () => ((await inTemporal()) >= 120 ? true : undefined), 60_000);
     assert.equal(await inTemporal(), 120, 'one run per message, none twice');
     assert.ok(service.output().includes('partition resumed'));

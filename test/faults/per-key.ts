@@ -23,13 +23,25 @@ export function countsPerKey(receiver: Receiver, path: string): Map<string, { co
  * after the last of them must have arrived exactly once.
  * @returns the measured counts, for the fault table
  */
-export function assertOncePerKey(receiver: Receiver, path: string, expectedKeys: readonly string[], faultEnds: readonly number[] = []) {
+export function assertOncePerKey(
+  receiver: Receiver,
+  path: string,
+  expectedKeys: readonly string[],
+  faultEnds: readonly number[] = [],
+) {
   const counts = countsPerKey(receiver, path);
-  assert.deepEqual([...counts.keys()].sort(), [...expectedKeys].sort(), `every expected key reached ${path}, and no other`);
+  assert.deepEqual(
+    [...counts.keys()].sort(),
+    [...expectedKeys].sort(),
+    `every expected key reached ${path}, and no other`,
+  );
   let repeated = 0;
   for (const [key, { count, firstAt }] of counts) {
     const faultsAfter = faultEnds.filter((end) => end + DELIVERY_SLACK_MS >= firstAt).length;
-    assert.ok(count <= 1 + faultsAfter, `${key} reached ${path} ${count} times; at most ${1 + faultsAfter} (faults after its first request: ${faultsAfter})`);
+    assert.ok(
+      count <= 1 + faultsAfter,
+      `${key} reached ${path} ${count} times; at most ${1 + faultsAfter} (faults after its first request: ${faultsAfter})`,
+    );
     repeated += count - 1;
   }
   const max = Math.max(0, ...[...counts.values()].map((c) => c.count));

@@ -13,7 +13,11 @@ describe('faults: PostgreSQL crashing', () => {
     const wf = await api(suite.cluster, 'POST', '/v1/workflows', {
       name: 'db crash',
       steps: [
-        { id: 'call', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/crash/call`, body: { i: '{{ trigger.i }}' } } },
+        {
+          id: 'call',
+          type: 'http',
+          config: { method: 'POST', url: `${suite.receiver.url}/crash/call`, body: { i: '{{ trigger.i }}' } },
+        },
         { id: 'done', type: 'transform', config: { expression: 'trigger.i' } },
       ],
     });
@@ -21,7 +25,13 @@ describe('faults: PostgreSQL crashing', () => {
     const keys = Array.from({ length: 60 }, (_, i) => `crash-${i}`);
     const acked = new Map<string, string>();
     const send = async (key: string) => {
-      const res = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i: Number(key.slice(6)) }, { 'idempotency-key': key });
+      const res = await api(
+        suite.cluster,
+        'POST',
+        `/v1/workflows/${wf.body.id}/runs`,
+        { i: Number(key.slice(6)) },
+        { 'idempotency-key': key },
+      );
       if (res.status === 202) {
         const before = acked.get(key);
         if (before) assert.equal(res.body.runId, before, `a repeated ${key} answers the same run`);
@@ -54,7 +64,11 @@ describe('faults: PostgreSQL crashing', () => {
     const runs = await waitForRuns(suite.cluster, runIds);
     const inTemporal = await suite.cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf.body.id}'`);
     const listed = await api(suite.cluster, 'GET', `/v1/runs?workflowId=${wf.body.id}&limit=200`);
-    const perKey = assertOncePerKey(suite.receiver, '/crash/call', runIds.map((id) => `${id}:call`));
+    const perKey = assertOncePerKey(
+      suite.receiver,
+      '/crash/call',
+      runIds.map((id) => `${id}:call`),
+    );
     report('PostgreSQL SIGKILL during 60 triggers', {
       triggers: 60,
       postmasterKilled: killedPid,
@@ -69,8 +83,15 @@ describe('faults: PostgreSQL crashing', () => {
     assert.ok(killedPid > 0 && refusedWhileDown > 0, 'the crash happened while triggers were coming in');
     assert.equal(new Set(runIds).size, 60, 'one run per key');
     assert.equal(inTemporal.count, 60, 'exactly one run per key in Temporal');
-    assert.deepEqual(runs.map((r) => r.status), runIds.map(() => 'completed'));
-    assert.deepEqual(runs.map((r) => r.result), keys.map((k) => Number(k.slice(6))), 'each run carried its own trigger');
+    assert.deepEqual(
+      runs.map((r) => r.status),
+      runIds.map(() => 'completed'),
+    );
+    assert.deepEqual(
+      runs.map((r) => r.result),
+      keys.map((k) => Number(k.slice(6))),
+      'each run carried its own trigger',
+    );
     assert.equal(listed.body.items.length, 60, 'the index lists each run once');
   });
 });

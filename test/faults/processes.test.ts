@@ -12,9 +12,19 @@ describe('faults: killing the worker and the Temporal server', () => {
     const wf = await api(suite.cluster, 'POST', '/v1/workflows', {
       name: `faults ${path}`,
       steps: [
-        { id: 'before', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}${path}/before` }, retry: { initialInterval: '200ms', maxAttempts: 20 } },
+        {
+          id: 'before',
+          type: 'http',
+          config: { method: 'POST', url: `${suite.receiver.url}${path}/before` },
+          retry: { initialInterval: '200ms', maxAttempts: 20 },
+        },
         { id: 'wait', type: 'delay', config: { duration: '2s' } },
-        { id: 'after', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}${path}/after` }, retry: { initialInterval: '200ms', maxAttempts: 20 } },
+        {
+          id: 'after',
+          type: 'http',
+          config: { method: 'POST', url: `${suite.receiver.url}${path}/after` },
+          retry: { initialInterval: '200ms', maxAttempts: 20 },
+        },
       ],
     });
     assert.equal(wf.status, 201);
@@ -29,7 +39,14 @@ describe('faults: killing the worker and the Temporal server', () => {
 
   /** Each run's two steps reached the receiver under their keys, once each but for what the faults may repeat. */
   function assertEachStepOnce(path: string, runIds: string[], faultEnds: number[]) {
-    const [before, after] = ['before', 'after'].map((step) => assertOncePerKey(suite.receiver, `${path}/${step}`, runIds.map((id) => `${id}:${step}`), faultEnds));
+    const [before, after] = ['before', 'after'].map((step) =>
+      assertOncePerKey(
+        suite.receiver,
+        `${path}/${step}`,
+        runIds.map((id) => `${id}:${step}`),
+        faultEnds,
+      ),
+    );
     return { before: before!, after: after! };
   }
   const keysSeen = (path: string) => countsPerKey(suite.receiver, path).size;
@@ -43,10 +60,16 @@ describe('faults: killing the worker and the Temporal server', () => {
   it('SIGKILL of the worker during http steps and during delays: every run completes; each side effect arrives once, repeated at most once per kill it was in flight for', async () => {
     suite.receiver.on('/w/before', () => ({ status: 200, delayMs: 1_500 }));
     const runIds = await triggerMany('/w', 20);
-    await waitFor('http steps in flight', async () => (suite.receiver.requestsTo('/w/before').length >= 5 ? true : undefined));
+    await waitFor('http steps in flight', async () =>
+      suite.receiver.requestsTo('/w/before').length >= 5 ? true : undefined,
+    );
     const kills = [await killWorker()];
     await suite.cluster.start('worker');
-    await waitFor('every run past its first step', async () => (keysSeen('/w/before') >= 20 ? true : undefined), 60_000);
+    await waitFor(
+      'every run past its first step',
+      async () => (keysSeen('/w/before') >= 20 ? true : undefined),
+      60_000,
+    );
     kills.push(await killWorker());
     await suite.cluster.start('worker');
     const runs = await waitForRuns(suite.cluster, runIds);
@@ -70,13 +93,22 @@ describe('faults: killing the worker and the Temporal server', () => {
   it('SIGTERM: the worker finishes the http steps in flight before it exits, so none is sent twice', async () => {
     suite.receiver.on('/g/before', () => ({ status: 200, delayMs: 1_000 }));
     const runIds = await triggerMany('/g', 5);
-    await waitFor('http steps in flight', async () => (suite.receiver.requestsTo('/g/before').length >= 5 ? true : undefined));
+    await waitFor('http steps in flight', async () =>
+      suite.receiver.requestsTo('/g/before').length >= 5 ? true : undefined,
+    );
     const exitCode = await suite.cluster.kill('worker', 'SIGTERM');
     await suite.cluster.start('worker');
     const runs = await waitForRuns(suite.cluster, runIds);
     // A graceful stop repeats nothing: no fault may excuse a second request.
     const { before, after } = assertEachStepOnce('/g', runIds, []);
-    report('worker SIGTERM with steps in flight', { runs: 5, completed: runs.filter((r) => r.status === 'completed').length, beforeRequests: before.requests, afterRequests: after.requests, maxPerKey: Math.max(before.maxPerKey, after.maxPerKey), exitCode: String(exitCode) });
+    report('worker SIGTERM with steps in flight', {
+      runs: 5,
+      completed: runs.filter((r) => r.status === 'completed').length,
+      beforeRequests: before.requests,
+      afterRequests: after.requests,
+      maxPerKey: Math.max(before.maxPerKey, after.maxPerKey),
+      exitCode: String(exitCode),
+    });
     assert.equal(exitCode, 0);
     assert.equal(before.requests, 5, 'no step in flight was retried');
     assert.ok(runs.every((r) => r.status === 'completed'));
@@ -85,7 +117,9 @@ describe('faults: killing the worker and the Temporal server', () => {
   it('the Temporal dev server killed mid-run and restarted on its DB file: every run completes; each side effect arrives once, repeated at most once if it was sent while the server was down', async () => {
     suite.receiver.accept('/t/before');
     const runIds = await triggerMany('/t', 20);
-    await waitFor('runs under way', async () => (suite.receiver.requestsTo('/t/before').length >= 10 ? true : undefined));
+    await waitFor('runs under way', async () =>
+      suite.receiver.requestsTo('/t/before').length >= 10 ? true : undefined,
+    );
     await suite.cluster.killTemporal();
     await new Promise((r) => setTimeout(r, 2_000));
     await suite.cluster.startTemporal();

@@ -34,12 +34,24 @@ describe('faults: flaky and failing receivers', () => {
       return n % 2 === 0 ? { status: 500 } : { status: 200, body: { ok: true } };
     });
     const { runIds } = await triggerAll(
-      { name: 'flaky', steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/flaky` }, timeout: '1s', retry: { maxAttempts: 30, initialInterval: '100ms', backoffCoefficient: 1.5, maximumInterval: '1s' } }] },
+      {
+        name: 'flaky',
+        steps: [
+          {
+            id: 'call',
+            type: 'http',
+            config: { method: 'POST', url: `${suite.receiver.url}/flaky` },
+            timeout: '1s',
+            retry: { maxAttempts: 30, initialInterval: '100ms', backoffCoefficient: 1.5, maximumInterval: '1s' },
+          },
+        ],
+      },
       200,
     );
     const runs = await waitForRuns(suite.cluster, runIds, 300_000);
     const perKey = new Map<string, number>();
-    for (const r of suite.receiver.requestsTo('/flaky')) perKey.set(String(r.headers['idempotency-key']), (perKey.get(String(r.headers['idempotency-key'])) ?? 0) + 1);
+    for (const r of suite.receiver.requestsTo('/flaky'))
+      perKey.set(String(r.headers['idempotency-key']), (perKey.get(String(r.headers['idempotency-key'])) ?? 0) + 1);
     const attempts = runs.map((r) => r.steps[0]?.attempts ?? 0);
     // An attempt can time out before its request reaches the receiver (a busy machine), never the reverse.
     const seen = runIds.map((id) => perKey.get(`${id}:call`) ?? 0);
@@ -54,8 +66,15 @@ describe('faults: flaky and failing receivers', () => {
       attemptsWithoutRequest,
     });
     assert.ok(runs.every((r) => r.status === 'completed'));
-    assert.ok(attempts.some((a) => a > 1), 'some runs needed retries');
-    assert.equal(unaccounted, 0, "every run's requests reached the receiver under its key, and each was a recorded attempt");
+    assert.ok(
+      attempts.some((a) => a > 1),
+      'some runs needed retries',
+    );
+    assert.equal(
+      unaccounted,
+      0,
+      "every run's requests reached the receiver under its key, and each was a recorded attempt",
+    );
     assert.ok(attemptsWithoutRequest <= 5, `${attemptsWithoutRequest} attempts never reached the receiver`);
   });
 
@@ -68,23 +87,40 @@ describe('faults: flaky and failing receivers', () => {
         name: 'broken receiver',
         steps: [
           { id: 'first', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/broken/first` } },
-          { id: 'second', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/broken/second` }, retry: { maxAttempts: 3, initialInterval: '100ms' } },
+          {
+            id: 'second',
+            type: 'http',
+            config: { method: 'POST', url: `${suite.receiver.url}/broken/second` },
+            retry: { maxAttempts: 3, initialInterval: '100ms' },
+          },
         ],
       },
       30,
     );
-    const open = await waitFor('30 dead letters', async () => {
-      const groups = await api(suite.cluster, 'GET', `/v1/dead-letters/groups?workflowId=${workflowId}`);
-      return groups.body?.items?.[0]?.count === 30 ? groups.body.items[0] : undefined;
-    }, 120_000);
+    const open = await waitFor(
+      '30 dead letters',
+      async () => {
+        const groups = await api(suite.cluster, 'GET', `/v1/dead-letters/groups?workflowId=${workflowId}`);
+        return groups.body?.items?.[0]?.count === 30 ? groups.body.items[0] : undefined;
+      },
+      120_000,
+    );
     fixed = true;
     const fixedAt = Date.now();
-    const bulk = await api(suite.cluster, 'POST', '/v1/dead-letters/redrive', { workflowId, stepId: 'second', errorCode: 'HTTP_503', ratePerSecond: 10 });
+    const bulk = await api(suite.cluster, 'POST', '/v1/dead-letters/redrive', {
+      workflowId,
+      stepId: 'second',
+      errorCode: 'HTTP_503',
+      ratePerSecond: 10,
+    });
     assert.equal(bulk.status, 202);
     const op = await suite.cluster.client.workflow.getHandle(bulk.body.operationId).result();
     const runs = await waitForRuns(suite.cluster, runIds);
     const firstKeys = new Set(suite.receiver.requestsTo('/broken/first').map((r) => r.headers['idempotency-key']));
-    const redriven = suite.receiver.requestsTo('/broken/second').filter((r) => r.at >= fixedAt).map((r) => r.at);
+    const redriven = suite.receiver
+      .requestsTo('/broken/second')
+      .filter((r) => r.at >= fixedAt)
+      .map((r) => r.at);
     // Batches of 10 go out a second apart; 250 ms allows for when each run wakes after its signal.
     const fastest = mostWithin(redriven, 750);
     report('permanently failing receiver, 30 runs', {
@@ -103,6 +139,9 @@ describe('faults: flaky and failing receivers', () => {
     assert.equal(firstKeys.size, 30);
     assert.equal(redriven.length, 30, 'one request per re-driven run');
     assert.ok(fastest <= 10, `${fastest} re-driven requests within 750 ms, above the rate of 10 a second`);
-    assert.ok(Math.max(...redriven) - Math.min(...redriven) >= 1_800, 'thirty at ten a second take two seconds at least');
+    assert.ok(
+      Math.max(...redriven) - Math.min(...redriven) >= 1_800,
+      'thirty at ten a second take two seconds at least',
+    );
   });
 });

@@ -7,7 +7,16 @@ import { chromium, type Browser } from 'playwright-core';
 export const CHROMIUM = '/usr/bin/chromium';
 
 // Headless, and quiet: no background traffic of the browser's own, so a page's requests are all it sends.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Why browser tests cannot run on this machine, or undefined when they can (a test's `skip`). */
 export function chromiumMissing(): string | undefined {
@@ -19,7 +28,9 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** Serves a fetch handler (the API app) over real HTTP on loopback. */
-export async function serveHttp(fetch: (req: Request) => Response | Promise<Response>): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveHttp(
+  fetch: (req: Request) => Response | Promise<Response>,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = serve({ fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');
   const address = server.address();

@@ -13,7 +13,14 @@ const quiet = new DefaultLogger('ERROR', () => undefined);
  * Runs a connector's real activity (the Temporal activity boundary included) in a mock activity
  * context, with connections and secrets kept in memory for the tenant `t`.
  */
-export function connectorRunner(connector: Connector, opts: { allowlist?: string; connections?: Record<string, { type: string; config: Record<string, unknown>; rateLimit?: RateLimit }>; secrets?: Record<string, string> } = {}) {
+export function connectorRunner(
+  connector: Connector,
+  opts: {
+    allowlist?: string;
+    connections?: Record<string, { type: string; config: Record<string, unknown>; rateLimit?: RateLimit }>;
+    secrets?: Record<string, string>;
+  } = {},
+) {
   const activity = connector.activity({
     allowlist: opts.allowlist ?? '127.0.0.1',
     secrets: { reveal: async (_tenant, name) => opts.secrets?.[name] ?? '' },
@@ -25,9 +32,23 @@ export function connectorRunner(connector: Connector, opts: { allowlist?: string
       },
     },
   });
-  return (config: unknown, more: { connection?: string; attempt?: number; timeoutMs?: number } = {}): Promise<ConnectorResult> => {
-    const input: ConnectorInput = { config, runId: 'run-1', workflowId: 'wf-1', tenantId: 't', stepId: 'step', idempotencyKey: 'run-1:step', ...(more.connection ? { connection: more.connection } : {}) };
-    return new MockActivityEnvironment({ attempt: more.attempt ?? 1, startToCloseTimeoutMs: more.timeoutMs ?? 5_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof activity>(activity, input);
+  return (
+    config: unknown,
+    more: { connection?: string; attempt?: number; timeoutMs?: number } = {},
+  ): Promise<ConnectorResult> => {
+    const input: ConnectorInput = {
+      config,
+      runId: 'run-1',
+      workflowId: 'wf-1',
+      tenantId: 't',
+      stepId: 'step',
+      idempotencyKey: 'run-1:step',
+      ...(more.connection ? { connection: more.connection } : {}),
+    };
+    return new MockActivityEnvironment(
+      { attempt: more.attempt ?? 1, startToCloseTimeoutMs: more.timeoutMs ?? 5_000 },
+      { logger: quiet },
+    ).run<[ConnectorInput], ConnectorResult, typeof activity>(activity, input);
   };
 }
 

@@ -17,10 +17,12 @@ const LIBS = fileURLToPath(new URL('../../.tools/kafka/libs', import.meta.url));
  */
 export function kafkaSkipReason(): string | undefined {
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (java.error || java.status !== 0) return 'needs Java 17+ on PATH to run the Apache Kafka broker (apt-get install openjdk-17-jre-headless)';
+  if (java.error || java.status !== 0)
+    return 'needs Java 17+ on PATH to run the Apache Kafka broker (apt-get install openjdk-17-jre-headless)';
   const major = Number(/version "(\d+)/.exec(java.stderr)?.[1] ?? 0);
   if (major < 17) return `needs Java 17+ for Apache Kafka 4.1 (found Java ${major})`;
-  if (!existsSync(LIBS) || !readdirSync(LIBS).some((f) => f.startsWith('kafka_2.13-'))) return 'the Kafka broker jars are missing in .tools/kafka/libs (npm test provisions them with Maven: node scripts/ensure.mjs)';
+  if (!existsSync(LIBS) || !readdirSync(LIBS).some((f) => f.startsWith('kafka_2.13-')))
+    return 'the Kafka broker jars are missing in .tools/kafka/libs (npm test provisions them with Maven: node scripts/ensure.mjs)';
   return undefined;
 }
 
@@ -59,23 +61,35 @@ export async function startKafka() {
   const [port, controllerPort] = [await freePort(), await freePort()];
   const properties = join(dir, 'server.properties');
   await writeFile(properties, serverProperties(dir, port, controllerPort));
-  const format = spawnSync('java', ['-cp', CLASSPATH, 'kafka.tools.StorageTool', 'format', '-t', '4L6g3nShT-eMCtK--X86sw', '-c', properties], { encoding: 'utf8', timeout: 60_000 });
+  const format = spawnSync(
+    'java',
+    ['-cp', CLASSPATH, 'kafka.tools.StorageTool', 'format', '-t', '4L6g3nShT-eMCtK--X86sw', '-c', properties],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   if (format.status !== 0) throw new Error(`formatting the Kafka storage failed: ${format.stderr || format.stdout}`);
 
   let output = '';
-  const broker: ChildProcess = spawn('java', ['-Xmx512m', '-XX:+UseSerialGC', '-cp', CLASSPATH, 'kafka.Kafka', properties], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const broker: ChildProcess = spawn(
+    'java',
+    ['-Xmx512m', '-XX:+UseSerialGC', '-cp', CLASSPATH, 'kafka.Kafka', properties],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-20_000));
   broker.stdout?.on('data', keep);
   broker.stderr?.on('data', keep);
   const brokers = [`127.0.0.1:${port}`];
   const kafka = new Kafka({ clientId: 'mini-zaps-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
-  await waitFor('the Kafka broker to answer', async () => {
-    if (broker.exitCode !== null) throw new Error(`the Kafka broker exited: ${output.slice(-3000)}`);
-    await admin.connect();
-    await admin.listTopics();
-    return true;
-  }, 90_000);
+  await waitFor(
+    'the Kafka broker to answer',
+    async () => {
+      if (broker.exitCode !== null) throw new Error(`the Kafka broker exited: ${output.slice(-3000)}`);
+      await admin.connect();
+      await admin.listTopics();
+      return true;
+    },
+    90_000,
+  );
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
 
@@ -84,22 +98,41 @@ export async function startKafka() {
     kafka,
     admin,
     async createTopic(topic: string, partitions = 1): Promise<void> {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+        waitForLeaders: true,
+      });
     },
     /** Produces messages (values as given: strings and Buffers are sent as they are). */
     async produce(topic: string, messages: Message[]): Promise<void> {
-      for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500), acks: -1 });
+      for (let i = 0; i < messages.length; i += 500)
+        await producer.send({ topic, messages: messages.slice(i, i + 500), acks: -1 });
     },
     /** Every message of a topic from its start, read until `count` arrived (bounded by `timeoutMs`). */
-    async readAll(topic: string, count: number, timeoutMs = 30_000): Promise<{ value: string | null; headers: Record<string, string> }[]> {
-      await waitFor(`topic ${topic} to exist`, async () => ((await admin.listTopics()).includes(topic) ? true : undefined), timeoutMs);
+    async readAll(
+      topic: string,
+      count: number,
+      timeoutMs = 30_000,
+    ): Promise<{ value: string | null; headers: Record<string, string> }[]> {
+      await waitFor(
+        `topic ${topic} to exist`,
+        async () => ((await admin.listTopics()).includes(topic) ? true : undefined),
+        timeoutMs,
+      );
       const consumer = kafka.consumer({ groupId: `reader-${Math.random().toString(36).slice(2)}` });
       const seen: { value: string | null; headers: Record<string, string> }[] = [];
       await consumer.connect();
       try {
         await consumer.subscribe({ topic, fromBeginning: true });
-        await consumer.run({ eachMessage: async ({ message }) => void seen.push({ value: message.value?.toString() ?? null, headers: headerStrings(message.headers) }) });
-        await waitFor(`${count} messages on ${topic}`, async () => (seen.length >= count ? true : undefined), timeoutMs);
+        await consumer.run({
+          eachMessage: async ({ message }) =>
+            void seen.push({ value: message.value?.toString() ?? null, headers: headerStrings(message.headers) }),
+        });
+        await waitFor(
+          `${count} messages on ${topic}`,
+          async () => (seen.length >= count ? true : undefined),
+          timeoutMs,
+        );
       } finally {
         await consumer.disconnect();
       }
@@ -125,5 +158,10 @@ export async function startKafka() {
 export type KafkaBroker = Awaited<ReturnType<typeof startKafka>>;
 
 function headerStrings(headers: IHeaders | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String).join(',') : (v?.toString() ?? '')]));
+  return Object.fromEntries(
+    Object.entries(headers ?? {}).map(([k, v]) => [
+      k,
+      Array.isArray(v) ? v.map(String).join(',') : (v?.toString() ?? ''),
+    ]),
+  );
 }

@@ -29,14 +29,21 @@ export async function startReceiver() {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      const received = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const received = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       requests.push(received);
       const open = (inFlight.get(received.path) ?? 0) + 1;
       inFlight.set(received.path, open);
       maxInFlight.set(received.path, Math.max(open, maxInFlight.get(received.path) ?? 0));
       res.on('close', () => inFlight.set(received.path, (inFlight.get(received.path) ?? 1) - 1));
       const count = requests.filter((r) => r.path === received.path).length;
-      const script: Script = scripts.get(url.pathname) ?? (() => ({ status: 404, body: { error: `nothing scripted for ${url.pathname}` } }));
+      const script: Script =
+        scripts.get(url.pathname) ?? (() => ({ status: 404, body: { error: `nothing scripted for ${url.pathname}` } }));
       const reply = script(received, count);
       const send = () => {
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
@@ -70,10 +77,11 @@ export async function startReceiver() {
     requestsTo: (path: string) => requests.filter((r) => r.path === path),
     /** The most requests to `path` that were open at the same time (arrived, not yet answered). */
     maxInFlight: (path: string) => maxInFlight.get(path) ?? 0,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -10,7 +10,12 @@ export async function createWorkflow(stack: Stack, definition: unknown): Promise
 }
 
 /** Triggers a run through the API and returns its id. */
-export async function trigger(stack: Stack, workflowId: string, payload: unknown = {}, headers: Record<string, string> = {}): Promise<string> {
+export async function trigger(
+  stack: Stack,
+  workflowId: string,
+  payload: unknown = {},
+  headers: Record<string, string> = {},
+): Promise<string> {
   const res = await stack.call('POST', `/v1/workflows/${workflowId}/runs`, payload, headers);
   assert.equal(res.status, 202, JSON.stringify(res.body));
   return res.body.runId;
@@ -18,16 +23,26 @@ export async function trigger(stack: Stack, workflowId: string, payload: unknown
 
 /** Polls `GET /v1/runs/{id}` until the run has ended; returns the run as the API shows it. */
 export function waitForEnd(stack: Stack, runId: string, timeoutMs = 30_000) {
-  return waitFor(`run ${runId} to end`, async () => {
-    const res = await stack.call('GET', `/v1/runs/${runId}`);
-    return ['completed', 'failed', 'cancelled', 'timed_out', 'terminated'].includes(res.body?.status) ? res.body : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `run ${runId} to end`,
+    async () => {
+      const res = await stack.call('GET', `/v1/runs/${runId}`);
+      return ['completed', 'failed', 'cancelled', 'timed_out', 'terminated'].includes(res.body?.status)
+        ? res.body
+        : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Polls until the run reports `status`. */
 export function waitForStatus(stack: Stack, runId: string, status: string, timeoutMs = 30_000) {
-  return waitFor(`run ${runId} to be ${status}`, async () => {
-    const res = await stack.call('GET', `/v1/runs/${runId}`);
-    return res.body?.status === status ? res.body : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `run ${runId} to be ${status}`,
+    async () => {
+      const res = await stack.call('GET', `/v1/runs/${runId}`);
+      return res.body?.status === status ? res.body : undefined;
+    },
+    timeoutMs,
+  );
 }

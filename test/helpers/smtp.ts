@@ -21,7 +21,8 @@ export async function startSmtpServer(opts: { user: string; password: string }) 
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, callback) {
-      if (auth.username === opts.user && auth.password === opts.password) return callback(null, { user: auth.username });
+      if (auth.username === opts.user && auth.password === opts.password)
+        return callback(null, { user: auth.username });
       return callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
     onData(stream, session, callback) {

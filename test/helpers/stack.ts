@@ -34,24 +34,58 @@ export function toolPaths(): { temporal: string; testServer: string } {
  * in a temporary directory), the worker (unless `worker: false`, for tests that run it as a
  * process) and the API app.
  */
-export async function startStack(opts: { worker?: boolean; tracing?: Tracing; env?: Record<string, string>; logLines?: string[]; temporalUi?: boolean } = {}) {
-  const logger = opts.logLines ? capturingLogger(opts.logLines) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
+export async function startStack(
+  opts: {
+    worker?: boolean;
+    tracing?: Tracing;
+    env?: Record<string, string>;
+    logLines?: string[];
+    temporalUi?: boolean;
+  } = {},
+) {
+  const logger = opts.logLines
+    ? capturingLogger(opts.logLines)
+    : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
   installRuntimeLogger(logger);
   const temporalPort = await freePort();
   // The dev server's Web UI, for tests that look at runs there (runs' links then point to it).
   const uiPort = opts.temporalUi ? await freePort() : undefined;
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: toolPaths().temporal }, ip: '127.0.0.1', port: temporalPort, ...(uiPort ? { uiPort } : {}), searchAttributes: SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error', ...devServerProblemArgs(2)] },
+    server: {
+      executable: { type: 'existing-path', path: toolPaths().temporal },
+      ip: '127.0.0.1',
+      port: temporalPort,
+      ...(uiPort ? { uiPort } : {}),
+      searchAttributes: SEARCH_ATTRIBUTES,
+      extraArgs: ['--log-level', 'error', ...devServerProblemArgs(2)],
+    },
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-test-'));
   await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when the tests run as root
   const db = await startEmbeddedPostgres(join(dataDir, 'pg'), await freePort(), logger);
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
-  const config = loadConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, HTTP_ALLOWLIST: '127.0.0.1', AUTH_MODE: 'off', SECRETS_KEYS: TEST_KEYS, PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, ...(uiPort ? { TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}` } : {}), ...opts.env });
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: db.url,
+    HTTP_ALLOWLIST: '127.0.0.1',
+    AUTH_MODE: 'off',
+    SECRETS_KEYS: TEST_KEYS,
+    PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+    ...(uiPort ? { TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}` } : {}),
+    ...opts.env,
+  });
   // The production wiring, on the test server's connection (as in `npm run dev`, the runs the API
   // triggers start eagerly on the worker) with the API as an in-process app.
-  const engine = await bootstrap(config, { logger, service: 'mini-zaps-test', api: 'app', worker: opts.worker !== false, connection: env.nativeConnection, tracing: opts.tracing });
+  const engine = await bootstrap(config, {
+    logger,
+    service: 'mini-zaps-test',
+    api: 'app',
+    worker: opts.worker !== false,
+    connection: env.nativeConnection,
+    tracing: opts.tracing,
+  });
   const { deps, pool, temporal } = engine;
   const { app } = engine;
   if (!app) throw new Error('bootstrap built no API app');
@@ -75,7 +109,17 @@ export async function startStack(opts: { worker?: boolean; tracing?: Tracing; en
     pool,
     config,
     /** What a worker process needs in its environment to join this stack. */
-    workerEnv: { SECRETS_KEYS: TEST_KEYS, PAYLOAD_KEYS: TEST_PAYLOAD_KEYS, AUTH_MODE: 'off', WORKER_METRICS_PORT: '0', TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url, LOG_LEVEL: 'info', HTTP_ALLOWLIST: '127.0.0.1' },
+    workerEnv: {
+      SECRETS_KEYS: TEST_KEYS,
+      PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+      AUTH_MODE: 'off',
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'info',
+      HTTP_ALLOWLIST: '127.0.0.1',
+    },
     async stop() {
       await engine.stop();
       await env.teardown();

@@ -10,16 +10,30 @@ const MAIN = fileURLToPath(new URL('../../src/triggers/main.ts', import.meta.url
  * Kafka ones). Resolves once it has started; `kill` signals it (SIGKILL unless told) and waits.
  */
 export async function startTriggerService(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, TRIGGERS_METRICS_PORT: '0', KAFKA_REFRESH_MS: '500', KAFKA_FROM_BEGINNING: 'true', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: {
+      ...process.env,
+      TRIGGERS_METRICS_PORT: '0',
+      KAFKA_REFRESH_MS: '500',
+      KAFKA_FROM_BEGINNING: 'true',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-200_000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const alive = () => child.exitCode === null && child.signalCode === null;
-  await waitFor('the trigger service to start', async () => {
-    if (!alive()) throw new Error(`the trigger service exited: ${output.slice(-3000)}`);
-    return output.includes('kafka trigger service started') ? true : undefined;
-  }, 60_000);
+  await waitFor(
+    'the trigger service to start',
+    async () => {
+      if (!alive()) throw new Error(`the trigger service exited: ${output.slice(-3000)}`);
+      return output.includes('kafka trigger service started') ? true : undefined;
+    },
+    60_000,
+  );
   return {
     pid: child.pid ?? 0,
     alive,
@@ -27,10 +41,18 @@ export async function startTriggerService(env: Record<string, string>) {
     output: () => output,
     /** Waits until it consumes `topic` (it re-reads the triggers every 500 ms here). */
     async consuming(topic: string): Promise<void> {
-      await waitFor(`the trigger service to consume ${topic}`, async () => {
-        if (!alive()) throw new Error(`the trigger service exited: ${output.slice(-3000)}`);
-        return output.split('\n').some((line) => line.includes('kafka triggers consuming') && line.includes(`"${topic}"`)) ? true : undefined;
-      }, 60_000);
+      await waitFor(
+        `the trigger service to consume ${topic}`,
+        async () => {
+          if (!alive()) throw new Error(`the trigger service exited: ${output.slice(-3000)}`);
+          return output
+            .split('\n')
+            .some((line) => line.includes('kafka triggers consuming') && line.includes(`"${topic}"`))
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
     },
     async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
       if (!alive()) return;

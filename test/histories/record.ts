@@ -22,22 +22,49 @@ receiver.on('/repairable', () => (repaired ? { status: 200, body: { ok: true } }
 let repairedLocal = false;
 receiver.on('/repairable-local', () => (repairedLocal ? { status: 200, body: { ok: true } } : { status: 500 }));
 let repairedRevision2 = false;
-receiver.on('/repairable-revision-2', () => (repairedRevision2 ? { status: 200, body: { ok: true } } : { status: 500 }));
+receiver.on('/repairable-revision-2', () =>
+  repairedRevision2 ? { status: 200, body: { ok: true } } : { status: 500 },
+);
 const ok = `${receiver.url}/ok`;
 const transform = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
 
 const child = await createWorkflow(stack, { name: 'child', steps: [transform('twice', 'trigger.n * 2')] });
-const refusing = await createWorkflow(stack, { name: 'refusing', steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'no' } }] });
+const refusing = await createWorkflow(stack, {
+  name: 'refusing',
+  steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'no' } }],
+});
 
-const scenarios: Record<string, { definition: unknown; payload?: unknown; during?: (runId: string) => Promise<void>; extra?: (runId: string) => string[] }> = {
+const scenarios: Record<
+  string,
+  {
+    definition: unknown;
+    payload?: unknown;
+    during?: (runId: string) => Promise<void>;
+    extra?: (runId: string) => string[];
+  }
+> = {
   'revision-3-bounded': {
     definition: {
       name: 'bounded run',
       steps: [
         transform('sum', '$sum(trigger.values)'),
-        { id: 'call', type: 'http', config: { method: 'POST', url: ok, headers: { 'x-name': "{{ $uppercase(trigger.name) }}" }, body: { sum: '{{ steps.sum.output }}' } } },
+        {
+          id: 'call',
+          type: 'http',
+          config: {
+            method: 'POST',
+            url: ok,
+            headers: { 'x-name': '{{ $uppercase(trigger.name) }}' },
+            body: { sum: '{{ steps.sum.output }}' },
+          },
+        },
         { id: 'each', type: 'foreach', items: 'trigger.values', steps: [transform('double', '$string(item * 2)')] },
-        { id: 'endless', type: 'transform', config: { expression: '($f := function($n){ $f($n + 1) }; $f(0))' }, onError: 'continue' },
+        {
+          id: 'endless',
+          type: 'transform',
+          config: { expression: '($f := function($n){ $f($n + 1) }; $f(0))' },
+          onError: 'continue',
+        },
         transform('done', '{ "sum": steps.sum.output, "each": steps.each.output, "limit": steps.endless.error.code }'),
       ],
     },
@@ -48,7 +75,12 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
       name: 'linear',
       steps: [
         { id: 'wait', type: 'delay', config: { duration: '100ms' } },
-        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } }, output: 'output.body' },
+        {
+          id: 'call',
+          type: 'http',
+          config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } },
+          output: 'output.body',
+        },
         { id: 'skipped', type: 'transform', when: 'false', config: { expression: '1' } },
         { id: 'hook', type: 'webhook', config: { url: ok } },
         transform('shape', '{ "a": steps.call.output.echo.a }'),
@@ -57,9 +89,32 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
     payload: { a: 1 },
   },
-  retries: { definition: { name: 'retries', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/flaky` }, retry: { initialInterval: '100ms', backoffCoefficient: 1 } }] } },
-  'http-failure': { definition: { name: 'http failure', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` } }] } },
-  'fail-step': { definition: { name: 'fail', steps: [{ id: 'stop', type: 'fail', config: { error: 'STOPPED', message: 'stopped {{ trigger.why }}' } }] }, payload: { why: 'here' } },
+  retries: {
+    definition: {
+      name: 'retries',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/flaky` },
+          retry: { initialInterval: '100ms', backoffCoefficient: 1 },
+        },
+      ],
+    },
+  },
+  'http-failure': {
+    definition: {
+      name: 'http failure',
+      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` } }],
+    },
+  },
+  'fail-step': {
+    definition: {
+      name: 'fail',
+      steps: [{ id: 'stop', type: 'fail', config: { error: 'STOPPED', message: 'stopped {{ trigger.why }}' } }],
+    },
+    payload: { why: 'here' },
+  },
   'on-error': {
     definition: {
       name: 'on error',
@@ -74,14 +129,39 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     definition: {
       name: 'parallel',
       steps: [
-        { id: 'fan', type: 'parallel', branches: [[{ id: 'a', type: 'http', config: { url: ok } }], [transform('b', '2')], [{ id: 'c', type: 'delay', config: { duration: '100ms' } }]] },
+        {
+          id: 'fan',
+          type: 'parallel',
+          branches: [
+            [{ id: 'a', type: 'http', config: { url: ok } }],
+            [transform('b', '2')],
+            [{ id: 'c', type: 'delay', config: { duration: '100ms' } }],
+          ],
+        },
         transform('join', '[steps.a.output.status, steps.b.output]'),
-        { id: 'fan2', type: 'parallel', branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` } }], [{ id: 'y', type: 'delay', config: { duration: '1h' } }]] },
+        {
+          id: 'fan2',
+          type: 'parallel',
+          branches: [
+            [{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` } }],
+            [{ id: 'y', type: 'delay', config: { duration: '1h' } }],
+          ],
+        },
       ],
     },
   },
   'parallel-report-all': {
-    definition: { name: 'report all', steps: [{ id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` } }], [transform('ok', '1')]] }] },
+    definition: {
+      name: 'report all',
+      steps: [
+        {
+          id: 'fan',
+          type: 'parallel',
+          failFast: false,
+          branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` } }], [transform('ok', '1')]],
+        },
+      ],
+    },
   },
   'choice-loop': {
     definition: {
@@ -94,10 +174,29 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
   },
   'foreach-inline': {
-    definition: { name: 'foreach', steps: [{ id: 'each', type: 'foreach', items: '[1..5]', concurrency: 2, steps: [{ id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { i: '{{ index }}' } } }, transform('pick', 'item * 10')] }] },
+    definition: {
+      name: 'foreach',
+      steps: [
+        {
+          id: 'each',
+          type: 'foreach',
+          items: '[1..5]',
+          concurrency: 2,
+          steps: [
+            { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { i: '{{ index }}' } } },
+            transform('pick', 'item * 10'),
+          ],
+        },
+      ],
+    },
   },
   'foreach-batched': {
-    definition: { name: 'batched', steps: [{ id: 'each', type: 'foreach', items: '[1..250]', concurrency: 20, steps: [transform('double', 'item * 2')] }] },
+    definition: {
+      name: 'batched',
+      steps: [
+        { id: 'each', type: 'foreach', items: '[1..250]', concurrency: 20, steps: [transform('double', 'item * 2')] },
+      ],
+    },
     extra: (runId) => [`${runId}:each:batch-0`],
   },
   'wait-for-event': {
@@ -126,7 +225,18 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     extra: (runId) => [`${runId}:sub`, `${runId}:bad`],
   },
   'dead-letter-redrive': {
-    definition: { name: 'parks', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/repairable` }, retry: { maxAttempts: 2, initialInterval: '100ms' } }, transform('after', '1')] },
+    definition: {
+      name: 'parks',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/repairable` },
+          retry: { maxAttempts: 2, initialInterval: '100ms' },
+        },
+        transform('after', '1'),
+      ],
+    },
     during: async (runId) => {
       const dl = await waitForDeadLetter(runId);
       repaired = true;
@@ -134,7 +244,10 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
   },
   'dead-letter-discard': {
-    definition: { name: 'discarded', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` } }] },
+    definition: {
+      name: 'discarded',
+      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/missing` } }],
+    },
     during: async (runId) => {
       await stack.call('DELETE', `/v1/dead-letters/${await waitForDeadLetter(runId)}?reason=test`);
     },
@@ -144,7 +257,12 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     definition: {
       name: 'local',
       steps: [
-        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } }, output: 'output.body' },
+        {
+          id: 'call',
+          type: 'http',
+          config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } },
+          output: 'output.body',
+        },
         { id: 'regular', type: 'http', local: false, config: { url: ok } },
         { id: 'long', type: 'webhook', timeout: '2m', config: { url: ok } },
         transform('shape', '{ "a": steps.call.output.echo.a }'),
@@ -152,9 +270,32 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
     payload: { a: 1 },
   },
-  'local-retries': { definition: { name: 'local retries', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/flaky` }, retry: { initialInterval: '100ms', backoffCoefficient: 1 } }] } },
+  'local-retries': {
+    definition: {
+      name: 'local retries',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/flaky` },
+          retry: { initialInterval: '100ms', backoffCoefficient: 1 },
+        },
+      ],
+    },
+  },
   'local-dead-letter-redrive': {
-    definition: { name: 'parks', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/repairable-local` }, retry: { maxAttempts: 2, initialInterval: '100ms' } }, transform('after', '1')] },
+    definition: {
+      name: 'parks',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/repairable-local` },
+          retry: { maxAttempts: 2, initialInterval: '100ms' },
+        },
+        transform('after', '1'),
+      ],
+    },
     during: async (runId) => {
       const dl = await waitForDeadLetter(runId);
       repairedLocal = true;
@@ -162,14 +303,32 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     },
   },
   'local-parallel': {
-    definition: { name: 'local parallel', steps: [{ id: 'fan', type: 'parallel', failFast: false, branches: [[{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` }, onError: 'continue' }], [{ id: 'y', type: 'http', config: { url: ok } }]] }] },
+    definition: {
+      name: 'local parallel',
+      steps: [
+        {
+          id: 'fan',
+          type: 'parallel',
+          failFast: false,
+          branches: [
+            [{ id: 'x', type: 'http', config: { url: `${receiver.url}/missing` }, onError: 'continue' }],
+            [{ id: 'y', type: 'http', config: { url: ok } }],
+          ],
+        },
+      ],
+    },
   },
   // Recorded since runs carry their interpreter revision (2): local steps and parking without patch markers.
   'revision-2-linear': {
     definition: {
       name: 'revision 2',
       steps: [
-        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } }, output: 'output.body' },
+        {
+          id: 'call',
+          type: 'http',
+          config: { method: 'POST', url: ok, body: { a: '{{ trigger.a }}' } },
+          output: 'output.body',
+        },
         { id: 'regular', type: 'http', local: false, config: { url: ok } },
         { id: 'each', type: 'foreach', items: '[1..2]', steps: [{ id: 'item', type: 'http', config: { url: ok } }] },
         transform('shape', '{ "a": steps.call.output.echo.a }'),
@@ -178,14 +337,31 @@ const scenarios: Record<string, { definition: unknown; payload?: unknown; during
     payload: { a: 1 },
   },
   'revision-2-dead-letter-redrive': {
-    definition: { name: 'parks', steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/repairable-revision-2` }, retry: { maxAttempts: 2, initialInterval: '100ms' } }, transform('after', '1')] },
+    definition: {
+      name: 'parks',
+      steps: [
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${receiver.url}/repairable-revision-2` },
+          retry: { maxAttempts: 2, initialInterval: '100ms' },
+        },
+        transform('after', '1'),
+      ],
+    },
     during: async (runId) => {
       const dl = await waitForDeadLetter(runId);
       repairedRevision2 = true;
       await stack.call('POST', `/v1/dead-letters/${dl}/redrive`, {});
     },
   },
-  'run-timeout': { definition: { name: 'times out', timeout: '300ms', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] } },
+  'run-timeout': {
+    definition: {
+      name: 'times out',
+      timeout: '300ms',
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
+  },
   cancelled: {
     definition: { name: 'cancelled', steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] },
     during: async (runId) => {
@@ -205,7 +381,17 @@ async function waitForDeadLetter(runId: string): Promise<string> {
 const dir = new URL('./', import.meta.url);
 async function save(name: string, workflowId: string, runId?: string): Promise<void> {
   // The CLI writes the standard JSON form of a history, the one the replayer reads.
-  const args = ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', stack.config.TEMPORAL_ADDRESS, ...(runId ? ['--run-id', runId] : [])];
+  const args = [
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    '--output',
+    'json',
+    '--address',
+    stack.config.TEMPORAL_ADDRESS,
+    ...(runId ? ['--run-id', runId] : []),
+  ];
   const history = JSON.parse(execFileSync(toolPaths().temporal, args, { encoding: 'utf8' }));
   // Ids derived from the workflow id (child runs) must match on replay, so it is kept too.
   await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify({ workflowId, history })}\n`);
@@ -220,7 +406,10 @@ try {
     const runId = await trigger(stack, await createWorkflow(stack, s.definition), s.payload ?? {});
     await s.during?.(runId);
     await waitForEnd(stack, runId);
-    await stack.client.workflow.getHandle(runId).result().catch(() => undefined);
+    await stack.client.workflow
+      .getHandle(runId)
+      .result()
+      .catch(() => undefined);
     await save(name, runId);
     for (const [i, id] of (s.extra?.(runId) ?? []).entries()) await save(`${name}-child-${i}`, id);
   }
@@ -232,9 +421,28 @@ try {
 }
 
 async function recordContinueAsNew(): Promise<void> {
-  const loop = { name: 'long loop', steps: [{ id: 'wait', type: 'delay', config: { duration: '1ms' } }, transform('inc', '(steps.inc.output ? steps.inc.output : 0) + 1'), { id: 'again', type: 'choice', cases: [{ when: 'steps.inc.output < 4', next: 'wait' }], default: 'done' }, transform('done', 'steps.inc.output')] };
-  const input: RunInput = { tenantId: 'default', workflowId: 'loop', version: 1, definition: loop as RunInput['definition'], trigger: {}, historyLimit: 12 };
-  const handle = await stack.client.workflow.start('interpreter', { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: 'continue-as-new', args: [input] });
+  const loop = {
+    name: 'long loop',
+    steps: [
+      { id: 'wait', type: 'delay', config: { duration: '1ms' } },
+      transform('inc', '(steps.inc.output ? steps.inc.output : 0) + 1'),
+      { id: 'again', type: 'choice', cases: [{ when: 'steps.inc.output < 4', next: 'wait' }], default: 'done' },
+      transform('done', 'steps.inc.output'),
+    ],
+  };
+  const input: RunInput = {
+    tenantId: 'default',
+    workflowId: 'loop',
+    version: 1,
+    definition: loop as RunInput['definition'],
+    trigger: {},
+    historyLimit: 12,
+  };
+  const handle = await stack.client.workflow.start('interpreter', {
+    taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    workflowId: 'continue-as-new',
+    args: [input],
+  });
   await handle.result();
   await save('continue-as-new-first', 'continue-as-new', handle.firstExecutionRunId);
   await save('continue-as-new-last', 'continue-as-new');

@@ -41,45 +41,79 @@ describe('the email connector against a real SMTP server', () => {
       html: '<p>Hi Ann</p>',
       attachments: [
         { filename: 'note.txt', content: 'plain note' },
-        { filename: 'data.bin', content: Buffer.from([1, 2, 3]).toString('base64'), encoding: 'base64', contentType: 'application/octet-stream' },
+        {
+          filename: 'data.bin',
+          content: Buffer.from([1, 2, 3]).toString('base64'),
+          encoding: 'base64',
+          contentType: 'application/octet-stream',
+        },
       ],
     };
     const first = await send(config, { connection: 'mailer' });
     const again = await send(config, { connection: 'mailer', attempt: 2 });
     const output = first.output as { messageId: string; accepted: string[] };
-    assert.deepEqual(output.accepted.sort(), ['ann@example.com', 'bob@example.com', 'cid@example.com', 'dee@example.com']);
+    assert.deepEqual(output.accepted.sort(), [
+      'ann@example.com',
+      'bob@example.com',
+      'cid@example.com',
+      'dee@example.com',
+    ]);
     assert.equal((again.output as { messageId: string }).messageId, output.messageId);
     const got = smtp.received.at(-2);
     assert.ok(got);
-    assert.deepEqual(got.envelope.to.sort(), ['ann@example.com', 'bob@example.com', 'cid@example.com', 'dee@example.com']);
+    assert.deepEqual(got.envelope.to.sort(), [
+      'ann@example.com',
+      'bob@example.com',
+      'cid@example.com',
+      'dee@example.com',
+    ]);
     assert.equal(got.mail.subject, 'Welcome');
     assert.equal(got.mail.text?.trim(), 'Hi Ann');
     assert.equal(got.mail.html, '<p>Hi Ann</p>');
     assert.equal(got.mail.replyTo?.text, 'help@example.com');
     assert.equal(got.mail.messageId, output.messageId);
     assert.equal(got.mail.headers.has('bcc'), false);
-    assert.deepEqual(got.mail.attachments.map((a) => [a.filename, a.content.toString('hex')]), [['note.txt', Buffer.from('plain note').toString('hex')], ['data.bin', '010203']]);
+    assert.deepEqual(
+      got.mail.attachments.map((a) => [a.filename, a.content.toString('hex')]),
+      [
+        ['note.txt', Buffer.from('plain note').toString('hex')],
+        ['data.bin', '010203'],
+      ],
+    );
   });
 
   it('bad credentials fail with EMAIL_AUTH_FAILED, not retried, without the password in the error', async () => {
-    const err = await failureOf(send({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'wrong' }));
+    const err = await failureOf(
+      send({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'wrong' }),
+    );
     assert.equal(err.type, 'EMAIL_AUTH_FAILED');
     assert.equal(err.nonRetryable, true);
     assert.doesNotMatch(err.message, /nope/);
   });
 
   it('a relay that is down is retried (EMAIL_UNAVAILABLE); one that hangs times out and is retried (EMAIL_TIMEOUT)', async () => {
-    const down = await failureOf(send({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'down' }));
+    const down = await failureOf(
+      send({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'down' }),
+    );
     assert.equal(down.type, 'EMAIL_UNAVAILABLE');
     assert.equal(down.nonRetryable, false);
-    const hangs = await failureOf(send({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'hangs', timeoutMs: 500 }));
+    const hangs = await failureOf(
+      send(
+        { from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' },
+        { connection: 'hangs', timeoutMs: 500 },
+      ),
+    );
     assert.equal(hangs.type, 'EMAIL_TIMEOUT');
     assert.equal(hangs.nonRetryable, false);
   });
 
   it('refuses a step without a connection, a connection of another kind, and one that does not exist, none retried', async () => {
     const config = { from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' };
-    for (const [connection, code] of [[undefined, 'CONNECTION_REQUIRED'], ['db', 'CONNECTION_TYPE_MISMATCH'], ['nowhere', 'CONNECTION_NOT_FOUND']] as const) {
+    for (const [connection, code] of [
+      [undefined, 'CONNECTION_REQUIRED'],
+      ['db', 'CONNECTION_TYPE_MISMATCH'],
+      ['nowhere', 'CONNECTION_NOT_FOUND'],
+    ] as const) {
       const err = await failureOf(send(config, connection ? { connection } : {}));
       assert.equal(err.type, code);
       assert.equal(err.nonRetryable, true);
@@ -87,8 +121,13 @@ describe('the email connector against a real SMTP server', () => {
   });
 
   it('the SSRF guard refuses a relay on a private address unless allow-listed', async () => {
-    const guarded = connectorRunner(emailConnector, { allowlist: '', connections: { mailer: { type: 'smtp', config: { host: '127.0.0.1', port: smtp.port } } } });
-    const err = await failureOf(guarded({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'mailer' }));
+    const guarded = connectorRunner(emailConnector, {
+      allowlist: '',
+      connections: { mailer: { type: 'smtp', config: { host: '127.0.0.1', port: smtp.port } } },
+    });
+    const err = await failureOf(
+      guarded({ from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' }, { connection: 'mailer' }),
+    );
     assert.equal(err.type, 'HTTP_BLOCKED_ADDRESS');
   });
 });

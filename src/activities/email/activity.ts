@@ -13,7 +13,8 @@ export interface EmailOutput {
   rejected: string[];
 }
 
-const addresses = (list: unknown): string[] => (Array.isArray(list) ? list.map((a) => (typeof a === 'string' ? a : String(Reflect.get(a, 'address') ?? ''))) : []);
+const addresses = (list: unknown): string[] =>
+  Array.isArray(list) ? list.map((a) => (typeof a === 'string' ? a : String(Reflect.get(a, 'address') ?? ''))) : [];
 
 /**
  * Sends the message through the step's SMTP connection (host checked by the SSRF guard). Its
@@ -38,7 +39,12 @@ export function createEmailExecute(allowlist: string) {
         subject: config.subject,
         text: config.text,
         html: config.html,
-        attachments: config.attachments.map((a) => ({ filename: a.filename, content: a.content, encoding: a.encoding, contentType: a.contentType })),
+        attachments: config.attachments.map((a) => ({
+          filename: a.filename,
+          content: a.content,
+          encoding: a.encoding,
+          contentType: a.contentType,
+        })),
       });
       const info = await untilAborted(sending, ctx.signal);
       return { messageId, accepted: addresses(info.accepted), rejected: addresses(info.rejected) };

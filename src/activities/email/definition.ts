@@ -21,11 +21,21 @@ export const EmailConfigSchema = z
     html: z.string().optional(),
     /** Files from the run context: `content` is text, or base64 with `encoding: "base64"`. */
     attachments: z
-      .array(z.strictObject({ filename: z.string().min(1).max(255), content: z.string(), encoding: z.enum(['utf8', 'base64']).default('utf8'), contentType: z.string().optional() }))
+      .array(
+        z.strictObject({
+          filename: z.string().min(1).max(255),
+          content: z.string(),
+          encoding: z.enum(['utf8', 'base64']).default('utf8'),
+          contentType: z.string().optional(),
+        }),
+      )
       .max(20)
       .default([]),
   })
-  .refine((c) => c.text !== undefined || c.html !== undefined, { message: 'an email needs text or html', path: ['text'] });
+  .refine((c) => c.text !== undefined || c.html !== undefined, {
+    message: 'an email needs text or html',
+    path: ['text'],
+  });
 export type EmailConfig = z.output<typeof EmailConfigSchema>;
 
 /** `email`: sends one message through the step's SMTP connection. */
@@ -35,8 +45,14 @@ export const emailConnector = defineConnector({
     'Sends an email through an `smtp` connection: to, cc, bcc, reply-to, subject, text, html and attachments. Output `{messageId, accepted, rejected}`. ' +
     'The Message-ID is derived from the run and step, the same on every attempt, so a relay can drop a repeat. Bad credentials (EMAIL_AUTH_FAILED) and refused messages are not retried; a relay that is down is.',
   configSchema: EmailConfigSchema,
-  defaults: { timeout: '30s', retry: { maxAttempts: 5, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' } },
-  example: { connection: 'mailer', config: { from: 'hello@example.com', to: '{{ trigger.email }}', subject: 'Welcome', text: 'Hi {{ trigger.name }}' } },
+  defaults: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
+  },
+  example: {
+    connection: 'mailer',
+    config: { from: 'hello@example.com', to: '{{ trigger.email }}', subject: 'Welcome', text: 'Hi {{ trigger.name }}' },
+  },
   connection: { kind: smtpConnection, required: true },
   create: (deps: ConnectorDeps) => createEmailExecute(deps.allowlist),
 });

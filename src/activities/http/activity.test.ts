@@ -11,10 +11,21 @@ import { createHttpActivity } from './definition.js';
 
 const http = createHttpActivity({ allowlist: '127.0.0.1' });
 const guarded = createHttpActivity({ allowlist: '' });
-const input = (config: unknown) => ({ config, runId: 'run-1', workflowId: 'wf-1', tenantId: 't', stepId: 'call', idempotencyKey: 'run-1:call' });
+const input = (config: unknown) => ({
+  config,
+  runId: 'run-1',
+  workflowId: 'wf-1',
+  tenantId: 't',
+  stepId: 'call',
+  idempotencyKey: 'run-1:call',
+});
 const quiet = new DefaultLogger('ERROR', () => undefined);
 const run = (config: unknown, attempt = 1) =>
-  new MockActivityEnvironment({ attempt, startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof http>(http, input(config));
+  new MockActivityEnvironment({ attempt, startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<
+    [ConnectorInput],
+    ConnectorResult,
+    typeof http
+  >(http, input(config));
 
 async function failure(config: unknown): Promise<ApplicationFailure> {
   try {
@@ -34,8 +45,21 @@ describe('the http connector', () => {
   after(() => receiver.close());
 
   it('sends method, query, headers, a JSON body and the idempotency key; parses a JSON answer', async () => {
-    receiver.on('/echo', (req) => ({ status: 201, body: { got: JSON.parse(req.body) }, headers: { 'x-reply': 'yes' } }));
-    const result = await run({ method: 'POST', url: `${receiver.url}/echo`, query: { a: 1, b: 'x y' }, headers: { 'x-custom': 'v' }, body: { hello: 'world' } }, 2);
+    receiver.on('/echo', (req) => ({
+      status: 201,
+      body: { got: JSON.parse(req.body) },
+      headers: { 'x-reply': 'yes' },
+    }));
+    const result = await run(
+      {
+        method: 'POST',
+        url: `${receiver.url}/echo`,
+        query: { a: 1, b: 'x y' },
+        headers: { 'x-custom': 'v' },
+        body: { hello: 'world' },
+      },
+      2,
+    );
     const output = result.output as { status: number; headers: Record<string, string>; body: unknown };
     assert.equal(output.status, 201);
     assert.deepEqual(output.body, { got: { hello: 'world' } });
@@ -101,50 +125,103 @@ describe('the http connector', () => {
   it('refuses private, loopback, link-local and metadata addresses, and names resolving to them, unless allow-listed', async () => {
     const port = new URL(receiver.url).port;
     const runGuarded = (url: string, activity = guarded) =>
-      new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof activity>(activity, input({ url }));
-    for (const url of [`http://127.0.0.1:${port}/x`, 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', `http://localhost:${port}/x`, 'http://[::1]/', `http://[::ffff:127.0.0.1]:${port}/`]) {
-      await assert.rejects(runGuarded(url), (err: unknown) => err instanceof ApplicationFailure && err.type === 'HTTP_BLOCKED_ADDRESS' && err.nonRetryable === true, url);
+      new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<
+        [ConnectorInput],
+        ConnectorResult,
+        typeof activity
+      >(activity, input({ url }));
+    for (const url of [
+      `http://127.0.0.1:${port}/x`,
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+      `http://localhost:${port}/x`,
+      'http://[::1]/',
+      `http://[::ffff:127.0.0.1]:${port}/`,
+    ]) {
+      await assert.rejects(
+        runGuarded(url),
+        (err: unknown) =>
+          err instanceof ApplicationFailure && err.type === 'HTTP_BLOCKED_ADDRESS' && err.nonRetryable === true,
+        url,
+      );
     }
     assert.equal(receiver.requestsTo('/x').length, 0, 'nothing was sent');
     receiver.on('/allowed', () => ({ status: 200 }));
     const byName = createHttpActivity({ allowlist: 'localhost' });
-    assert.equal(((await runGuarded(`http://localhost:${port}/allowed`, byName)).output as { status: number }).status, 200);
+    assert.equal(
+      ((await runGuarded(`http://localhost:${port}/allowed`, byName)).output as { status: number }).status,
+      200,
+    );
     const byCidr = createHttpActivity({ allowlist: '127.0.0.0/8' });
-    assert.equal(((await runGuarded(`http://127.0.0.1:${port}/allowed`, byCidr)).output as { status: number }).status, 200);
+    assert.equal(
+      ((await runGuarded(`http://127.0.0.1:${port}/allowed`, byCidr)).output as { status: number }).status,
+      200,
+    );
   });
 
   it('follows at most 5 redirects, each checked by the guard', async () => {
     // A chain of `length` redirects: /<name>/<length> -> ... -> /<name>/1 -> /<name>/0, which answers 200.
     const chain = (name: string, length: number) => {
-      for (let k = length; k > 0; k--) receiver.on(`/${name}/${k}`, () => ({ status: 302, headers: { location: `/${name}/${k - 1}` } }));
+      for (let k = length; k > 0; k--)
+        receiver.on(`/${name}/${k}`, () => ({ status: 302, headers: { location: `/${name}/${k - 1}` } }));
       receiver.on(`/${name}/0`, () => ({ status: 200, body: { landed: name } }));
     };
     // Requests that reached each link of the chain, from its start to its landing.
-    const hops = (name: string, length: number) => Array.from({ length: length + 1 }, (_, i) => receiver.requestsTo(`/${name}/${length - i}`).length);
+    const hops = (name: string, length: number) =>
+      Array.from({ length: length + 1 }, (_, i) => receiver.requestsTo(`/${name}/${length - i}`).length);
     chain('five', 5);
-    assert.deepEqual(((await run({ url: `${receiver.url}/five/5` })).output as { body: unknown }).body, { landed: 'five' });
+    assert.deepEqual(((await run({ url: `${receiver.url}/five/5` })).output as { body: unknown }).body, {
+      landed: 'five',
+    });
     assert.deepEqual(hops('five', 5), [1, 1, 1, 1, 1, 1], 'five redirects followed, then the landing answered');
     chain('six', 6);
     assert.equal((await failure({ url: `${receiver.url}/six/6` })).type, 'HTTP_TOO_MANY_REDIRECTS');
-    assert.deepEqual(hops('six', 6), [1, 1, 1, 1, 1, 1, 0], 'six requests: the sixth redirect was refused, its target never asked');
-    receiver.on('/to-metadata', () => ({ status: 307, headers: { location: 'http://169.254.169.254/latest/meta-data/' } }));
+    assert.deepEqual(
+      hops('six', 6),
+      [1, 1, 1, 1, 1, 1, 0],
+      'six requests: the sixth redirect was refused, its target never asked',
+    );
+    receiver.on('/to-metadata', () => ({
+      status: 307,
+      headers: { location: 'http://169.254.169.254/latest/meta-data/' },
+    }));
     assert.equal((await failure({ url: `${receiver.url}/to-metadata` })).type, 'HTTP_BLOCKED_ADDRESS');
     receiver.on('/moved', () => ({ status: 301, headers: { location: '/landing' } }));
     receiver.on('/landing', () => ({ status: 200, body: { landed: true } }));
-    assert.deepEqual(((await run({ url: `${receiver.url}/moved` })).output as { body: unknown }).body, { landed: true });
+    assert.deepEqual(((await run({ url: `${receiver.url}/moved` })).output as { body: unknown }).body, {
+      landed: true,
+    });
   });
 
   it('a revealed secret echoed back encoded is redacted from the output, and is not forwarded on a cross-origin redirect', async () => {
     const token = 'tok_Live/42+xyz';
-    const withSecrets = createHttpActivity({ allowlist: '127.0.0.1', secrets: { reveal: (_tenant, name) => Promise.resolve(name === 'crm' ? token : '') } });
+    const withSecrets = createHttpActivity({
+      allowlist: '127.0.0.1',
+      secrets: { reveal: (_tenant, name) => Promise.resolve(name === 'crm' ? token : '') },
+    });
     const other = await startReceiver();
     try {
-      receiver.on('/echo-secret', (req) => ({ status: 200, body: { upper: String(req.headers['x-key']).toUpperCase(), b64: Buffer.from(String(req.headers['x-key'])).toString('base64url'), pct: encodeURIComponent(String(req.headers['x-key'])) } }));
+      receiver.on('/echo-secret', (req) => ({
+        status: 200,
+        body: {
+          upper: String(req.headers['x-key']).toUpperCase(),
+          b64: Buffer.from(String(req.headers['x-key'])).toString('base64url'),
+          pct: encodeURIComponent(String(req.headers['x-key'])),
+        },
+      }));
       const config = (url: string) => ({ url, headers: { 'x-key': secretPlaceholder('crm', 'ab12') } });
       const runWith = (url: string) =>
-        new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof withSecrets>(withSecrets, { ...input(config(url)), secretNonce: 'ab12' });
+        new MockActivityEnvironment({ startToCloseTimeoutMs: 2_000 }, { logger: quiet }).run<
+          [ConnectorInput],
+          ConnectorResult,
+          typeof withSecrets
+        >(withSecrets, { ...input(config(url)), secretNonce: 'ab12' });
       const echoed = await runWith(`${receiver.url}/echo-secret`);
-      assert.deepEqual((echoed.output as { body: unknown }).body, { upper: '[redacted]', b64: '[redacted]', pct: '[redacted]' });
+      assert.deepEqual((echoed.output as { body: unknown }).body, {
+        upper: '[redacted]',
+        b64: '[redacted]',
+        pct: '[redacted]',
+      });
       receiver.on('/elsewhere', () => ({ status: 302, headers: { location: `${other.url}/landed` } }));
       other.accept('/landed');
       await runWith(`${receiver.url}/elsewhere`);

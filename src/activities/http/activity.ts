@@ -44,7 +44,11 @@ export function createHttpExecute(allowlist: string) {
   };
 }
 
-async function request(config: HttpConfig, { input, signal, secrets }: ExecuteContext<HttpConnection>, guard: Guard): Promise<HttpOutput> {
+async function request(
+  config: HttpConfig,
+  { input, signal, secrets }: ExecuteContext<HttpConnection>,
+  guard: Guard,
+): Promise<HttpOutput> {
   const url = new URL(config.url);
   for (const [k, v] of Object.entries(config.query)) url.searchParams.append(k, String(v));
   const headers = new Headers(config.headers);
@@ -53,13 +57,21 @@ async function request(config: HttpConfig, { input, signal, secrets }: ExecuteCo
 
   let res = await send(hop, signal, guard, secrets);
   for (let hops = 0; isRedirect(res); hops++) {
-    if (hops >= MAX_REDIRECTS) throw new AppError({ code: 'HTTP_TOO_MANY_REDIRECTS', message: `${describeUrl(hop.url, secrets)} redirected more than ${MAX_REDIRECTS} times` });
+    if (hops >= MAX_REDIRECTS)
+      throw new AppError({
+        code: 'HTTP_TOO_MANY_REDIRECTS',
+        message: `${describeUrl(hop.url, secrets)} redirected more than ${MAX_REDIRECTS} times`,
+      });
     await res.body?.cancel();
     hop = nextHop(hop, res.status, res.headers.get('location') ?? '', secrets);
     res = await send(hop, signal, guard, secrets);
   }
   const where = `${hop.method} ${describeUrl(hop.url, secrets)}`;
-  const output: HttpOutput = { status: res.status, headers: Object.fromEntries(res.headers), body: await readBody(res, signal, where) };
+  const output: HttpOutput = {
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: await readBody(res, signal, where),
+  };
   const expected = config.expectStatus ? config.expectStatus.includes(res.status) : res.ok;
   if (expected) return output;
   throw new AppError({
@@ -71,7 +83,12 @@ async function request(config: HttpConfig, { input, signal, secrets }: ExecuteCo
   });
 }
 
-async function send({ url, method, headers, body }: Hop, signal: AbortSignal, guard: Guard, secrets: readonly string[]): Promise<Response> {
+async function send(
+  { url, method, headers, body }: Hop,
+  signal: AbortSignal,
+  guard: Guard,
+  secrets: readonly string[],
+): Promise<Response> {
   const hidden = urlHoldsSecret(url, secrets);
   try {
     guard.assertAllowed(url);

@@ -20,13 +20,23 @@ const ANY = 0;
 export function parseAllowlist(text: string): Allowlist {
   const hosts = new Map<string, Set<number>>();
   const nets = new Map<number, BlockList>();
-  for (const entry of text.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean)) {
     const { host, port } = splitPort(entry);
     const [net, prefix, extra] = host.split('/');
     const family = net ? isIP(net) : 0;
     if (family === 4 || family === 6) {
       const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
-      if (extra !== undefined || !Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128) || (prefix !== undefined && !/^\d+$/.test(prefix))) throw invalid(entry);
+      if (
+        extra !== undefined ||
+        !Number.isInteger(bits) ||
+        bits < 0 ||
+        bits > (family === 4 ? 32 : 128) ||
+        (prefix !== undefined && !/^\d+$/.test(prefix))
+      )
+        throw invalid(entry);
       const list = nets.get(port) ?? new BlockList();
       list.addSubnet(net ?? '', bits, family === 4 ? 'ipv4' : 'ipv6');
       nets.set(port, list);
@@ -35,11 +45,14 @@ export function parseAllowlist(text: string): Allowlist {
       hosts.set(host, (hosts.get(host) ?? new Set()).add(port));
     }
   }
-  const inPorts = (ports: Set<number> | undefined, port: number) => ports !== undefined && (ports.has(ANY) || ports.has(port));
-  const inNets = (list: BlockList | undefined, address: string, family: 4 | 6) => list?.check(address, family === 4 ? 'ipv4' : 'ipv6') ?? false;
+  const inPorts = (ports: Set<number> | undefined, port: number) =>
+    ports !== undefined && (ports.has(ANY) || ports.has(port));
+  const inNets = (list: BlockList | undefined, address: string, family: 4 | 6) =>
+    list?.check(address, family === 4 ? 'ipv4' : 'ipv6') ?? false;
   return {
     allowsHost: (host, port) => inPorts(hosts.get(host.toLowerCase()), port),
-    allowsAddress: (address, family, port) => inNets(nets.get(ANY), address, family) || inNets(nets.get(port), address, family),
+    allowsAddress: (address, family, port) =>
+      inNets(nets.get(ANY), address, family) || inNets(nets.get(port), address, family),
   };
 }
 
@@ -61,4 +74,7 @@ function portOf(text: string | undefined, entry: string): number {
 }
 
 const invalid = (entry: string) =>
-  new AppError({ code: 'INVALID_HTTP_ALLOWLIST', message: `HTTP_ALLOWLIST entry '${entry}' is not a host, IP, CIDR, host:port or [IPv6]:port` });
+  new AppError({
+    code: 'INVALID_HTTP_ALLOWLIST',
+    message: `HTTP_ALLOWLIST entry '${entry}' is not a host, IP, CIDR, host:port or [IPv6]:port`,
+  });

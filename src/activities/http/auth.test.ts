@@ -15,18 +15,61 @@ describe('http steps authenticated through connections', () => {
     receiver.on('/token', (req) => {
       const form = new URLSearchParams(req.body);
       if (form.get('client_secret') !== 'cs-123') return { status: 401, body: { error: 'invalid_client' } };
-      return { status: 200, body: { access_token: `tok-${receiver.requestsTo('/token').length}`, expires_in: lifetime, token_type: 'Bearer' } };
+      return {
+        status: 200,
+        body: {
+          access_token: `tok-${receiver.requestsTo('/token').length}`,
+          expires_in: lifetime,
+          token_type: 'Bearer',
+        },
+      };
     });
     const base = { baseUrl: receiver.url };
     call = connectorRunner(httpConnector, {
       secrets: { tok: 'b-token', pw: 'p@ss', key: 'k-123', cs: 'cs-123', bad: 'wrong' },
       connections: {
         bearer: { type: 'http', config: { ...base, auth: { type: 'bearer', token: "$secret('tok')" } } },
-        basic: { type: 'http', config: { ...base, auth: { type: 'basic', username: 'ann', password: "$secret('pw')" } } },
-        header: { type: 'http', config: { ...base, headers: { 'x-team': 'a' }, auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: "$secret('key')" } } },
-        oauth: { type: 'http', config: { ...base, auth: { type: 'oauth2', tokenUrl: `${receiver.url}/token`, clientId: 'app', clientSecret: "$secret('cs')", scope: 'read' } } },
-        badOauth: { type: 'http', config: { ...base, auth: { type: 'oauth2', tokenUrl: `${receiver.url}/token`, clientId: 'app2', clientSecret: "$secret('bad')" } } },
-        elsewhere: { type: 'http', config: { baseUrl: 'https://api.example.com', auth: { type: 'bearer', token: "$secret('tok')" } } },
+        basic: {
+          type: 'http',
+          config: { ...base, auth: { type: 'basic', username: 'ann', password: "$secret('pw')" } },
+        },
+        header: {
+          type: 'http',
+          config: {
+            ...base,
+            headers: { 'x-team': 'a' },
+            auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', value: "$secret('key')" },
+          },
+        },
+        oauth: {
+          type: 'http',
+          config: {
+            ...base,
+            auth: {
+              type: 'oauth2',
+              tokenUrl: `${receiver.url}/token`,
+              clientId: 'app',
+              clientSecret: "$secret('cs')",
+              scope: 'read',
+            },
+          },
+        },
+        badOauth: {
+          type: 'http',
+          config: {
+            ...base,
+            auth: {
+              type: 'oauth2',
+              tokenUrl: `${receiver.url}/token`,
+              clientId: 'app2',
+              clientSecret: "$secret('bad')",
+            },
+          },
+        },
+        elsewhere: {
+          type: 'http',
+          config: { baseUrl: 'https://api.example.com', auth: { type: 'bearer', token: "$secret('tok')" } },
+        },
       },
     });
   });
@@ -51,7 +94,18 @@ describe('http steps authenticated through connections', () => {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     try {
-      const keyed = connectorRunner(httpConnector, { secrets: { key: 'k-123' }, connections: { q: { type: 'http', config: { baseUrl: `http://127.0.0.1:${port}`, auth: { type: 'apiKey', in: 'query', name: 'api_key', value: "$secret('key')" } } } } });
+      const keyed = connectorRunner(httpConnector, {
+        secrets: { key: 'k-123' },
+        connections: {
+          q: {
+            type: 'http',
+            config: {
+              baseUrl: `http://127.0.0.1:${port}`,
+              auth: { type: 'apiKey', in: 'query', name: 'api_key', value: "$secret('key')" },
+            },
+          },
+        },
+      });
       const { output } = await keyed({ url: `http://127.0.0.1:${port}/api?x=1` }, { connection: 'q' });
       assert.deepEqual(seen, ['/api?x=1&api_key=k-123']);
       assert.deepEqual((output as { body: unknown }).body, { echoed: '/api?x=1&api_key=[redacted]' });
@@ -67,7 +121,10 @@ describe('http steps authenticated through connections', () => {
     assert.equal(receiver.requestsTo('/token').length, before + 1);
     assert.match(last()?.headers.authorization ?? '', /^Bearer tok-\d+$/);
     const form = new URLSearchParams(receiver.requestsTo('/token').at(-1)?.body);
-    assert.deepEqual([form.get('grant_type'), form.get('client_id'), form.get('scope')], ['client_credentials', 'app', 'read']);
+    assert.deepEqual(
+      [form.get('grant_type'), form.get('client_id'), form.get('scope')],
+      ['client_credentials', 'app', 'read'],
+    );
     lifetime = 10;
     receiver.on('/api', () => ({ status: 401, body: { error: 'expired' } }));
     const refused = await failureOf(call({ url: `${receiver.url}/api` }, { connection: 'oauth' }));

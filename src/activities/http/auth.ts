@@ -10,11 +10,18 @@ import type { HttpConfig } from './schema.js';
  * elsewhere fails (not retried). Credentials obtained here (an OAuth2 token) join `secrets`, so
  * they are redacted and never follow a redirect to another origin.
  */
-export async function withConnection(config: HttpConfig, connection: HttpConnection, opts: { guard: Guard; signal: AbortSignal; secrets: string[] }): Promise<HttpConfig> {
+export async function withConnection(
+  config: HttpConfig,
+  connection: HttpConnection,
+  opts: { guard: Guard; signal: AbortSignal; secrets: string[] },
+): Promise<HttpConfig> {
   const base = new URL(connection.baseUrl);
   const url = new URL(config.url);
   if (url.origin !== base.origin) {
-    throw new AppError({ code: 'HTTP_CONNECTION_ORIGIN', message: `the step's URL is on ${url.origin}, but its connection is for ${base.origin}; its credentials go nowhere else` });
+    throw new AppError({
+      code: 'HTTP_CONNECTION_ORIGIN',
+      message: `the step's URL is on ${url.origin}, but its connection is for ${base.origin}; its credentials go nowhere else`,
+    });
   }
   const headers: Record<string, string> = { ...connection.headers, ...config.headers };
   const query = { ...config.query };

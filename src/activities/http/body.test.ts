@@ -13,7 +13,11 @@ import { HttpConfigSchema } from './schema.js';
 const http = createHttpActivity({ allowlist: '127.0.0.1' });
 const quiet = new DefaultLogger('ERROR', () => undefined);
 const run = (url: string, startToCloseTimeoutMs = 10_000) =>
-  new MockActivityEnvironment({ startToCloseTimeoutMs }, { logger: quiet }).run<[ConnectorInput], ConnectorResult, typeof http>(http, {
+  new MockActivityEnvironment({ startToCloseTimeoutMs }, { logger: quiet }).run<
+    [ConnectorInput],
+    ConnectorResult,
+    typeof http
+  >(http, {
     config: { url },
     runId: 'run-1',
     workflowId: 'wf-1',
@@ -68,7 +72,10 @@ describe('bounded responses', () => {
   });
 
   const fails = async (promise: Promise<unknown>, code: string, nonRetryable: boolean) => {
-    await assert.rejects(promise, (err: unknown) => err instanceof ApplicationFailure && err.type === code && err.nonRetryable === nonRetryable);
+    await assert.rejects(
+      promise,
+      (err: unknown) => err instanceof ApplicationFailure && err.type === code && err.nonRetryable === nonRetryable,
+    );
   };
 
   it('a declared Content-Length above the cap fails non-retryable with HTTP_RESPONSE_TOO_LARGE before reading the body', async () => {
@@ -80,11 +87,19 @@ describe('bounded responses', () => {
     await fails(run(`${base}/endless`, 60_000), 'HTTP_RESPONSE_TOO_LARGE', true);
     assert.ok(Date.now() - started < 30_000);
     // Only socket buffers' worth beyond the cap was ever sent, not the stream the server would go on writing.
-    assert.ok(endlessWritten.bytes < MAX_RESPONSE_BYTES + 8 * MIB.byteLength, `server wrote ${endlessWritten.bytes} bytes`);
+    assert.ok(
+      endlessWritten.bytes < MAX_RESPONSE_BYTES + 8 * MIB.byteLength,
+      `server wrote ${endlessWritten.bytes} bytes`,
+    );
   });
 
   it('a body of exactly the cap is read whole by the connector', async () => {
-    const ctx = { input: { config: {}, runId: 'r', workflowId: 'w', tenantId: 't', stepId: 's', idempotencyKey: 'r:s' }, signal: AbortSignal.timeout(10_000), attempt: 1, secrets: [] };
+    const ctx = {
+      input: { config: {}, runId: 'r', workflowId: 'w', tenantId: 't', stepId: 's', idempotencyKey: 'r:s' },
+      signal: AbortSignal.timeout(10_000),
+      attempt: 1,
+      secrets: [],
+    };
     const output = await createHttpExecute('127.0.0.1')(HttpConfigSchema.parse({ url: `${base}/exact` }), ctx);
     assert.equal(typeof output.body === 'string' ? output.body.length : -1, MAX_RESPONSE_BYTES);
   });

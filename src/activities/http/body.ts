@@ -36,7 +36,12 @@ export async function readBody(res: Response, signal: AbortSignal, where: string
     }
   } catch (err) {
     if (err instanceof AppError) throw err;
-    if (signal.aborted) throw new AppError({ code: 'HTTP_TIMEOUT', message: `${where} timed out while sending its response`, retryable: true });
+    if (signal.aborted)
+      throw new AppError({
+        code: 'HTTP_TIMEOUT',
+        message: `${where} timed out while sending its response`,
+        retryable: true,
+      });
     throw new AppError({ code: 'HTTP_NETWORK_ERROR', message: `${where} broke off its response`, retryable: true });
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -49,4 +54,8 @@ export async function readBody(res: Response, signal: AbortSignal, where: string
 }
 
 const tooLarge = (where: string) =>
-  new AppError({ code: 'HTTP_RESPONSE_TOO_LARGE', message: `${where} answered with more than ${MAX_RESPONSE_BYTES} bytes`, retryable: false });
+  new AppError({
+    code: 'HTTP_RESPONSE_TOO_LARGE',
+    message: `${where} answered with more than ${MAX_RESPONSE_BYTES} bytes`,
+    retryable: false,
+  });

@@ -10,7 +10,12 @@ const AuthSchema = (secret: z.ZodString) =>
     z.strictObject({ type: z.literal('bearer'), token: secret }),
     z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: secret }),
     /** An API key sent in a header (e.g. `X-Api-Key`) or a query parameter. */
-    z.strictObject({ type: z.literal('apiKey'), in: z.enum(['header', 'query']), name: z.string().min(1).max(200), value: secret }),
+    z.strictObject({
+      type: z.literal('apiKey'),
+      in: z.enum(['header', 'query']),
+      name: z.string().min(1).max(200),
+      value: secret,
+    }),
     /** OAuth2 client credentials: the token is fetched, cached until shortly before it expires, and refreshed. */
     z.strictObject({
       type: z.literal('oauth2'),
@@ -29,7 +34,8 @@ const AuthSchema = (secret: z.ZodString) =>
  */
 export const httpConnection = defineConnectionKind({
   type: 'http',
-  description: 'An HTTP API: its base URL and credentials (bearer, basic, API key in a header or the query, OAuth2 client credentials).',
+  description:
+    'An HTTP API: its base URL and credentials (bearer, basic, API key in a header or the query, OAuth2 client credentials).',
   example: { baseUrl: 'https://api.example.com', auth: { type: 'bearer', token: "$secret('crm_token')" } },
   schema: (secret) =>
     z.strictObject({
@@ -51,7 +57,12 @@ export const httpConnection = defineConnectionKind({
       await res.body?.cancel();
       return { status: res.status };
     } catch (err) {
-      throw new AppError({ code: 'HTTP_NETWORK_ERROR', message: `${url.origin} could not be reached`, retryable: true, cause: err });
+      throw new AppError({
+        code: 'HTTP_NETWORK_ERROR',
+        message: `${url.origin} could not be reached`,
+        retryable: true,
+        cause: err,
+      });
     }
   },
 });

@@ -9,8 +9,13 @@ const spec = {
     '(Retry-After honoured), other statuses outside `expectStatus` are not. Private addresses need HTTP_ALLOWLIST. ' +
     'A `connection` of type `http` adds its headers and credentials (bearer, basic, API key, OAuth2 client credentials).',
   configSchema: HttpConfigSchema,
-  defaults: { timeout: '30s', retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' } },
-  example: { config: { method: 'POST', url: 'https://crm.example.com/contacts', body: { email: '{{ trigger.email }}' } } },
+  defaults: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  },
+  example: {
+    config: { method: 'POST', url: 'https://crm.example.com/contacts', body: { email: '{{ trigger.email }}' } },
+  },
   connection: { kind: httpConnection, required: false },
   create: (deps: ConnectorDeps) => createHttpExecute(deps.allowlist),
 };

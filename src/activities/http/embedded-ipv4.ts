@@ -15,13 +15,17 @@ export function embeddedIpv4(address: string): string[] {
   if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return [last];
   if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return [last];
   if (g[0] === 0x2002) return [v4(g[1] ?? 0, g[2] ?? 0)];
-  if (g[0] === 0x2001 && g[1] === 0) return [v4(g[2] ?? 0, g[3] ?? 0), v4(~(g[6] ?? 0) & 0xffff, ~(g[7] ?? 0) & 0xffff)];
+  if (g[0] === 0x2001 && g[1] === 0)
+    return [v4(g[2] ?? 0, g[3] ?? 0), v4(~(g[6] ?? 0) & 0xffff, ~(g[7] ?? 0) & 0xffff)];
   return [];
 }
 
 /** The eight 16-bit groups of an IPv6 address (zone id ignored), or undefined if it is not one. */
 export function ipv6Groups(address: string): number[] | undefined {
-  let text = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+  let text = address
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '')
+    .toLowerCase();
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted.slice(1).map(Number);

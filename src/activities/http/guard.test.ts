@@ -12,7 +12,8 @@ const isBlocked = (err: unknown) => err instanceof AppError && err.code === 'HTT
 
 describe('the SSRF guard and IPv6 addresses that carry IPv4 addresses', () => {
   const guard = createGuard('');
-  const refused = (host: string) => assert.throws(() => guard.assertAllowed(new URL(`http://[${host}]/`)), isBlocked, host);
+  const refused = (host: string) =>
+    assert.throws(() => guard.assertAllowed(new URL(`http://[${host}]/`)), isBlocked, host);
   const allowed = (host: string) => assert.doesNotThrow(() => guard.assertAllowed(new URL(`http://[${host}]/`)), host);
 
   it('decodes the IPv4 address of each form', () => {
@@ -27,7 +28,14 @@ describe('the SSRF guard and IPv6 addresses that carry IPv4 addresses', () => {
   });
 
   it('refuses NAT64 64:ff9b::/96 addresses of loopback, private and metadata addresses, and all of 64:ff9b:1::/48', () => {
-    for (const host of ['64:ff9b::7f00:1', '64:ff9b::127.0.0.1', '64:ff9b::a00:1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::808:808']) refused(host);
+    for (const host of [
+      '64:ff9b::7f00:1',
+      '64:ff9b::127.0.0.1',
+      '64:ff9b::a00:1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::808:808',
+    ])
+      refused(host);
     allowed('64:ff9b::808:808');
   });
 
@@ -72,7 +80,12 @@ describe('HTTP_ALLOWLIST with host:port entries', () => {
     await first.close();
     await second.close();
   });
-  const ctx = () => ({ input: { config: {}, runId: 'r', workflowId: 'w', tenantId: 't', stepId: 's', idempotencyKey: 'r:s' }, signal: AbortSignal.timeout(5_000), attempt: 1, secrets: [] });
+  const ctx = () => ({
+    input: { config: {}, runId: 'r', workflowId: 'w', tenantId: 't', stepId: 's', idempotencyKey: 'r:s' },
+    signal: AbortSignal.timeout(5_000),
+    attempt: 1,
+    secrets: [],
+  });
   const get = (allowlist: string, url: string) => createHttpExecute(allowlist)(HttpConfigSchema.parse({ url }), ctx());
 
   it('an address:port entry allows that port only', async () => {
@@ -105,8 +118,20 @@ describe('HTTP_ALLOWLIST with host:port entries', () => {
   });
 
   it('refuses malformed entries at start with INVALID_HTTP_ALLOWLIST', () => {
-    for (const entry of ['localhost:0', 'localhost:70000', 'localhost:http', '10.0.0.0/33', '[::1]:x', 'a b', '10.0.0.0/8/1']) {
-      assert.throws(() => parseAllowlist(entry), (err: unknown) => err instanceof AppError && err.code === 'INVALID_HTTP_ALLOWLIST', entry);
+    for (const entry of [
+      'localhost:0',
+      'localhost:70000',
+      'localhost:http',
+      '10.0.0.0/33',
+      '[::1]:x',
+      'a b',
+      '10.0.0.0/8/1',
+    ]) {
+      assert.throws(
+        () => parseAllowlist(entry),
+        (err: unknown) => err instanceof AppError && err.code === 'INVALID_HTTP_ALLOWLIST',
+        entry,
+      );
     }
   });
 });

@@ -36,7 +36,11 @@ export interface Guard {
   assertAllowed(url: URL): void;
 }
 
-type Lookup = (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => void;
+type Lookup = (
+  hostname: string,
+  options: object,
+  callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
 
 /**
  * Builds the guard from HTTP_ALLOWLIST (see parseAllowlist: hosts, IPs, CIDRs, `host:port`,
@@ -51,24 +55,28 @@ export function createGuard(allowlist: string): Guard {
   for (const [net, prefix, family] of BLOCKED) blocked.addSubnet(net, prefix, family);
   const addressPermitted = (address: string, family: 4 | 6, port: number): boolean =>
     allowed.allowsAddress(address, family, port) ||
-    (!blocked.check(address, family === 6 ? 'ipv6' : 'ipv4') && (family === 4 || embeddedIpv4(address).every((v4) => addressPermitted(v4, 4, port))));
+    (!blocked.check(address, family === 6 ? 'ipv6' : 'ipv4') &&
+      (family === 4 || embeddedIpv4(address).every((v4) => addressPermitted(v4, 4, port))));
   const permitted = (host: string, address: string, family: number, port: number) =>
     allowed.allowsHost(host, port) || addressPermitted(address, family === 6 ? 6 : 4, port);
 
-  const lookupFor = (port: number): Lookup => (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, []);
-      const refused = addresses.find((a) => !permitted(hostname, a.address, a.family, port));
-      if (refused) return callback(blockedAddress(hostname, refused.address), []);
-      callback(null, addresses);
-    });
-  };
+  const lookupFor =
+    (port: number): Lookup =>
+    (hostname, options, callback) => {
+      dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err, []);
+        const refused = addresses.find((a) => !permitted(hostname, a.address, a.family, port));
+        if (refused) return callback(blockedAddress(hostname, refused.address), []);
+        callback(null, addresses);
+      });
+    };
   // The port is known per connection, not to a DNS lookup, so each port gets its own connector.
   const connectors = new Map<number, buildConnector.connector>();
   const connect: buildConnector.connector = (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
     const literal = isIP(opts.hostname);
-    if (literal && !permitted(opts.hostname, opts.hostname, literal, port)) return callback(blockedAddress(opts.hostname, opts.hostname), null);
+    if (literal && !permitted(opts.hostname, opts.hostname, literal, port))
+      return callback(blockedAddress(opts.hostname, opts.hostname), null);
     let connector = connectors.get(port);
     if (!connector) connectors.set(port, (connector = buildConnector({ lookup: lookupFor(port) })));
     connector(opts, callback);
@@ -84,7 +92,10 @@ export function createGuard(allowlist: string): Guard {
 const portOf = (url: URL) => Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
 
 export const blockedAddress = (host: string, address: string) =>
-  new AppError({ code: 'HTTP_BLOCKED_ADDRESS', message: `${host} resolves to ${address}, a private or local address; allow it with HTTP_ALLOWLIST` });
+  new AppError({
+    code: 'HTTP_BLOCKED_ADDRESS',
+    message: `${host} resolves to ${address}, a private or local address; allow it with HTTP_ALLOWLIST`,
+  });
 
 /** The blocked error inside a failed fetch, if that is why it failed. */
 export function blockedCause(err: unknown): AppError | undefined {

@@ -11,7 +11,14 @@ import { HttpConfigSchema } from './schema.js';
 const SECRET = 'sk_live_Zx81/secret+value';
 const execute = createHttpExecute('127.0.0.1');
 const ctx = (secrets: string[] = [SECRET]) => ({
-  input: { config: {}, runId: 'run-1', workflowId: 'wf-1', tenantId: 't', stepId: 'call', idempotencyKey: 'run-1:call' },
+  input: {
+    config: {},
+    runId: 'run-1',
+    workflowId: 'wf-1',
+    tenantId: 't',
+    stepId: 'call',
+    idempotencyKey: 'run-1:call',
+  },
   signal: AbortSignal.timeout(5_000),
   attempt: 1,
   secrets,
@@ -54,10 +61,15 @@ describe('http redirects between two origins (two local receivers on different p
     second.on('/landing', () => ({ status: 200, body: { landed: true } }));
     const output = await call({ url: `${first.url}/away`, headers: credentialHeaders });
     assert.deepEqual(output.body, { landed: true });
-    assert.equal(first.requestsTo('/away')[0]?.headers.authorization, `Bearer ${SECRET}`, 'the first origin got the credentials');
+    assert.equal(
+      first.requestsTo('/away')[0]?.headers.authorization,
+      `Bearer ${SECRET}`,
+      'the first origin got the credentials',
+    );
     const arrived = second.requestsTo('/landing')[0]?.headers;
     assert.ok(arrived);
-    for (const name of ['authorization', 'cookie', 'proxy-authorization', 'x-api-key', 'x-signature']) assert.equal(arrived[name], undefined, name);
+    for (const name of ['authorization', 'cookie', 'proxy-authorization', 'x-api-key', 'x-signature'])
+      assert.equal(arrived[name], undefined, name);
     assert.equal(arrived['x-trace'], 'keep-me');
     assert.equal(arrived['idempotency-key'], 'run-1:call');
   });
@@ -82,7 +94,9 @@ describe('http redirects between two origins (two local receivers on different p
   it('a cross-origin 307 or 308 that would re-send a body holding a secret fails, non-retryable, and sends nothing there', async () => {
     for (const status of [307, 308]) {
       first.on(`/post-${status}`, () => ({ status, headers: { location: `${second.url}/steal-${status}` } }));
-      const err = await rejection(call({ method: 'POST', url: `${first.url}/post-${status}`, body: { token: SECRET } }));
+      const err = await rejection(
+        call({ method: 'POST', url: `${first.url}/post-${status}`, body: { token: SECRET } }),
+      );
       assert.equal(err.code, 'HTTP_UNSAFE_REDIRECT');
       assert.equal(err.retryable, false);
       assert.equal(second.requestsTo(`/steal-${status}`).length, 0);
@@ -92,9 +106,15 @@ describe('http redirects between two origins (two local receivers on different p
   it('a cross-origin 307 re-sends a body without secrets, and a 302 after POST arrives as a GET without body', async () => {
     first.on('/plain-307', () => ({ status: 307, headers: { location: `${second.url}/plain` } }));
     second.on('/plain', (req) => ({ status: 200, body: { method: req.method, body: req.body } }));
-    assert.deepEqual((await call({ method: 'POST', url: `${first.url}/plain-307`, body: { hello: 'world' } })).body, { method: 'POST', body: '{"hello":"world"}' });
+    assert.deepEqual((await call({ method: 'POST', url: `${first.url}/plain-307`, body: { hello: 'world' } })).body, {
+      method: 'POST',
+      body: '{"hello":"world"}',
+    });
     first.on('/secret-302', () => ({ status: 302, headers: { location: `${second.url}/plain` } }));
-    assert.deepEqual((await call({ method: 'POST', url: `${first.url}/secret-302`, body: { token: SECRET } })).body, { method: 'GET', body: '' });
+    assert.deepEqual((await call({ method: 'POST', url: `${first.url}/secret-302`, body: { token: SECRET } })).body, {
+      method: 'GET',
+      body: '',
+    });
     assert.equal(second.requestsTo('/plain').at(-1)?.headers['content-type'], undefined);
   });
 
@@ -111,18 +131,35 @@ describe('http redirects between two origins (two local receivers on different p
 });
 
 describe('redirect rules', () => {
-  const hop = (url: string) => ({ url: new URL(url), method: 'GET', headers: new Headers({ authorization: 'Bearer x' }), body: undefined });
+  const hop = (url: string) => ({
+    url: new URL(url),
+    method: 'GET',
+    headers: new Headers({ authorization: 'Bearer x' }),
+    body: undefined,
+  });
 
   it('refuses an https to http downgrade with a non-retryable HTTP_INSECURE_REDIRECT, same host or not', () => {
     for (const location of ['http://api.example.com/next', 'http://elsewhere.example/']) {
-      assert.throws(() => nextHop(hop('https://api.example.com/start'), 302, location, []), (err: unknown) => err instanceof AppError && err.code === 'HTTP_INSECURE_REDIRECT' && !err.retryable);
+      assert.throws(
+        () => nextHop(hop('https://api.example.com/start'), 302, location, []),
+        (err: unknown) => err instanceof AppError && err.code === 'HTTP_INSECURE_REDIRECT' && !err.retryable,
+      );
     }
-    assert.equal(nextHop(hop('http://api.example.com/'), 302, 'https://api.example.com/secure', []).url.protocol, 'https:');
+    assert.equal(
+      nextHop(hop('http://api.example.com/'), 302, 'https://api.example.com/secure', []).url.protocol,
+      'https:',
+    );
   });
 
   it('treats another port or scheme on the same host as another origin', () => {
-    assert.equal(nextHop(hop('http://api.example.com/'), 302, 'http://api.example.com:8080/', []).headers.has('authorization'), false);
-    assert.equal(nextHop(hop('http://api.example.com/'), 302, 'https://api.example.com/', []).headers.has('authorization'), false);
+    assert.equal(
+      nextHop(hop('http://api.example.com/'), 302, 'http://api.example.com:8080/', []).headers.has('authorization'),
+      false,
+    );
+    assert.equal(
+      nextHop(hop('http://api.example.com/'), 302, 'https://api.example.com/', []).headers.has('authorization'),
+      false,
+    );
     assert.equal(nextHop(hop('http://api.example.com/'), 302, '/relative', []).headers.has('authorization'), true);
   });
 });
@@ -130,7 +167,12 @@ describe('redirect rules', () => {
 describe('secrets in URLs stay out of error text', () => {
   it('a DNS failure for a host made from a secret names neither the host nor the secret', async () => {
     const secret = 'TenantSecretHost42';
-    const err = await rejection(createHttpExecute('')(HttpConfigSchema.parse({ url: `http://${secret}.invalid/path?k=${secret}` }), ctx([secret])));
+    const err = await rejection(
+      createHttpExecute('')(
+        HttpConfigSchema.parse({ url: `http://${secret}.invalid/path?k=${secret}` }),
+        ctx([secret]),
+      ),
+    );
     assert.equal(err.code, 'HTTP_NETWORK_ERROR');
     assert.doesNotMatch(err.message, new RegExp(secret, 'i'));
     assert.match(err.message, /http:\/\/\[redacted\]/);

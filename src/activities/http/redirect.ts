@@ -26,7 +26,10 @@ const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'c
 export function nextHop(prev: Hop, status: number, location: string, secrets: readonly string[]): Hop {
   const url = parseLocation(location, prev.url, secrets);
   if (prev.url.protocol === 'https:' && url.protocol === 'http:') {
-    throw refused('HTTP_INSECURE_REDIRECT', `${describeUrl(prev.url, secrets)} redirected to plain http (${describeUrl(url, secrets)}); refusing to downgrade`);
+    throw refused(
+      'HTTP_INSECURE_REDIRECT',
+      `${describeUrl(prev.url, secrets)} redirected to plain http (${describeUrl(url, secrets)}); refusing to downgrade`,
+    );
   }
   const headers = new Headers(prev.headers);
   let { method, body } = prev;
@@ -40,7 +43,10 @@ export function nextHop(prev: Hop, status: number, location: string, secrets: re
     for (const name of CREDENTIAL_HEADERS) headers.delete(name);
     for (const [name, value] of [...headers]) if (matcher?.test(value)) headers.delete(name);
     if (body !== undefined && matcher?.test(body)) {
-      throw refused('HTTP_UNSAFE_REDIRECT', `${describeUrl(prev.url, secrets)} redirected (${status}) to another origin, ${describeUrl(url, secrets)}, and the body to re-send holds a secret`);
+      throw refused(
+        'HTTP_UNSAFE_REDIRECT',
+        `${describeUrl(prev.url, secrets)} redirected (${status}) to another origin, ${describeUrl(url, secrets)}, and the body to re-send holds a secret`,
+      );
     }
   }
   return { url, method, headers, body };
@@ -53,7 +59,8 @@ function parseLocation(location: string, base: URL, secrets: readonly string[]):
   } catch {
     throw refused('HTTP_BAD_REDIRECT', `${describeUrl(base, secrets)} redirected to an invalid URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refused('HTTP_BAD_REDIRECT', `${describeUrl(base, secrets)} redirected to a ${url.protocol} URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw refused('HTTP_BAD_REDIRECT', `${describeUrl(base, secrets)} redirected to a ${url.protocol} URL`);
   return url;
 }
 

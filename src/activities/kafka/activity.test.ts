@@ -22,7 +22,10 @@ describe('the kafka connector against a real broker', { skip: kafkaSkipReason() 
   after(() => broker?.stop());
 
   it('produces key, JSON value and headers with the idempotency key, and answers topic, partition and offset', async () => {
-    const { output } = await produce({ topic: 'signups', key: 'ann@example.com', value: { email: 'ann@example.com' }, headers: { source: 'test' } }, { connection: 'events', timeoutMs: 20_000 });
+    const { output } = await produce(
+      { topic: 'signups', key: 'ann@example.com', value: { email: 'ann@example.com' }, headers: { source: 'test' } },
+      { connection: 'events', timeoutMs: 20_000 },
+    );
     assert.deepEqual(output, { topic: 'signups', partition: 0, offset: '0' });
     const [message] = await broker.readAll('signups', 1);
     assert.equal(message?.value, '{"email":"ann@example.com"}');
@@ -33,7 +36,10 @@ describe('the kafka connector against a real broker', { skip: kafkaSkipReason() 
     const err = await failureOf(produce({ topic: 'signups', value: 'x' }, { connection: 'down', timeoutMs: 20_000 }));
     assert.equal(err.nonRetryable, false);
     assert.ok(['KAFKA_UNAVAILABLE', 'KAFKA_TIMEOUT'].includes(err.type ?? ''), String(err.type));
-    const details = await kafkaConnection.erased.test({ brokers: broker.brokers.split(',') }, { signal: AbortSignal.timeout(20_000), deps: { allowlist: '127.0.0.1' } });
+    const details = await kafkaConnection.erased.test(
+      { brokers: broker.brokers.split(',') },
+      { signal: AbortSignal.timeout(20_000), deps: { allowlist: '127.0.0.1' } },
+    );
     assert.equal(details.brokers, 1);
   });
 });

@@ -23,15 +23,29 @@ export interface KafkaOutput {
 export function createKafkaExecute(allowlist: string) {
   const guard = createHostGuard(allowlist);
   return async (config: KafkaConfig, ctx: ExecuteContext<KafkaConnection>): Promise<KafkaOutput> => {
-    if (!ctx.connection) throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a kafka step names a kafka connection' });
+    if (!ctx.connection)
+      throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a kafka step names a kafka connection' });
     let producer: Producer | undefined;
     try {
-      producer = (await kafkaClient(ctx.connection, guard)).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      producer = (await kafkaClient(ctx.connection, guard)).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
       await untilAborted(producer.connect(), ctx.signal);
       const value = typeof config.value === 'string' ? config.value : JSON.stringify(config.value ?? null);
-      const message = { key: config.key, value, headers: { 'idempotency-key': ctx.input.idempotencyKey, ...config.headers }, ...(config.partition === undefined ? {} : { partition: config.partition }) };
-      const [sent] = await untilAborted(producer.send({ topic: config.topic, messages: [message], acks: -1 }), ctx.signal);
-      if (!sent) throw new AppError({ code: 'KAFKA_UNAVAILABLE', message: 'the cluster acknowledged nothing', retryable: true });
+      const message = {
+        key: config.key,
+        value,
+        headers: { 'idempotency-key': ctx.input.idempotencyKey, ...config.headers },
+        ...(config.partition === undefined ? {} : { partition: config.partition }),
+      };
+      const [sent] = await untilAborted(
+        producer.send({ topic: config.topic, messages: [message], acks: -1 }),
+        ctx.signal,
+      );
+      if (!sent)
+        throw new AppError({ code: 'KAFKA_UNAVAILABLE', message: 'the cluster acknowledged nothing', retryable: true });
       return { topic: sent.topicName, partition: sent.partition, offset: sent.baseOffset ?? sent.offset ?? '' };
     } catch (err) {
       throw kafkaError(err, ctx.signal);

@@ -7,10 +7,19 @@ import { kafkaError } from './errors.js';
 
 const schema = (secret: z.ZodString) =>
   z.strictObject({
-    brokers: z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'a broker is host:port')).min(1).max(20),
+    brokers: z
+      .array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'a broker is host:port'))
+      .min(1)
+      .max(20),
     clientId: z.string().min(1).max(100).default('mini-zaps'),
     ssl: z.boolean().default(false),
-    sasl: z.strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: secret }).optional(),
+    sasl: z
+      .strictObject({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: secret,
+      })
+      .optional(),
   });
 
 /**
@@ -20,7 +29,11 @@ const schema = (secret: z.ZodString) =>
 export const kafkaConnection = defineConnectionKind({
   type: 'kafka',
   description: 'An Apache Kafka cluster: bootstrap brokers, TLS, and SASL (plain, scram-sha-256, scram-sha-512).',
-  example: { brokers: ['kafka-1.example.com:9092'], ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'zaps', password: "$secret('kafka_pw')" } },
+  example: {
+    brokers: ['kafka-1.example.com:9092'],
+    ssl: true,
+    sasl: { mechanism: 'scram-sha-512', username: 'zaps', password: "$secret('kafka_pw')" },
+  },
   schema,
   // A metadata request: the cluster answers who its brokers and controller are.
   test: async (config, { signal, deps }) => {
@@ -45,6 +58,18 @@ export async function kafkaClient(c: KafkaConnection, guard: HostGuard): Promise
     const [host = '', port = '0'] = broker.split(':');
     await guard.resolve(host, Number(port), 'KAFKA');
   }
-  const sasl: SASLOptions | undefined = c.sasl && { mechanism: c.sasl.mechanism, username: c.sasl.username, password: c.sasl.password };
-  return new Kafka({ clientId: c.clientId, brokers: c.brokers, ssl: c.ssl, ...(sasl ? { sasl } : {}), logLevel: logLevel.NOTHING, connectionTimeout: 5_000, retry: { retries: 2, initialRetryTime: 200 } });
+  const sasl: SASLOptions | undefined = c.sasl && {
+    mechanism: c.sasl.mechanism,
+    username: c.sasl.username,
+    password: c.sasl.password,
+  };
+  return new Kafka({
+    clientId: c.clientId,
+    brokers: c.brokers,
+    ssl: c.ssl,
+    ...(sasl ? { sasl } : {}),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5_000,
+    retry: { retries: 2, initialRetryTime: 200 },
+  });
 }

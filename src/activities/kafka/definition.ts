@@ -24,8 +24,14 @@ export const kafkaConnector = defineConnector({
     'Produces one message to a topic of a `kafka` connection: key, value (JSON unless a string), headers, partition. Idempotent producer, acks from all in-sync replicas; ' +
     'the message carries an `idempotency-key` header. Output `{topic, partition, offset}`. Refused credentials (KAFKA_AUTH_FAILED) are not retried; a cluster that is down is.',
   configSchema: KafkaConfigSchema,
-  defaults: { timeout: '30s', retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } },
-  example: { connection: 'events', config: { topic: 'signups', key: '{{ trigger.email }}', value: { email: '{{ trigger.email }}' } } },
+  defaults: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  },
+  example: {
+    connection: 'events',
+    config: { topic: 'signups', key: '{{ trigger.email }}', value: { email: '{{ trigger.email }}' } },
+  },
   connection: { kind: kafkaConnection, required: true },
   create: (deps: ConnectorDeps) => createKafkaExecute(deps.allowlist),
 });

@@ -31,7 +31,9 @@ const SPACING = 1.1;
 /** A limit as so many requests per window: 5/s is 5 per second, 0.5/s 1 per 2 s, 30/min 30 per minute. */
 function windowOf(limit: RateLimit): { count: number; windowMs: number } {
   const [rate, unitMs] = limit.perSecond !== undefined ? [limit.perSecond, 1000] : [limit.perMinute ?? 60, 60_000];
-  return rate >= 1 ? { count: Math.floor(rate), windowMs: (unitMs * Math.floor(rate)) / rate } : { count: 1, windowMs: unitMs / rate };
+  return rate >= 1
+    ? { count: Math.floor(rate), windowMs: (unitMs * Math.floor(rate)) / rate }
+    : { count: 1, windowMs: unitMs / rate };
 }
 
 /** The step's own limit, else its connection's (loaded for its tenant); none when neither has one. */
@@ -56,11 +58,15 @@ export function createRateActivities(deps: { store: RateStore; connections: Pick
     async reserveRate(req: RateRequest): Promise<RateAnswer> {
       const limit = await limitOf(req, deps.connections);
       if (!limit) return { waitMs: 0 };
-      const name = limit.key ?? (req.connection ? `connection:${req.connection}` : `step:${req.workflowId}:${req.stepId}`);
+      const name =
+        limit.key ?? (req.connection ? `connection:${req.connection}` : `step:${req.workflowId}:${req.stepId}`);
       const key = `${req.tenantId}:${name}`;
       const { count, windowMs } = windowOf(limit);
       const intervalMs = Math.ceil(windowMs / count);
-      return { ...(await deps.store.reserve(key, intervalMs, req.reservation)), rate: { key, count, windowMs: Math.ceil(windowMs * SPACING) } };
+      return {
+        ...(await deps.store.reserve(key, intervalMs, req.reservation)),
+        rate: { key, count, windowMs: Math.ceil(windowMs * SPACING) },
+      };
     },
   };
 }

@@ -5,7 +5,10 @@ import { hasRedis, startRedis } from '../../../test/helpers/redis.js';
 import { memoryRateStore, redisRateStore, type RateStore } from './store.js';
 
 /** The rules both stores keep, checked against each (times relative, so Redis's own clock works). */
-function behaves(name: string, make: () => Promise<{ store: RateStore; now: () => number; advance: (ms: number) => Promise<void> }>) {
+function behaves(
+  name: string,
+  make: () => Promise<{ store: RateStore; now: () => number; advance: (ms: number) => Promise<void> }>,
+) {
   it(`${name}: spaces slots by the interval, lets a reservation go once its time comes, and a pause holds back every slot`, async () => {
     const { store, now, advance } = await make();
     const first = await store.reserve('k', 100);
@@ -49,6 +52,10 @@ describe('rate-limit stores', () => {
       client.disconnect();
       redis.stop();
     });
-    behaves('shared by every worker', async () => ({ store: redisRateStore(client, `t${Math.random()}`), now: Date.now, advance: (ms) => new Promise((r) => setTimeout(r, ms)) }));
+    behaves('shared by every worker', async () => ({
+      store: redisRateStore(client, `t${Math.random()}`),
+      now: Date.now,
+      advance: (ms) => new Promise((r) => setTimeout(r, ms)),
+    }));
   });
 });

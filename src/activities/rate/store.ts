@@ -109,7 +109,16 @@ export function redisRateStore(client: Redis | WithRedis, prefix = 'mz:steprate'
   const withRedis: WithRedis = typeof client === 'function' ? client : (command) => command(client);
   return {
     async reserve(key, intervalMs, reservation) {
-      const answer: unknown = await withRedis((r) => r.eval(RESERVE, 2, `${prefix}:next:${key}`, `${prefix}:paused:${key}`, String(intervalMs), String(reservation ?? -1)));
+      const answer: unknown = await withRedis((r) =>
+        r.eval(
+          RESERVE,
+          2,
+          `${prefix}:next:${key}`,
+          `${prefix}:paused:${key}`,
+          String(intervalMs),
+          String(reservation ?? -1),
+        ),
+      );
       const [waitMs, slot] = Array.isArray(answer) ? answer.map(Number) : [0, -1];
       return waitMs && slot !== undefined && slot >= 0 ? { waitMs, reservation: slot } : { waitMs: 0 };
     },
@@ -117,7 +126,19 @@ export function redisRateStore(client: Redis | WithRedis, prefix = 'mz:steprate'
       await withRedis((r) => r.eval(PAUSE, 1, `${prefix}:paused:${key}`, String(Math.max(0, untilMs - Date.now()))));
     },
     async admit(key, count, windowMs) {
-      return Number(await withRedis((r) => r.eval(ADMIT, 2, `${prefix}:sent:${key}`, `${prefix}:paused:${key}`, String(count), String(windowMs), Math.random().toString(36).slice(2))));
+      return Number(
+        await withRedis((r) =>
+          r.eval(
+            ADMIT,
+            2,
+            `${prefix}:sent:${key}`,
+            `${prefix}:paused:${key}`,
+            String(count),
+            String(windowMs),
+            Math.random().toString(36).slice(2),
+          ),
+        ),
+      );
     },
   };
 }
@@ -166,7 +187,9 @@ export function withFallback(primary: RateStore, fallback: RateStore = memoryRat
     (...args: A): Promise<R> =>
       call(primary, ...args).catch(() => call(fallback, ...args));
   return {
-    reserve: either((s, key: string, intervalMs: number, reservation?: number) => s.reserve(key, intervalMs, reservation)),
+    reserve: either((s, key: string, intervalMs: number, reservation?: number) =>
+      s.reserve(key, intervalMs, reservation),
+    ),
     pause: either((s, key: string, untilMs: number) => s.pause(key, untilMs)),
     admit: either((s, key: string, count: number, windowMs: number) => s.admit(key, count, windowMs)),
   };

@@ -14,9 +14,15 @@ describe('the slack connector against a local receiver', () => {
     receiver.on('/hook', () => ({ status: 200, body: 'ok' }));
     receiver.on('/revoked', () => ({ status: 404, body: 'no_service' }));
     receiver.on('/api/chat.postMessage', (req) =>
-      req.headers.authorization === `Bearer ${TOKEN}` ? { status: 200, body: { ok: true, channel: 'C123', ts: '1700000000.000100' } } : { status: 200, body: { ok: false, error: 'invalid_auth' } },
+      req.headers.authorization === `Bearer ${TOKEN}`
+        ? { status: 200, body: { ok: true, channel: 'C123', ts: '1700000000.000100' } }
+        : { status: 200, body: { ok: false, error: 'invalid_auth' } },
     );
-    receiver.on('/busy/chat.postMessage', () => ({ status: 429, headers: { 'retry-after': '3' }, body: { ok: false, error: 'ratelimited' } }));
+    receiver.on('/busy/chat.postMessage', () => ({
+      status: 429,
+      headers: { 'retry-after': '3' },
+      body: { ok: false, error: 'ratelimited' },
+    }));
     post = connectorRunner(slackConnector, {
       secrets: { bot: TOKEN, stale: 'xoxb-revoked', hook: `${receiver.url}/hook` },
       connections: {
@@ -31,7 +37,9 @@ describe('the slack connector against a local receiver', () => {
 
   it('posts text and blocks to an incoming webhook, the step’s or the connection’s', async () => {
     const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: '*New* user' } }];
-    assert.deepEqual((await post({ webhookUrl: `${receiver.url}/hook`, text: 'New pro user', blocks })).output, { ok: true });
+    assert.deepEqual((await post({ webhookUrl: `${receiver.url}/hook`, text: 'New pro user', blocks })).output, {
+      ok: true,
+    });
     assert.deepEqual((await post({ text: 'via the connection' }, { connection: 'hook' })).output, { ok: true });
     const [first, second] = receiver.requestsTo('/hook').map((r) => JSON.parse(r.body));
     assert.deepEqual(first, { text: 'New pro user', blocks });

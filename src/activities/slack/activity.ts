@@ -33,10 +33,17 @@ export function createSlackExecute(allowlist: string) {
       }
     }
     const token = ctx.connection?.token;
-    if (!token || !ctx.connection) throw new AppError({ code: 'SLACK_NOT_CONFIGURED', message: 'a slack step needs a webhookUrl, or a slack connection with a token or webhookUrl' });
+    if (!token || !ctx.connection)
+      throw new AppError({
+        code: 'SLACK_NOT_CONFIGURED',
+        message: 'a slack step needs a webhookUrl, or a slack connection with a token or webhookUrl',
+      });
     if (!config.channel) throw new AppError({ code: 'INVALID_CONFIG', message: 'chat.postMessage needs a channel' });
     const url = `${ctx.connection.apiUrl.replace(/\/$/, '')}/chat.postMessage`;
-    const res = await http(HttpConfigSchema.parse({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, body: message }), plain);
+    const res = await http(
+      HttpConfigSchema.parse({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, body: message }),
+      plain,
+    );
     slackFailure(res.body);
     const body = typeof res.body === 'object' && res.body !== null ? res.body : {};
     const channel = Reflect.get(body, 'channel');

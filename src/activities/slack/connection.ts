@@ -20,12 +20,34 @@ export const slackConnection = defineConnectionKind({
         /** Where the Web API is; another value only for a proxy or a test double. */
         apiUrl: z.url({ protocol: /^https?$/ }).default('https://slack.com/api'),
       })
-      .refine((c) => c.token !== undefined || c.webhookUrl !== undefined, { message: 'a slack connection needs a token or a webhookUrl', path: ['token'] }),
+      .refine((c) => c.token !== undefined || c.webhookUrl !== undefined, {
+        message: 'a slack connection needs a token or a webhookUrl',
+        path: ['token'],
+      }),
   // auth.test is Slack's metadata request: it proves the token and names the workspace.
   test: async (config, { signal, deps }) => {
     if (!config.token) return { webhook: 'configured' };
-    const ctx = { input: { config: {}, runId: 'test', workflowId: 'test', tenantId: 'test', stepId: 'test', idempotencyKey: 'test' }, signal, attempt: 1, secrets: [config.token] };
-    const res = await createHttpExecute(deps.allowlist)(HttpConfigSchema.parse({ method: 'POST', url: `${config.apiUrl.replace(/\/$/, '')}/auth.test`, headers: { authorization: `Bearer ${config.token}` } }), ctx);
+    const ctx = {
+      input: {
+        config: {},
+        runId: 'test',
+        workflowId: 'test',
+        tenantId: 'test',
+        stepId: 'test',
+        idempotencyKey: 'test',
+      },
+      signal,
+      attempt: 1,
+      secrets: [config.token],
+    };
+    const res = await createHttpExecute(deps.allowlist)(
+      HttpConfigSchema.parse({
+        method: 'POST',
+        url: `${config.apiUrl.replace(/\/$/, '')}/auth.test`,
+        headers: { authorization: `Bearer ${config.token}` },
+      }),
+      ctx,
+    );
     const body = res.body;
     const team = typeof body === 'object' && body !== null ? Reflect.get(body, 'team') : undefined;
     slackFailure(body);

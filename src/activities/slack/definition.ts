@@ -18,17 +18,23 @@ export const SlackConfigSchema = z
     blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
     threadTs: z.string().optional(),
   })
-  .refine((c) => c.text !== undefined || c.blocks !== undefined, { message: 'a slack message needs text or blocks', path: ['text'] });
+  .refine((c) => c.text !== undefined || c.blocks !== undefined, {
+    message: 'a slack message needs text or blocks',
+    path: ['text'],
+  });
 export type SlackConfig = z.output<typeof SlackConfigSchema>;
 
 /** `slack`: posts one message. */
 export const slackConnector = defineConnector({
   type: 'slack',
   description:
-    'Posts a message to Slack: through an incoming webhook (`config.webhookUrl` or the connection\'s), or chat.postMessage with the `slack` connection\'s bot token. ' +
+    "Posts a message to Slack: through an incoming webhook (`config.webhookUrl` or the connection's), or chat.postMessage with the `slack` connection's bot token. " +
     'Text and Block Kit blocks. Output `{ok, channel?, ts?}`. A refused token (SLACK_AUTH_FAILED) or revoked webhook is not retried; rate limits and outages are. The http SSRF guard applies.',
   configSchema: SlackConfigSchema,
-  defaults: { timeout: '30s', retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' } },
+  defaults: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  },
   example: { connection: 'slack_bot', config: { channel: '#sales', text: 'New pro user {{ trigger.email }}' } },
   connection: { kind: slackConnection, required: false },
   create: (deps: ConnectorDeps) => createSlackExecute(deps.allowlist),

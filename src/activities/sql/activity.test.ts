@@ -22,7 +22,9 @@ describe('the sql connector against the embedded PostgreSQL', () => {
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     await admin.query('CREATE TABLE accounts (id int PRIMARY KEY, email text, plan text)');
-    await admin.query("INSERT INTO accounts SELECT i, 'user' || i || '@example.com', CASE WHEN i % 2 = 0 THEN 'pro' ELSE 'free' END FROM generate_series(1, 50) i");
+    await admin.query(
+      "INSERT INTO accounts SELECT i, 'user' || i || '@example.com', CASE WHEN i % 2 = 0 THEN 'pro' ELSE 'free' END FROM generate_series(1, 50) i",
+    );
     await admin.end();
     const base = { host: '127.0.0.1', port, database: 'minizaps', user: 'postgres' };
     run = connectorRunner(sqlConnector, {
@@ -40,19 +42,40 @@ describe('the sql connector against the embedded PostgreSQL', () => {
   });
 
   it('runs a parameterised query and answers {rows, rowCount}', async () => {
-    const { output } = await run({ query: 'SELECT id, plan FROM accounts WHERE email = $1 OR id = $2 ORDER BY id', params: ['user4@example.com', 7] }, { connection: 'crm' });
-    assert.deepEqual(output, { rows: [{ id: 4, plan: 'pro' }, { id: 7, plan: 'free' }], rowCount: 2 });
+    const { output } = await run(
+      {
+        query: 'SELECT id, plan FROM accounts WHERE email = $1 OR id = $2 ORDER BY id',
+        params: ['user4@example.com', 7],
+      },
+      { connection: 'crm' },
+    );
+    assert.deepEqual(output, {
+      rows: [
+        { id: 4, plan: 'pro' },
+        { id: 7, plan: 'free' },
+      ],
+      rowCount: 2,
+    });
   });
 
   it('is read-only by default: a write fails with SQL_READ_ONLY, not retried, and changes nothing; readOnly: false writes', async () => {
-    for (const query of ["UPDATE accounts SET plan = 'gone' RETURNING id", "SELECT 1; UPDATE accounts SET plan = 'gone'"]) {
+    for (const query of [
+      "UPDATE accounts SET plan = 'gone' RETURNING id",
+      "SELECT 1; UPDATE accounts SET plan = 'gone'",
+    ]) {
       const err = await failureOf(run({ query }, { connection: 'crm' }));
       assert.ok(['SQL_READ_ONLY', 'SQL_QUERY_ERROR'].includes(err.type ?? ''), `${query}: ${err.type} ${err.message}`);
       assert.equal(err.nonRetryable, true);
     }
-    const { output: untouched } = await run({ query: "SELECT count(*)::int AS n FROM accounts WHERE plan = 'gone'" }, { connection: 'crm' });
+    const { output: untouched } = await run(
+      { query: "SELECT count(*)::int AS n FROM accounts WHERE plan = 'gone'" },
+      { connection: 'crm' },
+    );
     assert.deepEqual(untouched, { rows: [{ n: 0 }], rowCount: 1 });
-    const { output } = await run({ query: "UPDATE accounts SET plan = 'vip' WHERE id = $1 RETURNING id, plan", params: [1], readOnly: false }, { connection: 'crm' });
+    const { output } = await run(
+      { query: "UPDATE accounts SET plan = 'vip' WHERE id = $1 RETURNING id, plan", params: [1], readOnly: false },
+      { connection: 'crm' },
+    );
     assert.deepEqual(output, { rows: [{ id: 1, plan: 'vip' }], rowCount: 1 });
   });
 
@@ -62,7 +85,10 @@ describe('the sql connector against the embedded PostgreSQL', () => {
     assert.equal(rows.nonRetryable, true);
     const bytes = await failureOf(run({ query: 'SELECT * FROM accounts', maxBytes: 100 }, { connection: 'crm' }));
     assert.equal(bytes.type, 'SQL_RESULT_TOO_LARGE');
-    const { output } = await run({ query: 'SELECT id FROM accounts ORDER BY id LIMIT 10', maxRows: 10 }, { connection: 'crm' });
+    const { output } = await run(
+      { query: 'SELECT id FROM accounts ORDER BY id LIMIT 10', maxRows: 10 },
+      { connection: 'crm' },
+    );
     assert.equal((output as { rowCount: number }).rowCount, 10);
   });
 

@@ -20,7 +20,8 @@ export interface SqlOutput {
 export function createSqlExecute(allowlist: string) {
   const guard = createHostGuard(allowlist);
   return async (config: SqlConfig, ctx: ExecuteContext<PostgresConnection>): Promise<SqlOutput> => {
-    if (!ctx.connection) throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a sql step names a postgres connection' });
+    if (!ctx.connection)
+      throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a sql step names a postgres connection' });
     const client = await connect(ctx.connection, guard, ctx.signal);
     try {
       const output = config.readOnly ? await readOnly(client, config) : await readWrite(client, config);
@@ -37,7 +38,9 @@ export function createSqlExecute(allowlist: string) {
 async function readOnly(client: pg.Client, config: SqlConfig): Promise<SqlOutput> {
   await client.query('BEGIN READ ONLY');
   try {
-    await client.query(statement(`DECLARE zaps_rows NO SCROLL CURSOR FOR ${config.query.trim().replace(/;\s*$/, '')}`, config.params));
+    await client.query(
+      statement(`DECLARE zaps_rows NO SCROLL CURSOR FOR ${config.query.trim().replace(/;\s*$/, '')}`, config.params),
+    );
     const { rows } = await client.query<Record<string, unknown>>(`FETCH ${config.maxRows + 1} FROM zaps_rows`);
     checkRows(rows.length, config.maxRows);
     return { rows, rowCount: rows.length };
@@ -56,13 +59,27 @@ async function readWrite(client: pg.Client, config: SqlConfig): Promise<SqlOutpu
  * Always the extended protocol, which takes one statement only: without it a query with no
  * parameters could chain statements after the one the step declares.
  */
-const statement = (text: string, values: SqlConfig['params']): pg.QueryConfig & { queryMode: 'extended' } => ({ text, values, queryMode: 'extended' });
+const statement = (text: string, values: SqlConfig['params']): pg.QueryConfig & { queryMode: 'extended' } => ({
+  text,
+  values,
+  queryMode: 'extended',
+});
 
 function checkRows(count: number, max: number): void {
-  if (count > max) throw new AppError({ code: 'SQL_TOO_MANY_ROWS', message: `the query returned more than maxRows (${max}) rows; add a LIMIT or raise maxRows`, httpStatus: 400 });
+  if (count > max)
+    throw new AppError({
+      code: 'SQL_TOO_MANY_ROWS',
+      message: `the query returned more than maxRows (${max}) rows; add a LIMIT or raise maxRows`,
+      httpStatus: 400,
+    });
 }
 
 function checkBytes(rows: unknown[], max: number): void {
   const bytes = JSON.stringify(rows).length;
-  if (bytes > max) throw new AppError({ code: 'SQL_RESULT_TOO_LARGE', message: `the rows are ${bytes} bytes as JSON, more than maxBytes (${max})`, httpStatus: 400 });
+  if (bytes > max)
+    throw new AppError({
+      code: 'SQL_RESULT_TOO_LARGE',
+      message: `the rows are ${bytes} bytes as JSON, more than maxBytes (${max})`,
+      httpStatus: 400,
+    });
 }

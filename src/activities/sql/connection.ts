@@ -11,7 +11,14 @@ import { sqlError } from './errors.js';
 export const postgresConnection = defineConnectionKind({
   type: 'postgres',
   description: 'A PostgreSQL database: host, port, database, user, password and TLS.',
-  example: { host: 'db.example.com', port: 5432, database: 'crm', user: 'reader', password: "$secret('crm_db')", ssl: true },
+  example: {
+    host: 'db.example.com',
+    port: 5432,
+    database: 'crm',
+    user: 'reader',
+    password: "$secret('crm_db')",
+    ssl: true,
+  },
   schema: (secret) =>
     z.strictObject({
       host: z.string().min(1).max(255),

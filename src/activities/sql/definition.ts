@@ -10,13 +10,20 @@ import { postgresConnection } from './connection.js';
 export const SqlConfigSchema = z.strictObject({
   /** One statement; values go in `params` as $1, $2, ..., never into the text. */
   query: z.string().min(1).max(100_000),
-  params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(1000).default([]),
+  params: z
+    .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
+    .max(1000)
+    .default([]),
   /** true (default): runs in a READ ONLY transaction, and must be a SELECT or VALUES. */
   readOnly: z.boolean().default(true),
   /** More rows than this fail the step (SQL_TOO_MANY_ROWS); add a LIMIT. */
   maxRows: z.int().min(1).max(100_000).default(1000),
   /** More bytes of rows (as JSON) than this fail the step (SQL_RESULT_TOO_LARGE). */
-  maxBytes: z.int().min(1).max(8 * 1024 * 1024).default(1024 * 1024),
+  maxBytes: z
+    .int()
+    .min(1)
+    .max(8 * 1024 * 1024)
+    .default(1024 * 1024),
 });
 export type SqlConfig = z.output<typeof SqlConfigSchema>;
 
@@ -27,8 +34,14 @@ export const sqlConnector = defineConnector({
     'Runs one parameterised query on a `postgres` connection. Output `{rows, rowCount}`. Read-only by default (a READ ONLY transaction; SELECT or VALUES); ' +
     '`readOnly: false` allows writes. Rows beyond `maxRows` or `maxBytes` fail the step. Bad credentials (SQL_AUTH_FAILED) and query errors are not retried; a database that is down is.',
   configSchema: SqlConfigSchema,
-  defaults: { timeout: '30s', retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } },
-  example: { connection: 'crm_db', config: { query: 'SELECT id, plan FROM accounts WHERE email = $1', params: ['{{ trigger.email }}'] } },
+  defaults: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  },
+  example: {
+    connection: 'crm_db',
+    config: { query: 'SELECT id, plan FROM accounts WHERE email = $1', params: ['{{ trigger.email }}'] },
+  },
   connection: { kind: postgresConnection, required: true },
   create: (deps: ConnectorDeps) => createSqlExecute(deps.allowlist),
 });

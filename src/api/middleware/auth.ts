@@ -5,7 +5,17 @@ import { AppError } from '../../shared/errors.js';
 import type { ApiEnv } from '../env.js';
 import { problemResponse } from '../problem.js';
 
-type AuthConfig = Pick<Config, 'NODE_ENV' | 'AUTH_MODE' | 'AUTH_HS256_SECRET' | 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM' | 'AUTH_MAX_TOKEN_AGE_S'>;
+type AuthConfig = Pick<
+  Config,
+  | 'NODE_ENV'
+  | 'AUTH_MODE'
+  | 'AUTH_HS256_SECRET'
+  | 'AUTH_JWKS_URL'
+  | 'AUTH_ISSUER'
+  | 'AUTH_AUDIENCE'
+  | 'AUTH_TENANT_CLAIM'
+  | 'AUTH_MAX_TOKEN_AGE_S'
+>;
 
 /**
  * Paths anyone may call: probes, metrics, API docs, the console's page and scripts (no data: the
@@ -41,7 +51,8 @@ export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
         return unauthenticated(c, reason(err));
       }
       const tenant = payload[config.AUTH_TENANT_CLAIM];
-      if (typeof tenant !== 'string' || tenant === '') return unauthenticated(c, `the token has no '${config.AUTH_TENANT_CLAIM}' claim`);
+      if (typeof tenant !== 'string' || tenant === '')
+        return unauthenticated(c, `the token has no '${config.AUTH_TENANT_CLAIM}' claim`);
       tenantId = tenant;
       scopes = scopesOf(payload);
     }
@@ -57,7 +68,13 @@ const CLOCK_TOLERANCE_S = 5;
 function verifier(config: AuthConfig): ((token: string) => Promise<JWTPayload>) | undefined {
   if (config.AUTH_MODE === 'off') return undefined;
   const maxAge = config.AUTH_MAX_TOKEN_AGE_S;
-  const claims = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp', 'iat'], maxTokenAge: maxAge };
+  const claims = {
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    clockTolerance: CLOCK_TOLERANCE_S,
+    requiredClaims: ['exp', 'iat'],
+    maxTokenAge: maxAge,
+  };
   const bounded = (payload: JWTPayload): JWTPayload => {
     // maxTokenAge bounds the age now; this bounds what the token was issued for.
     if ((payload.exp ?? Infinity) - (payload.iat ?? 0) > maxAge + CLOCK_TOLERANCE_S) throw new TokenTooLong(maxAge);
@@ -65,10 +82,14 @@ function verifier(config: AuthConfig): ((token: string) => Promise<JWTPayload>) 
   };
   if (config.AUTH_MODE === 'jwks') {
     const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.AUTH_JWKS_URL ?? ''));
-    return remembered(async (token) => bounded((await jwtVerify(token, keys, { ...claims, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] })).payload));
+    return remembered(async (token) =>
+      bounded((await jwtVerify(token, keys, { ...claims, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] })).payload),
+    );
   }
   const secret = new TextEncoder().encode(config.AUTH_HS256_SECRET ?? '');
-  return remembered(async (token) => bounded((await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload));
+  return remembered(async (token) =>
+    bounded((await jwtVerify(token, secret, { ...claims, algorithms: ['HS256'] })).payload),
+  );
 }
 
 class TokenTooLong extends Error {

@@ -13,7 +13,14 @@ export function jsonDepthLimit(maxDepth: number): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     if (c.req.raw.body === null || ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
     if (nestedDeeperThan(await c.req.text(), maxDepth)) {
-      return problemResponse(c, new AppError({ code: 'JSON_TOO_DEEP', message: `the body nests arrays and objects deeper than ${maxDepth} levels`, httpStatus: 400 }));
+      return problemResponse(
+        c,
+        new AppError({
+          code: 'JSON_TOO_DEEP',
+          message: `the body nests arrays and objects deeper than ${maxDepth} levels`,
+          httpStatus: 400,
+        }),
+      );
     }
     return next();
   };

@@ -12,7 +12,8 @@ function appWith(opts: { trustProxy: boolean; proxyHops?: number }) {
   return app;
 }
 
-const get = async (app: Hono<ApiEnv>, forwardedFor: string, path = '/v1/workflows') => (await app.request(path, { headers: { 'x-forwarded-for': forwardedFor } })).status;
+const get = async (app: Hono<ApiEnv>, forwardedFor: string, path = '/v1/workflows') =>
+  (await app.request(path, { headers: { 'x-forwarded-for': forwardedFor } })).status;
 
 describe('rate limits per client IP behind proxies', () => {
   it('keys on the right-most X-Forwarded-For entry with one trusted proxy, so a forged left part does not get a fresh budget', async () => {
@@ -33,17 +34,34 @@ describe('rate limits per client IP behind proxies', () => {
 
   it('ignores X-Forwarded-For without TRUST_PROXY and falls back to the connection for an entry that is not an IP', async () => {
     const untrusted = appWith({ trustProxy: false });
-    assert.deepEqual([await get(untrusted, '198.51.100.1'), await get(untrusted, '198.51.100.2'), await get(untrusted, '198.51.100.3')], [200, 200, 429]);
+    assert.deepEqual(
+      [
+        await get(untrusted, '198.51.100.1'),
+        await get(untrusted, '198.51.100.2'),
+        await get(untrusted, '198.51.100.3'),
+      ],
+      [200, 200, 429],
+    );
     const trusted = appWith({ trustProxy: true });
-    assert.deepEqual([await get(trusted, 'not-an-ip-1'), await get(trusted, 'not-an-ip-2'), await get(trusted, 'not-an-ip-3')], [200, 200, 429]);
+    assert.deepEqual(
+      [await get(trusted, 'not-an-ip-1'), await get(trusted, 'not-an-ip-2'), await get(trusted, 'not-an-ip-3')],
+      [200, 200, 429],
+    );
   });
 
   it('limits /readyz and /metrics per IP like every other path; only /healthz is exempt', async () => {
     const app = appWith({ trustProxy: false });
     for (const path of ['/readyz', '/metrics']) {
       const limited = appWith({ trustProxy: false });
-      assert.deepEqual([await get(limited, '', path), await get(limited, '', path), await get(limited, '', path)], [200, 200, 429], path);
+      assert.deepEqual(
+        [await get(limited, '', path), await get(limited, '', path), await get(limited, '', path)],
+        [200, 200, 429],
+        path,
+      );
     }
-    assert.deepEqual([await get(app, '', '/healthz'), await get(app, '', '/healthz'), await get(app, '', '/healthz')], [200, 200, 200]);
+    assert.deepEqual(
+      [await get(app, '', '/healthz'), await get(app, '', '/healthz'), await get(app, '', '/healthz')],
+      [200, 200, 200],
+    );
   });
 });

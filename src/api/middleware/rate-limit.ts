@@ -25,32 +25,72 @@ export interface RateLimits {
  * is given (one budget shared by every API replica), in process otherwise. Over the limit: 429
  * problem+json with `Retry-After`; every answer carries `RateLimit-Limit/Remaining/Reset`.
  */
-export function rateLimits(opts: { perIpPerMinute: number; perTenantPerMinute: number; redis?: Redis; trustProxy: boolean; proxyHops?: number; keyPrefix?: string }): RateLimits {
+export function rateLimits(opts: {
+  perIpPerMinute: number;
+  perTenantPerMinute: number;
+  redis?: Redis;
+  trustProxy: boolean;
+  proxyHops?: number;
+  keyPrefix?: string;
+}): RateLimits {
   const prefix = opts.keyPrefix ?? 'mz:rl';
   const limiter = (keyPrefix: string, points: number): RateLimiterAbstract =>
     opts.redis
-      ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration: WINDOW_S, insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: WINDOW_S }) })
+      ? new RateLimiterRedis({
+          storeClient: opts.redis,
+          keyPrefix,
+          points,
+          duration: WINDOW_S,
+          insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: WINDOW_S }),
+        })
       : new RateLimiterMemory({ keyPrefix, points, duration: WINDOW_S });
   const ip = limiter(`${prefix}:ip`, opts.perIpPerMinute);
   const tenant = limiter(`${prefix}:tenant`, opts.perTenantPerMinute);
   return {
-    byIp: (c, next) => (OPEN.test(c.req.path) ? next() : consume(c, next, ip, clientIp(c, opts.trustProxy ? (opts.proxyHops ?? 1) : 0))),
+    byIp: (c, next) =>
+      OPEN.test(c.req.path) ? next() : consume(c, next, ip, clientIp(c, opts.trustProxy ? (opts.proxyHops ?? 1) : 0)),
     byTenant: (c, next) => (c.var.tenantId ? consume(c, next, tenant, c.var.tenantId) : next()),
   };
 }
 
 /** Rate limits from the configuration; `ready` once Redis answers (or 5 s passed), `close()` ends the connection. */
-export function rateLimitsFromConfig(config: Pick<Config, 'REDIS_URL' | 'RATE_LIMIT_PER_IP_PER_MINUTE' | 'RATE_LIMIT_PER_TENANT_PER_MINUTE' | 'TRUST_PROXY' | 'TRUST_PROXY_HOPS'>) {
+export function rateLimitsFromConfig(
+  config: Pick<
+    Config,
+    | 'REDIS_URL'
+    | 'RATE_LIMIT_PER_IP_PER_MINUTE'
+    | 'RATE_LIMIT_PER_TENANT_PER_MINUTE'
+    | 'TRUST_PROXY'
+    | 'TRUST_PROXY_HOPS'
+  >,
+) {
   // Fail fast to the in-process insurance limiter while Redis is away, rather than queueing.
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
   redis?.on('error', () => undefined);
-  const limits = rateLimits({ perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE, redis, trustProxy: config.TRUST_PROXY, proxyHops: config.TRUST_PROXY_HOPS });
+  const limits = rateLimits({
+    perIpPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE,
+    perTenantPerMinute: config.RATE_LIMIT_PER_TENANT_PER_MINUTE,
+    redis,
+    trustProxy: config.TRUST_PROXY,
+    proxyHops: config.TRUST_PROXY_HOPS,
+  });
   // The first requests would otherwise meet a connection still opening and count in-process only.
-  const ready = redis ? Promise.race([once(redis, 'ready'), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).then(() => undefined) : Promise.resolve();
+  const ready = redis
+    ? Promise.race([once(redis, 'ready'), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).then(
+        () => undefined,
+      )
+    : Promise.resolve();
   return { limits, ready, close: async () => void (await redis?.quit()) };
 }
 
-async function consume(c: Context<ApiEnv>, next: () => Promise<void>, limiter: RateLimiterAbstract, key: string): Promise<Response | void> {
+async function consume(
+  c: Context<ApiEnv>,
+  next: () => Promise<void>,
+  limiter: RateLimiterAbstract,
+  key: string,
+): Promise<Response | void> {
   try {
     headers(c, limiter.points, await limiter.consume(key));
   } catch (res) {
@@ -58,7 +98,10 @@ async function consume(c: Context<ApiEnv>, next: () => Promise<void>, limiter: R
     headers(c, limiter.points, res);
     const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
     c.header('retry-after', String(seconds));
-    return problemResponse(c, new AppError({ code: 'RATE_LIMITED', message: `too many requests; retry in ${seconds} s`, httpStatus: 429 }));
+    return problemResponse(
+      c,
+      new AppError({ code: 'RATE_LIMITED', message: `too many requests; retry in ${seconds} s`, httpStatus: 429 }),
+    );
   }
   return next();
 }
@@ -79,7 +122,13 @@ function headers(c: Context<ApiEnv>, limit: number, res: RateLimiterRes): void {
  * known. Not an IP address: the connection's own address.
  */
 function clientIp(c: Context<ApiEnv>, hops: number): string {
-  const entries = hops > 0 ? (c.req.header('x-forwarded-for') ?? '').split(',').map((e) => e.trim()).filter(Boolean) : [];
+  const entries =
+    hops > 0
+      ? (c.req.header('x-forwarded-for') ?? '')
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean)
+      : [];
   const forwarded = entries[Math.max(0, entries.length - hops)];
   if (forwarded && isIP(forwarded)) return forwarded;
   try {

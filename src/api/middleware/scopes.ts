@@ -7,7 +7,15 @@ import { problemResponse } from '../problem.js';
  * `admin` holds every tenant scope. `operator` is not a tenant's: it reads every tenant's payloads
  * through /codec, so no `admin` implies it.
  */
-export const SCOPES = ['workflows:read', 'workflows:write', 'runs:read', 'runs:write', 'secrets:write', 'admin', 'operator'] as const;
+export const SCOPES = [
+  'workflows:read',
+  'workflows:write',
+  'runs:read',
+  'runs:write',
+  'secrets:write',
+  'admin',
+  'operator',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** The bearer security scheme of the OpenAPI document; a route's requirement lists the scopes it needs. */

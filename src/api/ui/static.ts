@@ -27,7 +27,11 @@ export function staticAssets(files: Record<string, string>) {
     let asset = cache.get(name);
     if (!asset) {
       const body = new Uint8Array(readFileSync(path));
-      asset = { body, gzipped: new Uint8Array(gzipSync(body, { level: 9 })), type: TYPES[extension(name)] ?? 'application/octet-stream' };
+      asset = {
+        body,
+        gzipped: new Uint8Array(gzipSync(body, { level: 9 })),
+        type: TYPES[extension(name)] ?? 'application/octet-stream',
+      };
       cache.set(name, asset);
     }
     return asset;

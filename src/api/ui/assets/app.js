@@ -55,7 +55,8 @@ async function route() {
   const [path, search = ''] = location.hash.replace(/^#/, '').split('?');
   if (!path) return void location.replace('#/workflows');
   const query = new URLSearchParams(search);
-  for (const a of document.querySelectorAll('#nav a')) a.toggleAttribute('aria-current', path.startsWith(a.getAttribute('href').slice(1)));
+  for (const a of document.querySelectorAll('#nav a'))
+    a.toggleAttribute('aria-current', path.startsWith(a.getAttribute('href').slice(1)));
   for (const [pattern, view] of ROUTES) {
     const m = pattern.exec(path);
     if (!m) continue;
@@ -75,7 +76,14 @@ function login(message) {
   gated = true;
   current?.stop();
   document.getElementById('signout').hidden = true;
-  const input = h('input', { type: 'password', id: 'token', autocomplete: 'off', required: true, placeholder: 'eyJhbGciOi…', 'aria-describedby': 'token-help' });
+  const input = h('input', {
+    type: 'password',
+    id: 'token',
+    autocomplete: 'off',
+    required: true,
+    placeholder: 'eyJhbGciOi…',
+    'aria-describedby': 'token-help',
+  });
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
   const form = h(
     'form',

@@ -6,7 +6,10 @@ import { actionButton, clear, code, h, heading, time, toast } from './dom.js';
 export async function deadLettersView(main, ctx) {
   const body = h('div');
   const render = async () => {
-    const [{ items }, { items: workflows }] = await Promise.all([api('GET', '/v1/dead-letters?limit=200'), api('GET', '/v1/workflows?limit=100')]);
+    const [{ items }, { items: workflows }] = await Promise.all([
+      api('GET', '/v1/dead-letters?limit=200'),
+      api('GET', '/v1/workflows?limit=100'),
+    ]);
     if (!ctx.live) return;
     const names = new Map(workflows.map((w) => [w.id, w.name]));
     const groups = new Map();
@@ -14,7 +17,12 @@ export async function deadLettersView(main, ctx) {
       const key = [d.workflowId, d.stepId, d.errorCode, d.httpStatus ?? ''].join('\u0000');
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
-    clear(body, groups.size ? [...groups.values()].map((list) => group(list, names, render)) : h('p', { class: 'muted' }, 'No open dead letters.'));
+    clear(
+      body,
+      groups.size
+        ? [...groups.values()].map((list) => group(list, names, render))
+        : h('p', { class: 'muted' }, 'No open dead letters.'),
+    );
   };
   await render();
   ctx.every(5000, render);
@@ -23,14 +31,29 @@ export async function deadLettersView(main, ctx) {
 
 function group(list, names, render) {
   const first = list[0];
-  const filter = { workflowId: first.workflowId, stepId: first.stepId, errorCode: first.errorCode, ...(first.httpStatus ? { httpStatus: first.httpStatus } : {}) };
+  const filter = {
+    workflowId: first.workflowId,
+    stepId: first.stepId,
+    errorCode: first.errorCode,
+    ...(first.httpStatus ? { httpStatus: first.httpStatus } : {}),
+  };
   return h(
     'section',
     { class: 'panel group', 'data-group': `${first.workflowId}/${first.stepId}/${first.errorCode}` },
     h(
       'div',
       { class: 'heading' },
-      h('h2', {}, h('a', { href: `#/workflows/${enc(first.workflowId)}` }, names.get(first.workflowId) ?? first.workflowId), ' · step ', h('code', {}, first.stepId), ' · ', h('code', {}, first.errorCode), first.httpStatus ? ` · HTTP ${first.httpStatus}` : '', h('span', { class: 'count' }, String(list.length))),
+      h(
+        'h2',
+        {},
+        h('a', { href: `#/workflows/${enc(first.workflowId)}` }, names.get(first.workflowId) ?? first.workflowId),
+        ' · step ',
+        h('code', {}, first.stepId),
+        ' · ',
+        h('code', {}, first.errorCode),
+        first.httpStatus ? ` · HTTP ${first.httpStatus}` : '',
+        h('span', { class: 'count' }, String(list.length)),
+      ),
       h(
         'div',
         { class: 'actions' },
@@ -41,7 +64,11 @@ function group(list, names, render) {
         }),
       ),
     ),
-    h('ul', { class: 'letters' }, list.map((d) => letter(d, render))),
+    h(
+      'ul',
+      { class: 'letters' },
+      list.map((d) => letter(d, render)),
+    ),
   );
 }
 
@@ -66,7 +93,12 @@ function letter(d, render) {
       'div',
       { class: 'letter-head' },
       h('a', { class: 'mono', href: `#/runs/${enc(d.runId)}` }, d.runId),
-      h('span', { class: 'muted' }, ` v${d.version} · ${d.attempts} attempt${d.attempts === 1 ? '' : 's'} · `, time(d.createdAt)),
+      h(
+        'span',
+        { class: 'muted' },
+        ` v${d.version} · ${d.attempts} attempt${d.attempts === 1 ? '' : 's'} · `,
+        time(d.createdAt),
+      ),
       h(
         'span',
         { class: 'actions' },

@@ -12,7 +12,17 @@ export function diffView(left, right) {
     'div',
     { class: 'diff' },
     h('p', { class: 'muted' }, changed ? `${changed} changed line${changed === 1 ? '' : 's'}` : 'No differences'),
-    h('table', { class: 'diff-table' }, h('tbody', {}, rows.map((r) => h('tr', { class: r.kind }, h('td', { class: 'del' }, r.left ?? ''), h('td', { class: 'add' }, r.right ?? ''))))),
+    h(
+      'table',
+      { class: 'diff-table' },
+      h(
+        'tbody',
+        {},
+        rows.map((r) =>
+          h('tr', { class: r.kind }, h('td', { class: 'del' }, r.left ?? ''), h('td', { class: 'add' }, r.right ?? '')),
+        ),
+      ),
+    ),
   );
 }
 
@@ -21,7 +31,9 @@ function ops(a, b) {
   const m = b.length;
   if (n * m > MAX_CELLS) return [...a.map((l) => ['del', l]), ...b.map((l) => ['add', l])];
   const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const out = [];
   let i = 0;
   let j = 0;
@@ -39,7 +51,12 @@ function pair(list) {
   let dels = [];
   let adds = [];
   const flush = () => {
-    for (let k = 0; k < Math.max(dels.length, adds.length); k++) rows.push({ kind: dels[k] !== undefined && adds[k] !== undefined ? 'change' : dels[k] !== undefined ? 'removed' : 'added', left: dels[k], right: adds[k] });
+    for (let k = 0; k < Math.max(dels.length, adds.length); k++)
+      rows.push({
+        kind: dels[k] !== undefined && adds[k] !== undefined ? 'change' : dels[k] !== undefined ? 'removed' : 'added',
+        left: dels[k],
+        right: adds[k],
+      });
     dels = [];
     adds = [];
   };

@@ -38,7 +38,11 @@ export function badge(status) {
 export function time(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return h('time', { datetime: iso, title: iso }, d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }));
+  return h(
+    'time',
+    { datetime: iso, title: iso },
+    d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }),
+  );
 }
 
 export function duration(ms) {

@@ -4,7 +4,14 @@ import { api } from './api.js';
 import { h, toast } from './dom.js';
 
 export function editor({ initial, saveLabel, onSave }) {
-  const area = h('textarea', { class: 'code', id: 'definition', spellcheck: 'false', rows: 26, 'aria-label': 'Definition (JSON)', 'aria-describedby': 'validation' });
+  const area = h('textarea', {
+    class: 'code',
+    id: 'definition',
+    spellcheck: 'false',
+    rows: 26,
+    'aria-label': 'Definition (JSON)',
+    'aria-describedby': 'validation',
+  });
   area.value = JSON.stringify(initial, null, 2);
   const report = h('div', { class: 'validation', id: 'validation', role: 'status', 'aria-live': 'polite' });
   const save = h('button', { type: 'button', class: 'primary', title: 'Ctrl+S' }, saveLabel);
@@ -15,7 +22,13 @@ export function editor({ initial, saveLabel, onSave }) {
     report.replaceChildren();
     report.classList.toggle('ok', problems.length === 0);
     if (!problems.length) return void report.append('✓ Valid');
-    report.append(h('ul', {}, problems.map((p) => h('li', {}, p.pointer ? h('code', {}, p.pointer) : null, p.pointer ? ' ' : '', p.message))));
+    report.append(
+      h(
+        'ul',
+        {},
+        problems.map((p) => h('li', {}, p.pointer ? h('code', {}, p.pointer) : null, p.pointer ? ' ' : '', p.message)),
+      ),
+    );
   };
   /** The parsed definition when it is valid; otherwise shows why and answers undefined. */
   const validate = async () => {

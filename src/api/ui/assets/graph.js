@@ -30,10 +30,50 @@ function node(step, statuses, root) {
   );
   const jumps = edges(step);
   if (jumps.length) {
-    box.append(h('ul', { class: 'jumps' }, jumps.map(([label, to]) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => focusStep(root, to) }, `→ ${to}`), ' ', h('span', { class: 'muted' }, label)))));
+    box.append(
+      h(
+        'ul',
+        { class: 'jumps' },
+        jumps.map(([label, to]) =>
+          h(
+            'li',
+            {},
+            h('button', { type: 'button', class: 'link', onclick: () => focusStep(root, to) }, `→ ${to}`),
+            ' ',
+            h('span', { class: 'muted' }, label),
+          ),
+        ),
+      ),
+    );
   }
-  if (step.type === 'parallel') box.append(h('div', { class: 'branches' }, (step.branches ?? []).map((b, i) => h('div', { class: 'branch' }, h('div', { class: 'branch-label' }, `branch ${i + 1}`), column(b, statuses, root)))));
-  if (step.type === 'foreach') box.append(h('div', { class: 'branches' }, h('div', { class: 'branch' }, h('div', { class: 'branch-label' }, `each of ${step.items}`), column(step.steps ?? [], statuses, root))));
+  if (step.type === 'parallel')
+    box.append(
+      h(
+        'div',
+        { class: 'branches' },
+        (step.branches ?? []).map((b, i) =>
+          h(
+            'div',
+            { class: 'branch' },
+            h('div', { class: 'branch-label' }, `branch ${i + 1}`),
+            column(b, statuses, root),
+          ),
+        ),
+      ),
+    );
+  if (step.type === 'foreach')
+    box.append(
+      h(
+        'div',
+        { class: 'branches' },
+        h(
+          'div',
+          { class: 'branch' },
+          h('div', { class: 'branch-label' }, `each of ${step.items}`),
+          column(step.steps ?? [], statuses, root),
+        ),
+      ),
+    );
   return box;
 }
 

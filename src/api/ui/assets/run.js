@@ -11,9 +11,17 @@ export async function runView(main, ctx) {
   const render = async () => {
     const run = await api('GET', `/v1/runs/${enc(id)}`);
     if (!ctx.live) return run;
-    name ??= await api('GET', `/v1/workflows/${enc(run.workflowId)}`).then((w) => w.name, () => run.workflowId);
+    name ??= await api('GET', `/v1/workflows/${enc(run.workflowId)}`).then(
+      (w) => w.name,
+      () => run.workflowId,
+    );
     clear(header, summary(run, name));
-    clear(body, timeline(run.steps, run, open, ''), run.result !== undefined && run.result !== null && h('section', {}, h('h2', {}, 'Result'), code(run.result)), run.error ? h('section', {}, h('h2', {}, 'Error'), code(run.error)) : null);
+    clear(
+      body,
+      timeline(run.steps, run, open, ''),
+      run.result !== undefined && run.result !== null && h('section', {}, h('h2', {}, 'Result'), code(run.result)),
+      run.error ? h('section', {}, h('h2', {}, 'Error'), code(run.error)) : null,
+    );
     return run;
   };
   const first = await render();
@@ -28,12 +36,20 @@ function summary(run, name) {
     {},
     heading(
       h('span', {}, 'Run ', h('span', { class: 'mono' }, run.id)),
-      h('a', { class: 'button', href: run.links.temporalUi, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal Web UI ↗'),
+      h(
+        'a',
+        { class: 'button', href: run.links.temporalUi, target: '_blank', rel: 'noopener noreferrer' },
+        'Open in Temporal Web UI ↗',
+      ),
       actionButton('Rerun', async () => {
         const res = await api('POST', `/v1/runs/${enc(run.id)}/rerun`, { version: 'same' });
         location.hash = `#/runs/${enc(res.runId)}`;
       }),
-      canCancel && actionButton('Cancel', async () => (await api('POST', `/v1/runs/${enc(run.id)}/cancel`), toast('Cancel requested'))),
+      canCancel &&
+        actionButton(
+          'Cancel',
+          async () => (await api('POST', `/v1/runs/${enc(run.id)}/cancel`), toast('Cancel requested')),
+        ),
     ),
     h(
       'dl',
@@ -45,7 +61,12 @@ function summary(run, name) {
       fact('Ended', time(run.endedAt)),
       fact('Duration', duration(span(run.startedAt, run.endedAt))),
     ),
-    run.problem && h('div', { class: 'alert', role: 'alert' }, `Workflow tasks keep failing since ${run.problem.since} (${run.problem.attempts} attempts): ${run.problem.cause}`),
+    run.problem &&
+      h(
+        'div',
+        { class: 'alert', role: 'alert' },
+        `Workflow tasks keep failing since ${run.problem.since} (${run.problem.attempts} attempts): ${run.problem.cause}`,
+      ),
   );
 }
 
@@ -55,7 +76,11 @@ function timeline(steps, run, open, path) {
   if (!Array.isArray(steps) || !steps.length) return h('p', { class: 'muted' }, 'No steps yet.');
   const start = Date.parse(run.startedAt);
   const total = Math.max(1, (run.endedAt ? Date.parse(run.endedAt) : Date.now()) - start);
-  return h('ol', { class: 'timeline' }, steps.map((s) => step(s, run, open, `${path}/${s.id}`, start, total)));
+  return h(
+    'ol',
+    { class: 'timeline' },
+    steps.map((s) => step(s, run, open, `${path}/${s.id}`, start, total)),
+  );
 }
 
 function step(s, run, open, path, start, total) {
@@ -73,13 +98,40 @@ function step(s, run, open, path, start, total) {
       badge(s.status),
       h('span', { class: 'muted' }, `${s.attempts} attempt${s.attempts === 1 ? '' : 's'}`),
       h('span', { class: 'muted' }, duration(took)),
-      h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: `fill s-${s.status}`, style: { marginLeft: `${Math.min(left, 99.5)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.5))}%` } })),
+      h(
+        'span',
+        { class: 'bar', 'aria-hidden': 'true' },
+        h('span', {
+          class: `fill s-${s.status}`,
+          style: { marginLeft: `${Math.min(left, 99.5)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.5))}%` },
+        }),
+      ),
     ),
-    h('div', { class: 'step-body' }, h('p', { class: 'muted' }, 'started ', time(s.startedAt), ' · ended ', time(s.endedAt)), s.error ? [h('h3', {}, 'Error'), code(s.error)] : null, s.output !== undefined && s.output !== null ? [h('h3', {}, 'Output'), code(s.output)] : null),
+    h(
+      'div',
+      { class: 'step-body' },
+      h('p', { class: 'muted' }, 'started ', time(s.startedAt), ' · ended ', time(s.endedAt)),
+      s.error ? [h('h3', {}, 'Error'), code(s.error)] : null,
+      s.output !== undefined && s.output !== null ? [h('h3', {}, 'Output'), code(s.output)] : null,
+    ),
   );
   const children = (s.children ?? []).map((c) => {
     const childPath = `${path}[${c.key}]`;
-    return h('li', { class: 'child' }, h('details', { open: open.has(childPath), ontoggle: (e) => (e.target.open ? open.add(childPath) : open.delete(childPath)) }, h('summary', {}, h('span', { class: 'step-id' }, c.key), badge(c.status)), timeline(c.steps, run, open, childPath)));
+    return h(
+      'li',
+      { class: 'child' },
+      h(
+        'details',
+        { open: open.has(childPath), ontoggle: (e) => (e.target.open ? open.add(childPath) : open.delete(childPath)) },
+        h('summary', {}, h('span', { class: 'step-id' }, c.key), badge(c.status)),
+        timeline(c.steps, run, open, childPath),
+      ),
+    );
   });
-  return h('li', { class: `step s-${s.status}`, 'data-step': s.id }, details, children.length ? h('ol', { class: 'children' }, children) : null);
+  return h(
+    'li',
+    { class: `step s-${s.status}`, 'data-step': s.id },
+    details,
+    children.length ? h('ol', { class: 'children' }, children) : null,
+  );
 }

@@ -9,15 +9,39 @@ export async function runsView(main, ctx) {
   const { items: workflows } = await api('GET', '/v1/workflows?limit=100');
   const names = new Map(workflows.map((w) => [w.id, w.name]));
   const q = ctx.query;
-  const select = (name, label, options) => h('label', {}, label, h('select', { name }, h('option', { value: '' }, 'any'), options.map(([v, text]) => h('option', { value: v, selected: q.get(name) === v }, text))));
-  const when = (name, label) => h('label', {}, label, h('input', { type: 'datetime-local', name, value: q.get(name) ?? '' }));
+  const select = (name, label, options) =>
+    h(
+      'label',
+      {},
+      label,
+      h(
+        'select',
+        { name },
+        h('option', { value: '' }, 'any'),
+        options.map(([v, text]) => h('option', { value: v, selected: q.get(name) === v }, text)),
+      ),
+    );
+  const when = (name, label) =>
+    h('label', {}, label, h('input', { type: 'datetime-local', name, value: q.get(name) ?? '' }));
   const live = h('input', { type: 'checkbox', name: 'live', checked: q.get('live') !== 'off' });
   const form = h(
     'form',
     { class: 'filters', 'aria-label': 'Filters' },
-    select('status', 'Status', STATUSES.map((s) => [s, s])),
-    select('source', 'Source', SOURCES.map((s) => [s, s])),
-    select('workflowId', 'Workflow', workflows.map((w) => [w.id, w.name])),
+    select(
+      'status',
+      'Status',
+      STATUSES.map((s) => [s, s]),
+    ),
+    select(
+      'source',
+      'Source',
+      SOURCES.map((s) => [s, s]),
+    ),
+    select(
+      'workflowId',
+      'Workflow',
+      workflows.map((w) => [w.id, w.name]),
+    ),
     when('since', 'Started after'),
     when('until', 'Started before'),
     h('label', { class: 'check' }, live, 'Live'),
@@ -29,16 +53,28 @@ export async function runsView(main, ctx) {
   const filters = () => {
     const data = new FormData(form);
     const iso = (v) => (v ? new Date(v).toISOString() : undefined);
-    return { status: data.get('status'), source: data.get('source'), workflowId: data.get('workflowId'), since: iso(data.get('since')), until: iso(data.get('until')) };
+    return {
+      status: data.get('status'),
+      source: data.get('source'),
+      workflowId: data.get('workflowId'),
+      since: iso(data.get('since')),
+      until: iso(data.get('until')),
+    };
   };
   const load = async () => {
     const page = await api('GET', withQuery('/v1/runs', { ...filters(), limit: 50, cursor: cursors.at(-1) }));
     if (!ctx.live) return;
-    clear(rows, page.items.length ? page.items.map((r) => row(r, names)) : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No runs match.')));
+    clear(
+      rows,
+      page.items.length
+        ? page.items.map((r) => row(r, names))
+        : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No runs match.')),
+    );
     clear(
       pager,
       cursors.length > 1 && h('button', { type: 'button', onclick: () => (cursors.pop(), void load()) }, 'Newer'),
-      page.nextCursor && h('button', { type: 'button', onclick: () => (cursors.push(page.nextCursor), void load()) }, 'Older'),
+      page.nextCursor &&
+        h('button', { type: 'button', onclick: () => (cursors.push(page.nextCursor), void load()) }, 'Older'),
     );
   };
   form.addEventListener('change', () => {
@@ -55,7 +91,20 @@ export async function runsView(main, ctx) {
     main,
     heading('Runs'),
     form,
-    h('table', { class: 'list runs' }, h('thead', {}, h('tr', {}, ['Run', 'Workflow', 'Status', 'Source', 'Started', 'Duration', 'Problem'].map((t) => h('th', {}, t)))), rows),
+    h(
+      'table',
+      { class: 'list runs' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Run', 'Workflow', 'Status', 'Source', 'Started', 'Duration', 'Problem'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      rows,
+    ),
     pager,
   );
 }
@@ -65,7 +114,12 @@ function row(r, names) {
     'tr',
     { 'data-run': r.id },
     h('td', { class: 'mono' }, h('a', { href: `#/runs/${enc(r.id)}` }, r.id)),
-    h('td', {}, h('a', { href: `#/workflows/${enc(r.workflowId)}` }, names.get(r.workflowId) ?? r.workflowId), ` v${r.version}`),
+    h(
+      'td',
+      {},
+      h('a', { href: `#/workflows/${enc(r.workflowId)}` }, names.get(r.workflowId) ?? r.workflowId),
+      ` v${r.version}`,
+    ),
     h('td', {}, badge(r.status)),
     h('td', {}, r.source?.type ?? '—'),
     h('td', {}, time(r.startedAt)),

@@ -10,9 +10,23 @@ export async function triggersView(main, ctx) {
     sections.length = 0;
     for (const w of workflows) {
       const { items } = await api('GET', `/v1/workflows/${enc(w.id)}/triggers`);
-      if (items.length) sections.push(h('section', {}, h('h2', {}, h('a', { href: `#/workflows/${enc(w.id)}?tab=Schedules` }, w.name)), await triggerCards(items, render)));
+      if (items.length)
+        sections.push(
+          h(
+            'section',
+            {},
+            h('h2', {}, h('a', { href: `#/workflows/${enc(w.id)}?tab=Schedules` }, w.name)),
+            await triggerCards(items, render),
+          ),
+        );
     }
-    if (ctx.live) clear(body, sections.length ? sections : h('p', { class: 'muted' }, 'No schedules. Add one from a workflow’s Schedules tab.'));
+    if (ctx.live)
+      clear(
+        body,
+        sections.length
+          ? sections
+          : h('p', { class: 'muted' }, 'No schedules. Add one from a workflow’s Schedules tab.'),
+      );
   };
   await render();
   clear(main, heading('Schedules'), body);
@@ -21,7 +35,11 @@ export async function triggersView(main, ctx) {
 /** A card per trigger, with its next fire times (one detail request each). */
 export async function triggerCards(triggers, render) {
   const details = await Promise.all(triggers.map((t) => api('GET', `/v1/triggers/${enc(t.id)}`)));
-  return h('ul', { class: 'cards' }, details.map((t) => card(t, render)));
+  return h(
+    'ul',
+    { class: 'cards' },
+    details.map((t) => card(t, render)),
+  );
 }
 
 function card(t, render) {
@@ -32,12 +50,29 @@ function card(t, render) {
     h(
       'div',
       { class: 'heading' },
-      h('h3', {}, t.type === 'kafka' ? `Kafka topic ${t.topic}` : t.cron ? `cron ${t.cron}` : `every ${t.every}`, t.timezone ? ` (${t.timezone})` : ''),
+      h(
+        'h3',
+        {},
+        t.type === 'kafka' ? `Kafka topic ${t.topic}` : t.cron ? `cron ${t.cron}` : `every ${t.every}`,
+        t.timezone ? ` (${t.timezone})` : '',
+      ),
       h('span', { class: `badge ${t.paused ? 's-paused' : 's-running'}` }, t.paused ? 'paused' : 'active'),
     ),
-    h('p', { class: 'muted' }, t.overlap ? `overlap ${t.overlap} · ` : '', `version ${t.version ?? 'latest'} · `, h('span', { class: 'mono' }, t.scheduleId ?? t.id)),
+    h(
+      'p',
+      { class: 'muted' },
+      t.overlap ? `overlap ${t.overlap} · ` : '',
+      `version ${t.version ?? 'latest'} · `,
+      h('span', { class: 'mono' }, t.scheduleId ?? t.id),
+    ),
     h('h4', {}, 'Next fire times'),
-    t.nextFireTimes?.length ? h('ol', { class: 'fire-times' }, t.nextFireTimes.slice(0, 5).map((at) => h('li', {}, time(at)))) : h('p', { class: 'muted' }, t.paused ? 'None while paused.' : 'None.'),
+    t.nextFireTimes?.length
+      ? h(
+          'ol',
+          { class: 'fire-times' },
+          t.nextFireTimes.slice(0, 5).map((at) => h('li', {}, time(at))),
+        )
+      : h('p', { class: 'muted' }, t.paused ? 'None while paused.' : 'None.'),
     h(
       'div',
       { class: 'actions' },
@@ -53,8 +88,18 @@ function card(t, render) {
 
 /** Adds a schedule: `every` ("15m") or a cron expression. */
 export function scheduleForm(workflowId, render) {
-  const spec = h('input', { name: 'spec', placeholder: '15m or 0 9 * * 1-5', required: true, 'aria-label': 'Every (duration) or cron expression' });
-  const form = h('form', { class: 'filters' }, h('label', {}, 'New schedule', spec), h('button', { type: 'submit' }, 'Add schedule'));
+  const spec = h('input', {
+    name: 'spec',
+    placeholder: '15m or 0 9 * * 1-5',
+    required: true,
+    'aria-label': 'Every (duration) or cron expression',
+  });
+  const form = h(
+    'form',
+    { class: 'filters' },
+    h('label', {}, 'New schedule', spec),
+    h('button', { type: 'submit' }, 'Add schedule'),
+  );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const value = spec.value.trim();

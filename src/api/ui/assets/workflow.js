@@ -26,7 +26,12 @@ export async function workflowView(main, ctx) {
     Diagram: () => graph(wf.definition),
     Definition: () => code(wf.definition),
     Versions: () => versions(wf),
-    Edit: () => editor({ initial: wf.definition, saveLabel: 'Save as new version', onSave: async (d) => (await api('PUT', `/v1/workflows/${enc(id)}`, d), void reload()) }),
+    Edit: () =>
+      editor({
+        initial: wf.definition,
+        saveLabel: 'Save as new version',
+        onSave: async (d) => (await api('PUT', `/v1/workflows/${enc(id)}`, d), void reload()),
+      }),
     Schedules: () => schedules(id),
     Run: () => runForm(id),
   };
@@ -37,7 +42,8 @@ export async function workflowView(main, ctx) {
     clear(panel, await tabs[name]());
   };
   const reload = () => workflowView(main, ctx);
-  for (const name of Object.keys(tabs)) bar.append(h('button', { type: 'button', role: 'tab', onclick: () => void show(name) }, name));
+  for (const name of Object.keys(tabs))
+    bar.append(h('button', { type: 'button', role: 'tab', onclick: () => void show(name) }, name));
   bar.addEventListener('keydown', (e) => {
     const buttons = [...bar.children];
     const at = buttons.indexOf(document.activeElement);
@@ -50,7 +56,14 @@ export async function workflowView(main, ctx) {
   clear(
     main,
     heading(wf.name, h('a', { class: 'button', href: `#/runs?workflowId=${enc(id)}` }, 'Runs')),
-    h('p', { class: 'muted' }, h('span', { class: 'mono' }, wf.id), ` · v${wf.version} · created `, time(wf.createdAt), wf.archivedAt ? ' · archived' : ''),
+    h(
+      'p',
+      { class: 'muted' },
+      h('span', { class: 'mono' }, wf.id),
+      ` · v${wf.version} · created `,
+      time(wf.createdAt),
+      wf.archivedAt ? ' · archived' : '',
+    ),
     bar,
     panel,
   );
@@ -60,15 +73,30 @@ export async function workflowView(main, ctx) {
 
 async function versions(wf) {
   const latest = wf.version;
-  const pick = (label, value) => h('label', {}, `${label} `, h('select', { 'aria-label': label }, Array.from({ length: latest }, (_, i) => h('option', { value: i + 1, selected: i + 1 === value }, `v${i + 1}`))));
+  const pick = (label, value) =>
+    h(
+      'label',
+      {},
+      `${label} `,
+      h(
+        'select',
+        { 'aria-label': label },
+        Array.from({ length: latest }, (_, i) => h('option', { value: i + 1, selected: i + 1 === value }, `v${i + 1}`)),
+      ),
+    );
   const left = pick('Left', Math.max(1, latest - 1));
   const right = pick('Right', latest);
   const out = h('div');
   const cache = new Map([[latest, wf.definition]]);
-  const load = async (v) => cache.get(v) ?? cache.set(v, (await api('GET', `/v1/workflows/${enc(wf.id)}/versions/${v}`)).definition).get(v);
+  const load = async (v) =>
+    cache.get(v) ?? cache.set(v, (await api('GET', `/v1/workflows/${enc(wf.id)}/versions/${v}`)).definition).get(v);
   const render = async () => {
     const [a, b] = [Number(left.querySelector('select').value), Number(right.querySelector('select').value)];
-    clear(out, h('div', { class: 'diff-head' }, h('strong', {}, `v${a}`), h('strong', {}, `v${b}`)), diffView(await load(a), await load(b)));
+    clear(
+      out,
+      h('div', { class: 'diff-head' }, h('strong', {}, `v${a}`), h('strong', {}, `v${b}`)),
+      diffView(await load(a), await load(b)),
+    );
   };
   for (const l of [left, right]) l.addEventListener('change', () => void render());
   await render();

@@ -9,7 +9,16 @@ export async function workflowsView(main) {
   const load = async () => {
     const page = await api('GET', withQuery('/v1/workflows', { limit: 50, cursor }));
     for (const w of page.items) {
-      rows.append(h('tr', {}, h('td', {}, h('a', { href: `#/workflows/${encodeURIComponent(w.id)}` }, w.name)), h('td', { class: 'mono' }, w.id), h('td', {}, `v${w.latestVersion}`), h('td', {}, time(w.updatedAt))));
+      rows.append(
+        h(
+          'tr',
+          {},
+          h('td', {}, h('a', { href: `#/workflows/${encodeURIComponent(w.id)}` }, w.name)),
+          h('td', { class: 'mono' }, w.id),
+          h('td', {}, `v${w.latestVersion}`),
+          h('td', {}, time(w.updatedAt)),
+        ),
+      );
     }
     cursor = page.nextCursor;
     more.hidden = !cursor;
@@ -20,7 +29,16 @@ export async function workflowsView(main) {
   clear(
     main,
     heading('Workflows', h('a', { class: 'button primary', href: '#/workflows/new' }, 'New workflow')),
-    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Id'), h('th', {}, 'Latest'), h('th', {}, 'Updated'))), rows),
+    h(
+      'table',
+      { class: 'list' },
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Id'), h('th', {}, 'Latest'), h('th', {}, 'Updated')),
+      ),
+      rows,
+    ),
     more,
   );
 }
