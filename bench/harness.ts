@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { Pool as UndiciPool } from 'undici';
+import { bootstrap } from '../src/bootstrap.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { migrate } from '../src/db/migrate.js';
-import { createPool } from '../src/db/pool.js';
+import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
 import { SHARED_WORKFLOW_MODULES } from '../src/worker/bundle.js';
 import { mintToken } from '../src/shared/tokens.js';
@@ -24,7 +24,12 @@ export const TASK_QUEUE = 'bench';
 /** The task queue of the API process's own worker. */
 export const API_TASK_QUEUE = 'bench-api';
 
-/** A file-backed Temporal dev server (as `npm run dev` runs it) and an embedded PostgreSQL. */
+/**
+ * A file-backed Temporal dev server (as `npm run dev` runs it), an embedded PostgreSQL, and the
+ * benchmark's own process wired through `bootstrap` like every entry point: its pool (migrated)
+ * and a Temporal client with the engine's codecs, as the API starts runs. It runs no API and no
+ * worker: those run as their own processes (`startApiProcess`, `startWorkerProcess`).
+ */
 export async function startInfra() {
   const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-bench-'));
   await chmod(dir, 0o755);
@@ -58,9 +63,8 @@ export async function startInfra() {
     60_000,
   );
   const db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
-  const pool = createPool(db.url, logger, 20);
-  await migrate(pool);
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATABASE_URL: db.url });
+  const engine = await bootstrap(config, { logger, service: 'mini-zaps-bench' });
   // The workers run a prebuilt bundle of the engine's workflows and the baselines.
   const { code } = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
@@ -73,11 +77,10 @@ export async function startInfra() {
     address,
     bundlePath,
     databaseUrl: db.url,
-    pool,
-    client,
+    pool: engine.pool,
+    client: engine.temporal,
     async stop() {
-      await client.connection.close();
-      await pool.end();
+      await engine.stop();
       await db.stop();
       if (server.exitCode === null && server.signalCode === null) {
         server.kill('SIGKILL');

@@ -90,6 +90,7 @@ try {
     if (offsets) committed = Object.values(offsets).reduce((a, b) => a + Math.max(0, b), 0);
     if (committed > 0 && firstCommit === undefined) firstCommit = performance.now();
     lag.push({ second: Math.round((performance.now() - started) / 100) / 10, lag: MESSAGES - committed });
+    if (lag.length % 15 === 0) process.stdout.write(`${lag.at(-1)?.second}s: lag ${MESSAGES - committed}\n`);
     await new Promise((r) => setTimeout(r, 1000));
   }
   const done = performance.now();

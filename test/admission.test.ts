@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 /** A run that posts its trigger to `path` (the receiver answers it slowly or at once). */
 const calling = (name: string, url: string, admission: Record<string, unknown>) => ({
@@ -12,42 +11,40 @@ const calling = (name: string, url: string, admission: Record<string, unknown>) 
 });
 
 describe('admission control per workflow (real Temporal, real PostgreSQL, a real receiver)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const suite = useStack();
 
   it('50 runs of a workflow with concurrency.limit 3 never have more than 3 running at once, and all 50 complete', async () => {
-    receiver.on('/slow', () => ({ status: 200, body: { ok: true }, delayMs: 300 }));
-    const wf = await createWorkflow(stack, calling('limited', `${receiver.url}/slow`, { concurrency: { limit: 3 } }));
-    const runs = await Promise.all(Array.from({ length: 50 }, (_, n) => trigger(stack, wf, { n })));
-    for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 120_000)).status, 'completed');
-    assert.equal(receiver.requestsTo('/slow').length, 50);
-    assert.equal(receiver.maxInFlight('/slow'), 3, 'at most 3 at once, and the limit was used');
+    suite.receiver.on('/slow', () => ({ status: 200, body: { ok: true }, delayMs: 300 }));
+    const wf = await createWorkflow(
+      suite.stack,
+      calling('limited', `${suite.receiver.url}/slow`, { concurrency: { limit: 3 } }),
+    );
+    const runs = await Promise.all(Array.from({ length: 50 }, (_, n) => trigger(suite.stack, wf, { n })));
+    for (const runId of runs) assert.equal((await waitForEnd(suite.stack, runId, 120_000)).status, 'completed');
+    assert.equal(suite.receiver.requestsTo('/slow').length, 50);
+    assert.equal(suite.receiver.maxInFlight('/slow'), 3, 'at most 3 at once, and the limit was used');
   });
 
   it('a concurrency key limits each key on its own', async () => {
-    receiver.on('/keyed', () => ({ status: 200, body: { ok: true }, delayMs: 400 }));
+    suite.receiver.on('/keyed', () => ({ status: 200, body: { ok: true }, delayMs: 400 }));
     const wf = await createWorkflow(
-      stack,
-      calling('keyed', `${receiver.url}/keyed`, { concurrency: { limit: 1, key: 'trigger.user' } }),
+      suite.stack,
+      calling('keyed', `${suite.receiver.url}/keyed`, { concurrency: { limit: 1, key: 'trigger.user' } }),
     );
-    const runs = await Promise.all(['a', 'a', 'a', 'b', 'b', 'b'].map((user) => trigger(stack, wf, { user })));
-    for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 60_000)).status, 'completed');
-    assert.equal(receiver.maxInFlight('/keyed'), 2, 'one run per user at once, two users side by side');
+    const runs = await Promise.all(['a', 'a', 'a', 'b', 'b', 'b'].map((user) => trigger(suite.stack, wf, { user })));
+    for (const runId of runs) assert.equal((await waitForEnd(suite.stack, runId, 60_000)).status, 'completed');
+    assert.equal(suite.receiver.maxInFlight('/keyed'), 2, 'one run per user at once, two users side by side');
   });
 
   it('throttle.perSecond 5 lets no more than 5 of 12 runs start in any second', async () => {
-    receiver.accept('/paced');
-    const wf = await createWorkflow(stack, calling('paced', `${receiver.url}/paced`, { throttle: { perSecond: 5 } }));
-    const runs = await Promise.all(Array.from({ length: 12 }, (_, n) => trigger(stack, wf, { n })));
-    for (const runId of runs) assert.equal((await waitForEnd(stack, runId, 60_000)).status, 'completed');
-    const at = receiver
+    suite.receiver.accept('/paced');
+    const wf = await createWorkflow(
+      suite.stack,
+      calling('paced', `${suite.receiver.url}/paced`, { throttle: { perSecond: 5 } }),
+    );
+    const runs = await Promise.all(Array.from({ length: 12 }, (_, n) => trigger(suite.stack, wf, { n })));
+    for (const runId of runs) assert.equal((await waitForEnd(suite.stack, runId, 60_000)).status, 'completed');
+    const at = suite.receiver
       .requestsTo('/paced')
       .map((r) => r.at)
       .sort((a, b) => a - b);
@@ -60,17 +57,17 @@ describe('admission control per workflow (real Temporal, real PostgreSQL, a real
   });
 
   it('debounce: of runs with the same key within the period only the last one runs; the others end superseded', async () => {
-    receiver.accept('/debounced');
+    suite.receiver.accept('/debounced');
     // The period is far longer than the gap between two triggers, even on a loaded machine.
     const wf = await createWorkflow(
-      stack,
-      calling('debounced', `${receiver.url}/debounced`, { debounce: { period: '5s', key: 'trigger.user' } }),
+      suite.stack,
+      calling('debounced', `${suite.receiver.url}/debounced`, { debounce: { period: '5s', key: 'trigger.user' } }),
     );
     const burst: string[] = [];
-    for (let n = 0; n < 5; n++) burst.push(await trigger(stack, wf, { user: 'a', n }));
-    const other = await trigger(stack, wf, { user: 'b', n: 0 });
-    const ended = await Promise.all([...burst, other].map((runId) => waitForEnd(stack, runId, 60_000)));
-    const bodies = receiver.requestsTo('/debounced').map((r) => JSON.parse(r.body));
+    for (let n = 0; n < 5; n++) burst.push(await trigger(suite.stack, wf, { user: 'a', n }));
+    const other = await trigger(suite.stack, wf, { user: 'b', n: 0 });
+    const ended = await Promise.all([...burst, other].map((runId) => waitForEnd(suite.stack, runId, 60_000)));
+    const bodies = suite.receiver.requestsTo('/debounced').map((r) => JSON.parse(r.body));
     assert.deepEqual(
       bodies.sort((x, y) => x.user.localeCompare(y.user)),
       [

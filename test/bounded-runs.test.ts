@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import proto from '@temporalio/proto';
 import { DEFAULT_RUN_LIMITS } from '../src/definitions/limits.js';
 import type { interpreter } from '../src/workflows/interpreter.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import type { RunInput } from '../src/workflows/messages.js';
 import { secretPlaceholder } from '../src/definitions/expressions.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from './helpers/runs.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import type { Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 const { History } = proto.temporal.api.history.v1;
 const MiB = 1024 * 1024;
@@ -20,19 +20,12 @@ async function historyBytes(stack: Stack, runId: string): Promise<number> {
 }
 
 describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  before(async () => {
-    const env = {
+  const suite = useStack({
+    env: {
       STEP_OUTPUT_MAX_BYTES: String(6 * MiB),
       API_BODY_LIMIT_BYTES: String(8 * MiB),
       SECRETS_KEYS: `test:${Buffer.alloc(32, 7).toString('base64')}`,
-    };
-    [stack, receiver] = await Promise.all([startStack({ env }), startReceiver()]);
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
+    },
   });
 
   it('each hostile expression fails its step with EXPRESSION_LIMIT, and the same worker then completes the next run', async () => {
@@ -44,82 +37,82 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
       'doubling string': '($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f("ab", 40))',
     };
     for (const [name, expression] of Object.entries(hostile)) {
-      const id = await createWorkflow(stack, {
+      const id = await createWorkflow(suite.stack, {
         name,
         steps: [{ id: 'evil', type: 'transform', config: { expression } }],
       });
-      const run = await waitForEnd(stack, await trigger(stack, id), 60_000);
+      const run = await waitForEnd(suite.stack, await trigger(suite.stack, id), 60_000);
       assert.equal(run.status, 'failed', name);
       assert.equal(run.error.code, 'EXPRESSION_LIMIT', `${name}: ${run.error.message}`);
       assert.match(run.error.message, /step 'evil' failed: expression .* exceeded its \w+ limit/);
     }
-    const regex = await createWorkflow(stack, {
+    const regex = await createWorkflow(suite.stack, {
       name: 'backtracking regex',
       steps: [
         { id: 're', type: 'transform', config: { expression: `$contains("${'a'.repeat(10_000)}!", /^(a+)+$/)` } },
       ],
     });
-    const matched = await waitForEnd(stack, await trigger(stack, regex));
+    const matched = await waitForEnd(suite.stack, await trigger(suite.stack, regex));
     assert.equal(matched.status, 'completed');
     assert.equal(matched.result, false);
 
-    const fine = await createWorkflow(stack, {
+    const fine = await createWorkflow(suite.stack, {
       name: 'fine',
       steps: [{ id: 'sum', type: 'transform', config: { expression: '$sum([1..100])' } }],
     });
-    const run = await waitForEnd(stack, await trigger(stack, fine));
+    const run = await waitForEnd(suite.stack, await trigger(suite.stack, fine));
     assert.equal(run.status, 'completed');
     assert.equal(run.result, 5050);
   });
 
   it('a 5 MB http response completes its run with exactly one request, a small history and its output readable', async () => {
     const big = { items: Array.from({ length: 5000 }, (_, i) => ({ i, text: 'y'.repeat(1000) })) };
-    receiver.on('/big', () => ({ status: 200, body: big }));
-    const id = await createWorkflow(stack, {
+    suite.receiver.on('/big', () => ({ status: 200, body: big }));
+    const id = await createWorkflow(suite.stack, {
       name: 'large response',
       steps: [
-        { id: 'fetch', type: 'http', config: { method: 'POST', url: `${receiver.url}/big`, body: { hello: 1 } } },
+        { id: 'fetch', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/big`, body: { hello: 1 } } },
         { id: 'count', type: 'transform', config: { expression: '$count(steps.fetch.output.body.items)' } },
       ],
     });
-    const runId = await trigger(stack, id);
-    const run = await waitForEnd(stack, runId, 60_000);
+    const runId = await trigger(suite.stack, id);
+    const run = await waitForEnd(suite.stack, runId, 60_000);
     assert.equal(run.status, 'completed', JSON.stringify(run.error));
     assert.equal(run.result, 5000);
-    assert.equal(receiver.requestsTo('/big').length, 1);
+    assert.equal(suite.receiver.requestsTo('/big').length, 1);
     assert.equal(run.steps[0].output.body.items.length, 5000);
-    const bytes = await historyBytes(stack, runId);
+    const bytes = await historyBytes(suite.stack, runId);
     assert.ok(bytes < 100_000, `history is ${bytes} bytes`);
   });
 
   it('an output above the per-step bound fails OUTPUT_TOO_LARGE with exactly one request, never a retry loop', async () => {
-    receiver.on('/huge', () => ({ status: 200, body: { blob: 'z'.repeat(7 * MiB) } }));
-    const id = await createWorkflow(stack, {
+    suite.receiver.on('/huge', () => ({ status: 200, body: { blob: 'z'.repeat(7 * MiB) } }));
+    const id = await createWorkflow(suite.stack, {
       name: 'too large',
-      steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/huge` } }],
+      steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${suite.receiver.url}/huge` } }],
     });
-    const run = await waitForStatus(stack, await trigger(stack, id), 'failed', 60_000);
+    const run = await waitForStatus(suite.stack, await trigger(suite.stack, id), 'failed', 60_000);
     assert.equal(run.error.code, 'OUTPUT_TOO_LARGE');
     assert.equal(run.steps[0].attempts, 1);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(receiver.requestsTo('/huge').length, 1);
+    assert.equal(suite.receiver.requestsTo('/huge').length, 1);
   });
 
   it('an output nested deeper than the bound fails OUTPUT_TOO_DEEP with exactly one request', async () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 2000; i++) deep = [deep];
-    receiver.on('/deep', () => ({ status: 200, body: deep }));
-    const id = await createWorkflow(stack, {
+    suite.receiver.on('/deep', () => ({ status: 200, body: deep }));
+    const id = await createWorkflow(suite.stack, {
       name: 'too deep',
-      steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${receiver.url}/deep` } }],
+      steps: [{ id: 'fetch', type: 'http', config: { method: 'GET', url: `${suite.receiver.url}/deep` } }],
     });
-    const run = await waitForStatus(stack, await trigger(stack, id), 'failed', 60_000);
+    const run = await waitForStatus(suite.stack, await trigger(suite.stack, id), 'failed', 60_000);
     assert.equal(run.error.code, 'OUTPUT_TOO_DEEP');
-    assert.equal(receiver.requestsTo('/deep').length, 1);
+    assert.equal(suite.receiver.requestsTo('/deep').length, 1);
   });
 
   it('a 300-item foreach of 50 KB results completes, its history small', async () => {
-    const id = await createWorkflow(stack, {
+    const id = await createWorkflow(suite.stack, {
       name: 'wide foreach',
       steps: [
         {
@@ -131,30 +124,30 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
         { id: 'total', type: 'transform', config: { expression: '$sum(steps.each.output.$length($))' } },
       ],
     });
-    const runId = await trigger(stack, id);
-    const run = await waitForEnd(stack, runId, 120_000);
+    const runId = await trigger(suite.stack, id);
+    const run = await waitForEnd(suite.stack, runId, 120_000);
     assert.equal(run.status, 'completed', JSON.stringify(run.error));
     assert.equal(run.result, 300 * 50_000);
-    const bytes = await historyBytes(stack, runId);
+    const bytes = await historyBytes(suite.stack, runId);
     assert.ok(bytes < 100_000, `history is ${bytes} bytes`);
   });
 
   it('a 3 MB event payload reaches the waiting run', async () => {
-    const id = await createWorkflow(stack, {
+    const id = await createWorkflow(suite.stack, {
       name: 'large event',
       steps: [
         { id: 'wait', type: 'wait_for_event', config: { name: 'upload', timeout: '1m' } },
         { id: 'size', type: 'transform', config: { expression: '$length(steps.wait.output.data)' } },
       ],
     });
-    const runId = await trigger(stack, id);
-    await waitForStatus(stack, runId, 'waiting');
-    const sent = await stack.call('POST', `/v1/runs/${runId}/events/upload`, { data: 'e'.repeat(3 * MiB) });
+    const runId = await trigger(suite.stack, id);
+    await waitForStatus(suite.stack, runId, 'waiting');
+    const sent = await suite.stack.call('POST', `/v1/runs/${runId}/events/upload`, { data: 'e'.repeat(3 * MiB) });
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
-    const run = await waitForEnd(stack, runId, 60_000);
+    const run = await waitForEnd(suite.stack, runId, 60_000);
     assert.equal(run.status, 'completed', JSON.stringify(run.error));
     assert.equal(run.result, 3 * MiB);
-    assert.ok((await historyBytes(stack, runId)) < 100_000);
+    assert.ok((await historyBytes(suite.stack, runId)) < 100_000);
   });
 
   it('a run continues as new carrying 1 MB of state, and the state arrives whole', async () => {
@@ -186,9 +179,9 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
       historyLimit: 30,
     };
     const runId = `can-${Date.now()}`;
-    const handle = await stack.client.workflow.start<typeof interpreter>('interpreter', {
+    const handle = await suite.stack.client.workflow.start<typeof interpreter>('interpreter', {
       workflowId: runId,
-      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      taskQueue: suite.stack.config.TEMPORAL_TASK_QUEUE,
       args: [input],
     });
     assert.deepEqual((await handle.result()).output, { count: 10, big: 1_000_000 });
@@ -213,9 +206,9 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
       definition: definition as RunInput['definition'],
       trigger: null,
     };
-    const handle = await stack.client.workflow.start<typeof interpreter>('interpreter', {
+    const handle = await suite.stack.client.workflow.start<typeof interpreter>('interpreter', {
       workflowId: `state-${Date.now()}`,
-      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      taskQueue: suite.stack.config.TEMPORAL_TASK_QUEUE,
       args: [input],
     });
     await assert.rejects(
@@ -226,11 +219,11 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
 
   it("a secret reference sent in trigger data is never resolved; the workflow's own is", async () => {
     assert.equal(
-      (await stack.call('PUT', '/v1/secrets/crm_token', { value: 'sk_live_bounded_1234567890' })).status < 300,
+      (await suite.stack.call('PUT', '/v1/secrets/crm_token', { value: 'sk_live_bounded_1234567890' })).status < 300,
       true,
     );
-    receiver.on('/crm', () => ({ status: 200, body: { ok: true } }));
-    const id = await createWorkflow(stack, {
+    suite.receiver.on('/crm', () => ({ status: 200, body: { ok: true } }));
+    const id = await createWorkflow(suite.stack, {
       name: 'forwards trigger fields',
       steps: [
         {
@@ -238,7 +231,7 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
           type: 'http',
           config: {
             method: 'POST',
-            url: `${receiver.url}/crm`,
+            url: `${suite.receiver.url}/crm`,
             headers: { authorization: "Bearer {{ $secret('crm_token') }}" },
             body: { email: '{{ trigger.email }}', note: 'from {{ trigger.email }}' },
           },
@@ -246,9 +239,9 @@ describe('a workflow cannot hurt the engine (real Temporal, real PostgreSQL)', (
       ],
     });
     const forged = secretPlaceholder('crm_token');
-    const run = await waitForEnd(stack, await trigger(stack, id, { email: forged }));
+    const run = await waitForEnd(suite.stack, await trigger(suite.stack, id, { email: forged }));
     assert.equal(run.status, 'completed', JSON.stringify(run.error));
-    const [request] = receiver.requestsTo('/crm');
+    const [request] = suite.receiver.requestsTo('/crm');
     assert.equal(request?.headers.authorization, 'Bearer sk_live_bounded_1234567890');
     assert.ok(!request?.body.includes('sk_live_bounded'), request?.body);
     assert.equal(JSON.parse(request?.body ?? '{}').email, forged);

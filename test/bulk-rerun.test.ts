@@ -1,48 +1,39 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { waitFor } from './helpers/ports.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 describe('bulk re-run (real Temporal, real PostgreSQL)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const suite = useStack();
 
   it('runs again every run a filter matches, each with its own payload, at most ratePerSecond a second', async () => {
-    receiver.on('/bulk', () => ({ status: 200, body: { ok: true } }));
-    const id = await createWorkflow(stack, {
+    suite.receiver.on('/bulk', () => ({ status: 200, body: { ok: true } }));
+    const id = await createWorkflow(suite.stack, {
       name: 'bulk',
       steps: [
         {
           id: 'call',
           type: 'http',
-          config: { method: 'POST', url: `${receiver.url}/bulk`, body: { n: '{{ trigger.n }}' } },
+          config: { method: 'POST', url: `${suite.receiver.url}/bulk`, body: { n: '{{ trigger.n }}' } },
         },
       ],
     });
     const originals: string[] = [];
-    for (let n = 0; n < 6; n++) originals.push(await trigger(stack, id, { n }));
-    for (const runId of originals) assert.equal((await waitForEnd(stack, runId)).status, 'completed');
+    for (let n = 0; n < 6; n++) originals.push(await trigger(suite.stack, id, { n }));
+    for (const runId of originals) assert.equal((await waitForEnd(suite.stack, runId)).status, 'completed');
 
-    const started = await stack.call('POST', '/v1/runs/rerun', { workflowId: id, ratePerSecond: 2 });
+    const started = await suite.stack.call('POST', '/v1/runs/rerun', { workflowId: id, ratePerSecond: 2 });
     assert.equal(started.status, 202, JSON.stringify(started.body));
-    const result = await stack.client.workflow.getHandle(started.body.operationId).result();
+    const result = await suite.stack.client.workflow.getHandle(started.body.operationId).result();
     assert.deepEqual(result, { matched: 6, started: 6 });
 
     await waitFor(
       'the re-runs to reach the receiver',
-      async () => (receiver.requestsTo('/bulk').length === 12 ? true : undefined),
+      async () => (suite.receiver.requestsTo('/bulk').length === 12 ? true : undefined),
       30_000,
     );
-    const reruns = receiver.requestsTo('/bulk').slice(6);
+    const reruns = suite.receiver.requestsTo('/bulk').slice(6);
     assert.deepEqual(
       reruns.map((r) => JSON.parse(r.body).n).sort(),
       [0, 1, 2, 3, 4, 5],
@@ -52,7 +43,7 @@ describe('bulk re-run (real Temporal, real PostgreSQL)', () => {
     for (let i = 2; i < times.length; i++)
       assert.ok((times[i] ?? 0) - (times[i - 2] ?? 0) >= 900, `three re-runs within a second: ${times.join(', ')}`);
 
-    const listed = await stack.call('GET', `/v1/runs?workflowId=${id}&source=rerun`);
+    const listed = await suite.stack.call('GET', `/v1/runs?workflowId=${id}&source=rerun`);
     assert.equal(listed.body.items.length, 6);
     assert.ok(listed.body.items.every((r: { id: string }) => !originals.includes(r.id)));
   });

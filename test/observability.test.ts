@@ -1,38 +1,32 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { setupTracing, type Tracing } from '../src/shared/tracing.js';
 import { waitFor } from './helpers/ports.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 describe('observability (real Temporal, real PostgreSQL)', () => {
   const exporter = new InMemorySpanExporter();
   let tracing: Tracing | undefined;
-  let stack: Stack;
-  let receiver: Receiver;
-  before(async () => {
+  // Tracing is set up in the hook, before the stack, and shut down after the stack stopped.
+  const suite = useStack(() => {
     tracing = setupTracing('test', { processor: new SimpleSpanProcessor(exporter) });
-    [stack, receiver] = await Promise.all([startStack({ tracing }), startReceiver()]);
+    return { tracing };
   });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-    await tracing?.shutdown();
-  });
+  after(() => tracing?.shutdown());
 
   it('one trace runs from the API request through start-workflow and the workflow into every activity, nested', async () => {
-    receiver.accept('/traced');
-    const id = await createWorkflow(stack, {
+    suite.receiver.accept('/traced');
+    const id = await createWorkflow(suite.stack, {
       name: 'traced',
       steps: [
-        { id: 'call', type: 'http', config: { url: `${receiver.url}/traced` } },
+        { id: 'call', type: 'http', config: { url: `${suite.receiver.url}/traced` } },
         { id: 'shape', type: 'transform', config: { expression: 'steps.call.output.status' } },
       ],
     });
-    const runId = await trigger(stack, id);
-    await waitForEnd(stack, runId);
+    const runId = await trigger(suite.stack, id);
+    await waitForEnd(suite.stack, runId);
     const byName = (name: string) => exporter.getFinishedSpans().find((s) => s.name === name);
     const spans = await waitFor(
       `the workflow and activity spans (have: ${exporter
@@ -60,25 +54,25 @@ describe('observability (real Temporal, real PostgreSQL)', () => {
     assert.equal(run?.parentSpanId, start?.spanContext().spanId);
     assert.equal(startActivity?.parentSpanId, run?.spanContext().spanId);
     assert.equal(runActivity?.parentSpanId, startActivity?.spanContext().spanId);
-    const received = receiver.requestsTo('/traced')[0];
+    const received = suite.receiver.requestsTo('/traced')[0];
     assert.ok(received, 'the step reached the receiver');
   });
 
   it('serves Prometheus metrics: triggers, runs by status, step attempts and failures, request latency, backlog', async () => {
-    receiver.accept('/fine');
-    receiver.on('/boom', () => ({ status: 404 }));
-    const ok = await createWorkflow(stack, {
+    suite.receiver.accept('/fine');
+    suite.receiver.on('/boom', () => ({ status: 404 }));
+    const ok = await createWorkflow(suite.stack, {
       name: 'ok',
-      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/fine` } }],
+      steps: [{ id: 'call', type: 'http', config: { url: `${suite.receiver.url}/fine` } }],
     });
-    const bad = await createWorkflow(stack, {
+    const bad = await createWorkflow(suite.stack, {
       name: 'bad',
-      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/boom` } }],
+      steps: [{ id: 'call', type: 'http', config: { url: `${suite.receiver.url}/boom` } }],
     });
-    await waitForEnd(stack, await trigger(stack, ok));
-    await waitForEnd(stack, await trigger(stack, bad));
-    await stack.call('POST', '/v1/workflows/nope/runs', {});
-    const res = await stack.app.request('/metrics');
+    await waitForEnd(suite.stack, await trigger(suite.stack, ok));
+    await waitForEnd(suite.stack, await trigger(suite.stack, bad));
+    await suite.stack.call('POST', '/v1/workflows/nope/runs', {});
+    const res = await suite.stack.app.request('/metrics');
     const text = await res.text();
     assert.equal(res.status, 200);
     for (const line of [

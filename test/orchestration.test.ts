@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { RunInput } from '../src/workflows/messages.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from './helpers/runs.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 type StepView = {
   id: string;
@@ -19,25 +18,17 @@ const step = (run: { steps: StepView[] }, id: string): StepView => {
 };
 
 describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const suite = useStack();
 
   const runToEnd = async (definition: unknown, payload: unknown = {}) =>
-    waitForEnd(stack, await trigger(stack, await createWorkflow(stack, definition), payload), 60_000);
+    waitForEnd(suite.stack, await trigger(suite.stack, await createWorkflow(suite.stack, definition), payload), 60_000);
 
   it('parallel: three branches fan out and the fan-in step reads all three outputs', async () => {
-    receiver.on('/branch', (req) => ({ status: 200, body: { got: JSON.parse(req.body).n } }));
+    suite.receiver.on('/branch', (req) => ({ status: 200, body: { got: JSON.parse(req.body).n } }));
     const http = (id: string, n: number) => ({
       id,
       type: 'http',
-      config: { method: 'POST', url: `${receiver.url}/branch`, body: { n } },
+      config: { method: 'POST', url: `${suite.receiver.url}/branch`, body: { n } },
     });
     const run = await runToEnd({
       name: 'fan-out',
@@ -120,7 +111,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('choice takes each path by the run context', async () => {
-    const id = await createWorkflow(stack, {
+    const id = await createWorkflow(suite.stack, {
       name: 'route',
       steps: [
         {
@@ -139,7 +130,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     });
     const results = await Promise.all(
       [{ plan: 'pro' }, { plan: 'free', seats: 50 }, { plan: 'free' }].map(
-        async (payload) => (await waitForEnd(stack, await trigger(stack, id, payload))).result,
+        async (payload) => (await waitForEnd(suite.stack, await trigger(suite.stack, id, payload))).result,
       ),
     );
     assert.deepEqual(results, ['vip', 'team of 50', 'basic']);
@@ -174,7 +165,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
 
   it('foreach: steps per item with item and index in scope, bounded concurrency, results in item order', async () => {
     // Each reply is held back, so the receiver sees how many items are in flight at once.
-    receiver.on('/item', (req) => ({ status: 200, body: JSON.parse(req.body), delayMs: 400 }));
+    suite.receiver.on('/item', (req) => ({ status: 200, body: JSON.parse(req.body), delayMs: 400 }));
     const run = await runToEnd(
       {
         name: 'per item',
@@ -188,7 +179,11 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
               {
                 id: 'call',
                 type: 'http',
-                config: { method: 'POST', url: `${receiver.url}/item`, body: { v: '{{ item }}', i: '{{ index }}' } },
+                config: {
+                  method: 'POST',
+                  url: `${suite.receiver.url}/item`,
+                  body: { v: '{{ item }}', i: '{{ index }}' },
+                },
               },
               {
                 id: 'pick',
@@ -203,13 +198,13 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     );
     assert.equal(run.status, 'completed');
     assert.deepEqual(run.result, ['a@0', 'b@1', 'c@2', 'd@3', 'e@4', 'f@5', 'g@6']);
-    const keys = receiver
+    const keys = suite.receiver
       .requestsTo('/item')
       .map((r) => r.headers['idempotency-key'])
       .sort();
     assert.deepEqual(keys, [0, 1, 2, 3, 4, 5, 6].map((i) => `${run.id}:call[${i}]`).sort());
     assert.equal(step(run, 'each').children?.length, 7);
-    assert.equal(receiver.maxInFlight('/item'), 3, 'concurrency 3: three requests open at once, never more');
+    assert.equal(suite.receiver.maxInFlight('/item'), 3, 'concurrency 3: three requests open at once, never more');
   });
 
   it('foreach over 10,000 items with concurrency 50 runs in batches of child workflows', async () => {
@@ -243,8 +238,8 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     const batches = step(run, 'each').children ?? [];
     assert.equal(batches.length, 10);
     assert.ok(batches.every((b) => b.status === 'completed'));
-    const parent = await stack.client.workflow.getHandle(run.id).fetchHistory();
-    const child = await stack.client.workflow.getHandle(`${run.id}:each:batch-0`).fetchHistory();
+    const parent = await suite.stack.client.workflow.getHandle(run.id).fetchHistory();
+    const child = await suite.stack.client.workflow.getHandle(`${run.id}:each:batch-0`).fetchHistory();
     const bytes = (h: unknown) => JSON.stringify(h).length;
     process.stdout.write(
       `# foreach 10,000 items: ${seconds.toFixed(1)} s; parent history ${parent.events?.length} events, ${bytes(parent)} bytes; batch 0 history ${child.events?.length} events, ${bytes(child)} bytes\n`,
@@ -253,21 +248,21 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('wait_for_event: the run waits until the API delivers the event, whose payload is the output', async () => {
-    const id = await createWorkflow(stack, {
+    const id = await createWorkflow(suite.stack, {
       name: 'approval',
       steps: [
         { id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '1h' } },
         { id: 'after', type: 'transform', config: { expression: "'approved by ' & steps.approval.output.by" } },
       ],
     });
-    const runId = await trigger(stack, id);
-    const waiting = await waitForStatus(stack, runId, 'waiting');
+    const runId = await trigger(suite.stack, id);
+    const waiting = await waitForStatus(suite.stack, runId, 'waiting');
     assert.equal(step(waiting, 'approval').status, 'waiting');
-    const sent = await stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'grace' });
+    const sent = await suite.stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'grace' });
     assert.equal(sent.status, 202);
-    const run = await waitForEnd(stack, runId);
+    const run = await waitForEnd(suite.stack, runId);
     assert.equal(run.result, 'approved by grace');
-    const late = await stack.call('POST', `/v1/runs/${runId}/events/approved`, {});
+    const late = await suite.stack.call('POST', `/v1/runs/${runId}/events/approved`, {});
     assert.equal(late.status, 409);
     assert.equal(late.body.code, 'RUN_ENDED');
   });
@@ -294,11 +289,11 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('subworkflow: runs a stored workflow as a child and returns its result; a failing child fails the step with its run id', async () => {
-    const child = await createWorkflow(stack, {
+    const child = await createWorkflow(suite.stack, {
       name: 'double',
       steps: [{ id: 'twice', type: 'transform', config: { expression: 'trigger.n * 2' } }],
     });
-    const failing = await createWorkflow(stack, {
+    const failing = await createWorkflow(suite.stack, {
       name: 'refuse',
       steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'not today' } }],
     });
@@ -325,16 +320,16 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
     assert.equal(run.result.sub, 42);
     assert.equal(run.result.code, 'REFUSED');
     assert.equal(run.result.child, `${run.id}:bad`);
-    const childRun = await stack.call('GET', `/v1/runs/${run.result.child}`);
+    const childRun = await suite.stack.call('GET', `/v1/runs/${run.result.child}`);
     assert.equal(childRun.body.status, 'failed', 'the child is a run of its own in the index');
   });
 
   it('onError routes a failed step to another step with the error in the context', async () => {
-    receiver.on('/gone', () => ({ status: 404 }));
+    suite.receiver.on('/gone', () => ({ status: 404 }));
     const run = await runToEnd({
       name: 'fallback',
       steps: [
-        { id: 'call', type: 'http', config: { url: `${receiver.url}/gone` }, onError: 'fallback' },
+        { id: 'call', type: 'http', config: { url: `${suite.receiver.url}/gone` }, onError: 'fallback' },
         { id: 'unreached', type: 'fail' },
         { id: 'fallback', type: 'transform', config: { expression: "'fell back after ' & steps.call.error.code" } },
       ],
@@ -345,7 +340,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('expressions set parameters at run time, including delay.until and http.url', async () => {
-    receiver.on('/dynamic/42', () => ({ status: 200, body: { ok: true } }));
+    suite.receiver.on('/dynamic/42', () => ({ status: 200, body: { ok: true } }));
     const at = Date.now();
     const until = at + 1500;
     const run = await runToEnd(
@@ -353,14 +348,14 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
         name: 'dynamic',
         steps: [
           { id: 'later', type: 'delay', config: { until: '{{ $fromMillis($toMillis(trigger.at) + 1500) }}' } },
-          { id: 'call', type: 'http', config: { url: `${receiver.url}/dynamic/{{ trigger.id }}` } },
+          { id: 'call', type: 'http', config: { url: `${suite.receiver.url}/dynamic/{{ trigger.id }}` } },
         ],
       },
       { id: 42, at: new Date(at).toISOString() },
     );
     assert.equal(run.status, 'completed');
     assert.equal(run.result.body.ok, true);
-    const arrived = receiver.requestsTo('/dynamic/42');
+    const arrived = suite.receiver.requestsTo('/dynamic/42');
     assert.equal(arrived.length, 1, 'the request went to the rendered path (unscripted paths answer 404)');
     const later = run.steps.find((s: { id: string }) => s.id === 'later');
     const call = run.steps.find((s: { id: string }) => s.id === 'call');
@@ -385,7 +380,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
         { id: 'done', type: 'transform', config: { expression: "'counted to ' & steps.inc.output" } },
       ],
     };
-    const id = await createWorkflow(stack, definition);
+    const id = await createWorkflow(suite.stack, definition);
     const input: RunInput = {
       tenantId: 'default',
       workflowId: id,
@@ -394,14 +389,14 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
       trigger: {},
       historyLimit: 12,
     };
-    const handle = await stack.client.workflow.start('interpreter', {
-      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    const handle = await suite.stack.client.workflow.start('interpreter', {
+      taskQueue: suite.stack.config.TEMPORAL_TASK_QUEUE,
       workflowId: `can-${id}`,
       args: [input],
     });
     const result = await handle.result();
     assert.deepEqual(result, { output: 'counted to 6' });
-    const first = await stack.client.workflow.getHandle(`can-${id}`, handle.firstExecutionRunId).fetchHistory();
+    const first = await suite.stack.client.workflow.getHandle(`can-${id}`, handle.firstExecutionRunId).fetchHistory();
     assert.equal(
       first.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes ? 'continued' : 'not',
       'continued',
@@ -409,7 +404,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
   });
 
   it('draws any definition as a Mermaid flowchart', async () => {
-    const id = await createWorkflow(stack, {
+    const id = await createWorkflow(suite.stack, {
       name: 'drawn',
       steps: [
         { id: 'route', type: 'choice', cases: [{ when: 'trigger.x', next: 'fan' }], default: 'end' },
@@ -424,7 +419,7 @@ describe('orchestration (real Temporal dev server, real PostgreSQL)', () => {
         { id: 'end', type: 'succeed' },
       ],
     });
-    const res = await stack.app.request(`/v1/workflows/${id}/diagram`);
+    const res = await suite.stack.app.request(`/v1/workflows/${id}/diagram`);
     const text = await res.text();
     assert.equal(res.status, 200);
     assert.match(text, /^flowchart TD/);

@@ -1,52 +1,45 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { waitFor } from './helpers/ports.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 const VALUE = 'sk_live_9f8e7d6c5b4a39281706';
 
 describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
   const logLines: string[] = [];
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack({ logLines }), startReceiver()]);
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
+  const suite = useStack({ logLines });
 
   it('are write-only: stored, replaced and listed by name, never shown', async () => {
-    assert.deepEqual((await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, {
+    assert.deepEqual((await suite.stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, {
       name: 'crm_token',
       created: true,
     });
-    assert.deepEqual((await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, {
+    assert.deepEqual((await suite.stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE })).body, {
       name: 'crm_token',
       created: false,
     });
-    const list = await stack.call('GET', '/v1/secrets');
+    const list = await suite.stack.call('GET', '/v1/secrets');
     assert.deepEqual(
       list.body.items.map((s: { name: string; keyId: string }) => [s.name, s.keyId]),
       [['crm_token', 'test']],
     );
     assert.ok(!JSON.stringify(list.body).includes(VALUE));
-    assert.equal((await stack.call('GET', '/v1/secrets/crm_token')).status, 404);
-    const stored = await stack.pool.query<{ sealed: string }>("SELECT sealed FROM secrets WHERE name = 'crm_token'");
+    assert.equal((await suite.stack.call('GET', '/v1/secrets/crm_token')).status, 404);
+    const stored = await suite.stack.pool.query<{ sealed: string }>(
+      "SELECT sealed FROM secrets WHERE name = 'crm_token'",
+    );
     assert.ok(!stored.rows[0]?.sealed.includes(VALUE), 'sealed at rest');
   });
 
   it('reach only the activity that uses them: not history, not run answers, not dead letters, not errors', async () => {
-    await stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE });
-    receiver.on('/echo', (req) => ({
+    await suite.stack.call('PUT', '/v1/secrets/crm_token', { value: VALUE });
+    suite.receiver.on('/echo', (req) => ({
       status: 200,
       body: { auth: req.headers.authorization, body: JSON.parse(req.body) },
     }));
-    receiver.on(`/reject/${VALUE}`, () => ({ status: 404, body: { error: `no such token ${VALUE}` } }));
-    const id = await createWorkflow(stack, {
+    suite.receiver.on(`/reject/${VALUE}`, () => ({ status: 404, body: { error: `no such token ${VALUE}` } }));
+    const id = await createWorkflow(suite.stack, {
       name: 'uses a secret',
       steps: [
         {
@@ -54,27 +47,27 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
           type: 'http',
           config: {
             method: 'POST',
-            url: `${receiver.url}/echo`,
+            url: `${suite.receiver.url}/echo`,
             headers: { authorization: "Bearer {{ $secret('crm_token') }}" },
             body: { token: "{{ $secret('crm_token') }}" },
           },
         },
-        { id: 'fails', type: 'http', config: { url: `${receiver.url}/reject/{{ $secret('crm_token') }}` } },
+        { id: 'fails', type: 'http', config: { url: `${suite.receiver.url}/reject/{{ $secret('crm_token') }}` } },
       ],
     });
-    const runId = await trigger(stack, id);
+    const runId = await trigger(suite.stack, id);
     const dl = await waitFor('the dead letter', async () =>
-      (await stack.call('GET', '/v1/dead-letters')).body.items.find((d: { runId: string }) => d.runId === runId),
+      (await suite.stack.call('GET', '/v1/dead-letters')).body.items.find((d: { runId: string }) => d.runId === runId),
     );
 
     assert.equal(
-      receiver.requestsTo('/echo')[0]?.headers.authorization,
+      suite.receiver.requestsTo('/echo')[0]?.headers.authorization,
       `Bearer ${VALUE}`,
       'the receiver got the real value',
     );
-    const run = await stack.call('GET', `/v1/runs/${runId}`);
+    const run = await suite.stack.call('GET', `/v1/runs/${runId}`);
     assert.deepEqual(run.body.steps[0].output.body, { auth: 'Bearer [redacted]', body: { token: '[redacted]' } });
-    const history = JSON.stringify(await stack.client.workflow.getHandle(runId).fetchHistory());
+    const history = JSON.stringify(await suite.stack.client.workflow.getHandle(runId).fetchHistory());
     for (const [where, text] of [
       ['history', history],
       ['run', JSON.stringify(run.body)],
@@ -89,13 +82,17 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
   });
 
   it('a missing secret fails the step clearly', async () => {
-    const id = await createWorkflow(stack, {
+    const id = await createWorkflow(suite.stack, {
       name: 'missing secret',
       steps: [
-        { id: 'call', type: 'http', config: { url: `${receiver.url}/echo`, headers: { x: "{{ $secret('nope') }}" } } },
+        {
+          id: 'call',
+          type: 'http',
+          config: { url: `${suite.receiver.url}/echo`, headers: { x: "{{ $secret('nope') }}" } },
+        },
       ],
     });
-    const run = await waitForEnd(stack, await trigger(stack, id));
+    const run = await waitForEnd(suite.stack, await trigger(suite.stack, id));
     assert.equal(run.error.code, 'SECRET_NOT_FOUND');
   });
 });

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { createApp } from '../src/api/app.js';
 import { createPool } from '../src/db/pool.js';
 import { loadConfig } from '../src/shared/config.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { waitFor } from './helpers/ports.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 const SECRET = 'security-test-secret-that-is-long-enough';
 const AUDIENCE = 'mini-zaps';
@@ -30,8 +29,6 @@ function runScript(path: string, args: string[], env: Record<string, string>) {
 }
 
 describe('security: scopes per route, token rules, start-up refusals (real Temporal, real PostgreSQL)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
   let app: ReturnType<typeof createApp>;
   const token = (scopes: string[]) => mintToken(SECRET, { tenant: TENANT, scopes, audience: AUDIENCE, ttl: '1h' });
 
@@ -49,18 +46,14 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     return { status: res.status, body: parsed ?? {} };
   }
 
+  const suite = useStack();
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
     app = createApp({
-      ...stack.deps,
-      config: { ...stack.deps.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET, AUTH_AUDIENCE: AUDIENCE },
+      ...suite.stack.deps,
+      config: { ...suite.stack.deps.config, AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET, AUTH_AUDIENCE: AUDIENCE },
     });
-    receiver.on('/down', () => ({ status: 503, body: { error: 'down' } }));
-    receiver.on('/fixed', () => ({ status: 200, body: { fixed: true } }));
-  });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
+    suite.receiver.on('/down', () => ({ status: 503, body: { error: 'down' } }));
+    suite.receiver.on('/fixed', () => ({ status: 200, body: { fixed: true } }));
   });
 
   describe('scopes are declared with each route', () => {
@@ -199,7 +192,7 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
       );
       const created = await call('POST', '/v1/workflows', admin, {
         name: 'redrive-guard',
-        steps: [step(`${receiver.url}/down`)],
+        steps: [step(`${suite.receiver.url}/down`)],
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       workflowId = String(created.body.id);
@@ -207,7 +200,7 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
 
     it('a plain re-drive needs only runs:write; with a changed config or version it also needs workflows:write (403 FORBIDDEN)', async () => {
       const dl = await deadLetter();
-      for (const body of [{ config: { url: `${receiver.url}/fixed` } }, { version: 1 }]) {
+      for (const body of [{ config: { url: `${suite.receiver.url}/fixed` } }, { version: 1 }]) {
         const res = await call('POST', `/v1/dead-letters/${dl}/redrive`, runsOnly, body);
         assert.deepEqual([res.status, res.body.code], [403, 'FORBIDDEN'], JSON.stringify(body));
         assert.match(String(res.body.detail), /workflows:write/);
@@ -236,10 +229,10 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
         name: 'redrive-guard',
         steps: [
           {
-            ...step(`${receiver.url}/fixed`),
+            ...step(`${suite.receiver.url}/fixed`),
             config: {
               method: 'POST',
-              url: `${receiver.url}/fixed`,
+              url: `${suite.receiver.url}/fixed`,
               headers: { authorization: 'Bearer {{ $secret("other_token") }}' },
             },
           },
@@ -249,18 +242,18 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
       const byVersion = await call('POST', `/v1/dead-letters/${dl}/redrive`, both, { version: v2.body.version });
       assert.deepEqual([byVersion.status, byVersion.body.code], [400, 'REDRIVE_ADDS_SECRET']);
       const kept = await call('POST', `/v1/dead-letters/${dl}/redrive`, both, {
-        config: { url: `${receiver.url}/fixed`, headers: { authorization: 'Bearer {{ $secret("crm_token") }}' } },
+        config: { url: `${suite.receiver.url}/fixed`, headers: { authorization: 'Bearer {{ $secret("crm_token") }}' } },
       });
       assert.equal(kept.status, 202, 'the same secret reference, re-spelt, and a new URL are accepted');
     });
   });
 
   it('/readyz answers from a check at most a second old, so repeated calls do not each reach PostgreSQL', async () => {
-    const pool = createPool(stack.config.DATABASE_URL ?? '', stack.deps.logger);
+    const pool = createPool(suite.stack.config.DATABASE_URL ?? '', suite.stack.deps.logger);
     let checkouts = 0;
     pool.on('acquire', () => void checkouts++);
     try {
-      const probed = createApp({ ...stack.deps, pool });
+      const probed = createApp({ ...suite.stack.deps, pool });
       const answers = await Promise.all(Array.from({ length: 10 }, () => probed.request('/readyz')));
       for (let i = 0; i < 10; i++) answers.push(await probed.request('/readyz'));
       assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
@@ -283,7 +276,7 @@ describe('security: scopes per route, token rules, start-up refusals (real Tempo
     const api = runScript('src/api/main.ts', [], {
       NODE_ENV: 'production',
       AUTH_MODE: 'off',
-      DATABASE_URL: stack.config.DATABASE_URL ?? '',
+      DATABASE_URL: suite.stack.config.DATABASE_URL ?? '',
     });
     assert.notEqual(api.status, 0);
     assert.match(api.stderr, /AUTH_MODE: 'off' is refused/);

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
 import { waitFor } from './helpers/ports.js';
 import { hasRedis, startRedis } from './helpers/redis.js';
 import { mostWithin, startReceiver, type Receiver } from './helpers/receiver.js';
-import { createWorkflow } from './helpers/runs.js';
+import { createWorkflow, trigger, waitForStatus } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 /**
@@ -205,6 +207,153 @@ describe(
         assert.ok(refused !== undefined && rest.length >= 6);
         const early = rest.filter((t) => t - refused < 1_900);
         assert.deepEqual(early, [], 'no run reached the upstream within its Retry-After');
+      },
+    );
+
+    it(
+      'concurrency 3: a receiver holding each request 300 ms never has more than 3 open, and every run completes on its first attempt',
+      { timeout: 120_000 },
+      async () => {
+        receiver.on('/held', () => ({ status: 200, body: { ok: true }, delayMs: 300 }));
+        const wf = await createWorkflow(stack, {
+          name: 'held',
+          steps: [
+            {
+              id: 'call',
+              type: 'http',
+              rateLimit: { key: 'held', concurrency: 3 },
+              config: { url: `${receiver.url}/held` },
+            },
+          ],
+        });
+        const runIds = await startRuns(stack, wf, 12);
+        const runs = await ended(stack, runIds, 90_000);
+        assert.deepEqual(
+          runs.filter((r) => r.status !== 'completed' || r.steps[0].attempts !== 1),
+          [],
+          'every run completed with its step on its first attempt',
+        );
+        assert.equal(receiver.requestsTo('/held').length, 12, 'each step called once');
+        const most = receiver.maxInFlight('/held');
+        assert.ok(most <= 3, `at most 3 in flight, saw ${most}`);
+        assert.ok(most >= 2, `the limit lets calls overlap (saw ${most} at most)`);
+        const histories = await Promise.all(runIds.map((id) => stack.client.workflow.getHandle(id).fetchHistory()));
+        const failed = histories.flatMap((h) => (h.events ?? []).filter((e) => e.activityTaskFailedEventAttributes));
+        assert.deepEqual(failed, [], 'no activity attempt failed');
+        assert.ok(
+          histories.some((h) => (h.events ?? []).some((e) => e.timerStartedEventAttributes)),
+          'runs waited for a slot on durable timers',
+        );
+      },
+    );
+
+    it('a rateLimit with a bad concurrency, or with nothing to limit, is refused as problem+json, on a connection and on a step', async () => {
+      for (const rateLimit of [{ concurrency: 0 }, { concurrency: 1.5 }, { concurrency: 1001 }, { key: 'k' }]) {
+        const connection = await stack.call('POST', '/v1/connections', {
+          name: 'refused_api',
+          type: 'http',
+          config: { baseUrl: receiver.url },
+          rateLimit,
+        });
+        assert.equal(connection.status, 400, JSON.stringify(rateLimit));
+        assert.equal(connection.body.code, 'INVALID_REQUEST', JSON.stringify(connection.body));
+        const step = { id: 'call', type: 'http', rateLimit, config: { url: `${receiver.url}/x` } };
+        const validated = await stack.call('POST', '/v1/workflows/validate', { name: 'refused', steps: [step] });
+        assert.equal(validated.status, 400, JSON.stringify(validated.body));
+        assert.equal(validated.body.code, 'INVALID_DEFINITION');
+        assert.ok(
+          validated.body.errors.some((e: { pointer: string }) => e.pointer.startsWith('/steps/0/rateLimit')),
+          JSON.stringify(validated.body.errors),
+        );
+      }
+    });
+
+    it(
+      "cancelling a run mid-call frees its slot on its connection's concurrency at once, not when the lease ends",
+      { timeout: 90_000 },
+      async () => {
+        receiver.on('/single', (_req, count) =>
+          count === 1 ? { status: 200, body: { ok: true }, delayMs: 25_000 } : { status: 200, body: { ok: true } },
+        );
+        assert.equal(
+          (
+            await stack.call('POST', '/v1/connections', {
+              name: 'single_api',
+              type: 'http',
+              config: { baseUrl: receiver.url },
+              rateLimit: { concurrency: 1 },
+            })
+          ).status,
+          201,
+        );
+        const wf = await createWorkflow(stack, {
+          name: 'single',
+          steps: [{ id: 'call', type: 'http', connection: 'single_api', config: { url: `${receiver.url}/single` } }],
+        });
+        const [first] = await startRuns(stack, wf, 1);
+        await waitFor('the first call to arrive', async () =>
+          receiver.requestsTo('/single').length ? true : undefined,
+        );
+        const [second] = await startRuns(stack, wf, 1);
+        await new Promise((r) => setTimeout(r, 2_000));
+        assert.equal(receiver.requestsTo('/single').length, 1, 'the second run waits while the first holds the slot');
+        const cancelledAt = Date.now();
+        assert.equal((await stack.call('POST', `/v1/runs/${first}/cancel`)).status, 202);
+        const [done] = await ended(stack, [second ?? ''], 30_000);
+        assert.equal(done.status, 'completed');
+        const secondCall = receiver.requestsTo('/single')[1];
+        assert.ok(secondCall, 'the second run called once the first was cancelled');
+        assert.ok(
+          secondCall.at - cancelledAt < 10_000,
+          `the slot came back ${secondCall.at - cancelledAt} ms after the cancel, long before its 40 s lease ends`,
+        );
+        await waitForStatus(stack, first ?? '', 'cancelled');
+      },
+    );
+
+    it(
+      'parallel branches waiting on one rate-limited key replay as they ran (one goes on while another sleeps)',
+      { timeout: 120_000 },
+      async () => {
+        receiver.on('/branches', () => ({ status: 200, body: { ok: true }, delayMs: 100 }));
+        const wf = await createWorkflow(stack, {
+          name: 'branches',
+          steps: [
+            {
+              id: 'fan',
+              type: 'parallel',
+              branches: [1, 2, 3, 4].map((n) => [
+                {
+                  id: `call${n}`,
+                  type: 'http',
+                  rateLimit: { key: 'branches-{{ trigger.n }}', perSecond: 10 },
+                  local: false,
+                  config: { url: `${receiver.url}/branches` },
+                },
+              ]),
+            },
+          ],
+        });
+        // One run at a time, a key each: the first branch goes on at once while the others sleep.
+        const runIds: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const runId = await trigger(stack, wf, { n: i });
+          runIds.push(runId);
+          assert.equal((await ended(stack, [runId], 30_000))[0].status, 'completed');
+        }
+        const histories = await Promise.all(
+          runIds.map(async (workflowId) => ({
+            workflowId,
+            history: await stack.client.workflow.getHandle(workflowId).fetchHistory(),
+          })),
+        );
+        const failures: string[] = [];
+        for await (const result of Worker.runReplayHistories(
+          { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } },
+          histories,
+        ))
+          if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+        assert.deepEqual(failures, []);
       },
     );
   },

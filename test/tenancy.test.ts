@@ -1,38 +1,28 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { sign } from '../src/api/webhooks.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { waitFor } from './helpers/ports.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startStack, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 
 const SECRET = 'tenancy-test-secret-that-is-long-enough';
 
 describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
   const auth: Record<string, Record<string, string>> = {};
+  const suite = useStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
   before(async () => {
-    [stack, receiver] = await Promise.all([
-      startStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } }),
-      startReceiver(),
-    ]);
     for (const tenant of ['acme', 'globex'])
       auth[tenant] = { authorization: `Bearer ${await mintToken(SECRET, { tenant, scopes: ['admin'] })}` };
   });
-  after(async () => {
-    await stack?.stop();
-    await receiver?.close();
-  });
 
   const as = (tenant: string, method: string, path: string, body?: unknown) =>
-    stack.call(method, path, body, auth[tenant]);
+    suite.stack.call(method, path, body, auth[tenant]);
 
   it("a tenant never sees another tenant's workflows, runs or dead letters: their ids answer 404 and they are absent from lists", async () => {
-    receiver.on('/down', () => ({ status: 404 }));
+    suite.receiver.on('/down', () => ({ status: 404 }));
     const created = await as('acme', 'POST', '/v1/workflows', {
       name: 'acme only',
-      steps: [{ id: 'call', type: 'http', config: { url: `${receiver.url}/down` } }],
+      steps: [{ id: 'call', type: 'http', config: { url: `${suite.receiver.url}/down` } }],
     });
     assert.equal(created.status, 201);
     const wf = created.body.id;
@@ -79,7 +69,7 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
       'open',
       "the other tenant's attempts changed nothing",
     );
-    const described = await stack.client.workflow.getHandle(runId).describe();
+    const described = await suite.stack.client.workflow.getHandle(runId).describe();
     assert.equal((await as('globex', 'POST', `/v1/workflows/${wf}/webhooks`, {})).status, 404);
     assert.deepEqual(
       described.searchAttributes.MiniZapsTenant,
@@ -98,7 +88,7 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
     const hook = await as('acme', 'POST', `/v1/workflows/${wf}/webhooks`, {});
     assert.equal(hook.status, 201);
     assert.match(hook.body.token, /^whk_/);
-    const fired = await stack.call('POST', hook.body.url, { order: 7 });
+    const fired = await suite.stack.call('POST', hook.body.url, { order: 7 });
     assert.equal(fired.status, 202);
     const run = await waitFor('the hooked run', async () => {
       const r = await as('acme', 'GET', `/v1/runs/${fired.body.runId}`);
@@ -108,14 +98,14 @@ describe('tenancy (real Temporal, real PostgreSQL, HS256 tokens)', () => {
     const listed = await as('acme', 'GET', `/v1/workflows/${wf}/webhooks`);
     assert.equal(listed.body.items.length, 1);
     assert.ok(!JSON.stringify(listed.body).includes(hook.body.token), 'tokens are never listed');
-    assert.equal((await stack.call('POST', '/hooks/whk_unknown', {})).status, 404);
+    assert.equal((await suite.stack.call('POST', '/hooks/whk_unknown', {})).status, 404);
     assert.equal((await as('acme', 'DELETE', `/v1/workflows/${wf}/webhooks/${hook.body.id}`)).status, 204);
-    assert.equal((await stack.call('POST', hook.body.url, {})).status, 404, 'a revoked token answers 404');
+    assert.equal((await suite.stack.call('POST', hook.body.url, {})).status, 404, 'a revoked token answers 404');
 
     const signed = (await as('acme', 'POST', `/v1/workflows/${wf}/webhooks`, { signed: true })).body;
     assert.match(signed.signingSecret, /^whsec_/);
     const body = JSON.stringify({ order: 8 });
-    const post = (headers: Record<string, string>) => stack.call('POST', signed.url, body, headers);
+    const post = (headers: Record<string, string>) => suite.stack.call('POST', signed.url, body, headers);
     assert.equal((await post({})).status, 401, 'no signature');
     assert.equal((await post({ 'x-signature': sign('whsec_wrong', body) })).status, 401, 'wrong secret');
     assert.equal(

@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { parseResolved, revealReferences, type ConnectionKind } from './connection-kind.js';
 import type { ConnectorDeps } from './kit.js';
+import { holdSlot, pause } from './rate/hold.js';
 import { redact, redactText, revealSecrets } from './secrets.js';
 import { AppError } from '../shared/errors.js';
 import { nestedDeeperThan } from '../shared/json-depth.js';
@@ -88,6 +89,7 @@ export async function runConnector<S extends z.ZodType, C>(
     });
   }
   const connection = await loadConnection(parts, input, at.used);
+  await holdSlot(parts.deps.rates, input.slot, at.signal);
   await admitted(parts.deps.rates, input.rate, at.signal);
   const output = await parts.execute(parsed.data, {
     input,
@@ -204,17 +206,7 @@ async function admitted(rates: ConnectorDeps['rates'], rate: StepRate | undefine
     waitMs > 0;
     waitMs = await rates.admit(rate.key, rate.count, rate.windowMs)
   ) {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, waitMs);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
+    await pause(waitMs, signal);
   }
 }
 

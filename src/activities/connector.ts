@@ -26,6 +26,8 @@ export interface ConnectorInput {
    * and paused for every run by an upstream's Retry-After.
    */
   rate?: StepRate;
+  /** The slot the step holds on its concurrency key: leased again as each attempt starts. */
+  slot?: StepSlot;
 }
 
 /** A rate-limit key and how many requests it lets out per window. */
@@ -33,6 +35,17 @@ export interface StepRate {
   key: string;
   count: number;
   windowMs: number;
+}
+
+/**
+ * A step's place among at most `limit` calls in flight on `key`. `holder` is the step's
+ * idempotency key; `leaseMs` outlasts one attempt, so a slot whose holder died ends with its lease.
+ */
+export interface StepSlot {
+  key: string;
+  limit: number;
+  holder: string;
+  leaseMs: number;
 }
 
 /** What a connector activity returns: the step's raw output and the attempt that produced it. */

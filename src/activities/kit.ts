@@ -18,8 +18,11 @@ export interface ConnectorDeps {
   connections?: Pick<ConnectionsRepo, 'get'>;
   /** The largest output a step may return (STEP_OUTPUT_MAX_BYTES). */
   maxOutputBytes?: number;
-  /** Where a step's rate-limit key is checked right before sending, and paused by an upstream's Retry-After. */
-  rates?: Pick<RateStore, 'pause' | 'admit'>;
+  /**
+   * Where a step's rate-limit key is checked right before sending, and paused by an upstream's
+   * Retry-After; where a step's concurrency slot is leased again as each attempt starts.
+   */
+  rates?: Pick<RateStore, 'pause' | 'admit' | 'acquire'>;
 }
 
 /** A connector's I/O: runs one attempt with the evaluated config and, when it uses one, the resolved connection. */

@@ -150,6 +150,6 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
     info: { title: 'Mini-Zaps API', version: '1.0.0', description: 'Durable workflow automation on Temporal' },
   });
   app.route('/', docsRoutes());
-  app.route('/', uiRoutes());
+  app.route('/', uiRoutes(deps.config));
   return app;
 }

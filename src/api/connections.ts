@@ -22,14 +22,18 @@ const RateLimitBodySchema = z
     key: z.string().min(1).max(200).optional(),
     perSecond: z.number().positive().max(10_000).optional(),
     perMinute: z.number().positive().max(600_000).optional(),
+    concurrency: z.int().min(1).max(1000).optional(),
   })
   .strict()
-  .refine((r) => (r.perSecond === undefined) !== (r.perMinute === undefined), {
-    message: 'a rate limit sets exactly one of perSecond and perMinute',
+  .refine((r) => r.perSecond === undefined || r.perMinute === undefined, {
+    message: 'a rate limit sets at most one of perSecond and perMinute',
+  })
+  .refine((r) => r.perSecond !== undefined || r.perMinute !== undefined || r.concurrency !== undefined, {
+    message: 'a rate limit sets perSecond, perMinute or concurrency',
   })
   .openapi({
     description:
-      'How fast the steps using this connection may run, across every run and worker; a throttled step waits',
+      'How fast, and how many at once, the steps using this connection may run, across every run and worker; a throttled step waits',
   });
 const ConnectionBodySchema = z
   .object({

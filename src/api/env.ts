@@ -27,6 +27,11 @@ export interface ApiDeps extends Repos {
       | 'AUTH_AUDIENCE'
       | 'AUTH_TENANT_CLAIM'
       | 'AUTH_MAX_TOKEN_AGE_S'
+      | 'OIDC_CLIENT_ID'
+      | 'OIDC_CLIENT_SECRET'
+      | 'OIDC_SCOPES'
+      | 'OIDC_REDIRECT_URL'
+      | 'OIDC_COOKIE_SECRET'
       | 'KAFKA_DLQ_TOPIC'
     >;
   pool: Pool;

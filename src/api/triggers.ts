@@ -12,6 +12,7 @@ import {
 import { backfillSchedule, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
 import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { triggerDeadLettersRoutes } from './trigger-dead-letters.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json, problem } from './schemas.js';
 
@@ -291,6 +292,8 @@ export function triggersRoutes(deps: ApiDeps) {
       return c.json({ accepted: true as const }, 202);
     },
   );
+
+  app.route('/', triggerDeadLettersRoutes(deps));
 
   return app;
 }

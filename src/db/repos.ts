@@ -1,6 +1,7 @@
 import { createClaimsRepo } from './claims-repo.js';
 import { createConnectionsRepo } from './connections-repo.js';
 import { createDeadLettersRepo } from './dead-letters-repo.js';
+import { createKafkaDeadLettersRepo } from './kafka-dead-letters-repo.js';
 import type { Pool } from './pool.js';
 import { createRunClosuresRepo } from './run-closures-repo.js';
 import { createRunsRepo } from './runs-repo.js';
@@ -22,6 +23,7 @@ export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions)
     secrets: createSecretsRepo(pool, ring),
     webhooks: createWebhooksRepo(pool, ring),
     triggers: createTriggersRepo(pool),
+    kafkaDeadLetters: createKafkaDeadLettersRepo(pool),
     connections: createConnectionsRepo(pool),
   };
 }

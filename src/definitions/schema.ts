@@ -24,18 +24,23 @@ export const RetrySchema = z.strictObject({
 export type Retry = z.infer<typeof RetrySchema>;
 
 /**
- * How fast steps sharing `key` may run: `perSecond` or `perMinute` across every run and worker. A
- * step over the limit waits on a durable timer (no retry attempt spent); an upstream's Retry-After
- * pauses the key for every run. Without `key`: the connection's name, else the step's own.
+ * How fast steps sharing `key` may run: `perSecond` or `perMinute`, and at most `concurrency` calls
+ * in flight at once, across every run and worker. A step over the limit waits on a durable timer
+ * (no retry attempt spent); an upstream's Retry-After pauses the key for every run. Without `key`:
+ * the connection's name, else the step's own.
  */
 export const RateLimitSchema = z
   .strictObject({
     key: z.string().min(1).max(200).optional(),
     perSecond: z.number().positive().max(10_000).optional(),
     perMinute: z.number().positive().max(600_000).optional(),
+    concurrency: z.int().min(1).max(1000).optional(),
   })
-  .refine((r) => (r.perSecond === undefined) !== (r.perMinute === undefined), {
-    message: 'a rate limit sets exactly one of perSecond and perMinute',
+  .refine((r) => r.perSecond === undefined || r.perMinute === undefined, {
+    message: 'a rate limit sets at most one of perSecond and perMinute',
+  })
+  .refine((r) => r.perSecond !== undefined || r.perMinute !== undefined || r.concurrency !== undefined, {
+    message: 'a rate limit sets perSecond, perMinute or concurrency',
   });
 export type RateLimit = z.infer<typeof RateLimitSchema>;
 

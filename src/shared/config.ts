@@ -43,6 +43,15 @@ export const ConfigSchema = z
     API_WORKER: z.stringbool().default(false),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
+    /** Worker versioning (README "Upgrades"): the Temporal worker deployment this worker belongs to; unset: unversioned, any worker takes any task. */
+    WORKER_DEPLOYMENT_NAME: z
+      .string()
+      .regex(/^[^.:]+$/, "a name without '.' or ':'")
+      .optional(),
+    /** This worker's build in WORKER_DEPLOYMENT_NAME; unset: derived from the workflow bundle's content hash, so changed workflow code is a new build. */
+    WORKER_BUILD_ID: z.string().min(1).max(255).optional(),
+    /** With WORKER_DEPLOYMENT_NAME: AUTO_UPGRADE moves a run to the current build at its next workflow task (revision gates and the upgrade check keep that safe); PINNED keeps it on the build it started on. */
+    WORKER_VERSIONING_BEHAVIOR: z.enum(['AUTO_UPGRADE', 'PINNED']).default('AUTO_UPGRADE'),
     /** `hs256` (shared secret), `jwks` (an OIDC issuer's keys) or `off` (development only, logged loudly). */
     AUTH_MODE: z.enum(['hs256', 'jwks', 'off']).default('hs256'),
     AUTH_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
@@ -68,6 +77,16 @@ export const ConfigSchema = z
     PAYLOAD_KEYS: z.string().optional(),
     /** The claim that names the caller's tenant. */
     AUTH_TENANT_CLAIM: z.string().default('tenant'),
+    /** The console's client id at AUTH_ISSUER: with AUTH_MODE=jwks, the console offers "Sign in" (authorization code with PKCE); unset: it only takes pasted tokens. */
+    OIDC_CLIENT_ID: z.string().min(1).optional(),
+    /** A confidential client's secret (sent with HTTP Basic to the token endpoint); unset: a public client, PKCE only. */
+    OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Scopes the console asks for (`openid` is always added); the access token must carry the API scopes its user needs. */
+    OIDC_SCOPES: z.string().default('openid'),
+    /** The callback registered at the provider, e.g. https://zaps.example.com/ui/callback; unset: derived from each request's address. */
+    OIDC_REDIRECT_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** Key of the short-lived sign-in cookie; unset: random per process, so a sign-in completes only on the replica that started it. */
+    OIDC_COOKIE_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
     /** Budgets of every expression of a run, stamped into the run when it starts (see src/definitions/limits.ts). */
     EXPRESSION_MAX_STEPS: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.steps),
     EXPRESSION_MAX_DEPTH: z.coerce.number().int().positive().max(2000).default(DEFAULT_RUN_LIMITS.depth),
@@ -130,6 +149,8 @@ export const ConfigSchema = z
     TRIGGERS_METRICS_PORT: port.default(9466),
   })
   .superRefine((c, ctx) => {
+    if (c.OIDC_CLIENT_ID && c.AUTH_MODE !== 'jwks')
+      ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: 'console sign-in needs AUTH_MODE=jwks' });
     // Refused here rather than at the API so no process can be started open by accident.
     if (c.AUTH_MODE === 'off' && c.NODE_ENV !== 'development' && c.NODE_ENV !== 'test') {
       ctx.addIssue({
@@ -201,6 +222,8 @@ const FROM_FILE = [
   'TEMPORAL_API_KEY',
   'DATABASE_URL',
   'KAFKA_SASL_PASSWORD',
+  'OIDC_CLIENT_SECRET',
+  'OIDC_COOKIE_SECRET',
 ] as const;
 
 function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -13,7 +13,7 @@ export function createAdmissionActivities(client: Client, taskQueue: string) {
   return {
     /** Queues the run at its gate, starting the gate if none runs (signal-with-start, so no request is lost to a gate ending). */
     async requestAdmission(req: { gateId: string; request: GateRequest }): Promise<void> {
-      const { runId: _runId, ...rule } = req.request;
+      const { runId: _runId, startedAt: _startedAt, ...rule } = req.request;
       const initial: GateState = { rule, queue: [], holders: [] };
       try {
         await client.workflow.signalWithStart(ADMISSION_GATE_WORKFLOW, {

@@ -1,15 +1,16 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { ApiDeps } from '../api/env.js';
-import { triggerRun } from '../api/trigger.js';
+import type { KafkaDeadLetterReason } from '../db/kafka-dead-letters-repo.js';
 import type { KafkaTriggerRow } from '../db/triggers-repo.js';
 import { runLimits } from '../shared/config.js';
 import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { RunSource } from '../workflows/messages.js';
 import { deadLetterTopic } from './kafka-schema.js';
 import { judge } from './kafka-match.js';
+import { deadLetterRecord } from './kafka-dead-letter-record.js';
 import { decodeMessage, type TriggerMessage } from './kafka-message.js';
 import type { KafkaMetrics } from './kafka-metrics.js';
+import { startKafkaRun } from './kafka-start.js';
 
 export interface BatchDeps {
   api: ApiDeps;
@@ -75,8 +76,20 @@ async function plan(deps: BatchDeps, topic: string, partition: number, raw: Kafk
     maxBytes: deps.config.KAFKA_MAX_MESSAGE_BYTES,
     maxDepth: deps.config.API_JSON_MAX_DEPTH,
   });
+  // A message nobody can read is dead for every trigger of its topic: each tenant sees it.
   if (!decoded.ok)
-    return [action(() => deadLetter(deps, { topic, partition, raw, reason: decoded.reason, error: decoded.error }))];
+    return [
+      action(() =>
+        deadLetter(deps, {
+          topic,
+          partition,
+          raw,
+          reason: decoded.reason,
+          error: decoded.error,
+          triggers: deps.triggersOf(topic),
+        }),
+      ),
+    ];
   const actions: Action[] = [];
   for (const trigger of deps.triggersOf(topic)) {
     const verdict = await judge(trigger, decoded.message, runLimits(deps.config));
@@ -91,7 +104,7 @@ async function plan(deps: BatchDeps, topic: string, partition: number, raw: Kafk
             raw,
             reason: verdict.reason,
             error: verdict.error,
-            triggerId: trigger.id,
+            triggers: [trigger],
           }),
         ),
       );
@@ -109,7 +122,10 @@ async function settle(deps: BatchDeps, payload: EachBatchPayload, actions: Actio
     for (;;) {
       const pending = actions.filter((a) => !a.done);
       const failures = (
-        await Promise.allSettled(pending.map(async (a) => a.run().then(() => void (a.done = true))))
+        await heartbeatingWhile(
+          payload,
+          Promise.allSettled(pending.map(async (a) => a.run().then(() => void (a.done = true)))),
+        )
       ).filter((r) => r.status === 'rejected');
       const first = failures[0];
       if (!first) return true;
@@ -133,6 +149,23 @@ async function settle(deps: BatchDeps, payload: EachBatchPayload, actions: Actio
   }
 }
 
+/**
+ * Heartbeats while a slice's starts run: on a loaded server a slice of KAFKA_BATCH_SIZE starts can
+ * outlast the session timeout, and a silent member is dropped from the group, which then
+ * rebalances and hands the slice, uncommitted, to the next owner to start over.
+ */
+async function heartbeatingWhile<T>(payload: EachBatchPayload, work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {
+    // A failed heartbeat means a rebalance: the slice finds its batch stale when it is done.
+    payload.heartbeat().catch(() => undefined);
+  }, HEARTBEAT_EVERY_MS);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function waitHeartbeating(payload: EachBatchPayload, ms: number): Promise<boolean> {
   for (let waited = 0; waited < ms; waited += HEARTBEAT_EVERY_MS) {
     await new Promise((r) => setTimeout(r, Math.min(HEARTBEAT_EVERY_MS, ms - waited)));
@@ -146,11 +179,7 @@ async function waitHeartbeating(payload: EachBatchPayload, ms: number): Promise<
   return true;
 }
 
-/**
- * Starts the trigger's run for the message, through the path every trigger takes. Its id derives
- * from (trigger, identity), and Temporal refuses a second start of one id. A start the engine
- * refuses for good (workflow archived, pinned version gone) becomes a dead letter.
- */
+/** Starts the trigger's run for the message; a start the engine refuses for good (workflow archived, pinned version gone) becomes a dead letter. */
 async function startRun(
   deps: BatchDeps,
   trigger: KafkaTriggerRow,
@@ -158,26 +187,8 @@ async function startRun(
   identity: string,
   raw: KafkaMessage,
 ): Promise<void> {
-  const source: RunSource = {
-    type: 'kafka',
-    triggerId: trigger.id,
-    topic: message.topic,
-    partition: message.partition,
-    offset: message.offset,
-  };
   try {
-    const started = await triggerRun(
-      deps.api,
-      {
-        tenantId: trigger.tenantId,
-        workflowId: trigger.workflowId,
-        version: trigger.version ?? undefined,
-        payload: message,
-        idempotencyKey: `kafka\n${trigger.id}\n${identity}`,
-        source,
-      },
-      deps.logger,
-    );
+    const started = await startKafkaRun(deps.api, trigger, message, identity, deps.logger);
     deps.metrics.runsStarted.inc({ trigger_id: trigger.id, result: started.replayed ? 'replayed' : 'started' });
   } catch (err) {
     if (!(err instanceof AppError) || err.retryable) throw err;
@@ -187,7 +198,7 @@ async function startRun(
       raw,
       reason: 'start_refused',
       error: `${err.code}: ${err.message}`,
-      triggerId: trigger.id,
+      triggers: [trigger],
     });
   }
 }
@@ -196,14 +207,24 @@ interface DeadLetter {
   topic: string;
   partition: number;
   raw: KafkaMessage;
-  reason: string;
+  reason: KafkaDeadLetterReason;
   error: string;
-  triggerId?: string;
+  /** The triggers the message is dead for; one alone is named in the topic's headers. */
+  triggers: KafkaTriggerRow[];
 }
 
-/** Writes the message as it came, with why and where from in `x-minizaps-*` headers, to the dead-letter topic. */
+/**
+ * Records the message for each trigger's tenant (once per trigger and message, so a redelivery
+ * adds nothing), then writes it as it came, with why and where from in `x-minizaps-*` headers, to
+ * the dead-letter topic.
+ */
 async function deadLetter(deps: BatchDeps, d: DeadLetter): Promise<void> {
+  for (const trigger of d.triggers)
+    await deps.api.kafkaDeadLetters.record(
+      deadLetterRecord({ ...d, tenantId: trigger.tenantId, triggerId: trigger.id }),
+    );
   const topic = deadLetterTopic(deps.config, d.topic);
+  const triggerId = d.triggers.length === 1 ? d.triggers[0]?.id : undefined;
   const headers = {
     ...d.raw.headers,
     'x-minizaps-dlq-reason': d.reason,
@@ -211,7 +232,7 @@ async function deadLetter(deps: BatchDeps, d: DeadLetter): Promise<void> {
     'x-minizaps-source-topic': d.topic,
     'x-minizaps-source-partition': String(d.partition),
     'x-minizaps-source-offset': d.raw.offset,
-    ...(d.triggerId ? { 'x-minizaps-trigger-id': d.triggerId } : {}),
+    ...(triggerId ? { 'x-minizaps-trigger-id': triggerId } : {}),
   };
   await deps.producer.send({ topic, acks: -1, messages: [{ key: d.raw.key, value: d.raw.value, headers }] });
   deps.metrics.deadLetters.inc({ topic: d.topic, reason: d.reason });
@@ -222,7 +243,7 @@ async function deadLetter(deps: BatchDeps, d: DeadLetter): Promise<void> {
       offset: d.raw.offset,
       reason: d.reason,
       error: d.error,
-      triggerId: d.triggerId,
+      triggerIds: d.triggers.map((t) => t.id),
       deadLetterTopic: topic,
     },
     'message dead-lettered',

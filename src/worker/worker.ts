@@ -5,9 +5,9 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Tracing } from '../shared/tracing.js';
 import { dataConverter, type Codecs } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
-import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from './bundle.js';
 import { followTemporal } from './reconciler.js';
 import { pruneBeside, type RetentionConfig } from './retention.js';
+import { workflowCodeOptions, type VersioningConfig } from './versioning.js';
 import type { Repos } from '../db/repos.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
 import { createTriggerActivities } from '../triggers/activities.js';
@@ -54,6 +54,7 @@ export async function createWorker(deps: {
       | 'STEP_OUTPUT_MAX_BYTES'
       | 'REDIS_URL'
     > &
+    VersioningConfig &
     RetentionConfig;
   connection: NativeConnection;
   repos: Repos;
@@ -65,10 +66,12 @@ export async function createWorker(deps: {
   logger: Logger;
 }): Promise<Worker> {
   const { config } = deps;
-  // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start.
-  const workflows = config.WORKFLOW_BUNDLE_PATH
-    ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
-    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
+  const plugins = deps.tracing
+    ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })]
+    : [];
+  // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start. With a deployment
+  // name, the worker declares its build (README "Upgrades") and takes only the tasks routed to it.
+  const workflows = await workflowCodeOptions(config, plugins);
   // Activities that start runs (admission gates, bulk re-runs) do so through a client on this connection.
   const client = new Client({
     connection: deps.connection,
@@ -99,9 +102,7 @@ export async function createWorker(deps: {
       }),
     },
     dataConverter: dataConverter(deps.codecs),
-    plugins: deps.tracing
-      ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })]
-      : [],
+    plugins,
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',
     // Connector steps run as local activities when short, as regular ones when long: one bound for both.
@@ -109,6 +110,12 @@ export async function createWorker(deps: {
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
+  const deployment = workflows.workerDeploymentOptions;
+  if (deployment?.useWorkerVersioning)
+    deps.logger.info(
+      { ...deployment.version, versioningBehavior: deployment.defaultVersioningBehavior },
+      'worker deployment version',
+    );
   // Every worker follows Temporal into the run index while it runs (replicas take turns).
   followTemporal(worker, {
     connection: deps.connection,

@@ -16,6 +16,8 @@ export interface GateRule {
 
 export interface GateRequest extends GateRule {
   runId: string;
+  /** When the run started (ms): debounce ranks runs by it, not by when their requests arrive. */
+  startedAt?: number;
 }
 
 /** What a gate tells a waiting run: go on, or (debounce) a newer run took its place. */
@@ -31,6 +33,8 @@ export interface GateState {
   holders: string[];
   /** throttle: when the admissions of the last window happened (workflow time, ms). */
   recent?: number[];
+  /** debounce: the newest run the gate has seen. */
+  newest?: { runId: string; startedAt: number };
 }
 
 /** The workflow type of gates, started by signal-with-start from the `requestAdmission` activity. */

@@ -66,7 +66,7 @@ export async function withAdmission(
       const keyValue =
         key === undefined ? '' : String(JSON.stringify(await run.evaluate(key, run.top.context())) ?? '').slice(0, 200);
       const gateId = `admission:${tenantId}:${workflowId}:${rule.kind}:${keyValue}`;
-      await requestAdmission({ gateId, request: { ...rule, runId } });
+      await requestAdmission({ gateId, request: { ...rule, runId, startedAt: workflowInfo().startTime.getTime() } });
       held.push(gateId);
       await condition(() => admissions.has(gateId));
       const admission = admissions.get(gateId);
@@ -97,18 +97,7 @@ export async function admissionGate(initial: GateState): Promise<void> {
   const queue = [...initial.queue];
   const holders = new Set(initial.holders);
   const recent = [...(initial.recent ?? [])];
-  setHandler(acquireSignal, ({ runId, ...next }) => {
-    rule = next;
-    if (holders.has(runId) || queue.includes(runId)) return;
-    if (rule.kind === 'debounce')
-      for (const older of queue.splice(0)) void tell(older, { admitted: false, supersededBy: runId });
-    queue.push(runId);
-  });
-  setHandler(releaseSignal, ({ runId }) => {
-    holders.delete(runId);
-    const i = queue.indexOf(runId);
-    if (i >= 0) queue.splice(i, 1);
-  });
+  // Before the handlers: signals that came with the start are delivered as soon as one is set.
   const tell = (runId: string, admission: Admission) =>
     getExternalWorkflowHandle(runId)
       .signal(admitSignal, { gateId: workflowInfo().workflowId, ...admission })
@@ -116,6 +105,27 @@ export async function admissionGate(initial: GateState): Promise<void> {
         () => true,
         () => false,
       );
+  let newest = initial.newest;
+  setHandler(acquireSignal, ({ runId, startedAt, ...next }) => {
+    rule = next;
+    if (holders.has(runId) || queue.includes(runId)) return;
+    if (rule.kind === 'debounce') {
+      // The newest by start time wins: a request that arrives late, from a run started before the
+      // newest one seen, is superseded at once. Requests without a start time rank by arrival.
+      if (startedAt !== undefined && newest !== undefined && startedAt < newest.startedAt) {
+        void tell(runId, { admitted: false, supersededBy: newest.runId });
+        return;
+      }
+      if (startedAt !== undefined) newest = { runId, startedAt };
+      for (const older of queue.splice(0)) void tell(older, { admitted: false, supersededBy: runId });
+    }
+    queue.push(runId);
+  });
+  setHandler(releaseSignal, ({ runId }) => {
+    holders.delete(runId);
+    const i = queue.indexOf(runId);
+    if (i >= 0) queue.splice(i, 1);
+  });
   const free = () => rule.kind !== 'concurrency' || holders.size < (rule.limit ?? 1);
 
   for (let admitted = 0; admitted < ADMISSIONS_PER_EXECUTION && !workflowInfo().continueAsNewSuggested;) {
@@ -137,7 +147,7 @@ export async function admissionGate(initial: GateState): Promise<void> {
     admitted += 1;
     if (rule.kind === 'throttle') await paced(rule, recent);
   }
-  await continueAsNew<typeof admissionGate>({ rule, queue, holders: [...holders], recent });
+  await continueAsNew<typeof admissionGate>({ rule, queue, holders: [...holders], recent, newest });
 }
 
 /** Counts an admission; once the window holds `perWindow`, waits until its oldest falls out. */

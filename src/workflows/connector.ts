@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   proxyActivities,
@@ -50,24 +51,28 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
   const local =
     (step.local ?? defaults.local ?? timeoutMs <= LOCAL_MAX_TIMEOUT_MS) &&
     scope.run.since(REVISIONS.localConnectorSteps);
+  const idempotencyKey = `${identity.runId}:${step.id}${suffix}`;
+  const { rate, slot, release } = await throttle(step, scope, { holder: idempotencyKey, timeoutMs });
+  // A slot is given back only once the call has stopped, even when the run is cancelled mid-call.
+  const held = slot ? { ...options, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : options;
   const activities = local
-    ? proxyLocalActivities<ConnectorActivities>(options)
+    ? proxyLocalActivities<ConnectorActivities>(held)
     : proxyActivities<ConnectorActivities>({
-        ...options,
+        ...held,
         activityId: `${step.id}${suffix}`,
         heartbeatTimeout: Math.min(timeoutMs, 10_000),
       });
-  const rate = await throttle(step, scope);
   const input = {
     config,
     runId: identity.runId,
     workflowId: identity.workflowId,
     tenantId: identity.tenantId,
     stepId: step.id,
-    idempotencyKey: `${identity.runId}:${step.id}${suffix}`,
+    idempotencyKey,
     ...(secretNonce ? { secretNonce } : {}),
     ...(step.connection ? { connection: step.connection } : {}),
     ...(rate ? { rate } : {}),
+    ...(slot ? { slot } : {}),
   };
   try {
     const result: ConnectorResult = await activities[step.type](input);
@@ -77,5 +82,8 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
     if (!(err instanceof ActivityFailure || err instanceof ApplicationFailure || err instanceof TimeoutFailure))
       throw err;
     throw new StepFailure(toStepError(err), attemptsOf(err, retry.maxAttempts), config);
+  } finally {
+    // Steps without a slot add no await here, so their commands keep the order they always had.
+    if (slot) await release();
   }
 }

@@ -26,6 +26,14 @@ export const REVISIONS = {
    * arrival was taken for a timeout (the step went to `onTimeout` or failed EVENT_TIMEOUT).
    */
   eventsWithoutTimeout: { revision: 3 },
+  /**
+   * Since 4: a step with a rate limit or a connection reserves its rate-limit slot with a regular
+   * activity, not a local one. Local activities that finish one by one live are resolved together
+   * on replay, so the branches of a parallel step waiting on them (one goes on, another sleeps)
+   * issued their next commands in another order on replay than live: the replay failed as
+   * nondeterministic. A regular activity's result reaches the workflow task it reached live.
+   */
+  rateByActivity: { revision: 4 },
 } as const satisfies Record<string, Gate>;
 
 export interface Gate {

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { DEFAULT_RUN_LIMITS } from '../../src/definitions/limits.js';
 import type { RunInput } from '../../src/workflows/messages.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/ports.js';
@@ -25,6 +26,7 @@ let repairedRevision2 = false;
 receiver.on('/repairable-revision-2', () =>
   repairedRevision2 ? { status: 200, body: { ok: true } } : { status: 500 },
 );
+receiver.on('/held', () => ({ status: 200, body: { ok: true }, delayMs: 300 }));
 const ok = `${receiver.url}/ok`;
 const transform = (id: string, expression: string) => ({ id, type: 'transform', config: { expression } });
 
@@ -369,6 +371,26 @@ const scenarios: Record<
       await stack.call('POST', `/v1/runs/${runId}/cancel`);
     },
   },
+  // Three branches on one key with a rate and one slot: each waits on timers for its turn and its slot.
+  'rate-limited': {
+    definition: {
+      name: 'rate-limited',
+      steps: [
+        {
+          id: 'fan',
+          type: 'parallel',
+          branches: [1, 2, 3].map((n) => [
+            {
+              id: `call${n}`,
+              type: 'http',
+              rateLimit: { key: 'recorded', perSecond: 20, concurrency: 1 },
+              config: { url: `${receiver.url}/held` },
+            },
+          ]),
+        },
+      ],
+    },
+  },
 };
 
 async function waitForDeadLetter(runId: string): Promise<string> {
@@ -415,6 +437,7 @@ try {
   }
   // Continue-as-new: the first execution (ending in ContinueAsNew) and the one that finished.
   if (!recorded('continue-as-new-first')) await recordContinueAsNew();
+  if (!recorded('revision-3-rate-limited')) await recordRevision3RateLimited();
 } finally {
   await stack.stop();
   await receiver.close();
@@ -446,4 +469,30 @@ async function recordContinueAsNew(): Promise<void> {
   await handle.result();
   await save('continue-as-new-first', 'continue-as-new', handle.firstExecutionRunId);
   await save('continue-as-new-last', 'continue-as-new');
+}
+
+// Before revision 4 a step reserved its rate-limit slot with a local activity; such runs replay that way.
+async function recordRevision3RateLimited(): Promise<void> {
+  const call = (id: string) => ({
+    id,
+    type: 'http',
+    rateLimit: { key: 'revision-3', perSecond: 5 },
+    config: { url: ok },
+  });
+  const input: RunInput = {
+    revision: 3,
+    limits: DEFAULT_RUN_LIMITS,
+    tenantId: 'default',
+    workflowId: 'revision-3-rate-limited',
+    version: 1,
+    definition: { name: 'rate-limited', steps: [call('first'), call('second')] } as RunInput['definition'],
+    trigger: {},
+  };
+  const handle = await stack.client.workflow.start('interpreter', {
+    taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+    workflowId: 'revision-3-rate-limited',
+    args: [input],
+  });
+  await handle.result();
+  await save('revision-3-rate-limited', 'revision-3-rate-limited');
 }

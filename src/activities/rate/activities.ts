@@ -15,11 +15,33 @@ export interface RateRequest {
   reservation?: number;
 }
 
-/** Go now (`waitMs` 0), or wait and ask again with `reservation`; `rate` goes with the step to its activity. */
+/**
+ * Go now (`waitMs` 0), or wait and ask again with `reservation`; `rate` goes with the step to its
+ * activity. `slot` names the key and bound of a limit with `concurrency`: the step takes a slot next.
+ */
 export interface RateAnswer {
   waitMs: number;
   reservation?: number;
   rate?: StepRate;
+  slot?: { key: string; limit: number };
+}
+
+/** A step taking (or keeping) its slot; `tries` counts the answers to wait it had before. */
+export interface SlotRequest {
+  key: string;
+  limit: number;
+  holder: string;
+  leaseMs: number;
+  tries: number;
+}
+
+/**
+ * How long a step without a slot waits before asking again: a slot frees when a call ends, which
+ * no one announces, so a waiting step asks sooner at first and then at most every 2 s, jittered so
+ * the waiters of a key do not all ask at once.
+ */
+export function slotPollMs(tries: number, random: () => number = Math.random): number {
+  return Math.round(Math.min(2_000, 250 * 1.5 ** tries) * (0.75 + random() / 2));
 }
 
 /**
@@ -61,12 +83,23 @@ export function createRateActivities(deps: { store: RateStore; connections: Pick
       const name =
         limit.key ?? (req.connection ? `connection:${req.connection}` : `step:${req.workflowId}:${req.stepId}`);
       const key = `${req.tenantId}:${name}`;
+      const slot = limit.concurrency ? { slot: { key, limit: limit.concurrency } } : {};
+      if (limit.perSecond === undefined && limit.perMinute === undefined) return { waitMs: 0, ...slot };
       const { count, windowMs } = windowOf(limit);
       const intervalMs = Math.ceil(windowMs / count);
       return {
         ...(await deps.store.reserve(key, intervalMs, req.reservation)),
         rate: { key, count, windowMs: Math.ceil(windowMs * SPACING) },
+        ...slot,
       };
+    },
+    /** Takes the step's slot (`waitMs` 0), or answers how long to wait before asking again. */
+    async acquireSlot(req: SlotRequest): Promise<{ waitMs: number }> {
+      const waitMs = await deps.store.acquire(req.key, req.holder, req.limit, req.leaseMs);
+      return { waitMs: waitMs === 0 ? 0 : Math.min(waitMs, slotPollMs(req.tries)) };
+    },
+    async releaseSlot(req: { key: string; holder: string }): Promise<void> {
+      await deps.store.release(req.key, req.holder);
     },
   };
 }

@@ -33,6 +33,22 @@ function behaves(
     await advance(wait + 5);
     assert.equal(await store.admit('g', 3, 300), 0);
   });
+
+  it(`${name}: lets at most limit holders in flight, a holder keep its slot, a release free it, and a lapsed lease free it too`, async () => {
+    const { store, advance } = await make();
+    assert.equal(await store.acquire('c', 'a', 2, 10_000), 0);
+    assert.equal(await store.acquire('c', 'b', 2, 300), 0);
+    const full = await store.acquire('c', 'x', 2, 10_000);
+    assert.ok(full > 0 && full <= 300, `a third waits for the earliest lease to end (${full})`);
+    assert.equal(await store.acquire('c', 'a', 2, 10_000), 0, 'a holder asking again keeps its slot');
+    assert.equal(await store.acquire('other', 'x', 2, 10_000), 0, 'keys are independent');
+    await store.release('c', 'a');
+    assert.equal(await store.acquire('c', 'x', 2, 10_000), 0, 'a released slot is taken');
+    assert.ok((await store.acquire('c', 'y', 2, 10_000)) > 0, 'then the key is full again');
+    await store.release('c', 'nobody');
+    await advance(320);
+    assert.equal(await store.acquire('c', 'y', 2, 10_000), 0, "b never gave its slot back; its lease's end did");
+  });
 }
 
 describe('rate-limit stores', () => {

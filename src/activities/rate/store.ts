@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { memorySlots, redisSlots } from './slots.js';
 
 /** A slot granted now (`waitMs` 0), or the time to wait for the slot reserved (`reservation`, ms since the epoch). */
 export interface Grant {
@@ -23,6 +24,14 @@ export interface RateStore {
    * key is not paused and fewer than `count` went out on it within `windowMs`, else answers how long to wait.
    */
   admit(key: string, count: number, windowMs: number): Promise<number>;
+  /**
+   * Takes `holder`'s slot among at most `limit` in flight on `key`, leased for `leaseMs`, or
+   * extends the lease it holds: answers 0 when held, else the time until the earliest lease ends.
+   * A lease that ends frees its slot, so a holder that dies cannot keep one for good.
+   */
+  acquire(key: string, holder: string, limit: number, leaseMs: number): Promise<number>;
+  /** Gives `holder`'s slot on `key` back; nothing happens when it holds none. */
+  release(key: string, holder: string): Promise<void>;
 }
 
 /** Keys are dropped once their schedule lies this far in the past, so the map stays bounded by live keys. */
@@ -39,6 +48,7 @@ export function memoryRateStore(now: () => number = Date.now): RateStore {
     for (const [k, v] of sent) if ((v.at(-1) ?? 0) < t - IDLE_MS) sent.delete(k);
   };
   return {
+    ...memorySlots(now),
     async reserve(key, intervalMs, reservation) {
       const t = now();
       if (next.size > 10_000) sweep(t);
@@ -108,6 +118,7 @@ return 0
 export function redisRateStore(client: Redis | WithRedis, prefix = 'mz:steprate'): RateStore {
   const withRedis: WithRedis = typeof client === 'function' ? client : (command) => command(client);
   return {
+    ...redisSlots(withRedis, prefix),
     async reserve(key, intervalMs, reservation) {
       const answer: unknown = await withRedis((r) =>
         r.eval(
@@ -192,5 +203,10 @@ export function withFallback(primary: RateStore, fallback: RateStore = memoryRat
     ),
     pause: either((s, key: string, untilMs: number) => s.pause(key, untilMs)),
     admit: either((s, key: string, count: number, windowMs: number) => s.admit(key, count, windowMs)),
+    // While Redis is away a slot is taken in this process; one given back elsewhere ends with its lease.
+    acquire: either((s, key: string, holder: string, limit: number, leaseMs: number) =>
+      s.acquire(key, holder, limit, leaseMs),
+    ),
+    release: either((s, key: string, holder: string) => s.release(key, holder)),
   };
 }

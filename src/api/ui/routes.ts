@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import type { ApiEnv } from '../env.js';
+import { loginEnabled, loginRoutes, type LoginConfig } from './login.js';
 import { shell } from './shell.js';
 import { staticAssets } from './static.js';
 
@@ -26,18 +27,21 @@ export function consoleAssets() {
 
 /**
  * `/ui`: the web console, a page and its static scripts. They carry no data, so they load without
- * a token; the page asks for one and calls `/v1` with it, where the usual auth and scopes apply.
+ * a token; the page asks for one (pasted, or from the OIDC sign-in of `login.ts` when configured)
+ * and calls `/v1` with it, where the usual auth and scopes apply.
  */
-export function uiRoutes() {
+export function uiRoutes(config: LoginConfig) {
   const app = new Hono<ApiEnv>();
   const assets = consoleAssets();
+  const signIn = loginEnabled(config);
   app.get('/ui', (c) => {
     c.header('content-security-policy', CSP);
     c.header('x-content-type-options', 'nosniff');
     c.header('referrer-policy', 'no-referrer');
     c.header('cache-control', 'no-cache');
-    return c.html(shell());
+    return c.html(shell({ signIn }));
   });
   app.get('/ui/assets/:file', (c) => assets.serve(c, c.req.param('file')) ?? c.notFound());
+  app.route('/', loginRoutes(config));
   return app;
 }

@@ -1,8 +1,9 @@
 /**
  * The console's one page. Views are drawn by `assets/app.js` from the address's hash
- * (`#/runs/<id>`), so a reload or a shared link opens the same view.
+ * (`#/runs/<id>`), so a reload or a shared link opens the same view. With `signIn`, its token form
+ * also offers the identity provider's sign-in (`/ui/login`).
  */
-export function shell(): string {
+export function shell(opts: { signIn?: boolean } = {}): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -15,7 +16,7 @@ export function shell(): string {
 <script src="/ui/assets/theme.js"></script>
 <script type="module" src="/ui/assets/app.js"></script>
 </head>
-<body>
+<body${opts.signIn ? ' data-sign-in="/ui/login"' : ''}>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="#/workflows">Mini-Zaps</a>

@@ -85,15 +85,21 @@ function login(message) {
     'aria-describedby': 'token-help',
   });
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
+  // Set by the page when the API is a client of the issuer it trusts (OIDC_CLIENT_ID).
+  const provider = document.body.dataset.signIn;
   const form = h(
     'form',
     { class: 'login panel' },
     h('h1', {}, 'Sign in'),
+    provider && [
+      h('a', { class: 'button primary', href: provider }, 'Sign in with your identity provider'),
+      h('p', { class: 'muted' }, 'or paste a token:'),
+    ],
     h('label', { for: 'token' }, 'API token'),
     input,
     h('p', { id: 'token-help', class: 'muted' }, 'Paste a bearer token (npm run token). It is kept in this tab only.'),
     error,
-    h('button', { type: 'submit', class: 'primary' }, 'Use token'),
+    h('button', { type: 'submit', class: provider ? undefined : 'primary' }, 'Use token'),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -1,0 +1,167 @@
+// `npm run bench:schedules`: BENCH_SCHEDULES (1,000) schedule triggers created through the API
+// (the creation rate is a figure), each firing every minute for BENCH_SCHEDULE_FIRES (3) minutes,
+// and the distribution of start delays: how long after its scheduled time each firing's workflow
+// started (Temporal's schedule), and each run (the firing's child, the run the user sees). Every
+// schedule gets the same startAt and endAt, on minute boundaries after the creation is expected to
+// be over, so the firings measured are exactly FIRES bursts of SCHEDULES each. Bounded: the runs
+// are awaited BENCH_SCHEDULE_DRAIN_S (300) seconds past the last burst. Writes bench/results/schedules.*.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  startApiProcess,
+  startInfra,
+  startWorkerProcess,
+  stopWorkerProcesses,
+  TASK_QUEUE,
+  throughput,
+  writeResults,
+} from './harness.js';
+import { waitFor } from '../test/helpers/ports.js';
+
+const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
+const FIRES = Number(process.env.BENCH_SCHEDULE_FIRES ?? 3);
+const DRAIN_S = Number(process.env.BENCH_SCHEDULE_DRAIN_S ?? 300);
+/** Creation is assumed no slower than this when the common start is chosen; slower creation shows as missed firings. */
+const CREATE_PER_S_FLOOR = Number(process.env.BENCH_SCHEDULE_CREATE_PER_S ?? 10);
+const CREATE_IN_FLIGHT = 16;
+const MINUTE = 60_000;
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+interface Distribution {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles, in milliseconds. */
+function distribution(values: number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.at(-1) ?? 0 };
+}
+
+const infra = await startInfra();
+const worker = await startWorkerProcess(infra);
+const api = await startApiProcess(infra, { worker: false, taskQueue: TASK_QUEUE });
+try {
+  const { id: workflowId } = JSON.parse(
+    await api.call(
+      'POST',
+      '/v1/workflows',
+      JSON.stringify({
+        name: 'bench: scheduled',
+        steps: [{ id: 'echo', type: 'transform', config: { expression: 'run.source' } }],
+      }),
+    ),
+  ) as { id: string };
+
+  // The first burst: the minute boundary after creation should be over, with a margin.
+  const firstFire = Math.ceil((Date.now() + (SCHEDULES / CREATE_PER_S_FLOOR) * 1000 + 15_000) / MINUTE) * MINUTE;
+  const fireTimes = Array.from({ length: FIRES }, (_, i) => firstFire + i * MINUTE);
+  const lastFire = fireTimes.at(-1) ?? firstFire;
+  const body = JSON.stringify({
+    type: 'schedule',
+    cron: '* * * * *',
+    // A firing late by more than a minute would otherwise skip the next one (overlap `skip`, the default).
+    overlap: 'allow_all',
+    startAt: new Date(firstFire - 1000).toISOString(),
+    endAt: new Date(lastFire + 1000).toISOString(),
+  });
+  const created = await throughput(SCHEDULES, CREATE_IN_FLIGHT, () =>
+    api.call('POST', `/v1/workflows/${workflowId}/triggers`, body),
+  );
+  const createdBy = Date.now();
+  process.stdout.write(
+    `created ${SCHEDULES} schedules at ${created.perSecond}/s; bursts at ${fireTimes.map((t) => new Date(t).toISOString()).join(', ')}\n`,
+  );
+
+  // The index lists each run when its firing prepares it (scheduledAt is in its source).
+  const expected = SCHEDULES * FIRES;
+  const windowStart = new Date(firstFire).toISOString();
+  const countRuns = async () =>
+    Number(
+      (
+        await infra.pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM runs WHERE workflow_id = $1 AND source->>'scheduledAt' >= $2`,
+          [workflowId, windowStart],
+        )
+      ).rows[0]?.n ?? 0,
+    );
+  const deadline = lastFire + DRAIN_S * 1000;
+  let listed = 0;
+  while (Date.now() < deadline) {
+    listed = await countRuns();
+    if (listed >= expected) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+
+  // Start times from Temporal (visibility lags a little under load: wait for it, bounded).
+  const runQuery = `MiniZapsWorkflowId = '${workflowId}'`;
+  await waitFor(
+    'visibility to list the runs',
+    async () => ((await infra.client.workflow.count(runQuery)).count >= listed ? true : undefined),
+    60_000,
+  ).catch(() => undefined);
+  const runStart = new Map<string, number>();
+  for await (const e of infra.client.workflow.list({ query: runQuery }))
+    runStart.set(e.workflowId, e.startTime.getTime());
+  const firingDelays: number[] = [];
+  for await (const e of infra.client.workflow.list({ query: `WorkflowType = 'scheduledTrigger'` })) {
+    const scheduled = e.typedSearchAttributes.get(SCHEDULED_START)?.getTime();
+    if (scheduled !== undefined && scheduled >= firstFire) firingDelays.push(e.startTime.getTime() - scheduled);
+  }
+  const { rows } = await infra.pool.query<{ id: string; scheduledAt: string }>(
+    `SELECT id, source->>'scheduledAt' AS "scheduledAt" FROM runs WHERE workflow_id = $1 AND source->>'scheduledAt' >= $2`,
+    [workflowId, windowStart],
+  );
+  const runDelays: number[] = [];
+  const perBurst = new Map<number, number[]>(fireTimes.map((t) => [t, []]));
+  for (const r of rows) {
+    const start = runStart.get(r.id);
+    if (start === undefined) continue;
+    const scheduled = Date.parse(r.scheduledAt);
+    runDelays.push(start - scheduled);
+    perBurst.get(scheduled)?.push(start - scheduled);
+  }
+
+  const runs = distribution(runDelays);
+  const firings = distribution(firingDelays);
+  const data = {
+    schedules: SCHEDULES,
+    fires: FIRES,
+    creation: {
+      perSecond: created.perSecond,
+      seconds: created.seconds,
+      latencyMs: created.latencyMs,
+      inFlight: CREATE_IN_FLIGHT,
+    },
+    createdBeforeFirstFire: createdBy < firstFire,
+    expectedRuns: expected,
+    listedRuns: listed,
+    runsWithStartTime: runDelays.length,
+    lastRunSecondsAfterLastFire: Math.round((Math.max(lastFire, ...runStart.values()) - lastFire) / 100) / 10,
+    firingDelayMs: firings,
+    runStartDelayMs: runs,
+    perBurst: [...perBurst].map(([t, d]) => ({ scheduledAt: new Date(t).toISOString(), ...distribution(d) })),
+  };
+  const row = (what: string, d: Distribution) => `| ${what} | ${d.count} | ${d.p50} | ${d.p90} | ${d.p99} | ${d.max} |`;
+  const markdown = [
+    `#### Schedules (${SCHEDULES} schedule triggers, every minute, ${FIRES} bursts; one worker, file-backed dev server)`,
+    '',
+    `Created through the API at **${created.perSecond}/s** (${CREATE_IN_FLIGHT} in flight; p50 ${created.latencyMs.p50} ms, p99 ${created.latencyMs.p99} ms per call). ` +
+      `${listed} of ${expected} runs started${listed < expected ? ` by ${DRAIN_S} s after the last burst` : ''}; the last one ${data.lastRunSecondsAfterLastFire} s after the last burst's time.`,
+    '',
+    '| start delay after the scheduled time (ms) | count | p50 | p90 | p99 | max |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row("the firing's workflow (Temporal's schedule)", firings),
+    row('the run (the firing reads the trigger, lists the run, starts it as its child)', runs),
+    ...data.perBurst.map((b) => row(`… run, burst at ${b.scheduledAt.slice(11, 16)} UTC`, b)),
+  ].join('\n');
+  await writeResults('schedules', data, markdown);
+} finally {
+  await api.close();
+  await stopWorkerProcesses([worker]);
+  await infra.stop();
+}
