@@ -36,17 +36,16 @@ export function createEchoExecute() {
 const CHECK = `import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { connectorCatalogue } from './src/activities/catalogue.js';
-import { connectorDefaults, isConnectorStep } from './src/activities/defaults.js';
 import { registry } from './src/activities/registry.js';
-import { assertWorkflowDefaults } from './src/activities/registry-checks.js';
 import { testStep } from './src/activities/step-test.js';
-import { DEFAULT_EXPRESSION_LIMITS } from './src/definitions/limits.js';
+import { DEFAULT_EXPRESSION_LIMITS, DEFAULT_RUN_LIMITS } from './src/definitions/limits.js';
 import { validateDefinition } from './src/definitions/validate.js';
+import { buildRunInput } from './src/triggers/run-input.js';
 
 const step = { id: 'say', type: 'echo', config: { say: 'hi {{ trigger.name }}', times: 2 } };
 const valid = validateDefinition({ name: 'echo', steps: [step] });
 const invalid = validateDefinition({ name: 'echo', steps: [{ id: 'say', type: 'echo', config: { times: 9 } }] });
-assertWorkflowDefaults(registry, connectorDefaults);
+const runInput = buildRunInput(DEFAULT_RUN_LIMITS, { tenantId: 't', workflow: { id: 'w', version: 1, definition: { name: 'echo', steps: [step] } }, payload: null, source: { type: 'api' } });
 const entry = connectorCatalogue().find((c) => c.type === 'echo');
 const tested = await testStep(step, { trigger: { name: 'Ann' } }, { tenantId: 't', dryRun: false, deps: { allowlist: '' }, limits: DEFAULT_EXPRESSION_LIMITS });
 const activity = registry.activities({ allowlist: '' }).echo;
@@ -57,7 +56,7 @@ console.log(JSON.stringify({
   problems: valid.ok ? [] : valid.problems,
   invalid: invalid.ok ? [] : invalid.problems.map((p) => p.pointer),
   catalogue: entry && { configSchema: entry.configSchema.type, defaults: entry.defaults, example: entry.example },
-  workflow: { isConnector: isConnectorStep(step), defaults: connectorDefaults.echo },
+  workflow: { defaults: runInput.connectors?.echo },
   tested,
   activity: result,
 }));
@@ -67,14 +66,12 @@ let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mini-zaps-kit-'));
   await cp(join(root, 'src'), join(dir, 'src'), { recursive: true });
-  await mkdir(join(dir, 'scripts'));
-  await cp(join(root, 'scripts', 'connector-defaults.ts'), join(dir, 'scripts', 'connector-defaults.ts'));
   for (const f of ['package.json', 'tsconfig.json']) await cp(join(root, f), join(dir, f));
   await symlink(join(root, 'node_modules'), join(dir, 'node_modules'));
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-it('a connector added as one folder and one registry entry is validated, catalogued and executed, with no other edit but regenerating the defaults', async () => {
+it('a connector added as one folder and one registry entry is validated, catalogued and executed, with no other edit: its runs carry its defaults', async () => {
   await mkdir(join(dir, 'src/activities/echo'));
   await writeFile(join(dir, 'src/activities/echo/definition.ts'), DEFINITION);
   await writeFile(join(dir, 'src/activities/echo/activity.ts'), ACTIVITY);
@@ -91,14 +88,6 @@ it('a connector added as one folder and one registry entry is validated, catalog
   await writeFile(join(dir, 'check.ts'), CHECK);
   const tsx = join(root, 'node_modules/.bin/tsx');
 
-  // Before the defaults are regenerated, the half-registered connector is refused.
-  const stale = await run(tsx, ['check.ts'], { cwd: dir }).then(
-    () => undefined,
-    (err: { stderr: string }) => err.stderr,
-  );
-  assert.match(stale ?? '', /defaults.generated.ts is stale for echo/);
-
-  await run(tsx, ['scripts/connector-defaults.ts'], { cwd: dir });
   const { stdout } = await run(tsx, ['check.ts'], { cwd: dir });
   const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   assert.equal(out.valid, true, JSON.stringify(out.problems));
@@ -108,7 +97,7 @@ it('a connector added as one folder and one registry entry is validated, catalog
     defaults: { timeout: '5s', retry: { maxAttempts: 2 } },
     example: { id: 'my_echo', type: 'echo', config: { say: 'hello {{ trigger.name }}' } },
   });
-  assert.deepEqual(out.workflow, { isConnector: true, defaults: { timeout: '5s', retry: { maxAttempts: 2 } } });
+  assert.deepEqual(out.workflow, { defaults: { timeout: '5s', retry: { maxAttempts: 2 } } });
   assert.deepEqual(out.tested.config, { say: 'hi Ann', times: 2 });
   assert.deepEqual(out.tested.output.said, ['hi Ann', 'hi Ann']);
   assert.deepEqual(out.activity, { output: { said: ['from a run'], key: 'r:say' }, attempt: 1 });

@@ -1,12 +1,10 @@
 import type { Repos } from '../db/repos.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createDeadLetterActivities } from './dead-letters.js';
-import { connectorDefaults } from './defaults.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createExpressionActivities } from './expressions.js';
 import type { ConnectorActivity } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
-import { assertWorkflowDefaults } from './registry-checks.js';
 import { createRateActivities } from './rate/activities.js';
 import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
@@ -18,13 +16,12 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
 
 /**
  * Every activity the worker registers: one per connector step type (named by the type), the run
- * index, definitions, dead letters. Refuses to build when the workflow's defaults are stale.
+ * index, definitions, dead letters.
  */
 export function createActivities(
   deps: Repos,
   opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined },
 ) {
-  assertWorkflowDefaults(registry, connectorDefaults);
   const { redisUrl, ...rest } = opts;
   const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
   const connectorActivities = registry.activities({

@@ -1,14 +1,36 @@
-import type { ConnectorStep, Step } from '../definitions/schema.js';
 import type { ConnectorDefaults } from './connector.js';
-import { CONNECTOR_DEFAULTS } from './defaults.generated.js';
-import type { ConnectorType } from './registry.js';
+
+/** Each step type's default timeout, retries and activity kind, as a run reads them. */
+export type ConnectorDefaultsMap = Record<string, ConnectorDefaults>;
 
 /**
- * Each connector's default timeout, retries and activity kind, as the workflow reads them. Kept
- * apart from the connectors themselves: the workflow bundle's modules are evaluated afresh for
- * every run, and zod's schemas would cost each run more than its steps do. Generated from the
- * registry; the worker refuses to start, and a test fails, when it is stale.
+ * The defaults of the connectors that existed before runs carried their own (`connectors` in the
+ * run input, stamped from the registry when the run starts): runs started before that read these,
+ * so they replay as they ran. Frozen: never change an entry or add a connector here.
  */
-export const connectorDefaults: Record<ConnectorType, ConnectorDefaults> = CONNECTOR_DEFAULTS;
-
-export const isConnectorStep = (step: Step): step is ConnectorStep => Object.hasOwn(connectorDefaults, step.type);
+export const LEGACY_CONNECTOR_DEFAULTS: ConnectorDefaultsMap = {
+  http: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  },
+  webhook: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  },
+  email: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
+  },
+  sql: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  },
+  slack: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  },
+  kafka: {
+    timeout: '30s',
+    retry: { maxAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  },
+};

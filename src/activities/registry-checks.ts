@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { ConnectorDefaults } from './connector.js';
 import type { ConnectionKind } from './connection-kind.js';
 import type { Connector, ConnectorActivity, ConnectorDeps } from './kit.js';
@@ -61,19 +60,4 @@ export function buildRegistry<T extends string>(list: readonly Connector<T>[]): 
     activities: (deps) => Object.fromEntries(list.map((c) => [c.type, c.activity(deps)])),
     defaults: () => Object.fromEntries(list.map((c) => [c.type, c.defaults])),
   };
-}
-
-/**
- * Fails unless the workflow's zod-free defaults are exactly those of the registry: a connector
- * added without regenerating them (`npm run connectors:generate`) would run with no defaults.
- */
-export function assertWorkflowDefaults(registry: Registry, workflowDefaults: Record<string, ConnectorDefaults>): void {
-  const expected = registry.defaults();
-  if (isDeepStrictEqual(JSON.parse(JSON.stringify(expected)), JSON.parse(JSON.stringify(workflowDefaults)))) return;
-  const stale = [...new Set([...Object.keys(expected), ...Object.keys(workflowDefaults)])].filter(
-    (t) => !isDeepStrictEqual(Reflect.get(expected, t), workflowDefaults[t]),
-  );
-  throw new Error(
-    `src/activities/defaults.generated.ts is stale for ${stale.join(', ')}; run npm run connectors:generate`,
-  );
 }

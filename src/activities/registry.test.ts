@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
+import { DEFAULT_RUN_LIMITS } from '../definitions/limits.js';
 import { definitionJsonSchema } from '../definitions/schema.js';
+import { buildRunInput } from '../triggers/run-input.js';
 import { validateStep } from '../definitions/validate.js';
 import { connectorCatalogue } from './catalogue.js';
-import { connectorDefaults } from './defaults.js';
-import { defaultsSource } from './defaults-source.js';
 import { defineConnector, type Connector } from './kit.js';
-import { assertWorkflowDefaults, buildRegistry } from './registry-checks.js';
-import { CONNECTORS, registry } from './registry.js';
+import { buildRegistry } from './registry-checks.js';
+import { registry } from './registry.js';
 
 const echo = (type: string): Connector =>
   defineConnector({
@@ -32,13 +31,15 @@ describe('the connector registry', () => {
     );
   });
 
-  it('the workflow reads exactly the registry defaults, and the generated file is current', () => {
-    assert.doesNotThrow(() => assertWorkflowDefaults(registry, connectorDefaults));
-    assert.equal(readFileSync(new URL('./defaults.generated.ts', import.meta.url), 'utf8'), defaultsSource(registry));
-    assert.throws(
-      () => assertWorkflowDefaults(buildRegistry([...CONNECTORS, echo('echo')]), connectorDefaults),
-      /defaults.generated.ts is stale for echo/,
-    );
+  it('a run is stamped with the defaults of every registered connector, so the workflow needs no list of its own', () => {
+    const input = buildRunInput(DEFAULT_RUN_LIMITS, {
+      tenantId: 't',
+      workflow: { id: 'w', version: 1, definition: { name: 'n', steps: [] } },
+      payload: null,
+      source: { type: 'api' },
+    });
+    assert.deepEqual(Object.keys(input.connectors ?? {}), registry.types);
+    assert.deepEqual(input.connectors?.http, registry.get('http')?.defaults);
   });
 
   it('every connector example is a valid step, and the catalogue lists every type with its JSON Schema, defaults and connection', () => {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { isConnectorStep } from '../activities/defaults.js';
-import { registry } from '../activities/registry.js';
+import { CONNECTOR_TYPES, registry } from '../activities/registry.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
@@ -93,6 +92,8 @@ function checkIds(all: { step: Step; pointer: string }[], problems: DefinitionPr
     seen.add(step.id);
   }
 }
+
+const isConnectorStep = (step: Step): step is ConnectorStep => CONNECTOR_TYPES.some((t) => t === step.type);
 
 function checkStep(step: Step, pointer: string, problems: DefinitionProblem[]): void {
   checkExpressions(step, pointer, problems);

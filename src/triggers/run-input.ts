@@ -2,10 +2,13 @@ import type { Definition } from '../definitions/schema.js';
 import type { RunLimits } from '../definitions/limits.js';
 import type { RunInput, RunSource } from '../workflows/messages.js';
 import { stampRun } from '../workflows/revisions.js';
+import { registry } from '../activities/registry.js';
+
+const connectorDefaults = registry.defaults();
 
 /**
  * The one builder of a top-level run's input, whatever started it (API, webhook, schedule): the
- * revision and limits stamp, the pinned definition snapshot, the payload and how the run started.
+ * revision, limits and connector defaults stamp, the pinned definition snapshot, the payload and how the run started.
  */
 export function buildRunInput(
   limits: RunLimits,
@@ -18,7 +21,7 @@ export function buildRunInput(
 ): RunInput {
   const { tenantId, workflow, payload, source } = run;
   return {
-    ...stampRun(limits),
+    ...stampRun(limits, connectorDefaults),
     tenantId,
     workflowId: workflow.id,
     version: workflow.version,

@@ -149,7 +149,7 @@ async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, i
     statuses[k] = 'running';
     const input: ForeachBatchInput = {
       run: {
-        ...stampRun(identity.limits),
+        ...stampRun(identity.limits, identity.connectors),
         tenantId: identity.tenantId,
         workflowId: identity.workflowId,
         version: identity.version,

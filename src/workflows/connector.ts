@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { ConnectorActivities } from '../activities/activities.js';
 import type { ConnectorResult } from '../activities/connector.js';
-import { connectorDefaults } from '../activities/defaults.js';
+import { LEGACY_CONNECTOR_DEFAULTS } from '../activities/defaults.js';
 import { toMillis } from '../definitions/duration.js';
 import { LATER, renderNow } from '../definitions/expressions.js';
 import type { ConnectorStep } from '../definitions/schema.js';
@@ -34,7 +34,13 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
   const evaluation = { ...scope.run.evaluation, secretNonce };
   const now = renderNow(step.config, scope.context(), evaluation);
   const config = now === LATER ? await scope.run.render(step.config, scope.context(), evaluation) : now;
-  const defaults = connectorDefaults[step.type];
+  const defaults = (identity.connectors ?? LEGACY_CONNECTOR_DEFAULTS)[step.type];
+  if (!defaults)
+    throw new StepFailure(
+      { code: 'UNKNOWN_CONNECTOR', message: `this run started before step type '${step.type}' existed` },
+      1,
+      step.config,
+    );
   const retry = { ...defaults.retry, ...identity.definition.defaults?.retry, ...step.retry };
   const timeoutMs = toMillis(step.timeout ?? identity.definition.defaults?.timeout ?? defaults.timeout);
   const options = {

@@ -1,6 +1,5 @@
-import { isConnectorStep } from '../activities/defaults.js';
 import type { ConnectorType } from '../activities/registry.js';
-import type { Step, StepType } from '../definitions/schema.js';
+import type { ConnectorStep, Step, StepType } from '../definitions/schema.js';
 import { foreach, parallel } from './blocks.js';
 import { connector } from './connector.js';
 import type { Handler, Handlers, StepContext, StepOf, StepOutcome } from './context.js';
@@ -34,6 +33,9 @@ export const handlers: Pick<Handlers, BuiltInType> = {
   succeed,
   fail,
 };
+
+/** Every step type but the built-in ones names a connector (the API accepts only registered ones). */
+const isConnectorStep = (step: Step): step is ConnectorStep => !Object.hasOwn(handlers, step.type);
 
 /** Runs one step of any type through its handler. */
 export const runStep = (step: Step, ctx: StepContext): Promise<StepOutcome> =>

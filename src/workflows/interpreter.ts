@@ -30,6 +30,7 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
   const identity = {
     revision: input.revision,
     limits: input.limits,
+    connectors: input.connectors,
     runId: workflowInfo().workflowId,
     tenantId: input.tenantId,
     workflowId: input.workflowId,

@@ -1,3 +1,4 @@
+import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunLimits } from '../definitions/limits.js';
 import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
@@ -8,6 +9,8 @@ export interface RunInput {
   revision?: number;
   /** The budgets the run's expressions and state run under; absent in runs older than revision 3. */
   limits?: RunLimits;
+  /** Each connector's defaults when the run started; absent in older runs (see LEGACY_CONNECTOR_DEFAULTS). */
+  connectors?: ConnectorDefaultsMap;
   tenantId: string;
   workflowId: string;
   version: number;

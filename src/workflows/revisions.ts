@@ -1,4 +1,5 @@
 import { DEFAULT_RUN_LIMITS, type RunLimits } from '../definitions/limits.js';
+import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 
 /**
  * Every replay-gated behaviour of the interpreter, each named once with the revision that brought
@@ -49,13 +50,18 @@ export const REVISION = Math.max(...Object.values(REVISIONS).map((g) => g.revisi
 export interface RunStamp {
   revision: number;
   limits: RunLimits;
+  /** Each connector's defaults when the run started; absent in runs older than them (see LEGACY_CONNECTOR_DEFAULTS). */
+  connectors?: ConnectorDefaultsMap;
 }
 
 /**
- * The one builder of run stamps: the current revision, and the limits a deployment set (the API's
- * config) or the run inherits (a child, a batch, a continuation keeps its parent's).
+ * The one builder of run stamps: the current revision, and the limits and connector defaults a
+ * deployment set (the API's config and connector registry) or the run inherits (a child, a batch,
+ * a continuation keeps its parent's). A run keeps its connector defaults however long it runs, so
+ * a deployment that changes them changes no command of a run in flight.
  */
-export const stampRun = (limits: RunLimits | undefined): RunStamp => ({
+export const stampRun = (limits: RunLimits | undefined, connectors?: ConnectorDefaultsMap): RunStamp => ({
   revision: REVISION,
   limits: limits ?? DEFAULT_RUN_LIMITS,
+  ...(connectors ? { connectors } : {}),
 });

@@ -1,4 +1,5 @@
 import { condition, patched, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities } from '../activities/run-index.js';
 import type { ExpressionActivities } from '../activities/expressions.js';
@@ -28,6 +29,7 @@ const { evaluateExpression } = proxyLocalActivities<ExpressionActivities>({
 export interface RunIdentity {
   revision?: number;
   limits?: RunLimits;
+  connectors?: ConnectorDefaultsMap;
   runId: string;
   tenantId: string;
   workflowId: string;

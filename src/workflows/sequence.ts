@@ -25,7 +25,7 @@ export async function executeSequence(steps: Step[], scope: Scope, startAt?: str
     if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
       await continueAsNew<typeof interpreter>({
         ...input,
-        ...stampRun(input.limits),
+        ...stampRun(input.limits, input.connectors),
         resume: scope.run.resumeState(step.id),
       });
     }

@@ -84,7 +84,7 @@ export async function subworkflow(step: StepOf<'subworkflow'>, { scope, suffix }
   });
   const childRunId = `${identity.runId}:${step.id}${suffix}`;
   const childInput: RunInput = {
-    ...stampRun(identity.limits),
+    ...stampRun(identity.limits, identity.connectors),
     tenantId: identity.tenantId,
     workflowId: child.id,
     version: child.version,
