@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import proto from '@temporalio/proto';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { z } from 'zod';
 import { bootstrap, type Process } from '../src/bootstrap.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
@@ -18,6 +20,8 @@ import { useStack } from './helpers/use-stack.js';
 
 const run = promisify(execFile);
 const UPGRADE_CHECK = fileURLToPath(new URL('../scripts/upgrade-check.ts', import.meta.url));
+/** Workflow code changed without a revision gate: it cannot replay any recorded run. */
+const CHANGED_INTERPRETER = fileURLToPath(new URL('./cluster/fixtures/changed-interpreter.ts', import.meta.url));
 const DEPLOYMENT = 'mini-zaps-test';
 const { VersioningBehavior, RoutingConfigUpdateState } = proto.temporal.api.enums.v1;
 const { VERSIONING_BEHAVIOR_PINNED: PINNED, VERSIONING_BEHAVIOR_AUTO_UPGRADE: AUTO_UPGRADE } = VersioningBehavior;
@@ -41,9 +45,9 @@ describe('worker versioning: runs follow the deployment version set current (rea
   });
   const suite = useStack({ worker: false });
 
-  /** A worker as its own bootstrap (as a worker process is), in the deployment, on the prebuilt bundle. */
+  /** A worker as its own bootstrap (as a worker process is), in the deployment. */
   async function startWorker(env: Record<string, string>): Promise<void> {
-    const config = loadConfig({ ...checkEnv(), WORKER_DEPLOYMENT_NAME: DEPLOYMENT, ...env });
+    const config = loadConfig({ ...suite.stack.workerEnv, WORKER_DEPLOYMENT_NAME: DEPLOYMENT, ...env });
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'worker');
     workers.push(await bootstrap(config, { logger, service: 'mini-zaps-worker', worker: true }));
   }
@@ -90,9 +94,17 @@ describe('worker versioning: runs follow the deployment version set current (rea
     const code = await loadWorkflowBundle({});
     await writeFile(join(dir, 'workflow-bundle.js'), code);
     buildA = buildIdOf(code);
-    // Build A pins its runs; build B has the default behaviour.
-    await startWorker({ WORKER_VERSIONING_BEHAVIOR: 'PINNED' });
+    // Build A runs the prebuilt bundle and pins its runs; build B bundles at start and has the default behaviour.
+    await startWorker({ ...checkEnv(), WORKER_VERSIONING_BEHAVIOR: 'PINNED' });
     await startWorker({ WORKER_BUILD_ID: 'b' });
+  });
+
+  it('the default build id is reproducible: the same workflow code bundled again has the same id', async () => {
+    assert.equal(buildIdOf(await loadWorkflowBundle({})), buildA);
+  });
+
+  it('a deployment name Temporal would refuse stops the process at start, naming the variable', () => {
+    assert.throws(() => loadConfig({ WORKER_DEPLOYMENT_NAME: 'mini.zaps' }), /WORKER_DEPLOYMENT_NAME/);
   });
 
   it('a pinned run finishes on the build it started on, while new runs go to the build set current after it', async () => {
@@ -129,7 +141,8 @@ describe('worker versioning: runs follow the deployment version set current (rea
     await waitForStatus(stack, runId, 'waiting');
     const env = { ...process.env, ...checkEnv(), WORKER_DEPLOYMENT_NAME: DEPLOYMENT };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', UPGRADE_CHECK], { env });
-    assert.match(stdout, /^1 open executions replayed, 0 would break$/m);
+    const replayed = Number(/^(\d+) open executions replayed, 0 would break$/m.exec(stdout)?.[1]);
+    assert.ok(replayed >= 1, stdout);
     const command = /^\s+temporal (worker deployment set-current-version .*)$/m.exec(stdout)?.[1];
     assert.ok(command, stdout);
     assert.ok(command.includes(`--build-id ${buildA}`), command);
@@ -139,6 +152,41 @@ describe('worker versioning: runs follow the deployment version set current (rea
       deploymentName: DEPLOYMENT,
     });
     assert.equal(info?.routingConfig?.currentDeploymentVersion?.buildId, buildA);
+    await stack.client.workflow.getHandle(runId).terminate('test over');
+  });
+
+  it('the upgrade check counts a run the new code would break, and lists it apart once it is pinned to its build', async () => {
+    const { stack } = suite;
+    await setCurrent('b');
+    const runId = await trigger(stack, await createWorkflow(stack, APPROVAL));
+    await waitForStatus(stack, runId, 'waiting');
+    const changed = join(dir, 'changed-bundle.js');
+    await writeFile(changed, (await bundleWorkflowCode({ workflowsPath: CHANGED_INTERPRETER })).code);
+    const env = { ...process.env, ...checkEnv(), WORKFLOW_BUNDLE_PATH: changed, WORKER_DEPLOYMENT_NAME: DEPLOYMENT };
+    const check = () =>
+      run(process.execPath, ['--import', 'tsx', UPGRADE_CHECK], { env }).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (err: unknown) => z.object({ code: z.number(), stdout: z.string() }).parse(err),
+      );
+
+    const unpinned = await check();
+    assert.equal(unpinned.code, 1, unpinned.stdout);
+    assert.match(unpinned.stdout, new RegExp(`^BREAKS interpreter ${runId} `, 'm'));
+
+    const pin = ['--versioning-override-behavior', 'pinned', '--versioning-override-deployment-name', DEPLOYMENT];
+    const target = ['--address', stack.config.TEMPORAL_ADDRESS, '--workflow-id', runId];
+    await run(toolPaths().temporal, [
+      'workflow',
+      'update-options',
+      ...target,
+      ...pin,
+      '--versioning-override-build-id',
+      'b',
+    ]);
+    const pinned = await check();
+    assert.equal(pinned.code, 0, pinned.stdout);
+    assert.match(pinned.stdout, new RegExp(`^PINNED interpreter ${runId} \\(.+\\) to b, unaffected`, 'm'));
+    assert.match(pinned.stdout, /^\d+ open executions replayed, 0 would break$/m);
     await stack.client.workflow.getHandle(runId).terminate('test over');
   });
 
