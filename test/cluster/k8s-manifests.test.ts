@@ -139,3 +139,21 @@ test('each Deployment has probes and resources on every container, a PodDisrupti
     'the migration runs as a Job',
   );
 });
+
+test('the backlog-autoscaling component scales the worker on its task queue backlog, and validates', () => {
+  const file = join(DIR, 'backlog-autoscaling', 'worker-hpa.yaml');
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => doc.toJS());
+  assert.equal(docs.length, 1);
+  const raw: unknown = docs[0];
+  const m = ManifestSchema.parse(raw);
+  assert.deepEqual(schemaErrors({ ...m, raw }), []);
+  assert.equal(m.spec?.scaleTargetRef?.name, 'mini-zaps-worker');
+  const { metrics } = z
+    .object({ spec: z.object({ metrics: z.array(z.object({ type: z.string() }).passthrough()) }) })
+    .parse(raw).spec;
+  assert.deepEqual(
+    metrics.map((x) => x.type),
+    ['External'],
+  );
+  assert.match(JSON.stringify(metrics), /backlog/);
+});
