@@ -32,7 +32,7 @@ after(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE runs, payload_claims, dead_letters');
+  await pool.query('TRUNCATE runs, payload_claims, dead_letters, kafka_dead_letters, triggers, workflows CASCADE');
 });
 
 /** A run in the index, closed `closedDaysAgo` days ago (undefined: still open), with one claim-checked payload. */
@@ -59,7 +59,7 @@ test('retention removes closed runs older than the age bound with their claim-ch
   await run('young', 't1', 5);
   await run('open', 't1', undefined);
   const pruned = await retention({ maxAgeDays: 30, maxRunsPerTenant: 0 }).pass();
-  assert.deepEqual(pruned, { runs: 1, claims: 1 });
+  assert.deepEqual(pruned, { runs: 1, claims: 1, kafkaDeadLetters: 0 });
   assert.deepEqual(await remaining('runs'), ['open', 'young']);
   assert.deepEqual(await remaining('payload_claims'), ['open', 'young']);
 });
@@ -69,7 +69,7 @@ test('retention keeps only the newest closed runs of each tenant, counting each 
   for (let i = 0; i < 2; i++) await run(`b${i}`, 'b', i + 1);
   await run('a-open', 'a', undefined);
   const pruned = await retention({ maxAgeDays: 0, maxRunsPerTenant: 3, batchSize: 2 }).pass();
-  assert.deepEqual(pruned, { runs: 4, claims: 4 });
+  assert.deepEqual(pruned, { runs: 4, claims: 4, kafkaDeadLetters: 0 });
   assert.deepEqual(await remaining('runs'), ['a-open', 'a0', 'a1', 'a2', 'b0', 'b1']);
 });
 
@@ -79,6 +79,39 @@ test('retention keeps a run with an open dead letter, which can still be re-driv
     `INSERT INTO dead_letters (id, tenant_id, run_id, execution_id, workflow_id, version, step_id, step_type, error_code, error, attempts, created_at)
      VALUES ('dl1', 't1', 'parked', 'parked', 'wf', 1, 's', 'http', 'HTTP_500', '{}', 3, now())`,
   );
-  assert.deepEqual(await retention({ maxAgeDays: 30, maxRunsPerTenant: 1 }).pass(), { runs: 0, claims: 0 });
+  assert.deepEqual(await retention({ maxAgeDays: 30, maxRunsPerTenant: 1 }).pass(), {
+    runs: 0,
+    claims: 0,
+    kafkaDeadLetters: 0,
+  });
   assert.deepEqual(await remaining('runs'), ['parked']);
+});
+
+/** A Kafka message dead-lettered for trigger `triggerId` of tenant t1, `daysAgo` days ago. */
+async function kafkaDeadLetter(triggerId: string, offset: number, daysAgo: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO kafka_dead_letters (tenant_id, id, trigger_id, topic, partition, "offset", key_encoding, reason, error, headers,
+       value_encoding, value_bytes, value_truncated, whole, created_at)
+     VALUES ('t1', $1, $2, 'events', 0, $3, 'utf8', 'UNDECODABLE', 'not JSON', '{}', 'utf8', 1, false, true, now() - make_interval(days => $4))`,
+    [`${triggerId}-${offset}`, triggerId, offset, daysAgo],
+  );
+}
+
+test('retention removes dead-lettered Kafka messages past the age bound, and beyond the newest of each trigger', async () => {
+  await pool.query(`INSERT INTO workflows (tenant_id, id, name, latest_version) VALUES ('t1', 'wf', 'wf', 1)`);
+  for (const id of ['k1', 'k2'])
+    await pool.query(
+      `INSERT INTO triggers (tenant_id, id, workflow_id, type, config) VALUES ('t1', $1, 'wf', 'kafka', '{}')`,
+      [id],
+    );
+  for (let i = 0; i < 4; i++) await kafkaDeadLetter('k1', i, i + 1);
+  await kafkaDeadLetter('k1', 9, 45);
+  await kafkaDeadLetter('k2', 0, 1);
+  const pruned = await retention({ maxAgeDays: 30, maxRunsPerTenant: 2, batchSize: 1 }).pass();
+  assert.deepEqual(pruned, { runs: 0, claims: 0, kafkaDeadLetters: 3 });
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM kafka_dead_letters ORDER BY id');
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    ['k1-0', 'k1-1', 'k2-0'],
+  );
 });

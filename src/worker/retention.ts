@@ -18,12 +18,16 @@ export interface RetentionSettings {
 export interface Pruned {
   runs: number;
   claims: number;
+  /** Kafka messages a trigger dead-lettered (by the same age, and by the same count per trigger). */
+  kafkaDeadLetters: number;
 }
 
 /**
  * Prunes the run index and the claim-check data of runs Temporal closed, by age and by count per
  * tenant, like Temporal's own namespace retention does for histories (set the two alike). A run
  * with an open dead letter stays: it can still be re-driven. Runs still open are never touched.
+ * Dead-lettered Kafka messages follow the same bounds (the count per trigger), so a topic full of
+ * poison cannot fill the database.
  */
 export function createRetention(
   deps: { pool: Pool; claims: ClaimsRepo; closures: Pick<RunClosuresRepo, 'exclusive'>; logger: Logger },
@@ -32,7 +36,7 @@ export function createRetention(
   const batch = settings.batchSize ?? 500;
   const keep = `closed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.run_id = runs.id AND d.status = 'open')`;
 
-  async function remove(ids: string[]): Promise<Pruned> {
+  async function remove(ids: string[]): Promise<{ runs: number; claims: number }> {
     if (!ids.length) return { runs: 0, claims: 0 };
     const { rowCount } = await deps.pool.query(`DELETE FROM runs WHERE id = ANY($1) AND ${keep}`, [ids]);
     await deps.pool.query(`DELETE FROM dead_letters WHERE run_id = ANY($1) AND status <> 'open'`, [ids]);
@@ -41,7 +45,7 @@ export function createRetention(
     return { runs: rowCount ?? 0, claims };
   }
 
-  async function byAge(): Promise<Pruned> {
+  async function byAge(): Promise<{ runs: number; claims: number }> {
     if (!settings.maxAgeDays) return { runs: 0, claims: 0 };
     const { rows } = await deps.pool.query<{ id: string }>(
       `SELECT id FROM runs WHERE ${keep} AND closed_at < now() - make_interval(days => $1) ORDER BY closed_at LIMIT $2`,
@@ -50,7 +54,7 @@ export function createRetention(
     return remove(rows.map((r) => r.id));
   }
 
-  async function byCount(): Promise<Pruned> {
+  async function byCount(): Promise<{ runs: number; claims: number }> {
     if (!settings.maxRunsPerTenant) return { runs: 0, claims: 0 };
     const { rows } = await deps.pool.query<{ id: string }>(
       `SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY tenant_id ORDER BY closed_at DESC, id DESC) AS n FROM runs WHERE ${keep}) ranked
@@ -60,11 +64,39 @@ export function createRetention(
     return remove(rows.map((r) => r.id));
   }
 
+  /** Dead-lettered Kafka messages past the age bound, then beyond the newest `maxRunsPerTenant` of each trigger, in batches. */
+  async function kafkaDeadLetters(): Promise<number> {
+    let removed = 0;
+    const statements: [string, number][] = [];
+    if (settings.maxAgeDays)
+      statements.push([
+        `SELECT tenant_id, id FROM kafka_dead_letters WHERE created_at < now() - make_interval(days => $1) LIMIT $2`,
+        settings.maxAgeDays,
+      ]);
+    if (settings.maxRunsPerTenant)
+      statements.push([
+        `SELECT tenant_id, id FROM (SELECT tenant_id, id, row_number() OVER (PARTITION BY tenant_id, trigger_id ORDER BY created_at DESC, id DESC) AS n
+         FROM kafka_dead_letters) ranked WHERE n > $1 LIMIT $2`,
+        settings.maxRunsPerTenant,
+      ]);
+    for (const [select, bound] of statements) {
+      for (;;) {
+        const { rowCount } = await deps.pool.query(
+          `DELETE FROM kafka_dead_letters WHERE (tenant_id, id) IN (${select})`,
+          [bound, batch],
+        );
+        removed += rowCount ?? 0;
+        if ((rowCount ?? 0) < batch) break;
+      }
+    }
+    return removed;
+  }
+
   return {
     /** Prunes until nothing is left to prune; undefined when another replica holds the turn. */
     async pass(): Promise<Pruned | undefined> {
       return deps.closures.exclusive('retention', async () => {
-        const total = { runs: 0, claims: 0 };
+        const total = { runs: 0, claims: 0, kafkaDeadLetters: 0 };
         for (const step of [byAge, byCount]) {
           for (;;) {
             const done = await step();
@@ -73,6 +105,7 @@ export function createRetention(
             if (done.runs < batch) break;
           }
         }
+        total.kafkaDeadLetters = await kafkaDeadLetters();
         return total;
       });
     },
@@ -89,7 +122,7 @@ export function createRetention(
           due = Date.now() + intervalMs;
           try {
             const done = await this.pass();
-            if (done?.runs) deps.logger.info({ ...done }, 'retention pruned closed runs');
+            if (done?.runs || done?.kafkaDeadLetters) deps.logger.info({ ...done }, 'retention pruned closed runs');
           } catch (err) {
             deps.logger.warn({ err }, 'retention pass failed; retrying at the next interval');
           }
