@@ -3,6 +3,13 @@ import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+// However the parent ends, its children end too: one listener for all of them (a restarted member
+// is a new child, and one listener each would pile up).
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** A child of the topology: its own process group (Ctrl-C reaches the cluster script alone, which stops the children in order), output to `<logDir>/<name>.log`. */
 export function spawnLogged(
   name: string,
@@ -19,8 +26,8 @@ export function spawnLogged(
     detached: true,
   });
   closeSync(out);
-  // However the parent ends, its children end too.
-  process.once('exit', () => child.kill('SIGKILL'));
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   return child;
 }
 

@@ -15,6 +15,7 @@ import {
   TEMPORAL_PORT_OFFSETS,
   type TemporalServer,
 } from './cluster-temporal.js';
+import { buildTemporalUi, startTemporalUi, type TemporalUi } from './cluster-ui.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   proxyPort?: number;
   /** Frontend gRPC port of the Temporal server; 0: a free range. */
   temporalPort?: number;
+  /** Where the Temporal Web UI listens; 0: any free port. */
+  uiPort?: number;
   /** Hosts the http connector may reach although private (a local receiver). */
   httpAllowlist?: string;
   logLevel?: string;
@@ -44,6 +47,7 @@ export interface Member {
 export interface Cluster {
   pg: ClusterPostgres;
   temporal: TemporalServer;
+  ui: TemporalUi;
   redisUrl: string;
   apiUrl: string;
   apis: Member[];
@@ -55,7 +59,7 @@ export interface Cluster {
 }
 
 /**
- * The production topology on one machine: PostgreSQL, the Temporal server on it, Redis, API
+ * The production topology on one machine: PostgreSQL, the Temporal server on it with its Web UI, Redis, API
  * replicas behind a round-robin proxy and worker replicas. The APIs and workers are
  * `src/api/main.ts` and `src/worker/main.ts` run by tsx with NODE_ENV=production and every setting
  * from the environment, as in the image (which runs the same files compiled), with the workflow
@@ -64,7 +68,9 @@ export interface Cluster {
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const logDir = join(opts.dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
+  // One after the other: two Go builds at once only compete for the same cores.
   await buildTemporalServer();
+  await buildTemporalUi();
   const pg = await startClusterPostgres(join(opts.dataDir, 'pg'), await freeBase([0], 45_000, 55_000));
   const stoppers: (() => Promise<unknown>)[] = [() => pg.stop()];
   try {
@@ -73,6 +79,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const temporalPort = opts.temporalPort || (await freeBase(TEMPORAL_PORT_OFFSETS, 20_000, 32_000));
     const temporal = await startTemporalServer({ pg, port: temporalPort, namespace, retention: '7d', logDir });
     stoppers.unshift(() => temporal.stop());
+    const uiPort = opts.uiPort || (await freeBase([0], 33_000, 40_000));
+    if (!(await portFree(uiPort))) throw new Error(`port ${uiPort} is taken: set another with --ui-port`);
+    const ui = await startTemporalUi({ temporalAddress: temporal.address, namespace, port: uiPort, logDir });
+    stoppers.unshift(() => ui.stop());
     const redisPort = await freeBase([0], 40_000, 45_000);
     const redis = spawnLogged(
       'redis',
@@ -101,6 +111,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       DATABASE_URL: pg.appUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_UI_URL: ui.url,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       AUTH_MODE: 'hs256',
       AUTH_HS256_SECRET_FILE: join(opts.dataDir, 'auth-secret'),
@@ -149,7 +160,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
     stoppers.unshift(() => new Promise((r) => proxy.close(r)));
     return {
-      ...{ pg, temporal, apis, workers, authSecret, namespace, logDir },
+      ...{ pg, temporal, ui, apis, workers, authSecret, namespace, logDir },
       redisUrl: env.REDIS_URL,
       apiUrl: `http://127.0.0.1:${proxyPort}`,
       stop: () => stopAll(stoppers),
@@ -161,7 +172,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 }
 
 async function stopAll(stoppers: (() => Promise<unknown>)[]): Promise<void> {
-  // In order: the balancer, the APIs, the workers (they drain), Temporal, Redis, PostgreSQL.
+  // In order: the balancer, the APIs, the workers (they drain), Redis, the Web UI, Temporal, PostgreSQL.
   for (const stop of stoppers.splice(0)) await stop().catch(() => undefined);
 }
 

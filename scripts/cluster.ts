@@ -1,6 +1,6 @@
-// `npm run cluster [-- --port 3100 --temporal-port 17233 --fresh]`: the production topology on this
-// machine (PostgreSQL, the Temporal server on it, Redis, 2 APIs behind a round-robin proxy,
-// 3 workers), data under .data/cluster. Ctrl-C stops all of it, workers draining first.
+// `npm run cluster [-- --port 3100 --temporal-port 17233 --ui-port 18233 --fresh]`: the production
+// topology on this machine (PostgreSQL, the Temporal server on it with its Web UI, Redis, 2 APIs
+// behind a round-robin proxy, 3 workers), data under .data/cluster. Ctrl-C stops all of it, workers draining first.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,16 +11,19 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '3100' },
     'temporal-port': { type: 'string', default: '17233' },
+    // Not 8233: `npm run dev`'s Web UI may be running beside the cluster.
+    'ui-port': { type: 'string', default: '18233' },
     fresh: { type: 'boolean', default: false },
   },
 });
 const dataDir = join(import.meta.dirname, '..', '.data', 'cluster');
 if (values.fresh) await rm(dataDir, { recursive: true, force: true });
-process.stderr.write('starting the cluster (the first start builds the Temporal server: minutes)\n');
+process.stderr.write('starting the cluster (the first start builds the Temporal server and its Web UI: minutes)\n');
 const cluster = await startCluster({
   dataDir,
   proxyPort: Number(values.port),
   temporalPort: Number(values['temporal-port']),
+  uiPort: Number(values['ui-port']),
   logLevel: 'info',
 });
 const token = await mintToken(cluster.authSecret, {
@@ -35,9 +38,7 @@ Mini-Zaps production topology is up (logs in ${cluster.logDir})
   API replicas          ${cluster.apis.map((a) => a.url).join('  ')}
   workers (/metrics)    ${cluster.workers.map((w) => w.url).join('  ')}
   Temporal (gRPC)       ${cluster.temporal.address}   namespace ${cluster.namespace}   metrics ${cluster.temporal.metricsUrl}
-  Temporal Web UI       not bundled: the CLI embeds its UI only in its dev server. Use
-                        .tools/bin/temporal --address ${cluster.temporal.address} workflow list
-                        or the temporalio/ui image with TEMPORAL_ADDRESS=${cluster.temporal.address}
+  Temporal Web UI       ${cluster.ui.url}/namespaces/${cluster.namespace}/workflows
   PostgreSQL            postgres://${cluster.pg.user}:${cluster.pg.password}@${cluster.pg.host}:${cluster.pg.port}/minizaps (Temporal: temporal, temporal_visibility)
   Redis                 ${cluster.redisUrl}
 
@@ -51,7 +52,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write('stopping: APIs, workers (draining), Temporal, Redis, PostgreSQL\n');
+    process.stderr.write('stopping: APIs, workers (draining), Redis, Web UI, Temporal, PostgreSQL\n');
     void cluster.stop().then(() => process.exit(0));
   });
 }

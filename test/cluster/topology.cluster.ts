@@ -1,5 +1,5 @@
-// `npm run test:cluster`: the production topology (PostgreSQL-backed Temporal server, 2 APIs,
-// 3 workers, Redis) under load, with a worker and an API SIGKILLed and the Temporal server
+// `npm run test:cluster`: the production topology (PostgreSQL-backed Temporal server and its Web
+// UI, 2 APIs, 3 workers, Redis): the Web UI reads the server, then the topology runs under load, with a worker and an API SIGKILLed and the Temporal server
 // restarted midway. Not part of `npm test` (it builds or reuses the real server: see .ci/run).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,7 +18,7 @@ const RUNS = Number(process.env.CLUSTER_TEST_RUNS ?? 1000);
 let cluster: Cluster;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let dataDir: string;
-let passed = false;
+let passed = 0;
 
 before(async () => {
   receiver = await startReceiver();
@@ -31,8 +31,70 @@ after(async () => {
   await cluster?.stop();
   await receiver?.close();
   // The processes' logs stay for a failed run.
-  if (dataDir && passed) await rm(dataDir, { recursive: true, force: true });
+  if (dataDir && passed === 2) await rm(dataDir, { recursive: true, force: true });
   else if (dataDir) process.stdout.write(`# logs kept in ${dataDir}/logs\n`);
+});
+
+test('the Web UI serves its app and, through its API, the default namespace and a run started through the API, read from the PostgreSQL-backed server', async () => {
+  const token = await mintToken(cluster.authSecret, {
+    tenant: 'default',
+    scopes: ['admin'],
+    ttl: '1h',
+    audience: 'mini-zaps',
+  });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const created = await fetch(`${cluster.apiUrl}/v1/workflows`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      name: 'seen in the Web UI',
+      steps: [{ id: 'shape', type: 'transform', config: { expression: '{"n": trigger.n}' } }],
+    }),
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  const { id: workflowId } = (await created.json()) as { id: string };
+  const triggered = await fetch(`${cluster.apiUrl}/v1/workflows/${workflowId}/runs`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ n: 1 }),
+  });
+  assert.equal(triggered.status, 202, await triggered.clone().text());
+  const { runId } = (await triggered.json()) as { runId: string };
+
+  const page = await fetch(`${cluster.ui.url}/namespaces/${cluster.namespace}/workflows`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  const script = /\/_app\/immutable\/[^"]+\.js/.exec(html)?.[0];
+  assert.ok(script, 'the page loads the UI app');
+  const asset = await fetch(`${cluster.ui.url}${script}`);
+  assert.equal(asset.status, 200, `the UI app's ${script} is served`);
+  await asset.arrayBuffer();
+
+  const namespaces = (await (await fetch(`${cluster.ui.url}/api/v1/namespaces`)).json()) as {
+    namespaces: { namespaceInfo: { name: string } }[];
+  };
+  assert.ok(
+    namespaces.namespaces.some((n) => n.namespaceInfo.name === cluster.namespace),
+    `the UI lists the ${cluster.namespace} namespace`,
+  );
+  const query = encodeURIComponent(`WorkflowId = '${runId}'`);
+  const listed = await waitFor(
+    'the run to show in the Web UI',
+    async () => {
+      const res = await fetch(`${cluster.ui.url}/api/v1/namespaces/${cluster.namespace}/workflows?query=${query}`);
+      const body = (await res.json()) as {
+        executions?: { execution: { workflowId: string }; type: { name: string } }[];
+      };
+      return body.executions?.length ? body.executions : undefined;
+    },
+    30_000,
+  );
+  assert.deepEqual(
+    listed.map((e) => [e.execution.workflowId, e.type.name]),
+    [[runId, 'interpreter']],
+    'the UI lists the run as its interpreter execution',
+  );
+  passed++;
 });
 
 test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API and a Temporal restart: each acknowledged trigger is exactly one completed run, and the index agrees with Temporal`, async () => {
@@ -139,7 +201,7 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API
   }
   const calls = new Set(receiver.requests.filter((r) => r.path === '/hook').map((r) => r.headers['idempotency-key']));
   assert.equal(calls.size, RUNS, 'every run called the receiver, each with its own stable Idempotency-Key');
-  passed = true;
+  passed++;
   process.stdout.write(
     `# ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${pushed.retried} trigger calls repeated\n`,
   );
