@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,35 +63,76 @@ export async function startInfra() {
     60_000,
   );
   const db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, DATABASE_URL: db.url });
-  const engine = await bootstrap(config, { logger, service: 'mini-zaps-bench' });
-  // The workers run a prebuilt bundle of the engine's workflows and the baselines.
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-    logger: new DefaultLogger('WARN'),
-    preloadModules: SHARED_WORKFLOW_MODULES,
-  });
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  await writeFile(bundlePath, code);
-  return {
+  return engineOn({
+    dir,
     address,
-    bundlePath,
     databaseUrl: db.url,
-    pool: engine.pool,
-    client: engine.temporal,
+    serverPid: server.pid ?? 0,
+    postgresDir: join(dir, 'pg'),
     async stop() {
-      await engine.stop();
       await db.stop();
       if (server.exitCode === null && server.signalCode === null) {
         server.kill('SIGKILL');
         await once(server, 'exit');
       }
-      await rm(dir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
-export type Infra = Awaited<ReturnType<typeof startInfra>>;
+/**
+ * The benchmark's side of a running Temporal server and PostgreSQL (started by the caller, stopped
+ * by `base.stop`): its bootstrapped pool and client, the worker bundle, and the processes to
+ * account CPU to. `stop` ends it all and removes `base.dir`.
+ */
+export async function engineOn(base: {
+  dir: string;
+  address: string;
+  databaseUrl: string;
+  /** The Temporal server's process. */
+  serverPid: number;
+  /** PostgreSQL's data directory (its postmaster.pid names the postmaster). */
+  postgresDir: string;
+  stop(): Promise<void>;
+}) {
+  const { dir, address } = base;
+  try {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      DATABASE_URL: base.databaseUrl,
+    });
+    const engine = await bootstrap(config, { logger, service: 'mini-zaps-bench' });
+    // The workers run a prebuilt bundle of the engine's workflows and the baselines.
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+      logger: new DefaultLogger('WARN'),
+      preloadModules: SHARED_WORKFLOW_MODULES,
+    });
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    await writeFile(bundlePath, code);
+    const postmasterPid = Number((await readFile(join(base.postgresDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    return {
+      address,
+      bundlePath,
+      databaseUrl: base.databaseUrl,
+      pool: engine.pool,
+      client: engine.temporal,
+      serverPid: base.serverPid,
+      postmasterPid,
+      async stop() {
+        await engine.stop();
+        await base.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await base.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export type Infra = Awaited<ReturnType<typeof engineOn>>;
 
 export interface ApiProcess {
   child: ChildProcess;
@@ -205,6 +246,91 @@ export async function stopWorkerProcesses(children: ChildProcess[]): Promise<voi
 export async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's times on Linux. */
+const TICKS_PER_SECOND = 100;
+
+/** A process's own CPU time and that of its reaped children so far, in ms; 0 once it is gone. */
+async function ownCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields from the 3rd (state) on: the command name before them may hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(fields[i] ?? 0), 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
+  const lists = await Promise.all(
+    tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')),
+  );
+  return lists.flatMap((l) => l.split(' ').filter(Boolean).map(Number));
+}
+
+/**
+ * CPU time (user + system) a process and all its descendants used so far, in ms. A child that ends
+ * between two readings moves from its own counters to its parent's reaped-children counters, so
+ * the difference of two readings stays whole.
+ */
+export async function cpuMs(pid: number): Promise<number> {
+  const own = await ownCpuMs(pid);
+  const children = await Promise.all((await childrenOf(pid)).map(cpuMs));
+  return children.reduce((n, c) => n + c, own);
+}
+
+/**
+ * PostgreSQL's CPU time, in ms, as two readers: `app`, the backends serving the application's
+ * database (the run index, claim checks), and `rest`, everything else (Temporal's databases when it
+ * persists here, background writers). An app backend that ends (a pool closing an idle connection)
+ * keeps counting its last reading to `app`, so neither reader runs backwards.
+ */
+export function postgresCpu(
+  postmasterPid: number,
+  appDatabase = 'minizaps',
+): { app: () => Promise<number>; rest: () => Promise<number> } {
+  // Keyed by pid and start time, as pids are reused.
+  const appBackends = new Map<string, number>();
+  const read = async () => {
+    const total = await cpuMs(postmasterPid);
+    for (const pid of await childrenOf(postmasterPid)) {
+      // A backend's title: "postgres: <user> <database> <host>(<port>) <activity>".
+      const title = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split(' ');
+      if (title[0] !== 'postgres:' || title[2] !== appDatabase) continue;
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const startTime = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19];
+      appBackends.set(`${pid}@${startTime}`, await cpuMs(pid));
+    }
+    const app = [...appBackends.values()].reduce((n, ms) => n + ms, 0);
+    return { app, rest: total - app };
+  };
+  return { app: async () => (await read()).app, rest: async () => (await read()).rest };
+}
+
+/** This process's own CPU time so far, in ms. */
+export const selfCpuMs = async (): Promise<number> => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** Named readers of CPU time in ms (a process kind each), compared before and after a batch. */
+export type CpuProbe = Record<string, () => Promise<number>>;
+
+/** Reads every probe at once. */
+export async function readCpu(probe: CpuProbe): Promise<Record<string, number>> {
+  const entries = await Promise.all(Object.entries(probe).map(async ([k, read]) => [k, await read()] as const));
+  return Object.fromEntries(entries);
+}
+
+/** CPU ms per run of each probe between two readings, rounded to 0.1 ms. */
+export function cpuPerRun(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  runs: number,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.keys(after).map((k) => [k, Math.round(((after[k]! - (before[k] ?? 0)) / runs) * 10) / 10]),
+  );
 }
 
 export interface Throughput {

@@ -1,7 +1,8 @@
-// `npm run bench [-- interpreter trigger fanout parked scaleout]`: each benchmark starts what it
-// needs, measures against a baseline in the same run, is bounded in count and time, and writes
+// `npm run bench [-- interpreter trigger fanout parked scaleout cluster]`: each benchmark starts what
+// it needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
 // BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
+// `cluster` (bench/cluster.ts) runs only when named: it starts the PostgreSQL-backed server.
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -10,8 +11,14 @@ import { runSearchAttributes } from '../src/temporal/search-attributes.js';
 import type { RunInput } from '../src/workflows/messages.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import { startReceiver } from '../test/helpers/receiver.js';
+import { clusterBench } from './cluster.js';
 import {
+  cpuMs,
+  cpuPerRun,
+  type CpuProbe,
   percentiles,
+  readCpu,
+  selfCpuMs,
   rssMb,
   startApiProcess,
   type ApiProcess,
@@ -32,6 +39,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 100);
 const chosen = process.argv.slice(2);
 const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
+
+if (chosen.includes('cluster')) {
+  await clusterBench();
+  if (chosen.every((name) => name === 'cluster')) process.exit(0);
+}
 
 const infra = await startInfra();
 const receiver = await startReceiver();
@@ -99,6 +111,20 @@ async function interpreterBench(): Promise<void> {
   const order = Object.keys(kinds) as (keyof typeof kinds)[];
   // Each kind warms up first (code paths, caches, connections, the worker's workflow cache), so no row pays for being first.
   for (const kind of order) await throughput(Math.min(PER_ROUND, 50), 10, kinds[kind]);
+  // Where the CPU of a run goes, summed over the rounds: each process kind, read from /proc.
+  const cpuProbe: CpuProbe = {
+    server: () => cpuMs(infra.serverPid),
+    worker: () => cpuMs(workers[0]?.pid ?? 0),
+    api: async () => (await cpuMs(apiWithWorker.child.pid ?? 0)) + (await cpuMs(api.child.pid ?? 0)),
+    postgres: () => cpuMs(infra.postmasterPid),
+    client: selfCpuMs,
+  };
+  const cpuSpent: Record<keyof typeof kinds, Record<string, number>> = {
+    empty: {},
+    handWritten: {},
+    json3Steps: {},
+    apiTrigger3Steps: {},
+  };
   // Rounds of each in turn, so that a server slowing down as its database grows, or a machine busier
   // for a while, weighs on all alike; each ratio is taken within a round. Each round starts with
   // the next kind, so that no kind always runs first, or always right after the same other.
@@ -109,8 +135,12 @@ async function interpreterBench(): Promise<void> {
     apiTrigger3Steps: [],
   };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const kind of [...order.slice(r % order.length), ...order.slice(0, r % order.length)])
+    for (const kind of [...order.slice(r % order.length), ...order.slice(0, r % order.length)]) {
+      const before = await readCpu(cpuProbe);
       results[kind].push(await throughput(PER_ROUND, IN_FLIGHT, kinds[kind]));
+      const after = await readCpu(cpuProbe);
+      for (const [k, v] of Object.entries(after)) cpuSpent[kind][k] = (cpuSpent[kind][k] ?? 0) + v - before[k]!;
+    }
   }
   const [empty, hand, json, viaApi] = [
     combine(results.empty),
@@ -127,6 +157,12 @@ async function interpreterBench(): Promise<void> {
     handWritten: hand,
     json3Steps: json,
     apiTrigger3Steps: viaApi,
+    cpuMsPerRun: {
+      empty: cpuPerRun({}, cpuSpent.empty, ROUNDS * PER_ROUND),
+      handWritten: cpuPerRun({}, cpuSpent.handWritten, ROUNDS * PER_ROUND),
+      json3Steps: cpuPerRun({}, cpuSpent.json3Steps, ROUNDS * PER_ROUND),
+      apiTrigger3Steps: cpuPerRun({}, cpuSpent.apiTrigger3Steps, ROUNDS * PER_ROUND),
+    },
     ratios: {
       jsonVsHandWritten: perRoundRatio(results.json3Steps, results.handWritten),
       apiTrigger3StepsVsEmpty: perRoundRatio(results.apiTrigger3Steps, results.empty),
@@ -139,17 +175,17 @@ async function interpreterBench(): Promise<void> {
     [
       `## Interpreter overhead (${data.runsEach} runs each in ${ROUNDS} rounds, ${IN_FLIGHT} in flight, one worker, file-backed dev server)`,
       '',
-      '| workflow | runs/s | p50 ms | p95 ms | p99 ms |',
-      '|---|---|---|---|---|',
-      row('empty workflow (server floor)', empty),
-      row('hand-written transform → http (local activity) → transform', hand),
-      row('JSON transform → http → transform (client start)', json),
+      '| workflow | runs/s | p50 ms | p95 ms | p99 ms | CPU ms/run: server | worker | API | PostgreSQL | bench client |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      row('empty workflow (server floor)', empty) + cpuCells(data.cpuMsPerRun.empty),
+      row('hand-written transform → http (local activity) → transform', hand) + cpuCells(data.cpuMsPerRun.handWritten),
+      row('JSON transform → http → transform (client start)', json) + cpuCells(data.cpuMsPerRun.json3Steps),
       row(
         'JSON transform → http → transform, triggered through the API process (started eagerly on its worker)',
         viaApi,
-      ),
+      ) + cpuCells(data.cpuMsPerRun.apiTrigger3Steps),
       '',
-      `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API-triggered transform → http → transform / empty workflow ${shown(data.ratios.apiTrigger3StepsVsEmpty)}. Every kind was warmed up first; the order of the kinds rotates from round to round; latency percentiles are of every run of every round.`,
+      `Median of the per-round ratios: JSON / hand-written ${shown(data.ratios.jsonVsHandWritten)}; API-triggered transform → http → transform / empty workflow ${shown(data.ratios.apiTrigger3StepsVsEmpty)}. Every kind was warmed up first; the order of the kinds rotates from round to round; latency percentiles are of every run of every round. CPU ms per run: user + system time from /proc over every round, divided by the runs, of the dev server (its SQLite included), the worker process, the two API processes (one idle but for the API-triggered row, where the runs run on its own worker), PostgreSQL (the run index) and the benchmark client.`,
     ].join('\n'),
   );
 }
@@ -411,6 +447,8 @@ async function scaleoutBench(): Promise<void> {
 
 const row = (name: string, t: { perSecond: number; latencyMs: { p50: number; p95: number; p99: number } }) =>
   `| ${name} | ${t.perSecond} | ${t.latencyMs.p50} | ${t.latencyMs.p95} | ${t.latencyMs.p99} |`;
+const cpuCells = (ms: Record<string, number | undefined>) =>
+  ` ${['server', 'worker', 'api', 'postgres', 'client'].map((k) => ms[k] ?? 0).join(' | ')} |`;
 const round = (n: number) => Math.round(n * 100) / 100;
 
 try {

@@ -1,0 +1,321 @@
+// The cluster benchmark (`npm run bench:cluster`, or `npm run bench -- cluster`): the real Temporal
+// server on PostgreSQL (4 shards, temporal-config/), with 1, 2 and 4 worker processes, then the
+// file-backed dev server in the same run. Each configuration measures the empty workflow and
+// trigger → http → transform through the API process, and the CPU of a run in each process.
+// BENCH_CLUSTER_RUNS and BENCH_CLUSTER_IN_FLIGHT size it.
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, chmod } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Definition } from '../src/definitions/schema.js';
+import { startReceiver } from '../test/helpers/receiver.js';
+import { startClusterPostgres } from '../scripts/cluster-postgres.js';
+import { freeBase } from '../scripts/cluster-processes.js';
+import { buildTemporalServer, startTemporalServer, TEMPORAL_PORT_OFFSETS } from '../scripts/cluster-temporal.js';
+import {
+  cpuMs,
+  cpuPerRun,
+  engineOn,
+  type Infra,
+  percentiles,
+  postgresCpu,
+  readCpu,
+  selfCpuMs,
+  startApiProcess,
+  startInfra,
+  startWorkerProcess,
+  stopWorkerProcesses,
+  TASK_QUEUE,
+  throughput,
+  writeResults,
+  type ApiProcess,
+  type CpuProbe,
+} from './harness.js';
+
+const RUNS = Number(process.env.BENCH_CLUSTER_RUNS ?? 300);
+const IN_FLIGHT = Number(process.env.BENCH_CLUSTER_IN_FLIGHT ?? 30);
+/** The workloads of a configuration take turns in rounds, so a machine busier for a while weighs on all alike. */
+const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3);
+const PER_ROUND = Math.ceil(RUNS / ROUNDS);
+const WARM_UP = Math.min(PER_ROUND, 50);
+
+/** The process kinds a run's CPU is accounted to, in the tables' order. */
+const KINDS = ['server', 'postgresTemporal', 'postgresApp', 'api', 'workers', 'client'] as const;
+type Kind = (typeof KINDS)[number];
+
+interface Row {
+  server: 'postgres' | 'dev';
+  workers: number;
+  workload: 'empty' | 'apiTrigger' | 'apiOwnWorker';
+  runs: number;
+  perSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  /** This row's runs/s over the empty workflow's in the same configuration. */
+  vsEmpty: number;
+  cpuMsPerRun: Record<string, number>;
+  cpuMsPerRunTotal: number;
+  /** PostgreSQL's write-ahead log per run, all databases: what a run writes, Temporal's and ours. */
+  walKbPerRun: number;
+  /** The Temporal server's share of all the CPU a run took (its persistence on PostgreSQL excluded). */
+  serverShare: number;
+  /** The server's and its persistence's share: on the dev server, SQLite is in the server process. */
+  serverWithPersistenceShare: number;
+}
+
+/** What one workload of a configuration took over its rounds. */
+interface Spent {
+  runs: number;
+  seconds: number;
+  samplesMs: number[];
+  cpu: Record<string, number>;
+  walBytes: number;
+}
+
+/** PostgreSQL's current write-ahead log position, in bytes. */
+async function walBytes(infra: Infra): Promise<number> {
+  const { rows } = await infra.pool.query<{ bytes: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS bytes");
+  return Number(rows[0]?.bytes ?? 0);
+}
+
+/** The real Temporal server on PostgreSQL in `dir`, wired for the benchmark. */
+async function startPostgresInfra(): Promise<Infra> {
+  const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-bench-cluster-'));
+  await chmod(dir, 0o755);
+  await buildTemporalServer();
+  const logDir = join(dir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const pg = await startClusterPostgres(join(dir, 'pg'), await freeBase([0], 45_000, 55_000));
+  let temporal: Awaited<ReturnType<typeof startTemporalServer>> | undefined;
+  const stop = async () => {
+    await temporal?.stop();
+    await pg.stop();
+  };
+  try {
+    // Temporal stores membership ports as smallint: the whole range stays below 32768.
+    const port = await freeBase(TEMPORAL_PORT_OFFSETS, 20_000, 32_000);
+    temporal = await startTemporalServer({ pg, port, namespace: 'default', retention: '1d', logDir });
+    return await engineOn({
+      dir,
+      address: temporal.address,
+      databaseUrl: pg.appUrl,
+      serverPid: await temporalServerPid(port),
+      postgresDir: join(dir, 'pg'),
+      stop,
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The temporal-server process serving on `port` (start.sh execs it, in a process group of its own). */
+async function temporalServerPid(port: number): Promise<number> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
+    if (comm !== 'temporal-server') continue;
+    const env = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (env.split('\0').includes(`TEMPORAL_PORT=${port}`)) return Number(entry);
+  }
+  throw new Error(`no temporal-server process for port ${port}`);
+}
+
+/** Measures one infrastructure: the empty workflow and the API-triggered run for each worker count. */
+async function measure(infra: Infra, server: Row['server'], workerCounts: number[], url: string): Promise<Row[]> {
+  const workers: ChildProcess[] = [];
+  const apis: ApiProcess[] = [];
+  try {
+    // As deployed: the API without a worker of its own, its runs on the worker processes' queue.
+    const api = await startApiProcess(infra, { worker: false });
+    apis.push(api);
+    const apiOwnWorker = await startApiProcess(infra, { worker: true });
+    apis.push(apiOwnWorker);
+    const definition: Definition = {
+      name: 'bench: transform → http → transform',
+      steps: [
+        { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
+        { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
+        {
+          id: 'after',
+          type: 'transform',
+          config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
+        },
+      ],
+    };
+    const workflowId = (
+      JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }
+    ).id;
+    let seq = 0;
+    const empty = () =>
+      infra.client.workflow.execute('emptyWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `empty-${Date.now()}-${seq++}`,
+      });
+    const trigger = (through: ApiProcess) => async (n: number) => {
+      const { runId } = JSON.parse(
+        await through.call('POST', `/v1/workflows/${workflowId}/runs`, JSON.stringify({ n })),
+      ) as { runId: string };
+      return infra.client.workflow.getHandle(runId).result();
+    };
+    const postgres = postgresCpu(infra.postmasterPid);
+    const rows: Row[] = [];
+    for (const n of workerCounts) {
+      while (workers.length < n) workers.push(await startWorkerProcess(infra));
+      const probe = (through: ApiProcess): Record<Kind, () => Promise<number>> => ({
+        server: () => cpuMs(infra.serverPid),
+        postgresTemporal: postgres.rest,
+        postgresApp: postgres.app,
+        api: () => cpuMs(through.child.pid ?? 0),
+        workers: async () => (await Promise.all(workers.map((w) => cpuMs(w.pid ?? 0)))).reduce((a, b) => a + b, 0),
+        client: selfCpuMs,
+      });
+      const workloads: [Row['workload'], (i: number) => Promise<unknown>, CpuProbe][] = [
+        ['empty', empty, probe(api)],
+        ['apiTrigger', trigger(api), probe(api)],
+      ];
+      if (n === 1) workloads.push(['apiOwnWorker', trigger(apiOwnWorker), probe(apiOwnWorker)]);
+      for (const [, run] of workloads) await throughput(WARM_UP, Math.min(IN_FLIGHT, 10), run);
+      const spent: Spent[] = workloads.map(() => ({ runs: 0, seconds: 0, samplesMs: [], cpu: {}, walBytes: 0 }));
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let w = 0; w < workloads.length; w++) {
+          const i = (w + r) % workloads.length;
+          const [, run, cpu] = workloads[i]!;
+          const [before, walBefore] = [await readCpu(cpu), await walBytes(infra)];
+          const t = await throughput(PER_ROUND, IN_FLIGHT, run);
+          const [after, walAfter] = [await readCpu(cpu), await walBytes(infra)];
+          const acc = spent[i]!;
+          acc.walBytes += walAfter - walBefore;
+          acc.runs += t.runs;
+          acc.seconds += t.seconds;
+          acc.samplesMs.push(...t.samplesMs);
+          for (const [k, v] of Object.entries(after)) acc.cpu[k] = (acc.cpu[k] ?? 0) + v - before[k]!;
+        }
+      }
+      const rate = (i: number) => Math.round((spent[i]!.runs / spent[i]!.seconds) * 10) / 10;
+      workloads.forEach(([workload], i) => {
+        const acc = spent[i]!;
+        const perRun = cpuPerRun({}, acc.cpu, acc.runs);
+        const total = KINDS.reduce((s, k) => s + (perRun[k] ?? 0), 0);
+        const persistence = server === 'dev' ? 0 : (perRun.postgresTemporal ?? 0);
+        const latency = percentiles(acc.samplesMs);
+        const row: Row = {
+          server,
+          workers: n,
+          workload,
+          runs: acc.runs,
+          perSecond: rate(i),
+          p50Ms: latency.p50,
+          p95Ms: latency.p95,
+          vsEmpty: round(rate(i) / rate(0)),
+          cpuMsPerRun: perRun,
+          cpuMsPerRunTotal: Math.round(total * 10) / 10,
+          walKbPerRun: Math.round((acc.walBytes / acc.runs / 1024) * 10) / 10,
+          serverShare: round((perRun.server ?? 0) / total),
+          serverWithPersistenceShare: round(((perRun.server ?? 0) + persistence) / total),
+        };
+        process.stderr.write(`${JSON.stringify(row)}\n`);
+        rows.push(row);
+      });
+    }
+    return rows;
+  } finally {
+    await Promise.all(apis.map((a) => a.close()));
+    await stopWorkerProcesses(workers);
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+const EXTRA: [Kind, string][] = [
+  ['server', 'Temporal server'],
+  ['postgresTemporal', "Temporal's PostgreSQL"],
+  ['postgresApp', 'run index'],
+  ['api', 'API'],
+  ['workers', 'worker'],
+  ['client', 'bench client'],
+];
+
+/** The CPU per run of the API-triggered run over the empty workflow's, by process kind, with one worker process. */
+function extraCpu(rows: Row[], server: Row['server']): string {
+  const of = (workload: Row['workload']) =>
+    rows.find((r) => r.server === server && r.workers === 1 && r.workload === workload)?.cpuMsPerRun ?? {};
+  const [empty, api] = [of('empty'), of('apiTrigger')];
+  const delta = (k: Kind) => Math.round(((api[k] ?? 0) - (empty[k] ?? 0)) * 10) / 10;
+  const total = EXTRA.reduce((n, [k]) => n + delta(k), 0);
+  return `${EXTRA.map(([k, name]) => `${name} ${delta(k) >= 0 ? '+' : ''}${delta(k)}`).join(', ')} (total +${Math.round(total * 10) / 10})`;
+}
+
+const LABEL: Record<Row['workload'], string> = {
+  empty: 'empty workflow (client start)',
+  apiTrigger: 'trigger → http → transform via the API (runs on the worker processes)',
+  apiOwnWorker: 'trigger → http → transform via the API with its own worker (eager start; worker process idle)',
+};
+
+export async function clusterBench(): Promise<void> {
+  const loadBefore = loadavg().map(round);
+  const startedAt = new Date().toISOString();
+  const receiver = await startReceiver();
+  receiver.accept('/bench');
+  const url = `${receiver.url}/bench`;
+  const rows: Row[] = [];
+  try {
+    const postgres = await startPostgresInfra();
+    try {
+      rows.push(...(await measure(postgres, 'postgres', [1, 2, 4], url)));
+    } finally {
+      await postgres.stop();
+    }
+    const dev = await startInfra();
+    try {
+      rows.push(...(await measure(dev, 'dev', [1], url)));
+    } finally {
+      await dev.stop();
+    }
+  } finally {
+    await receiver.close();
+  }
+  const loadAfter = loadavg().map(round);
+  const data = {
+    startedAt,
+    runsEach: PER_ROUND * ROUNDS,
+    rounds: ROUNDS,
+    inFlight: IN_FLIGHT,
+    cores: availableParallelism(),
+    loadavg: { before: loadBefore, after: loadAfter },
+    rows,
+  };
+  const cell = (n: number) => (n === 0 ? '–' : String(n));
+  await writeResults(
+    'cluster',
+    data,
+    [
+      `## Cluster: PostgreSQL-backed Temporal server v1.32.2 (4 shards) against the dev server (${PER_ROUND * ROUNDS} runs per row in ${ROUNDS} rounds, the workloads of a configuration taking turns, after ${WARM_UP} warm-up each; ${IN_FLIGHT} in flight; one ${data.cores}-core machine running everything, load average ${loadBefore.join(' / ')} before and ${loadAfter.join(' / ')} after)`,
+      '',
+      "| server | worker processes | workload | runs/s | × empty | p50 ms | p95 ms | CPU ms/run: Temporal server | PostgreSQL: Temporal's databases, background | PostgreSQL: run index | API | workers | bench client | total | server share | server + its persistence | PostgreSQL WAL KB/run |",
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ...rows
+        .map((r) =>
+          [
+            r.server === 'postgres' ? 'PostgreSQL' : 'dev (SQLite)',
+            r.workers,
+            LABEL[r.workload],
+            r.perSecond,
+            `${r.vsEmpty}×`,
+            r.p50Ms,
+            r.p95Ms,
+            ...KINDS.map((k) => cell(r.cpuMsPerRun[k] ?? 0)),
+            r.cpuMsPerRunTotal,
+            `${Math.round(r.serverShare * 100)}%`,
+            `${Math.round(r.serverWithPersistenceShare * 100)}%`,
+            r.walKbPerRun,
+          ].join(' | '),
+        )
+        .map((line) => `| ${line} |`),
+      '',
+      `Where a run's CPU goes beyond the empty workflow's (one worker process, runs on it, trigger → http → transform through the API less the empty workflow, ms per run): ${extraCpu(rows, 'postgres')} on the PostgreSQL-backed server; ${extraCpu(rows, 'dev')} on the dev server.`,
+      '',
+      "CPU ms per run is user + system time from /proc over the measured runs, divided by them: the Temporal server process; PostgreSQL split by backend into the run index (the application database) and everything else (Temporal's two databases, background writers); the API process measured by the row (it runs the worker in the \"own worker\" row); all worker processes; the benchmark client (it starts the runs and waits for their results). On the dev server, Temporal's persistence is SQLite inside the server process. WAL KB per run: PostgreSQL's write-ahead log written over the measured runs (all its databases), divided by them. \"× empty\" is the row's runs/s over the empty workflow's in the same configuration.",
+    ].join('\n'),
+  );
+}
