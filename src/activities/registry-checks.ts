@@ -15,7 +15,7 @@ export interface Registry<T extends string = string> {
 }
 
 /** Step types the interpreter runs itself; a connector cannot take their names. */
-const BUILT_IN = [
+export const BUILT_IN_STEP_TYPES = [
   'delay',
   'transform',
   'succeed',
@@ -39,7 +39,8 @@ export function buildRegistry<T extends string>(list: readonly Connector<T>[]): 
     if (!/^[a-z][a-z0-9_]{0,39}$/.test(c.type))
       throw new Error(`connector type '${c.type}' is not 1-40 characters of a-z, 0-9 and _`);
     if (byType.has(c.type)) throw new Error(`connector '${c.type}' is registered twice`);
-    if (BUILT_IN.includes(c.type)) throw new Error(`connector '${c.type}' takes the name of a built-in step type`);
+    if (BUILT_IN_STEP_TYPES.includes(c.type))
+      throw new Error(`connector '${c.type}' takes the name of a built-in step type`);
     const missing = (['description', 'configSchema', 'defaults', 'example', 'activity', 'attempt'] as const).filter(
       (k) => !c[k],
     );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from '../activities/registry.js';
+import { BUILT_IN_STEP_TYPES } from '../activities/registry-checks.js';
 import { DURATION_PATTERN } from './duration.js';
 
 /**
@@ -184,18 +185,7 @@ export const StepSchema: z.ZodType<Step> = z.discriminatedUnion('type', [
   ConnectorStep,
 ]);
 export type StepType = Step['type'];
-export const STEP_TYPES: readonly string[] = [
-  'delay',
-  'transform',
-  'succeed',
-  'fail',
-  'choice',
-  'parallel',
-  'foreach',
-  'wait_for_event',
-  'subworkflow',
-  ...CONNECTOR_TYPES,
-];
+export const STEP_TYPES: readonly string[] = [...BUILT_IN_STEP_TYPES, ...CONNECTOR_TYPES];
 
 export type ConnectorStep = Extract<Step, { type: ConnectorType }>;
 

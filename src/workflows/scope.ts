@@ -53,24 +53,15 @@ export class Scope {
 
   begin(step: Step): number {
     this.executed += 1;
-    const executions = (this.states.get(step.id)?.executions ?? 0) + 1;
-    this.put({
-      id: step.id,
-      type: step.type,
-      status: 'running',
-      attempts: 0,
-      executions,
-      startedAt: now(),
-      endedAt: null,
-      output: null,
-      error: null,
-    });
-    return executions;
+    return this.running(step, (this.states.get(step.id)?.executions ?? 0) + 1);
   }
 
   /** A re-driven step runs again as the same execution (same idempotency key), not as a new one. */
   restart(step: Step): number {
-    const executions = this.states.get(step.id)?.executions ?? 1;
+    return this.running(step, this.states.get(step.id)?.executions ?? 1);
+  }
+
+  private running(step: Step, executions: number): number {
     this.put({
       id: step.id,
       type: step.type,
