@@ -2,7 +2,7 @@
 // server on PostgreSQL (4 shards, temporal-config/), with 1, 2 and 4 worker processes, then the
 // file-backed dev server in the same run. Each configuration measures the empty workflow and
 // trigger → http → transform through the API process, and the CPU of a run in each process.
-// BENCH_CLUSTER_RUNS and BENCH_CLUSTER_IN_FLIGHT size it.
+// BENCH_CLUSTER_RUNS and BENCH_CLUSTER_IN_FLIGHT size it; BENCH_CLUSTER_QUICK=1 narrows it.
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, chmod } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -38,6 +38,8 @@ const IN_FLIGHT = Number(process.env.BENCH_CLUSTER_IN_FLIGHT ?? 30);
 const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3);
 const PER_ROUND = Math.ceil(RUNS / ROUNDS);
 const WARM_UP = Math.min(PER_ROUND, 50);
+/** BENCH_CLUSTER_QUICK=1: the PostgreSQL-backed server with one worker process only, for a quick comparison. */
+const QUICK = process.env.BENCH_CLUSTER_QUICK === '1';
 
 /** The process kinds a run's CPU is accounted to, in the tables' order. */
 const KINDS = ['server', 'postgresTemporal', 'postgresApp', 'api', 'workers', 'client'] as const;
@@ -79,7 +81,7 @@ async function walBytes(infra: Infra): Promise<number> {
 }
 
 /** The real Temporal server on PostgreSQL in `dir`, wired for the benchmark. */
-async function startPostgresInfra(): Promise<Infra> {
+export async function startPostgresInfra(): Promise<Infra> {
   const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-bench-cluster-'));
   await chmod(dir, 0o755);
   await buildTemporalServer();
@@ -121,6 +123,23 @@ async function temporalServerPid(port: number): Promise<number> {
   throw new Error(`no temporal-server process for port ${port}`);
 }
 
+/** Stores the benchmarked job, trigger → transform → http to `url` → transform; its id. */
+export async function createBenchWorkflow(api: ApiProcess, url: string): Promise<string> {
+  const definition: Definition = {
+    name: 'bench: transform → http → transform',
+    steps: [
+      { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
+      { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
+      {
+        id: 'after',
+        type: 'transform',
+        config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
+      },
+    ],
+  };
+  return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
+}
+
 /** Measures one infrastructure: the empty workflow and the API-triggered run for each worker count. */
 async function measure(infra: Infra, server: Row['server'], workerCounts: number[], url: string): Promise<Row[]> {
   const workers: ChildProcess[] = [];
@@ -131,21 +150,7 @@ async function measure(infra: Infra, server: Row['server'], workerCounts: number
     apis.push(api);
     const apiOwnWorker = await startApiProcess(infra, { worker: true });
     apis.push(apiOwnWorker);
-    const definition: Definition = {
-      name: 'bench: transform → http → transform',
-      steps: [
-        { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
-        { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
-        {
-          id: 'after',
-          type: 'transform',
-          config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
-        },
-      ],
-    };
-    const workflowId = (
-      JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }
-    ).id;
+    const workflowId = await createBenchWorkflow(api, url);
     let seq = 0;
     const empty = () =>
       infra.client.workflow.execute('emptyWorkflow', {
@@ -262,15 +267,17 @@ export async function clusterBench(): Promise<void> {
   try {
     const postgres = await startPostgresInfra();
     try {
-      rows.push(...(await measure(postgres, 'postgres', [1, 2, 4], url)));
+      rows.push(...(await measure(postgres, 'postgres', QUICK ? [1] : [1, 2, 4], url)));
     } finally {
       await postgres.stop();
     }
-    const dev = await startInfra();
-    try {
-      rows.push(...(await measure(dev, 'dev', [1], url)));
-    } finally {
-      await dev.stop();
+    if (!QUICK) {
+      const dev = await startInfra();
+      try {
+        rows.push(...(await measure(dev, 'dev', [1], url)));
+      } finally {
+        await dev.stop();
+      }
     }
   } finally {
     await receiver.close();
@@ -287,7 +294,7 @@ export async function clusterBench(): Promise<void> {
   };
   const cell = (n: number) => (n === 0 ? '–' : String(n));
   await writeResults(
-    'cluster',
+    QUICK ? 'cluster-quick' : 'cluster',
     data,
     [
       `## Cluster: PostgreSQL-backed Temporal server v1.32.2 (4 shards) against the dev server (${PER_ROUND * ROUNDS} runs per row in ${ROUNDS} rounds, the workloads of a configuration taking turns, after ${WARM_UP} warm-up each; ${IN_FLIGHT} in flight; one ${data.cores}-core machine running everything, load average ${loadBefore.join(' / ')} before and ${loadAfter.join(' / ')} after)`,
@@ -313,7 +320,7 @@ export async function clusterBench(): Promise<void> {
         )
         .map((line) => `| ${line} |`),
       '',
-      `Where a run's CPU goes beyond the empty workflow's (one worker process, runs on it, trigger → http → transform through the API less the empty workflow, ms per run): ${extraCpu(rows, 'postgres')} on the PostgreSQL-backed server; ${extraCpu(rows, 'dev')} on the dev server.`,
+      `Where a run's CPU goes beyond the empty workflow's (one worker process, runs on it, trigger → http → transform through the API less the empty workflow, ms per run): ${extraCpu(rows, 'postgres')} on the PostgreSQL-backed server${QUICK ? '' : `; ${extraCpu(rows, 'dev')} on the dev server`}.`,
       '',
       "CPU ms per run is user + system time from /proc over the measured runs, divided by them: the Temporal server process; PostgreSQL split by backend into the run index (the application database) and everything else (Temporal's two databases, background writers); the API process measured by the row (it runs the worker in the \"own worker\" row); all worker processes; the benchmark client (it starts the runs and waits for their results). On the dev server, Temporal's persistence is SQLite inside the server process. WAL KB per run: PostgreSQL's write-ahead log written over the measured runs (all its databases), divided by them. \"× empty\" is the row's runs/s over the empty workflow's in the same configuration.",
     ].join('\n'),

@@ -148,7 +148,7 @@ export interface ApiProcess {
  */
 export async function startApiProcess(
   infra: Infra,
-  opts: { worker: boolean; taskQueue?: string },
+  opts: { worker: boolean; taskQueue?: string; nodeArgs?: string[] },
 ): Promise<ApiProcess> {
   const port = await freePort();
   const secret = randomBytes(32).toString('base64url');
@@ -161,7 +161,7 @@ export async function startApiProcess(
         HTTP_ALLOWLIST: '127.0.0.1',
       }
     : { TEMPORAL_TASK_QUEUE: opts.taskQueue ?? TASK_QUEUE };
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', main], {
     env: {
       ...process.env,
       ...worker,
@@ -258,6 +258,21 @@ async function ownCpuMs(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(fields[i] ?? 0), 0);
   return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/** CPU time (user + system, ms) of each thread of a process so far, summed by thread name (its `comm`; the main thread apart). */
+export async function threadCpuMs(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(') '));
+    const name = tid === String(pid) ? `${comm} (main thread)` : comm;
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    const ms = ((Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 1000) / TICKS_PER_SECOND;
+    byName.set(name, (byName.get(name) ?? 0) + ms);
+  }
+  return byName;
 }
 
 async function childrenOf(pid: number): Promise<number[]> {

@@ -1,8 +1,9 @@
-// `npm run bench [-- interpreter trigger fanout parked scaleout cluster]`: each benchmark starts what
+// `npm run bench [-- interpreter trigger fanout parked scaleout cluster profile]`: each benchmark starts what
 // it needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
 // BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
-// `cluster` (bench/cluster.ts) runs only when named: it starts the PostgreSQL-backed server.
+// `cluster` (bench/cluster.ts) and `profile` (bench/profile.ts) run only when named: they start the
+// PostgreSQL-backed server.
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -12,6 +13,7 @@ import type { RunInput } from '../src/workflows/messages.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { clusterBench } from './cluster.js';
+import { profileBench } from './profile.js';
 import {
   cpuMs,
   cpuPerRun,
@@ -40,10 +42,10 @@ const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 100);
 const chosen = process.argv.slice(2);
 const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
 
-if (chosen.includes('cluster')) {
-  await clusterBench();
-  if (chosen.every((name) => name === 'cluster')) process.exit(0);
-}
+// These start the PostgreSQL-backed server and run only when named.
+const ON_CLUSTER = { cluster: clusterBench, profile: profileBench } as const;
+for (const [name, bench] of Object.entries(ON_CLUSTER)) if (chosen.includes(name)) await bench();
+if (chosen.length > 0 && chosen.every((name) => name in ON_CLUSTER)) process.exit(0);
 
 const infra = await startInfra();
 const receiver = await startReceiver();

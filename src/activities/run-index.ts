@@ -1,3 +1,6 @@
+import type { Sinks } from '@temporalio/workflow';
+import type { InjectedSinks } from '@temporalio/worker';
+import type { Logger } from '../shared/logger.js';
 import type { RunRecord, RunsRepo } from '../db/runs-repo.js';
 import type { Metrics } from '../shared/metrics.js';
 
@@ -18,3 +21,29 @@ export function createRunIndexActivities(runs: RunsRepo, metrics?: Metrics) {
 }
 
 export type RunIndexActivities = ReturnType<typeof createRunIndexActivities>;
+
+/** The sink through which a run's final record reaches the index (see REVISIONS.endBySink). */
+export interface RunIndexSinks extends Sinks {
+  runIndex: { recordEnd(record: RunRecord): void };
+}
+
+/**
+ * The worker's side of RunIndexSinks. The SDK calls it after the run's last workflow task and before
+ * that task's completion goes to Temporal, never on replay; what it cannot write, the reconciler
+ * restores once Temporal closed the run.
+ */
+export function runIndexSinks(activities: RunIndexActivities, logger: Logger): InjectedSinks<RunIndexSinks> {
+  return {
+    runIndex: {
+      recordEnd: {
+        fn: (_info, record) =>
+          activities
+            .recordRun(record)
+            .catch((err: unknown) =>
+              logger.warn({ err, runId: record.runId }, 'run end not recorded; the reconciler will'),
+            ),
+        callDuringReplay: false,
+      },
+    },
+  };
+}

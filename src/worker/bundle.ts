@@ -13,4 +13,9 @@ export const WORKFLOWS_PATH = path('../workflows/index');
  * cache then outlives a run. A shared module must keep no per-run state; the SDK freezes its
  * exports. Every bundle of the workflows (worker, `npm run build`, replay, benchmarks) uses these.
  */
-export const SHARED_WORKFLOW_MODULES = ['jsonata', path('../definitions/expressions')];
+export const SHARED_WORKFLOW_MODULES = [
+  path('../workflows/stack-traces'),
+  'jsonata',
+  path('../definitions/expressions'),
+  WORKFLOWS_PATH,
+];

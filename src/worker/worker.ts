@@ -5,6 +5,7 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Tracing } from '../shared/tracing.js';
 import { dataConverter, type Codecs } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
+import { runIndexSinks } from '../activities/run-index.js';
 import { followTemporal } from './reconciler.js';
 import { pruneBeside, type RetentionConfig } from './retention.js';
 import { workflowCodeOptions, type VersioningConfig } from './versioning.js';
@@ -78,18 +79,19 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: dataConverter(deps.codecs),
   });
+  const activities = createActivities(deps.repos, {
+    allowlist: config.HTTP_ALLOWLIST,
+    metrics: deps.metrics,
+    maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
+    redisUrl: config.REDIS_URL,
+  });
   const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
     activities: {
-      ...createActivities(deps.repos, {
-        allowlist: config.HTTP_ALLOWLIST,
-        metrics: deps.metrics,
-        maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
-        redisUrl: config.REDIS_URL,
-      }),
+      ...activities,
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
       ...createRerunActivities({
@@ -102,6 +104,7 @@ export async function createWorker(deps: {
       }),
     },
     dataConverter: dataConverter(deps.codecs),
+    sinks: runIndexSinks(activities, deps.logger),
     plugins,
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',

@@ -35,6 +35,8 @@ export const REVISIONS = {
    * nondeterministic. A regular activity's result reaches the workflow task it reached live.
    */
   rateByActivity: { revision: 4 },
+  /** Since 5: the run's final record reaches the run index through a sink, not a local activity. */
+  endBySink: { revision: 5 },
 } as const satisfies Record<string, Gate>;
 
 export interface Gate {

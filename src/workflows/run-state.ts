@@ -1,7 +1,7 @@
-import { condition, patched, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyLocalActivities, proxySinks, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
-import type { RunIndexActivities } from '../activities/run-index.js';
+import type { RunIndexActivities, RunIndexSinks } from '../activities/run-index.js';
 import type { ExpressionActivities } from '../activities/expressions.js';
 import { evaluate, evaluateNow, LATER, render, renderNow, type EvalOptions } from '../definitions/expressions.js';
 import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../definitions/limits.js';
@@ -19,6 +19,7 @@ const { recordRun: recordProgress } = proxyLocalActivities<RunIndexActivities>({
 /** The final record and dead letters are retried until the database takes them: nothing is lost. */
 const untilStored = { startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '1m' } } as const;
 const { recordRun: recordEnd } = proxyLocalActivities<RunIndexActivities>(untilStored);
+const { runIndex } = proxySinks<RunIndexSinks>();
 const { recordDeadLetter } = proxyLocalActivities<DeadLetterActivities>(untilStored);
 /** Expressions JSONata itself must evaluate; a limit or a user's mistake fails at once. */
 const { evaluateExpression } = proxyLocalActivities<ExpressionActivities>({
@@ -222,7 +223,10 @@ export class RunState {
     this.status = status;
     this.result = outcome.output ?? null;
     this.error = outcome.error ?? null;
-    if (this.opts.record) await recordEnd({ ...this.record(), endedAt: new Date().toISOString() });
+    if (!this.opts.record) return;
+    const record = { ...this.record(), endedAt: new Date().toISOString() };
+    if (this.since(REVISIONS.endBySink)) runIndex.recordEnd(record);
+    else await recordEnd(record);
   }
 
   snapshot(): RunSnapshot {
