@@ -4,7 +4,8 @@ import { chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -20,6 +21,18 @@ import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
 export const logger = createLogger('warn', 'bench');
+
+let built: Promise<unknown> | undefined;
+
+/**
+ * The path of an entry point (e.g. `src/api/main`) in the compiled build, which the benchmarks
+ * run as production does (`node dist/…`, Dockerfile): `npm run build` once per benchmark run.
+ */
+export async function compiledEntry(entry: string): Promise<string> {
+  built ??= promisify(execFile)('npm', ['run', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  await built;
+  return fileURLToPath(new URL(`../dist/${entry}.js`, import.meta.url));
+}
 export const TASK_QUEUE = 'bench';
 /** The task queue of the API process's own worker. */
 export const API_TASK_QUEUE = 'bench-api';
@@ -152,7 +165,7 @@ export async function startApiProcess(
 ): Promise<ApiProcess> {
   const port = await freePort();
   const secret = randomBytes(32).toString('base64url');
-  const main = fileURLToPath(new URL('../src/api/main.ts', import.meta.url));
+  const main = await compiledEntry('src/api/main');
   const worker = opts.worker
     ? {
         TEMPORAL_TASK_QUEUE: API_TASK_QUEUE,
@@ -161,7 +174,7 @@ export async function startApiProcess(
         HTTP_ALLOWLIST: '127.0.0.1',
       }
     : { TEMPORAL_TASK_QUEUE: opts.taskQueue ?? TASK_QUEUE };
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', main], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), main], {
     env: {
       ...process.env,
       ...worker,
@@ -204,8 +217,7 @@ export async function startApiProcess(
  * the baselines) with the engine's activities; resolves once it is up.
  */
 export async function startWorkerProcess(infra: Infra): Promise<ChildProcess> {
-  const main = fileURLToPath(new URL('../src/worker/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [await compiledEntry('src/worker/main')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: infra.address,

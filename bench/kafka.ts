@@ -3,9 +3,9 @@
 // same Temporal server starts empty workflows in the same run, with the consumer lag sampled each
 // second. Needs Java 17 and the broker jars (`node scripts/ensure.mjs`). Writes bench/results/kafka.*.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { kafkaSkipReason, startKafka } from '../test/helpers/kafka.js';
 import {
+  compiledEntry,
   startApiProcess,
   startInfra,
   startWorkerProcess,
@@ -56,9 +56,9 @@ try {
   ) as { id: string };
   await api.call('POST', `/v1/workflows/${workflowId}/triggers`, JSON.stringify({ type: 'kafka', topic: TOPIC }));
 
-  const main = fileURLToPath(new URL('../src/triggers/main.ts', import.meta.url));
+  const main = await compiledEntry('src/triggers/main');
   const started = performance.now();
-  const service = spawn(process.execPath, ['--import', 'tsx', main], {
+  const service = spawn(process.execPath, [main], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: infra.address,
@@ -98,7 +98,7 @@ try {
     process.stderr.write(
       `bench kafka: ${committed} of ${MESSAGES} committed in ${TIMEOUT_S}s; the service's last lines:\n${serviceLog.slice(-4000)}\n`,
     );
-  // From the first commit, so the service's start (tsx, the group join) is not counted as consumption.
+  // From the first commit, so the service's start (module loading, the group join) is not counted as consumption.
   const consumeSeconds = (done - (firstCommit ?? started)) / 1000;
   const kafkaRate = Math.round((committed / consumeSeconds) * 10) / 10;
   const runs = (await infra.client.workflow.count(`MiniZapsWorkflowId = '${workflowId}'`)).count;

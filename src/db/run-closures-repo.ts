@@ -1,4 +1,4 @@
-import type { StepError } from '../workflows/messages.js';
+import type { RunSnapshot, StepError } from '../workflows/messages.js';
 import type { Pool } from './pool.js';
 import type { RunProblem } from './runs-repo.js';
 
@@ -16,6 +16,11 @@ export interface RunClosure {
   closedAt: Date;
   /** Why the run ended, when Temporal alone knows (a termination's reason, a timeout). */
   error?: StepError;
+  /**
+   * The run's final state, asked of the closed execution, for a run whose own final record never
+   * reached the index: it is written as that record would have been.
+   */
+  final?: RunSnapshot;
 }
 
 /** A run whose workflow tasks keep failing. */
@@ -30,6 +35,9 @@ const STATUS_SQL = `CASE v.close_status
     WHEN 'Terminated' THEN 'terminated' WHEN 'TimedOut' THEN 'timed_out' WHEN 'Canceled' THEN 'cancelled'
     ELSE CASE WHEN r.ended_at IS NOT NULL AND r.status IN ('completed', 'failed', 'timed_out', 'cancelled') THEN r.status
               WHEN v.close_status = 'Completed' THEN 'completed' ELSE 'failed' END END`;
+
+/** The closure carries the run's final state and the run never recorded its end: the state stands in for that record. */
+const RESTORES = 'v.final IS NOT NULL AND r.ended_at IS NULL';
 
 /** Any constant: the class of the advisory locks reconcilers take turns by. */
 const LOCK_CLASS = 7_238_002;
@@ -68,7 +76,9 @@ export function createRunClosuresRepo(pool: Pool) {
     /**
      * Marks runs closed as Temporal says. A closure applies only to the execution the index follows
      * (or to a run that has not recorded itself yet), so an old execution's close after a reset is
-     * ignored; applying one again changes nothing. Returns how many rows changed.
+     * ignored; applying one again changes nothing. A closure with the run's `final` state writes it
+     * only where the run never recorded its end; the run is closed with it, so no later record of
+     * the execution undoes it (see `record`). Returns how many rows changed.
      */
     async applyClosures(closures: RunClosure[]): Promise<number> {
       if (closures.length === 0) return 0;
@@ -79,17 +89,41 @@ export function createRunClosuresRepo(pool: Pool) {
         close_status: c.closeStatus,
         closed_at: c.closedAt.toISOString(),
         error: c.error ?? null,
+        final: c.final ?? null,
       }));
+      // SET reads the row as it was, so RESTORES sees whether the run had recorded its end before this close.
+      // The closed execution is the one the row follows from now on: a late record of it changes nothing.
       const { rowCount } = await pool.query(
-        `UPDATE runs r SET status = ${STATUS_SQL}, ended_at = v.closed_at, closed_at = v.closed_at, close_status = v.close_status,
-                error = COALESCE(v.error, r.error), problem = NULL, updated_at = now()
-           FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text, close_status text, closed_at timestamptz, error jsonb)
+        `UPDATE runs r SET status = CASE WHEN ${RESTORES} THEN v.final->>'status' ELSE ${STATUS_SQL} END,
+                steps = CASE WHEN ${RESTORES} THEN v.final->'steps' ELSE r.steps END,
+                result = CASE WHEN ${RESTORES} THEN v.final->'result' ELSE r.result END,
+                error = CASE WHEN ${RESTORES} THEN NULLIF(v.final->'error', 'null') ELSE COALESCE(v.error, r.error) END,
+                ended_at = v.closed_at, closed_at = v.closed_at, close_status = v.close_status, problem = NULL, updated_at = now(),
+                temporal_run_id = COALESCE(r.temporal_run_id, v.execution_id)
+           FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text, close_status text, closed_at timestamptz, error jsonb, final jsonb)
           WHERE r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
             AND (r.temporal_run_id IS NULL OR r.temporal_run_id = v.execution_id)
             AND (r.closed_at IS DISTINCT FROM v.closed_at OR r.close_status IS DISTINCT FROM v.close_status)`,
         [JSON.stringify(values)],
       );
       return rowCount ?? 0;
+    },
+
+    /**
+     * Of `closures`, those whose run has not recorded its own end (and that would apply to it):
+     * the ones whose final record may have been lost.
+     */
+    async withoutEnd(closures: RunClosure[]): Promise<RunClosure[]> {
+      if (closures.length === 0) return [];
+      const values = closures.map((c) => ({ id: c.id, execution_id: c.executionId, tenant_id: c.tenantId ?? null }));
+      const { rows } = await pool.query<{ id: string; execution_id: string }>(
+        `SELECT v.id, v.execution_id FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text)
+           JOIN runs r ON r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
+          WHERE r.ended_at IS NULL AND (r.temporal_run_id IS NULL OR r.temporal_run_id = v.execution_id)`,
+        [JSON.stringify(values)],
+      );
+      const lost = new Set(rows.map((r) => `${r.id}/${r.execution_id}`));
+      return closures.filter((c) => lost.has(`${c.id}/${c.executionId}`));
     },
 
     /**

@@ -1,6 +1,7 @@
 import type { RunSnapshot, RunSource, RunStatus, StepError, StepState } from '../workflows/messages.js';
 import { notFound } from '../shared/errors.js';
 import { decodeCursor, page } from './cursor.js';
+import { batched } from './batched.js';
 import type { Pool } from './pool.js';
 
 /** What a run writes about itself into the index (see `recordRun`). */
@@ -71,75 +72,112 @@ const COLUMNS = `id, workflow_id AS "workflowId", version, CASE WHEN ${AWAITING_
 /** The shown status is `$3`; written so the status index still serves it. */
 const SHOWN_STATUS_IS = `(status = $3 AND NOT (${AWAITING_CLOSE})) OR ($3 = 'running' AND ${AWAITING_CLOSE})`;
 
+/** What the API knows of a run it started (`insertTriggered`). */
+export interface TriggeredRun {
+  id: string;
+  tenantId: string;
+  workflowId: string;
+  version: number;
+  idempotencyKey?: string;
+  startedAt: Date;
+  source?: RunSource;
+}
+
+/**
+ * Of several records of one run, the newest by (recordAt, seq): one statement may write a row only
+ * once, and the newest is what writing them in order would leave.
+ */
+function newestPerRun(records: RunRecord[]): RunRecord[] {
+  const order = (r: RunRecord) => [r.recordAt ?? '', r.seq] as const;
+  const newest = new Map<string, RunRecord>();
+  for (const r of records) {
+    const held = newest.get(r.runId);
+    const [a, b] = [order(r), held && order(held)];
+    if (!b || a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) newest.set(r.runId, r);
+  }
+  return [...newest.values()];
+}
+
 /** The run index in PostgreSQL, always scoped to one tenant. */
 export function createRunsRepo(pool: Pool) {
+  // Runs write their rows many at a time: one statement carries the rows of every run that wrote
+  // while the previous statement was in flight (see batched.ts).
+  const insertTriggered = batched((runs: TriggeredRun[]) =>
+    // One round trip: the setting holds until this statement's own transaction commits.
+    pool.query(
+      `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
+       INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at, source)
+       SELECT v.id, v.tenant_id, v.workflow_id, v.version, 'running', v.idempotency_key, v.started_at, v.source
+         FROM async, jsonb_to_recordset($1::jsonb)
+           AS v(id text, tenant_id text, workflow_id text, version integer, idempotency_key text, started_at timestamptz, source jsonb)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        JSON.stringify(
+          runs.map((run) => ({
+            id: run.id,
+            tenant_id: run.tenantId,
+            workflow_id: run.workflowId,
+            version: run.version,
+            idempotency_key: run.idempotencyKey ?? null,
+            started_at: run.startedAt,
+            source: run.source ?? null,
+          })),
+        ),
+      ],
+    ),
+  );
+  const otherExecution = 'runs.temporal_run_id IS DISTINCT FROM EXCLUDED.temporal_run_id';
+  const record = batched((records: RunRecord[]) =>
+    pool.query(
+      `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, steps, result, error, record_seq, record_at, temporal_run_id, source)
+       SELECT v.id, v.tenant_id, v.workflow_id, v.version, v.status, v.started_at, v.ended_at, v.steps, v.result, v.error,
+              v.record_seq, COALESCE(v.record_at, '-infinity'::timestamptz), v.temporal_run_id, v.source
+         FROM jsonb_to_recordset($1::jsonb)
+           AS v(id text, tenant_id text, workflow_id text, version integer, status text, started_at timestamptz, ended_at timestamptz,
+                steps jsonb, result jsonb, error jsonb, record_seq integer, record_at timestamptz, temporal_run_id text, source jsonb)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, ended_at = EXCLUDED.ended_at, steps = EXCLUDED.steps,
+         result = EXCLUDED.result, error = EXCLUDED.error, record_seq = EXCLUDED.record_seq, record_at = EXCLUDED.record_at,
+         temporal_run_id = EXCLUDED.temporal_run_id, source = COALESCE(runs.source, EXCLUDED.source),
+         closed_at = CASE WHEN ${otherExecution} THEN NULL ELSE runs.closed_at END,
+         close_status = CASE WHEN ${otherExecution} THEN NULL ELSE runs.close_status END,
+         updated_at = now()
+       WHERE (runs.record_at, runs.record_seq) < (EXCLUDED.record_at, EXCLUDED.record_seq) AND runs.tenant_id = EXCLUDED.tenant_id
+         AND (runs.closed_at IS NULL OR ${otherExecution})`,
+      [
+        JSON.stringify(
+          newestPerRun(records).map((r) => ({
+            id: r.runId,
+            tenant_id: r.tenantId,
+            workflow_id: r.workflowId,
+            version: r.version,
+            status: r.status,
+            started_at: r.startedAt,
+            ended_at: r.endedAt,
+            steps: r.steps ?? null,
+            result: r.result ?? null,
+            error: r.error ?? null,
+            record_seq: r.seq,
+            record_at: r.recordAt ?? null,
+            temporal_run_id: r.executionId ?? null,
+            source: r.source ?? null,
+          })),
+        ),
+      ],
+    ),
+  );
   return {
     /**
      * Called by the API once Temporal accepted the run, so the run is listed at once; the run's
      * own records win over it. It need not survive a database crash (the run records itself), so
      * the commit does not wait for the disk: that keeps an fsync off every trigger's latency.
      */
-    async insertTriggered(run: {
-      id: string;
-      tenantId: string;
-      workflowId: string;
-      version: number;
-      idempotencyKey?: string;
-      startedAt: Date;
-      source?: RunSource;
-    }): Promise<void> {
-      // One round trip: the setting holds until this statement's own transaction commits.
-      await pool.query(
-        `WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
-         INSERT INTO runs (id, tenant_id, workflow_id, version, status, idempotency_key, started_at, source)
-         SELECT $1, $2, $3, $4, 'running', $5, $6, $7 FROM async ON CONFLICT (id) DO NOTHING`,
-        [
-          run.id,
-          run.tenantId,
-          run.workflowId,
-          run.version,
-          run.idempotencyKey ?? null,
-          run.startedAt,
-          run.source ?? null,
-        ],
-      );
+    async insertTriggered(run: TriggeredRun): Promise<void> {
+      await insertTriggered(run);
     },
 
-    /**
-     * Upserts what the run says of itself, if it is newer than what the index holds. A record of
-     * another execution (a reset's) reopens the run; one of the execution Temporal already closed
-     * (an activity still finishing after a termination) changes nothing.
-     */
+    /** Writes what a run says of itself, unless the index already holds a newer record of it. */
     async record(r: RunRecord): Promise<void> {
-      const otherExecution = 'runs.temporal_run_id IS DISTINCT FROM EXCLUDED.temporal_run_id';
-      await pool.query(
-        `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, steps, result, error, record_seq, record_at, temporal_run_id, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, COALESCE($12, '-infinity'::timestamptz), $13, $14)
-         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, ended_at = EXCLUDED.ended_at, steps = EXCLUDED.steps,
-           result = EXCLUDED.result, error = EXCLUDED.error, record_seq = EXCLUDED.record_seq, record_at = EXCLUDED.record_at,
-           temporal_run_id = EXCLUDED.temporal_run_id, source = COALESCE(runs.source, EXCLUDED.source),
-           closed_at = CASE WHEN ${otherExecution} THEN NULL ELSE runs.closed_at END,
-           close_status = CASE WHEN ${otherExecution} THEN NULL ELSE runs.close_status END,
-           updated_at = now()
-         WHERE (runs.record_at, runs.record_seq) < (EXCLUDED.record_at, EXCLUDED.record_seq) AND runs.tenant_id = EXCLUDED.tenant_id
-           AND (runs.closed_at IS NULL OR ${otherExecution})`,
-        [
-          r.runId,
-          r.tenantId,
-          r.workflowId,
-          r.version,
-          r.status,
-          r.startedAt,
-          r.endedAt,
-          JSON.stringify(r.steps),
-          JSON.stringify(r.result),
-          r.error,
-          r.seq,
-          r.recordAt ?? null,
-          r.executionId ?? null,
-          r.source ?? null,
-        ],
-      );
+      await record(r);
     },
 
     /** Shows a run terminated through the API at once; the reconciler later confirms the close time. */

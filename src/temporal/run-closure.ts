@@ -2,6 +2,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { CloseStatus, RunClosure } from '../db/run-closures-repo.js';
+import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
 import { TENANT } from './search-attributes.js';
 
 /** The workflow type of runs; foreach batches and bulk re-drives are parts of other things. */
@@ -51,6 +52,25 @@ export async function closureOf(client: Client, info: ExecutionInfo): Promise<Ru
       error: { code: 'RUN_TIMED_OUT', message: 'Temporal timed the run out (workflow execution or run timeout)' },
     };
   return closure;
+}
+
+/** Closes the interpreter reaches through its own ending (`RunState.finish`), so its final state holds the end. */
+export const ENDED_BY_RUN: readonly CloseStatus[] = ['Completed', 'Failed', 'Canceled'];
+
+/**
+ * The final state of a closed run, asked of the execution itself: Temporal answers a query on a
+ * closed workflow by having a worker replay its history. Undefined when the state is no end (a
+ * run that never reached its ending). Throws when no worker answers before `deadline`.
+ */
+export async function finalStateOf(
+  client: Client,
+  closure: Pick<RunClosure, 'id' | 'executionId'>,
+  deadline: number,
+): Promise<RunSnapshot | undefined> {
+  const state = await client.withDeadline(deadline, () =>
+    client.workflow.getHandle(closure.id, closure.executionId).query(runStateQuery),
+  );
+  return TERMINAL_STATUSES.includes(state.status) ? state : undefined;
 }
 
 async function isLatestExecution(client: Client, info: ExecutionInfo): Promise<boolean> {

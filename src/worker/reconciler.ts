@@ -3,7 +3,13 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { RunClosure, RunClosuresRepo, RunWithProblem } from '../db/run-closures-repo.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
-import { closureOf, REPORTED_PROBLEMS, RUN_WORKFLOW_TYPE } from '../temporal/run-closure.js';
+import {
+  closureOf,
+  ENDED_BY_RUN,
+  finalStateOf,
+  REPORTED_PROBLEMS,
+  RUN_WORKFLOW_TYPE,
+} from '../temporal/run-closure.js';
 import { TENANT } from '../temporal/search-attributes.js';
 
 export interface ReconcilerOptions {
@@ -18,13 +24,23 @@ export interface ReconcilerOptions {
 const MAX_PROBLEMS = 200;
 /** Runs ended in the index but not confirmed closed, described per pass at most. */
 const MAX_UNCONFIRMED = 100;
+/**
+ * Closed runs asked for the final record the index lost, per pass at most, and the time a pass
+ * starts asking within: each answer costs a worker the replay of the run's whole history.
+ */
+const MAX_RESTORES = 50;
+const RESTORE_BUDGET_MS = 10_000;
+/** How long one closed run may take to answer for its final state. */
+const QUERY_DEADLINE_MS = 5_000;
 
 /**
  * Makes the run index follow Temporal. Each pass, under a database lock so one replica does it:
  * (1) every interpreter execution Temporal closed since the watermark (minus an overlap) marks its
  * run ended, with the status Temporal gives it; (2) every running one whose workflow tasks keep
- * failing (`TemporalReportedProblems`) shows `problem` on its run, cleared once it is gone. Every
- * write is idempotent, so overlapping passes, restarts and replicas are harmless.
+ * failing (`TemporalReportedProblems`) shows `problem` on its run, cleared once it is gone. A run
+ * that ended by itself but whose final record never reached the index (it goes through a sink
+ * that may fail, see REVISIONS.endBySink) is asked for its final state, written with its close.
+ * Every write is idempotent, so overlapping passes, restarts and replicas are harmless.
  */
 export function createReconciler(
   deps: { client: Client; closures: RunClosuresRepo; logger: Logger; metrics?: Metrics },
@@ -57,10 +73,41 @@ export function createReconciler(
         );
       if (closure) found.push(closure);
     }
+    const { ready, deferred } = await withFinalStates(found);
+    // A close left for a later pass holds the watermark back, so that pass lists it again.
+    for (const closure of deferred) if (closure.closedAt < newest) newest = closure.closedAt;
     let changed = 0;
-    for (let i = 0; i < found.length; i += 500) changed += await closures.applyClosures(found.slice(i, i + 500));
+    for (let i = 0; i < ready.length; i += 500) changed += await closures.applyClosures(ready.slice(i, i + 500));
     await closures.advance(name, newest);
     return changed;
+  }
+
+  /**
+   * The closures, those of runs that ended by themselves without their final record in the index
+   * carrying the final state the closed run answers with. Past the pass's budget they are
+   * deferred; a run that does not answer is closed without its state (and logged).
+   */
+  async function withFinalStates(found: RunClosure[]): Promise<{ ready: RunClosure[]; deferred: RunClosure[] }> {
+    const lost = new Set(await closures.withoutEnd(found.filter((c) => ENDED_BY_RUN.includes(c.closeStatus))));
+    const stopAsking = Date.now() + RESTORE_BUDGET_MS;
+    const ready: RunClosure[] = [];
+    const deferred: RunClosure[] = [];
+    let asked = 0;
+    for (const closure of found) {
+      if (!lost.has(closure)) ready.push(closure);
+      else if (asked >= MAX_RESTORES || Date.now() >= stopAsking) deferred.push(closure);
+      else {
+        asked += 1;
+        const final = await finalStateOf(client, closure, Date.now() + QUERY_DEADLINE_MS).catch((err: unknown) => {
+          logger.warn({ err, runId: closure.id }, 'a closed run did not answer for its lost final record');
+          return undefined;
+        });
+        ready.push(final ? { ...closure, final } : closure);
+      }
+    }
+    if (asked > 0)
+      logger.info({ asked, deferred: deferred.length }, 'final records the run index lost asked of Temporal');
+    return { ready, deferred };
   }
 
   async function problemPass(): Promise<number> {
