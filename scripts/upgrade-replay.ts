@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { REPLAY_SINKS } from '../src/activities/run-index.js';
 
 export interface ReplayReport {
   replayed: number;
@@ -38,7 +39,7 @@ export async function replayOpenRuns(
   }
   const report: ReplayReport = { replayed: 0, broken: [] };
   for await (const result of Worker.runReplayHistories(
-    { ...opts.workflows, replayName: 'upgrade-check' },
+    { ...opts.workflows, sinks: REPLAY_SINKS, replayName: 'upgrade-check' },
     histories(),
   )) {
     report.replayed++;

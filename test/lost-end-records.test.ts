@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import type { Definition } from '../src/definitions/schema.js';
+import { stampRun } from '../src/workflows/revisions.js';
+import type { RunInput } from '../src/workflows/messages.js';
 import { waitFor } from './helpers/ports.js';
 import { createWorkflow, trigger, waitForStatus } from './helpers/runs.js';
 import { useStack } from './helpers/use-stack.js';
@@ -150,5 +153,63 @@ describe("the reconciler restores a run's final record the run index lost", () =
     ]);
     assert.equal(again, 0, 'the close applied again changes no row');
     assert.deepEqual((await suite.stack.call('GET', `/v1/runs/${runId}`)).body, run);
+  });
+
+  it('restores the final record of a run that continued as new, whose index row follows an earlier execution', async () => {
+    suite.receiver.accept('/later');
+    const runId = `chain-${Date.now()}`;
+    const definition: Definition = {
+      name: 'chain',
+      steps: [
+        { id: 'nap', type: 'delay', config: { duration: '10ms' } },
+        { id: 'call', type: 'http', config: { url: `${suite.receiver.url}/later` } },
+        { id: 'done', type: 'transform', config: { expression: 'steps.call.output.status' } },
+      ],
+    };
+    await suite.stack.deps.runs.insertTriggered({
+      id: runId,
+      tenantId: 'default',
+      workflowId: 'chain',
+      version: 1,
+      startedAt: new Date(),
+    });
+    // A history limit this low continues the run as new after `nap`: only the first execution,
+    // which waits, writes progress records (the index row follows it); the last one writes
+    // nothing but its end, which is refused.
+    const input: RunInput = {
+      ...stampRun(undefined),
+      tenantId: 'default',
+      workflowId: 'chain',
+      version: 1,
+      definition,
+      trigger: {},
+      historyLimit: 5,
+    };
+    const handle = await suite.stack.client.workflow.start('interpreter', {
+      taskQueue: suite.stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: runId,
+      args: [input],
+    });
+    assert.equal(await handle.result().then((r) => r.output), 200);
+    const described = await handle.describe();
+    assert.notEqual(described.runId, handle.firstExecutionRunId, 'the run continued as new');
+    const run = await closed(runId);
+    assert.deepEqual(
+      [run.status, run.result, run.steps.map((s: Step) => [s.id, s.status])],
+      [
+        'completed',
+        200,
+        [
+          ['nap', 'completed'],
+          ['call', 'completed'],
+          ['done', 'completed'],
+        ],
+      ],
+    );
+    const now = await suite.stack.pool.query<{ temporal_run_id: string }>(
+      'SELECT temporal_run_id FROM runs WHERE id = $1',
+      [runId],
+    );
+    assert.equal(now.rows[0]?.temporal_run_id, described.runId, 'the index follows the closed execution from now on');
   });
 });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
+import { REPLAY_SINKS } from '../src/activities/run-index.js';
 
 const dir = new URL('./histories/', import.meta.url);
 
@@ -21,7 +22,11 @@ describe('replay safety', () => {
     );
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } },
+      {
+        workflowsPath: WORKFLOWS_PATH,
+        bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES },
+        sinks: REPLAY_SINKS,
+      },
       histories,
     )) {
       if (result.error)

@@ -9,6 +9,7 @@ import { hasRedis, startRedis } from './helpers/redis.js';
 import { mostWithin, startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForStatus } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
+import { REPLAY_SINKS } from '../src/activities/run-index.js';
 
 /**
  * A receiver in its own process, so its timestamps are not delayed by the API, the worker and the
@@ -349,7 +350,11 @@ describe(
         );
         const failures: string[] = [];
         for await (const result of Worker.runReplayHistories(
-          { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } },
+          {
+            workflowsPath: WORKFLOWS_PATH,
+            bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES },
+            sinks: REPLAY_SINKS,
+          },
           histories,
         ))
           if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);

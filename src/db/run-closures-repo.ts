@@ -17,8 +17,8 @@ export interface RunClosure {
   /** Why the run ended, when Temporal alone knows (a termination's reason, a timeout). */
   error?: StepError;
   /**
-   * The run's final state, asked of the closed execution, for a run whose own final record never
-   * reached the index: it is written as that record would have been.
+   * The run's final state, asked of the closed execution (the run's latest), for a run whose own
+   * final record never reached the index: it is written as that record would have been.
    */
   final?: RunSnapshot;
 }
@@ -76,9 +76,10 @@ export function createRunClosuresRepo(pool: Pool) {
     /**
      * Marks runs closed as Temporal says. A closure applies only to the execution the index follows
      * (or to a run that has not recorded itself yet), so an old execution's close after a reset is
-     * ignored; applying one again changes nothing. A closure with the run's `final` state writes it
-     * only where the run never recorded its end; the run is closed with it, so no later record of
-     * the execution undoes it (see `record`). Returns how many rows changed.
+     * ignored; applying one again changes nothing. A closure with the run's `final` state (of its
+     * latest execution, which may follow a continued one the index knows) writes it only where the
+     * run never recorded its end; the run is closed with it, so no later record of the execution
+     * undoes it (see `record`). Returns how many rows changed.
      */
     async applyClosures(closures: RunClosure[]): Promise<number> {
       if (closures.length === 0) return 0;
@@ -99,31 +100,28 @@ export function createRunClosuresRepo(pool: Pool) {
                 result = CASE WHEN ${RESTORES} THEN v.final->'result' ELSE r.result END,
                 error = CASE WHEN ${RESTORES} THEN NULLIF(v.final->'error', 'null') ELSE COALESCE(v.error, r.error) END,
                 ended_at = v.closed_at, closed_at = v.closed_at, close_status = v.close_status, problem = NULL, updated_at = now(),
-                temporal_run_id = COALESCE(r.temporal_run_id, v.execution_id)
+                temporal_run_id = v.execution_id
            FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text, close_status text, closed_at timestamptz, error jsonb, final jsonb)
           WHERE r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
-            AND (r.temporal_run_id IS NULL OR r.temporal_run_id = v.execution_id)
+            AND (r.temporal_run_id IS NULL OR r.temporal_run_id = v.execution_id OR ${RESTORES})
             AND (r.closed_at IS DISTINCT FROM v.closed_at OR r.close_status IS DISTINCT FROM v.close_status)`,
         [JSON.stringify(values)],
       );
       return rowCount ?? 0;
     },
 
-    /**
-     * Of `closures`, those whose run has not recorded its own end (and that would apply to it):
-     * the ones whose final record may have been lost.
-     */
+    /** Of `closures`, those whose run has not recorded its own end: its final record may have been lost. */
     async withoutEnd(closures: RunClosure[]): Promise<RunClosure[]> {
       if (closures.length === 0) return [];
-      const values = closures.map((c) => ({ id: c.id, execution_id: c.executionId, tenant_id: c.tenantId ?? null }));
-      const { rows } = await pool.query<{ id: string; execution_id: string }>(
-        `SELECT v.id, v.execution_id FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text)
+      const values = closures.map((c) => ({ id: c.id, tenant_id: c.tenantId ?? null }));
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT r.id FROM jsonb_to_recordset($1::jsonb) AS v(id text, tenant_id text)
            JOIN runs r ON r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
-          WHERE r.ended_at IS NULL AND (r.temporal_run_id IS NULL OR r.temporal_run_id = v.execution_id)`,
+          WHERE r.ended_at IS NULL`,
         [JSON.stringify(values)],
       );
-      const lost = new Set(rows.map((r) => `${r.id}/${r.execution_id}`));
-      return closures.filter((c) => lost.has(`${c.id}/${c.executionId}`));
+      const lost = new Set(rows.map((r) => r.id));
+      return closures.filter((c) => lost.has(c.id));
     },
 
     /**

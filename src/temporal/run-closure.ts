@@ -59,21 +59,23 @@ export const ENDED_BY_RUN: readonly CloseStatus[] = ['Completed', 'Failed', 'Can
 
 /**
  * The final state of a closed run, asked of the execution itself: Temporal answers a query on a
- * closed workflow by having a worker replay its history. Undefined when the state is no end (a
- * run that never reached its ending). Throws when no worker answers before `deadline`.
+ * closed workflow by having a worker replay its history. Only the latest execution of the run
+ * holds its end (a reset's replaced one or a continued one does not): undefined otherwise, and
+ * when the state is no end. Throws when Temporal does not answer before `deadline`.
  */
 export async function finalStateOf(
   client: Client,
   closure: Pick<RunClosure, 'id' | 'executionId'>,
   deadline: number,
 ): Promise<RunSnapshot | undefined> {
-  const state = await client.withDeadline(deadline, () =>
-    client.workflow.getHandle(closure.id, closure.executionId).query(runStateQuery),
-  );
-  return TERMINAL_STATUSES.includes(state.status) ? state : undefined;
+  return client.withDeadline(deadline, async () => {
+    if (!(await isLatestExecution(client, { workflowId: closure.id, runId: closure.executionId }))) return undefined;
+    const state = await client.workflow.getHandle(closure.id, closure.executionId).query(runStateQuery);
+    return TERMINAL_STATUSES.includes(state.status) ? state : undefined;
+  });
 }
 
-async function isLatestExecution(client: Client, info: ExecutionInfo): Promise<boolean> {
+async function isLatestExecution(client: Client, info: Pick<ExecutionInfo, 'workflowId' | 'runId'>): Promise<boolean> {
   const latest = await client.workflow.getHandle(info.workflowId).describe();
   return latest.runId === info.runId;
 }

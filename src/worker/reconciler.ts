@@ -83,8 +83,8 @@ export function createReconciler(
   }
 
   /**
-   * The closures, those of runs that ended by themselves without their final record in the index
-   * carrying the final state the closed run answers with. Past the pass's budget they are
+   * The closures to apply: where a run ended by itself but its final record is missing from the
+   * index, with the final state the closed run answers with. Those past the pass's budget are
    * deferred; a run that does not answer is closed without its state (and logged).
    */
   async function withFinalStates(found: RunClosure[]): Promise<{ ready: RunClosure[]; deferred: RunClosure[] }> {

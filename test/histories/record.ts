@@ -371,6 +371,30 @@ const scenarios: Record<
       await stack.call('POST', `/v1/runs/${runId}/cancel`);
     },
   },
+  // Recorded since a run's final record reaches the index through a sink (revision 5): its history
+  // ends without the local activity that recorded it before.
+  'revision-5-linear': {
+    definition: {
+      name: 'revision 5',
+      steps: [
+        transform('before', '{ "n": trigger.n * 2 }'),
+        { id: 'call', type: 'http', config: { method: 'POST', url: ok, body: '{{ steps.before.output }}' } },
+        transform('after', '{ "n": steps.call.output.body.echo.n }'),
+      ],
+    },
+    payload: { n: 21 },
+  },
+  'revision-5-failed': {
+    definition: {
+      name: 'revision 5 fails',
+      steps: [
+        transform('look', 'trigger.why'),
+        { id: 'call', type: 'http', config: { url: ok } },
+        { id: 'stop', type: 'fail', config: { error: 'REFUSED', message: 'refused: {{ steps.look.output }}' } },
+      ],
+    },
+    payload: { why: 'no' },
+  },
   // Three branches on one key with a rate and one slot: each waits on timers for its turn and its slot.
   'rate-limited': {
     definition: {
