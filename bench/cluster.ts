@@ -18,7 +18,9 @@ import {
   engineOn,
   type Infra,
   percentiles,
+  pinToCpus,
   postgresCpu,
+  processTree,
   readCpu,
   selfCpuMs,
   startApiProcess,
@@ -38,6 +40,7 @@ const IN_FLIGHT = Number(process.env.BENCH_CLUSTER_IN_FLIGHT ?? 30);
 const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3);
 const PER_ROUND = Math.ceil(RUNS / ROUNDS);
 const WARM_UP = Math.min(PER_ROUND, 50);
+const ALL_CPUS = `0-${availableParallelism() - 1}`;
 /** BENCH_CLUSTER_QUICK=1: the PostgreSQL-backed server with one worker process only, for a quick comparison. */
 const QUICK = process.env.BENCH_CLUSTER_QUICK === '1';
 
@@ -45,9 +48,17 @@ const QUICK = process.env.BENCH_CLUSTER_QUICK === '1';
 const KINDS = ['server', 'postgresTemporal', 'postgresApp', 'api', 'workers', 'client'] as const;
 type Kind = (typeof KINDS)[number];
 
+/**
+ * `shared`: every process on every core. `split`: the Temporal server and PostgreSQL on core 0, the
+ * API, the workers and the benchmark client on core 1, as in production, where Temporal and its
+ * database have machines of their own: the rate is then whichever side saturates first.
+ */
+type Cores = 'shared' | 'split';
+
 interface Row {
   server: 'postgres' | 'dev';
   workers: number;
+  cores: Cores;
   workload: 'empty' | 'apiTrigger' | 'apiOwnWorker';
   runs: number;
   perSecond: number;
@@ -141,7 +152,12 @@ export async function createBenchWorkflow(api: ApiProcess, url: string): Promise
 }
 
 /** Measures one infrastructure: the empty workflow and the API-triggered run for each worker count. */
-async function measure(infra: Infra, server: Row['server'], workerCounts: number[], url: string): Promise<Row[]> {
+async function measure(
+  infra: Infra,
+  server: Row['server'],
+  configurations: { workers: number; cores: Cores }[],
+  url: string,
+): Promise<Row[]> {
   const workers: ChildProcess[] = [];
   const apis: ApiProcess[] = [];
   try {
@@ -165,8 +181,12 @@ async function measure(infra: Infra, server: Row['server'], workerCounts: number
     };
     const postgres = postgresCpu(infra.postmasterPid);
     const rows: Row[] = [];
-    for (const n of workerCounts) {
+    for (const { workers: n, cores } of configurations) {
       while (workers.length < n) workers.push(await startWorkerProcess(infra));
+      const engine = [...apis.map((a) => a.child.pid ?? 0), ...workers.map((w) => w.pid ?? 0), process.pid];
+      const temporal = [infra.serverPid, ...(await processTree(infra.postmasterPid))];
+      if (cores === 'split') await Promise.all([pinToCpus(temporal, '0'), pinToCpus(engine, '1')]);
+      else await pinToCpus([...temporal, ...engine], ALL_CPUS);
       const probe = (through: ApiProcess): Record<Kind, () => Promise<number>> => ({
         server: () => cpuMs(infra.serverPid),
         postgresTemporal: postgres.rest,
@@ -207,6 +227,7 @@ async function measure(infra: Infra, server: Row['server'], workerCounts: number
         const row: Row = {
           server,
           workers: n,
+          cores,
           workload,
           runs: acc.runs,
           perSecond: rate(i),
@@ -225,6 +246,7 @@ async function measure(infra: Infra, server: Row['server'], workerCounts: number
     }
     return rows;
   } finally {
+    await pinToCpus([process.pid], ALL_CPUS);
     await Promise.all(apis.map((a) => a.close()));
     await stopWorkerProcesses(workers);
   }
@@ -244,7 +266,8 @@ const EXTRA: [Kind, string][] = [
 /** The CPU per run of the API-triggered run over the empty workflow's, by process kind, with one worker process. */
 function extraCpu(rows: Row[], server: Row['server']): string {
   const of = (workload: Row['workload']) =>
-    rows.find((r) => r.server === server && r.workers === 1 && r.workload === workload)?.cpuMsPerRun ?? {};
+    rows.find((r) => r.server === server && r.workers === 1 && r.cores === 'shared' && r.workload === workload)
+      ?.cpuMsPerRun ?? {};
   const [empty, api] = [of('empty'), of('apiTrigger')];
   const delta = (k: Kind) => Math.round(((api[k] ?? 0) - (empty[k] ?? 0)) * 10) / 10;
   const total = EXTRA.reduce((n, [k]) => n + delta(k), 0);
@@ -267,14 +290,22 @@ export async function clusterBench(): Promise<void> {
   try {
     const postgres = await startPostgresInfra();
     try {
-      rows.push(...(await measure(postgres, 'postgres', QUICK ? [1] : [1, 2, 4], url)));
+      const one = [
+        { workers: 1, cores: 'shared' as const },
+        { workers: 1, cores: 'split' as const },
+      ];
+      const more = [
+        { workers: 2, cores: 'shared' as const },
+        { workers: 4, cores: 'shared' as const },
+      ];
+      rows.push(...(await measure(postgres, 'postgres', QUICK ? one : [...one, ...more], url)));
     } finally {
       await postgres.stop();
     }
     if (!QUICK) {
       const dev = await startInfra();
       try {
-        rows.push(...(await measure(dev, 'dev', [1], url)));
+        rows.push(...(await measure(dev, 'dev', [{ workers: 1, cores: 'shared' }], url)));
       } finally {
         await dev.stop();
       }
@@ -299,13 +330,14 @@ export async function clusterBench(): Promise<void> {
     [
       `## Cluster: PostgreSQL-backed Temporal server v1.32.2 (4 shards) against the dev server (${PER_ROUND * ROUNDS} runs per row in ${ROUNDS} rounds, the workloads of a configuration taking turns, after ${WARM_UP} warm-up each; ${IN_FLIGHT} in flight; one ${data.cores}-core machine running everything, load average ${loadBefore.join(' / ')} before and ${loadAfter.join(' / ')} after)`,
       '',
-      "| server | worker processes | workload | runs/s | × empty | p50 ms | p95 ms | CPU ms/run: Temporal server | PostgreSQL: Temporal's databases, background | PostgreSQL: run index | API | workers | bench client | total | server share | server + its persistence | PostgreSQL WAL KB/run |",
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      "| server | worker processes | cores | workload | runs/s | × empty | p50 ms | p95 ms | CPU ms/run: Temporal server | PostgreSQL: Temporal's databases, background | PostgreSQL: run index | API | workers | bench client | total | server share | server + its persistence | PostgreSQL WAL KB/run |",
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows
         .map((r) =>
           [
             r.server === 'postgres' ? 'PostgreSQL' : 'dev (SQLite)',
             r.workers,
+            r.cores === 'split' ? 'split: Temporal + PostgreSQL on core 0, the rest on core 1' : 'shared',
             LABEL[r.workload],
             r.perSecond,
             `${r.vsEmpty}×`,

@@ -287,6 +287,17 @@ export async function threadCpuMs(pid: number): Promise<Map<string, number>> {
   return byName;
 }
 
+/** A process and all its descendants. */
+export async function processTree(pid: number): Promise<number[]> {
+  const children = await Promise.all((await childrenOf(pid)).map(processTree));
+  return [pid, ...children.flat()];
+}
+
+/** Pins processes, every thread, to the CPUs in `cpus` (taskset's list, e.g. "0" or "0-1"); what they fork later inherits it. */
+export async function pinToCpus(pids: number[], cpus: string): Promise<void> {
+  for (const pid of pids) await promisify(execFile)('taskset', ['-a', '-cp', cpus, String(pid)]).catch(() => undefined);
+}
+
 async function childrenOf(pid: number): Promise<number[]> {
   const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
   const lists = await Promise.all(

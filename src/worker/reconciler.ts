@@ -18,6 +18,8 @@ export interface ReconcilerOptions {
   intervalMs?: number;
   /** How far before the watermark each pass looks again, for closes the visibility store shows late. */
   overlapMs?: number;
+  /** How often a pass also looks for stuck runs. */
+  problemsEveryMs?: number;
 }
 
 /** Problems described per pass at most: a fleet-wide outage must not turn a pass into minutes. */
@@ -47,7 +49,9 @@ export function createReconciler(
   opts: ReconcilerOptions = {},
 ) {
   const name = opts.name ?? 'runs';
-  const overlapMs = opts.overlapMs ?? 5_000;
+  // Each close is listed (interval + overlap) / interval times: every listing costs the server a
+  // visibility query and the worker a decode, in every run.
+  const overlapMs = opts.overlapMs ?? 2_000;
   const { client, closures, logger } = deps;
 
   async function closePass(): Promise<number> {
@@ -127,8 +131,11 @@ export function createReconciler(
 
   return {
     /** One pass; undefined when another replica holds the turn. */
-    async tick(): Promise<{ closed: number; problems: number } | undefined> {
-      return closures.exclusive(name, async () => ({ closed: await closePass(), problems: await problemPass() }));
+    async tick(what = { problems: true }): Promise<{ closed: number; problems?: number } | undefined> {
+      return closures.exclusive(name, async () => ({
+        closed: await closePass(),
+        ...(what.problems ? { problems: await problemPass() } : {}),
+      }));
     },
 
     /** Runs a pass every interval while `alive()`; `stop()` waits for the pass under way. */
@@ -136,16 +143,19 @@ export function createReconciler(
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
       let current: Promise<void> = Promise.resolve();
+      let problemsDue = 0;
       const loop = async (): Promise<void> => {
         if (stopped || !alive()) return;
         try {
-          const done = await this.tick();
+          const problems = Date.now() >= problemsDue;
+          const done = await this.tick({ problems });
+          if (done && problems) problemsDue = Date.now() + (opts.problemsEveryMs ?? 5_000);
           if (done?.closed) logger.debug({ ...done }, 'run index reconciled with Temporal');
         } catch (err) {
           logger.warn({ err }, 'run index reconciliation failed; retrying');
         }
         if (stopped || !alive()) return;
-        timer = setTimeout(() => (current = loop()), opts.intervalMs ?? 1_000);
+        timer = setTimeout(() => (current = loop()), opts.intervalMs ?? 2_000);
         // The loop never keeps a process alive on its own.
         timer.unref();
       };
