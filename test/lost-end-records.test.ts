@@ -212,4 +212,35 @@ describe("the reconciler restores a run's final record the run index lost", () =
     );
     assert.equal(now.rows[0]?.temporal_run_id, described.runId, 'the index follows the closed execution from now on');
   });
+
+  it('a run ends in Temporal while the index hangs: its end record is given up after a few seconds and restored', async () => {
+    // The database now takes 8 s to refuse an end record, as a hung one would: past the sink's wait.
+    await suite.stack.pool.query(`
+      CREATE OR REPLACE FUNCTION refuse_run_ends() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(8); RAISE EXCEPTION 'the run index is down'; END $$;`);
+    try {
+      const id = await createWorkflow(suite.stack, {
+        name: 'quick while the index hangs',
+        steps: [{ id: 'one', type: 'transform', config: { expression: '"done"' } }],
+      });
+      const runId = await trigger(suite.stack, id);
+      const run = await closed(runId);
+      assert.deepEqual([run.status, run.result], ['completed', 'done']);
+      assert.ok(
+        logLines.some((line) => line.includes('run end not recorded in time') && line.includes(runId)),
+        'the worker gave the end record up instead of holding the run open',
+      );
+      const history = await suite.stack.client.workflow.getHandle(runId).fetchHistory();
+      assert.equal(
+        history.events?.filter((e) => e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes)
+          .length,
+        0,
+        'the last workflow task completed: the wait did not time it out',
+      );
+    } finally {
+      await suite.stack.pool.query(`
+        CREATE OR REPLACE FUNCTION refuse_run_ends() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'the run index is down'; END $$;`);
+    }
+  });
 });

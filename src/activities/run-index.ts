@@ -9,18 +9,17 @@ export function createRunIndexActivities(runs: RunsRepo, metrics?: Metrics) {
   return {
     async recordRun(record: RunRecord): Promise<void> {
       await runs.record(record);
-      if (record.endedAt) {
-        metrics?.runsFinished.inc({ status: record.status });
-        metrics?.runSeconds.observe(
-          { status: record.status },
-          (Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000,
-        );
-      }
+      if (record.endedAt) countEnd(record, record.endedAt, metrics);
     },
   };
 }
 
 export type RunIndexActivities = ReturnType<typeof createRunIndexActivities>;
+
+function countEnd(record: RunRecord, endedAt: string, metrics?: Metrics): void {
+  metrics?.runsFinished.inc({ status: record.status });
+  metrics?.runSeconds.observe({ status: record.status }, (Date.parse(endedAt) - Date.parse(record.startedAt)) / 1000);
+}
 
 /** The sink through which a run's final record reaches the index (see REVISIONS.endBySink). */
 export interface RunIndexSinks extends Sinks {
@@ -28,20 +27,35 @@ export interface RunIndexSinks extends Sinks {
 }
 
 /**
- * The worker's side of RunIndexSinks. The SDK calls it after the run's last workflow task and before
- * that task's completion goes to Temporal, never on replay; what it cannot write, the reconciler
- * restores once Temporal closed the run.
+ * How long the run's last workflow task waits for its end record: a database that hangs must not
+ * hold runs open (their workflow tasks would time out and run again).
  */
-export function runIndexSinks(activities: RunIndexActivities, logger: Logger): InjectedSinks<RunIndexSinks> {
+const END_RECORD_WAIT_MS = 3_000;
+
+/**
+ * The worker's side of RunIndexSinks. The SDK calls it after the run's last workflow task and before
+ * that task's completion goes to Temporal, never on replay. What it cannot write, or not in time,
+ * the reconciler restores once Temporal closed the run.
+ */
+export function runIndexSinks(runs: RunsRepo, logger: Logger, metrics?: Metrics): InjectedSinks<RunIndexSinks> {
   return {
     runIndex: {
       recordEnd: {
-        fn: (_info, record) =>
-          activities
-            .recordRun(record)
-            .catch((err: unknown) =>
-              logger.warn({ err, runId: record.runId }, 'run end not recorded; the reconciler will'),
-            ),
+        async fn(_info, record) {
+          if (record.endedAt) countEnd(record, record.endedAt, metrics);
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>(
+            (resolve) => (timer = setTimeout(() => resolve('late'), END_RECORD_WAIT_MS)),
+          );
+          try {
+            if ((await Promise.race([runs.record(record), late])) === 'late')
+              logger.warn({ runId: record.runId }, 'run end not recorded in time; the reconciler will check it');
+          } catch (err) {
+            logger.warn({ err, runId: record.runId }, 'run end not recorded; the reconciler will restore it');
+          } finally {
+            clearTimeout(timer);
+          }
+        },
         callDuringReplay: false,
       },
     },

@@ -79,19 +79,18 @@ export async function createWorker(deps: {
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: dataConverter(deps.codecs),
   });
-  const activities = createActivities(deps.repos, {
-    allowlist: config.HTTP_ALLOWLIST,
-    metrics: deps.metrics,
-    maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
-    redisUrl: config.REDIS_URL,
-  });
   const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflows,
     activities: {
-      ...activities,
+      ...createActivities(deps.repos, {
+        allowlist: config.HTTP_ALLOWLIST,
+        metrics: deps.metrics,
+        maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
+        redisUrl: config.REDIS_URL,
+      }),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
       ...createRerunActivities({
@@ -104,7 +103,7 @@ export async function createWorker(deps: {
       }),
     },
     dataConverter: dataConverter(deps.codecs),
-    sinks: runIndexSinks(activities, deps.logger),
+    sinks: runIndexSinks(deps.repos.runs, deps.logger, deps.metrics),
     plugins,
     // On SIGTERM/SIGINT the worker stops polling and gives in-flight activities this long to finish.
     shutdownGraceTime: '20s',
