@@ -131,7 +131,7 @@ export async function profileBench(): Promise<void> {
     [
       `## Profile: the API process with its own worker, trigger → http → transform on the PostgreSQL-backed server (${RUNS} runs, ${IN_FLIGHT} in flight, ${Math.round((RUNS / seconds) * 10) / 10} runs/s under the profiler)`,
       '',
-      `CPU time by thread (from /proc, user + system), ${perRun(threadTotal)} ms per run:`,
+      `CPU time by thread (from /proc, user + system), ${perRun(threadTotal)} ms per run (\`v8:ProfEvntProc\` is the profiler's own; the workflow thread is the \`node\` one beside the main thread):`,
       '',
       '| thread | CPU ms per run | share |',
       '|---|---|---|',
