@@ -7,7 +7,6 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, chmod } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Definition } from '../src/definitions/schema.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { startClusterPostgres } from '../scripts/cluster-postgres.js';
 import { freeBase } from '../scripts/cluster-processes.js';
@@ -28,6 +27,7 @@ import {
   startWorkerProcess,
   stopWorkerProcesses,
   TASK_QUEUE,
+  threeStepJob,
   throughput,
   writeResults,
   type ApiProcess,
@@ -136,19 +136,7 @@ async function temporalServerPid(port: number): Promise<number> {
 
 /** Stores the benchmarked job, trigger → transform → http to `url` → transform; its id. */
 export async function createBenchWorkflow(api: ApiProcess, url: string): Promise<string> {
-  const definition: Definition = {
-    name: 'bench: transform → http → transform',
-    steps: [
-      { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
-      { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
-      {
-        id: 'after',
-        type: 'transform',
-        config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
-      },
-    ],
-  };
-  return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
+  return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(threeStepJob(url)))) as { id: string }).id;
 }
 
 /** Measures one infrastructure: the empty workflow and the API-triggered run for each worker count. */

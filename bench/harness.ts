@@ -11,6 +11,7 @@ import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { Pool as UndiciPool } from 'undici';
 import { bootstrap } from '../src/bootstrap.js';
+import type { Definition } from '../src/definitions/schema.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
@@ -21,6 +22,20 @@ import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
 export const logger = createLogger('warn', 'bench');
+
+/** The benchmarked job: trigger → transform → http POST to `url` → transform. */
+export const threeStepJob = (url: string): Definition => ({
+  name: 'bench: transform → http → transform',
+  steps: [
+    { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
+    { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
+    {
+      id: 'after',
+      type: 'transform',
+      config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
+    },
+  ],
+});
 
 let built: Promise<unknown> | undefined;
 

@@ -29,6 +29,7 @@ import {
   startWorkerProcess,
   stopWorkerProcesses,
   TASK_QUEUE,
+  threeStepJob,
   throughput,
   writeResults,
   type Throughput,
@@ -60,18 +61,7 @@ const [apiWithWorker, api] = [
 const url = `${receiver.url}/bench`;
 receiver.accept('/bench');
 
-const threeSteps: Definition = {
-  name: 'bench: transform → http → transform',
-  steps: [
-    { id: 'before', type: 'transform', config: { expression: '{ "n": trigger.n * 2 }' } },
-    { id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ steps.before.output }}' } },
-    {
-      id: 'after',
-      type: 'transform',
-      config: { expression: '{ "status": steps.call.output.status, "n": trigger.n }' },
-    },
-  ],
-};
+const threeSteps = threeStepJob(url);
 
 async function createWorkflow(definition: Definition): Promise<string> {
   return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
