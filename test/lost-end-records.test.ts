@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Definition } from '../src/definitions/schema.js';
+import { runSearchAttributes } from '../src/temporal/search-attributes.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import type { RunInput } from '../src/workflows/messages.js';
 import { waitFor } from './helpers/ports.js';
@@ -242,5 +243,35 @@ describe("the reconciler restores a run's final record the run index lost", () =
         CREATE OR REPLACE FUNCTION refuse_run_ends() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN RAISE EXCEPTION 'the run index is down'; END $$;`);
     }
+  });
+
+  it('lists a run the index has no row of at all (its start and end records both lost) with its final state', async () => {
+    const runId = `rowless-${Date.now()}`;
+    const input: RunInput = {
+      ...stampRun(undefined),
+      tenantId: 'default',
+      workflowId: 'rowless',
+      version: 3,
+      definition: {
+        name: 'rowless',
+        steps: [{ id: 'one', type: 'transform', config: { expression: 'trigger.n + 1' } }],
+      },
+      trigger: { n: 41 },
+    };
+    // Started as the API starts runs, but the API's row never reached the index.
+    const handle = await suite.stack.client.workflow.start('interpreter', {
+      taskQueue: suite.stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: runId,
+      args: [input],
+      typedSearchAttributes: runSearchAttributes(input),
+    });
+    await handle.result();
+    const run = await closed(runId);
+    assert.deepEqual(
+      [run.status, run.result, run.workflowId, run.version, run.steps.map((s: Step) => [s.id, s.status])],
+      ['completed', 42, 'rowless', 3, [['one', 'completed']]],
+    );
+    assert.ok(endLost(runId), "the worker logged the run's own final record as not recorded");
+    assert.equal(run.startedAt, (await handle.describe()).startTime.toISOString());
   });
 });

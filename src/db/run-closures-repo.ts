@@ -21,6 +21,11 @@ export interface RunClosure {
    * final record never reached the index: it is written as that record would have been.
    */
   final?: RunSnapshot;
+  /**
+   * The run as its search attributes tell it, so that a run the index has no row of (the API's row
+   * and the run's own records all lost, as while the database was down) is listed at its close.
+   */
+  run?: { workflowId: string; version: number; startedAt: Date };
 }
 
 /** A run whose workflow tasks keep failing. */
@@ -35,6 +40,10 @@ const STATUS_SQL = `CASE v.close_status
     WHEN 'Terminated' THEN 'terminated' WHEN 'TimedOut' THEN 'timed_out' WHEN 'Canceled' THEN 'cancelled'
     ELSE CASE WHEN r.ended_at IS NOT NULL AND r.status IN ('completed', 'failed', 'timed_out', 'cancelled') THEN r.status
               WHEN v.close_status = 'Completed' THEN 'completed' ELSE 'failed' END END`;
+
+/** The status a run has by Temporal's close alone. */
+const CLOSE_STATUS_SQL = `CASE v.close_status WHEN 'Completed' THEN 'completed' WHEN 'Canceled' THEN 'cancelled'
+    WHEN 'Terminated' THEN 'terminated' WHEN 'TimedOut' THEN 'timed_out' ELSE 'failed' END`;
 
 /** The closure carries the run's final state and the run never recorded its end: the state stands in for that record. */
 const RESTORES = 'v.final IS NOT NULL AND r.ended_at IS NULL';
@@ -91,7 +100,23 @@ export function createRunClosuresRepo(pool: Pool) {
         closed_at: c.closedAt.toISOString(),
         error: c.error ?? null,
         final: c.final ?? null,
+        workflow_id: c.run?.workflowId ?? null,
+        version: c.run?.version ?? null,
+        started_at: c.run?.startedAt.toISOString() ?? null,
       }));
+      // A run the index has no row of is listed, closed, with its final state if it answered.
+      const inserted = await pool.query(
+        `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, closed_at, close_status,
+                           steps, result, error, temporal_run_id)
+         SELECT v.id, v.tenant_id, v.workflow_id, v.version, COALESCE(v.final->>'status', ${CLOSE_STATUS_SQL}),
+                v.started_at, v.closed_at, v.closed_at, v.close_status, COALESCE(v.final->'steps', '[]'::jsonb),
+                v.final->'result', COALESCE(NULLIF(v.final->'error', 'null'), v.error), v.execution_id
+           FROM jsonb_to_recordset($1::jsonb) AS v(id text, execution_id text, tenant_id text, close_status text, closed_at timestamptz,
+                                                   error jsonb, final jsonb, workflow_id text, version integer, started_at timestamptz)
+          WHERE v.tenant_id IS NOT NULL AND v.workflow_id IS NOT NULL AND v.version IS NOT NULL AND v.started_at IS NOT NULL
+         ON CONFLICT (id) DO NOTHING`,
+        [JSON.stringify(values)],
+      );
       // SET reads the row as it was, so RESTORES sees whether the run had recorded its end before this close.
       // The closed execution is the one the row follows from now on: a late record of it changes nothing.
       const { rowCount } = await pool.query(
@@ -107,17 +132,20 @@ export function createRunClosuresRepo(pool: Pool) {
             AND (r.closed_at IS DISTINCT FROM v.closed_at OR r.close_status IS DISTINCT FROM v.close_status)`,
         [JSON.stringify(values)],
       );
-      return rowCount ?? 0;
+      return (inserted.rowCount ?? 0) + (rowCount ?? 0);
     },
 
-    /** Of `closures`, those whose run has not recorded its own end: its final record may have been lost. */
+    /**
+     * Of `closures`, those whose run has not recorded its own end: its final record may have been
+     * lost, or its whole row (then only runs whose search attributes say what they are count).
+     */
     async withoutEnd(closures: RunClosure[]): Promise<RunClosure[]> {
       if (closures.length === 0) return [];
-      const values = closures.map((c) => ({ id: c.id, tenant_id: c.tenantId ?? null }));
+      const values = closures.map((c) => ({ id: c.id, tenant_id: c.tenantId ?? null, listable: c.run !== undefined }));
       const { rows } = await pool.query<{ id: string }>(
-        `SELECT r.id FROM jsonb_to_recordset($1::jsonb) AS v(id text, tenant_id text)
-           JOIN runs r ON r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
-          WHERE r.ended_at IS NULL`,
+        `SELECT v.id FROM jsonb_to_recordset($1::jsonb) AS v(id text, tenant_id text, listable boolean)
+           LEFT JOIN runs r ON r.id = v.id AND (v.tenant_id IS NULL OR r.tenant_id = v.tenant_id)
+          WHERE r.ended_at IS NULL AND (r.id IS NOT NULL OR (v.listable AND v.tenant_id IS NOT NULL))`,
         [JSON.stringify(values)],
       );
       const lost = new Set(rows.map((r) => r.id));

@@ -3,7 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import proto from '@temporalio/proto';
 import type { CloseStatus, RunClosure } from '../db/run-closures-repo.js';
 import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
-import { TENANT } from './search-attributes.js';
+import { TENANT, VERSION, WORKFLOW_ID } from './search-attributes.js';
 
 /** The workflow type of runs; foreach batches and bulk re-drives are parts of other things. */
 export const RUN_WORKFLOW_TYPE = 'interpreter';
@@ -22,7 +22,7 @@ const CLOSE_STATUSES: Partial<Record<WorkflowExecutionInfo['status']['name'], Cl
 /** What of a listed or described execution the closure needs. */
 type ExecutionInfo = Pick<
   WorkflowExecutionInfo,
-  'type' | 'workflowId' | 'runId' | 'status' | 'closeTime' | 'typedSearchAttributes'
+  'type' | 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'
 >;
 
 /**
@@ -39,6 +39,7 @@ export async function closureOf(client: Client, info: ExecutionInfo): Promise<Ru
     tenantId: info.typedSearchAttributes.get(TENANT),
     closeStatus,
     closedAt: info.closeTime,
+    run: runOf(info),
   };
   if (closeStatus === 'Terminated') {
     // A reset terminates the execution it replaces: that is no end of the run.
@@ -52,6 +53,15 @@ export async function closureOf(client: Client, info: ExecutionInfo): Promise<Ru
       error: { code: 'RUN_TIMED_OUT', message: 'Temporal timed the run out (workflow execution or run timeout)' },
     };
   return closure;
+}
+
+/** What the index needs to list a run it has no row of, from the run's search attributes. */
+function runOf(info: ExecutionInfo): RunClosure['run'] {
+  const workflowId = info.typedSearchAttributes.get(WORKFLOW_ID);
+  const version = info.typedSearchAttributes.get(VERSION);
+  return workflowId !== undefined && version !== undefined
+    ? { workflowId, version, startedAt: info.startTime }
+    : undefined;
 }
 
 /** Closes the interpreter reaches through its own ending (`RunState.finish`), so its final state holds the end. */
