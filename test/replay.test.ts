@@ -3,8 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
-import { REPLAY_SINKS } from '../src/activities/run-index.js';
+import { REPLAY_OPTIONS } from './helpers/replay.js';
 
 const dir = new URL('./histories/', import.meta.url);
 
@@ -21,14 +20,7 @@ describe('replay safety', () => {
       }),
     );
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories(
-      {
-        workflowsPath: WORKFLOWS_PATH,
-        bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES },
-        sinks: REPLAY_SINKS,
-      },
-      histories,
-    )) {
+    for await (const result of Worker.runReplayHistories(REPLAY_OPTIONS, histories)) {
       if (result.error)
         failures.push(`${histories.find((h) => h.workflowId === result.workflowId)?.file}: ${result.error.message}`);
     }

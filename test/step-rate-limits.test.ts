@@ -3,13 +3,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
 import { waitFor } from './helpers/ports.js';
 import { hasRedis, startRedis } from './helpers/redis.js';
 import { mostWithin, startReceiver, type Receiver } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForStatus } from './helpers/runs.js';
 import { startStack, type Stack } from './helpers/stack.js';
-import { REPLAY_SINKS } from '../src/activities/run-index.js';
+import { REPLAY_OPTIONS } from './helpers/replay.js';
 
 /**
  * A receiver in its own process, so its timestamps are not delayed by the API, the worker and the
@@ -349,14 +348,7 @@ describe(
           })),
         );
         const failures: string[] = [];
-        for await (const result of Worker.runReplayHistories(
-          {
-            workflowsPath: WORKFLOWS_PATH,
-            bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES },
-            sinks: REPLAY_SINKS,
-          },
-          histories,
-        ))
+        for await (const result of Worker.runReplayHistories(REPLAY_OPTIONS, histories))
           if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
         assert.deepEqual(failures, []);
       },
