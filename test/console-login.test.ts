@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Server } from 'node:http';
 import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../src/api/app.js';
 import { DefinitionSchema } from '../src/definitions/schema.js';
 import { loadConfig } from '../src/shared/config.js';
 import { chromiumMissing, launchChromium, serveHttp } from './helpers/browser.js';
-import { startOidcProvider } from './helpers/oidc-provider.js';
+import { issuerOf, listenForProvider, startOidcProvider } from './helpers/oidc-provider.js';
 import { freePort } from './helpers/ports.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -29,10 +30,11 @@ describe('console sign-in: OIDC authorization code with PKCE against a real oidc
   let provider: Awaited<ReturnType<typeof startOidcProvider>>;
   let browser: Browser | undefined;
   let issuer: string;
+  let providerServer: Server | undefined;
 
   before(async () => {
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
+    providerServer = await listenForProvider();
+    issuer = issuerOf(providerServer);
     stack = await startStack();
     const config = {
       ...stack.deps.config,
@@ -51,7 +53,7 @@ describe('console sign-in: OIDC authorization code with PKCE against a real oidc
       }).fetch,
     );
     provider = await startOidcProvider({
-      port,
+      server: providerServer,
       clients: [
         { id: CLIENT_ID, redirectUri: `${api.url}/ui/callback` },
         { ...CONFIDENTIAL, redirectUri: `${confidentialApi.url}/ui/callback` },
@@ -66,7 +68,8 @@ describe('console sign-in: OIDC authorization code with PKCE against a real oidc
   });
   after(async () => {
     await browser?.close();
-    await provider?.close();
+    if (provider) await provider.close();
+    else providerServer?.close();
     await api?.close();
     await confidentialApi?.close();
     await stack?.stop();

@@ -1,7 +1,23 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+
+/** A server on a free loopback port, for `startOidcProvider`: listening holds the port meanwhile. */
+export async function listenForProvider(): Promise<Server> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+/** The issuer a provider on `server` has: its address. */
+export function issuerOf(server: Server): string {
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('the provider server is not listening on a port');
+  return `http://127.0.0.1:${address.port}`;
+}
 
 /**
  * A real OpenID Connect provider (panva's `oidc-provider`) on loopback: clients that must use
@@ -9,7 +25,8 @@ import Provider from 'oidc-provider';
  * issued as RS256 JWTs for one API audience (resource indicators) carrying `scope` and extra claims.
  */
 export async function startOidcProvider(opts: {
-  port: number;
+  /** Already listening on loopback, so that its address (the issuer) is known and held from the start. */
+  server: Server;
   /** Public clients (no secret) and confidential ones (HTTP Basic). */
   clients: { id: string; secret?: string; redirectUri: string }[];
   /** The API's audience (a URI, as resource indicators are). */
@@ -19,7 +36,7 @@ export async function startOidcProvider(opts: {
   /** Claims every access token carries, e.g. the tenant. */
   claims: Record<string, string>;
 }): Promise<{ issuer: string; jwksUrl: string; close: () => Promise<void> }> {
-  const issuer = `http://127.0.0.1:${opts.port}`;
+  const issuer = issuerOf(opts.server);
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
   const provider = new Provider(issuer, {
@@ -54,8 +71,8 @@ export async function startOidcProvider(opts: {
     ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600 },
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
   });
-  const server: Server = provider.listen(opts.port, '127.0.0.1');
-  await once(server, 'listening');
+  const server = opts.server;
+  server.on('request', provider.callback());
   return {
     issuer,
     jwksUrl: `${issuer}/jwks`,
