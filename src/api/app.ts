@@ -6,16 +6,19 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { auditRoutes } from './audit.js';
 import { codecRoutes } from './codec.js';
 import { connectionsRoutes } from './connections.js';
 import { connectorsRoutes } from './connectors.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { auditTrail } from './middleware/audit.js';
 import { authMiddleware } from './middleware/auth.js';
 import { BEARER_SCHEME, BEARER_SECURITY } from './middleware/scopes.js';
 import { jsonDepthLimit } from './middleware/json-depth.js';
 import { redactPath } from './middleware/redact-path.js';
+import { kafkaTopicsAdminRoutes } from './kafka-topics.js';
 import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
@@ -102,6 +105,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   if (deps.rateLimits) app.use('*', deps.rateLimits.byIp);
   app.use('*', authMiddleware(deps.config));
   if (deps.rateLimits) app.use('*', deps.rateLimits.byTenant);
+  // After the rate limit: a flood of refused calls writes no events.
+  app.use('*', auditTrail(deps.audit.record));
   app.use('*', jsonDepthLimit(deps.config.API_JSON_MAX_DEPTH));
 
   const onError = errorHandler(deps.logger);
@@ -143,6 +148,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/connections', connectionsRoutes(deps));
   app.route('/v1/connectors', connectorsRoutes());
   app.route('/v1/steps', stepsTestRoutes(deps));
+  app.route('/v1/admin', kafkaTopicsAdminRoutes(deps));
+  app.route('/v1', auditRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', {

@@ -113,6 +113,8 @@ export const ConfigSchema = z
     RETENTION_RUNS_MAX_AGE_DAYS: z.coerce.number().int().nonnegative().default(30),
     /** Per tenant, the newest closed runs kept in the index (0: no bound). */
     RETENTION_RUNS_MAX_PER_TENANT: z.coerce.number().int().nonnegative().default(100_000),
+    /** Audit events older than this many days are pruned by the workers (0: kept forever). */
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().nonnegative().default(90),
     /** How often a worker prunes (one replica at a time), in ms. */
     RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
     /** Comma-separated Kafka bootstrap brokers (host:port); unset: no Kafka triggers (`npm run triggers` refuses to start). */
@@ -128,6 +130,13 @@ export const ConfigSchema = z
     KAFKA_SASL_PASSWORD: z.string().optional(),
     /** Where failed messages go; unset: `<topic>.dlq` beside each topic. */
     KAFKA_DLQ_TOPIC: z.string().optional(),
+    /** The topics a tenant may use without a grant: those starting with this, `{tenant}` standing for its id. */
+    KAFKA_TENANT_TOPIC_PREFIX: z.string().min(1).max(200).default('{tenant}.'),
+    /**
+     * Further topics granted by configuration, beside those granted through the API: comma-separated
+     * `tenant=topic` entries, a topic ending in `*` granting a prefix (`acme=orders,acme=shared.*`).
+     */
+    KAFKA_TOPIC_GRANTS: z.string().default(''),
     /** A group that has no committed offset on a topic starts at its beginning (true) or its end (false). */
     KAFKA_FROM_BEGINNING: z.stringbool().default(false),
     /** Messages larger than this (key, value and headers) go to the dead-letter topic; also bounds each fetch. */

@@ -6,6 +6,7 @@ import { createHostGuard } from '../host-guard.js';
 import { kafkaClient, type KafkaConnection } from './connection.js';
 import type { KafkaConfig } from './definition.js';
 import { kafkaError } from './errors.js';
+import type { TopicAccess } from './topic-access.js';
 
 /** The step's output. */
 export interface KafkaOutput {
@@ -17,16 +18,18 @@ export interface KafkaOutput {
 /**
  * Produces the message with an idempotent producer (acks from all in-sync replicas, so a retried
  * send is not written twice within a producer's session). One producer per step attempt: a
- * connection's credentials may change between runs, and steps are short.
- * @example await createKafkaExecute('')(KafkaConfigSchema.parse({ topic: 't', value: { a: 1 } }), ctx)
+ * connection's credentials may change between runs, and steps are short. The topic is checked
+ * against the tenant's topics here, at run time, since a templated topic is known only now.
+ * @example await createKafkaExecute('', topics)(KafkaConfigSchema.parse({ topic: 'acme.t', value: { a: 1 } }), ctx)
  */
-export function createKafkaExecute(allowlist: string) {
+export function createKafkaExecute(allowlist: string, topics: TopicAccess) {
   const guard = createHostGuard(allowlist);
   return async (config: KafkaConfig, ctx: ExecuteContext<KafkaConnection>): Promise<KafkaOutput> => {
     if (!ctx.connection)
       throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a kafka step names a kafka connection' });
     let producer: Producer | undefined;
     try {
+      await topics.check(ctx.input.tenantId, config.topic);
       producer = (await kafkaClient(ctx.connection, guard)).producer({
         idempotent: true,
         maxInFlightRequests: 1,

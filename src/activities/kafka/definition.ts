@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineConnector, type ConnectorDeps } from '../kit.js';
 import { createKafkaExecute } from './activity.js';
 import { kafkaConnection } from './connection.js';
+import { createTopicAccess, DEFAULT_TOPIC_RULES } from './topic-access.js';
 
 /**
  * Config of the `kafka` step: one message produced to `topic`.
@@ -22,7 +23,7 @@ export const kafkaConnector = defineConnector({
   type: 'kafka',
   description:
     'Produces one message to a topic of a `kafka` connection: key, value (JSON unless a string), headers, partition. Idempotent producer, acks from all in-sync replicas; ' +
-    'the message carries an `idempotency-key` header. Output `{topic, partition, offset}`. Refused credentials (KAFKA_AUTH_FAILED) are not retried; a cluster that is down is.',
+    "the message carries an `idempotency-key` header. The topic is one of the tenant's (its prefix or a grant; KAFKA_TOPIC_FORBIDDEN otherwise). Output `{topic, partition, offset}`. Refused credentials (KAFKA_AUTH_FAILED) are not retried; a cluster that is down is.",
   configSchema: KafkaConfigSchema,
   defaults: {
     timeout: '30s',
@@ -33,5 +34,6 @@ export const kafkaConnector = defineConnector({
     config: { topic: 'signups', key: '{{ trigger.email }}', value: { email: '{{ trigger.email }}' } },
   },
   connection: { kind: kafkaConnection, required: true },
-  create: (deps: ConnectorDeps) => createKafkaExecute(deps.allowlist),
+  create: (deps: ConnectorDeps) =>
+    createKafkaExecute(deps.allowlist, deps.topics ?? createTopicAccess(DEFAULT_TOPIC_RULES)),
 });

@@ -29,10 +29,10 @@ const PUBLIC =
  * audience checked). Algorithms are pinned (no `none`, no confusion between HMAC and keys);
  * `exp` and `iat` are required, a token may be no older and live no longer than
  * AUTH_MAX_TOKEN_AGE_S, and not-before is enforced. The tenant comes from a claim, scopes from
- * `scope`/`scp`. Which scope a route needs is declared with the route (`requires` in scopes.ts);
+ * `scope`/`scp`, the subject (for the audit trail) from `sub`. Which scope a route needs is declared with the route (`requires` in scopes.ts);
  * here every non-public path only needs a valid token, so a route without a declaration is still
  * closed to anonymous callers. With AUTH_MODE=off every request acts as tenant `default` with
- * every scope.
+ * every scope, as subject `anonymous`.
  */
 export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
   assertAuthConfig(config);
@@ -40,6 +40,7 @@ export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     if (PUBLIC.test(c.req.path) || c.req.method === 'OPTIONS') return next();
     let tenantId = 'default';
+    let subject = 'anonymous';
     let scopes: ReadonlySet<string> = new Set<string>(['admin', 'operator']);
     if (verify) {
       const header = c.req.header('authorization') ?? '';
@@ -55,9 +56,11 @@ export function authMiddleware(config: AuthConfig): MiddlewareHandler<ApiEnv> {
       if (typeof tenant !== 'string' || tenant === '')
         return unauthenticated(c, `the token has no '${config.AUTH_TENANT_CLAIM}' claim`);
       tenantId = tenant;
+      subject = typeof payload.sub === 'string' && payload.sub ? payload.sub.slice(0, 200) : 'unknown';
       scopes = scopesOf(payload);
     }
     c.set('tenantId', tenantId);
+    c.set('subject', subject);
     c.set('scopes', scopes);
     c.set('logger', c.var.logger.child({ tenant: tenantId }));
     return next();
