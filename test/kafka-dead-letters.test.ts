@@ -9,7 +9,8 @@ import { startTriggerService, type TriggerService } from './helpers/trigger-serv
 
 const skip = kafkaSkipReason();
 const SECRET = 'kafka-dead-letters-test-secret-long-enough';
-const TOPIC = 'payments';
+/** acme's topic, granted to globex: one topic read by two tenants' triggers. */
+const TOPIC = 'acme.payments';
 
 interface DeadLetter {
   id: string;
@@ -46,7 +47,9 @@ describe('Kafka dead letters through the API (a real Kafka 4.1 broker, two tenan
 
   before(async () => {
     broker = await startKafka();
-    stack = await startStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
+    stack = await startStack({
+      env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET, KAFKA_TOPIC_GRANTS: `globex=${TOPIC}` },
+    });
     for (const tenant of ['acme', 'globex'])
       auth[tenant] = { authorization: `Bearer ${await mintToken(SECRET, { tenant, scopes: ['admin'] })}` };
     auth.reader = {

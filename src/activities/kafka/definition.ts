@@ -6,7 +6,7 @@ import { createTopicAccess, DEFAULT_TOPIC_RULES } from './topic-access.js';
 
 /**
  * Config of the `kafka` step: one message produced to `topic`.
- * @example { "topic": "signups", "key": "{{ trigger.email }}", "value": { "email": "{{ trigger.email }}" } }
+ * @example { "topic": "acme.signups", "key": "{{ trigger.email }}", "value": { "email": "{{ trigger.email }}" } }
  */
 export const KafkaConfigSchema = z.strictObject({
   topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a topic is 1-249 characters of A-Z, a-z, 0-9, . _ -'),
@@ -31,7 +31,7 @@ export const kafkaConnector = defineConnector({
   },
   example: {
     connection: 'events',
-    config: { topic: 'signups', key: '{{ trigger.email }}', value: { email: '{{ trigger.email }}' } },
+    config: { topic: 'acme.signups', key: '{{ trigger.email }}', value: { email: '{{ trigger.email }}' } },
   },
   connection: { kind: kafkaConnection, required: true },
   create: (deps: ConnectorDeps) =>
