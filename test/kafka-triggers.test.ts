@@ -136,6 +136,39 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     assert.ok(service.alive(), 'the trigger service survived the poison message');
   });
 
+  test("a trigger stored on a topic that is not its tenant's is not consumed until the topic is granted", async () => {
+    await broker.createTopic('legacy_events');
+    const wf = await createWorkflow(stack, echo('Legacy'));
+    // As stored before the topic rules: the API would refuse it now.
+    const legacy = await stack.deps.triggers.createKafka('default', wf, { topic: 'legacy_events' });
+    await waitFor(
+      'the trigger service to leave the trigger out',
+      async () =>
+        service
+          .output()
+          .split('\n')
+          .some((line) => line.includes("not its tenant's") && line.includes(legacy.id))
+          ? true
+          : undefined,
+      60_000,
+    );
+    const consuming = service
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('kafka triggers consuming'));
+    assert.ok(!consuming.at(-1)?.includes('legacy_events'), consuming.at(-1));
+
+    const granted = await stack.call('PUT', '/v1/admin/tenants/default/topics', { topics: ['legacy_events'] });
+    assert.equal(granted.status, 200, JSON.stringify(granted.body));
+    await service.consuming('legacy_events');
+    await broker.produce('legacy_events', [{ value: JSON.stringify({ n: 1 }) }]);
+    await waitFor(
+      'the granted trigger to start a run',
+      async () => ((await runsOf(wf)).length === 1 ? true : undefined),
+      60_000,
+    );
+  });
+
   test('SIGKILL of the trigger service in the middle of 2,000 messages, then a restart, leaves exactly one run per trigger and message, counted in Temporal', async () => {
     const messages = 2000;
     await broker.createTopic('default.signups', 2);
