@@ -12,6 +12,8 @@ const gc: () => void = runInNewContext('gc');
 
 const ROUTES: [string, string][] = [
   ['POST', '/v1/workflows'],
+  ['PUT', '/v1/admin/tenants/{x}/topics'],
+  ['GET', '/v1/audit?since={x}&subject={x}&target={x}&cursor={x}&limit={x}'],
   ['POST', '/v1/workflows/validate'],
   ['GET', '/v1/workflows?limit={x}&cursor={x}'],
   ['GET', '/v1/workflows/{x}'],

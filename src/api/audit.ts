@@ -19,6 +19,13 @@ const AuditEventSchema = z
   })
   .openapi('AuditEvent');
 
+/** A filter value as stored: no control characters (PostgreSQL text holds no NUL). */
+const text = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^\P{Cc}+$/u, 'no control characters');
+
 const listAudit = createRoute({
   method: 'get',
   path: '/audit',
@@ -29,8 +36,8 @@ const listAudit = createRoute({
     query: PageQuerySchema.extend({
       since: z.iso.datetime({ offset: true }).optional().openapi({ description: 'at or after' }),
       until: z.iso.datetime({ offset: true }).optional().openapi({ description: 'before' }),
-      subject: z.string().min(1).max(200).optional(),
-      target: z.string().min(1).max(200).optional().openapi({ description: 'the target id' }),
+      subject: text.optional(),
+      target: text.optional().openapi({ description: 'the target id' }),
     }),
   },
   responses: {

@@ -16,6 +16,7 @@ const TenantParamSchema = z.object({
     .string()
     .min(1)
     .max(200)
+    .regex(/^\P{Cc}+$/u, 'a tenant id has no control characters')
     .openapi({ param: { name: 'tenant', in: 'path' }, example: 'acme' }),
 });
 const GrantsSchema = z

@@ -17,6 +17,9 @@ const TARGET_PARAMS = ['deadLetterId', 'hookId', 'id', 'name', 'tenant'] as cons
 const MAX_FIELDS = 50;
 const MAX_NAME = 100;
 
+/** A name cut to `max`, without the control characters PostgreSQL text cannot hold (NUL). */
+const clean = (value: string, max: number): string => value.replace(/\p{Cc}/gu, '\uFFFD').slice(0, max);
+
 /**
  * Writes one audit event per mutating call of an authenticated tenant (console actions are API
  * calls too): time, tenant, subject, method and route pattern, target id, status, request id, and
@@ -34,12 +37,12 @@ export function auditTrail(record: (event: AuditEvent) => Promise<void>): Middle
     const event: AuditEvent = {
       at,
       tenantId: c.var.tenantId,
-      subject: c.var.subject,
+      subject: clean(c.var.subject, 200),
       method: c.req.method,
       route,
       targetId: await targetOf(c),
       status: c.res.status,
-      requestId: c.var.requestId,
+      requestId: clean(c.var.requestId, 100),
       fields: await fieldNames(c),
     };
     await record(event).catch((err: unknown) =>
@@ -57,9 +60,9 @@ async function targetOf(c: Context<ApiEnv>): Promise<string | null> {
       .json()
       .catch(() => undefined);
     const id = isRecord(created) ? (created.id ?? created.name) : undefined;
-    if (typeof id === 'string') return id.slice(0, 200);
+    if (typeof id === 'string') return clean(id, 200);
   }
-  for (const name of TARGET_PARAMS) if (params[name]) return params[name].slice(0, 200);
+  for (const name of TARGET_PARAMS) if (params[name]) return clean(params[name], 200);
   return null;
 }
 
@@ -72,7 +75,7 @@ async function fieldNames(c: Context<ApiEnv>): Promise<string[]> {
     return isRecord(body)
       ? Object.keys(body)
           .slice(0, MAX_FIELDS)
-          .map((k) => k.slice(0, MAX_NAME))
+          .map((k) => clean(k, MAX_NAME))
       : [];
   } catch {
     return [];
