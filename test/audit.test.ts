@@ -51,10 +51,11 @@ describe('the audit trail (real PostgreSQL, real Temporal, HS256 tokens)', () =>
     assert.equal(saved.status, 200, JSON.stringify(saved.body));
     assert.equal((await as('bob', 'DELETE', '/v1/workflows/wf-missing', undefined, 'req-missing')).status, 404);
     assert.equal((await as('reader', 'PUT', '/v1/secrets/stolen', { value: 'x' }, 'req-refused')).status, 403);
-    // Not audited: a run start (the run index has it), a validation (nothing stored), reads.
+    // Not audited: a run start (the run index has it), a validation (nothing stored), reads, no route.
     assert.equal((await as('ann', 'POST', `/v1/workflows/${workflowId}/runs`, { email: 'a@b.c' })).status, 202);
     assert.equal((await as('ann', 'POST', '/v1/workflows/validate', definition)).status, 200);
     assert.equal((await as('ann', 'GET', `/v1/workflows/${workflowId}`)).status, 200);
+    assert.equal((await as('ann', 'POST', '/v1/no-such-route', { a: 1 })).status, 404);
     assert.equal((await as('globex', 'PUT', '/v1/secrets/globex_key', { value: 'g' }, 'req-globex')).status, 200);
   });
 

@@ -33,10 +33,11 @@ export function auditTrail(record: (event: AuditEvent) => Promise<void>): Middle
     await next();
     if (!MUTATING.has(c.req.method) || UNAUDITED_PATHS.test(c.req.path) || !c.var.tenantId) return;
     const route = c.req.routePath;
-    if (UNAUDITED.has(`${c.req.method} ${route}`)) return;
+    // No route matched (only the app's own middleware, at `/*`): nothing was acted on.
+    if (route === '/*' || UNAUDITED.has(`${c.req.method} ${route}`)) return;
     const event: AuditEvent = {
       at,
-      tenantId: c.var.tenantId,
+      tenantId: clean(c.var.tenantId, 200),
       subject: clean(c.var.subject, 200),
       method: c.req.method,
       route,
