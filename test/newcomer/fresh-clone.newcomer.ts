@@ -135,7 +135,9 @@ test('npm run dev, then the README’s first curl commands: the run completes, e
   await runCompletes(`http://127.0.0.1:${api}`, token, runId);
 
   signalGroup(dev, 'SIGINT');
-  assert.equal(await dev.exited, 0, `npm run dev stopped cleanly:\n${dev.output().slice(-2000)}`);
+  // npm itself takes the terminal's SIGINT too, and ends by it.
+  assert.ok([0, 'SIGINT'].includes((await dev.exited) ?? ''), `npm run dev stopped:\n${dev.output().slice(-2000)}`);
+  assert.match(dev.output(), /stopping/);
   await assertNothingLeft('npm run dev');
   passed++;
 });

@@ -8,7 +8,8 @@ export interface Launched {
   output(): string;
   /** Settles with the output once `pattern` appears in it; rejects if the command exits first or after `timeoutMs`. */
   waitFor(pattern: RegExp, timeoutMs: number): Promise<string>;
-  exited: Promise<number | null>;
+  /** Its exit code, or the signal that ended it. */
+  exited: Promise<number | NodeJS.Signals | null>;
 }
 
 export function launch(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Launched {
@@ -16,7 +17,9 @@ export function launch(command: string, args: string[], cwd: string, env: Record
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   return {
     child,
     output: () => out,
