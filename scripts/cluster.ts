@@ -55,6 +55,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 process.stderr.write('starting the cluster (the first start builds the Temporal server and its Web UI: minutes)\n');
+// Until it is up, any failure is one line, not a stack trace; the watchdog stops what was started.
+const failStart = (err: unknown) => fail(`could not start: ${oneLine(err)}`);
+process.once('uncaughtException', failStart);
 try {
   cluster = await startCluster({
     dataDir,
@@ -69,6 +72,7 @@ try {
   release(dataDir);
   fail(`could not start: ${oneLine(err)}`);
 }
+process.off('uncaughtException', failStart);
 if (stopping) await new Promise(() => undefined); // the signal handler above ends the process
 printBanner(cluster, await token(cluster));
 

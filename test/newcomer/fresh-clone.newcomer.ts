@@ -4,13 +4,23 @@
 // address either prints must answer, and neither leaves a process behind: dev stopped by Ctrl-C,
 // the cluster by SIGKILL of its whole process group (its watchdog must reap what it started).
 //
-// The clone reuses this checkout's node_modules and .tools by symlink: .ci/run has just installed
+// The clone reuses this checkout's node_modules and the tools in .tools by symlink: .ci/run has just installed
 // them from the same package-lock.json and pinned versions, and installing them again (npm ci, the
 // Temporal server and Web UI built from Go) would only test npm and Go once more, for many minutes.
 // Everything else (scripts/ensure.mjs, the dev and cluster scripts, .data/) runs in the clone.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, realpathSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +42,11 @@ before(async () => {
   clone = join(dir, 'mini-zaps');
   execFileSync('git', ['clone', '--quiet', ROOT, clone]);
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(clone, 'node_modules'));
-  symlinkSync(realpathSync(join(ROOT, '.tools')), join(clone, '.tools'));
+  // .tools/ of its own, each tool in it linked: ensure.mjs writes the clone's own paths.json there.
+  const tools = realpathSync(join(ROOT, '.tools'));
+  mkdirSync(join(clone, '.tools'));
+  for (const entry of readdirSync(tools).filter((e) => e !== 'paths.json'))
+    symlinkSync(join(tools, entry), join(clone, '.tools', entry));
   // The lock file is the one node_modules was installed from: dated as it is here, so ensure.mjs
   // sees node_modules current and does not run `npm ci` through the symlink.
   const lock = statSync(join(ROOT, 'package-lock.json'));
