@@ -254,9 +254,17 @@ describe('web console and docs in a real headless Chromium (real Temporal, real 
       'a dead letter',
       async () => (await stack.call('GET', `/v1/dead-letters?workflowId=${id}`)).body.items[0],
     );
-    const page = await open('/ui#/dead-letters');
+    await waitForStatus(stack, runId, 'failed');
+    const page = await open(`/ui#/runs/${runId}`);
+    // Parked, the run says so, links its dead letter and shows no running duration.
+    const parked = page.locator('#run-parked');
+    await parked.waitFor();
+    assert.match((await parked.textContent()) ?? '', /Parked — waiting for re-drive/);
+    assert.match((await page.locator('dd', { hasText: 'until parked' }).textContent()) ?? '', /until parked/);
+    await parked.getByRole('link', { name: 'its dead letter' }).click();
     const letter = page.locator(`[data-dead-letter="${dl.id}"]`);
     await letter.waitFor();
+    assert.equal(await letter.getAttribute('class'), 'wanted', "the link marks the run's dead letter");
     await shot(page, 'console-dead-letters');
     flakyUp = true;
     await letter.getByRole('button', { name: 'Re-drive', exact: true }).click();

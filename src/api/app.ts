@@ -11,6 +11,7 @@ import { codecRoutes } from './codec.js';
 import { connectionsRoutes } from './connections.js';
 import { connectorsRoutes } from './connectors.js';
 import { deadLettersRoutes } from './dead-letters.js';
+import { devEchoOn, devEchoRoutes } from './dev-echo.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
 import { auditTrail } from './middleware/audit.js';
@@ -133,6 +134,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
 
   app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
   app.route('/', metricsRoutes(deps));
+  if (devEchoOn(deps.config)) app.route('/', devEchoRoutes());
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));

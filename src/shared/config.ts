@@ -41,6 +41,11 @@ export const ConfigSchema = z
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
     /** Also run a worker in the API process; the runs this API triggers then start eagerly on it. */
     API_WORKER: z.stringbool().default(false),
+    /**
+     * Serve `POST /dev/echo`, the stand-in for an outside service that the examples call (it answers
+     * what it was sent). `npm run dev` turns it on; never served with NODE_ENV=production.
+     */
+    API_DEV_ECHO: z.stringbool().default(false),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
     /** Worker versioning (README "Upgrades"): the Temporal worker deployment this worker belongs to; unset: unversioned, any worker takes any task. */

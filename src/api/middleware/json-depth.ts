@@ -2,17 +2,24 @@ import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../shared/errors.js';
 import type { ApiEnv } from '../env.js';
 import { problemResponse } from '../problem.js';
-import { nestedDeeperThan } from '../../shared/json-depth.js';
+import { scanJson, unstorableText } from '../../shared/json-depth.js';
 
 /**
- * Every request body is JSON in this API, and parsers, validators and the payload converter
- * recurse over nesting: a body deeper than `maxDepth` is refused with 400 before anything parses
- * it. The body read here is cached by Hono, so handlers and validators read it again for free.
+ * Every request body is JSON in this API, checked once here before any route reads it (the body
+ * read here is cached by Hono, so handlers and validators read it again for free):
+ * - parsers, validators and the payload converter recurse over nesting: a body deeper than
+ *   `maxDepth` is refused with 400 JSON_TOO_DEEP before anything parses it;
+ * - PostgreSQL refuses a NUL character in `text` and `jsonb` and a lone surrogate in `jsonb`: a
+ *   body with either in any string is refused with 400 INVALID_TEXT and its JSON pointer, so no
+ *   route reaches the database with it (a 500 there, or a half-done write). Only a body whose one
+ *   pass found such an escape is parsed here; one that does not parse is left to its route.
  */
 export function jsonDepthLimit(maxDepth: number): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     if (c.req.raw.body === null || ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
-    if (nestedDeeperThan(await c.req.text(), maxDepth)) {
+    const text = await c.req.text();
+    const scan = scanJson(text, maxDepth);
+    if (scan.tooDeep) {
       return problemResponse(
         c,
         new AppError({
@@ -22,6 +29,26 @@ export function jsonDepthLimit(maxDepth: number): MiddlewareHandler<ApiEnv> {
         }),
       );
     }
+    const pointer = scan.suspectText ? unstorableText(parsed(text)) : undefined;
+    if (pointer !== undefined) {
+      return problemResponse(
+        c,
+        new AppError({
+          code: 'INVALID_TEXT',
+          message: 'the body holds text that cannot be stored (a NUL character or a lone surrogate)',
+          httpStatus: 400,
+          details: [{ pointer, message: 'a NUL character (\\u0000) or a lone surrogate cannot be stored' }],
+        }),
+      );
+    }
     return next();
   };
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
