@@ -1,9 +1,8 @@
 import type { Repos } from '../db/repos.js';
-import type { Metrics } from '../shared/metrics.js';
 import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createExpressionActivities } from './expressions.js';
-import type { ConnectorActivity } from './kit.js';
+import type { ConnectorActivity, ConnectorDeps } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
 import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
@@ -20,7 +19,7 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
  */
 export function createActivities(
   deps: Repos,
-  opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined },
+  opts: Pick<ConnectorDeps, 'allowlist' | 'metrics' | 'maxOutputBytes' | 'code'> & { redisUrl?: string | undefined },
 ) {
   const { redisUrl, ...rest } = opts;
   const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
