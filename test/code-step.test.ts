@@ -70,7 +70,7 @@ describe('the code step', () => {
     ['an endless loop', 'while (true) {}', 'time'],
     [
       'a 1 GB allocation loop',
-      'const keep = []; for (let i = 0; i < 1024; i++) keep.push(new Array(131072).fill(i)); return keep.length;',
+      'const keep = [];\nfor (let i = 0; i < 1024; i++) keep.push(new Uint8Array(1024 * 1024));\nreturn keep.length;',
       'memory',
     ],
     ['deep recursion', 'function down(n) { return down(n + 1) + 1; }\nreturn down(0);', 'stack'],
