@@ -51,19 +51,22 @@ describe('the code step', () => {
     assert.equal(run.steps[0].error.details?.line, 3);
   });
 
-  it('a syntax error is refused when the definition is saved, with its pointer, line and column', async () => {
-    const res = await suite.stack.call('POST', '/v1/workflows', {
+  it('a syntax error is refused when the definition is saved (and by the check the console editor calls), with its pointer, line and column', async () => {
+    const definition = {
       name: 'broken code',
       steps: [
         { id: 'code', type: 'code', config: { language: 'javascript', source: 'const a = 1;\nconst b = a +* 2;' } },
       ],
-    });
-    assert.equal(res.status, 400, JSON.stringify(res.body));
-    const problems: { pointer: string; message: string }[] = res.body.errors;
-    const problem = problems.find((p) => p.pointer === '/steps/0/config/source');
-    assert.ok(problem, JSON.stringify(res.body));
-    assert.match(problem.message, /SyntaxError/);
-    assert.match(problem.message, /line 2, column \d+/);
+    };
+    for (const path of ['/v1/workflows', '/v1/workflows/validate']) {
+      const res = await suite.stack.call('POST', path, definition);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      const problems: { pointer: string; message: string }[] = res.body.errors;
+      const problem = problems.find((p) => p.pointer === '/steps/0/config/source');
+      assert.ok(problem, JSON.stringify(res.body));
+      assert.match(problem.message, /SyntaxError/);
+      assert.match(problem.message, /line 2, column \d+/);
+    }
   });
 
   const breaches: [name: string, source: string, limit: string][] = [
