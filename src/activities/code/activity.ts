@@ -17,13 +17,16 @@ export function createCodeExecute(deps: Pick<ConnectorDeps, 'code' | 'maxOutputB
   const { maxMs, maxMemoryMb } = deps.code ?? DEFAULT_CODE_LIMITS;
   const sandbox = sharedSandbox(maxMemoryMb);
   return async (config: CodeConfig, ctx: ExecuteContext): Promise<unknown> => {
-    const answer = await sandbox.run({
-      source: config.source,
-      context: ctx.input.context ?? null,
-      input: config.input ?? null,
-      maxMs,
-      maxOutputBytes: deps.maxOutputBytes ?? 8 * 1024 * 1024,
-    });
+    const answer = await sandbox.run(
+      {
+        source: config.source,
+        context: ctx.input.context ?? null,
+        input: config.input ?? null,
+        maxMs,
+        maxOutputBytes: deps.maxOutputBytes ?? 8 * 1024 * 1024,
+      },
+      ctx.signal,
+    );
     if (answer.ok) return JSON.parse(answer.json);
     throw codeFailure(answer.error);
   };

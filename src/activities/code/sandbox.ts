@@ -50,18 +50,20 @@ export class CodeSandbox {
     readonly size = Math.min(4, Math.max(1, availableParallelism())),
   ) {}
 
-  /** Runs one call; the answer is never a rejection. */
-  run(job: CodeJob): Promise<CodeAnswer> {
+  /** Runs one call; the answer is never a rejection. A call still queued when `signal` aborts is dropped. */
+  run(job: CodeJob, signal?: AbortSignal): Promise<CodeAnswer> {
     return new Promise((resolve) => {
       const slot = this.idle.pop() ?? (this.slots.size < this.size ? this.spawn() : undefined);
-      if (slot) this.dispatch(slot, job, resolve);
-      else this.queue.push({ job, resolve });
+      if (slot) return this.dispatch(slot, job, resolve);
+      const queued = { job, resolve };
+      this.queue.push(queued);
+      signal?.addEventListener('abort', () => {
+        const at = this.queue.indexOf(queued);
+        if (at < 0) return;
+        this.queue.splice(at, 1);
+        resolve(fault('the step ended before a sandbox thread was free'));
+      });
     });
-  }
-
-  /** Ends every thread (the process's exit does too: idle threads do not keep it alive). */
-  async close(): Promise<void> {
-    await Promise.all([...this.slots].map((slot) => this.drop(slot, fault('the sandbox is closing'))));
   }
 
   private spawn(): Slot {
