@@ -127,6 +127,8 @@ const limit = (which: CodeLimit, message: string): CodeAnswer => ({
   error: { code: 'CODE_LIMIT', limit: which, message },
 });
 
+const MAX_MESSAGE_CHARS = 2000;
+
 /** What the step's code threw: a limit QuickJS enforced, or the code's own error with its line. */
 function failure(thrown: unknown, interrupted: boolean): CodeAnswer {
   const { name, message, stack } = describe(thrown);
@@ -139,7 +141,8 @@ function failure(thrown: unknown, interrupted: boolean): CodeAnswer {
     ok: false,
     error: {
       code: 'CODE_ERROR',
-      message: `${name ? `${name}: ` : ''}${message}${line === undefined ? '' : ` (line ${line})`}`,
+      // Bounded: the message goes into the run's history and the dead letter.
+      message: `${name ? `${name}: ` : ''}${message.slice(0, MAX_MESSAGE_CHARS)}${line === undefined ? '' : ` (line ${line})`}`,
       ...(line === undefined ? {} : { line }),
     },
   };
