@@ -1,4 +1,4 @@
-// `npm run bench [-- interpreter trigger fanout parked scaleout cluster profile]`: each benchmark starts what
+// `npm run bench [-- interpreter trigger fanout code parked scaleout cluster profile]`: each benchmark starts what
 // it needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
 // BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
@@ -13,6 +13,7 @@ import type { RunInput } from '../src/workflows/messages.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { clusterBench } from './cluster.js';
+import { codeBench } from './code.js';
 import { profileBench } from './profile.js';
 import {
   cpuMs,
@@ -447,6 +448,15 @@ try {
   if (wanted('interpreter')) await interpreterBench();
   if (wanted('trigger')) await triggerBench();
   if (wanted('fanout')) await fanoutBench();
+  if (wanted('code'))
+    await codeBench({
+      client: infra.client,
+      workerPid: workers[0]?.pid ?? 0,
+      serverPid: infra.serverPid,
+      rounds: ROUNDS,
+      perRound: PER_ROUND,
+      inFlight: IN_FLIGHT,
+    });
   if (wanted('scaleout')) await scaleoutBench();
   // Last: its 5,000 parked runs stay on the server.
   if (wanted('parked')) await parkedBench();

@@ -1,10 +1,9 @@
 import type { Repos } from '../db/repos.js';
-import type { Metrics } from '../shared/metrics.js';
 import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createExpressionActivities } from './expressions.js';
 import { createTopicAccess, type TopicRules } from './kafka/topic-access.js';
-import type { ConnectorActivity } from './kit.js';
+import type { ConnectorActivity, ConnectorDeps } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
 import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
@@ -21,10 +20,7 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
  */
 export function createActivities(
   deps: Repos,
-  opts: {
-    allowlist: string;
-    metrics?: Metrics;
-    maxOutputBytes?: number;
+  opts: Pick<ConnectorDeps, 'allowlist' | 'metrics' | 'maxOutputBytes' | 'code'> & {
     redisUrl?: string | undefined;
     /** The Kafka topic rules from configuration; grants made through the API are read from the database. */
     topicRules?: Omit<TopicRules, 'stored'>;

@@ -6,6 +6,10 @@ export interface ConnectorDefaults {
   retry: Retry;
   /** Run as a local activity; unset, steps with timeouts up to 30 s do. */
   local?: boolean;
+  /** Config fields taken as written, never rendered as `{{ }}` templates (a code step's source). */
+  verbatim?: string[];
+  /** The activity receives the run context (`trigger`, `steps`, `run`) beside its config. */
+  context?: boolean;
 }
 
 /** What an activity of a connector step receives: the config with expressions already evaluated. */
@@ -28,6 +32,8 @@ export interface ConnectorInput {
   rate?: StepRate;
   /** The slot the step holds on its concurrency key: leased again as each attempt starts. */
   slot?: StepSlot;
+  /** The run context, for the step types that read it (`context` in their defaults). */
+  context?: unknown;
 }
 
 /** A rate-limit key and how many requests it lets out per window. */
@@ -52,4 +58,15 @@ export interface StepSlot {
 export interface ConnectorResult {
   output: unknown;
   attempt: number;
+}
+
+/** The config to render, and the fields its step type takes as written (a code step's source). */
+export function splitVerbatim(
+  config: Record<string, unknown>,
+  fields: string[] | undefined,
+): { template: Record<string, unknown>; verbatim?: Record<string, unknown> } {
+  if (!fields?.length) return { template: config };
+  const template = Object.fromEntries(Object.entries(config).filter(([key]) => !fields.includes(key)));
+  const verbatim = Object.fromEntries(Object.entries(config).filter(([key]) => fields.includes(key)));
+  return { template, verbatim };
 }

@@ -19,6 +19,8 @@ export interface ConnectorDeps {
   connections?: Pick<ConnectionsRepo, 'get'>;
   /** The largest output a step may return (STEP_OUTPUT_MAX_BYTES). */
   maxOutputBytes?: number;
+  /** A code step's time (CODE_MAX_MS) and memory (CODE_MAX_MEMORY_MB) per call. */
+  code?: { maxMs: number; maxMemoryMb: number };
   /**
    * Where a step's rate-limit key is checked right before sending, and paused by an upstream's
    * Retry-After; where a step's concurrency slot is leased again as each attempt starts.

@@ -46,7 +46,7 @@ describe('the connector registry', () => {
     const catalogue = connectorCatalogue();
     assert.deepEqual(
       catalogue.map((c) => c.type),
-      ['http', 'webhook', 'email', 'sql', 'slack', 'kafka'],
+      ['http', 'webhook', 'email', 'sql', 'slack', 'kafka', 'code'],
     );
     for (const entry of catalogue) {
       const checked = validateStep(entry.example);

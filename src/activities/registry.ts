@@ -1,3 +1,4 @@
+import { codeConnector } from './code/definition.js';
 import { emailConnector } from './email/definition.js';
 import { httpConnector, webhookConnector } from './http/definition.js';
 import { kafkaConnector } from './kafka/definition.js';
@@ -17,6 +18,7 @@ export const CONNECTORS = [
   sqlConnector,
   slackConnector,
   kafkaConnector,
+  codeConnector,
 ] as const;
 
 export type ConnectorType = (typeof CONNECTORS)[number]['type'];

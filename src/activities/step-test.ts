@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { render } from '../definitions/expressions.js';
+import { isObject, render } from '../definitions/expressions.js';
 import type { ExpressionLimits } from '../definitions/limits.js';
 import { toMillis } from '../definitions/duration.js';
 import type { Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
+import { splitVerbatim } from './connector.js';
 import type { ConnectorDeps } from './kit.js';
 import { registry } from './registry.js';
 import { redact, redactText } from './secrets.js';
@@ -41,8 +42,10 @@ export async function testStep(
   }
   const nonce = randomUUID();
   let config: unknown;
+  const { template, verbatim } = splitVerbatim(step.config ?? {}, connector.defaults.verbatim);
   try {
-    config = await render(step.config, context, { limits: opts.limits, secretNonce: nonce });
+    const rendered = await render(template, context, { limits: opts.limits, secretNonce: nonce });
+    config = verbatim ? { ...(isObject(rendered) ? rendered : {}), ...verbatim } : rendered;
   } catch (err) {
     return { error: failure(err, []) };
   }
@@ -60,6 +63,7 @@ export async function testStep(
     idempotencyKey: `${id}:${step.id}`,
     secretNonce: nonce,
     ...('connection' in step && step.connection ? { connection: step.connection } : {}),
+    ...(connector.defaults.context ? { context } : {}),
   };
   try {
     const output = await connector.attempt(opts.deps)(input, {

@@ -8,6 +8,7 @@ export const apiConnectorDeps = (deps: ApiDeps): ConnectorDeps => ({
   secrets: deps.secrets,
   connections: deps.connections,
   maxOutputBytes: deps.config.STEP_OUTPUT_MAX_BYTES,
+  code: { maxMs: deps.config.CODE_MAX_MS, maxMemoryMb: deps.config.CODE_MAX_MEMORY_MB },
   metrics: undefined,
   topics: apiTopicAccess(deps),
 });

@@ -17,6 +17,8 @@ export interface ApiDeps extends Repos {
       | 'TEMPORAL_UI_URL'
       | 'HTTP_ALLOWLIST'
       | 'STEP_OUTPUT_MAX_BYTES'
+      | 'CODE_MAX_MS'
+      | 'CODE_MAX_MEMORY_MB'
       | 'API_BODY_LIMIT_BYTES'
       | 'API_JSON_MAX_DEPTH'
       | 'NODE_ENV'

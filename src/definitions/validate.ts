@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONNECTOR_TYPES, registry } from '../activities/registry.js';
+import type { Connector } from '../activities/kit.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
@@ -118,7 +119,9 @@ function checkExpressions(step: Step, pointer: string, problems: DefinitionProbl
     if (error) problems.push({ pointer: `${pointer}/${field}`, message: `expression ${error}` });
   }
   if (!('config' in step) || step.type === 'transform') return;
-  for (const t of templateExpressions(step.config, `${pointer}/config`)) {
+  const verbatim = registry.get(step.type)?.defaults.verbatim ?? [];
+  const templates = Object.fromEntries(Object.entries(step.config ?? {}).filter(([key]) => !verbatim.includes(key)));
+  for (const t of templateExpressions(templates, `${pointer}/config`)) {
     const error = expressionProblem(t.expression);
     if (error)
       problems.push({ pointer: t.pointer, message: `expression in {{ ${t.expression.slice(0, 80)} }}: ${error}` });
@@ -137,7 +140,7 @@ function expressionProblem(expression: string): string | undefined {
 function checkConnectorStep(step: ConnectorStep, pointer: string, problems: DefinitionProblem[]): void {
   const connector = registry.get(step.type);
   if (!connector) return;
-  checkConnectorConfig(connector.configSchema, step.config, `${pointer}/config`, problems);
+  checkConnectorConfig(connector, step.config, `${pointer}/config`, problems);
   if (step.connection !== undefined && !connector.connection)
     problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step takes no connection` });
   if (step.connection === undefined && connector.connection?.required) {
@@ -150,15 +153,18 @@ function checkConnectorStep(step: ConnectorStep, pointer: string, problems: Defi
 
 /** Connector config may hold templates whose type is known only at run time: those are not judged. */
 function checkConnectorConfig(
-  schema: z.ZodType,
+  connector: Pick<Connector, 'configSchema' | 'defaults'>,
   config: Record<string, unknown>,
   pointer: string,
   problems: DefinitionProblem[],
 ): void {
-  const parsed = schema.safeParse(config);
+  const parsed = connector.configSchema.safeParse(config);
   if (parsed.success) return;
+  const verbatim = connector.defaults.verbatim ?? [];
   for (const issue of parsed.error.issues) {
-    if (isTemplate(valueAt(config, issue.path))) continue;
+    const field = issue.path[0];
+    const asWritten = typeof field === 'string' && verbatim.includes(field);
+    if (!asWritten && isTemplate(valueAt(config, issue.path))) continue;
     problems.push({ pointer: `${pointer}${toPointer(issue.path)}`, message: issue.message });
   }
 }

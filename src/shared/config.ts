@@ -106,6 +106,10 @@ export const ConfigSchema = z
       .int()
       .positive()
       .default(8 * 1024 * 1024),
+    /** A code step's time per call, through QuickJS's interrupt handler (CODE_LIMIT past it). */
+    CODE_MAX_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    /** A code step's memory per call: the sandbox's WebAssembly memory cannot grow past it (CODE_LIMIT). */
+    CODE_MAX_MEMORY_MB: z.coerce.number().int().min(8).max(1024).default(64),
     /** Payloads larger than this are kept in PostgreSQL, and Temporal history holds a reference (claim-check). */
     CLAIM_CHECK_THRESHOLD_BYTES: z.coerce.number().int().positive().max(1_572_864).default(16_384),
     /** Memory for claim-checked payloads recently stored or read, per process. */

@@ -54,6 +54,8 @@ export async function createWorker(deps: {
       | 'WORKFLOW_BUNDLE_PATH'
       | 'HTTP_ALLOWLIST'
       | 'STEP_OUTPUT_MAX_BYTES'
+      | 'CODE_MAX_MS'
+      | 'CODE_MAX_MEMORY_MB'
       | 'REDIS_URL'
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
@@ -93,6 +95,7 @@ export async function createWorker(deps: {
         allowlist: config.HTTP_ALLOWLIST,
         metrics: deps.metrics,
         maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
+        code: { maxMs: config.CODE_MAX_MS, maxMemoryMb: config.CODE_MAX_MEMORY_MB },
         redisUrl: config.REDIS_URL,
         topicRules: topicRulesOf(config),
       }),

@@ -8,10 +8,10 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import type { ConnectorActivities } from '../activities/activities.js';
-import type { ConnectorResult } from '../activities/connector.js';
+import { splitVerbatim, type ConnectorResult } from '../activities/connector.js';
 import { LEGACY_CONNECTOR_DEFAULTS } from '../activities/defaults.js';
 import { toMillis } from '../definitions/duration.js';
-import { LATER, renderNow } from '../definitions/expressions.js';
+import { isObject, LATER, renderNow } from '../definitions/expressions.js';
 import type { ConnectorStep } from '../definitions/schema.js';
 import type { StepContext, StepOutcome } from './context.js';
 import { attemptsOf, StepFailure, toStepError } from './errors.js';
@@ -32,9 +32,11 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
   // A nonce per render: only references made by this render's `$secret()` calls are resolved.
   const secretNonce = scope.run.since(REVISIONS.boundedRuns) ? uuid4() : undefined;
   const evaluation = { ...scope.run.evaluation, secretNonce };
-  const now = renderNow(step.config, scope.context(), evaluation);
-  const config = now === LATER ? await scope.run.render(step.config, scope.context(), evaluation) : now;
   const defaults = (identity.connectors ?? LEGACY_CONNECTOR_DEFAULTS)[step.type];
+  const { template, verbatim } = splitVerbatim(step.config, defaults?.verbatim);
+  const now = renderNow(template, scope.context(), evaluation);
+  const rendered = now === LATER ? await scope.run.render(template, scope.context(), evaluation) : now;
+  const config = verbatim ? { ...(isObject(rendered) ? rendered : {}), ...verbatim } : rendered;
   if (!defaults)
     throw new StepFailure(
       { code: 'UNKNOWN_CONNECTOR', message: `this run started before step type '${step.type}' existed` },
@@ -79,6 +81,7 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
     ...(step.connection ? { connection: step.connection } : {}),
     ...(rate ? { rate } : {}),
     ...(slot ? { slot } : {}),
+    ...(defaults.context ? { context: scope.context() } : {}),
   };
   try {
     const result: ConnectorResult = await activities[step.type](input);

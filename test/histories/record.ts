@@ -72,6 +72,30 @@ const scenarios: Record<
     },
     payload: { values: [1, 2, 3], name: 'ada' },
   },
+  'code-step': {
+    definition: {
+      name: 'code',
+      steps: [
+        {
+          id: 'sum',
+          type: 'code',
+          config: {
+            language: 'javascript',
+            input: '{{ trigger.values }}',
+            source: 'return input.reduce((s, v) => s + v, ctx.trigger.base);',
+          },
+        },
+        {
+          id: 'thrown',
+          type: 'code',
+          config: { language: 'javascript', source: 'throw new Error("no");' },
+          onError: 'continue',
+        },
+        transform('done', '{ "sum": steps.sum.output, "thrown": steps.thrown.error.code }'),
+      ],
+    },
+    payload: { values: [1, 2, 3], base: 10 },
+  },
   linear: {
     definition: {
       name: 'linear',
