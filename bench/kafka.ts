@@ -66,7 +66,6 @@ try {
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
       KAFKA_BROKERS: broker.brokers,
       KAFKA_GROUP_ID: 'bench',
-      KAFKA_FROM_BEGINNING: 'true',
       KAFKA_REFRESH_MS: '500',
       TRIGGERS_METRICS_PORT: '0',
       LOG_LEVEL: 'info',

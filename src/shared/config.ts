@@ -128,8 +128,6 @@ export const ConfigSchema = z
     KAFKA_SASL_PASSWORD: z.string().optional(),
     /** Where failed messages go; unset: `<topic>.dlq` beside each topic. */
     KAFKA_DLQ_TOPIC: z.string().optional(),
-    /** A group that has no committed offset on a topic starts at its beginning (true) or its end (false). */
-    KAFKA_FROM_BEGINNING: z.stringbool().default(false),
     /** Messages larger than this (key, value and headers) go to the dead-letter topic; also bounds each fetch. */
     KAFKA_MAX_MESSAGE_BYTES: z.coerce
       .number()
