@@ -50,7 +50,8 @@ const HEARTBEAT_EVERY_MS = 1_000;
 export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: EachBatchPayload): Promise<void> {
   const { batch } = payload;
   const size = deps.config.KAFKA_BATCH_SIZE;
-  const triggers = (await deps.reader.read()).filter((t) => t.config.topic === batch.topic);
+  const triggers = await triggersOf(deps, payload);
+  if (!triggers) return;
   for (let i = 0; i < batch.messages.length; i += size) {
     if (!payload.isRunning() || payload.isStale()) return;
     const slice = batch.messages.slice(i, i + size);
@@ -70,6 +71,22 @@ export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: 
       await payload.heartbeat();
     } catch {
       return; // the group rebalances: the rest of the batch goes to the partition's next owner, from this commit
+    }
+  }
+}
+
+/**
+ * The topic's active triggers, read now that the batch is fetched. While the database cannot
+ * answer, the read is retried with backoff, heartbeating; undefined when the batch went stale.
+ */
+async function triggersOf(deps: BatchDeps, payload: EachBatchPayload): Promise<KafkaTriggerRow[] | undefined> {
+  const { topic } = payload.batch;
+  for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    try {
+      return (await heartbeatingWhile(payload, deps.reader.read())).filter((t) => t.config.topic === topic);
+    } catch (err) {
+      deps.logger.warn({ err, topic }, 'cannot read the Kafka triggers: the batch waits until it can');
+      if (!(await waitHeartbeating(payload, delay))) return undefined;
     }
   }
 }
