@@ -60,9 +60,11 @@ export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: 
     const mine = (m: KafkaMessage) => triggers.filter((t) => isAfterStart(t, batch.partition, m.offset));
     const actions = (await Promise.all(slice.map((m) => plan(deps, mine(m), batch.topic, batch.partition, m)))).flat();
     if (!(await settle(deps, payload, actions))) return;
-    payload.resolveOffset(last.offset);
     const next = (BigInt(last.offset) + 1n).toString();
+    // Resolved only once committed: a slice whose commit failed is fetched again, redone (starting
+    // nothing new) and committed then, rather than left uncommitted behind the consumer's position.
     if (!(await commit(deps, consumer, batch.topic, batch.partition, next))) return;
+    payload.resolveOffset(last.offset);
     deps.metrics.lag.set(
       { topic: batch.topic, partition: batch.partition },
       Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
