@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import { kafkaSkipReason } from '../helpers/kafka.js';
 import { waitFor } from '../helpers/ports.js';
 import { report } from './cluster.js';
-import { GROUP, useKafkaCluster } from './kafka-suite.js';
+import { useKafkaCluster } from './kafka-suite.js';
 
 describe(
   'faults: a Kafka trigger saved before its consumer group ever joined (a real broker)',
@@ -21,14 +21,7 @@ describe(
         async () => (k.perMessage(path).size >= 60 ? true : undefined),
         120_000,
       );
-      await waitFor(
-        'every offset committed',
-        async () => ((await k.committedTotal('signups')) === 70 ? true : undefined),
-        60_000,
-      ).catch(async (err: unknown) => {
-        const committed = JSON.stringify(await k.broker.committed(GROUP, 'signups'));
-        throw new Error(`${String(err)}; committed ${committed}; ${replica.output().slice(-4000)}`);
-      });
+      await k.allCommitted('signups', 70);
       await new Promise((r) => setTimeout(r, 2000)); // a late second run would have posted by now
       const requests = k.assertOncePerMessage(path, 10, 70);
       report('kafka trigger before the first join', { produced: 70, beforeTrigger: 10, requests });

@@ -88,11 +88,7 @@ describe(
         throw new Error(`${String(err)}; ${posted()} posted; ${survivor.output().slice(-2000)}`);
       });
       step('every run posted');
-      await waitFor(
-        'every offset committed',
-        async () => ((await k.committedTotal(TOPIC)) === MESSAGES ? true : undefined),
-        60_000,
-      );
+      await k.allCommitted(TOPIC, MESSAGES);
       await new Promise((r) => setTimeout(r, 3000)); // a late second run would have posted by now
 
       const counts = {

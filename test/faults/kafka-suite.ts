@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { mintToken } from '../../src/shared/tokens.js';
+import type { Producer } from 'kafkajs';
 import { startKafka, type KafkaBroker } from '../helpers/kafka.js';
+import { waitFor } from '../helpers/ports.js';
 import { startTriggerService, type TriggerService } from '../helpers/trigger-service.js';
 import { api, useCluster } from './cluster.js';
 
@@ -24,8 +26,11 @@ export function useKafkaCluster() {
     AUTH_HS256_SECRET: SECRET,
   }));
   const replicas: TriggerService[] = [];
+  // Idempotent: a send retried on a slow machine must not write a message twice, or it would be two.
+  let producer: Producer | undefined;
   after(async () => {
     for (const r of replicas) await r.kill();
+    await producer?.disconnect().catch(() => undefined);
     await broker?.stop();
   });
   const kafka = (): KafkaBroker => {
@@ -49,6 +54,12 @@ export function useKafkaCluster() {
     }
     return counts;
   };
+
+  /** The group's committed offsets on a topic, summed over its partitions (0 when none). */
+  const committedTotal = async (topic: string): Promise<number> =>
+    Object.values(await kafka().committed(GROUP, topic))
+      .filter((o) => o >= 0)
+      .reduce((a, b) => a + b, 0);
 
   return {
     get cluster() {
@@ -91,12 +102,32 @@ export function useKafkaCluster() {
       return path;
     },
 
-    /** Produces the messages numbered from..to-1 (`{"n": …}`, keyed so they spread over the partitions). */
-    produce: (topic: string, from: number, to: number) =>
-      kafka().produce(
-        topic,
-        Array.from({ length: to - from }, (_, i) => ({ key: `m-${from + i}`, value: JSON.stringify({ n: from + i }) })),
-      ),
+    /** Produces the messages numbered from..to-1 (`{"n": …}`, keyed so they spread over the partitions), each once. */
+    async produce(topic: string, from: number, to: number): Promise<void> {
+      if (!producer) {
+        producer = kafka().kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        await producer.connect();
+      }
+      const messages = Array.from({ length: to - from }, (_, i) => ({
+        key: `m-${from + i}`,
+        value: JSON.stringify({ n: from + i }),
+      }));
+      for (let i = 0; i < messages.length; i += 500)
+        await producer.send({ topic, messages: messages.slice(i, i + 500), acks: -1 });
+    },
+
+    /** Waits until the group has committed every message of the topic, which must hold `produced` messages. */
+    async allCommitted(topic: string, produced: number): Promise<void> {
+      const end = async () => (await kafka().admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+      assert.equal(await end(), produced, 'each message was written once');
+      await waitFor(
+        'every offset committed',
+        async () => ((await committedTotal(topic)) === produced ? true : undefined),
+        60_000,
+      ).catch(async (err: unknown) => {
+        throw new Error(`${String(err)}; committed ${JSON.stringify(await kafka().committed(GROUP, topic))}`);
+      });
+    },
 
     /** Asserts each message numbered from..to-1 reached `path` exactly once, and no other did; the requests to it. */
     assertOncePerMessage(path: string, from: number, to: number): number {
@@ -111,12 +142,7 @@ export function useKafkaCluster() {
       return suite.receiver.requestsTo(path).length;
     },
 
-    /** The group's committed offsets on a topic, summed over its partitions (0 when none). */
-    async committedTotal(topic: string): Promise<number> {
-      return Object.values(await kafka().committed(GROUP, topic))
-        .filter((o) => o >= 0)
-        .reduce((a, b) => a + b, 0);
-    },
+    committedTotal,
 
     async groupState(): Promise<string> {
       return (await kafka().admin.describeGroups([GROUP])).groups[0]?.state ?? 'unknown';
