@@ -81,8 +81,10 @@ export function useKafkaCluster() {
       return replica;
     },
 
-    /** A tenant's workflow whose one step posts the message it was started for to `/k/<label>`, and its Kafka trigger; the receiver path. */
-    async addTrigger(tenant: string, topic: string, label: string): Promise<string> {
+    as,
+
+    /** A tenant's workflow whose one step posts the message it was started for to `/k/<label>`, and its Kafka trigger; the receiver path and the trigger's id. */
+    async addTrigger(tenant: string, topic: string, label: string): Promise<{ path: string; id: string }> {
       const path = `/k/${label}`;
       suite.receiver.accept(path);
       const wf = await as(tenant, 'POST', '/v1/workflows', {
@@ -99,7 +101,7 @@ export function useKafkaCluster() {
       assert.equal(wf.status, 201, JSON.stringify(wf.body));
       const trigger = await as(tenant, 'POST', `/v1/workflows/${wf.body.id}/triggers`, { type: 'kafka', topic });
       assert.equal(trigger.status, 201, JSON.stringify(trigger.body));
-      return path;
+      return { path, id: trigger.body.id as string };
     },
 
     /** Produces the messages numbered from..to-1 (`{"n": …}`, keyed so they spread over the partitions), each once. */
@@ -129,15 +131,17 @@ export function useKafkaCluster() {
       });
     },
 
-    /** Asserts each message numbered from..to-1 reached `path` exactly once, and no other did; the requests to it. */
-    assertOncePerMessage(path: string, from: number, to: number): number {
+    /** Asserts each message numbered in `ranges` ([from, to) each) reached `path` exactly once, and no other did; the requests to it. */
+    assertOncePerMessage(path: string, ...ranges: [number, number][]): number {
       const counts = perMessage(path);
-      const wrong = [...counts].filter(([n, count]) => n < from || n >= to || count !== 1);
-      const missing = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => !counts.has(n));
+      const expected = ranges.flatMap(([from, to]) => Array.from({ length: to - from }, (_, i) => from + i));
+      const wanted = new Set(expected);
+      const wrong = [...counts].filter(([n, count]) => !wanted.has(n) || count !== 1);
+      const missing = expected.filter((n) => !counts.has(n));
       assert.deepEqual(
         { wrong: wrong.slice(0, 10), missing: missing.slice(0, 10), missingCount: missing.length },
         { wrong: [], missing: [], missingCount: 0 },
-        `${path}: every message ${from}..${to - 1} once, no other`,
+        `${path}: every message of ${JSON.stringify(ranges)} once, no other`,
       );
       return suite.receiver.requestsTo(path).length;
     },
