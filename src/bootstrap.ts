@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './shared/metrics.js';
 import { setupTracing, type Tracing } from './shared/tracing.js';
 import { connectClient, connectWorker, createCodecs, type Codecs } from './temporal/connection.js';
 import { createWorker, installRuntimeLogger } from './worker/worker.js';
+import { createKafka } from './triggers/kafka-client.js';
 
 export interface BootstrapOptions {
   logger: Logger;
@@ -90,7 +91,8 @@ export async function bootstrap(config: Config, opts: BootstrapOptions): Promise
   // On the worker's connection, the runs the API triggers start eagerly on this worker.
   const temporal = await connectClient(config, codecs, connection);
   if (!opts.connection) closers.unshift(() => temporal.connection.close());
-  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, payloadRing, logger, metrics };
+  const kafka = config.KAFKA_BROKERS ? createKafka(config, logger) : undefined;
+  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, payloadRing, logger, metrics, kafka };
   const api = await startApiAs(opts.api, deps, config, closers);
   const workerDone = worker?.run();
   if (worker) logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');

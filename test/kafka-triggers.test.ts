@@ -140,7 +140,7 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     await broker.createTopic('legacy_events');
     const wf = await createWorkflow(stack, echo('Legacy'));
     // As stored before the topic rules: the API would refuse it now.
-    const legacy = await stack.deps.triggers.createKafka('default', wf, { topic: 'legacy_events' });
+    const legacy = await stack.deps.triggers.createKafka('default', wf, { topic: 'legacy_events' }, null);
     await waitFor(
       'the trigger service to leave the trigger out',
       async () =>

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
 import type { Pool } from '../db/pool.js';
 import type { Repos } from '../db/repos.js';
 import type { Config, RunLimitSettings } from '../shared/config.js';
@@ -46,6 +47,8 @@ export interface ApiDeps extends Repos {
   ring?: KeyRing;
   /** The payload key ring (PAYLOAD_KEYS), only with ENCRYPT_PAYLOADS: serves /codec for the Temporal Web UI. */
   payloadRing?: KeyRing;
+  /** The broker of Kafka triggers (KAFKA_BROKERS), when configured: a trigger's start is read from it when it is saved. */
+  kafka?: Kafka;
   /** Omitted: no rate limits (tests of other things). */
   rateLimits?: RateLimits;
 }

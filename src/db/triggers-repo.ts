@@ -21,15 +21,22 @@ export interface TriggerRow extends TriggerBase {
   config: ScheduleSettings;
 }
 
+/** Partition → offset: where a Kafka trigger starts on each partition of its topic (a partition not named: at 0). */
+export type StartOffsets = Record<string, string>;
+
 /** A Kafka trigger: the trigger service consumes its topic. */
 export interface KafkaTriggerRow extends TriggerBase {
   type: 'kafka';
   config: KafkaSettings;
+  /** When its start was recorded (created, resumed, moved to another topic); null: stored before starts were. */
+  startAt: Date | null;
+  /** Its start on each partition; null: not known yet (the broker could not be asked), or no start (startAt null). */
+  startOffsets: StartOffsets | null;
 }
 
 export type AnyTriggerRow = TriggerRow | KafkaTriggerRow;
 
-const COLUMNS = `id, tenant_id AS "tenantId", workflow_id AS "workflowId", type, version, config, paused, created_at AS "createdAt", updated_at AS "updatedAt"`;
+const COLUMNS = `id, tenant_id AS "tenantId", workflow_id AS "workflowId", type, version, config, paused, created_at AS "createdAt", updated_at AS "updatedAt", kafka_start_at AS "startAt", kafka_start AS "startOffsets"`;
 
 /** Triggers (schedules, Kafka topics) of workflows, scoped to one tenant (the trigger service alone reads across tenants). */
 export function createTriggersRepo(pool: Pool) {
@@ -44,10 +51,17 @@ export function createTriggersRepo(pool: Pool) {
       return row;
     },
 
-    async createKafka(tenantId: string, workflowId: string, config: KafkaSettings): Promise<KafkaTriggerRow> {
+    /** Stores a Kafka trigger starting at `start` (null: at its creation time, looked up by the trigger service). */
+    async createKafka(
+      tenantId: string,
+      workflowId: string,
+      config: KafkaSettings,
+      start: StartOffsets | null,
+    ): Promise<KafkaTriggerRow> {
       const { rows } = await pool.query<KafkaTriggerRow>(
-        `INSERT INTO triggers (tenant_id, id, workflow_id, type, version, config) VALUES ($1, $2, $3, 'kafka', $4, $5) RETURNING ${COLUMNS}`,
-        [tenantId, randomUUID(), workflowId, config.version ?? null, config],
+        `INSERT INTO triggers (tenant_id, id, workflow_id, type, version, config, kafka_start_at, kafka_start)
+         VALUES ($1, $2, $3, 'kafka', $4, $5, now(), $6) RETURNING ${COLUMNS}`,
+        [tenantId, randomUUID(), workflowId, config.version ?? null, config, start],
       );
       const row = rows[0];
       if (!row) throw new AppError({ code: 'INTERNAL', message: 'the trigger was not stored' });
@@ -57,7 +71,8 @@ export function createTriggersRepo(pool: Pool) {
     /** Every Kafka trigger that is not paused and whose workflow is not archived, of every tenant. */
     async listActiveKafka(): Promise<KafkaTriggerRow[]> {
       const { rows } = await pool.query<KafkaTriggerRow>(
-        `SELECT t.id, t.tenant_id AS "tenantId", t.workflow_id AS "workflowId", t.type, t.version, t.config, t.paused, t.created_at AS "createdAt", t.updated_at AS "updatedAt"
+        `SELECT t.id, t.tenant_id AS "tenantId", t.workflow_id AS "workflowId", t.type, t.version, t.config, t.paused, t.created_at AS "createdAt", t.updated_at AS "updatedAt",
+                t.kafka_start_at AS "startAt", t.kafka_start AS "startOffsets"
            FROM triggers t JOIN workflows w ON w.tenant_id = t.tenant_id AND w.id = t.workflow_id
           WHERE t.type = 'kafka' AND NOT t.paused AND w.archived_at IS NULL ORDER BY t.created_at, t.id`,
       );
@@ -87,20 +102,38 @@ export function createTriggersRepo(pool: Pool) {
       return rows;
     },
 
+    /** Changes a trigger; `start` (a Kafka trigger resumed or moved to another topic) records a new start, now. */
     async update(
       tenantId: string,
       id: string,
-      change: { config?: ScheduleSettings | KafkaSettings; paused?: boolean },
+      change: { config?: ScheduleSettings | KafkaSettings; paused?: boolean; start?: { offsets: StartOffsets | null } },
     ): Promise<AnyTriggerRow> {
       const { rows } = await pool.query<AnyTriggerRow>(
         `UPDATE triggers SET config = COALESCE($3, config), version = CASE WHEN $3::jsonb IS NULL THEN version ELSE ($3::jsonb->>'version')::integer END,
-           paused = COALESCE($4, paused), updated_at = now()
+           paused = COALESCE($4, paused), updated_at = now(),
+           kafka_start_at = CASE WHEN $5 THEN now() ELSE kafka_start_at END,
+           kafka_start = CASE WHEN $5 THEN $6::jsonb ELSE kafka_start END
           WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-        [tenantId, id, change.config ?? null, change.paused ?? null],
+        [
+          tenantId,
+          id,
+          change.config ?? null,
+          change.paused ?? null,
+          change.start !== undefined,
+          change.start?.offsets ?? null,
+        ],
       );
       const row = rows[0];
       if (!row) throw notFound('trigger', id);
       return row;
+    },
+
+    /** Stores the offsets a start recorded without them was found at; a start recorded since (resumed, moved) is kept. */
+    async resolveKafkaStart(tenantId: string, id: string, at: Date, offsets: StartOffsets): Promise<void> {
+      await pool.query(
+        `UPDATE triggers SET kafka_start = $4 WHERE tenant_id = $1 AND id = $2 AND date_trunc('milliseconds', kafka_start_at) = $3 AND kafka_start IS NULL`,
+        [tenantId, id, at, offsets],
+      );
     },
 
     async remove(tenantId: string, id: string): Promise<void> {

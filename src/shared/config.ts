@@ -146,8 +146,6 @@ export const ConfigSchema = z
      * `tenant=topic` entries, a topic ending in `*` granting a prefix (`acme=orders,acme=shared.*`).
      */
     KAFKA_TOPIC_GRANTS: z.string().default(''),
-    /** A group that has no committed offset on a topic starts at its beginning (true) or its end (false). */
-    KAFKA_FROM_BEGINNING: z.stringbool().default(false),
     /** Messages larger than this (key, value and headers) go to the dead-letter topic; also bounds each fetch. */
     KAFKA_MAX_MESSAGE_BYTES: z.coerce
       .number()
@@ -161,7 +159,7 @@ export const ConfigSchema = z
     KAFKA_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
     /** How long the group waits for a silent trigger service before giving its partitions to another (ms). */
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
-    /** How often the trigger service re-reads the active Kafka triggers (ms). */
+    /** How often the trigger service re-reads the topics of the active Kafka triggers (ms); it reads the triggers themselves after each fetch. */
     KAFKA_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
     /** The trigger service's /metrics port (0: none). */
     TRIGGERS_METRICS_PORT: port.default(9466),

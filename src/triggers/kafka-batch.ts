@@ -11,6 +11,8 @@ import { deadLetterRecord } from './kafka-dead-letter-record.js';
 import { decodeMessage, type TriggerMessage } from './kafka-message.js';
 import type { KafkaMetrics } from './kafka-metrics.js';
 import { startKafkaRun } from './kafka-start.js';
+import { isAfterStart } from './kafka-start-offsets.js';
+import type { TriggerReader } from './kafka-trigger-reader.js';
 
 export interface BatchDeps {
   api: ApiDeps;
@@ -18,8 +20,8 @@ export interface BatchDeps {
   logger: Logger;
   metrics: KafkaMetrics;
   producer: Producer;
-  /** The active triggers of a topic, as last read. */
-  triggersOf(topic: string): KafkaTriggerRow[];
+  /** The active triggers, read after each batch is fetched. */
+  reader: TriggerReader;
 }
 
 /** One thing a message makes happen: a run to start, or a dead letter to write. Done once, retried until done. */
@@ -34,43 +36,90 @@ const HEARTBEAT_EVERY_MS = 1_000;
 
 /**
  * Handles a fetched batch slice by slice (KAFKA_BATCH_SIZE messages at once): every action of a
- * slice is accepted (runs started, dead letters written) before its offsets are committed. While
- * an action cannot be done (Temporal or the broker unreachable) the partition is paused and the
- * slice retried with backoff, heartbeating so the group keeps the partition here. A batch that
- * went stale (a rebalance) stops uncommitted: its next owner starts the same run ids again, which
- * Temporal refuses as duplicates.
+ * slice is accepted (runs started, dead letters written) before its offsets are committed, so a
+ * crash redoes at most one slice, whose derived run ids Temporal refuses as duplicates. The
+ * triggers are read once the batch is fetched, so each message meets every trigger saved before
+ * it was produced; a trigger takes only the messages at or past its start.
+ *
+ * While an action cannot be done (Temporal or the broker unreachable) the partition is paused and
+ * the slice retried with backoff, heartbeating so the group keeps the partition here. When the
+ * group rebalances, the slice under way finishes and is committed (the generation is still
+ * current), and the rest of the batch is given up to the partition's next owner, which resumes at
+ * that commit; a slice that cannot finish stops uncommitted and its next owner redoes it.
  */
 export async function handleBatch(deps: BatchDeps, consumer: Consumer, payload: EachBatchPayload): Promise<void> {
   const { batch } = payload;
   const size = deps.config.KAFKA_BATCH_SIZE;
+  const triggers = await triggersOf(deps, payload);
+  if (!triggers) return;
   for (let i = 0; i < batch.messages.length; i += size) {
     if (!payload.isRunning() || payload.isStale()) return;
     const slice = batch.messages.slice(i, i + size);
     const last = slice.at(-1);
     if (!last) return;
-    const actions = (await Promise.all(slice.map((m) => plan(deps, batch.topic, batch.partition, m)))).flat();
+    const mine = (m: KafkaMessage) => triggers.filter((t) => isAfterStart(t, batch.partition, m.offset));
+    const actions = (await Promise.all(slice.map((m) => plan(deps, mine(m), batch.topic, batch.partition, m)))).flat();
     if (!(await settle(deps, payload, actions))) return;
-    payload.resolveOffset(last.offset);
     const next = (BigInt(last.offset) + 1n).toString();
-    try {
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-    } catch (err) {
-      deps.logger.warn(
-        { err, topic: batch.topic, partition: batch.partition },
-        'offset commit failed; the messages will be delivered again and start no second run',
-      );
-      return;
-    }
+    // Resolved only once committed: a slice whose commit failed is fetched again, redone (starting
+    // nothing new) and committed then, rather than left uncommitted behind the consumer's position.
+    if (!(await commit(deps, consumer, batch.topic, batch.partition, next))) return;
+    payload.resolveOffset(last.offset);
     deps.metrics.lag.set(
       { topic: batch.topic, partition: batch.partition },
       Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(next))),
     );
-    await payload.heartbeat();
+    try {
+      await payload.heartbeat();
+    } catch {
+      return; // the group rebalances: the rest of the batch goes to the partition's next owner, from this commit
+    }
   }
 }
 
-/** What a message makes happen: for each active trigger of its topic, a run, nothing, or a dead letter. */
-async function plan(deps: BatchDeps, topic: string, partition: number, raw: KafkaMessage): Promise<Action[]> {
+/**
+ * The topic's active triggers, read now that the batch is fetched. While the database cannot
+ * answer, the read is retried with backoff, heartbeating; undefined when the batch went stale.
+ */
+async function triggersOf(deps: BatchDeps, payload: EachBatchPayload): Promise<KafkaTriggerRow[] | undefined> {
+  const { topic } = payload.batch;
+  for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+    try {
+      return (await heartbeatingWhile(payload, deps.reader.read())).filter((t) => t.config.topic === topic);
+    } catch (err) {
+      deps.logger.warn({ err, topic }, 'cannot read the Kafka triggers: the batch waits until it can');
+      if (!(await waitHeartbeating(payload, delay))) return undefined;
+    }
+  }
+}
+
+async function commit(
+  deps: BatchDeps,
+  consumer: Consumer,
+  topic: string,
+  partition: number,
+  offset: string,
+): Promise<boolean> {
+  try {
+    await consumer.commitOffsets([{ topic, partition, offset }]);
+    return true;
+  } catch (err) {
+    deps.logger.warn(
+      { err, topic, partition },
+      'offset commit failed; the messages will be delivered again and start no second run',
+    );
+    return false;
+  }
+}
+
+/** What a message makes happen: for each of the given triggers (its topic's, started by then), a run, nothing, or a dead letter. */
+async function plan(
+  deps: BatchDeps,
+  triggers: KafkaTriggerRow[],
+  topic: string,
+  partition: number,
+  raw: KafkaMessage,
+): Promise<Action[]> {
   deps.metrics.messagesIn.inc({ topic });
   const decoded = decodeMessage(topic, partition, raw, {
     maxBytes: deps.config.KAFKA_MAX_MESSAGE_BYTES,
@@ -78,20 +127,22 @@ async function plan(deps: BatchDeps, topic: string, partition: number, raw: Kafk
   });
   // A message nobody can read is dead for every trigger of its topic: each tenant sees it.
   if (!decoded.ok)
-    return [
-      action(() =>
-        deadLetter(deps, {
-          topic,
-          partition,
-          raw,
-          reason: decoded.reason,
-          error: decoded.error,
-          triggers: deps.triggersOf(topic),
-        }),
-      ),
-    ];
+    return triggers.length === 0
+      ? []
+      : [
+          action(() =>
+            deadLetter(deps, {
+              topic,
+              partition,
+              raw,
+              reason: decoded.reason,
+              error: decoded.error,
+              triggers,
+            }),
+          ),
+        ];
   const actions: Action[] = [];
-  for (const trigger of deps.triggersOf(topic)) {
+  for (const trigger of triggers) {
     const verdict = await judge(trigger, decoded.message, runLimits(deps.config));
     if (verdict.kind === 'start')
       actions.push(action(() => startRun(deps, trigger, decoded.message, verdict.identity, raw)));

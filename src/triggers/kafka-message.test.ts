@@ -53,6 +53,8 @@ const trigger = (config: KafkaTriggerRow['config']): KafkaTriggerRow => ({
   config,
   createdAt: new Date(),
   updatedAt: new Date(),
+  startAt: null,
+  startOffsets: null,
 });
 const message = (value: unknown): TriggerMessage => ({
   key: null,

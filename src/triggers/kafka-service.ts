@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { createTopicAccess, topicRulesOf } from '../activities/kafka/topic-access.js';
 import type { ApiDeps } from '../api/env.js';
 import type { KafkaTriggerRow, TriggersRepo } from '../db/triggers-repo.js';
@@ -7,6 +7,8 @@ import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { handleBatch, type BatchDeps } from './kafka-batch.js';
 import type { KafkaMetrics } from './kafka-metrics.js';
+import { startOn } from './kafka-start-offsets.js';
+import { createTriggerReader, type TriggerReader } from './kafka-trigger-reader.js';
 
 export interface KafkaServiceDeps {
   api: ApiDeps;
@@ -15,7 +17,6 @@ export interface KafkaServiceDeps {
     Pick<
       Config,
       | 'KAFKA_GROUP_ID'
-      | 'KAFKA_FROM_BEGINNING'
       | 'KAFKA_MAX_MESSAGE_BYTES'
       | 'KAFKA_BATCH_SIZE'
       | 'KAFKA_REFRESH_MS'
@@ -37,9 +38,15 @@ export interface KafkaService {
 
 /**
  * The Kafka trigger service: one consumer group (KAFKA_GROUP_ID) over the topics of every active
- * Kafka trigger, each message fanned out to every trigger of its topic (see kafka-batch.ts). The
- * triggers are re-read every KAFKA_REFRESH_MS; when their topics change, the consumer rejoins the
- * group with the new subscription. A topic that does not exist yet is subscribed once it does.
+ * Kafka trigger, each message fanned out to every trigger of its topic whose start it is at or past
+ * (see kafka-batch.ts). The topics are re-read every KAFKA_REFRESH_MS; when they change, the
+ * consumer rejoins the group with the new subscription. A topic that does not exist yet is
+ * subscribed once it does.
+ *
+ * A partition is read from the group's committed offset; one the group never committed (a new
+ * topic, a crash before the first commit) from its beginning, and in both cases from no earlier than
+ * the earliest start of the topic's triggers (seekToStarts), so no message a trigger needs is
+ * passed over, and the history no trigger needs is not read.
  *
  * @example
  * const service = await startKafkaService({ api: app.deps, triggers: app.repos.triggers, config, kafka, logger, metrics });
@@ -51,15 +58,8 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await admin.connect();
   await producer.connect();
-  let byTopic = new Map<string, KafkaTriggerRow[]>();
-  const batchDeps: BatchDeps = {
-    api: deps.api,
-    config,
-    logger,
-    metrics: deps.metrics,
-    producer,
-    triggersOf: (topic) => byTopic.get(topic) ?? [],
-  };
+  const reader = createTriggerReader(deps.triggers, admin, logger, allowed);
+  const batchDeps: BatchDeps = { api: deps.api, config, logger, metrics: deps.metrics, producer, reader };
   let consumer: Consumer | undefined;
   let subscribed: string[] = [];
   let stopped = false;
@@ -82,8 +82,15 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
     next.on(next.events.CRASH, ({ payload }) =>
       logger.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed'),
     );
+    next.on(next.events.GROUP_JOIN, ({ payload }) => {
+      seekToStarts({ admin, reader, consumer: next, groupId: config.KAFKA_GROUP_ID }, payload.memberAssignment).catch(
+        (err: unknown) =>
+          logger.warn({ err }, "seeking to the triggers' starts failed; the partitions are read from their commits"),
+      );
+    });
     await next.connect();
-    await next.subscribe({ topics, fromBeginning: config.KAFKA_FROM_BEGINNING });
+    // Never the log end: a group without a committed offset must not pass over what its triggers need.
+    await next.subscribe({ topics, fromBeginning: true });
     await next.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -132,13 +139,10 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
   }
 
   async function readTriggers(): Promise<void> {
-    const rows = await allowed(await deps.triggers.listActiveKafka());
-    const grouped = new Map<string, KafkaTriggerRow[]>();
-    for (const row of rows) grouped.set(row.config.topic, [...(grouped.get(row.config.topic) ?? []), row]);
-    byTopic = grouped;
+    const wanted = new Set((await reader.read()).map((row) => row.config.topic));
     const existing = new Set(await admin.listTopics());
-    const topics = [...grouped.keys()].filter((t) => existing.has(t)).sort();
-    for (const t of grouped.keys()) {
+    const topics = [...wanted].filter((t) => existing.has(t)).sort();
+    for (const t of wanted) {
       if (existing.has(t)) missing.delete(t);
       else if (!missing.has(t)) {
         missing.add(t);
@@ -176,4 +180,32 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
       await admin.disconnect().catch(() => undefined);
     },
   };
+}
+
+interface SeekDeps {
+  admin: Admin;
+  reader: TriggerReader;
+  consumer: Consumer;
+  groupId: string;
+}
+
+/**
+ * On joining the group: each partition assigned here whose committed offset (if any) is below the
+ * earliest start of its topic's triggers is moved up to that start. The messages passed over are
+ * below every trigger's start, and a trigger saved later starts at the log end of its time, past
+ * them: they would start nothing. Moving is only ever forward of the commit, so it loses nothing.
+ */
+async function seekToStarts(deps: SeekDeps, assignment: Record<string, number[]>): Promise<void> {
+  const topics = Object.keys(assignment);
+  if (!topics.length) return;
+  const triggers = await deps.reader.read();
+  const committed = await deps.admin.fetchOffsets({ groupId: deps.groupId, topics });
+  for (const { topic, partitions } of committed) {
+    const mine = triggers.filter((t) => t.config.topic === topic);
+    for (const { partition, offset } of partitions) {
+      if (!mine.length || !assignment[topic]?.includes(partition)) continue;
+      const start = mine.map((t) => startOn(t, partition)).reduce((a, b) => (a < b ? a : b));
+      if (start > 0n && start > BigInt(offset)) deps.consumer.seek({ topic, partition, offset: start.toString() });
+    }
+  }
 }

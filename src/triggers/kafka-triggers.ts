@@ -2,14 +2,17 @@ import type { TopicAccess } from '../activities/kafka/topic-access.js';
 import type { KafkaTriggerRow } from '../db/triggers-repo.js';
 import { AppError } from '../shared/errors.js';
 import { applyKafkaPatch, KafkaPatchSchema, type KafkaSettings } from './kafka-schema.js';
+import { recordStart } from './kafka-start-offsets.js';
 import { assertRunnable, type TriggerDeps } from './service.js';
 
 /** What Kafka triggers need beside every trigger's: the tenant's topics. */
 export type KafkaTriggerDeps = TriggerDeps & { topics: TopicAccess };
 
 /**
- * Stores a Kafka trigger on one of the tenant's topics. Nothing else is created: the trigger
- * service reads the active Kafka triggers every few seconds and subscribes to their topics.
+ * Stores a Kafka trigger on one of the tenant's topics, with its start: the end offset of every partition of its topic, read
+ * before the row is written, so each message produced after the `201` is at or past it (see
+ * recordStart for a broker that does not answer). Nothing else is created: the trigger service
+ * reads the active Kafka triggers and subscribes to their topics.
  */
 export async function createKafkaTrigger(
   deps: KafkaTriggerDeps,
@@ -19,10 +22,11 @@ export async function createKafkaTrigger(
 ): Promise<KafkaTriggerRow> {
   await deps.topics.check(tenantId, settings.topic);
   await assertRunnable(deps, tenantId, workflowId, settings.version);
-  return deps.triggers.createKafka(tenantId, workflowId, settings);
+  const start = await recordStart(deps.kafka, settings.topic, deps.logger);
+  return deps.triggers.createKafka(tenantId, workflowId, settings, start);
 }
 
-/** Changes a Kafka trigger's topic, filter, key or pinned version; schedule fields are refused. */
+/** Changes a Kafka trigger's topic, filter, key or pinned version; schedule fields are refused. On another topic it starts anew at that topic's end. */
 export async function patchKafkaTrigger(
   deps: KafkaTriggerDeps,
   current: KafkaTriggerRow,
@@ -44,6 +48,10 @@ export async function patchKafkaTrigger(
   const config = applyKafkaPatch(current.config, parsed.data);
   if (parsed.data.topic !== undefined) await deps.topics.check(current.tenantId, config.topic);
   await assertRunnable(deps, current.tenantId, current.workflowId, config.version);
-  const row = await deps.triggers.update(current.tenantId, current.id, { config });
-  return { ...row, type: 'kafka', config };
+  const moved = config.topic !== current.config.topic;
+  const start = moved ? { offsets: await recordStart(deps.kafka, config.topic, deps.logger) } : undefined;
+  const row = await deps.triggers.update(current.tenantId, current.id, { config, start });
+  if (row.type !== 'kafka')
+    throw new AppError({ code: 'INTERNAL', message: `trigger '${row.id}' is not a Kafka trigger` });
+  return { ...row, config };
 }

@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
 import type { AnyTriggerRow, TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
 import { archived, type WorkflowsRepo } from '../db/workflows-repo.js';
 import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { recordStart } from './kafka-start-offsets.js';
 import { applyPatch, ScheduleSettingsSchema, type ScheduleSettings, type TriggerPatch } from './schema.js';
 import { createSchedule, deleteSchedule, pauseSchedule, updateSchedule } from './schedules.js';
 
@@ -10,6 +13,9 @@ export interface TriggerDeps {
   workflows: WorkflowsRepo;
   temporal: Client;
   taskQueue: string;
+  /** The broker of Kafka triggers, when configured here: a trigger's start is its topic's end offsets when it is saved. */
+  kafka?: Kafka;
+  logger: Logger;
 }
 
 /** A pinned version must exist; a trigger of an archived workflow would never fire. */
@@ -77,7 +83,10 @@ export async function patchTrigger(
   };
 }
 
-/** A Kafka trigger has no schedule: the trigger service stops consuming for it at its next refresh. */
+/**
+ * A Kafka trigger has no schedule: the trigger service takes no message for it while it is paused,
+ * and a resumed one starts anew at its topic's end (the messages of its pause start nothing).
+ */
 export async function setTriggerPaused(
   deps: TriggerDeps,
   tenantId: string,
@@ -86,7 +95,9 @@ export async function setTriggerPaused(
 ): Promise<AnyTriggerRow> {
   const trigger = await deps.triggers.get(tenantId, id);
   if (trigger.type === 'schedule') await pauseSchedule(deps.temporal, id, paused);
-  return deps.triggers.update(tenantId, id, { paused });
+  const resumed = trigger.type === 'kafka' && trigger.paused && !paused;
+  const start = resumed ? { offsets: await recordStart(deps.kafka, trigger.config.topic, deps.logger) } : undefined;
+  return deps.triggers.update(tenantId, id, { paused, start });
 }
 
 /** Deletes the schedule, then the row: a failure in between leaves a row to delete again, never a schedule without one. */
@@ -107,9 +118,13 @@ export const triggerDeps = (deps: {
   workflows: WorkflowsRepo;
   temporal: Client;
   config: { TEMPORAL_TASK_QUEUE: string };
+  kafka?: Kafka;
+  logger: Logger;
 }): TriggerDeps => ({
   triggers: deps.triggers,
   workflows: deps.workflows,
   temporal: deps.temporal,
   taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+  kafka: deps.kafka,
+  logger: deps.logger,
 });

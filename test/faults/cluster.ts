@@ -22,8 +22,9 @@ const src = (path: string) => fileURLToPath(new URL(`../../src/${path}`, import.
 /**
  * Every part of the system as its own process, so a fault test can kill or stop any of them and
  * start it again: the Temporal dev server (SQLite file), PostgreSQL (embedded), the worker and the API.
+ * `extraEnv` adds to (or overrides) the processes' settings, e.g. KAFKA_BROKERS.
  */
-export async function startCluster() {
+export async function startCluster(extraEnv: () => Record<string, string> = () => ({})) {
   const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-faults-'));
   await chmod(dir, 0o755);
   const [temporalPort, pgPort, apiPort] = [await freePort(), await freePort(), await freePort()];
@@ -127,6 +128,7 @@ export async function startCluster() {
         API_PORT: String(apiPort),
         LOG_LEVEL: 'info',
         TEMPORAL_TASK_QUEUE: 'faults',
+        ...extraEnv(),
       };
     },
 
@@ -285,11 +287,14 @@ export function report(scenario: string, counts: Record<string, number | string>
 }
 
 /** A suite's cluster (worker and API running) and receiver: started before its tests, stopped after. */
-export function useCluster(): { readonly cluster: Cluster; readonly receiver: Receiver } {
+export function useCluster(extraEnv?: () => Record<string, string>): {
+  readonly cluster: Cluster;
+  readonly receiver: Receiver;
+} {
   let started: { cluster: Cluster; receiver: Receiver } | undefined;
   before(async () => {
     // One after the other: a port taken while the Temporal dev server picks its own makes it exit.
-    const cluster = await startCluster();
+    const cluster = await startCluster(extraEnv);
     const receiver = await startReceiver();
     started = { cluster, receiver };
     await Promise.all([cluster.start('worker'), cluster.start('api')]);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { serve } from '@hono/node-server';
 import { chromium, type Browser } from 'playwright-core';
+import { skipUnlessCi } from './skip.js';
 
 /** Debian's `chromium` package (installed by .ci/run). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -18,12 +19,13 @@ const ARGS = [
   '--disable-sync',
 ];
 
-/** Why browser tests cannot run on this machine, or undefined when they can (a test's `skip`). */
-export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+/** Why browser tests cannot run on this machine, or false when they can (a test's `skip`); never on CI, where they fail instead. */
+export function chromiumMissing(): string | false {
+  return skipUnlessCi(existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 }
 
-export function launchChromium(): Promise<Browser> {
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`cannot start Chromium: there is none at ${CHROMIUM}`);
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 }
 

@@ -7,15 +7,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type IHeaders, type Message } from 'kafkajs';
 import { freePort, waitFor } from './ports.js';
+import { skipUnlessCi } from './skip.js';
 
 /** Where `scripts/ensure.mjs` copies the broker's jars (Maven Central, see scripts/kafka/pom.xml). */
 const LIBS = fileURLToPath(new URL('../../.tools/kafka/libs', import.meta.url));
 
 /**
- * Why the Kafka tests cannot run here, or undefined when they can: they need Java 17+ and the
- * broker's jars, which `npm test` provisions with Maven when Java and Maven are on the machine.
+ * Why a Kafka broker cannot run here, or undefined when it can: it needs Java 17+ and the broker's
+ * jars, which `npm test` provisions with Maven when Java and Maven are on the machine.
  */
-export function kafkaSkipReason(): string | undefined {
+export function kafkaMissing(): string | undefined {
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
   if (java.error || java.status !== 0)
     return 'needs Java 17+ on PATH to run the Apache Kafka broker (apt-get install openjdk-17-jre-headless)';
@@ -25,6 +26,9 @@ export function kafkaSkipReason(): string | undefined {
     return 'the Kafka broker jars are missing in .tools/kafka/libs (npm test provisions them with Maven: node scripts/ensure.mjs)';
   return undefined;
 }
+
+/** The Kafka tests' `skip`: why they cannot run here; never on CI, where they fail instead (test/helpers/skip.ts). */
+export const kafkaSkipReason = (): string | false => skipUnlessCi(kafkaMissing());
 
 const CLASSPATH = `${LIBS}/*`;
 
@@ -57,6 +61,8 @@ function serverProperties(dir: string, port: number, controllerPort: number): st
  * ports, its storage formatted afresh in a temporary directory. `stop()` kills it and removes it.
  */
 export async function startKafka() {
+  const missing = kafkaMissing();
+  if (missing) throw new Error(`cannot start a Kafka broker: ${missing}`);
   const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
   const properties = join(dir, 'server.properties');

@@ -1,11 +1,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from './ports.js';
+import { skipUnlessCi } from './skip.js';
 
 export const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 
+/** The Redis tests' `skip`: why they cannot run here; never on CI, where they fail instead (test/helpers/skip.ts). */
+export const redisSkipReason = (): string | false =>
+  skipUnlessCi(hasRedis ? undefined : 'redis-server is not installed (node scripts/ensure.mjs installs it)');
+
 /** A real redis-server (Debian package) on a free loopback port, started by the test. */
 export async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  if (!hasRedis) throw new Error('cannot start Redis: redis-server is not installed');
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',

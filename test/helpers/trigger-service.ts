@@ -15,7 +15,6 @@ export async function startTriggerService(env: Record<string, string>) {
       ...process.env,
       TRIGGERS_METRICS_PORT: '0',
       KAFKA_REFRESH_MS: '500',
-      KAFKA_FROM_BEGINNING: 'true',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       ...env,
     },

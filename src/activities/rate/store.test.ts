@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { hasRedis, startRedis } from '../../../test/helpers/redis.js';
+import { redisSkipReason, startRedis } from '../../../test/helpers/redis.js';
 import { memoryRateStore, redisRateStore, type RateStore } from './store.js';
 
 /** The rules both stores keep, checked against each (times relative, so Redis's own clock works). */
@@ -57,7 +57,7 @@ describe('rate-limit stores', () => {
     return { store: memoryRateStore(() => t), now: () => t, advance: async (ms) => void (t += ms) };
   });
 
-  describe('in Redis', { skip: hasRedis ? false : 'redis-server is not installed' }, () => {
+  describe('in Redis', { skip: redisSkipReason() }, () => {
     let redis: Awaited<ReturnType<typeof startRedis>>;
     let client: Redis;
     before(async () => {
