@@ -1,13 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { keepOutput, START_PATIENCE_MS, untilStarted } from './patience.js';
+import { keepOutput, untilStarted } from './patience.js';
 import { freePort } from './ports.js';
 
 export const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 
 /**
  * A real redis-server (Debian package) on a free loopback port, started by the test. It has
- * {@link START_PATIENCE_MS} to answer; if it exits or never answers, the error quotes its output.
+ * the suite's start patience (a minute) to answer; if it exits or never answers, the error quotes its output.
  */
 export async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
