@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertPacedAtMost } from './helpers/pacing.js';
-import type { Receiver } from './helpers/receiver.js';
+import { heldUntilOpen } from './helpers/receiver.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
 import { useStack } from './helpers/use-stack.js';
 
@@ -11,20 +11,6 @@ const calling = (name: string, url: string, admission: Record<string, unknown>) 
   ...admission,
   steps: [{ id: 'call', type: 'http', config: { method: 'POST', url, body: '{{ trigger }}' } }],
 });
-
-/**
- * A receiver script that holds every answer until `open` requests to `path` are open at once
- * (then answers each after 300 ms): a limit of `open` is seen used, however slowly runs start on
- * a loaded machine, and a run let through above it would be open at the same time and counted.
- */
-function heldUntilOpen(receiver: Receiver, path: string, open: number) {
-  let reached = () => {};
-  const full = new Promise<void>((resolve) => (reached = resolve));
-  return () => {
-    if (receiver.inFlight(path) >= open) reached();
-    return { status: 200, body: { ok: true }, delayMs: 300, until: full };
-  };
-}
 
 describe('admission control per workflow (real Temporal, real PostgreSQL, a real receiver)', () => {
   const suite = useStack();

@@ -109,3 +109,17 @@ export function mostWithin(times: readonly number[], windowMs: number): number {
   }
   return most;
 }
+
+/**
+ * A receiver script that holds every answer until `open` requests to `path` are open at once
+ * (then answers each after 300 ms): a limit of `open` is seen used, however slowly runs start on
+ * a loaded machine, and a run let through above it would be open at the same time and counted.
+ */
+export function heldUntilOpen(receiver: Receiver, path: string, open: number) {
+  let reached = () => {};
+  const full = new Promise<void>((resolve) => (reached = resolve));
+  return () => {
+    if (receiver.inFlight(path) >= open) reached();
+    return { status: 200, body: { ok: true }, delayMs: 300, until: full };
+  };
+}
