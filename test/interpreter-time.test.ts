@@ -4,14 +4,14 @@ import { setTimeout as realTime } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createExpressionActivities } from '../src/activities/expressions.js';
 import type { ConnectorStep, Definition, Step } from '../src/definitions/schema.js';
 import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
 import { eventSignal, runStateQuery, type RunInput } from '../src/workflows/messages.js';
 import { stampRun } from '../src/workflows/revisions.js';
-import { toolPaths } from './helpers/stack.js';
+import { startTimeSkipping } from './helpers/temporal.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -32,9 +32,7 @@ describe('interpreter timing (time-skipping server)', () => {
   const attempts = new Map<string, number[]>();
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
-    });
+    env = await startTimeSkipping();
     const stubs = {
       ...createExpressionActivities(),
       async recordRun(): Promise<void> {},

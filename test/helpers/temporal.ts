@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DevServerStartError, launchTemporalDevServer, stopChild } from '../../src/dev/temporal.js';
 import { devServerProblemArgs } from '../../src/temporal/run-closure.js';
 import { freePort } from './ports.js';
@@ -58,4 +59,22 @@ function stopOnExit(child: ChildProcess): () => Promise<void> {
     process.off('exit', kill);
     await stopChild(child);
   };
+}
+
+/**
+ * The time-skipping test server, started by the SDK, whose core gives it 5 s to answer (not an
+ * option). On a loaded machine that can pass, so a start that timed out is tried again, after a
+ * growing pause, up to five times; any other failure is thrown at once.
+ */
+export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
+      });
+    } catch (err) {
+      if (!/did not start within/.test(String(err)) || attempt === 5) throw err;
+      await new Promise((r) => setTimeout(r, 1_000 * 2 ** (attempt - 1)));
+    }
+  }
 }
