@@ -80,13 +80,14 @@ export async function launchTemporalDevServer(launch: DevServerLaunch): Promise<
   const seconds = launch.readySeconds ?? DEV_SERVER_READY_SECONDS;
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   if (await temporalAnswers(launch.address, seconds, exited)) return child;
-  const why = exited()
+  const exitedEarly = exited();
+  const why = exitedEarly
     ? `exited (${child.exitCode ?? child.signalCode}) before it answered`
     : `did not answer within ${seconds} s`;
   await stopChild(child);
   throw new DevServerStartError(
     `the Temporal dev server at ${launch.address} ${why}; last lines of ${launch.logFile}:\n${logTail(launch.logFile)}`,
-    why.startsWith('exited'),
+    exitedEarly,
   );
 }
 
