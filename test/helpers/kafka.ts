@@ -77,10 +77,13 @@ export async function startKafka() {
   const brokers = [`127.0.0.1:${port}`];
   const kafka = new Kafka({ clientId: 'mini-zaps-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
+  // Up once it lists topics and its group coordinator has loaded (a consumer that joins a group
+  // before that crashes, and may not come back within a test's wait).
   const answers = async () => {
     await admin.connect();
     await admin.listTopics();
-    return true;
+    const { groups } = await admin.describeGroups(['mini-zaps-ready']);
+    return groups.every((g) => g.errorCode === 0);
   };
   // A JVM that formats its log and elects itself controller: more patience than the other servers.
   const output = keepOutput(broker);
