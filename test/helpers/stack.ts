@@ -53,11 +53,10 @@ export async function startStack(
     startDelaySeconds: opts.temporalStartDelaySeconds,
   });
   const { uiPort } = devServer;
-  const started = await connectAndStartPostgres(devServer.address, dataDir, logger).catch(async (err: unknown) => {
+  const { env, db } = await connectAndStartPostgres(devServer.address, dataDir, logger).catch(async (err: unknown) => {
     await devServer.stop();
     throw err;
   });
-  const { env, db } = started;
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({
