@@ -82,8 +82,8 @@ export async function startKafka() {
   const answers = async () => {
     await admin.connect();
     await admin.listTopics();
-    const { groups } = await admin.describeGroups(['mini-zaps-ready']);
-    return groups.every((g) => g.errorCode === 0);
+    await admin.describeGroups(['mini-zaps-ready']); // throws while the coordinator is loading
+    return true;
   };
   // A JVM that formats its log and elects itself controller: more patience than the other servers.
   const output = keepOutput(broker);
