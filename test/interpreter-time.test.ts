@@ -197,9 +197,11 @@ describe('interpreter timing (time-skipping server)', () => {
 
   it('a step that times out on its first attempt completes on its retry', async () => {
     const retry = { maxAttempts: 3, initialInterval: '1m' };
+    // The attempt that answers must do so within the timeout, in real time: 5 s is far more than
+    // it takes even on a loaded machine (1 s was not); the first attempt hangs past it.
     const { value } = await run({
       name: 'timeout then success',
-      steps: [stub('once-slow', { hangMs: 2_000, hangAttempts: 1 }, { timeout: '1s', retry })],
+      steps: [stub('once-slow', { hangMs: 8_000, hangAttempts: 1 }, { timeout: '5s', retry })],
     });
     assert.ok(value, 'the run completed');
     assert.equal(attempts.get('once-slow')?.length, 2, 'one timed-out attempt, then one that answered');
