@@ -66,7 +66,7 @@ const devProcess = (dev: Dev) => processes().find((p) => p.ppid === dev.launcher
 const watchdogOf = (dataDir: string) =>
   processes().find((p) => p.args.some((a) => a.endsWith('watchdog.ts')) && p.args.includes(dataDir))?.pid;
 
-describe('npm run dev', { timeout: 240_000 }, () => {
+describe('npm run dev', { timeout: 600_000 }, () => {
   let dataDir = '';
   let env: NodeJS.ProcessEnv = {};
   let apiPort = 0;
@@ -81,7 +81,8 @@ describe('npm run dev', { timeout: 240_000 }, () => {
         if (dev.launcher.exitCode !== null) throw new Error(`npm run dev exited: ${dev.stderr()}`);
         return (await fetch(api('/healthz'))).ok || undefined;
       },
-      90_000,
+      // Temporal and PostgreSQL each have a minute to start (a loaded machine is slow), then the API.
+      180_000,
     );
 
   before(async () => {
@@ -133,7 +134,7 @@ describe('npm run dev', { timeout: 240_000 }, () => {
     await waitFor(
       'the servers to stop',
       async () => (serversOn(dataDir).temporal.length + serversOn(dataDir).postgres.length === 0 ? true : undefined),
-      20_000,
+      60_000,
     );
     assert.ok(![...started.temporal, ...started.postgres].some(running));
   });
@@ -223,9 +224,9 @@ describe('npm run dev', { timeout: 240_000 }, () => {
     await waitFor(
       'the servers to stop',
       async () => (serversOn(dataDir).temporal.length + serversOn(dataDir).postgres.length === 0 ? true : undefined),
-      20_000,
+      60_000,
     );
-    await waitFor('the watchdog to exit', async () => (watchdogOf(dataDir) === undefined ? true : undefined), 5_000);
+    await waitFor('the watchdog to exit', async () => (watchdogOf(dataDir) === undefined ? true : undefined), 60_000);
   });
 
   it('refuses to start with one line naming a port in use and the process holding it', async () => {

@@ -4,14 +4,14 @@ import { setTimeout as realTime } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createExpressionActivities } from '../src/activities/expressions.js';
 import type { ConnectorStep, Definition, Step } from '../src/definitions/schema.js';
 import { SHARED_WORKFLOW_MODULES, WORKFLOWS_PATH } from '../src/worker/bundle.js';
 import { eventSignal, runStateQuery, type RunInput } from '../src/workflows/messages.js';
 import { stampRun } from '../src/workflows/revisions.js';
-import { toolPaths } from './helpers/stack.js';
+import { startTimeSkipping } from './helpers/temporal.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -32,9 +32,7 @@ describe('interpreter timing (time-skipping server)', () => {
   const attempts = new Map<string, number[]>();
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
-    });
+    env = await startTimeSkipping();
     const stubs = {
       ...createExpressionActivities(),
       async recordRun(): Promise<void> {},
@@ -199,9 +197,11 @@ describe('interpreter timing (time-skipping server)', () => {
 
   it('a step that times out on its first attempt completes on its retry', async () => {
     const retry = { maxAttempts: 3, initialInterval: '1m' };
+    // The attempt that answers must do so within the timeout, in real time: 5 s is far more than
+    // it takes even on a loaded machine (1 s was not); the first attempt hangs past it.
     const { value } = await run({
       name: 'timeout then success',
-      steps: [stub('once-slow', { hangMs: 2_000, hangAttempts: 1 }, { timeout: '1s', retry })],
+      steps: [stub('once-slow', { hangMs: 8_000, hangAttempts: 1 }, { timeout: '5s', retry })],
     });
     assert.ok(value, 'the run completed');
     assert.equal(attempts.get('once-slow')?.length, 2, 'one timed-out attempt, then one that answered');

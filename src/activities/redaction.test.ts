@@ -71,6 +71,7 @@ describe('redaction of used secrets', () => {
     const out = redact({ body: big }, secrets);
     const ms = performance.now() - started;
     assert.ok(out.body.endsWith(`[redacted]${chunk}`));
-    assert.ok(ms < 2_000, `took ${ms} ms`);
+    // Linear takes well under a second here; quadratic on 4 MiB would take hours. The bound allows a loaded machine.
+    assert.ok(ms < 30_000, `took ${ms} ms`);
   });
 });

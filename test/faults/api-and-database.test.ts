@@ -65,11 +65,20 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
 
   it('PostgreSQL stopped during runs: steps keep executing (each once, after the stop), the API answers 503 problem+json, and everything recovers by itself', async () => {
     suite.receiver.accept('/db/call');
+    // Every run holds at the gate until PostgreSQL has stopped: all 20 are in flight when it does,
+    // however long triggering them took.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    suite.receiver.on('/db/gate', () => ({ status: 200, body: { ok: true }, until: gate }));
     const wf = await api(suite.cluster, 'POST', '/v1/workflows', {
       name: 'db outage',
       steps: [
-        // Long enough that every run is still waiting when PostgreSQL has stopped.
-        { id: 'wait', type: 'delay', config: { duration: '8s' } },
+        {
+          id: 'gate',
+          type: 'http',
+          timeout: '5m',
+          config: { method: 'POST', url: `${suite.receiver.url}/db/gate` },
+        },
         { id: 'call', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/db/call` } },
         { id: 'done', type: 'transform', config: { expression: "'ok'" } },
       ],
@@ -77,11 +86,17 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
     const runIds: string[] = [];
     for (let i = 0; i < 20; i++)
       runIds.push((await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, { i })).body.runId);
+    await waitFor(
+      'every run to wait at the gate',
+      async () => (countsPerKey(suite.receiver, '/db/gate').size >= 20 ? true : undefined),
+      120_000,
+    );
     await suite.cluster.stopPostgres();
     const stoppedAt = Date.now();
     const down = await api(suite.cluster, 'GET', '/v1/runs?limit=5');
     const triggerDown = await api(suite.cluster, 'POST', `/v1/workflows/${wf.body.id}/runs`, {});
     const ready = await api(suite.cluster, 'GET', '/readyz');
+    openGate();
     await waitFor(
       'every run to make its call while the database is down',
       async () => (countsPerKey(suite.receiver, '/db/call').size >= 20 ? true : undefined),
@@ -97,8 +112,14 @@ describe('faults: killing the API, stopping PostgreSQL', () => {
       '/db/call',
       runIds.map((id) => `${id}:call`),
     );
+    const gated = assertOncePerKey(
+      suite.receiver,
+      '/db/gate',
+      runIds.map((id) => `${id}:gate`),
+    );
     report('PostgreSQL stopped during 20 runs', {
       runs: 20,
+      gateRequests: gated.requests,
       requests: perKey.requests,
       keys: perKey.keys,
       maxPerKey: perKey.maxPerKey,

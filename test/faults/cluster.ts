@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { devServerSearchAttributeArgs } from '../../src/temporal/search-attributes.js';
+import { DevServerStartError, launchTemporalDevServer } from '../../src/dev/temporal.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { toolPaths } from '../helpers/stack.js';
@@ -35,40 +35,26 @@ export async function startCluster(extraEnv: () => Record<string, string> = () =
   const outputs = new Map<'worker' | 'api', string>();
 
   /**
-   * Starts the dev server on its port and database file. It picks ports for its internal services
-   * itself, and another process can take one first; then it exits, and it is started again.
+   * Starts the dev server on its port and database file, with `npm run dev`'s launcher (a minute's
+   * patience, its log quoted if it fails). It picks ports for its internal services itself, and
+   * another process can take one first; then it exits, and it is started again.
    */
   async function startTemporal(): Promise<void> {
-    const args = [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(temporalPort),
-      '--db-filename',
-      join(dir, 'temporal.db'),
-      '--log-level',
-      'error',
-      ...devServerSearchAttributeArgs(),
-    ];
     for (let attempt = 1; ; attempt++) {
-      const child = spawn(toolPaths().temporal, args, { stdio: 'ignore' });
-      temporal = child;
-      const up = await waitFor(
-        'the Temporal dev server',
-        async () => {
-          if (child.exitCode !== null || child.signalCode !== null) return false;
-          const c = await Connection.connect({ address: temporalAddress, connectTimeout: 500 });
-          await c.workflowService.getSystemInfo({});
-          await c.close();
-          return true;
-        },
-        60_000,
-      );
-      if (up) return;
-      if (attempt === 3) throw new Error('the Temporal dev server exited at start three times');
+      try {
+        temporal = await launchTemporalDevServer({
+          binary: toolPaths().temporal,
+          address: temporalAddress,
+          namespace: 'default',
+          dbFile: join(dir, 'temporal.db'),
+          logFile: join(dir, 'temporal.log'),
+          logLevel: 'error',
+          extraArgs: [],
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof DevServerStartError && err.exited) || attempt === 3) throw err;
+      }
     }
   }
   async function startPostgres(): Promise<EmbeddedDatabase> {

@@ -80,7 +80,7 @@ describe('faults: the run index stays exact when the worker dies', () => {
           ? true
           : undefined;
       },
-      15_000,
+      120_000,
     );
     report('worker SIGKILL as runs close', {
       runs: runIds.length,

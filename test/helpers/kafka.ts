@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type IHeaders, type Message } from 'kafkajs';
+import { keepOutput, START_PATIENCE_MS, untilStarted } from './patience.js';
 import { freePort, waitFor } from './ports.js';
 import { skipUnlessCi } from './skip.js';
 
@@ -70,31 +71,34 @@ export async function startKafka() {
   const format = spawnSync(
     'java',
     ['-cp', CLASSPATH, 'kafka.tools.StorageTool', 'format', '-t', '4L6g3nShT-eMCtK--X86sw', '-c', properties],
-    { encoding: 'utf8', timeout: 60_000 },
+    { encoding: 'utf8', timeout: 2 * START_PATIENCE_MS },
   );
   if (format.status !== 0) throw new Error(`formatting the Kafka storage failed: ${format.stderr || format.stdout}`);
 
-  let output = '';
   const broker: ChildProcess = spawn(
     'java',
     ['-Xmx512m', '-XX:+UseSerialGC', '-cp', CLASSPATH, 'kafka.Kafka', properties],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-20_000));
-  broker.stdout?.on('data', keep);
-  broker.stderr?.on('data', keep);
   const brokers = [`127.0.0.1:${port}`];
   const kafka = new Kafka({ clientId: 'mini-zaps-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
-  await waitFor(
-    'the Kafka broker to answer',
-    async () => {
-      if (broker.exitCode !== null) throw new Error(`the Kafka broker exited: ${output.slice(-3000)}`);
-      await admin.connect();
-      await admin.listTopics();
-      return true;
+  // Up once it lists topics and its group coordinator has loaded (a consumer that joins a group
+  // before that crashes, and may not come back within a test's wait).
+  const answers = async () => {
+    await admin.connect();
+    await admin.listTopics();
+    await admin.describeGroups(['mini-zaps-ready']); // throws while the coordinator is loading
+    return true;
+  };
+  // A JVM that formats its log and elects itself controller: more patience than the other servers.
+  const output = keepOutput(broker);
+  await untilStarted('the Kafka broker', answers, { child: broker, output, timeoutMs: 2 * START_PATIENCE_MS }).catch(
+    async (err: unknown) => {
+      broker.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      throw err;
     },
-    90_000,
   );
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();

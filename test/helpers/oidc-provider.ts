@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import { untilStarted } from './patience.js';
 
 /** A server on a free loopback port, for `startOidcProvider`: listening holds the port meanwhile. */
 export async function listenForProvider(): Promise<Server> {
@@ -23,6 +24,7 @@ export function issuerOf(server: Server): string {
  * A real OpenID Connect provider (panva's `oidc-provider`) on loopback: clients that must use
  * PKCE, its development login and consent pages (any login, any password), and access tokens
  * issued as RS256 JWTs for one API audience (resource indicators) carrying `scope` and extra claims.
+ * It is returned once its discovery document answers (within the suite's start patience).
  */
 export async function startOidcProvider(opts: {
   /** Already listening on loopback, so that its address (the issuer) is known and held from the start. */
@@ -73,6 +75,12 @@ export async function startOidcProvider(opts: {
   });
   const server = opts.server;
   server.on('request', provider.callback());
+  // What it says when it fails: quoted if its discovery document does not answer.
+  let output = '';
+  provider.on('server_error', (_ctx: unknown, err: Error) => void (output += `${err.stack ?? String(err)}\n`));
+  await untilStarted('the OIDC provider', async () => (await fetch(`${issuer}/.well-known/openid-configuration`)).ok, {
+    output: () => output,
+  });
   return {
     issuer,
     jwksUrl: `${issuer}/jwks`,

@@ -10,7 +10,14 @@ export interface ReceivedRequest {
   at: number;
 }
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number };
+type Reply = {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  /** The answer waits (after `delayMs`) until this settles: a gate the test opens once it is ready. */
+  until?: Promise<unknown>;
+};
 type Script = (req: ReceivedRequest, countForPath: number) => Reply;
 
 /**
@@ -49,10 +56,13 @@ export async function startReceiver() {
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
         res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
       };
-      if (!reply.delayMs) return send();
-      const timer = setTimeout(send, reply.delayMs);
+      if (!reply.delayMs && !reply.until) return send();
+      let abandoned = false;
+      const answer = () => void (abandoned || send());
+      const timer = setTimeout(() => void Promise.resolve(reply.until).then(answer, answer), reply.delayMs ?? 0);
       res.on('close', () => {
         if (res.writableFinished) return;
+        abandoned = true;
         clearTimeout(timer);
         abortHandlers.get(received.path)?.();
       });
@@ -75,6 +85,8 @@ export async function startReceiver() {
       abortHandlers.set(path, handler);
     },
     requestsTo: (path: string) => requests.filter((r) => r.path === path),
+    /** The requests to `path` open now (arrived, not yet answered). */
+    inFlight: (path: string) => inFlight.get(path) ?? 0,
     /** The most requests to `path` that were open at the same time (arrived, not yet answered). */
     maxInFlight: (path: string) => maxInFlight.get(path) ?? 0,
     close: () =>
@@ -96,4 +108,18 @@ export function mostWithin(times: readonly number[], windowMs: number): number {
     most = Math.max(most, last - first + 1);
   }
   return most;
+}
+
+/**
+ * A receiver script that holds every answer until `open` requests to `path` are open at once
+ * (then answers each after 300 ms): a limit of `open` is seen used, however slowly runs start on
+ * a loaded machine, and a run let through above it would be open at the same time and counted.
+ */
+export function heldUntilOpen(receiver: Receiver, path: string, open: number) {
+  let reached = () => {};
+  const full = new Promise<void>((resolve) => (reached = resolve));
+  return () => {
+    if (receiver.inFlight(path) >= open) reached();
+    return { status: 200, body: { ok: true }, delayMs: 300, until: full };
+  };
 }

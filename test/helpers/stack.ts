@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +8,9 @@ import { loadConfig } from '../../src/shared/config.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { pino } from 'pino';
 import type { Tracing } from '../../src/shared/tracing.js';
-import { devServerProblemArgs } from '../../src/temporal/run-closure.js';
-import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
+import { startTestTemporal } from './temporal.js';
 
 /** A logger at debug level that keeps every line (the tests read what was logged). */
 function capturingLogger(lines: string[]): Logger {
@@ -24,15 +22,12 @@ export const TEST_KEYS = `test:${Buffer.alloc(32, 7).toString('base64')}`;
 /** A fixed payload key ring for tests, apart from the secrets' (used only with ENCRYPT_PAYLOADS=true). */
 export const TEST_PAYLOAD_KEYS = `payload:${Buffer.alloc(32, 9).toString('base64')}`;
 
-/** The binaries `scripts/ensure.mjs` provisioned (npm test runs it first). */
-export function toolPaths(): { temporal: string; testServer: string } {
-  return JSON.parse(readFileSync(new URL('../../.tools/paths.json', import.meta.url), 'utf8'));
-}
+export { toolPaths } from './tools.js';
 
 /**
- * The whole engine for one test file: a real Temporal dev server, a real PostgreSQL (embedded,
- * in a temporary directory), the worker (unless `worker: false`, for tests that run it as a
- * process) and the API app.
+ * The whole engine for one test file: a real Temporal dev server (started as `npm run dev` starts
+ * it, with a minute's patience), a real PostgreSQL (embedded, in a temporary directory), the worker
+ * (unless `worker: false`, for tests that run it as a process) and the API app.
  */
 export async function startStack(
   opts: {
@@ -41,32 +36,31 @@ export async function startStack(
     env?: Record<string, string>;
     logLines?: string[];
     temporalUi?: boolean;
+    /** Delays the dev server's start by this much, as a slow machine would. */
+    temporalStartDelaySeconds?: number;
   } = {},
 ) {
   const logger = opts.logLines
     ? capturingLogger(opts.logLines)
     : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'test');
   installRuntimeLogger(logger);
-  const temporalPort = await freePort();
-  // The dev server's Web UI, for tests that look at runs there (runs' links then point to it).
-  const uiPort = opts.temporalUi ? await freePort() : undefined;
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: toolPaths().temporal },
-      ip: '127.0.0.1',
-      port: temporalPort,
-      ...(uiPort ? { uiPort } : {}),
-      searchAttributes: SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error', ...devServerProblemArgs(2)],
-    },
-  });
   const dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-test-'));
   await chmod(dataDir, 0o755); // PostgreSQL runs as its own user when the tests run as root
-  const db = await startEmbeddedPostgres(join(dataDir, 'pg'), await freePort(), logger);
+  // The dev server's Web UI, for tests that look at runs there (runs' links then point to it).
+  const devServer = await startTestTemporal({
+    dir: dataDir,
+    ui: opts.temporalUi,
+    startDelaySeconds: opts.temporalStartDelaySeconds,
+  });
+  const { uiPort } = devServer;
+  const { env, db } = await connectAndStartPostgres(devServer.address, dataDir, logger).catch(async (err: unknown) => {
+    await devServer.stop();
+    throw err;
+  });
 
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
   const config = loadConfig({
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_ADDRESS: devServer.address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: db.url,
     HTTP_ALLOWLIST: '127.0.0.1',
@@ -123,10 +117,23 @@ export async function startStack(
     async stop() {
       await engine.stop();
       await env.teardown();
+      await devServer.stop();
       await db.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The test environment on the started dev server, and PostgreSQL. */
+async function connectAndStartPostgres(address: string, dataDir: string, logger: Logger) {
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
+  try {
+    const db = await startEmbeddedPostgres(join(dataDir, 'pg'), await freePort(), logger);
+    return { env, db };
+  } catch (err) {
+    await env.teardown();
+    throw err;
+  }
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;

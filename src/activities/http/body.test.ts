@@ -108,6 +108,7 @@ describe('bounded responses', () => {
     const started = Date.now();
     await fails(run(`${base}/drip`, 1_000), 'HTTP_TIMEOUT', false);
     const took = Date.now() - started;
-    assert.ok(took >= 900 && took < 5_000, `took ${took} ms`);
+    // Not before its 1 s timeout; well before ten of them (a loaded machine is slow to answer).
+    assert.ok(took >= 900 && took < 10_000, `took ${took} ms`);
   });
 });

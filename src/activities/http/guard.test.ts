@@ -82,7 +82,7 @@ describe('HTTP_ALLOWLIST with host:port entries', () => {
   });
   const ctx = () => ({
     input: { config: {}, runId: 'r', workflowId: 'w', tenantId: 't', stepId: 's', idempotencyKey: 'r:s' },
-    signal: AbortSignal.timeout(5_000),
+    signal: AbortSignal.timeout(60_000),
     attempt: 1,
     secrets: [],
   });

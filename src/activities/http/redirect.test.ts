@@ -19,7 +19,7 @@ const ctx = (secrets: string[] = [SECRET]) => ({
     stepId: 'call',
     idempotencyKey: 'run-1:call',
   },
-  signal: AbortSignal.timeout(5_000),
+  signal: AbortSignal.timeout(60_000),
   attempt: 1,
   secrets,
 });
