@@ -8,6 +8,7 @@ import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
 import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
+import type { Reserved } from './reserved.js';
 
 export type ConnectorActivities = Record<ConnectorType, ConnectorActivity>;
 
@@ -20,7 +21,13 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
  */
 export function createActivities(
   deps: Repos,
-  opts: { allowlist: string; metrics?: Metrics; maxOutputBytes?: number; redisUrl?: string | undefined },
+  opts: {
+    allowlist: string;
+    reserved?: Reserved;
+    metrics?: Metrics;
+    maxOutputBytes?: number;
+    redisUrl?: string | undefined;
+  },
 ) {
   const { redisUrl, ...rest } = opts;
   const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();

@@ -6,11 +6,14 @@ import { connectorActivity, runConnector, type ExecuteContext } from './boundary
 import type { ConnectionKind } from './connection-kind.js';
 import type { ConnectorDefaults, ConnectorInput, ConnectorResult } from './connector.js';
 import type { RateStore } from './rate/store.js';
+import type { Reserved } from './reserved.js';
 
 /** What every connector's factory may use; the worker (and the API's step test) builds it once. */
 export interface ConnectorDeps {
   /** HTTP_ALLOWLIST: private hosts and networks connectors may reach (SSRF guard). */
   allowlist: string;
+  /** The engine's own services, which no connector reaches whatever the allow-list says; absent: none. */
+  reserved?: Reserved;
   metrics?: Metrics;
   /** Where `$secret('name')` references are resolved (per tenant). */
   secrets?: Pick<SecretsRepo, 'reveal'>;

@@ -5,6 +5,7 @@ import type { Config, RunLimitSettings } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { KeyRing } from '../shared/crypto.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { Reserved } from '../activities/reserved.js';
 import type { RateLimits } from './middleware/rate-limit.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
@@ -42,6 +43,8 @@ export interface ApiDeps extends Repos {
   ring?: KeyRing;
   /** The payload key ring (PAYLOAD_KEYS), only with ENCRYPT_PAYLOADS: serves /codec for the Temporal Web UI. */
   payloadRing?: KeyRing;
+  /** The engine's own services, which no connector may reach (see reservedEndpoints); omitted: none. */
+  reserved?: Reserved;
   /** Omitted: no rate limits (tests of other things). */
   rateLimits?: RateLimits;
 }

@@ -1,3 +1,4 @@
+import type { Reserved } from '../activities/reserved.js';
 import { Client } from '@temporalio/client';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
@@ -58,6 +59,8 @@ export async function createWorker(deps: {
     VersioningConfig &
     RetentionConfig;
   connection: NativeConnection;
+  /** The engine's own services, which no connector may reach. */
+  reserved?: Reserved;
   repos: Repos;
   metrics: Metrics;
   tracing?: Tracing;
@@ -87,6 +90,7 @@ export async function createWorker(deps: {
     activities: {
       ...createActivities(deps.repos, {
         allowlist: config.HTTP_ALLOWLIST,
+        reserved: deps.reserved,
         metrics: deps.metrics,
         maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
         redisUrl: config.REDIS_URL,

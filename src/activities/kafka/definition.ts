@@ -33,5 +33,5 @@ export const kafkaConnector = defineConnector({
     config: { topic: 'signups', key: '{{ trigger.email }}', value: { email: '{{ trigger.email }}' } },
   },
   connection: { kind: kafkaConnection, required: true },
-  create: (deps: ConnectorDeps) => createKafkaExecute(deps.allowlist),
+  create: (deps: ConnectorDeps) => createKafkaExecute(deps.allowlist, deps.reserved),
 });

@@ -43,5 +43,5 @@ export const sqlConnector = defineConnector({
     config: { query: 'SELECT id, plan FROM accounts WHERE email = $1', params: ['{{ trigger.email }}'] },
   },
   connection: { kind: postgresConnection, required: true },
-  create: (deps: ConnectorDeps) => createSqlExecute(deps.allowlist),
+  create: (deps: ConnectorDeps) => createSqlExecute(deps.allowlist, deps.reserved),
 });
