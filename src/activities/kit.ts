@@ -46,6 +46,11 @@ export interface ConnectorSpec<T extends string, S extends z.ZodType, C> {
   example: { config: Record<string, unknown>; connection?: string };
   /** The kind of stored connection the step names in `connection`, and whether it must name one. */
   connection?: { kind: ConnectionKind<C>; required: boolean };
+  /**
+   * Top-level config fields that are never templated, with why and where values go instead (a
+   * query's text: values are bound as parameters). Validation refuses `{{ }}` in them.
+   */
+  literal?: Readonly<Record<string, string>>;
   create: (deps: ConnectorDeps) => Execute<S, C>;
 }
 
@@ -57,6 +62,7 @@ export interface Connector<T extends string = string> {
   defaults: ConnectorDefaults;
   example: { config: Record<string, unknown>; connection?: string };
   connection?: { kind: ConnectionKind; required: boolean };
+  literal?: Readonly<Record<string, string>>;
   /** The Temporal activity of this step type, registered under the type's name. */
   activity: (deps: ConnectorDeps) => ConnectorActivity;
   /** One attempt outside Temporal (the step test); see runConnector. */
