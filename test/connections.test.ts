@@ -121,6 +121,39 @@ describe('connections, the catalogue and the step test (real Temporal, real Post
     assert.doesNotMatch(JSON.stringify(bad.body), /not-it/);
   });
 
+  it('$secret() only in fields declared secret: elsewhere refused at save, and never resolved from an older stored connection', async () => {
+    const misplaced = await as('acme', 'PUT', '/v1/connections/leaky', {
+      type: 'smtp',
+      config: { host: "$secret('smtp_pw')", port: smtp.port, user: "$secret('smtp_pw')" },
+    });
+    assert.equal(misplaced.status, 400);
+    assert.equal(misplaced.body.code, 'INVALID_CONNECTION');
+    assert.deepEqual(misplaced.body.errors.map((e: { pointer: string }) => e.pointer).sort(), [
+      '/config/host',
+      '/config/user',
+    ]);
+    // Stored before the rule: never resolved, so never shown.
+    await stack.deps.connections.replace('acme', {
+      name: 'leaky',
+      type: 'smtp',
+      config: { host: '127.0.0.1', port: smtp.port, user: "$secret('smtp_pw')", password: "$secret('smtp_pw')" },
+    });
+    const checked = await as('acme', 'POST', '/v1/connections/leaky/test');
+    assert.deepEqual([checked.body.ok, checked.body.error?.code], [false, 'INVALID_CONNECTION']);
+    assert.doesNotMatch(JSON.stringify(checked.body), /smtp-pa55/);
+    const step = await as('acme', 'POST', '/v1/steps/test', {
+      step: {
+        id: 'm',
+        type: 'email',
+        connection: 'leaky',
+        config: { from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' },
+      },
+    });
+    assert.equal(step.body.error?.code, 'INVALID_CONNECTION');
+    assert.doesNotMatch(JSON.stringify(step.body), /smtp-pa55/);
+    await as('acme', 'DELETE', '/v1/connections/leaky');
+  });
+
   it('GET /v1/connectors lists every step type with its JSON Schema, defaults, description, example and connection', async () => {
     const res = await as('reader', 'GET', '/v1/connectors');
     assert.equal(res.status, 200);

@@ -6,7 +6,7 @@ import { createExpressionActivities } from './expressions.js';
 import type { ConnectorActivity } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
-import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
+import { idleRedis, memoryRateStore, redisRateStore, withFallback, type RateStore } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
 import type { Reserved } from './reserved.js';
 
@@ -24,13 +24,14 @@ export function createActivities(
   opts: {
     allowlist: string;
     reserved?: Reserved;
+    /** The store of step rate limits and slots, shared with the API's step test; absent: made from redisUrl. */
+    rates?: RateStore;
     metrics?: Metrics;
     maxOutputBytes?: number;
     redisUrl?: string | undefined;
   },
 ) {
-  const { redisUrl, ...rest } = opts;
-  const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
+  const { redisUrl, rates = stepRateStore(redisUrl), ...rest } = opts;
   const connectorActivities = registry.activities({
     ...rest,
     secrets: deps.secrets,
@@ -47,6 +48,10 @@ export function createActivities(
     ...createDeadLetterActivities(deps.deadLetters, opts.metrics),
   };
 }
+
+/** The store of step rate limits and concurrency slots: Redis, shared by every process, else this process's. */
+export const stepRateStore = (redisUrl: string | undefined): RateStore =>
+  redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
 
 export type { DefinitionActivities } from './definitions.js';
 export type { RateActivities } from './rate/activities.js';

@@ -5,6 +5,7 @@ import type { ApiDeps } from './env.js';
 export const apiConnectorDeps = (deps: ApiDeps): ConnectorDeps => ({
   allowlist: deps.config.HTTP_ALLOWLIST,
   reserved: deps.reserved,
+  rates: deps.stepRates,
   secrets: deps.secrets,
   connections: deps.connections,
   maxOutputBytes: deps.config.STEP_OUTPUT_MAX_BYTES,

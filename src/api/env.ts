@@ -5,6 +5,7 @@ import type { Config, RunLimitSettings } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { KeyRing } from '../shared/crypto.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { RateStore } from '../activities/rate/store.js';
 import type { Reserved } from '../activities/reserved.js';
 import type { RateLimits } from './middleware/rate-limit.js';
 
@@ -45,6 +46,8 @@ export interface ApiDeps extends Repos {
   payloadRing?: KeyRing;
   /** The engine's own services, which no connector may reach (see reservedEndpoints); omitted: none. */
   reserved?: Reserved;
+  /** The store of step rate limits and slots the runs use: the step test takes its turn there too. */
+  stepRates?: RateStore;
   /** Omitted: no rate limits (tests of other things). */
   rateLimits?: RateLimits;
 }

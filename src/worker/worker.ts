@@ -1,3 +1,4 @@
+import type { RateStore } from '../activities/rate/store.js';
 import type { Reserved } from '../activities/reserved.js';
 import { Client } from '@temporalio/client';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
@@ -61,6 +62,8 @@ export async function createWorker(deps: {
   connection: NativeConnection;
   /** The engine's own services, which no connector may reach. */
   reserved?: Reserved;
+  /** Step rate limits and slots, shared with this process's API. */
+  stepRates?: RateStore;
   repos: Repos;
   metrics: Metrics;
   tracing?: Tracing;
@@ -91,6 +94,7 @@ export async function createWorker(deps: {
       ...createActivities(deps.repos, {
         allowlist: config.HTTP_ALLOWLIST,
         reserved: deps.reserved,
+        rates: deps.stepRates,
         metrics: deps.metrics,
         maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
         redisUrl: config.REDIS_URL,

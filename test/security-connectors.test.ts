@@ -7,7 +7,7 @@ import { useStack } from './helpers/use-stack.js';
 type StepAnswer = { error?: { code: string; message: string }; output?: { status: number; body: unknown } };
 
 // The allow-list covers all of loopback, as an operator's `10.0.0.0/8` covers the engine's own hosts.
-describe("connectors never reach the engine's own services, whatever HTTP_ALLOWLIST says", () => {
+describe("connectors: never the engine's own services whatever HTTP_ALLOWLIST says, no secret across origins, the step test queues like a run", () => {
   const suite = useStack({ temporalUi: true, env: { HTTP_ALLOWLIST: '127.0.0.0/8' } });
   let other: Receiver;
   before(async () => {
@@ -97,5 +97,34 @@ describe("connectors never reach the engine's own services, whatever HTTP_ALLOWL
     });
     assert.equal(posted.error?.code, 'HTTP_REDIRECT_CREDENTIALS', JSON.stringify(posted));
     assert.equal(other.requestsTo('/land').length, 1, 'the body never went to the other origin');
+  });
+
+  it("POST /v1/steps/test takes its connection's rate-limit turn and concurrency slot like a run's step", async () => {
+    const connection = (name: string, rateLimit: Record<string, unknown>) =>
+      suite.stack.call('PUT', `/v1/connections/${name}`, {
+        type: 'http',
+        config: { baseUrl: suite.receiver.url },
+        rateLimit,
+      });
+    const call = (name: string, path: string) =>
+      stepTest({ ...get(`${suite.receiver.url}${path}`), connection: name, timeout: '3s' });
+
+    assert.ok([200, 201].includes((await connection('one_a_minute', { perMinute: 1 })).status));
+    suite.receiver.accept('/limited');
+    assert.equal((await call('one_a_minute', '/limited')).output?.status, 200);
+    const throttled = await call('one_a_minute', '/limited');
+    assert.equal(throttled.error?.code, 'STEP_TEST_THROTTLED', JSON.stringify(throttled));
+    assert.equal(suite.receiver.requestsTo('/limited').length, 1, 'the second test never went out');
+
+    assert.ok([200, 201].includes((await connection('one_at_a_time', { concurrency: 1 })).status));
+    suite.receiver.on('/held', () => ({ status: 200, body: { ok: true }, delayMs: 500 }));
+    const answers = await Promise.all([1, 2, 3].map(() => call('one_at_a_time', '/held')));
+    assert.deepEqual(
+      answers.map((a) => a.output?.status),
+      [200, 200, 200],
+      JSON.stringify(answers),
+    );
+    assert.equal(suite.receiver.requestsTo('/held').length, 3);
+    assert.equal(suite.receiver.maxInFlight('/held'), 1);
   });
 });
