@@ -21,6 +21,7 @@ export interface ApiDeps extends Repos {
       | 'STEP_OUTPUT_MAX_BYTES'
       | 'API_BODY_LIMIT_BYTES'
       | 'API_JSON_MAX_DEPTH'
+      | 'API_BODY_TIMEOUT_MS'
       | 'NODE_ENV'
       | 'AUTH_MODE'
       | 'AUTH_HS256_SECRET'
