@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { AppError } from '../shared/errors.js';
 import { parseAllowlist } from './http/allowlist.js';
 import { createGuard } from './http/guard.js';
-import { createReserved, hostReserved, type Reserved } from './reserved.js';
+import { createReserved, hostReserved, refusedAsReserved, type Reserved } from './reserved.js';
 
 /**
  * The SSRF guard for connectors that open plain TCP connections (SMTP, PostgreSQL, Kafka): resolves
@@ -35,7 +35,8 @@ export function createHostGuard(allowlist: string, reserved: Reserved = createRe
         for (const a of addresses)
           guard.assertAllowed(new URL(`http://${a.family === 6 ? `[${a.address}]` : a.address}:${port}`));
       }
-      for (const a of addresses) if (await reserved.match(a.address, port)) throw hostReserved(host, port);
+      for (const a of addresses)
+        if (await refusedAsReserved(reserved, allowed, host, a.address, port)) throw hostReserved(host, port);
       return first.address;
     },
   };

@@ -77,4 +77,20 @@ describe('reserved endpoints: the engine services no connector reaches', () => {
     );
     await guard.dispatcher.close();
   });
+
+  it('the API alone is opened by an allow-list entry naming its exact host:port (dev), never by a bare host or CIDR', async () => {
+    const api = { host: '127.0.0.1', port: 3000, what: 'the API', openWhenNamed: true };
+    const reserved = createReserved([api, { ...db, port: 3001 }]);
+    assert.equal(await createHostGuard('127.0.0.1:3000', reserved).resolve('127.0.0.1', 3000, 'X'), '127.0.0.1');
+    await assert.rejects(createHostGuard('localhost', reserved).resolve('localhost', 3000, 'X'), {
+      code: 'HOST_RESERVED',
+    });
+    for (const allowlist of ['127.0.0.1', '127.0.0.0/8'])
+      await assert.rejects(createHostGuard(allowlist, reserved).resolve('127.0.0.1', 3000, 'X'), {
+        code: 'HOST_RESERVED',
+      });
+    await assert.rejects(createHostGuard('127.0.0.1:3001', reserved).resolve('127.0.0.1', 3001, 'X'), {
+      code: 'HOST_RESERVED',
+    });
+  });
 });

@@ -3,6 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../shared/config.js';
 import { AppError } from '../shared/errors.js';
+import type { Allowlist } from './http/allowlist.js';
 import { embeddedIpv4, ipv6Groups } from './http/embedded-ipv4.js';
 
 /** One of the engine's own services: where it listens, and what it is (named in refusals' logs, not to tenants). */
@@ -10,6 +11,11 @@ export interface ReservedEndpoint {
   host: string;
   port: number;
   what: string;
+  /**
+   * Reachable when HTTP_ALLOWLIST names it with its exact port (`127.0.0.1:3000`, not a bare host
+   * or CIDR): only the API, which authenticates every call itself and which dev's examples call.
+   */
+  openWhenNamed?: boolean;
 }
 
 /**
@@ -67,7 +73,7 @@ export function reservedEndpoints(
     [c.TRIGGERS_METRICS_PORT, 'trigger service metrics (TRIGGERS_METRICS_PORT)'],
   ] as const)
     if (port) out.push({ host: '127.0.0.1', port, what });
-  if (c.API_PORT) out.push({ host: c.API_HOST, port: c.API_PORT, what: 'the API (API_PORT)' });
+  if (c.API_PORT) out.push({ host: c.API_HOST, port: c.API_PORT, what: 'the API (API_PORT)', openWhenNamed: true });
   return out.filter((e) => e.port > 0);
 }
 
@@ -105,6 +111,22 @@ export function createReserved(endpoints: readonly ReservedEndpoint[] = []): Res
       return undefined;
     },
   };
+}
+
+/**
+ * Whether a connection to `host` (as the connector was given it) at `address` and `port` reaches a
+ * reserved endpoint the allow-list does not open (see ReservedEndpoint.openWhenNamed).
+ */
+export async function refusedAsReserved(
+  reserved: Reserved,
+  allowed: Allowlist,
+  host: string,
+  address: string,
+  port: number,
+): Promise<boolean> {
+  const hit = await reserved.match(address, port);
+  if (!hit) return false;
+  return !(hit.openWhenNamed && (allowed.namesPort(host, port) || allowed.namesPort(address, port)));
 }
 
 /** The refusal of a connection to a reserved endpoint (never retried: the address will not change its nature). */

@@ -21,9 +21,10 @@ export function devDefaults(dataDir: string, apiPort: number): Record<string, st
 
 /**
  * The private addresses dev lets http steps reach: the API's own port, which the examples call
- * (`examples/hello.json` pings /healthz), and nothing else on this machine. Above all not
- * Temporal's ports: its gRPC and Web UI APIs have no auth, so a step there could read, signal or
- * terminate any tenant's runs.
+ * (`examples/hello.json` pings /healthz), and nothing else on this machine. The API is one of the
+ * engine's reserved services, opened only by an entry naming its exact host:port like these;
+ * Temporal's ports never open (its gRPC and Web UI APIs have no auth: a step there could read,
+ * signal or terminate any tenant's runs).
  * @example devAllowlist(3000) // '127.0.0.1:3000,localhost:3000'
  */
 export function devAllowlist(apiPort: number): string {

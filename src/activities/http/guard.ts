@@ -3,7 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { AppError } from '../../shared/errors.js';
 import { parseAllowlist } from './allowlist.js';
-import { createReserved, hostReserved, type Reserved } from '../reserved.js';
+import { createReserved, hostReserved, refusedAsReserved, type Reserved } from '../reserved.js';
 import { embeddedIpv4 } from './embedded-ipv4.js';
 
 /** Addresses an http step may not reach unless allow-listed: loopback, private, link-local (cloud metadata), and the like. */
@@ -62,6 +62,10 @@ export function createGuard(allowlist: string, reserved: Reserved = createReserv
   const permitted = (host: string, address: string, family: number, port: number) =>
     allowed.allowsHost(host, port) || addressPermitted(address, family === 6 ? 6 : 4, port);
 
+  const anyReserved = async (host: string, addresses: LookupAddress[], port: number) => {
+    for (const a of addresses) if (await refusedAsReserved(reserved, allowed, host, a.address, port)) return true;
+    return false;
+  };
   const lookupFor =
     (port: number): Lookup =>
     (hostname, options, callback) => {
@@ -69,7 +73,7 @@ export function createGuard(allowlist: string, reserved: Reserved = createReserv
         if (err) return callback(err, []);
         const refused = addresses.find((a) => !permitted(hostname, a.address, a.family, port));
         if (refused) return callback(blockedAddress(hostname, refused.address), []);
-        void firstReserved(reserved, addresses, port).then((hit) =>
+        void anyReserved(hostname, addresses, port).then((hit) =>
           hit ? callback(hostReserved(hostname, port), []) : callback(null, addresses),
         );
       });
@@ -86,9 +90,9 @@ export function createGuard(allowlist: string, reserved: Reserved = createReserv
     const open = connector;
     if (!literal) return open(opts, callback);
     // An address written in the URL is never looked up, so the reserved set is checked here.
-    void reserved
-      .match(opts.hostname, port)
-      .then((hit) => (hit ? callback(hostReserved(opts.hostname, port), null) : open(opts, callback)));
+    void refusedAsReserved(reserved, allowed, opts.hostname, opts.hostname, port).then((hit) =>
+      hit ? callback(hostReserved(opts.hostname, port), null) : open(opts, callback),
+    );
   };
   const assertAllowed = (url: URL) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -112,10 +116,4 @@ export function blockedCause(err: unknown): AppError | undefined {
     if (e instanceof AppError && (e.code === 'HTTP_BLOCKED_ADDRESS' || e.code === 'HOST_RESERVED')) return e;
   }
   return undefined;
-}
-
-/** Whether any of these addresses is one of the engine's own services on this port. */
-async function firstReserved(reserved: Reserved, addresses: LookupAddress[], port: number): Promise<boolean> {
-  for (const a of addresses) if (await reserved.match(a.address, port)) return true;
-  return false;
 }
