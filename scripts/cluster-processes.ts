@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { record } from '../src/dev/processes.js';
 
 // However the parent ends, its children end too: one listener for all of them (a restarted member
 // is a new child, and one listener each would pile up).
@@ -10,14 +11,41 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** A child of the topology: its own process group (Ctrl-C reaches the cluster script alone, which stops the children in order), output to `<logDir>/<name>.log`. */
-export function spawnLogged(
+/** Where the children are recorded for a watchdog (`npm run cluster`), if anywhere. */
+let pidDir: string | undefined;
+
+/**
+ * Records every child started from now on in `<dir>/dev.pids.json`, as `npm run dev` does, so
+ * that the watchdog (src/dev/watchdog.ts) stops them however the cluster script ends, SIGKILL included.
+ */
+export function recordChildrenIn(dir: string): void {
+  pidDir = dir;
+}
+
+/** Records a process the topology started some other way (PostgreSQL), when children are recorded. */
+export function recordChild(
+  name: string,
+  pid: number,
+  opts: { signal?: NodeJS.Signals; group?: boolean; execs?: boolean },
+): void {
+  if (pidDir) record(pidDir, name, pid, opts);
+}
+
+/** How to install the programs the topology runs, for a one-line message when one is missing. */
+const INSTALL: Record<string, string> = { 'redis-server': 'apt-get install redis-server' };
+
+/**
+ * A child of the topology: its own process group (Ctrl-C reaches the cluster script alone, which
+ * stops the children in order), output to `<logDir>/<name>.log`. Settles once it runs; a program
+ * that is not installed rejects with one line naming it and how to install it.
+ */
+export async function spawnLogged(
   name: string,
   command: string,
   args: readonly string[],
   env: Record<string, string>,
   logDir: string,
-): ChildProcess {
+): Promise<ChildProcess> {
   const out = openSync(join(logDir, `${name}.log`), 'a');
   const child = spawn(command, args, {
     stdio: ['ignore', out, out],
@@ -26,8 +54,22 @@ export function spawnLogged(
     detached: true,
   });
   closeSync(out);
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'ENOENT'
+            ? `${command} is not installed${INSTALL[command] ? ` (install it: ${INSTALL[command]})` : ''}`
+            : `${name} could not start: ${err.message}`,
+        ),
+      ),
+    );
+  });
+  child.on('error', () => undefined); // after it ran, a failed signal is no crash
   live.add(child);
   child.once('exit', () => live.delete(child));
+  if (child.pid) recordChild(name, child.pid, { group: true, execs: true });
   return child;
 }
 
@@ -48,6 +90,9 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTE
 export function run(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    // A script run to its end dies with its parent: any SIGKILL of the cluster script stops it.
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

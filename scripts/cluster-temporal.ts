@@ -43,7 +43,7 @@ export async function startTemporalServer(opts: {
   await run(join(CONFIG_DIR, 'setup-schema.sh'), [], env);
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawnLogged('temporal-server', join(CONFIG_DIR, 'start.sh'), [], env, opts.logDir);
+    child = await spawnLogged('temporal-server', join(CONFIG_DIR, 'start.sh'), [], env, opts.logDir);
     await until(`the Temporal server at ${address}`, () => answers(address), 300_000);
   };
   try {

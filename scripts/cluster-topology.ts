@@ -84,7 +84,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const ui = await startTemporalUi({ temporalAddress: temporal.address, namespace, port: uiPort, logDir });
     stoppers.unshift(() => ui.stop());
     const redisPort = await freeBase([0], 40_000, 45_000);
-    const redis = spawnLogged(
+    const redis = await spawnLogged(
       'redis',
       'redis-server',
       ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -192,7 +192,7 @@ function member(
       if (child) await stopProcess(child, signal);
     },
     async start() {
-      child = spawnLogged(name, process.execPath, ['--import', 'tsx', join(ROOT, entry)], env, logDir);
+      child = await spawnLogged(name, process.execPath, ['--import', 'tsx', join(ROOT, entry)], env, logDir);
       await until(`${name} (see ${join(logDir, `${name}.log`)})`, () => ready(url), 300_000);
     },
   };

@@ -23,7 +23,7 @@ export async function startTemporalUi(opts: {
   logDir: string;
 }): Promise<TemporalUi> {
   const url = `http://127.0.0.1:${opts.port}`;
-  const child: ChildProcess = spawnLogged(
+  const child: ChildProcess = await spawnLogged(
     'temporal-ui',
     join(CONFIG_DIR, 'start-ui.sh'),
     [],

@@ -1,11 +1,15 @@
 // `npm run cluster [-- --port 3100 --temporal-port 17233 --ui-port 18233 --fresh]`: the production
 // topology on this machine (PostgreSQL, the Temporal server on it with its Web UI, Redis, 2 APIs
-// behind a round-robin proxy, 3 workers), data under .data/cluster. Ctrl-C stops all of it, workers draining first.
-import { rm } from 'node:fs/promises';
+// behind a round-robin proxy, 3 workers), data under .data/cluster. Ctrl-C stops all of it, workers
+// draining first. What it starts is recorded in .data/cluster/dev.pids.json and stopped however it
+// ends: by a watchdog as soon as this process is gone (SIGKILL included), else at the next start.
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { claim, reapOrphans, release, runningOwner, startWatchdog } from '../src/dev/processes.js';
 import { mintToken } from '../src/shared/tokens.js';
-import { startCluster } from './cluster-topology.js';
+import { recordChildrenIn } from './cluster-processes.js';
+import { startCluster, type Cluster } from './cluster-topology.js';
 
 const { values } = parseArgs({
   options: {
@@ -17,42 +21,84 @@ const { values } = parseArgs({
   },
 });
 const dataDir = join(import.meta.dirname, '..', '.data', 'cluster');
-if (values.fresh) await rm(dataDir, { recursive: true, force: true });
-process.stderr.write('starting the cluster (the first start builds the Temporal server and its Web UI: minutes)\n');
-const cluster = await startCluster({
-  dataDir,
-  proxyPort: Number(values.port),
-  temporalPort: Number(values['temporal-port']),
-  uiPort: Number(values['ui-port']),
-  logLevel: 'info',
-});
-const token = await mintToken(cluster.authSecret, {
-  tenant: 'default',
-  scopes: ['admin'],
-  ttl: '12h',
-  audience: 'mini-zaps',
-});
-process.stdout.write(`
-Mini-Zaps production topology is up (logs in ${cluster.logDir})
-  API (load balancer)   ${cluster.apiUrl}   docs ${cluster.apiUrl}/docs   console ${cluster.apiUrl}/ui
-  API replicas          ${cluster.apis.map((a) => a.url).join('  ')}
-  workers (/metrics)    ${cluster.workers.map((w) => w.url).join('  ')}
-  Temporal (gRPC)       ${cluster.temporal.address}   namespace ${cluster.namespace}   metrics ${cluster.temporal.metricsUrl}
-  Temporal Web UI       ${cluster.ui.url}/namespaces/${cluster.namespace}/workflows
-  PostgreSQL            postgres://${cluster.pg.user}:${cluster.pg.password}@${cluster.pg.host}:${cluster.pg.port}/minizaps (Temporal: temporal, temporal_visibility)
-  Redis                 ${cluster.redisUrl}
 
-An admin token (12 h):
-  export TOKEN=${token}
-  curl -s -H "authorization: Bearer $TOKEN" ${cluster.apiUrl}/v1/workflows
-Ctrl-C stops everything.
-`);
+/** One line on stderr and exit 1: no stack trace; the watchdog stops whatever is left. */
+function fail(line: string): never {
+  process.stderr.write(`npm run cluster: ${line}\n`);
+  process.exit(1);
+}
+
+const owner = runningOwner(dataDir);
+if (owner) fail(`another npm run cluster (pid ${owner.pid}) is running on ${dataDir}; stop it first`);
+for (const o of await reapOrphans(dataDir))
+  process.stderr.write(`stopped the ${o.name} (pid ${o.pid}) a previous npm run cluster left running\n`);
+if (values.fresh) await rm(dataDir, { recursive: true, force: true });
+await mkdir(dataDir, { recursive: true });
+claim(dataDir);
+startWatchdog(dataDir);
+recordChildrenIn(dataDir);
+
 let stopping = false;
+let cluster: Cluster | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     process.stderr.write('stopping: APIs, workers (draining), Redis, Web UI, Temporal, PostgreSQL\n');
-    void cluster.stop().then(() => process.exit(0));
+    // Up: stopped in order. Still starting: every child recorded so far is reaped below.
+    void (cluster?.stop() ?? Promise.resolve()).then(async () => {
+      await reapOrphans(dataDir, [], 5_000);
+      release(dataDir);
+      process.exit(0);
+    });
   });
+}
+
+process.stderr.write('starting the cluster (the first start builds the Temporal server and its Web UI: minutes)\n');
+// Until it is up, any failure is one line, not a stack trace; the watchdog stops what was started.
+const failStart = (err: unknown) => fail(`could not start: ${oneLine(err)}`);
+process.once('uncaughtException', failStart);
+try {
+  cluster = await startCluster({
+    dataDir,
+    proxyPort: Number(values.port),
+    temporalPort: Number(values['temporal-port']),
+    uiPort: Number(values['ui-port']),
+    logLevel: 'info',
+  });
+} catch (err) {
+  // startCluster stopped what it had started; anything that escaped it is reaped here.
+  await reapOrphans(dataDir, [], 5_000);
+  release(dataDir);
+  fail(`could not start: ${oneLine(err)}`);
+}
+process.off('uncaughtException', failStart);
+if (stopping) await new Promise(() => undefined); // the signal handler above ends the process
+printBanner(cluster, await token(cluster));
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s*\n\s*/g, ' | ').slice(0, 600);
+}
+
+function token(c: Cluster): Promise<string> {
+  return mintToken(c.authSecret, { tenant: 'default', scopes: ['admin'], ttl: '12h', audience: 'mini-zaps' });
+}
+
+function printBanner(c: Cluster, token: string): void {
+  process.stdout.write(`
+Mini-Zaps production topology is up (logs in ${c.logDir})
+  API (load balancer)   ${c.apiUrl}   docs ${c.apiUrl}/docs   console ${c.apiUrl}/ui
+  API replicas          ${c.apis.map((a) => a.url).join('  ')}
+  workers (/metrics)    ${c.workers.map((w) => w.url).join('  ')}
+  Temporal (gRPC)       ${c.temporal.address}   namespace ${c.namespace}   metrics ${c.temporal.metricsUrl}
+  Temporal Web UI       ${c.ui.url}/namespaces/${c.namespace}/workflows
+  PostgreSQL            postgres://${c.pg.user}:${c.pg.password}@${c.pg.host}:${c.pg.port}/minizaps (Temporal: temporal, temporal_visibility)
+  Redis                 ${c.redisUrl}
+
+An admin token (12 h):
+  export TOKEN=${token}
+  curl -s -H "authorization: Bearer $TOKEN" ${c.apiUrl}/v1/workflows
+Ctrl-C stops everything.
+`);
 }

@@ -154,17 +154,29 @@ function ensureRedis() {
   );
 }
 
+/** The npm scripts that run redis-server (undefined: this script run by hand). */
+const REDIS_USERS = ['pretest', 'cluster', 'test:cluster', 'bench:cluster', undefined];
+
 try {
   ensureNodeModules();
   const paths = { temporal: ensureBinary(TEMPORAL_CLI) };
-  // `npm test`, or this script run by hand: everything the whole suite needs.
-  if (['pretest', undefined].includes(process.env.npm_lifecycle_event)) paths.redis = ensureRedis();
-  if (process.env.npm_lifecycle_event !== 'predev') {
+  // `npm test`, the production topology (it runs Redis) or this script run by hand.
+  if (REDIS_USERS.includes(process.env.npm_lifecycle_event)) paths.redis = ensureRedis();
+  // The tests' own tools: neither `npm run dev` nor `npm run cluster` runs them.
+  if (!['predev', 'cluster'].includes(process.env.npm_lifecycle_event)) {
     paths.testServer = ensureBinary(TEST_SERVER);
     ensureKafkaJars();
   }
   mkdirSync(join(root, '.tools'), { recursive: true });
-  writeFileSync(join(root, '.tools', 'paths.json'), `${JSON.stringify(paths, null, 2)}\n`);
+  // Merged: a narrower provisioning (dev, cluster) keeps what an earlier one found.
+  const file = join(root, '.tools', 'paths.json');
+  let known = {};
+  try {
+    known = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // none yet, or unreadable: written anew
+  }
+  writeFileSync(file, `${JSON.stringify({ ...known, ...paths }, null, 2)}\n`);
 } catch (err) {
   log(err.message);
   process.exit(1);

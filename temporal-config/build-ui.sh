@@ -8,7 +8,7 @@ version="${TEMPORAL_UI_VERSION:-v2.54.1}"
 dest="$root/.tools/temporal-ui-server-$version"
 if [ -x "$dest/temporal-ui-server" ]; then echo "$dest"; exit 0; fi
 [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { echo "Go is needed to build the Temporal Web UI (github.com/temporalio/ui-server/v2@$version)" >&2; exit 1; }
+command -v go >/dev/null || { echo "Go is needed to build the Temporal Web UI (github.com/temporalio/ui-server/v2@$version): install Go (apt-get install golang-go, or https://go.dev/dl) and retry" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 echo "building github.com/temporalio/ui-server/v2@$version (under a minute when the server's build warmed Go's caches)" >&2

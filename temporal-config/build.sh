@@ -7,7 +7,7 @@ version="${TEMPORAL_SERVER_VERSION:-v1.32.2}"
 dest="$root/.tools/temporal-server-$version"
 if [ -x "$dest/temporal-server" ] && [ -x "$dest/temporal-sql-tool" ] && [ -d "$dest/schema" ]; then echo "$dest"; exit 0; fi
 [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { echo "Go is needed to build the Temporal server (go.temporal.io/server@$version)" >&2; exit 1; }
+command -v go >/dev/null || { echo "Go is needed to build the Temporal server (go.temporal.io/server@$version): install Go (apt-get install golang-go, or https://go.dev/dl) and retry" >&2; exit 1; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # v1.32 needs Go >= 1.26.10: the toolchain is fetched from the Go module proxy when older.

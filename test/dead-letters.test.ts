@@ -86,6 +86,33 @@ describe('reliability: dead letters, re-drive, cancellation, timeouts (real Temp
     assert.equal(again.body.code, 'DEAD_LETTER_RESOLVED');
   });
 
+  it('a parked run says so: failed with parked {since, deadLetterId} in the run and in lists, and in its Temporal current details until re-driven', async () => {
+    const id = await createWorkflow(suite.stack, twoSteps('/down'));
+    const runId = await trigger(suite.stack, id, { n: 5 });
+    const dl = await deadLetterOf(runId);
+    const run = await waitForStatus(suite.stack, runId, 'failed');
+    assert.deepEqual(run.parked, { since: dl.createdAt, deadLetterId: dl.id });
+    assert.equal(run.endedAt, null);
+    const listed = await suite.stack.call('GET', `/v1/runs?workflowId=${id}&status=failed`);
+    assert.deepEqual(listed.body.items.find((r: { id: string }) => r.id === runId).parked, run.parked);
+    const handle = suite.stack.client.workflow.getHandle(runId);
+    const details = async () =>
+      ((await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string }).currentDetails ?? '';
+    const parkedDetails = await details();
+    assert.match(parkedDetails, /^\*\*Parked\*\* since /);
+    assert.ok(
+      parkedDetails.includes(dl.id) && parkedDetails.includes('`second`') && parkedDetails.includes('HTTP_503'),
+    );
+
+    await suite.stack.call('POST', `/v1/dead-letters/${dl.id}/redrive`, {
+      config: { url: `${suite.receiver.url}/fixed` },
+    });
+    const ended = await waitForEnd(suite.stack, runId);
+    assert.equal(ended.status, 'completed');
+    assert.equal(ended.parked, null);
+    assert.equal(await details(), '', 'replayed to its end, the run shows no parked step');
+  });
+
   it('re-driving with a newer version runs that version of the failed step', async () => {
     const id = await createWorkflow(suite.stack, twoSteps('/down'));
     const runId = await trigger(suite.stack, id, { n: 3 });

@@ -10,35 +10,14 @@ import { startStack, type Stack } from './helpers/stack.js';
 setFlagsFromString('--expose-gc');
 const gc: () => void = runInNewContext('gc');
 
-const ROUTES: [string, string][] = [
-  ['POST', '/v1/workflows'],
-  ['POST', '/v1/workflows/validate'],
-  ['GET', '/v1/workflows?limit={x}&cursor={x}'],
-  ['GET', '/v1/workflows/{x}'],
-  ['PUT', '/v1/workflows/{x}'],
-  ['DELETE', '/v1/workflows/{x}'],
-  ['GET', '/v1/workflows/{x}/versions/{x}'],
-  ['GET', '/v1/workflows/{x}/diagram?version={x}'],
-  ['POST', '/v1/workflows/{x}/runs'],
-  ['POST', '/v1/workflows/{x}/webhooks'],
-  ['GET', '/v1/runs?status={x}&since={x}&limit={x}&workflowId={x}&cursor={x}'],
-  ['GET', '/v1/runs/{x}'],
-  ['POST', '/v1/runs/{x}/cancel'],
-  ['POST', '/v1/runs/{x}/events/{x}'],
-  ['GET', '/v1/dead-letters?httpStatus={x}&status={x}'],
-  ['GET', '/v1/dead-letters/groups?httpStatus={x}'],
-  ['POST', '/v1/dead-letters/redrive'],
-  ['POST', '/v1/dead-letters/{x}/redrive'],
-  ['DELETE', '/v1/dead-letters/{x}?reason={x}'],
-  ['PUT', '/v1/secrets/{x}'],
-  ['POST', '/hooks/{x}'],
-  ['POST', '/codec/decode'],
-  ['GET', '/{x}'],
-];
-
-/** Anything a client might send: JSON of any shape, truncated JSON, or bytes that are not JSON at all. */
+/** Text PostgreSQL cannot store: a NUL character or a lone surrogate. */
+const unstorable = fc.constantFrom('\u0000', 'a\u0000b', '\ud800', 'x\udfff');
+/** Anything a client might send: JSON of any shape, with text PostgreSQL cannot store, truncated JSON, or bytes that are not JSON at all. */
 const body = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc
+    .tuple(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }), fc.string(), unstorable)
+    .map(([v, key, text]) => JSON.stringify({ ...v, [key]: text })),
   fc.jsonValue().map((v) => JSON.stringify(v).slice(0, -1)),
   fc.string({ unit: 'binary' }),
   fc.constant(''),
@@ -103,12 +82,49 @@ const definition = fc.record(
   { requiredKeys: [] },
 );
 
+/**
+ * Every table of the application's database, each as its row count and a checksum of its rows.
+ * Not `reconciler_watermarks`: the worker's reconciler moves its watermark on its own clock.
+ */
+async function tableSums(pool: Stack['pool']): Promise<Record<string, string>> {
+  const { rows: tables } = await pool.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'reconciler_watermarks' ORDER BY 1`,
+  );
+  const sums = tables.map(
+    ({ name }) =>
+      `SELECT '${name}' AS name, count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM "${name}" t`,
+  );
+  const { rows } = await pool.query<{ name: string; sum: string }>(sums.join(' UNION ALL '));
+  return Object.fromEntries(rows.map((r) => [r.name, r.sum]));
+}
+
 describe('property: no input makes the API fail (real PostgreSQL and Temporal behind)', () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack();
   });
   after(() => stack?.stop());
+
+  /**
+   * Every operation of the app's own OpenAPI document (so a new route is fuzzed as soon as it is
+   * added), path and query parameters as `{x}`, plus the routes outside the document.
+   */
+  async function fuzzRoutes(): Promise<[string, string][]> {
+    const doc: { paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>> } = (
+      await stack.call('GET', '/openapi.json')
+    ).body;
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]): [string, string] => {
+        const query = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => `${p.name}={x}`);
+        return [
+          method.toUpperCase(),
+          `${path.replace(/\{[^}]+\}/g, '{x}')}${query.length ? `?${query.join('&')}` : ''}`,
+        ];
+      }),
+    );
+    assert.ok(routes.length >= 30, `the document lists ${routes.length} operations`);
+    return [...routes, ['POST', '/hooks/{x}'], ['POST', '/codec/decode'], ['GET', '/{x}'], ['GET', '/ui/{x}']];
+  }
 
   async function send(
     app: ReturnType<typeof createApp>,
@@ -125,7 +141,8 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
     return res.status;
   }
 
-  it('thousands of random and malformed bodies, headers and path values at every endpoint: never a 5xx, never a hang, flat memory', async () => {
+  it('thousands of random and malformed bodies, headers and path values at every endpoint: never a 5xx, never a hang, no table changed by a 4xx, flat memory', async () => {
+    const routes = await fuzzRoutes();
     const authed = createApp({
       ...stack.deps,
       config: {
@@ -135,16 +152,19 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
       },
     });
     const property = fc.asyncProperty(
-      fc.constantFrom(...ROUTES),
-      fc.array(segment, { minLength: 6, maxLength: 6 }),
+      fc.constantFrom(...routes),
+      fc.array(segment, { minLength: 8, maxLength: 8 }),
       body,
       headers,
       fc.boolean(),
       async ([method, template], values, payload, hdrs, withAuth) => {
         let i = 0;
         const path = template.replace(/\{x\}/g, () => encodeURIComponent(values[i++] ?? ''));
+        const tables = await tableSums(stack.pool);
         const status = await send(withAuth ? authed : stack.app, method, path, payload, hdrs);
         assert.ok(status < 500, `${method} ${path} answered ${status}`);
+        if (status >= 400)
+          assert.deepEqual(await tableSums(stack.pool), tables, `${method} ${path} answered ${status}`);
       },
     );
     await fc.assert(property, { numRuns: 300 });
@@ -202,6 +222,37 @@ describe('property: no input makes the API fail (real PostgreSQL and Temporal be
     );
     assert.equal((await stack.call('POST', hook, nested(max))).status, 202);
     assert.equal((await stack.call('POST', `/v1/workflows/${wf}/runs`, nested(max + 1))).body.code, 'JSON_TOO_DEEP');
+  });
+
+  it('text PostgreSQL cannot store (NUL, lone surrogates) is refused with 400 invalid-text and its pointer at every JSON route, and changes no table', async () => {
+    const wf = (await stack.call('POST', '/v1/workflows', { name: 'text', steps: [{ id: 'a', type: 'succeed' }] })).body
+      .id;
+    const hook = (await stack.call('POST', `/v1/workflows/${wf}/webhooks`, {})).body.url;
+    const cases: [unknown, string][] = [
+      [{ name: 'a\u0000b', steps: [] }, '/name'],
+      [{ name: 'x', input: { 'k\u0000': 1 } }, '/input/k\u0000'],
+      [{ name: 'x', cron: '* * * * *', input: { list: ['ok', { 'a/b~': '\ud800' }] } }, '/input/list/1/a~1b~0'],
+      [['\udc00'], '/0'],
+      ['\u0000', ''],
+    ];
+    const tables = await tableSums(stack.pool);
+    for (const [method, path] of await jsonRoutes(wf, hook)) {
+      for (const [body, pointer] of cases) {
+        const res = await stack.call(method, path, JSON.stringify(body));
+        assert.equal(res.status, 400, `${method} ${path} answered ${res.status} to ${JSON.stringify(body)}`);
+        assert.equal(res.headers.get('content-type'), 'application/problem+json');
+        assert.equal(res.body.code, 'INVALID_TEXT');
+        assert.equal(res.body.type, 'https://mini-zaps.dev/problems/invalid-text');
+        assert.deepEqual(
+          res.body.errors.map((e: { pointer: string }) => e.pointer),
+          [pointer],
+        );
+      }
+    }
+    assert.deepEqual(await tableSums(stack.pool), tables, 'no table changed');
+    // Escapes PostgreSQL stores are no problem: an accented letter, a surrogate pair.
+    const fine = await stack.call('POST', `/v1/workflows/${wf}/runs`, JSON.stringify({ s: '\u00e9 \ud83d\ude00' }));
+    assert.equal(fine.status, 202);
   });
 
   it('random nesting, with brackets and escapes inside strings: refused exactly when deeper than the limit, never a 5xx', async () => {

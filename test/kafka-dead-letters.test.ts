@@ -9,7 +9,9 @@ import { startTriggerService, type TriggerService } from './helpers/trigger-serv
 
 const skip = kafkaSkipReason();
 const SECRET = 'kafka-dead-letters-test-secret-long-enough';
-const TOPIC = 'payments';
+/** acme's topic, granted to globex: one topic read by two tenants' triggers. */
+const TOPIC = 'acme.payments';
+const GRANTS = `globex=${TOPIC}`;
 
 interface DeadLetter {
   id: string;
@@ -32,7 +34,12 @@ describe('Kafka dead letters through the API (a real Kafka 4.1 broker, two tenan
   const auth: Record<string, Record<string, string>> = {};
   const triggerOf: Record<string, string> = {};
   const workflowOf: Record<string, string> = {};
-  const serviceEnv = (group: string) => ({ ...stack.workerEnv, KAFKA_BROKERS: broker.brokers, KAFKA_GROUP_ID: group });
+  const serviceEnv = (group: string) => ({
+    ...stack.workerEnv,
+    KAFKA_BROKERS: broker.brokers,
+    KAFKA_GROUP_ID: group,
+    KAFKA_TOPIC_GRANTS: GRANTS,
+  });
   const as = (tenant: string, method: string, path: string, body?: unknown) =>
     stack.call(method, path, body, auth[tenant]);
   const deadLetters = async (tenant: string, query = '') => {
@@ -46,7 +53,9 @@ describe('Kafka dead letters through the API (a real Kafka 4.1 broker, two tenan
 
   before(async () => {
     broker = await startKafka();
-    stack = await startStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
+    stack = await startStack({
+      env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET, KAFKA_TOPIC_GRANTS: GRANTS },
+    });
     for (const tenant of ['acme', 'globex'])
       auth[tenant] = { authorization: `Bearer ${await mintToken(SECRET, { tenant, scopes: ['admin'] })}` };
     auth.reader = {

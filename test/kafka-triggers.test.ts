@@ -45,14 +45,14 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     const wf = await createWorkflow(stack, echo('validated'));
     const res = await stack.call('POST', `/v1/workflows/${wf}/triggers`, {
       type: 'kafka',
-      topic: 'users',
+      topic: 'default.users',
       filter: 'value.plan = ',
     });
     assert.equal(res.status, 400);
     assert.match(JSON.stringify(res.body), /filter does not parse/);
     const badTopic = await stack.call('POST', `/v1/workflows/${wf}/triggers`, { type: 'kafka', topic: 'no spaces' });
     assert.equal(badTopic.status, 400);
-    const patched = await stack.call('PATCH', `/v1/triggers/${await addTrigger(wf, { topic: 'users' })}`, {
+    const patched = await stack.call('PATCH', `/v1/triggers/${await addTrigger(wf, { topic: 'default.users' })}`, {
       every: '10s',
     });
     assert.equal(patched.status, 400, 'schedule fields do not fit a Kafka trigger');
@@ -62,25 +62,25 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
   });
 
   test('one message fans out to three workflows, and a filter excludes the messages it does not match', async () => {
-    await broker.createTopic('user_created');
+    await broker.createTopic('default.user_created');
     const [onboarding, crm, analytics] = [
       await createWorkflow(stack, echo('Onboarding')),
       await createWorkflow(stack, echo('Add to CRM')),
       await createWorkflow(stack, echo('Provision analytics')),
     ];
     const triggers = [
-      await addTrigger(onboarding, { topic: 'user_created' }),
-      await addTrigger(crm, { topic: 'user_created' }),
-      await addTrigger(analytics, { topic: 'user_created', filter: "value.plan = 'pro'" }),
+      await addTrigger(onboarding, { topic: 'default.user_created' }),
+      await addTrigger(crm, { topic: 'default.user_created' }),
+      await addTrigger(analytics, { topic: 'default.user_created', filter: "value.plan = 'pro'" }),
     ];
     const shown = await stack.call('GET', `/v1/triggers/${triggers[2]}`);
     assert.deepEqual(
       [shown.body.type, shown.body.topic, shown.body.deadLetterTopic],
-      ['kafka', 'user_created', 'user_created.dlq'],
+      ['kafka', 'default.user_created', 'default.user_created.dlq'],
     );
-    await service.consuming('user_created');
+    await service.consuming('default.user_created');
 
-    await broker.produce('user_created', [
+    await broker.produce('default.user_created', [
       { key: 'ada', value: JSON.stringify({ email: 'ada@example.com', plan: 'pro' }) },
       { key: 'bob', value: JSON.stringify({ email: 'bob@example.com', plan: 'free' }) },
     ]);
@@ -96,32 +96,32 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     assert.deepEqual(ended.source, {
       type: 'kafka',
       triggerId: triggers[2],
-      topic: 'user_created',
+      topic: 'default.user_created',
       partition: 0,
       offset: '0',
     });
     // The filter left bob out for good: the offsets are committed past him and no third run came.
     await waitFor(
       'the offsets to be committed',
-      async () => ((await broker.committed('triggers-test', 'user_created'))[0] === 2 ? true : undefined),
+      async () => ((await broker.committed('triggers-test', 'default.user_created'))[0] === 2 ? true : undefined),
       30_000,
     );
     assert.equal((await runsOf(analytics)).length, 1);
   });
 
   test('a poison message reaches the dead-letter topic with its reason, and a failing filter with its trigger', async () => {
-    await broker.createTopic('orders');
+    await broker.createTopic('default.orders');
     const wf = await createWorkflow(stack, echo('Orders'));
-    const triggerId = await addTrigger(wf, { topic: 'orders', filter: 'value.amount + 1 > 1' });
-    await service.consuming('orders');
+    const triggerId = await addTrigger(wf, { topic: 'default.orders', filter: 'value.amount + 1 > 1' });
+    await service.consuming('default.orders');
 
-    await broker.produce('orders', [
+    await broker.produce('default.orders', [
       { value: 'not json {' },
       { value: JSON.stringify({ amount: 'lots' }) },
       { value: JSON.stringify({ amount: 5 }) },
     ]);
 
-    const dead = await broker.readAll('orders.dlq', 2, 60_000);
+    const dead = await broker.readAll('default.orders.dlq', 2, 60_000);
     const undecodable = dead.find((d) => d.headers['x-minizaps-dlq-reason'] === 'undecodable');
     assert.equal(undecodable?.value, 'not json {');
     assert.equal(undecodable?.headers['x-minizaps-source-offset'], '0');
@@ -136,19 +136,52 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     assert.ok(service.alive(), 'the trigger service survived the poison message');
   });
 
+  test("a trigger stored on a topic that is not its tenant's is not consumed until the topic is granted", async () => {
+    await broker.createTopic('legacy_events');
+    const wf = await createWorkflow(stack, echo('Legacy'));
+    // As stored before the topic rules: the API would refuse it now.
+    const legacy = await stack.deps.triggers.createKafka('default', wf, { topic: 'legacy_events' });
+    await waitFor(
+      'the trigger service to leave the trigger out',
+      async () =>
+        service
+          .output()
+          .split('\n')
+          .some((line) => line.includes("not its tenant's") && line.includes(legacy.id))
+          ? true
+          : undefined,
+      60_000,
+    );
+    const consuming = service
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('kafka triggers consuming'));
+    assert.ok(!consuming.at(-1)?.includes('legacy_events'), consuming.at(-1));
+
+    const granted = await stack.call('PUT', '/v1/admin/tenants/default/topics', { topics: ['legacy_events'] });
+    assert.equal(granted.status, 200, JSON.stringify(granted.body));
+    await service.consuming('legacy_events');
+    await broker.produce('legacy_events', [{ value: JSON.stringify({ n: 1 }) }]);
+    await waitFor(
+      'the granted trigger to start a run',
+      async () => ((await runsOf(wf)).length === 1 ? true : undefined),
+      60_000,
+    );
+  });
+
   test('SIGKILL of the trigger service in the middle of 2,000 messages, then a restart, leaves exactly one run per trigger and message, counted in Temporal', async () => {
     const messages = 2000;
-    await broker.createTopic('signups', 2);
+    await broker.createTopic('default.signups', 2);
     // Runs that wait an hour: each costs one workflow task, so the count is about starts, not the worker.
     const waiting = (name: string) => ({ name, steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }] });
     const workflows = [await createWorkflow(stack, waiting('Welcome')), await createWorkflow(stack, waiting('Audit'))];
-    for (const wf of workflows) await addTrigger(wf, { topic: 'signups' });
-    await service.consuming('signups');
+    for (const wf of workflows) await addTrigger(wf, { topic: 'default.signups' });
+    await service.consuming('default.signups');
     const inTemporal = async (wf: string) => (await stack.client.workflow.count(`MiniZapsWorkflowId = '${wf}'`)).count;
     const total = async () => (await Promise.all(workflows.map(inTemporal))).reduce((a, b) => a + b, 0);
 
     await broker.produce(
-      'signups',
+      'default.signups',
       Array.from({ length: messages }, (_, i) => ({ key: `user-${i}`, value: JSON.stringify({ user: i }) })),
     );
     await waitFor('some runs to start', async () => ((await total()) >= 300 ? true : undefined), 120_000);
@@ -169,7 +202,7 @@ describe('Kafka triggers (a real Kafka 4.1 broker, the trigger service as its ow
     await waitFor(
       'every offset committed',
       async () => {
-        const committed = await broker.committed('triggers-test', 'signups');
+        const committed = await broker.committed('triggers-test', 'default.signups');
         return (committed[0] ?? 0) + (committed[1] ?? 0) === messages ? true : undefined;
       },
       60_000,

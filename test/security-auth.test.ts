@@ -75,6 +75,9 @@ const SCOPES: Record<string, string[]> = {
   'POST /v1/connections/{name}/test': ['workflows:write'],
   'GET /v1/connectors': ['workflows:read'],
   'POST /v1/steps/test': ['runs:write', 'workflows:read'],
+  'PUT /v1/admin/tenants/{tenant}/topics': ['operator'],
+  'GET /v1/admin/tenants/{tenant}/topics': ['operator'],
+  'GET /v1/audit': ['admin'],
 };
 
 /** Runs a script of this repository with tsx, as `npm run …` would. */

@@ -3,6 +3,7 @@ import type { Metrics } from '../shared/metrics.js';
 import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createExpressionActivities } from './expressions.js';
+import { createTopicAccess, type TopicRules } from './kafka/topic-access.js';
 import type { ConnectorActivity } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
@@ -29,14 +30,17 @@ export function createActivities(
     metrics?: Metrics;
     maxOutputBytes?: number;
     redisUrl?: string | undefined;
+    /** The Kafka topic rules from configuration; grants made through the API are read from the database. */
+    topicRules?: Omit<TopicRules, 'stored'>;
   },
 ) {
-  const { redisUrl, rates = stepRateStore(redisUrl), ...rest } = opts;
+  const { redisUrl, topicRules, rates = stepRateStore(redisUrl), ...rest } = opts;
   const connectorActivities = registry.activities({
     ...rest,
     secrets: deps.secrets,
     connections: deps.connections,
     rates,
+    ...(topicRules ? { topics: createTopicAccess({ ...topicRules, stored: deps.topicGrants }) } : {}),
   });
   if (!isComplete(connectorActivities)) throw new Error('a connector step type has no activity');
   return {

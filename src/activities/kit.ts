@@ -5,6 +5,7 @@ import type { Metrics } from '../shared/metrics.js';
 import { connectorActivity, runConnector, type ExecuteContext } from './boundary.js';
 import type { ConnectionKind } from './connection-kind.js';
 import type { ConnectorDefaults, ConnectorInput, ConnectorResult } from './connector.js';
+import type { TopicAccess } from './kafka/topic-access.js';
 import type { RateStore } from './rate/store.js';
 import type { Reserved } from './reserved.js';
 
@@ -26,6 +27,8 @@ export interface ConnectorDeps {
    * Retry-After; where a step's concurrency slot is leased again as each attempt starts.
    */
   rates?: Pick<RateStore, 'pause' | 'admit' | 'acquire'>;
+  /** The Kafka topics a tenant may produce to; absent: its own prefix only (the default rules). */
+  topics?: TopicAccess;
 }
 
 /** A connector's I/O: runs one attempt with the evaluated config and, when it uses one, the resolved connection. */

@@ -6,16 +6,20 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { auditRoutes } from './audit.js';
 import { codecRoutes } from './codec.js';
 import { connectionsRoutes } from './connections.js';
 import { connectorsRoutes } from './connectors.js';
 import { deadLettersRoutes } from './dead-letters.js';
+import { devEchoOn, devEchoRoutes } from './dev-echo.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes } from './health.js';
+import { auditTrail } from './middleware/audit.js';
 import { authMiddleware } from './middleware/auth.js';
 import { BEARER_SCHEME, BEARER_SECURITY } from './middleware/scopes.js';
 import { jsonDepthLimit } from './middleware/json-depth.js';
 import { redactPath } from './middleware/redact-path.js';
+import { kafkaTopicsAdminRoutes } from './kafka-topics.js';
 import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
@@ -102,6 +106,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   if (deps.rateLimits) app.use('*', deps.rateLimits.byIp);
   app.use('*', authMiddleware(deps.config));
   if (deps.rateLimits) app.use('*', deps.rateLimits.byTenant);
+  // After the rate limit: a flood of refused calls writes no events.
+  app.use('*', auditTrail(deps.audit.record));
   // A webhook reads its body once its token is known (see hookRoutes).
   app.use(
     '*',
@@ -134,6 +140,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
 
   app.route('/', healthRoutes(deps, opts.isDraining ?? (() => false)));
   app.route('/', metricsRoutes(deps));
+  if (devEchoOn(deps.config)) app.route('/', devEchoRoutes());
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
@@ -149,6 +156,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/connections', connectionsRoutes(deps));
   app.route('/v1/connectors', connectorsRoutes());
   app.route('/v1/steps', stepsTestRoutes(deps));
+  app.route('/v1/admin', kafkaTopicsAdminRoutes(deps));
+  app.route('/v1', auditRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', {

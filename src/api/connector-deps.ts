@@ -1,3 +1,4 @@
+import { createTopicAccess, topicRulesOf, type TopicAccess } from '../activities/kafka/topic-access.js';
 import type { ConnectorDeps } from '../activities/kit.js';
 import type { ApiDeps } from './env.js';
 
@@ -10,4 +11,9 @@ export const apiConnectorDeps = (deps: ApiDeps): ConnectorDeps => ({
   connections: deps.connections,
   maxOutputBytes: deps.config.STEP_OUTPUT_MAX_BYTES,
   metrics: undefined,
+  topics: apiTopicAccess(deps),
 });
+
+/** The Kafka topics a tenant may use, as the worker checks them: configured rules and stored grants. */
+export const apiTopicAccess = (deps: Pick<ApiDeps, 'config' | 'topicGrants'>): TopicAccess =>
+  createTopicAccess({ ...topicRulesOf(deps.config), stored: deps.topicGrants });

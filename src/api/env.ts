@@ -36,6 +36,8 @@ export interface ApiDeps extends Repos {
       | 'OIDC_REDIRECT_URL'
       | 'OIDC_COOKIE_SECRET'
       | 'KAFKA_DLQ_TOPIC'
+      | 'KAFKA_TENANT_TOPIC_PREFIX'
+      | 'KAFKA_TOPIC_GRANTS'
     >;
   pool: Pool;
   temporal: Client;
@@ -57,6 +59,8 @@ export interface ApiDeps extends Repos {
 export interface ApiEnv {
   Variables: {
     tenantId: string;
+    /** The token's `sub` (`anonymous` when auth is off), for the audit trail. */
+    subject: string;
     /** The caller's scopes, set by authentication; routes check them against what they declare. */
     scopes: ReadonlySet<string>;
     requestId: string;

@@ -39,6 +39,19 @@ const SourceSchema = z
   .nullable()
   .openapi('RunSource', { description: 'How the run started (null for runs indexed before sources were recorded)' });
 
+const ParkedSchema = z
+  .object({
+    since: z.string().openapi({ description: 'When the step failed for good and its dead letter was recorded' }),
+    deadLetterId: z
+      .string()
+      .openapi({ description: 'The dead letter to re-drive (or discard): /v1/dead-letters/{id}' }),
+  })
+  .nullable()
+  .openapi('RunParked', {
+    description:
+      'Set while the run is parked: a step failed for good, the run shows `failed` without having ended, and waits, holding every earlier output, until its dead letter is re-driven (the step runs again) or discarded (the run ends failed)',
+  });
+
 const StepSchema = z
   .object({
     id: z.string(),
@@ -69,6 +82,7 @@ const RunSummarySchema = z
     endedAt: z.string().nullable(),
     problem: ProblemSchema,
     source: SourceSchema,
+    parked: ParkedSchema,
   })
   .openapi('RunSummary');
 const RunSchema = RunSummarySchema.extend({
@@ -87,6 +101,7 @@ const summary = (r: RunRow) => ({
   endedAt: r.endedAt?.toISOString() ?? null,
   problem: r.problem,
   source: r.source,
+  parked: r.status === 'failed' ? r.parked : null,
 });
 
 /** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
@@ -204,6 +219,8 @@ export function runsRoutes(deps: ApiDeps) {
         {
           ...summary(row),
           status,
+          // A run the live query shows going on again (re-driven a moment ago) is not parked any more.
+          parked: status === 'failed' ? row.parked : null,
           steps: state.steps,
           result: state.result,
           error: state.error,

@@ -11,6 +11,7 @@ import {
 } from '../triggers/schema.js';
 import { backfillSchedule, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
 import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
+import { apiTopicAccess } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { triggerDeadLettersRoutes } from './trigger-dead-letters.js';
 import { requires } from './middleware/scopes.js';
@@ -125,6 +126,7 @@ const jsonBody = <T extends z.ZodType>(schema: T) => ({
 export function triggersRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   const service = triggerDeps(deps);
+  const kafka = { ...service, topics: apiTopicAccess(deps) };
   const toTrigger = (t: AnyTriggerRow) =>
     t.type === 'kafka' ? toKafkaTrigger(t, deadLetterTopic(deps.config, t.config.topic)) : toScheduleTrigger(t);
 
@@ -144,7 +146,7 @@ export function triggersRoutes(deps: ApiDeps) {
       let trigger: AnyTriggerRow;
       if (body.type === 'kafka') {
         const { type: _type, ...settings } = body;
-        trigger = await createKafkaTrigger(service, c.var.tenantId, workflowId, settings);
+        trigger = await createKafkaTrigger(kafka, c.var.tenantId, workflowId, settings);
       } else {
         const { type: _type, ...settings } = body;
         trigger = await createTrigger(service, c.var.tenantId, workflowId, settings);
@@ -205,7 +207,7 @@ export function triggersRoutes(deps: ApiDeps) {
       const { id } = c.req.valid('param');
       const current = await deps.triggers.get(c.var.tenantId, id);
       const body = c.req.valid('json');
-      if (current.type === 'kafka') return c.json(toTrigger(await patchKafkaTrigger(service, current, body)), 200);
+      if (current.type === 'kafka') return c.json(toTrigger(await patchKafkaTrigger(kafka, current, body)), 200);
       const { topic, filter, key, ...schedulePatch } = body;
       if (topic !== undefined || filter !== undefined || key !== undefined)
         throw new AppError({

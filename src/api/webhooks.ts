@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
-import { nestedDeeperThan } from '../shared/json-depth.js';
 import { closeAfterAnswer, readBodyWithin } from './middleware/body-timeout.js';
+import { bodyProblem } from './middleware/json-depth.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json } from './schemas.js';
 import { triggerRun } from './trigger.js';
@@ -126,13 +126,8 @@ export function hookRoutes(deps: ApiDeps) {
       throw err;
     });
     const raw = await readBodyWithin(c, deps.config.API_BODY_TIMEOUT_MS);
-    const maxDepth = deps.config.API_JSON_MAX_DEPTH;
-    if (nestedDeeperThan(raw, maxDepth))
-      throw new AppError({
-        code: 'JSON_TOO_DEEP',
-        message: `the body nests arrays and objects deeper than ${maxDepth} levels`,
-        httpStatus: 400,
-      });
+    const problem = bodyProblem(raw, deps.config.API_JSON_MAX_DEPTH);
+    if (problem) throw problem;
     let key = deliveryKey(c.req.header('idempotency-key'), c.req.header('webhook-id') ?? c.req.header('x-event-id'));
     if (hook.signingSecret) {
       const { signature, freshUntil } = verifySignature(hook.signingSecret, raw, c.req.header('x-signature'));

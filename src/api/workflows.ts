@@ -4,7 +4,9 @@ import { definitionJsonSchema } from '../definitions/schema.js';
 import { validateDefinition } from '../definitions/validate.js';
 import { invalidDefinition } from '../shared/errors.js';
 import { deleteWorkflowTriggers, triggerDeps } from '../triggers/service.js';
+import { apiTopicAccess } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { assertStepTopics } from './kafka-topics.js';
 import { requires } from './middleware/scopes.js';
 import {
   CreatedSchema,
@@ -49,6 +51,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 /** `/v1/workflows`: definitions and their immutable versions. */
 export function workflowsRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
+  const topics = apiTopicAccess(deps);
 
   app.openapi(
     createRoute({
@@ -62,6 +65,7 @@ export function workflowsRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
+      await assertStepTopics(topics, c.var.tenantId, definition);
       const created = await deps.workflows.create(c.var.tenantId, definition);
       c.var.logger.info({ workflowId: created.id }, 'workflow created');
       return c.json(created, 201);
@@ -187,6 +191,7 @@ export function workflowsRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
+      await assertStepTopics(topics, c.var.tenantId, definition);
       const saved = await deps.workflows.addVersion(c.var.tenantId, c.req.valid('param').id, definition);
       c.var.logger.info({ workflowId: saved.id, version: saved.version }, 'workflow version saved');
       return c.json(saved, 200);

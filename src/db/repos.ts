@@ -1,3 +1,4 @@
+import { createAuditRepo } from './audit-repo.js';
 import { createClaimsRepo } from './claims-repo.js';
 import { createConnectionsRepo } from './connections-repo.js';
 import { createDeadLettersRepo } from './dead-letters-repo.js';
@@ -6,6 +7,7 @@ import type { Pool } from './pool.js';
 import { createRunClosuresRepo } from './run-closures-repo.js';
 import { createRunsRepo } from './runs-repo.js';
 import { createSecretsRepo } from './secrets-repo.js';
+import { createTopicGrantsRepo } from './topic-grants-repo.js';
 import { createTriggersRepo } from './triggers-repo.js';
 import { createWebhooksRepo } from './webhooks-repo.js';
 import { createWorkflowsRepo } from './workflows-repo.js';
@@ -25,6 +27,8 @@ export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions)
     triggers: createTriggersRepo(pool),
     kafkaDeadLetters: createKafkaDeadLettersRepo(pool),
     connections: createConnectionsRepo(pool),
+    topicGrants: createTopicGrantsRepo(pool),
+    audit: createAuditRepo(pool),
   };
 }
 

@@ -50,6 +50,17 @@ export interface RunRow {
   source: RunSource | null;
   /** The run's own final record is in, but Temporal has not been seen closing the run yet. */
   awaitingClose: boolean;
+  /**
+   * Set while a step of the run failed for good and the run waits, durably, for its dead letter to
+   * be re-driven or discarded: the run is `failed` but has not ended.
+   */
+  parked: RunParked | null;
+}
+
+/** Since when a run is parked, and on which dead letter. */
+export interface RunParked {
+  since: string;
+  deadLetterId: string;
 }
 
 export interface RunFilter {
@@ -66,9 +77,17 @@ export interface RunFilter {
  * is shown `running` without an end. (A parked run says `failed` without an end: it is not ended.)
  */
 const AWAITING_CLOSE = 'closed_at IS NULL AND ended_at IS NOT NULL';
+/**
+ * A run that has not ended waits on its oldest open dead letter (see `RunRow.parked`); whether the
+ * run already shows `failed` (the index may lag its live state) the API judges.
+ */
+const PARKED = `CASE WHEN runs.ended_at IS NULL THEN (
+  SELECT json_build_object('since', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'deadLetterId', d.id)
+    FROM dead_letters d WHERE d.tenant_id = runs.tenant_id AND d.run_id = runs.id AND d.status = 'open'
+   ORDER BY d.created_at LIMIT 1) END`;
 const COLUMNS = `id, workflow_id AS "workflowId", version, CASE WHEN ${AWAITING_CLOSE} THEN 'running' ELSE status END AS status,
   idempotency_key AS "idempotencyKey", started_at AS "startedAt", CASE WHEN ${AWAITING_CLOSE} THEN NULL ELSE ended_at END AS "endedAt",
-  steps, result, error, problem, source, ${AWAITING_CLOSE} AS "awaitingClose"`;
+  steps, result, error, problem, source, ${AWAITING_CLOSE} AS "awaitingClose", ${PARKED} AS parked`;
 /** The shown status is `$3`; written so the status index still serves it. */
 const SHOWN_STATUS_IS = `(status = $3 AND NOT (${AWAITING_CLOSE})) OR ($3 = 'running' AND ${AWAITING_CLOSE})`;
 

@@ -73,6 +73,10 @@ export function validateStep(raw: unknown): { ok: true; step: Step } | { ok: fal
   return problems.length ? { ok: false, problems } : { ok: true, step: parsed.data };
 }
 
+/** Every step of a definition, nested ones included, each with its JSON pointer. */
+export const allSteps = (definition: Definition): { step: Step; pointer: string }[] =>
+  definition.steps.flatMap((step, i) => flatten(step, `/steps/${i}`));
+
 /** A step and the steps nested in it, each with its JSON pointer. */
 function flatten(step: Step, pointer: string): { step: Step; pointer: string }[] {
   const nested = nestedBlocks(step).flatMap((b) =>

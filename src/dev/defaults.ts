@@ -16,6 +16,8 @@ export function devDefaults(dataDir: string, apiPort: number): Record<string, st
     SECRETS_KEYS: `dev:${devFile(dataDir, 'dev-secrets-key', 'base64')}`,
     PAYLOAD_KEYS: `dev:${devFile(dataDir, 'dev-payload-key', 'base64')}`,
     TEMPORAL_SDK_METRICS_ADDRESS: '127.0.0.1:9464',
+    // The examples' stand-in for an outside service (POST /dev/echo).
+    API_DEV_ECHO: 'true',
   };
 }
 

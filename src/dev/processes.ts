@@ -15,7 +15,7 @@ export interface ProcessIdentity {
   pid: number;
   /** Field 22 of /proc/<pid>/stat: clock ticks after boot. */
   startTime: string;
-  /** argv[0]. */
+  /** argv[0]; empty for a process recorded as one that may exec another program (a start script). */
   program: string;
 }
 
@@ -64,7 +64,7 @@ export function commandLine(pid: number): string | undefined {
 
 function isAlive(p: ProcessIdentity): boolean {
   const now = identify(p.pid);
-  return now !== undefined && now.startTime === p.startTime && now.program === p.program;
+  return now !== undefined && now.startTime === p.startTime && (p.program === '' || now.program === p.program);
 }
 
 function readPidFile(dataDir: string): PidFile {
@@ -118,20 +118,28 @@ export function claim(dataDir: string): void {
   writePidFile(dataDir, { owner, children: [] });
 }
 
-/** Records a child right after it started (before anything can go wrong with it). */
+/**
+ * Records a child right after it started (before anything can go wrong with it). `execs`: it may
+ * exec another program later (a start script ending in `exec`), so only its pid and start time,
+ * which alone name one process, identify it.
+ */
 export function record(
   dataDir: string,
   name: string,
   pid: number,
-  opts: { signal?: NodeJS.Signals; group?: boolean } = {},
+  opts: { signal?: NodeJS.Signals; group?: boolean; execs?: boolean } = {},
 ): void {
   const id = identify(pid);
   if (!id) return;
   const file = readPidFile(dataDir);
-  writePidFile(dataDir, {
-    ...file,
-    children: [...file.children, { ...id, name, signal: opts.signal ?? 'SIGTERM', group: opts.group ?? false }],
-  });
+  const child: ChildRecord = {
+    ...id,
+    ...(opts.execs ? { program: '' } : {}),
+    name,
+    signal: opts.signal ?? 'SIGTERM',
+    group: opts.group ?? false,
+  };
+  writePidFile(dataDir, { ...file, children: [...file.children, child] });
 }
 
 /** After a clean stop: nothing left to reap. */

@@ -43,6 +43,11 @@ export const ConfigSchema = z
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
     /** Also run a worker in the API process; the runs this API triggers then start eagerly on it. */
     API_WORKER: z.stringbool().default(false),
+    /**
+     * Serve `POST /dev/echo`, the stand-in for an outside service that the examples call (it answers
+     * what it was sent). `npm run dev` turns it on; never served with NODE_ENV=production.
+     */
+    API_DEV_ECHO: z.stringbool().default(false),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
     /** Worker versioning (README "Upgrades"): the Temporal worker deployment this worker belongs to; unset: unversioned, any worker takes any task. */
@@ -115,6 +120,8 @@ export const ConfigSchema = z
     RETENTION_RUNS_MAX_AGE_DAYS: z.coerce.number().int().nonnegative().default(30),
     /** Per tenant, the newest closed runs kept in the index (0: no bound). */
     RETENTION_RUNS_MAX_PER_TENANT: z.coerce.number().int().nonnegative().default(100_000),
+    /** Audit events older than this many days are pruned by the workers (0: kept forever). */
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().nonnegative().default(90),
     /** How often a worker prunes (one replica at a time), in ms. */
     RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
     /** Comma-separated Kafka bootstrap brokers (host:port); unset: no Kafka triggers (`npm run triggers` refuses to start). */
@@ -130,6 +137,13 @@ export const ConfigSchema = z
     KAFKA_SASL_PASSWORD: z.string().optional(),
     /** Where failed messages go; unset: `<topic>.dlq` beside each topic. */
     KAFKA_DLQ_TOPIC: z.string().optional(),
+    /** The topics a tenant may use without a grant: those starting with this, `{tenant}` standing for its id. */
+    KAFKA_TENANT_TOPIC_PREFIX: z.string().min(1).max(200).default('{tenant}.'),
+    /**
+     * Further topics granted by configuration, beside those granted through the API: comma-separated
+     * `tenant=topic` entries, a topic ending in `*` granting a prefix (`acme=orders,acme=shared.*`).
+     */
+    KAFKA_TOPIC_GRANTS: z.string().default(''),
     /** A group that has no committed offset on a topic starts at its beginning (true) or its end (false). */
     KAFKA_FROM_BEGINNING: z.stringbool().default(false),
     /** Messages larger than this (key, value and headers) go to the dead-letter topic; also bounds each fetch. */

@@ -17,12 +17,14 @@ export async function mintToken(
     audience?: string;
     issuer?: string;
     tenantClaim?: string;
+    /** The token's `sub` (default `local:<tenant>`). */
+    subject?: string;
   },
 ): Promise<string> {
   let jwt = new SignJWT({ [opts.tenantClaim ?? 'tenant']: opts.tenant, scope: opts.scopes.join(' ') })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt()
-    .setSubject(`local:${opts.tenant}`)
+    .setSubject(opts.subject ?? `local:${opts.tenant}`)
     .setExpirationTime(opts.ttl ?? '12h');
   if (opts.audience) jwt = jwt.setAudience(opts.audience);
   if (opts.issuer) jwt = jwt.setIssuer(opts.issuer);

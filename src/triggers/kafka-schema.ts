@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { DLQ_SUFFIX } from '../activities/kafka/topic-access.js';
 import { syntaxError } from '../definitions/expressions.js';
 import { DEFINITION_LIMITS } from '../definitions/limits.js';
 
@@ -69,4 +70,4 @@ export function applyKafkaPatch(settings: KafkaSettings, patch: KafkaPatch): Kaf
 
 /** The topic a Kafka trigger's failed messages go to: the configured one, else `<topic>.dlq`. */
 export const deadLetterTopic = (config: { KAFKA_DLQ_TOPIC?: string | undefined }, topic: string): string =>
-  config.KAFKA_DLQ_TOPIC ?? `${topic}.dlq`;
+  config.KAFKA_DLQ_TOPIC ?? `${topic}${DLQ_SUFFIX}`;

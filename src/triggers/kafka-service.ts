@@ -1,7 +1,9 @@
 import type { Consumer, Kafka } from 'kafkajs';
+import { createTopicAccess, topicRulesOf } from '../activities/kafka/topic-access.js';
 import type { ApiDeps } from '../api/env.js';
 import type { KafkaTriggerRow, TriggersRepo } from '../db/triggers-repo.js';
 import type { Config } from '../shared/config.js';
+import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { handleBatch, type BatchDeps } from './kafka-batch.js';
 import type { KafkaMetrics } from './kafka-metrics.js';
@@ -92,8 +94,45 @@ export async function startKafkaService(deps: KafkaServiceDeps): Promise<KafkaSe
     logger.info({ topics, groupId: config.KAFKA_GROUP_ID }, 'kafka triggers consuming');
   }
 
+  const refused = new Set<string>();
+  /**
+   * The triggers whose topic is still their tenant's: one stored before the topic rules, or whose
+   * grant was withdrawn, is left out (logged once) until it is changed or the grant is back. Any
+   * other failure (the database) fails the refresh, which keeps the current subscription.
+   */
+  async function allowed(rows: KafkaTriggerRow[]): Promise<KafkaTriggerRow[]> {
+    const grants = new Map<string, Promise<string[]>>();
+    const list = (tenantId: string): Promise<string[]> => {
+      const known = grants.get(tenantId) ?? deps.api.topicGrants.list(tenantId);
+      grants.set(tenantId, known);
+      return known;
+    };
+    const access = createTopicAccess({ ...topicRulesOf(config), stored: { list } });
+    const kept: KafkaTriggerRow[] = [];
+    for (const row of rows) {
+      const denied = await access.check(row.tenantId, row.config.topic).then(
+        () => undefined,
+        (err: unknown) => {
+          if (err instanceof AppError && err.code === 'KAFKA_TOPIC_FORBIDDEN') return err;
+          throw err;
+        },
+      );
+      if (!denied) {
+        refused.delete(row.id);
+        kept.push(row);
+      } else if (!refused.has(row.id)) {
+        refused.add(row.id);
+        logger.warn(
+          { triggerId: row.id, tenant: row.tenantId, topic: row.config.topic, reason: denied.message },
+          "a Kafka trigger names a topic that is not its tenant's; it is not consumed",
+        );
+      }
+    }
+    return kept;
+  }
+
   async function readTriggers(): Promise<void> {
-    const rows = await deps.triggers.listActiveKafka();
+    const rows = await allowed(await deps.triggers.listActiveKafka());
     const grouped = new Map<string, KafkaTriggerRow[]>();
     for (const row of rows) grouped.set(row.config.topic, [...(grouped.get(row.config.topic) ?? []), row]);
     byTopic = grouped;

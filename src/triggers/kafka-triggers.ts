@@ -1,25 +1,30 @@
+import type { TopicAccess } from '../activities/kafka/topic-access.js';
 import type { KafkaTriggerRow } from '../db/triggers-repo.js';
 import { AppError } from '../shared/errors.js';
 import { applyKafkaPatch, KafkaPatchSchema, type KafkaSettings } from './kafka-schema.js';
 import { assertRunnable, type TriggerDeps } from './service.js';
 
+/** What Kafka triggers need beside every trigger's: the tenant's topics. */
+export type KafkaTriggerDeps = TriggerDeps & { topics: TopicAccess };
+
 /**
- * Stores a Kafka trigger. Nothing else is created: the trigger service reads the active Kafka
- * triggers every few seconds and subscribes to their topics.
+ * Stores a Kafka trigger on one of the tenant's topics. Nothing else is created: the trigger
+ * service reads the active Kafka triggers every few seconds and subscribes to their topics.
  */
 export async function createKafkaTrigger(
-  deps: TriggerDeps,
+  deps: KafkaTriggerDeps,
   tenantId: string,
   workflowId: string,
   settings: KafkaSettings,
 ): Promise<KafkaTriggerRow> {
+  await deps.topics.check(tenantId, settings.topic);
   await assertRunnable(deps, tenantId, workflowId, settings.version);
   return deps.triggers.createKafka(tenantId, workflowId, settings);
 }
 
 /** Changes a Kafka trigger's topic, filter, key or pinned version; schedule fields are refused. */
 export async function patchKafkaTrigger(
-  deps: TriggerDeps,
+  deps: KafkaTriggerDeps,
   current: KafkaTriggerRow,
   patch: Record<string, unknown>,
 ): Promise<KafkaTriggerRow> {
@@ -37,6 +42,7 @@ export async function patchKafkaTrigger(
     });
   }
   const config = applyKafkaPatch(current.config, parsed.data);
+  if (parsed.data.topic !== undefined) await deps.topics.check(current.tenantId, config.topic);
   await assertRunnable(deps, current.tenantId, current.workflowId, config.version);
   const row = await deps.triggers.update(current.tenantId, current.id, { config });
   return { ...row, type: 'kafka', config };

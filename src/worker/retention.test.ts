@@ -32,7 +32,9 @@ after(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE runs, payload_claims, dead_letters, kafka_dead_letters, triggers, workflows CASCADE');
+  await pool.query(
+    'TRUNCATE runs, payload_claims, dead_letters, kafka_dead_letters, triggers, workflows, audit_events CASCADE',
+  );
 });
 
 /** A run in the index, closed `closedDaysAgo` days ago (undefined: still open), with one claim-checked payload. */
@@ -59,7 +61,7 @@ test('retention removes closed runs older than the age bound with their claim-ch
   await run('young', 't1', 5);
   await run('open', 't1', undefined);
   const pruned = await retention({ maxAgeDays: 30, maxRunsPerTenant: 0 }).pass();
-  assert.deepEqual(pruned, { runs: 1, claims: 1, kafkaDeadLetters: 0 });
+  assert.deepEqual(pruned, { runs: 1, claims: 1, kafkaDeadLetters: 0, auditEvents: 0 });
   assert.deepEqual(await remaining('runs'), ['open', 'young']);
   assert.deepEqual(await remaining('payload_claims'), ['open', 'young']);
 });
@@ -69,7 +71,7 @@ test('retention keeps only the newest closed runs of each tenant, counting each 
   for (let i = 0; i < 2; i++) await run(`b${i}`, 'b', i + 1);
   await run('a-open', 'a', undefined);
   const pruned = await retention({ maxAgeDays: 0, maxRunsPerTenant: 3, batchSize: 2 }).pass();
-  assert.deepEqual(pruned, { runs: 4, claims: 4, kafkaDeadLetters: 0 });
+  assert.deepEqual(pruned, { runs: 4, claims: 4, kafkaDeadLetters: 0, auditEvents: 0 });
   assert.deepEqual(await remaining('runs'), ['a-open', 'a0', 'a1', 'a2', 'b0', 'b1']);
 });
 
@@ -83,6 +85,7 @@ test('retention keeps a run with an open dead letter, which can still be re-driv
     runs: 0,
     claims: 0,
     kafkaDeadLetters: 0,
+    auditEvents: 0,
   });
   assert.deepEqual(await remaining('runs'), ['parked']);
 });
@@ -108,10 +111,30 @@ test('retention removes dead-lettered Kafka messages past the age bound, and bey
   await kafkaDeadLetter('k1', 9, 45);
   await kafkaDeadLetter('k2', 0, 1);
   const pruned = await retention({ maxAgeDays: 30, maxRunsPerTenant: 2, batchSize: 1 }).pass();
-  assert.deepEqual(pruned, { runs: 0, claims: 0, kafkaDeadLetters: 3 });
+  assert.deepEqual(pruned, { runs: 0, claims: 0, kafkaDeadLetters: 3, auditEvents: 0 });
   const { rows } = await pool.query<{ id: string }>('SELECT id FROM kafka_dead_letters ORDER BY id');
   assert.deepEqual(
     rows.map((r) => r.id),
     ['k1-0', 'k1-1', 'k2-0'],
+  );
+});
+
+test('retention removes audit events past AUDIT_RETENTION_DAYS, in batches, and keeps younger ones', async () => {
+  for (const [route, daysAgo] of [
+    ['/old-1', 120],
+    ['/old-2', 91],
+    ['/young', 89],
+  ] as const)
+    await pool.query(
+      `INSERT INTO audit_events (at, tenant_id, subject, method, route, status, request_id)
+       VALUES (now() - make_interval(days => $1), 't1', 'ann', 'POST', $2, 201, 'r')`,
+      [daysAgo, route],
+    );
+  const pruned = await retention({ maxAgeDays: 0, maxRunsPerTenant: 0, auditMaxAgeDays: 90, batchSize: 1 }).pass();
+  assert.deepEqual(pruned, { runs: 0, claims: 0, kafkaDeadLetters: 0, auditEvents: 2 });
+  const { rows } = await pool.query<{ route: string }>('SELECT route FROM audit_events');
+  assert.deepEqual(
+    rows.map((r) => r.route),
+    ['/young'],
   );
 });

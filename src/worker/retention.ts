@@ -12,6 +12,8 @@ export interface RetentionSettings {
   maxRunsPerTenant: number;
   /** Runs deleted per statement, so a pass never holds long locks. */
   batchSize?: number;
+  /** Audit events older than this leave (0 or absent: kept forever). */
+  auditMaxAgeDays?: number;
 }
 
 /** What one pass removed. */
@@ -20,6 +22,8 @@ export interface Pruned {
   claims: number;
   /** Kafka messages a trigger dead-lettered (by the same age, and by the same count per trigger). */
   kafkaDeadLetters: number;
+  /** Audit events past AUDIT_RETENTION_DAYS. */
+  auditEvents: number;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface Pruned {
  * tenant, like Temporal's own namespace retention does for histories (set the two alike). A run
  * with an open dead letter stays: it can still be re-driven. Runs still open are never touched.
  * Dead-lettered Kafka messages follow the same bounds (the count per trigger), so a topic full of
- * poison cannot fill the database.
+ * poison cannot fill the database. Audit events leave by their own age bound.
  */
 export function createRetention(
   deps: { pool: Pool; claims: ClaimsRepo; closures: Pick<RunClosuresRepo, 'exclusive'>; logger: Logger },
@@ -92,11 +96,25 @@ export function createRetention(
     return removed;
   }
 
+  /** Audit events past their age bound, in batches (the index on `at` finds them). */
+  async function auditEvents(): Promise<number> {
+    if (!settings.auditMaxAgeDays) return 0;
+    let removed = 0;
+    for (;;) {
+      const { rowCount } = await deps.pool.query(
+        `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < now() - make_interval(days => $1) LIMIT $2)`,
+        [settings.auditMaxAgeDays, batch],
+      );
+      removed += rowCount ?? 0;
+      if ((rowCount ?? 0) < batch) return removed;
+    }
+  }
+
   return {
     /** Prunes until nothing is left to prune; undefined when another replica holds the turn. */
     async pass(): Promise<Pruned | undefined> {
       return deps.closures.exclusive('retention', async () => {
-        const total = { runs: 0, claims: 0, kafkaDeadLetters: 0 };
+        const total = { runs: 0, claims: 0, kafkaDeadLetters: 0, auditEvents: 0 };
         for (const step of [byAge, byCount]) {
           for (;;) {
             const done = await step();
@@ -106,6 +124,7 @@ export function createRetention(
           }
         }
         total.kafkaDeadLetters = await kafkaDeadLetters();
+        total.auditEvents = await auditEvents();
         return total;
       });
     },
@@ -122,7 +141,8 @@ export function createRetention(
           due = Date.now() + intervalMs;
           try {
             const done = await this.pass();
-            if (done?.runs || done?.kafkaDeadLetters) deps.logger.info({ ...done }, 'retention pruned closed runs');
+            if (done?.runs || done?.kafkaDeadLetters || done?.auditEvents)
+              deps.logger.info({ ...done }, 'retention pruned closed runs');
           } catch (err) {
             deps.logger.warn({ err }, 'retention pass failed; retrying at the next interval');
           }
@@ -136,14 +156,20 @@ export function createRetention(
 
 export type RetentionConfig = Pick<
   Config,
-  'DATABASE_URL' | 'RETENTION_RUNS_MAX_AGE_DAYS' | 'RETENTION_RUNS_MAX_PER_TENANT' | 'RETENTION_INTERVAL_MS'
+  | 'DATABASE_URL'
+  | 'RETENTION_RUNS_MAX_AGE_DAYS'
+  | 'RETENTION_RUNS_MAX_PER_TENANT'
+  | 'RETENTION_INTERVAL_MS'
+  | 'AUDIT_RETENTION_DAYS'
 >;
 
 const ENDED_STATES = ['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'];
 
-/** Prunes beside a worker until it stops, on a small pool of its own (closed with it); off when both bounds are 0. */
+/** Prunes beside a worker until it stops, on a small pool of its own (closed with it); off when every bound is 0. */
 export function pruneBeside(worker: Worker, config: RetentionConfig, logger: Logger): void {
-  if (!config.DATABASE_URL || (!config.RETENTION_RUNS_MAX_AGE_DAYS && !config.RETENTION_RUNS_MAX_PER_TENANT)) return;
+  const bounded =
+    config.RETENTION_RUNS_MAX_AGE_DAYS || config.RETENTION_RUNS_MAX_PER_TENANT || config.AUDIT_RETENTION_DAYS;
+  if (!config.DATABASE_URL || !bounded) return;
   const pool = createPool(config.DATABASE_URL, logger, 2);
   const retention = createRetention(
     {
@@ -152,7 +178,11 @@ export function pruneBeside(worker: Worker, config: RetentionConfig, logger: Log
       closures: createRunClosuresRepo(pool),
       logger: logger.child({ component: 'retention' }),
     },
-    { maxAgeDays: config.RETENTION_RUNS_MAX_AGE_DAYS, maxRunsPerTenant: config.RETENTION_RUNS_MAX_PER_TENANT },
+    {
+      maxAgeDays: config.RETENTION_RUNS_MAX_AGE_DAYS,
+      maxRunsPerTenant: config.RETENTION_RUNS_MAX_PER_TENANT,
+      auditMaxAgeDays: config.AUDIT_RETENTION_DAYS,
+    },
   );
   retention.start(
     config.RETENTION_INTERVAL_MS,

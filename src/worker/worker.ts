@@ -12,6 +12,7 @@ import { followTemporal } from './reconciler.js';
 import { pruneBeside, type RetentionConfig } from './retention.js';
 import { workflowCodeOptions, type VersioningConfig } from './versioning.js';
 import type { Repos } from '../db/repos.js';
+import { topicRulesOf } from '../activities/kafka/topic-access.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
 import { createTriggerActivities } from '../triggers/activities.js';
 import { createAdmissionActivities } from '../triggers/admission.js';
@@ -56,6 +57,9 @@ export async function createWorker(deps: {
       | 'HTTP_ALLOWLIST'
       | 'STEP_OUTPUT_MAX_BYTES'
       | 'REDIS_URL'
+      | 'KAFKA_TENANT_TOPIC_PREFIX'
+      | 'KAFKA_TOPIC_GRANTS'
+      | 'KAFKA_DLQ_TOPIC'
     > &
     VersioningConfig &
     RetentionConfig;
@@ -98,6 +102,7 @@ export async function createWorker(deps: {
         metrics: deps.metrics,
         maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
         redisUrl: config.REDIS_URL,
+        topicRules: topicRulesOf(config),
       }),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),

@@ -1,4 +1,12 @@
-import { condition, patched, proxyLocalActivities, proxySinks, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  proxyLocalActivities,
+  proxySinks,
+  setCurrentDetails,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities, RunIndexSinks } from '../activities/run-index.js';
@@ -10,6 +18,7 @@ import { SequenceFailure } from './errors.js';
 import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './messages.js';
 import { REVISIONS, type Gate } from './revisions.js';
 import { Scope } from './scope.js';
+import { parkedDetails } from './summaries.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */
 const { recordRun: recordProgress } = proxyLocalActivities<RunIndexActivities>({
@@ -49,6 +58,8 @@ export class RunState {
   readonly top: Scope;
   private readonly events = new Map<string, unknown[]>();
   private readonly decisions = new Map<string, RedriveDecision | undefined>();
+  /** The current details of each step parked now (parallel branches may park at once), by dead letter. */
+  private readonly parkedNow = new Map<string, string>();
   private recorded = 0;
   private waiting = 0;
   private stateBytes = 0;
@@ -165,6 +176,7 @@ export class RunState {
         ? details.status
         : null;
     this.decisions.set(id, undefined);
+    const createdAt = new Date().toISOString();
     await recordDeadLetter({
       id,
       tenantId: identity.tenantId,
@@ -179,15 +191,27 @@ export class RunState {
       error: failure.error,
       attempts: failure.attempts,
       input: failure.input,
-      createdAt: new Date().toISOString(),
+      createdAt,
     });
     const before = this.status;
+    this.showParked(
+      id,
+      parkedDetails({ stepId: step.id, errorCode: failure.error.code, deadLetterId: id, since: createdAt }),
+    );
     await this.setParked(true, failure.error);
     await condition(() => this.decisions.get(id) !== undefined);
     const decision = this.decisions.get(id) ?? { deadLetterId: id, action: 'discard' };
     this.decisions.delete(id);
+    this.showParked(id, undefined);
     if (decision.action === 'redrive') await this.setParked(false, null, before);
     return decision;
+  }
+
+  /** Shows (or, with no details, stops showing) a parked step in the run's current details. */
+  private showParked(deadLetterId: string, details: string | undefined): void {
+    if (details === undefined) this.parkedNow.delete(deadLetterId);
+    else this.parkedNow.set(deadLetterId, details);
+    setCurrentDetails([...this.parkedNow.values()].join('\n\n'));
   }
 
   /** Takes a re-drive or discard for a parked step of this run; others are ignored. */

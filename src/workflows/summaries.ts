@@ -28,6 +28,14 @@ export function runDetails(
   ].join('\n\n');
 }
 
+/**
+ * The run's current details while a step is parked (the Web UI's "Current Details", read through
+ * the workflow's metadata query: in memory only, so no history holds it and replays are untouched).
+ */
+export function parkedDetails(p: { stepId: string; errorCode: string; deadLetterId: string; since: string }): string {
+  return `**Parked** since ${p.since}: step \`${p.stepId}\` failed for good (${p.errorCode}). Waiting for re-drive (or discard) of dead letter \`${p.deadLetterId}\`.`;
+}
+
 /** An activity's, timer's or child's summary: the step id, with its item index inside a foreach (`send[3]`). */
 export const stepSummary = (stepId: string, suffix = ''): string => `${stepId}${suffix}`;
 

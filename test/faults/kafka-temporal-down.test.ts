@@ -27,21 +27,24 @@ describe('Kafka triggers while the Temporal server is down', { skip }, () => {
 
   test('while the Temporal server is stopped no message is lost: the service pauses, commits nothing, and starts every run once Temporal is back', async () => {
     const { cluster } = ctx;
-    await broker.createTopic('payments');
+    await broker.createTopic('default.payments');
     const created = await api(cluster, 'POST', '/v1/workflows', {
       name: 'Payment received',
       steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const wf: string = created.body.id;
-    const trigger = await api(cluster, 'POST', `/v1/workflows/${wf}/triggers`, { type: 'kafka', topic: 'payments' });
+    const trigger = await api(cluster, 'POST', `/v1/workflows/${wf}/triggers`, {
+      type: 'kafka',
+      topic: 'default.payments',
+    });
     assert.equal(trigger.status, 201, JSON.stringify(trigger.body));
-    await service.consuming('payments');
+    await service.consuming('default.payments');
     const inTemporal = async () => (await cluster.client.workflow.count(`MiniZapsWorkflowId = '${wf}'`)).count;
-    const committed = async () => (await broker.committed('faults-triggers', 'payments'))[0] ?? 0;
+    const committed = async () => (await broker.committed('faults-triggers', 'default.payments'))[0] ?? 0;
     const produce = (from: number, n: number) =>
       broker.produce(
-        'payments',
+        'default.payments',
         Array.from({ length: n }, (_, i) => ({ value: JSON.stringify({ payment: from + i }) })),
       );
 

@@ -22,7 +22,7 @@ describe('the kafka connector against a real broker', { skip: kafkaSkipReason() 
     await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
     const enginePort = (engine.address() as AddressInfo).port;
     broker = await startKafka({ advertise: `127.0.0.1:${enginePort}` });
-    await broker.createTopic('signups');
+    await broker.createTopic('t.signups');
     produce = connectorRunner(kafkaConnector, {
       reserved: createReserved([{ host: '127.0.0.1', port: enginePort, what: 'the engine database' }]),
       connections: {
@@ -39,7 +39,7 @@ describe('the kafka connector against a real broker', { skip: kafkaSkipReason() 
 
   it('refuses a broker the cluster advertises on a reserved address (HOST_RESERVED), though its bootstrap broker passed', async () => {
     const err = await failureOf(
-      produce({ topic: 'signups', value: 'x' }, { connection: 'advertised', timeoutMs: 20_000 }),
+      produce({ topic: 't.signups', value: 'x' }, { connection: 'advertised', timeoutMs: 20_000 }),
     );
     assert.equal(err.type, 'HOST_RESERVED', err.message);
     assert.equal(err.nonRetryable, true);
@@ -48,17 +48,17 @@ describe('the kafka connector against a real broker', { skip: kafkaSkipReason() 
 
   it('produces key, JSON value and headers with the idempotency key, and answers topic, partition and offset', async () => {
     const { output } = await produce(
-      { topic: 'signups', key: 'ann@example.com', value: { email: 'ann@example.com' }, headers: { source: 'test' } },
+      { topic: 't.signups', key: 'ann@example.com', value: { email: 'ann@example.com' }, headers: { source: 'test' } },
       { connection: 'events', timeoutMs: 20_000 },
     );
-    assert.deepEqual(output, { topic: 'signups', partition: 0, offset: '0' });
-    const [message] = await broker.readAll('signups', 1);
+    assert.deepEqual(output, { topic: 't.signups', partition: 0, offset: '0' });
+    const [message] = await broker.readAll('t.signups', 1);
     assert.equal(message?.value, '{"email":"ann@example.com"}');
     assert.deepEqual(message?.headers, { 'idempotency-key': 'run-1:step', source: 'test' });
   });
 
   it('a cluster that is down is retried (KAFKA_UNAVAILABLE); the connection check is a metadata request', async () => {
-    const err = await failureOf(produce({ topic: 'signups', value: 'x' }, { connection: 'down', timeoutMs: 20_000 }));
+    const err = await failureOf(produce({ topic: 't.signups', value: 'x' }, { connection: 'down', timeoutMs: 20_000 }));
     assert.equal(err.nonRetryable, false);
     assert.ok(['KAFKA_UNAVAILABLE', 'KAFKA_TIMEOUT'].includes(err.type ?? ''), String(err.type));
     const details = await kafkaConnection.erased.test(

@@ -7,6 +7,7 @@ import { createHostGuard } from '../host-guard.js';
 import { kafkaClient, type KafkaConnection } from './connection.js';
 import type { KafkaConfig } from './definition.js';
 import { kafkaError } from './errors.js';
+import type { TopicAccess } from './topic-access.js';
 
 /** The step's output. */
 export interface KafkaOutput {
@@ -18,10 +19,11 @@ export interface KafkaOutput {
 /**
  * Produces the message with an idempotent producer (acks from all in-sync replicas, so a retried
  * send is not written twice within a producer's session). One producer per step attempt: a
- * connection's credentials may change between runs, and steps are short.
- * @example await createKafkaExecute('')(KafkaConfigSchema.parse({ topic: 't', value: { a: 1 } }), ctx)
+ * connection's credentials may change between runs, and steps are short. The topic is checked
+ * against the tenant's topics here, at run time, since a templated topic is known only now.
+ * @example await createKafkaExecute('', topics)(KafkaConfigSchema.parse({ topic: 'acme.t', value: { a: 1 } }), ctx)
  */
-export function createKafkaExecute(allowlist: string, reserved?: Reserved) {
+export function createKafkaExecute(allowlist: string, topics: TopicAccess, reserved?: Reserved) {
   const guard = createHostGuard(allowlist, reserved);
   return async (config: KafkaConfig, ctx: ExecuteContext<KafkaConnection>): Promise<KafkaOutput> => {
     if (!ctx.connection)
@@ -29,6 +31,7 @@ export function createKafkaExecute(allowlist: string, reserved?: Reserved) {
     let producer: Producer | undefined;
     let refusal: (() => AppError | undefined) | undefined;
     try {
+      await topics.check(ctx.input.tenantId, config.topic);
       const client = await kafkaClient(ctx.connection, guard);
       refusal = client.refusal;
       producer = client.kafka.producer({

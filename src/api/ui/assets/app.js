@@ -1,5 +1,6 @@
 // The console: a router over the address's hash, a token gate, the theme switch and shortcuts.
 import { api, token } from './api.js';
+import { auditView } from './audit.js';
 import { clear, failure, h } from './dom.js';
 import { connectionsView } from './connections.js';
 import { deadLettersView } from './dead-letters.js';
@@ -15,6 +16,7 @@ const SECTIONS = [
   { key: 'd', href: '#/dead-letters', label: 'Dead letters' },
   { key: 's', href: '#/triggers', label: 'Schedules' },
   { key: 'c', href: '#/connections', label: 'Connections' },
+  { key: 'a', href: '#/audit', label: 'Audit' },
 ];
 
 const ROUTES = [
@@ -26,6 +28,7 @@ const ROUTES = [
   [/^\/dead-letters$/, () => deadLettersView],
   [/^\/triggers$/, () => triggersView],
   [/^\/connections$/, () => connectionsView],
+  [/^\/audit$/, () => auditView],
 ];
 
 const main = document.getElementById('main');

@@ -5,6 +5,8 @@ import { actionButton, clear, code, h, heading, time, toast } from './dom.js';
 
 export async function deadLettersView(main, ctx) {
   const body = h('div');
+  // `#/dead-letters?id=…` (a parked run's link): that dead letter, marked.
+  const wanted = ctx.query.get('id');
   const render = async () => {
     const [{ items }, { items: workflows }] = await Promise.all([
       api('GET', '/v1/dead-letters?limit=200'),
@@ -20,16 +22,17 @@ export async function deadLettersView(main, ctx) {
     clear(
       body,
       groups.size
-        ? [...groups.values()].map((list) => group(list, names, render))
+        ? [...groups.values()].map((list) => group(list, names, render, wanted))
         : h('p', { class: 'muted' }, 'No open dead letters.'),
     );
   };
   await render();
   ctx.every(5000, render);
   clear(main, heading('Dead letters'), body);
+  body.querySelector('li.wanted')?.scrollIntoView({ block: 'center' });
 }
 
-function group(list, names, render) {
+function group(list, names, render, wanted) {
   const first = list[0];
   const filter = {
     workflowId: first.workflowId,
@@ -67,12 +70,12 @@ function group(list, names, render) {
     h(
       'ul',
       { class: 'letters' },
-      list.map((d) => letter(d, render)),
+      list.map((d) => letter(d, render, d.id === wanted)),
     ),
   );
 }
 
-function letter(d, render) {
+function letter(d, render, wanted) {
   let armed = false;
   const discard = actionButton('Discard', async () => {
     // Discarding ends the run as failed: the first press arms, the second one does it.
@@ -88,7 +91,7 @@ function letter(d, render) {
   });
   return h(
     'li',
-    { 'data-dead-letter': d.id },
+    { 'data-dead-letter': d.id, ...(wanted ? { class: 'wanted' } : {}) },
     h(
       'div',
       { class: 'letter-head' },

@@ -26,7 +26,9 @@ export async function runView(main, ctx) {
   };
   const first = await render();
   clear(main, header, h('h2', {}, 'Steps'), body);
-  if (!isTerminal(first.status)) ctx.every(1000, async () => isTerminal((await render()).status) && ctx.stop());
+  // A parked run is `failed` but not over: it goes on once its dead letter is re-driven.
+  const over = (run) => isTerminal(run.status) && !run.parked;
+  if (!over(first)) ctx.every(1000, async () => over(await render()) && ctx.stop());
 }
 
 function summary(run, name) {
@@ -54,12 +56,26 @@ function summary(run, name) {
     h(
       'dl',
       { class: 'facts' },
-      fact('Status', h('span', { id: 'run-status' }, badge(run.status))),
+      fact(
+        'Status',
+        h('span', { id: 'run-status' }, badge(run.status)),
+        run.parked &&
+          h(
+            'span',
+            { id: 'run-parked' },
+            ' Parked — waiting for re-drive (',
+            h('a', { href: `#/dead-letters?id=${enc(run.parked.deadLetterId)}` }, 'its dead letter'),
+            ')',
+          ),
+      ),
       fact('Workflow', h('a', { href: `#/workflows/${enc(run.workflowId)}` }, name), ` v${run.version}`),
       fact('Source', run.source ? [run.source.type, run.source.triggerId ? ` (${run.source.triggerId})` : ''] : '—'),
       fact('Started', time(run.startedAt)),
       fact('Ended', time(run.endedAt)),
-      fact('Duration', duration(span(run.startedAt, run.endedAt))),
+      // Parked, the run is not running: its duration stops where it parked.
+      run.parked
+        ? fact('Duration', duration(span(run.startedAt, run.parked.since)), ' until parked ', time(run.parked.since))
+        : fact('Duration', duration(span(run.startedAt, run.endedAt))),
     ),
     run.problem &&
       h(
@@ -75,7 +91,8 @@ const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, value)];
 function timeline(steps, run, open, path) {
   if (!Array.isArray(steps) || !steps.length) return h('p', { class: 'muted' }, 'No steps yet.');
   const start = Date.parse(run.startedAt);
-  const total = Math.max(1, (run.endedAt ? Date.parse(run.endedAt) : Date.now()) - start);
+  const end = run.endedAt ?? run.parked?.since;
+  const total = Math.max(1, (end ? Date.parse(end) : Date.now()) - start);
   return h(
     'ol',
     { class: 'timeline' },
