@@ -9,6 +9,8 @@ import type { Logger } from '../shared/logger.js';
 export interface EmbeddedDatabase {
   /** The engine's URL: its own role, which owns the `minizaps` database and nothing else. */
   url: string;
+  /** The server's superuser, for tools that set up databases of their own (Temporal's in `npm run cluster`); never the engine's. */
+  superuser: { user: string; password: string };
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startEmbeddedPostgres(
   await ensureEngineRole(port, superPassword, enginePassword);
   return {
     url: `postgres://${ENGINE_ROLE}:${enginePassword}@127.0.0.1:${port}/${DATABASE}`,
+    superuser: { user: SUPERUSER, password: superPassword },
     stop: () => server.stop(),
   };
 }
