@@ -35,5 +35,6 @@ export async function startClusterPostgres(dir: string, port: number): Promise<C
   });
   const server = postgresOn(dir);
   if (server) recordChild(server.name, server.pid, { signal: server.signal });
-  return { host: '127.0.0.1', port, user: 'postgres', password: 'postgres', appUrl: db.url, stop: () => db.stop() };
+  const { user, password } = db.superuser;
+  return { host: '127.0.0.1', port, user, password, appUrl: db.url, stop: () => db.stop() };
 }

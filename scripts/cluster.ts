@@ -93,7 +93,7 @@ Mini-Zaps production topology is up (logs in ${c.logDir})
   workers (/metrics)    ${c.workers.map((w) => w.url).join('  ')}
   Temporal (gRPC)       ${c.temporal.address}   namespace ${c.namespace}   metrics ${c.temporal.metricsUrl}
   Temporal Web UI       ${c.ui.url}/namespaces/${c.namespace}/workflows
-  PostgreSQL            postgres://${c.pg.user}:${c.pg.password}@${c.pg.host}:${c.pg.port}/minizaps (Temporal: temporal, temporal_visibility)
+  PostgreSQL            ${c.pg.appUrl.replace(/:[^:@/]+@/, ':***@')} (Temporal: temporal, temporal_visibility)
   Redis                 ${c.redisUrl}
 
 An admin token (12 h):

@@ -5,6 +5,8 @@ import { createApp } from './api/app.js';
 import type { ApiDeps } from './api/env.js';
 import { rateLimitsFromConfig } from './api/middleware/rate-limit.js';
 import { startApi } from './api/server.js';
+import { stepRateStore } from './activities/activities.js';
+import { createReserved, reservedEndpoints } from './activities/reserved.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
 import { createRepos, type Repos } from './db/repos.js';
@@ -84,15 +86,31 @@ export async function bootstrap(config: Config, opts: BootstrapOptions): Promise
   const { ring, payloadRing } = keyRings(config);
   const repos = createRepos(pool, ring, latest);
   const codecs = createCodecs(config, repos.claims, payloadRing);
+  // The engine's own services: no connector of this process may reach them, whatever the allow-list.
+  const reserved = createReserved(reservedEndpoints(config));
+  // One store of step rate limits and slots: the API's step test queues with the runs of this process (all, with Redis).
+  const stepRates = stepRateStore(config.REDIS_URL);
   const worker =
     opts.worker && connection
-      ? await createWorker({ config, connection, repos, metrics, tracing, codecs, logger })
+      ? await createWorker({ config, connection, reserved, stepRates, repos, metrics, tracing, codecs, logger })
       : undefined;
   // On the worker's connection, the runs the API triggers start eagerly on this worker.
   const temporal = await connectClient(config, codecs, connection);
   if (!opts.connection) closers.unshift(() => temporal.connection.close());
   const kafka = config.KAFKA_BROKERS ? createKafka(config, logger) : undefined;
-  const deps: ApiDeps = { config, pool, temporal, ...repos, ring, payloadRing, logger, metrics, kafka };
+  const deps: ApiDeps = {
+    config,
+    pool,
+    temporal,
+    ...repos,
+    ring,
+    payloadRing,
+    logger,
+    metrics,
+    kafka,
+    reserved,
+    stepRates,
+  };
   const api = await startApiAs(opts.api, deps, config, closers);
   const workerDone = worker?.run();
   if (worker) logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
@@ -127,6 +145,8 @@ async function startApiAs(
   closers.push(() => rate.close());
   await rate.ready;
   const api = await startApi({ ...deps, config, rateLimits: rate.limits });
+  // API_PORT=0 listens on a port known only now.
+  deps.reserved?.add({ host: config.API_HOST, port: Number(new URL(api.url).port), what: 'the API' });
   return { url: api.url, stopServing: () => api.stop() };
 }
 

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bootstrap } from './bootstrap.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { devDefaults, temporalReachable } from './dev/defaults.js';
+import { devDefaults } from './dev/defaults.js';
 import { portsInUse, type WantedPort } from './dev/ports.js';
 import { claim, postgresOn, reapOrphans, record, release, runningOwner, startWatchdog } from './dev/processes.js';
 import { startTemporalDevServer, stopChild, temporalAnswers } from './dev/temporal.js';
@@ -33,11 +33,6 @@ const devToken =
         issuer: config.AUTH_ISSUER,
       })
     : undefined;
-for (const endpoint of temporalReachable(config))
-  logger.warn(
-    { endpoint },
-    'HTTP_ALLOWLIST lets http steps reach Temporal, which has no auth: any tenant could read, signal or terminate any run',
-  );
 
 const owner = runningOwner(dataDir);
 if (owner) fail(`another npm run dev (pid ${owner.pid}) is running on ${dataDir}; stop it, or set DATA_DIR`);

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { createLogger } from '../src/shared/logger.js';
 import { mintToken } from '../src/shared/tokens.js';
-import { waitFor } from './helpers/ports.js';
+import { freePort, waitFor } from './helpers/ports.js';
 import { startSmtpServer } from './helpers/smtp.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -10,26 +15,36 @@ const SECRET = 'connections-test-secret-that-is-long-enough';
 describe('connections, the catalogue and the step test (real Temporal, real PostgreSQL, a real SMTP server)', () => {
   let stack: Stack;
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+  // A customer's database: a PostgreSQL of its own, as the engine's own is out of every connector's reach.
+  let customer: EmbeddedDatabase;
+  let customerDir: string;
   let pgPort: number;
+  let pgUser: string;
   const auth: Record<string, Record<string, string>> = {};
   before(async () => {
-    [stack, smtp] = await Promise.all([
+    customerDir = await mkdtemp(join(tmpdir(), 'mini-zaps-customer-'));
+    await chmod(customerDir, 0o755);
+    [stack, smtp, customer] = await Promise.all([
       startStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } }),
       startSmtpServer({ user: 'mailer', password: 'smtp-pa55' }),
+      startEmbeddedPostgres(join(customerDir, 'pg'), await freePort(), createLogger('silent', 'test')),
     ]);
-    pgPort = Number(new URL(stack.config.DATABASE_URL ?? '').port);
+    const customerUrl = new URL(customer.url);
+    [pgPort, pgUser] = [Number(customerUrl.port), customerUrl.username];
     for (const tenant of ['acme', 'globex'])
       auth[tenant] = { authorization: `Bearer ${await mintToken(SECRET, { tenant, scopes: ['admin'] })}` };
     auth.reader = {
       authorization: `Bearer ${await mintToken(SECRET, { tenant: 'acme', scopes: ['workflows:read', 'runs:read'] })}`,
     };
     await as('acme', 'PUT', '/v1/secrets/smtp_pw', { value: 'smtp-pa55' });
-    await as('acme', 'PUT', '/v1/secrets/db_pw', { value: 'postgres' });
+    await as('acme', 'PUT', '/v1/secrets/db_pw', { value: customerUrl.password });
     await as('acme', 'PUT', '/v1/secrets/wrong_pw', { value: 'not-it' });
   });
   after(async () => {
     await stack?.stop();
     await smtp?.close();
+    await customer?.stop();
+    await rm(customerDir, { recursive: true, force: true });
   });
 
   const as = (who: string, method: string, path: string, body?: unknown) => stack.call(method, path, body, auth[who]);
@@ -41,7 +56,7 @@ describe('connections, the catalogue and the step test (real Temporal, real Post
   const crmDb = () => ({
     name: 'crm_db',
     type: 'postgres',
-    config: { host: '127.0.0.1', port: pgPort, database: 'minizaps', user: 'postgres', password: "$secret('db_pw')" },
+    config: { host: '127.0.0.1', port: pgPort, database: 'minizaps', user: pgUser, password: "$secret('db_pw')" },
   });
 
   it('stores connections per tenant with secret fields as references: a plain secret is refused, values are never answered', async () => {
@@ -104,6 +119,39 @@ describe('connections, the catalogue and the step test (real Temporal, real Post
     const bad = await as('acme', 'POST', '/v1/connections/bad_db/test');
     assert.deepEqual([bad.body.ok, bad.body.error.code, bad.body.error.retryable], [false, 'SQL_AUTH_FAILED', false]);
     assert.doesNotMatch(JSON.stringify(bad.body), /not-it/);
+  });
+
+  it('$secret() only in fields declared secret: elsewhere refused at save, and never resolved from an older stored connection', async () => {
+    const misplaced = await as('acme', 'PUT', '/v1/connections/leaky', {
+      type: 'smtp',
+      config: { host: "$secret('smtp_pw')", port: smtp.port, user: "$secret('smtp_pw')" },
+    });
+    assert.equal(misplaced.status, 400);
+    assert.equal(misplaced.body.code, 'INVALID_CONNECTION');
+    assert.deepEqual(misplaced.body.errors.map((e: { pointer: string }) => e.pointer).sort(), [
+      '/config/host',
+      '/config/user',
+    ]);
+    // Stored before the rule: never resolved, so never shown.
+    await stack.deps.connections.replace('acme', {
+      name: 'leaky',
+      type: 'smtp',
+      config: { host: '127.0.0.1', port: smtp.port, user: "$secret('smtp_pw')", password: "$secret('smtp_pw')" },
+    });
+    const checked = await as('acme', 'POST', '/v1/connections/leaky/test');
+    assert.deepEqual([checked.body.ok, checked.body.error?.code], [false, 'INVALID_CONNECTION']);
+    assert.doesNotMatch(JSON.stringify(checked.body), /smtp-pa55/);
+    const step = await as('acme', 'POST', '/v1/steps/test', {
+      step: {
+        id: 'm',
+        type: 'email',
+        connection: 'leaky',
+        config: { from: 'a@example.com', to: 'b@example.com', subject: 's', text: 't' },
+      },
+    });
+    assert.equal(step.body.error?.code, 'INVALID_CONNECTION');
+    assert.doesNotMatch(JSON.stringify(step.body), /smtp-pa55/);
+    await as('acme', 'DELETE', '/v1/connections/leaky');
   });
 
   it('GET /v1/connectors lists every step type with its JSON Schema, defaults, description, example and connection', async () => {

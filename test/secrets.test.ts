@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { leaksIn } from './helpers/history.js';
 import { waitFor } from './helpers/ports.js';
 import { createWorkflow, trigger, waitForEnd } from './helpers/runs.js';
 import { useStack } from './helpers/use-stack.js';
@@ -67,9 +68,12 @@ describe('secrets by reference (real Temporal, real PostgreSQL)', () => {
     );
     const run = await suite.stack.call('GET', `/v1/runs/${runId}`);
     assert.deepEqual(run.body.steps[0].output.body, { auth: 'Bearer [redacted]', body: { token: '[redacted]' } });
-    const history = JSON.stringify(await suite.stack.client.workflow.getHandle(runId).fetchHistory());
+    // The raw client's history: payload bytes as stored, decoded and searched in every form by leaksIn.
+    const history = await suite.stack.rawClient.workflow.getHandle(runId).fetchHistory();
+    assert.deepEqual(leaksIn(history, VALUE), []);
+    // The search sees inside payloads: the step's URL, which its input payload holds, is found.
+    assert.ok(leaksIn(history, `${suite.receiver.url}/echo`).length > 0, 'the search reaches payload bytes');
     for (const [where, text] of [
-      ['history', history],
       ['run', JSON.stringify(run.body)],
       ['dead letter', JSON.stringify(dl)],
     ] as const) {

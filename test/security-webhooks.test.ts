@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { startApi } from '../src/api/server.js';
 import { createApp } from '../src/api/app.js';
 import { sign } from '../src/api/webhooks.js';
 import { createWebhooksRepo } from '../src/db/webhooks-repo.js';
@@ -177,6 +180,52 @@ describe('webhook security (real Temporal, real PostgreSQL)', () => {
       [id],
     );
     assert.deepEqual(rows[0], { n: '1', expired: '0' });
+  });
+
+  describe('over a real socket: bodies are read within API_BODY_TIMEOUT_MS', () => {
+    let api: Awaited<ReturnType<typeof startApi>>;
+    before(async () => {
+      api = await startApi({
+        ...stack.deps,
+        config: { ...stack.deps.config, API_HOST: '127.0.0.1', API_PORT: 0, API_BODY_TIMEOUT_MS: 500 },
+      });
+    });
+    after(() => api?.stop());
+
+    /** Sends `head` and `bodyStart`, then nothing more: the answer and whether the server closed the socket. */
+    const stalled = async (head: string, bodyStart = '') => {
+      const { port } = new URL(api.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => void (text += chunk.toString()));
+      socket.write(`${head}\r\nHost: x\r\nContent-Type: application/json\r\n\r\n${bodyStart}`);
+      const closed = await Promise.race([
+        once(socket, 'close').then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
+      ]);
+      socket.destroy();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      return { status, closed, text, code: /"code":"([A-Z_]+)"/.exec(body)?.[1] };
+    };
+
+    it('a body that stalls is answered 408 problem+json and its socket closed, on an API route and on a webhook', async () => {
+      const route = await stalled('POST /v1/workflows HTTP/1.1\r\nContent-Length: 100', '{"name":');
+      assert.deepEqual([route.status, route.code, route.closed], [408, 'BODY_TIMEOUT', true], route.text);
+      assert.match(route.text, /content-type: application\/problem\+json/i);
+      const id = await createWorkflow(stack, ECHO);
+      const hook = await hookOf(id, false);
+      const hooked = await stalled(`POST ${hook.url} HTTP/1.1\r\nContent-Length: 100`, '{"a":');
+      assert.deepEqual([hooked.status, hooked.code, hooked.closed], [408, 'BODY_TIMEOUT', true], hooked.text);
+      assert.deepEqual(await runsOf(id), []);
+    });
+
+    it('an unknown webhook path is answered 404 without waiting for its body', async () => {
+      const unknown = await stalled('POST /hooks/not-a-token HTTP/1.1\r\nContent-Length: 1000000');
+      assert.equal(unknown.status, 404, unknown.text);
+      assert.notEqual(unknown.code, 'BODY_TIMEOUT');
+      assert.equal(unknown.closed, true);
+    });
   });
 });
 

@@ -6,8 +6,9 @@ import { createTopicAccess, type TopicRules } from './kafka/topic-access.js';
 import type { ConnectorActivity, ConnectorDeps } from './kit.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
-import { idleRedis, memoryRateStore, redisRateStore, withFallback } from './rate/store.js';
+import { idleRedis, memoryRateStore, redisRateStore, withFallback, type RateStore } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
+import type { Reserved } from './reserved.js';
 
 export type ConnectorActivities = Record<ConnectorType, ConnectorActivity>;
 
@@ -21,13 +22,15 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
 export function createActivities(
   deps: Repos,
   opts: Pick<ConnectorDeps, 'allowlist' | 'metrics' | 'maxOutputBytes' | 'code'> & {
+    reserved?: Reserved;
+    /** The store of step rate limits and slots, shared with the API's step test; absent: made from redisUrl. */
+    rates?: RateStore;
     redisUrl?: string | undefined;
     /** The Kafka topic rules from configuration; grants made through the API are read from the database. */
     topicRules?: Omit<TopicRules, 'stored'>;
   },
 ) {
-  const { redisUrl, topicRules, ...rest } = opts;
-  const rates = redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
+  const { redisUrl, topicRules, rates = stepRateStore(redisUrl), ...rest } = opts;
   const connectorActivities = registry.activities({
     ...rest,
     secrets: deps.secrets,
@@ -45,6 +48,10 @@ export function createActivities(
     ...createDeadLetterActivities(deps.deadLetters, opts.metrics),
   };
 }
+
+/** The store of step rate limits and concurrency slots: Redis, shared by every process, else this process's. */
+export const stepRateStore = (redisUrl: string | undefined): RateStore =>
+  redisUrl ? withFallback(redisRateStore(idleRedis(redisUrl))) : memoryRateStore();
 
 export type { DefinitionActivities } from './definitions.js';
 export type { RateActivities } from './rate/activities.js';

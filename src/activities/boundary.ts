@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
-import { parseResolved, revealReferences, type ConnectionKind } from './connection-kind.js';
+import { assertSecretsPlaced, parseResolved, revealReferences, type ConnectionKind } from './connection-kind.js';
 import type { ConnectorDeps } from './kit.js';
 import { holdSlot, pause } from './rate/hold.js';
 import { redact, redactText, revealSecrets } from './secrets.js';
@@ -134,6 +134,7 @@ async function loadConnection<C>(
       code: 'CONNECTION_TYPE_MISMATCH',
       message: `connection '${name}' is of type '${stored.type}'; a ${parts.type} step takes a '${kind.type}' connection`,
     });
+  assertSecretsPlaced(kind.erased, stored.config, name);
   const revealed = await revealReferences(stored.config, (secret) => {
     if (!secrets) throw new AppError({ code: 'SECRETS_DISABLED', message: 'no secret store is configured' });
     return secrets.reveal(input.tenantId, secret);

@@ -1,8 +1,8 @@
 import { AppError, type DefinitionProblem } from '../shared/errors.js';
-import { parseResolved, revealReferences } from './connection-kind.js';
+import { assertSecretsPlaced, parseResolved, revealReferences } from './connection-kind.js';
 import type { ConnectorDeps } from './kit.js';
 import { registry } from './registry.js';
-import { redactText } from './secrets.js';
+import { redact, redactText } from './secrets.js';
 
 const pointerOf = (path: readonly PropertyKey[]) =>
   `/config${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
@@ -23,11 +23,15 @@ export function checkStoredConnection(type: string, config: unknown): Record<str
     });
   }
   const parsed = kind.storedSchema.safeParse(config);
-  if (!parsed.success) {
-    const problems: DefinitionProblem[] = parsed.error.issues.map((i) => ({
-      pointer: pointerOf(i.path),
-      message: i.message,
-    }));
+  const misplaced = kind.misplacedSecrets(config);
+  if (!parsed.success || misplaced.length > 0) {
+    const problems: DefinitionProblem[] = [
+      ...(parsed.error?.issues ?? []).map((i) => ({ pointer: pointerOf(i.path), message: i.message })),
+      ...misplaced.map((pointer) => ({
+        pointer,
+        message: "$secret() goes only in a field declared secret; this field's value is stored and shown as written",
+      })),
+    ];
     throw new AppError({
       code: 'INVALID_CONNECTION',
       message: `the ${type} connection has ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
@@ -70,6 +74,7 @@ export async function testConnection(
   const { secrets } = deps;
   const used: string[] = [];
   try {
+    assertSecretsPlaced(kind, stored.config, name);
     const revealed = await revealReferences(stored.config, (secret) => {
       if (!secrets) throw new AppError({ code: 'SECRETS_DISABLED', message: 'no secret store is configured' });
       return secrets.reveal(tenantId, secret);
@@ -77,7 +82,8 @@ export async function testConnection(
     used.push(...revealed.used);
     const config = parseResolved(kind.resolvedSchema, revealed.value, name);
     const details = await kind.test(config, { signal: AbortSignal.timeout(timeoutMs), deps });
-    return { ok: true, details };
+    // What a check answers may echo its config (a host, a user): never a secret.
+    return { ok: true, details: redact(details, used) };
   } catch (err) {
     const code = err instanceof AppError ? err.code : 'CONNECTION_FAULT';
     const message = redactText(err instanceof Error ? err.message : String(err), used);

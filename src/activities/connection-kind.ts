@@ -9,6 +9,11 @@ const SecretReferenceSchema = z
   .string()
   .regex(SECRET_REFERENCE, "a secret field holds a $secret('name') reference, never the value");
 const SecretValueSchema = z.string().min(1);
+/** What a secret field reads as when looking for references elsewhere: anything but a reference. */
+const SECRET_FIELD = '\u0000secret-field';
+const MarkedSecretSchema = z.string().overwrite(() => SECRET_FIELD);
+/** A `$secret(` anywhere in a value, however it is spaced. */
+const SECRET_CALL = /\$secret\s*\(/;
 
 /** The resolved config type of a connection kind. */
 export type ConnectionConfig<K> = K extends ConnectionKind<infer C> ? C : never;
@@ -35,6 +40,11 @@ export interface ConnectionKind<C = unknown> {
   example: Record<string, unknown>;
   storedSchema: z.ZodType;
   resolvedSchema: Parser<C>;
+  /**
+   * The JSON pointers (under `/config`) of `$secret()` references outside the fields declared
+   * secret: there they would be resolved and could be shown (a host in an error or an answer).
+   */
+  misplacedSecrets(config: unknown): string[];
   /** Proves the connection works (a handshake, `SELECT 1`, a metadata request); answers what it learnt. */
   test: (config: C, ctx: ConnectionTestContext) => Promise<Record<string, unknown>>;
   /** The same kind with its config type erased, as registries hold it. */
@@ -55,11 +65,17 @@ export function defineConnectionKind<S extends z.ZodType>(spec: {
   test: (config: z.output<S>, ctx: ConnectionTestContext) => Promise<Record<string, unknown>>;
 }): ConnectionKind<z.output<S>> {
   const resolvedSchema: Parser<z.output<S>> = spec.schema(SecretValueSchema);
+  const marked = spec.schema(MarkedSecretSchema);
   const base = {
     type: spec.type,
     description: spec.description,
     example: spec.example,
     storedSchema: spec.schema(SecretReferenceSchema),
+    misplacedSecrets: (config: unknown) => {
+      const parsed = marked.safeParse(config);
+      // A config that does not parse is refused for that; raw strings are judged then.
+      return stringsWith(parsed.success ? parsed.data : config, SECRET_CALL, '/config');
+    },
   };
   const erased: ConnectionKind = {
     ...base,
@@ -70,6 +86,30 @@ export function defineConnectionKind<S extends z.ZodType>(spec: {
     },
   };
   return { ...base, resolvedSchema, test: spec.test, erased };
+}
+
+/** The pointers of the strings in a JSON value that match `pattern`. */
+function stringsWith(value: unknown, pattern: RegExp, pointer: string): string[] {
+  if (typeof value === 'string') return pattern.test(value) ? [pointer] : [];
+  const at = (k: string | number) => `${pointer}/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringsWith(v, pattern, at(i)));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) => stringsWith(v, pattern, at(k)));
+  return [];
+}
+
+/**
+ * Refuses a stored connection whose `$secret()` references sit outside its secret fields (stored
+ * before that was refused at save): they are never resolved there.
+ */
+export function assertSecretsPlaced(kind: ConnectionKind, config: unknown, name: string): void {
+  const misplaced = kind.misplacedSecrets(config);
+  if (misplaced.length === 0) return;
+  throw new AppError({
+    code: 'INVALID_CONNECTION',
+    message: `connection '${name}' holds $secret() outside its secret fields (${misplaced.join(', ')}); only secret fields resolve secrets`,
+    httpStatus: 400,
+  });
 }
 
 /** The resolved config of a connection, or INVALID_CONNECTION naming what is wrong (not retried). */

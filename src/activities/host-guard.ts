@@ -3,16 +3,18 @@ import { isIP } from 'node:net';
 import { AppError } from '../shared/errors.js';
 import { parseAllowlist } from './http/allowlist.js';
 import { createGuard } from './http/guard.js';
+import { createReserved, hostReserved, refusedAsReserved, type Reserved } from './reserved.js';
 
 /**
- * The SSRF guard for connectors that open plain TCP connections (SMTP, PostgreSQL): resolves the
- * host once, refuses a private or local address unless HTTP_ALLOWLIST allows the host or the
- * address, and answers the address to connect to, so a second lookup cannot answer differently.
+ * The SSRF guard for connectors that open plain TCP connections (SMTP, PostgreSQL, Kafka): resolves
+ * the host once, refuses a private or local address unless HTTP_ALLOWLIST allows the host or the
+ * address, refuses the engine's own services whatever the allow-list says (HOST_RESERVED), and
+ * answers the address to connect to, so a second lookup cannot answer differently.
  * @example const address = await createHostGuard('10.0.0.0/8').resolve('db.internal', 5432, 'SQL')
  */
-export function createHostGuard(allowlist: string) {
+export function createHostGuard(allowlist: string, reserved: Reserved = createReserved()) {
   const allowed = parseAllowlist(allowlist);
-  const guard = createGuard(allowlist);
+  const guard = createGuard(allowlist, reserved);
   return {
     async resolve(host: string, port: number, codePrefix: string): Promise<string> {
       let addresses: { address: string; family: number }[];
@@ -33,6 +35,8 @@ export function createHostGuard(allowlist: string) {
         for (const a of addresses)
           guard.assertAllowed(new URL(`http://${a.family === 6 ? `[${a.address}]` : a.address}:${port}`));
       }
+      for (const a of addresses)
+        if (await refusedAsReserved(reserved, allowed, host, a.address, port)) throw hostReserved(host, port);
       return first.address;
     },
   };

@@ -7,11 +7,14 @@ import type { ConnectionKind } from './connection-kind.js';
 import type { ConnectorDefaults, ConnectorInput, ConnectorResult } from './connector.js';
 import type { TopicAccess } from './kafka/topic-access.js';
 import type { RateStore } from './rate/store.js';
+import type { Reserved } from './reserved.js';
 
 /** What every connector's factory may use; the worker (and the API's step test) builds it once. */
 export interface ConnectorDeps {
   /** HTTP_ALLOWLIST: private hosts and networks connectors may reach (SSRF guard). */
   allowlist: string;
+  /** The engine's own services, which no connector reaches whatever the allow-list says; absent: none. */
+  reserved?: Reserved;
   metrics?: Metrics;
   /** Where `$secret('name')` references are resolved (per tenant). */
   secrets?: Pick<SecretsRepo, 'reveal'>;
@@ -48,6 +51,11 @@ export interface ConnectorSpec<T extends string, S extends z.ZodType, C> {
   example: { config: Record<string, unknown>; connection?: string };
   /** The kind of stored connection the step names in `connection`, and whether it must name one. */
   connection?: { kind: ConnectionKind<C>; required: boolean };
+  /**
+   * Top-level config fields that are never templated, with why and where values go instead (a
+   * query's text: values are bound as parameters). Validation refuses `{{ }}` in them.
+   */
+  literal?: Readonly<Record<string, string>>;
   create: (deps: ConnectorDeps) => Execute<S, C>;
 }
 
@@ -59,6 +67,7 @@ export interface Connector<T extends string = string> {
   defaults: ConnectorDefaults;
   example: { config: Record<string, unknown>; connection?: string };
   connection?: { kind: ConnectionKind; required: boolean };
+  literal?: Readonly<Record<string, string>>;
   /** The Temporal activity of this step type, registered under the type's name. */
   activity: (deps: ConnectorDeps) => ConnectorActivity;
   /** One attempt outside Temporal (the step test); see runConnector. */

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { isObject, render } from '../definitions/expressions.js';
 import type { ExpressionLimits } from '../definitions/limits.js';
 import { toMillis } from '../definitions/duration.js';
-import type { Step } from '../definitions/schema.js';
+import type { ConnectorStep, Step } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import { splitVerbatim } from './connector.js';
 import type { ConnectorDeps } from './kit.js';
+import type { RateStore } from './rate/store.js';
 import { registry } from './registry.js';
+import { admitStepTest, type TestAdmission } from './step-admission.js';
 import { redact, redactText } from './secrets.js';
 
 /** What testing a step answers: the rendered config (secret references shown as written) and the output or error. */
@@ -30,7 +32,14 @@ const placeholder = (nonce: string) => new RegExp(`\u001fsecret:${nonce}:([^\u00
 export async function testStep(
   step: Step,
   context: unknown,
-  opts: { tenantId: string; dryRun: boolean; deps: ConnectorDeps; limits: ExpressionLimits },
+  opts: {
+    tenantId: string;
+    dryRun: boolean;
+    deps: ConnectorDeps;
+    limits: ExpressionLimits;
+    /** The runs' rate-limit store: a test waits for its turn and slot as a run's step does; absent: no waiting. */
+    rates?: RateStore;
+  },
 ): Promise<StepTestResult> {
   const connector = registry.get(step.type);
   if (!connector || !('config' in step)) {
@@ -54,27 +63,50 @@ export async function testStep(
   const used: string[] = [];
   const timeoutMs = Math.min(toMillis(step.timeout ?? connector.defaults.timeout), MAX_TEST_MS);
   const id = `test-${randomUUID()}`;
-  const input = {
-    config,
-    runId: id,
-    workflowId: 'step-test',
-    tenantId: opts.tenantId,
-    stepId: step.id,
-    idempotencyKey: `${id}:${step.id}`,
-    secretNonce: nonce,
-    ...('connection' in step && step.connection ? { connection: step.connection } : {}),
-    ...(connector.defaults.context ? { context } : {}),
-  };
+  // One deadline for the wait for a turn and the call itself: the caller waits on this request.
+  const signal = AbortSignal.timeout(timeoutMs);
+  let admission: TestAdmission | undefined;
   try {
-    const output = await connector.attempt(opts.deps)(input, {
-      signal: AbortSignal.timeout(timeoutMs),
-      attempt: 1,
-      used,
-    });
+    admission = await admit(step as ConnectorStep, context, { ...opts, holder: id, timeoutMs, signal });
+    const input = {
+      config,
+      runId: id,
+      workflowId: 'step-test',
+      tenantId: opts.tenantId,
+      stepId: step.id,
+      idempotencyKey: `${id}:${step.id}`,
+      secretNonce: nonce,
+      ...('connection' in step && step.connection ? { connection: step.connection } : {}),
+      ...(admission.rate ? { rate: admission.rate } : {}),
+      ...(admission.slot ? { slot: admission.slot } : {}),
+      ...(connector.defaults.context ? { context } : {}),
+    };
+    const output = await connector.attempt(opts.deps)(input, { signal, attempt: 1, used });
     return { config: shown, output };
   } catch (err) {
     return { config: shown, error: failure(err, used) };
+  } finally {
+    await admission?.release().catch(() => undefined);
   }
+}
+
+/** The step's turn and slot on the runs' store, when the process has one and a connection store to read limits from. */
+function admit(
+  step: ConnectorStep,
+  context: unknown,
+  opts: {
+    tenantId: string;
+    holder: string;
+    timeoutMs: number;
+    signal: AbortSignal;
+    deps: ConnectorDeps;
+    limits: ExpressionLimits;
+    rates?: RateStore;
+  },
+): Promise<TestAdmission> {
+  const { rates, deps } = opts;
+  if (!rates || !deps.connections) return Promise.resolve({ release: async () => undefined });
+  return admitStepTest(step, context, { ...opts, store: rates, connections: deps.connections });
 }
 
 /** The rendered config with this render's secret references written back as `$secret('name')`. */

@@ -108,7 +108,13 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   if (deps.rateLimits) app.use('*', deps.rateLimits.byTenant);
   // After the rate limit: a flood of refused calls writes no events.
   app.use('*', auditTrail(deps.audit.record));
-  app.use('*', jsonDepthLimit(deps.config.API_JSON_MAX_DEPTH));
+  // A webhook reads its body once its token is known (see hookRoutes).
+  app.use(
+    '*',
+    jsonDepthLimit(deps.config.API_JSON_MAX_DEPTH, deps.config.API_BODY_TIMEOUT_MS, (path) =>
+      path.startsWith('/hooks/'),
+    ),
+  );
 
   const onError = errorHandler(deps.logger);
   app.onError((err, c) => {

@@ -5,6 +5,8 @@ import type { ApiDeps } from './env.js';
 /** What connectors need when the API runs them (connection checks, the step test): as the worker gives them. */
 export const apiConnectorDeps = (deps: ApiDeps): ConnectorDeps => ({
   allowlist: deps.config.HTTP_ALLOWLIST,
+  reserved: deps.reserved,
+  rates: deps.stepRates,
   secrets: deps.secrets,
   connections: deps.connections,
   maxOutputBytes: deps.config.STEP_OUTPUT_MAX_BYTES,

@@ -6,6 +6,8 @@ import type { Config, RunLimitSettings } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { KeyRing } from '../shared/crypto.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { RateStore } from '../activities/rate/store.js';
+import type { Reserved } from '../activities/reserved.js';
 import type { RateLimits } from './middleware/rate-limit.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
@@ -22,6 +24,7 @@ export interface ApiDeps extends Repos {
       | 'CODE_MAX_MEMORY_MB'
       | 'API_BODY_LIMIT_BYTES'
       | 'API_JSON_MAX_DEPTH'
+      | 'API_BODY_TIMEOUT_MS'
       | 'NODE_ENV'
       | 'AUTH_MODE'
       | 'AUTH_HS256_SECRET'
@@ -49,6 +52,10 @@ export interface ApiDeps extends Repos {
   payloadRing?: KeyRing;
   /** The broker of Kafka triggers (KAFKA_BROKERS), when configured: a trigger's start is read from it when it is saved. */
   kafka?: Kafka;
+  /** The engine's own services, which no connector may reach (see reservedEndpoints); omitted: none. */
+  reserved?: Reserved;
+  /** The store of step rate limits and slots the runs use: the step test takes its turn there too. */
+  stepRates?: RateStore;
   /** Omitted: no rate limits (tests of other things). */
   rateLimits?: RateLimits;
 }

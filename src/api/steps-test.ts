@@ -58,6 +58,7 @@ export function stepsTestRoutes(deps: ApiDeps) {
         dryRun: body.dryRun,
         deps: apiConnectorDeps(deps),
         limits: runLimits(deps.config),
+        rates: deps.stepRates,
       });
       return c.json(result, 200);
     },

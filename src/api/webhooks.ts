@@ -1,6 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AppError } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { closeAfterAnswer, readBodyWithin } from './middleware/body-timeout.js';
+import { bodyProblem } from './middleware/json-depth.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json } from './schemas.js';
 import { triggerRun } from './trigger.js';
@@ -118,8 +120,14 @@ export function webhookAdminRoutes(deps: ApiDeps) {
 export function hookRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   app.post('/:token', async (c) => {
-    const hook = await deps.webhooks.resolve(c.req.param('token'));
-    const raw = await c.req.text();
+    // Answered before the body is read: an unknown or revoked token costs no wait for a body.
+    const hook = await deps.webhooks.resolve(c.req.param('token')).catch((err: unknown) => {
+      closeAfterAnswer(c);
+      throw err;
+    });
+    const raw = await readBodyWithin(c, deps.config.API_BODY_TIMEOUT_MS);
+    const problem = bodyProblem(raw, deps.config.API_JSON_MAX_DEPTH);
+    if (problem) throw problem;
     let key = deliveryKey(c.req.header('idempotency-key'), c.req.header('webhook-id') ?? c.req.header('x-event-id'));
     if (hook.signingSecret) {
       const { signature, freshUntil } = verifySignature(hook.signingSecret, raw, c.req.header('x-signature'));

@@ -306,4 +306,19 @@ describe('validateDefinition for nested blocks and routes', () => {
       ),
     );
   });
+
+  it('refuses a templated sql query, pointing to params; templates in params are fine', () => {
+    const sql = (config: Record<string, unknown>) => ({
+      name: 'x',
+      steps: [{ id: 'q', type: 'sql', connection: 'crm', config }],
+    });
+    const [problem, ...more] = problemsOf(sql({ query: "SELECT * FROM users WHERE email = '{{ trigger.email }}'" }));
+    assert.equal(problem?.pointer, '/steps/0/config/query');
+    assert.match(problem?.message ?? '', /params/);
+    assert.deepEqual(more, []);
+    assert.deepEqual(pointers(sql({ query: "SELECT {{ $secret('x') }}" })), ['/steps/0/config/query']);
+    assert.ok(
+      validateDefinition(sql({ query: 'SELECT * FROM users WHERE email = $1', params: ['{{ trigger.email }}'] })).ok,
+    );
+  });
 });

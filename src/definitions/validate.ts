@@ -141,6 +141,9 @@ function checkConnectorStep(step: ConnectorStep, pointer: string, problems: Defi
   const connector = registry.get(step.type);
   if (!connector) return;
   checkConnectorConfig(connector, step.config, `${pointer}/config`, problems);
+  for (const [field, message] of Object.entries(connector.literal ?? {}))
+    if (isTemplate(step.config[field]))
+      problems.push({ pointer: `${pointer}/config/${escapePointer(field)}`, message });
   if (step.connection !== undefined && !connector.connection)
     problems.push({ pointer: `${pointer}/connection`, message: `a ${step.type} step takes no connection` });
   if (step.connection === undefined && connector.connection?.required) {

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { createGuard } from '../activities/http/guard.js';
 import { AppError } from '../shared/errors.js';
 import { loadConfig } from '../shared/config.js';
-import { devAllowlist, devDefaults, temporalReachable } from './defaults.js';
+import { devAllowlist, devDefaults } from './defaults.js';
 
 const isBlocked = (err: unknown) => err instanceof AppError && err.code === 'HTTP_BLOCKED_ADDRESS';
 
@@ -35,15 +35,6 @@ describe('the allow-list npm run dev sets', () => {
       loadConfig({ HTTP_ALLOWLIST: 'hooks.internal' }, devDefaults(dir, 3100)).HTTP_ALLOWLIST,
       'hooks.internal',
     );
-  });
-
-  it('reaches no Temporal endpoint, while an allow-list of all of 127.0.0.1 reaches both (dev warns then)', () => {
-    const temporal = { TEMPORAL_ADDRESS: '127.0.0.1:7233', TEMPORAL_UI_URL: 'http://127.0.0.1:8233' };
-    assert.deepEqual(temporalReachable({ ...temporal, HTTP_ALLOWLIST: devAllowlist(3000) }), []);
-    assert.deepEqual(temporalReachable({ ...temporal, HTTP_ALLOWLIST: '127.0.0.1,localhost' }), [
-      '127.0.0.1:7233',
-      '127.0.0.1:8233',
-    ]);
   });
 
   it('keeps the generated keys in DATA_DIR, so a restart keeps tokens and sealed secrets valid', async () => {

@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { createGuard } from '../activities/http/guard.js';
-import type { Config } from '../shared/config.js';
 
 /**
  * What `npm run dev` sets where the environment does not: keys generated once and kept in
@@ -23,33 +20,14 @@ export function devDefaults(dataDir: string, apiPort: number): Record<string, st
 
 /**
  * The private addresses dev lets http steps reach: the API's own port, which the examples call
- * (`examples/hello.json` pings /healthz), and nothing else on this machine. Above all not
- * Temporal's ports: its gRPC and Web UI APIs have no auth, so a step there could read, signal or
- * terminate any tenant's runs.
+ * (`examples/hello.json` pings /healthz), and nothing else on this machine. The API is one of the
+ * engine's reserved services, opened only by an entry naming its exact host:port like these;
+ * Temporal's ports never open (its gRPC and Web UI APIs have no auth: a step there could read,
+ * signal or terminate any tenant's runs).
  * @example devAllowlist(3000) // '127.0.0.1:3000,localhost:3000'
  */
 export function devAllowlist(apiPort: number): string {
   return `127.0.0.1:${apiPort},localhost:${apiPort}`;
-}
-
-/** The Temporal endpoints on IP addresses that HTTP_ALLOWLIST lets http steps reach (dev warns about each). */
-export function temporalReachable(
-  config: Pick<Config, 'HTTP_ALLOWLIST' | 'TEMPORAL_ADDRESS' | 'TEMPORAL_UI_URL'>,
-): string[] {
-  const guard = createGuard(config.HTTP_ALLOWLIST);
-  const endpoints = [new URL(`http://${config.TEMPORAL_ADDRESS}/`), new URL(config.TEMPORAL_UI_URL)];
-  const reachable = endpoints.filter((url) => {
-    // The guard checks names when they resolve; here only addresses can be judged.
-    if (!isIP(url.hostname.replace(/^\[|\]$/g, ''))) return false;
-    try {
-      guard.assertAllowed(url);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  void guard.dispatcher.close();
-  return reachable.map((url) => url.host);
 }
 
 /** 32 random bytes kept in DATA_DIR, created on first use. */

@@ -22,6 +22,8 @@ export const ConfigSchema = z
       .int()
       .positive()
       .default(4 * 1024 * 1024),
+    /** How long a request body may take to arrive once its headers have (408 BODY_TIMEOUT past it); the server's own request timeout is a little longer. */
+    API_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
     /** Deepest nesting of arrays and objects a request body may have; deeper bodies are refused before parsing. */
     API_JSON_MAX_DEPTH: z.coerce.number().int().min(2).max(1000).default(128),
     /** Unset: an embedded PostgreSQL is started from npm with its data under `.data/`. */

@@ -1,3 +1,5 @@
+import type { RateStore } from '../activities/rate/store.js';
+import type { Reserved } from '../activities/reserved.js';
 import { Client } from '@temporalio/client';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
@@ -64,6 +66,10 @@ export async function createWorker(deps: {
     VersioningConfig &
     RetentionConfig;
   connection: NativeConnection;
+  /** The engine's own services, which no connector may reach. */
+  reserved?: Reserved;
+  /** Step rate limits and slots, shared with this process's API. */
+  stepRates?: RateStore;
   repos: Repos;
   metrics: Metrics;
   tracing?: Tracing;
@@ -93,6 +99,8 @@ export async function createWorker(deps: {
     activities: {
       ...createActivities(deps.repos, {
         allowlist: config.HTTP_ALLOWLIST,
+        reserved: deps.reserved,
+        rates: deps.stepRates,
         metrics: deps.metrics,
         maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
         code: { maxMs: config.CODE_MAX_MS, maxMemoryMb: config.CODE_MAX_MEMORY_MB },

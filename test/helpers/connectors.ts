@@ -4,6 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { ConnectorInput, ConnectorResult } from '../../src/activities/connector.js';
 import type { Connector } from '../../src/activities/kit.js';
+import type { Reserved } from '../../src/activities/reserved.js';
 import { connectionNotFound } from '../../src/db/connections-repo.js';
 import type { RateLimit } from '../../src/definitions/schema.js';
 
@@ -17,12 +18,15 @@ export function connectorRunner(
   connector: Connector,
   opts: {
     allowlist?: string;
+    /** The engine's own services, out of the connector's reach. */
+    reserved?: Reserved;
     connections?: Record<string, { type: string; config: Record<string, unknown>; rateLimit?: RateLimit }>;
     secrets?: Record<string, string>;
   } = {},
 ) {
   const activity = connector.activity({
     allowlist: opts.allowlist ?? '127.0.0.1',
+    reserved: opts.reserved,
     secrets: { reveal: async (_tenant, name) => opts.secrets?.[name] ?? '' },
     connections: {
       get: async (_tenant, name) => {

@@ -33,15 +33,27 @@ export const kafkaSkipReason = (): string | false => skipUnlessCi(kafkaMissing()
 
 const CLASSPATH = `${LIBS}/*`;
 
-function serverProperties(dir: string, port: number, controllerPort: number): string {
+/** A second listener, whose clients are told the broker is at `advertised` (any host:port). */
+interface External {
+  port: number;
+  advertised: string;
+}
+
+function serverProperties(dir: string, port: number, controllerPort: number, external?: External): string {
+  const listeners = [`PLAINTEXT://127.0.0.1:${port}`, `CONTROLLER://127.0.0.1:${controllerPort}`];
+  const advertised = [`PLAINTEXT://127.0.0.1:${port}`];
+  if (external) {
+    listeners.push(`EXTERNAL://127.0.0.1:${external.port}`);
+    advertised.push(`EXTERNAL://${external.advertised}`);
+  }
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${listeners.join(',')}`,
+    `advertised.listeners=${advertised.join(',')}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${join(dir, 'data')}`,
     'offsets.topic.replication.factor=1',
@@ -60,14 +72,16 @@ function serverProperties(dir: string, port: number, controllerPort: number): st
 /**
  * A real single-node Apache Kafka 4.1 broker (KRaft, controller and broker in one JVM) on loopback
  * ports, its storage formatted afresh in a temporary directory. `stop()` kills it and removes it.
+ * With `advertise`, a second listener (`externalBrokers`) tells its clients the broker is there.
  */
-export async function startKafka() {
+export async function startKafka(opts: { advertise?: string } = {}) {
   const missing = kafkaMissing();
   if (missing) throw new Error(`cannot start a Kafka broker: ${missing}`);
   const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
+  const external = opts.advertise ? { port: await freePort(), advertised: opts.advertise } : undefined;
   const properties = join(dir, 'server.properties');
-  await writeFile(properties, serverProperties(dir, port, controllerPort));
+  await writeFile(properties, serverProperties(dir, port, controllerPort, external));
   const format = spawnSync(
     'java',
     ['-cp', CLASSPATH, 'kafka.tools.StorageTool', 'format', '-t', '4L6g3nShT-eMCtK--X86sw', '-c', properties],
@@ -105,6 +119,8 @@ export async function startKafka() {
 
   return {
     brokers: brokers.join(','),
+    /** The second listener's address, when started with `advertise`. */
+    externalBrokers: external ? `127.0.0.1:${external.port}` : undefined,
     kafka,
     admin,
     async createTopic(topic: string, partitions = 1): Promise<void> {

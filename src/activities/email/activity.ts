@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ExecuteContext } from '../boundary.js';
+import type { Reserved } from '../reserved.js';
 import { untilAborted } from '../abort.js';
 import { createHostGuard } from '../host-guard.js';
 import { smtpTransport, type SmtpConnection } from './connection.js';
@@ -21,8 +22,8 @@ const addresses = (list: unknown): string[] =>
  * Message-ID is derived from the idempotency key, so every attempt sends the same one.
  * @example await createEmailExecute('')(EmailConfigSchema.parse({ from: 'a@x.io', to: 'b@y.io', subject: 'Hi', text: 'Hi' }), ctx)
  */
-export function createEmailExecute(allowlist: string) {
-  const guard = createHostGuard(allowlist);
+export function createEmailExecute(allowlist: string, reserved?: Reserved) {
+  const guard = createHostGuard(allowlist, reserved);
   return async (config: EmailConfig, ctx: ExecuteContext<SmtpConnection>): Promise<EmailOutput> => {
     const smtp = ctx.connection;
     if (!smtp) throw smtpError(new Error('an email step needs an smtp connection'), ctx.signal);

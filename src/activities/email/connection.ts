@@ -25,7 +25,7 @@ export const smtpConnection = defineConnectionKind({
       requireTls: z.boolean().default(false),
     }),
   test: async (config, { signal, deps }) => {
-    const transport = await smtpTransport(config, createHostGuard(deps.allowlist), 10_000);
+    const transport = await smtpTransport(config, createHostGuard(deps.allowlist, deps.reserved), 10_000);
     try {
       await untilAborted(transport.verify(), signal);
       return { handshake: 'ok', host: config.host, port: config.port };

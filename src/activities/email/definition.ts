@@ -54,5 +54,5 @@ export const emailConnector = defineConnector({
     config: { from: 'hello@example.com', to: '{{ trigger.email }}', subject: 'Welcome', text: 'Hi {{ trigger.name }}' },
   },
   connection: { kind: smtpConnection, required: true },
-  create: (deps: ConnectorDeps) => createEmailExecute(deps.allowlist),
+  create: (deps: ConnectorDeps) => createEmailExecute(deps.allowlist, deps.reserved),
 });

@@ -6,6 +6,7 @@ import { encodeBody, readBody } from './body.js';
 import { blockedAddress, blockedCause, createGuard, type Guard } from './guard.js';
 import { nextHop, type Hop } from './redirect.js';
 import { describeUrl, urlHoldsSecret } from './safe-url.js';
+import type { Reserved } from '../reserved.js';
 import type { HttpConnection } from './connection.js';
 import { forgetToken } from './oauth2.js';
 import type { HttpConfig } from './schema.js';
@@ -25,8 +26,8 @@ export interface HttpOutput {
  * connection, its headers and credentials are applied (see withConnection).
  * @example await createHttpExecute('')(HttpConfigSchema.parse({ url: 'https://example.com' }), ctx)
  */
-export function createHttpExecute(allowlist: string) {
-  const guard = createGuard(allowlist);
+export function createHttpExecute(allowlist: string, reserved?: Reserved) {
+  const guard = createGuard(allowlist, reserved);
   return async (config: HttpConfig, ctx: ExecuteContext<HttpConnection>): Promise<HttpOutput> => {
     const { connection } = ctx;
     if (!connection) return request(config, ctx, guard);
@@ -95,6 +96,11 @@ async function send(
     return await fetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher: guard.dispatcher });
   } catch (err) {
     const blocked = blockedCause(err);
+    if (blocked && blocked.code === 'HOST_RESERVED' && hidden)
+      throw new AppError({
+        code: blocked.code,
+        message: `${describeUrl(url, secrets)} is one of the engine's own services`,
+      });
     if (blocked) throw hidden ? blockedAddress('[redacted]', '[redacted]') : blocked;
     const timedOut = signal.aborted;
     // A DNS or connection error names the host; when a secret went into the URL only its code is kept.

@@ -7,6 +7,8 @@ export interface Allowlist {
   allowsHost(host: string, port: number): boolean;
   /** Whether this address is allowed on this port. */
   allowsAddress(address: string, family: 4 | 6, port: number): boolean;
+  /** Whether an entry names this host or address with exactly this port (`host:port`, not a bare host or CIDR). */
+  namesPort(hostOrAddress: string, port: number): boolean;
 }
 
 const ANY = 0;
@@ -53,6 +55,11 @@ export function parseAllowlist(text: string): Allowlist {
     allowsHost: (host, port) => inPorts(hosts.get(host.toLowerCase()), port),
     allowsAddress: (address, family, port) =>
       inNets(nets.get(ANY), address, family) || inNets(nets.get(port), address, family),
+    namesPort: (hostOrAddress, port) => {
+      const family = isIP(hostOrAddress);
+      if (family === 4 || family === 6) return inNets(nets.get(port), hostOrAddress, family);
+      return hosts.get(hostOrAddress.toLowerCase())?.has(port) ?? false;
+    },
   };
 }
 

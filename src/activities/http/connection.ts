@@ -45,7 +45,7 @@ export const httpConnection = defineConnectionKind({
     }),
   // An OAuth2 connection proves itself by getting a token; the others by reaching their base URL.
   test: async (config, { signal, deps }) => {
-    const guard = createGuard(deps.allowlist);
+    const guard = createGuard(deps.allowlist, deps.reserved);
     if (config.auth?.type === 'oauth2') {
       const token = await oauth2Token(config.auth, { guard, signal, fresh: true });
       return { token: 'obtained', expiresInSeconds: Math.round((token.expiresAt - Date.now()) / 1000) };

@@ -17,7 +17,7 @@ const spec = {
     config: { method: 'POST', url: 'https://crm.example.com/contacts', body: { email: '{{ trigger.email }}' } },
   },
   connection: { kind: httpConnection, required: false },
-  create: (deps: ConnectorDeps) => createHttpExecute(deps.allowlist),
+  create: (deps: ConnectorDeps) => createHttpExecute(deps.allowlist, deps.reserved),
 };
 
 /** `http`: one HTTP request (see createHttpExecute). */

@@ -3,6 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { AppError } from '../../shared/errors.js';
 import { parseAllowlist } from './allowlist.js';
+import { createReserved, hostReserved, refusedAsReserved, type Reserved } from '../reserved.js';
 import { embeddedIpv4 } from './embedded-ipv4.js';
 
 /** Addresses an http step may not reach unless allow-listed: loopback, private, link-local (cloud metadata), and the like. */
@@ -47,9 +48,10 @@ type Lookup = (
  * `[v6]:port`). The check runs on the address actually connected to, after DNS, so a name that
  * resolves to a private address (or changes its answer between check and use) is refused too;
  * an IPv6 address that carries an IPv4 address (NAT64, 6to4, Teredo, ...) is held to the IPv4 rules.
+ * The engine's own services (`reserved`) are refused whatever the allow-list says (HOST_RESERVED).
  * @example createGuard('hooks.internal, 10.1.0.0/16, localhost:3000')
  */
-export function createGuard(allowlist: string): Guard {
+export function createGuard(allowlist: string, reserved: Reserved = createReserved()): Guard {
   const allowed = parseAllowlist(allowlist);
   const blocked = new BlockList();
   for (const [net, prefix, family] of BLOCKED) blocked.addSubnet(net, prefix, family);
@@ -60,6 +62,10 @@ export function createGuard(allowlist: string): Guard {
   const permitted = (host: string, address: string, family: number, port: number) =>
     allowed.allowsHost(host, port) || addressPermitted(address, family === 6 ? 6 : 4, port);
 
+  const anyReserved = async (host: string, addresses: LookupAddress[], port: number) => {
+    for (const a of addresses) if (await refusedAsReserved(reserved, allowed, host, a.address, port)) return true;
+    return false;
+  };
   const lookupFor =
     (port: number): Lookup =>
     (hostname, options, callback) => {
@@ -67,7 +73,9 @@ export function createGuard(allowlist: string): Guard {
         if (err) return callback(err, []);
         const refused = addresses.find((a) => !permitted(hostname, a.address, a.family, port));
         if (refused) return callback(blockedAddress(hostname, refused.address), []);
-        callback(null, addresses);
+        void anyReserved(hostname, addresses, port).then((hit) =>
+          hit ? callback(hostReserved(hostname, port), []) : callback(null, addresses),
+        );
       });
     };
   // The port is known per connection, not to a DNS lookup, so each port gets its own connector.
@@ -79,7 +87,12 @@ export function createGuard(allowlist: string): Guard {
       return callback(blockedAddress(opts.hostname, opts.hostname), null);
     let connector = connectors.get(port);
     if (!connector) connectors.set(port, (connector = buildConnector({ lookup: lookupFor(port) })));
-    connector(opts, callback);
+    const open = connector;
+    if (!literal) return open(opts, callback);
+    // An address written in the URL is never looked up, so the reserved set is checked here.
+    void refusedAsReserved(reserved, allowed, opts.hostname, opts.hostname, port).then((hit) =>
+      hit ? callback(hostReserved(opts.hostname, port), null) : open(opts, callback),
+    );
   };
   const assertAllowed = (url: URL) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -97,10 +110,10 @@ export const blockedAddress = (host: string, address: string) =>
     message: `${host} resolves to ${address}, a private or local address; allow it with HTTP_ALLOWLIST`,
   });
 
-/** The blocked error inside a failed fetch, if that is why it failed. */
+/** The blocked (or reserved) error inside a failed fetch, if that is why it failed. */
 export function blockedCause(err: unknown): AppError | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof AppError && e.code === 'HTTP_BLOCKED_ADDRESS') return e;
+    if (e instanceof AppError && (e.code === 'HTTP_BLOCKED_ADDRESS' || e.code === 'HOST_RESERVED')) return e;
   }
   return undefined;
 }

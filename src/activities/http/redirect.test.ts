@@ -97,7 +97,7 @@ describe('http redirects between two origins (two local receivers on different p
       const err = await rejection(
         call({ method: 'POST', url: `${first.url}/post-${status}`, body: { token: SECRET } }),
       );
-      assert.equal(err.code, 'HTTP_UNSAFE_REDIRECT');
+      assert.equal(err.code, 'HTTP_REDIRECT_CREDENTIALS');
       assert.equal(err.retryable, false);
       assert.equal(second.requestsTo(`/steal-${status}`).length, 0);
     }

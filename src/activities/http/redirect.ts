@@ -44,7 +44,7 @@ export function nextHop(prev: Hop, status: number, location: string, secrets: re
     for (const [name, value] of [...headers]) if (matcher?.test(value)) headers.delete(name);
     if (body !== undefined && matcher?.test(body)) {
       throw refused(
-        'HTTP_UNSAFE_REDIRECT',
+        'HTTP_REDIRECT_CREDENTIALS',
         `${describeUrl(prev.url, secrets)} redirected (${status}) to another origin, ${describeUrl(url, secrets)}, and the body to re-send holds a secret`,
       );
     }

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { AppError } from '../../shared/errors.js';
 import { untilAborted } from '../abort.js';
 import type { ExecuteContext } from '../boundary.js';
+import type { Reserved } from '../reserved.js';
 import { createHostGuard } from '../host-guard.js';
 import { kafkaClient, type KafkaConnection } from './connection.js';
 import type { KafkaConfig } from './definition.js';
@@ -22,15 +23,18 @@ export interface KafkaOutput {
  * against the tenant's topics here, at run time, since a templated topic is known only now.
  * @example await createKafkaExecute('', topics)(KafkaConfigSchema.parse({ topic: 'acme.t', value: { a: 1 } }), ctx)
  */
-export function createKafkaExecute(allowlist: string, topics: TopicAccess) {
-  const guard = createHostGuard(allowlist);
+export function createKafkaExecute(allowlist: string, topics: TopicAccess, reserved?: Reserved) {
+  const guard = createHostGuard(allowlist, reserved);
   return async (config: KafkaConfig, ctx: ExecuteContext<KafkaConnection>): Promise<KafkaOutput> => {
     if (!ctx.connection)
       throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a kafka step names a kafka connection' });
     let producer: Producer | undefined;
+    let refusal: (() => AppError | undefined) | undefined;
     try {
       await topics.check(ctx.input.tenantId, config.topic);
-      producer = (await kafkaClient(ctx.connection, guard)).producer({
+      const client = await kafkaClient(ctx.connection, guard);
+      refusal = client.refusal;
+      producer = client.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
@@ -51,7 +55,7 @@ export function createKafkaExecute(allowlist: string, topics: TopicAccess) {
         throw new AppError({ code: 'KAFKA_UNAVAILABLE', message: 'the cluster acknowledged nothing', retryable: true });
       return { topic: sent.topicName, partition: sent.partition, offset: sent.baseOffset ?? sent.offset ?? '' };
     } catch (err) {
-      throw kafkaError(err, ctx.signal);
+      throw refusal?.() ?? kafkaError(err, ctx.signal);
     } finally {
       await producer?.disconnect().catch(() => undefined);
     }

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { untilAborted } from '../abort.js';
 import { defineConnectionKind } from '../connection-kind.js';
 import { createHostGuard, type HostGuard } from '../host-guard.js';
+import type { AppError } from '../../shared/errors.js';
 import { kafkaError } from './errors.js';
+import { guardedSocketFactory } from './socket.js';
 
 const schema = (secret: z.ZodString) =>
   z.strictObject({
@@ -37,13 +39,14 @@ export const kafkaConnection = defineConnectionKind({
   schema,
   // A metadata request: the cluster answers who its brokers and controller are.
   test: async (config, { signal, deps }) => {
-    const admin = (await kafkaClient(config, createHostGuard(deps.allowlist))).admin();
+    const client = await kafkaClient(config, createHostGuard(deps.allowlist, deps.reserved));
+    const admin = client.kafka.admin();
     try {
       await untilAborted(admin.connect(), signal);
       const cluster = await untilAborted(admin.describeCluster(), signal);
       return { brokers: cluster.brokers.length, controller: cluster.controller, clusterId: cluster.clusterId };
     } catch (err) {
-      throw kafkaError(err, signal);
+      throw client.refusal() ?? kafkaError(err, signal);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -52,8 +55,14 @@ export const kafkaConnection = defineConnectionKind({
 
 export type KafkaConnection = z.output<ReturnType<typeof schema>>;
 
-/** A kafkajs client for the connection; its bootstrap brokers pass the SSRF guard (the brokers they advertise are the cluster's). */
-export async function kafkaClient(c: KafkaConnection, guard: HostGuard): Promise<Kafka> {
+/**
+ * A kafkajs client for the connection. Every broker it connects to, bootstrap or advertised, passes
+ * the SSRF guard; `refusal()` is the guard's refusal when that is why the client failed.
+ */
+export async function kafkaClient(
+  c: KafkaConnection,
+  guard: HostGuard,
+): Promise<{ kafka: Kafka; refusal: () => AppError | undefined }> {
   for (const broker of c.brokers) {
     const [host = '', port = '0'] = broker.split(':');
     await guard.resolve(host, Number(port), 'KAFKA');
@@ -63,13 +72,16 @@ export async function kafkaClient(c: KafkaConnection, guard: HostGuard): Promise
     username: c.sasl.username,
     password: c.sasl.password,
   };
-  return new Kafka({
+  let refused: AppError | undefined;
+  const kafka = new Kafka({
     clientId: c.clientId,
     brokers: c.brokers,
     ssl: c.ssl,
     ...(sasl ? { sasl } : {}),
+    socketFactory: guardedSocketFactory(guard, (err) => void (refused = err)),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 5_000,
     retry: { retries: 2, initialRetryTime: 200 },
   });
+  return { kafka, refusal: () => refused };
 }

@@ -35,5 +35,5 @@ export const kafkaConnector = defineConnector({
   },
   connection: { kind: kafkaConnection, required: true },
   create: (deps: ConnectorDeps) =>
-    createKafkaExecute(deps.allowlist, deps.topics ?? createTopicAccess(DEFAULT_TOPIC_RULES)),
+    createKafkaExecute(deps.allowlist, deps.topics ?? createTopicAccess(DEFAULT_TOPIC_RULES), deps.reserved),
 });

@@ -1,5 +1,6 @@
 import { AppError } from '../../shared/errors.js';
 import type { ExecuteContext } from '../boundary.js';
+import type { Reserved } from '../reserved.js';
 import { createHttpExecute } from '../http/activity.js';
 import { HttpConfigSchema } from '../http/schema.js';
 import type { SlackConnection } from './connection.js';
@@ -18,8 +19,8 @@ export interface SlackOutput {
  * to the step's or connection's webhook, else chat.postMessage with the connection's token.
  * @example await createSlackExecute('')(SlackConfigSchema.parse({ webhookUrl: 'https://hooks.slack.com/services/…', text: 'hi' }), ctx)
  */
-export function createSlackExecute(allowlist: string) {
-  const http = createHttpExecute(allowlist);
+export function createSlackExecute(allowlist: string, reserved?: Reserved) {
+  const http = createHttpExecute(allowlist, reserved);
   return async (config: SlackConfig, ctx: ExecuteContext<SlackConnection>): Promise<SlackOutput> => {
     const plain = { ...ctx, connection: undefined };
     const message = { channel: config.channel, text: config.text, blocks: config.blocks, thread_ts: config.threadTs };

@@ -40,7 +40,7 @@ export const slackConnection = defineConnectionKind({
       attempt: 1,
       secrets: [config.token],
     };
-    const res = await createHttpExecute(deps.allowlist)(
+    const res = await createHttpExecute(deps.allowlist, deps.reserved)(
       HttpConfigSchema.parse({
         method: 'POST',
         url: `${config.apiUrl.replace(/\/$/, '')}/auth.test`,

@@ -37,5 +37,5 @@ export const slackConnector = defineConnector({
   },
   example: { connection: 'slack_bot', config: { channel: '#sales', text: 'New pro user {{ trigger.email }}' } },
   connection: { kind: slackConnection, required: false },
-  create: (deps: ConnectorDeps) => createSlackExecute(deps.allowlist),
+  create: (deps: ConnectorDeps) => createSlackExecute(deps.allowlist, deps.reserved),
 });

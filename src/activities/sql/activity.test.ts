@@ -26,9 +26,10 @@ describe('the sql connector against the embedded PostgreSQL', () => {
       "INSERT INTO accounts SELECT i, 'user' || i || '@example.com', CASE WHEN i % 2 = 0 THEN 'pro' ELSE 'free' END FROM generate_series(1, 50) i",
     );
     await admin.end();
-    const base = { host: '127.0.0.1', port, database: 'minizaps', user: 'postgres' };
+    const { username, password } = new URL(db.url);
+    const base = { host: '127.0.0.1', port, database: 'minizaps', user: username };
     run = connectorRunner(sqlConnector, {
-      secrets: { db_pw: 'postgres', wrong: 'not-the-password' },
+      secrets: { db_pw: password, wrong: 'not-the-password' },
       connections: {
         crm: { type: 'postgres', config: { ...base, password: "$secret('db_pw')" } },
         wrong: { type: 'postgres', config: { ...base, password: "$secret('wrong')" } },

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { AppError } from '../../shared/errors.js';
 import type { ExecuteContext } from '../boundary.js';
+import type { Reserved } from '../reserved.js';
 import { createHostGuard } from '../host-guard.js';
 import { connect, type PostgresConnection } from './connection.js';
 import type { SqlConfig } from './definition.js';
@@ -17,8 +18,8 @@ export interface SqlOutput {
  * through a cursor, fetching one row more than `maxRows`, so a huge result is never loaded.
  * @example await createSqlExecute('')(SqlConfigSchema.parse({ query: 'SELECT 1 AS one' }), ctx)
  */
-export function createSqlExecute(allowlist: string) {
-  const guard = createHostGuard(allowlist);
+export function createSqlExecute(allowlist: string, reserved?: Reserved) {
+  const guard = createHostGuard(allowlist, reserved);
   return async (config: SqlConfig, ctx: ExecuteContext<PostgresConnection>): Promise<SqlOutput> => {
     if (!ctx.connection)
       throw new AppError({ code: 'CONNECTION_REQUIRED', message: 'a sql step names a postgres connection' });

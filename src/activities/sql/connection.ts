@@ -29,7 +29,7 @@ export const postgresConnection = defineConnectionKind({
       ssl: z.boolean().default(false),
     }),
   test: async (config, { signal, deps }) => {
-    const client = await connect(config, createHostGuard(deps.allowlist), signal);
+    const client = await connect(config, createHostGuard(deps.allowlist, deps.reserved), signal);
     try {
       const { rows } = await client.query<{ version: string }>('SELECT 1 AS ok, version() AS version');
       return { select1: 'ok', version: rows[0]?.version ?? '' };

@@ -43,5 +43,10 @@ export const sqlConnector = defineConnector({
     config: { query: 'SELECT id, plan FROM accounts WHERE email = $1', params: ['{{ trigger.email }}'] },
   },
   connection: { kind: postgresConnection, required: true },
-  create: (deps: ConnectorDeps) => createSqlExecute(deps.allowlist),
+  // A templated query would be string interpolation, so SQL injection: values go in `params`.
+  literal: {
+    query:
+      'the query is never templated (that would let data rewrite it): write $1, $2, ... and put the values, templates allowed, in `params`',
+  },
+  create: (deps: ConnectorDeps) => createSqlExecute(deps.allowlist, deps.reserved),
 });
