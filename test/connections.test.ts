@@ -160,7 +160,7 @@ describe('connections, the catalogue and the step test (real Temporal, real Post
     const email = res.body.items.find((c: { type: string }) => c.type === 'email');
     assert.deepEqual(
       res.body.items.map((c: { type: string }) => c.type),
-      ['http', 'webhook', 'email', 'sql', 'slack', 'kafka'],
+      ['http', 'webhook', 'email', 'sql', 'slack', 'kafka', 'code'],
     );
     assert.deepEqual(email.configSchema.required.sort(), ['from', 'subject', 'to']);
     assert.equal(email.connection.type, 'smtp');
