@@ -33,6 +33,8 @@ export interface ApiDeps extends Repos {
       | 'OIDC_REDIRECT_URL'
       | 'OIDC_COOKIE_SECRET'
       | 'KAFKA_DLQ_TOPIC'
+      | 'TENANT_MAX_TRIGGERS'
+      | 'BACKFILL_MAX_FIRINGS'
     >;
   pool: Pool;
   temporal: Client;

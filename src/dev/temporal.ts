@@ -6,6 +6,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { devServerProblemArgs } from '../temporal/run-closure.js';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes.js';
+import { devServerScheduleArgs } from '../triggers/schedules.js';
 import { record } from './processes.js';
 
 /**
@@ -38,6 +39,7 @@ export async function startTemporalDevServer(
     'warn',
     ...devServerSearchAttributeArgs(),
     ...devServerProblemArgs(),
+    ...devServerScheduleArgs(),
   ];
   const logFile = join(dataDir, 'temporal.log');
   const out = openSync(logFile, 'a');

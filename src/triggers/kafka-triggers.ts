@@ -1,7 +1,7 @@
 import type { KafkaTriggerRow } from '../db/triggers-repo.js';
 import { AppError } from '../shared/errors.js';
 import { applyKafkaPatch, KafkaPatchSchema, type KafkaSettings } from './kafka-schema.js';
-import { assertRunnable, type TriggerDeps } from './service.js';
+import { assertRunnable, assertTriggerRoom, type TriggerDeps } from './service.js';
 
 /**
  * Stores a Kafka trigger. Nothing else is created: the trigger service reads the active Kafka
@@ -14,6 +14,7 @@ export async function createKafkaTrigger(
   settings: KafkaSettings,
 ): Promise<KafkaTriggerRow> {
   await assertRunnable(deps, tenantId, workflowId, settings.version);
+  await assertTriggerRoom(deps, deps.triggers, tenantId);
   return deps.triggers.createKafka(tenantId, workflowId, settings);
 }
 

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { AnyTriggerRow, TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
+import type { AnyTriggerRow, TriggerQueries, TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
 import { archived, type WorkflowsRepo } from '../db/workflows-repo.js';
 import { AppError } from '../shared/errors.js';
 import { applyPatch, ScheduleSettingsSchema, type ScheduleSettings, type TriggerPatch } from './schema.js';
@@ -10,6 +10,8 @@ export interface TriggerDeps {
   workflows: WorkflowsRepo;
   temporal: Client;
   taskQueue: string;
+  /** TENANT_MAX_TRIGGERS. */
+  maxTriggers: number;
 }
 
 /** A pinned version must exist; a trigger of an archived workflow would never fire. */
@@ -24,10 +26,49 @@ export async function assertRunnable(
   if (version !== undefined) await deps.workflows.get(tenantId, workflowId, version);
 }
 
+/** Refuses a tenant's trigger past TENANT_MAX_TRIGGERS (schedules and Kafka together). */
+export async function assertTriggerRoom(
+  deps: Pick<TriggerDeps, 'maxTriggers'>,
+  triggers: Pick<TriggerQueries, 'countForTenant'>,
+  tenantId: string,
+): Promise<void> {
+  const count = await triggers.countForTenant(tenantId);
+  if (count >= deps.maxTriggers)
+    throw new AppError({
+      code: 'TOO_MANY_TRIGGERS',
+      message: `the tenant has ${count} triggers, the most it may have (TENANT_MAX_TRIGGERS=${deps.maxTriggers}); delete one first`,
+      httpStatus: 409,
+      details: { limit: deps.maxTriggers },
+    });
+}
+
 /**
- * Stores a schedule trigger and creates its Temporal Schedule. The row comes first (a firing
- * reads it); when Temporal refuses or cannot be reached, the row goes again.
+ * The row is the truth: it is written first, in a transaction, and the Temporal Schedule second,
+ * inside it; the row commits only once the schedule is written, and rolls back when the schedule
+ * write fails. Should the commit itself fail after the schedule was written, `undo` puts the
+ * schedule back as the row still says (the schedule reconciler repairs whatever that misses).
  */
+async function rowThenSchedule<T>(
+  deps: TriggerDeps,
+  row: (tx: TriggerQueries) => Promise<T>,
+  schedule: (written: T) => Promise<void>,
+  undo: (written: T) => Promise<void>,
+): Promise<T> {
+  let scheduled: { written: T } | undefined;
+  try {
+    return await deps.triggers.transaction(async (tx) => {
+      const written = await row(tx);
+      await schedule(written);
+      scheduled = { written };
+      return written;
+    });
+  } catch (err) {
+    if (scheduled) await undo(scheduled.written).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Stores a schedule trigger and creates its Temporal Schedule (see `rowThenSchedule`). */
 export async function createTrigger(
   deps: TriggerDeps,
   tenantId: string,
@@ -35,65 +76,94 @@ export async function createTrigger(
   settings: ScheduleSettings,
 ): Promise<TriggerRow> {
   await assertRunnable(deps, tenantId, workflowId, settings.version);
-  const trigger = await deps.triggers.create(tenantId, workflowId, settings);
-  try {
-    await createSchedule(deps.temporal, trigger, deps.taskQueue);
-  } catch (err) {
-    await deps.triggers.remove(tenantId, trigger.id);
-    throw err;
-  }
-  return trigger;
+  return rowThenSchedule(
+    deps,
+    async (tx) => {
+      await tx.lockTenant(tenantId);
+      await assertTriggerRoom(deps, tx, tenantId);
+      return tx.create(tenantId, workflowId, settings);
+    },
+    (trigger) => createSchedule(deps.temporal, trigger, deps.taskQueue),
+    (trigger) => deleteSchedule(deps.temporal, trigger.id),
+  );
 }
 
-/** Changes a trigger's settings; the schedule is rewritten first, so the row never says what Temporal does not do. */
+const notSchedule = (id: string) =>
+  new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is not a schedule`, httpStatus: 400 });
+
+/** The patched settings, or INVALID_TRIGGER with a pointer to each problem. */
+function patched(current: TriggerRow, patch: TriggerPatch): ScheduleSettings {
+  const parsed = ScheduleSettingsSchema.safeParse(applyPatch(current.config, patch));
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
+  throw new AppError({ code: 'INVALID_TRIGGER', message: 'the patched trigger is invalid', httpStatus: 400, details });
+}
+
+/** Changes a trigger's settings: the row first, then the schedule (see `rowThenSchedule`). */
 export async function patchTrigger(
   deps: TriggerDeps,
   tenantId: string,
   id: string,
   patch: TriggerPatch,
 ): Promise<TriggerRow> {
-  const current = await deps.triggers.get(tenantId, id);
-  if (current.type !== 'schedule')
-    throw new AppError({ code: 'INVALID_TRIGGER', message: `trigger '${id}' is not a schedule`, httpStatus: 400 });
-  const parsed = ScheduleSettingsSchema.safeParse(applyPatch(current.config, patch));
-  if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({
-      pointer: `/${i.path.map(String).join('/')}`,
-      message: i.message,
-    }));
-    throw new AppError({
-      code: 'INVALID_TRIGGER',
-      message: 'the patched trigger is invalid',
-      httpStatus: 400,
-      details,
-    });
-  }
-  await assertRunnable(deps, tenantId, current.workflowId, parsed.data.version);
-  await updateSchedule(deps.temporal, { ...current, config: parsed.data }, deps.taskQueue);
-  return {
-    ...(await deps.triggers.update(tenantId, id, { config: parsed.data })),
-    type: 'schedule',
-    config: parsed.data,
-  };
+  const probe = await deps.triggers.get(tenantId, id);
+  if (probe.type !== 'schedule') throw notSchedule(id);
+  await assertRunnable(deps, tenantId, probe.workflowId, patched(probe, patch).version);
+  let before: TriggerRow | undefined;
+  return rowThenSchedule(
+    deps,
+    async (tx) => {
+      const current = await tx.lock(tenantId, id);
+      if (current.type !== 'schedule') throw notSchedule(id);
+      before = current;
+      const config = patched(current, patch);
+      return { ...(await tx.update(tenantId, id, { config })), type: 'schedule' as const, config };
+    },
+    (trigger) => updateSchedule(deps.temporal, trigger, deps.taskQueue),
+    async () => {
+      if (before) await updateSchedule(deps.temporal, before, deps.taskQueue);
+    },
+  );
 }
 
-/** A Kafka trigger has no schedule: the trigger service stops consuming for it at its next refresh. */
+/** Pauses or resumes a trigger; a Kafka trigger has no schedule: the trigger service stops consuming for it at its next refresh. */
 export async function setTriggerPaused(
   deps: TriggerDeps,
   tenantId: string,
   id: string,
   paused: boolean,
 ): Promise<AnyTriggerRow> {
-  const trigger = await deps.triggers.get(tenantId, id);
-  if (trigger.type === 'schedule') await pauseSchedule(deps.temporal, id, paused);
-  return deps.triggers.update(tenantId, id, { paused });
+  return rowThenSchedule(
+    deps,
+    async (tx) => {
+      await tx.lock(tenantId, id);
+      return tx.update(tenantId, id, { paused });
+    },
+    async (trigger) => {
+      if (trigger.type === 'schedule') await pauseSchedule(deps.temporal, id, paused);
+    },
+    async (trigger) => {
+      if (trigger.type === 'schedule') await pauseSchedule(deps.temporal, id, !paused);
+    },
+  );
 }
 
-/** Deletes the schedule, then the row: a failure in between leaves a row to delete again, never a schedule without one. */
+/** Deletes the row, then the schedule (see `rowThenSchedule`); a schedule already gone is fine. */
 export async function deleteTrigger(deps: TriggerDeps, tenantId: string, id: string): Promise<void> {
-  const trigger = await deps.triggers.get(tenantId, id);
-  if (trigger.type === 'schedule') await deleteSchedule(deps.temporal, id);
-  await deps.triggers.remove(tenantId, id);
+  await rowThenSchedule(
+    deps,
+    async (tx) => {
+      const trigger = await tx.lock(tenantId, id);
+      await tx.remove(tenantId, id);
+      return trigger;
+    },
+    async (trigger) => {
+      if (trigger.type === 'schedule') await deleteSchedule(deps.temporal, id);
+    },
+    async (trigger) => {
+      if (trigger.type === 'schedule') await createSchedule(deps.temporal, trigger, deps.taskQueue);
+    },
+  );
 }
 
 /** Archiving a workflow stops its triggers: their schedules and rows are deleted. */
@@ -106,10 +176,11 @@ export const triggerDeps = (deps: {
   triggers: TriggersRepo;
   workflows: WorkflowsRepo;
   temporal: Client;
-  config: { TEMPORAL_TASK_QUEUE: string };
+  config: { TEMPORAL_TASK_QUEUE: string; TENANT_MAX_TRIGGERS: number };
 }): TriggerDeps => ({
   triggers: deps.triggers,
   workflows: deps.workflows,
   temporal: deps.temporal,
   taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+  maxTriggers: deps.config.TENANT_MAX_TRIGGERS,
 });

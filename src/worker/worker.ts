@@ -12,6 +12,7 @@ import { workflowCodeOptions, type VersioningConfig } from './versioning.js';
 import type { Repos } from '../db/repos.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
 import { createTriggerActivities } from '../triggers/activities.js';
+import { followSchedules } from '../triggers/schedule-reconciler.js';
 import { createAdmissionActivities } from '../triggers/admission.js';
 import { createRerunActivities } from '../triggers/rerun.js';
 import type { Logger } from '../shared/logger.js';
@@ -53,6 +54,7 @@ export async function createWorker(deps: {
       | 'WORKFLOW_BUNDLE_PATH'
       | 'HTTP_ALLOWLIST'
       | 'STEP_OUTPUT_MAX_BYTES'
+      | 'SCHEDULE_RECONCILE_INTERVAL_MS'
       | 'REDIS_URL'
     > &
     VersioningConfig &
@@ -126,6 +128,18 @@ export async function createWorker(deps: {
     logger: deps.logger,
     metrics: deps.metrics,
   });
+  // And makes Temporal's Schedules follow the stored triggers, now and periodically (replicas take turns).
+  const schedules = { triggers: deps.repos.triggers, closures: deps.repos.runClosures };
+  followSchedules(
+    worker,
+    {
+      client,
+      ...schedules,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      logger: deps.logger.child({ component: 'schedules' }),
+    },
+    config.SCHEDULE_RECONCILE_INTERVAL_MS,
+  );
   // And prunes closed runs from the index by age and count per tenant (replicas take turns).
   pruneBeside(worker, config, deps.logger);
   return worker;

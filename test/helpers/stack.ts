@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { pino } from 'pino';
 import type { Tracing } from '../../src/shared/tracing.js';
 import { devServerProblemArgs } from '../../src/temporal/run-closure.js';
+import { devServerScheduleArgs } from '../../src/triggers/schedules.js';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { installRuntimeLogger } from '../../src/worker/worker.js';
 import { freePort } from './ports.js';
@@ -57,7 +58,7 @@ export async function startStack(
       port: temporalPort,
       ...(uiPort ? { uiPort } : {}),
       searchAttributes: SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error', ...devServerProblemArgs(2)],
+      extraArgs: ['--log-level', 'error', ...devServerProblemArgs(2), ...devServerScheduleArgs()],
     },
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'mini-zaps-test-'));
