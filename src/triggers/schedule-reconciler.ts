@@ -25,6 +25,8 @@ export interface ScheduleReconcilerDeps {
   closures: Pick<RunClosuresRepo, 'exclusive'>;
   taskQueue: string;
   logger: Logger;
+  /** How old a schedule without a row must be to be deleted (default EXTRA_GRACE_MS). */
+  extraGraceMs?: number;
 }
 
 const sameTime = (a: Date | undefined, iso: string | undefined) =>
@@ -100,7 +102,8 @@ export function createScheduleReconciler(deps: ScheduleReconcilerDeps) {
         .getHandle(s.scheduleId)
         .describe()
         .catch(() => undefined);
-      if (!described || Date.now() - described.info.createdAt.getTime() < EXTRA_GRACE_MS) continue;
+      if (!described || Date.now() - described.info.createdAt.getTime() < (deps.extraGraceMs ?? EXTRA_GRACE_MS))
+        continue;
       await deleteSchedule(client, triggerId);
       log('deleted', triggerId);
       deleted += 1;
