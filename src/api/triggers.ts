@@ -136,7 +136,11 @@ export function triggersRoutes(deps: ApiDeps) {
       summary: 'Add a schedule trigger (a Temporal Schedule) or a Kafka trigger (a topic the trigger service consumes)',
       ...WRITE,
       request: { params: IdParamSchema, ...jsonBody(TriggerBodySchema) },
-      responses: { 201: json(TriggerSchema, 'Created'), 409: problem('Archived'), ...errorResponses },
+      responses: {
+        201: json(TriggerSchema, 'Created'),
+        409: problem('Archived, or TOO_MANY_TRIGGERS (TENANT_MAX_TRIGGERS)'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
