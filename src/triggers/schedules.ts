@@ -14,15 +14,6 @@ import { TENANT, WORKFLOW_ID } from '../temporal/search-attributes.js';
 import type { ScheduledRunStart } from '../workflows/messages.js';
 import type { OverlapPolicy, ScheduleSettings } from './schema.js';
 
-/** The workflow schedules started before their firing became the run itself; kept registered so those histories replay. */
-export const SCHEDULED_TRIGGER_WORKFLOW = 'scheduledTrigger';
-
-/** What a schedule's action passed on before (see scheduled-trigger.ts): which trigger fired. */
-export interface ScheduledTriggerArgs {
-  tenantId: string;
-  triggerId: string;
-}
-
 /** The Temporal Schedule of a trigger: one per trigger, named after it (`temporal schedule describe -s trigger-<id>`). */
 export const scheduleId = (triggerId: string) => `trigger-${triggerId}`;
 
