@@ -1,5 +1,6 @@
 import {
   isGrpcServiceError,
+  ScheduleAlreadyRunning,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type Client,
@@ -98,14 +99,18 @@ function scheduleError(err: unknown): AppError {
   return unavailable('Temporal', err);
 }
 
+/** Creates a trigger's schedule; one that exists already (the reconciler was first) is rewritten to the row. */
 export async function createSchedule(client: Client, trigger: TriggerRow, taskQueue: string): Promise<void> {
-  await client.schedule
-    .create({
+  try {
+    await client.schedule.create({
       scheduleId: scheduleId(trigger.id),
       ...scheduleParts(trigger, trigger.config, taskQueue),
       state: { paused: trigger.paused },
-    })
-    .catch((err: unknown) => Promise.reject(scheduleError(err)));
+    });
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) return updateSchedule(client, trigger, taskQueue);
+    throw scheduleError(err);
+  }
 }
 
 export async function updateSchedule(client: Client, trigger: TriggerRow, taskQueue: string): Promise<void> {

@@ -68,7 +68,13 @@ async function rowThenSchedule<T>(
   }
 }
 
-/** Stores a schedule trigger and creates its Temporal Schedule (see `rowThenSchedule`). */
+/**
+ * Stores a schedule trigger, then creates its Temporal Schedule; when Temporal refuses or cannot
+ * be reached, the row goes again. The row commits first (a short transaction that counts the
+ * tenant's triggers under a lock, so creations do not wait on each other's Temporal calls): a row
+ * without its schedule yet fires nothing, and the schedule reconciler would create the schedule
+ * the same way should this process die in between.
+ */
 export async function createTrigger(
   deps: TriggerDeps,
   tenantId: string,
@@ -76,16 +82,18 @@ export async function createTrigger(
   settings: ScheduleSettings,
 ): Promise<TriggerRow> {
   await assertRunnable(deps, tenantId, workflowId, settings.version);
-  return rowThenSchedule(
-    deps,
-    async (tx) => {
-      await tx.lockTenant(tenantId);
-      await assertTriggerRoom(deps, tx, tenantId);
-      return tx.create(tenantId, workflowId, settings);
-    },
-    (trigger) => createSchedule(deps.temporal, trigger, deps.taskQueue),
-    (trigger) => deleteSchedule(deps.temporal, trigger.id),
-  );
+  const trigger = await deps.triggers.transaction(async (tx) => {
+    await tx.lockTenant(tenantId);
+    await assertTriggerRoom(deps, tx, tenantId);
+    return tx.create(tenantId, workflowId, settings);
+  });
+  try {
+    await createSchedule(deps.temporal, trigger, deps.taskQueue);
+  } catch (err) {
+    await deps.triggers.remove(tenantId, trigger.id);
+    throw err;
+  }
+  return trigger;
 }
 
 const notSchedule = (id: string) =>
