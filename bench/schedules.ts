@@ -7,6 +7,7 @@
 // are awaited BENCH_SCHEDULE_DRAIN_S (300) seconds past the last burst. A firing is the run (the
 // schedule starts the interpreter), so the start delay is the run's. The empty-workflow rate of the
 // same dev server, measured after the bursts, stands beside it. Writes bench/results/schedules.*.
+import { availableParallelism, loadavg } from 'node:os';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   startApiProcess,
@@ -95,6 +96,9 @@ try {
         )
       ).rows[0]?.n ?? 0,
     );
+  // The machine may be shared: its load over the bursts says how much of it the benchmark had.
+  const loads: number[] = [];
+  const sampler = setInterval(() => loads.push(loadavg()[0] ?? 0), 5000);
   const deadline = lastFire + DRAIN_S * 1000;
   let listed = 0;
   while (Date.now() < deadline) {
@@ -125,6 +129,8 @@ try {
     lastStart = Math.max(lastStart, e.startTime.getTime());
     if (e.closeTime) endDelays.push(e.closeTime.getTime() - scheduled);
   }
+  clearInterval(sampler);
+  const load = Math.round((loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)) * 10) / 10;
   // The server's floor on this machine, right after: empty workflows, 32 at a time.
   const empty = await throughput(EMPTY_RUNS, 32, (i) =>
     infra.client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${i}-${Date.now()}` }),
@@ -149,6 +155,8 @@ try {
     runStartDelayMs: runs,
     runEndDelayMs: ends,
     emptyWorkflowsPerSecond: empty.perSecond,
+    loadAverage: load,
+    cpus: availableParallelism(),
     perBurst: [...perBurst].map(([t, d]) => ({ scheduledAt: new Date(t).toISOString(), ...distribution(d) })),
   };
   const row = (what: string, d: Distribution) => `| ${what} | ${d.count} | ${d.p50} | ${d.p90} | ${d.p99} | ${d.max} |`;
@@ -165,6 +173,7 @@ try {
     ...data.perBurst.map((b) => row(`… run's start, burst at ${b.scheduledAt.slice(11, 16)} UTC`, b)),
     '',
     `Empty workflows on the same dev server right after: **${empty.perSecond}/s** (${EMPTY_RUNS}, 32 in flight). ` +
+      `Mean 1-minute load average over the bursts and the drain: ${load} on ${availableParallelism()} CPUs. ` +
       `The dev server starts schedules' workflows at up to ${SCHEDULER_RPS}/s (\`worker.schedulerNamespaceStartWorkflowRPS\`; Temporal's default is 30/s).`,
   ].join('\n');
   await writeResults('schedules', data, markdown);

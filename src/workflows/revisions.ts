@@ -39,9 +39,9 @@ export const REVISIONS = {
   endBySink: { revision: 5 },
   /**
    * Since 6: a schedule's firing is the run. The schedule starts the interpreter told only which
-   * trigger fired (`ScheduledRunStart`); the run's first step, an activity, reads the trigger and
-   * the version to run and lists the run, and the run ends skipped when the trigger is gone or its
-   * workflow archived. Runs older than this never had such an input, so they never take the path.
+   * trigger fired (`ScheduledRunStart`); the run's first step, a local activity, reads the trigger
+   * and the version to run and lists the run, and the run ends skipped when the trigger is gone or
+   * its workflow archived. Runs older than this never had such an input, so never take the path.
    */
   scheduledRuns: { revision: 6 },
   /**

@@ -1,9 +1,11 @@
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TriggerActivities } from '../triggers/activities.js';
 import { SCHEDULED_START, VERSION } from '../temporal/search-attributes.js';
 import type { RunInput, ScheduledRunStart } from './messages.js';
 
-const { startScheduledRun } = proxyActivities<TriggerActivities>({
+// Local: the run's first command, a read and an insert, costs the server no activity task; a long
+// outage of the database retries on timers.
+const { startScheduledRun } = proxyLocalActivities<TriggerActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['NOT_FOUND'] },
 });
