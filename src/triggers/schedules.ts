@@ -26,14 +26,21 @@ export const scheduleId = (triggerId: string) => `trigger-${triggerId}`;
 export const scheduledRunPrefix = (triggerId: string) => `run-${triggerId}`;
 
 /**
- * `temporal server start-dev` arguments that let schedules start their runs on time: the server
- * starts schedules' workflows at most `worker.schedulerNamespaceStartWorkflowRPS` per second and
- * namespace (30 by default), so 1,000 schedules firing at one minute's turn would start over 33 s.
- * Self-hosted servers set the same key in their dynamic config.
+ * `temporal server start-dev` arguments that let schedules start their runs on time. The server
+ * runs every schedule as a workflow of its own per-namespace worker, which polls with 2 workflow
+ * task pollers (about 8 firings a second) and starts at most
+ * `worker.schedulerNamespaceStartWorkflowRPS` workflows a second (30): 1,000 schedules firing at
+ * one minute's turn would start over minutes. Self-hosted servers set the same keys in their
+ * dynamic config (Temporal's rule of thumb: one workflow task poller per 4 firings a second).
  */
-export const devServerScheduleArgs = (perSecond = 2000): string[] => [
+export const devServerScheduleArgs = (perSecond = 2000, pollers = 64): string[] => [
   '--dynamic-config-value',
   `worker.schedulerNamespaceStartWorkflowRPS=${perSecond}`,
+  '--dynamic-config-value',
+  `worker.perNamespaceWorkerOptions=${JSON.stringify({
+    MaxConcurrentWorkflowTaskPollers: pollers,
+    MaxConcurrentActivityTaskPollers: Math.ceil(pollers / 4),
+  })}`,
 ];
 
 export const OVERLAP: Record<OverlapPolicy, ScheduleOverlapPolicy> = {
