@@ -18,6 +18,7 @@ import { createLogger } from '../src/shared/logger.js';
 import { SHARED_WORKFLOW_MODULES } from '../src/worker/bundle.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { devServerSearchAttributeArgs } from '../src/temporal/search-attributes.js';
+import { devServerScheduleArgs } from '../src/triggers/schedules.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
@@ -78,6 +79,7 @@ export async function startInfra() {
       '--log-level',
       'error',
       ...devServerSearchAttributeArgs(),
+      ...devServerScheduleArgs(),
     ],
     { stdio: 'ignore' },
   );

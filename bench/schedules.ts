@@ -4,7 +4,10 @@
 // started (Temporal's schedule), and each run (the firing's child, the run the user sees). Every
 // schedule gets the same startAt and endAt, on minute boundaries after the creation is expected to
 // be over, so the firings measured are exactly FIRES bursts of SCHEDULES each. Bounded: the runs
-// are awaited BENCH_SCHEDULE_DRAIN_S (300) seconds past the last burst. Writes bench/results/schedules.*.
+// are awaited BENCH_SCHEDULE_DRAIN_S (300) seconds past the last burst. A firing is the run (the
+// schedule starts the interpreter), so the start delay is the run's. The empty-workflow rate of the
+// same dev server, measured after the bursts, stands beside it. Writes bench/results/schedules.*.
+import { availableParallelism, loadavg } from 'node:os';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   startApiProcess,
@@ -16,6 +19,7 @@ import {
   writeResults,
 } from './harness.js';
 import { waitFor } from '../test/helpers/ports.js';
+import { devServerScheduleArgs } from '../src/triggers/schedules.js';
 
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
 const FIRES = Number(process.env.BENCH_SCHEDULE_FIRES ?? 3);
@@ -23,6 +27,9 @@ const DRAIN_S = Number(process.env.BENCH_SCHEDULE_DRAIN_S ?? 300);
 /** Creation is assumed no slower than this when the common start is chosen; slower creation shows as missed firings. */
 const CREATE_PER_S_FLOOR = Number(process.env.BENCH_SCHEDULE_CREATE_PER_S ?? 10);
 const CREATE_IN_FLIGHT = 16;
+const EMPTY_RUNS = 1000;
+/** What `devServerScheduleArgs()` sets on the dev server. */
+const SCHEDULER_RPS = Number(devServerScheduleArgs()[1]?.split('=')[1]);
 const MINUTE = 60_000;
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -77,7 +84,7 @@ try {
     `created ${SCHEDULES} schedules at ${created.perSecond}/s; bursts at ${fireTimes.map((t) => new Date(t).toISOString()).join(', ')}\n`,
   );
 
-  // The index lists each run when its firing prepares it (scheduledAt is in its source).
+  // The index lists each run when it has read its trigger (scheduledAt is in its source).
   const expected = SCHEDULES * FIRES;
   const windowStart = new Date(firstFire).toISOString();
   const countRuns = async () =>
@@ -89,6 +96,9 @@ try {
         )
       ).rows[0]?.n ?? 0,
     );
+  // The machine may be shared: its load over the bursts says how much of it the benchmark had.
+  const loads: number[] = [];
+  const sampler = setInterval(() => loads.push(loadavg()[0] ?? 0), 5000);
   const deadline = lastFire + DRAIN_S * 1000;
   let listed = 0;
   while (Date.now() < deadline) {
@@ -97,37 +107,37 @@ try {
     await new Promise((r) => setTimeout(r, 2000));
   }
 
-  // Start times from Temporal (visibility lags a little under load: wait for it, bounded).
+  // Times from Temporal, once every run listed has ended (visibility lags a little under load: bounded).
   const runQuery = `MiniZapsWorkflowId = '${workflowId}'`;
+  const ended = `${runQuery} AND ExecutionStatus != 'Running'`;
   await waitFor(
-    'visibility to list the runs',
-    async () => ((await infra.client.workflow.count(runQuery)).count >= listed ? true : undefined),
-    60_000,
+    'the runs to end',
+    async () => ((await infra.client.workflow.count(ended)).count >= listed ? true : undefined),
+    120_000,
   ).catch(() => undefined);
-  const runStart = new Map<string, number>();
-  for await (const e of infra.client.workflow.list({ query: runQuery }))
-    runStart.set(e.workflowId, e.startTime.getTime());
-  const firingDelays: number[] = [];
-  for await (const e of infra.client.workflow.list({ query: `WorkflowType = 'scheduledTrigger'` })) {
-    const scheduled = e.typedSearchAttributes.get(SCHEDULED_START)?.getTime();
-    if (scheduled !== undefined && scheduled >= firstFire) firingDelays.push(e.startTime.getTime() - scheduled);
-  }
-  const { rows } = await infra.pool.query<{ id: string; scheduledAt: string }>(
-    `SELECT id, source->>'scheduledAt' AS "scheduledAt" FROM runs WHERE workflow_id = $1 AND source->>'scheduledAt' >= $2`,
-    [workflowId, windowStart],
-  );
+  // Each run's start and end, and its firing's time, all as Temporal recorded them.
   const runDelays: number[] = [];
+  const endDelays: number[] = [];
   const perBurst = new Map<number, number[]>(fireTimes.map((t) => [t, []]));
-  for (const r of rows) {
-    const start = runStart.get(r.id);
-    if (start === undefined) continue;
-    const scheduled = Date.parse(r.scheduledAt);
-    runDelays.push(start - scheduled);
-    perBurst.get(scheduled)?.push(start - scheduled);
+  let lastStart = lastFire;
+  for await (const e of infra.client.workflow.list({ query: runQuery })) {
+    const scheduled = e.typedSearchAttributes.get(SCHEDULED_START)?.getTime();
+    if (scheduled === undefined || scheduled < firstFire) continue;
+    const delay = e.startTime.getTime() - scheduled;
+    runDelays.push(delay);
+    perBurst.get(scheduled)?.push(delay);
+    lastStart = Math.max(lastStart, e.startTime.getTime());
+    if (e.closeTime) endDelays.push(e.closeTime.getTime() - scheduled);
   }
+  clearInterval(sampler);
+  const load = Math.round((loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)) * 10) / 10;
+  // The server's floor on this machine, right after: empty workflows, 32 at a time.
+  const empty = await throughput(EMPTY_RUNS, 32, (i) =>
+    infra.client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${i}-${Date.now()}` }),
+  );
 
   const runs = distribution(runDelays);
-  const firings = distribution(firingDelays);
+  const ends = distribution(endDelays);
   const data = {
     schedules: SCHEDULES,
     fires: FIRES,
@@ -141,9 +151,12 @@ try {
     expectedRuns: expected,
     listedRuns: listed,
     runsWithStartTime: runDelays.length,
-    lastRunSecondsAfterLastFire: Math.round((Math.max(lastFire, ...runStart.values()) - lastFire) / 100) / 10,
-    firingDelayMs: firings,
+    lastRunSecondsAfterLastFire: Math.round((lastStart - lastFire) / 100) / 10,
     runStartDelayMs: runs,
+    runEndDelayMs: ends,
+    emptyWorkflowsPerSecond: empty.perSecond,
+    loadAverage: load,
+    cpus: availableParallelism(),
     perBurst: [...perBurst].map(([t, d]) => ({ scheduledAt: new Date(t).toISOString(), ...distribution(d) })),
   };
   const row = (what: string, d: Distribution) => `| ${what} | ${d.count} | ${d.p50} | ${d.p90} | ${d.p99} | ${d.max} |`;
@@ -155,9 +168,13 @@ try {
     '',
     '| start delay after the scheduled time (ms) | count | p50 | p90 | p99 | max |',
     '| --- | --- | --- | --- | --- | --- |',
-    row("the firing's workflow (Temporal's schedule)", firings),
-    row('the run (the firing reads the trigger, lists the run, starts it as its child)', runs),
-    ...data.perBurst.map((b) => row(`… run, burst at ${b.scheduledAt.slice(11, 16)} UTC`, b)),
+    row("the run's start (the schedule starts the run itself)", runs),
+    row("the run's end (it reads its trigger, waits its turn in the tenant's start quota, runs one step)", ends),
+    ...data.perBurst.map((b) => row(`… run's start, burst at ${b.scheduledAt.slice(11, 16)} UTC`, b)),
+    '',
+    `Empty workflows on the same dev server right after: **${empty.perSecond}/s** (${EMPTY_RUNS}, 32 in flight). ` +
+      `Mean 1-minute load average over the bursts and the drain: ${load} on ${availableParallelism()} CPUs. ` +
+      `The dev server starts schedules' workflows at up to ${SCHEDULER_RPS}/s (\`worker.schedulerNamespaceStartWorkflowRPS\`; Temporal's default is 30/s).`,
   ].join('\n');
   await writeResults('schedules', data, markdown);
 } finally {

@@ -41,6 +41,8 @@ export interface ApiDeps extends Repos {
       | 'KAFKA_DLQ_TOPIC'
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
+      | 'TENANT_MAX_TRIGGERS'
+      | 'BACKFILL_MAX_FIRINGS'
     >;
   pool: Pool;
   temporal: Client;

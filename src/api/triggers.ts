@@ -9,7 +9,7 @@ import {
   ScheduleTriggerBodySchema,
   TriggerPatchSchema,
 } from '../triggers/schema.js';
-import { backfillSchedule, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
+import { backfillSchedule, countFirings, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
 import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
 import { apiTopicAccess } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
@@ -138,7 +138,11 @@ export function triggersRoutes(deps: ApiDeps) {
       summary: 'Add a schedule trigger (a Temporal Schedule) or a Kafka trigger (a topic the trigger service consumes)',
       ...WRITE,
       request: { params: IdParamSchema, ...jsonBody(TriggerBodySchema) },
-      responses: { 201: json(TriggerSchema, 'Created'), 409: problem('Archived'), ...errorResponses },
+      responses: {
+        201: json(TriggerSchema, 'Created'),
+        409: problem('Archived, or TOO_MANY_TRIGGERS (TENANT_MAX_TRIGGERS)'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -278,6 +282,7 @@ export function triggersRoutes(deps: ApiDeps) {
       path: '/triggers/{id}/backfill',
       tags: ['triggers'],
       summary: 'Take every firing the schedule would have had in [from, to)',
+      description: 'Refused with 400 BACKFILL_TOO_LARGE, starting nothing, above BACKFILL_MAX_FIRINGS firings.',
       ...requires('runs:write'),
       request: { params: IdParamSchema, ...jsonBody(BackfillBodySchema) },
       responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Accepted'), ...errorResponses },
@@ -286,11 +291,17 @@ export function triggersRoutes(deps: ApiDeps) {
       const trigger = await deps.triggers.get(c.var.tenantId, c.req.valid('param').id);
       if (trigger.type === 'kafka') throw notFiring(trigger.id);
       const { from, to, overlap } = c.req.valid('json');
-      await backfillSchedule(deps.temporal, trigger.id, {
-        from: new Date(from),
-        to: new Date(to),
-        overlap: overlap ?? 'allow_all',
-      });
+      const range = { from: new Date(from), to: new Date(to) };
+      const max = deps.config.BACKFILL_MAX_FIRINGS;
+      const firings = await countFirings(deps.temporal, trigger, range, max);
+      if (firings > max)
+        throw new AppError({
+          code: 'BACKFILL_TOO_LARGE',
+          message: `the backfill would take more than ${max} firings (BACKFILL_MAX_FIRINGS); split it into smaller ranges`,
+          httpStatus: 400,
+          details: { max },
+        });
+      await backfillSchedule(deps.temporal, trigger.id, { ...range, overlap: overlap ?? 'allow_all' });
       return c.json({ accepted: true as const }, 202);
     },
   );

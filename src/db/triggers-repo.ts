@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../shared/errors.js';
 import type { KafkaSettings } from '../triggers/kafka-schema.js';
 import type { ScheduleSettings } from '../triggers/schema.js';
-import type { Pool } from './pool.js';
+import type { Pool, PoolClient } from './pool.js';
 
 interface TriggerBase {
   id: string;
@@ -41,6 +41,67 @@ const COLUMNS = `id, tenant_id AS "tenantId", workflow_id AS "workflowId", type,
 /** Triggers (schedules, Kafka topics) of workflows, scoped to one tenant (the trigger service alone reads across tenants). */
 export function createTriggersRepo(pool: Pool) {
   return {
+    ...triggerQueries(pool),
+
+    /**
+     * Runs `fn` in one transaction on the triggers: committed when `fn` resolves, rolled back when
+     * it throws (a Temporal Schedule written inside `fn` is what decides whether the row stays).
+     */
+    async transaction<T>(fn: (tx: TriggerQueries) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(triggerQueries(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+/** The queries of the triggers repo, on the pool or on one transaction's client. */
+function triggerQueries(pool: Pick<PoolClient, 'query'>) {
+  return {
+    /** Serialises the trigger writes of one tenant until the transaction ends (the trigger count holds). */
+    async lockTenant(tenantId: string): Promise<void> {
+      await pool.query(`SELECT pg_advisory_xact_lock(hashtext('triggers'), hashtext($1))`, [tenantId]);
+    },
+
+    async countForTenant(tenantId: string): Promise<number> {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM triggers WHERE tenant_id = $1', [
+        tenantId,
+      ]);
+      return rows[0]?.n ?? 0;
+    },
+
+    /** The trigger, its row locked until the transaction ends; not found when it does not exist. */
+    async lock(tenantId: string, id: string): Promise<AnyTriggerRow> {
+      const { rows } = await pool.query<AnyTriggerRow>(
+        `SELECT ${COLUMNS} FROM triggers WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+        [tenantId, id],
+      );
+      const row = rows[0];
+      if (!row) throw notFound('trigger', id);
+      return row;
+    },
+
+    /** Every schedule trigger of every tenant, with whether its workflow is archived: what the schedule reconciler makes Temporal follow. */
+    async listSchedules(): Promise<(TriggerRow & { archived: boolean })[]> {
+      const { rows } = await pool.query<TriggerRow & { archived: boolean }>(
+        `SELECT t.id, t.tenant_id AS "tenantId", t.workflow_id AS "workflowId", t.type, t.version, t.config, t.paused,
+                t.created_at AS "createdAt", t.updated_at AS "updatedAt", w.archived_at IS NOT NULL AS archived
+           FROM triggers t JOIN workflows w ON w.tenant_id = t.tenant_id AND w.id = t.workflow_id
+          WHERE t.type = 'schedule' ORDER BY t.created_at, t.id`,
+      );
+      return rows;
+    },
+
     async create(tenantId: string, workflowId: string, config: ScheduleSettings): Promise<TriggerRow> {
       const { rows } = await pool.query<TriggerRow>(
         `INSERT INTO triggers (tenant_id, id, workflow_id, type, version, config) VALUES ($1, $2, $3, 'schedule', $4, $5) RETURNING ${COLUMNS}`,
@@ -142,4 +203,5 @@ export function createTriggersRepo(pool: Pool) {
   };
 }
 
+export type TriggerQueries = ReturnType<typeof triggerQueries>;
 export type TriggersRepo = ReturnType<typeof createTriggersRepo>;

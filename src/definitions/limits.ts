@@ -40,6 +40,11 @@ export const LEGACY_EXPRESSION_LIMITS: ExpressionLimits = {
 export interface RunLimits extends ExpressionLimits {
   /** The sum of the sizes (JSON bytes) of the step outputs a run holds; past it the run fails RUN_STATE_TOO_LARGE. */
   runStateBytes: number;
+  /**
+   * The tenant's start quota (TENANT_START_RATE) when the run started: a top-level run waits for its
+   * turn among the tenant's starts before its first step. Absent: no quota (and in runs older than it).
+   */
+  startsPerSecond?: number;
 }
 
 export const DEFAULT_RUN_LIMITS: RunLimits = { ...DEFAULT_EXPRESSION_LIMITS, runStateBytes: 64 * 1024 * 1024 };

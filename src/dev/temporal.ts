@@ -6,6 +6,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { devServerProblemArgs } from '../temporal/run-closure.js';
 import { devServerSearchAttributeArgs } from '../temporal/search-attributes.js';
+import { devServerScheduleArgs } from '../triggers/schedules.js';
 import { record } from './processes.js';
 
 /** How long a dev server may take to answer after it was started: a loaded machine is slow. */
@@ -71,6 +72,7 @@ export async function launchTemporalDevServer(launch: DevServerLaunch): Promise<
     launch.logLevel ?? 'warn',
     ...devServerSearchAttributeArgs(),
     ...(launch.extraArgs ?? devServerProblemArgs()),
+    ...devServerScheduleArgs(),
   ];
   const out = openSync(launch.logFile, 'a');
   const [command, argv] = delayed(launch.binary ?? temporalBinary(), args, launch.startDelaySeconds ?? 0);

@@ -128,6 +128,17 @@ export const ConfigSchema = z
     AUDIT_RETENTION_DAYS: z.coerce.number().int().nonnegative().default(90),
     /** How often a worker prunes (one replica at a time), in ms. */
     RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+    /** A backfill that would take more firings than this is refused (400 BACKFILL_TOO_LARGE) and starts nothing. */
+    BACKFILL_MAX_FIRINGS: z.coerce.number().int().positive().default(10_000),
+    /** Triggers (schedules and Kafka) one tenant may have; one more is refused (409 TRIGGER_LIMIT). */
+    TENANT_MAX_TRIGGERS: z.coerce.number().int().positive().default(1000),
+    /**
+     * Runs each tenant may start per second, whatever starts them (API, webhook, schedule, backfill,
+     * Kafka, rerun); runs above it wait in line for their turn. 0: no quota.
+     */
+    TENANT_START_RATE: z.coerce.number().nonnegative().default(100),
+    /** How often a worker makes Temporal's Schedules follow the stored triggers (one replica at a time), in ms. */
+    SCHEDULE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
     /** Comma-separated Kafka bootstrap brokers (host:port); unset: no Kafka triggers (`npm run triggers` refuses to start). */
     KAFKA_BROKERS: z.string().optional(),
     KAFKA_CLIENT_ID: z.string().default('mini-zaps'),
@@ -190,6 +201,7 @@ export type RunLimitSettings = Pick<
   | 'EXPRESSION_MAX_STRING_LENGTH'
   | 'EXPRESSION_MAX_RESULT_BYTES'
   | 'RUN_STATE_MAX_BYTES'
+  | 'TENANT_START_RATE'
 >;
 export const runLimits = (c: RunLimitSettings): RunLimits => ({
   steps: c.EXPRESSION_MAX_STEPS,
@@ -198,6 +210,7 @@ export const runLimits = (c: RunLimitSettings): RunLimits => ({
   stringLength: c.EXPRESSION_MAX_STRING_LENGTH,
   resultBytes: c.EXPRESSION_MAX_RESULT_BYTES,
   runStateBytes: c.RUN_STATE_MAX_BYTES,
+  ...(c.TENANT_START_RATE > 0 ? { startsPerSecond: c.TENANT_START_RATE } : {}),
 });
 
 /**

@@ -3,7 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import proto from '@temporalio/proto';
 import type { CloseStatus, RunClosure } from '../db/run-closures-repo.js';
 import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
-import { TENANT, VERSION, WORKFLOW_ID } from './search-attributes.js';
+import { SCHEDULED_START, TENANT, VERSION, WORKFLOW_ID } from './search-attributes.js';
 
 /** The workflow type of runs; foreach batches and bulk re-drives are parts of other things. */
 export const RUN_WORKFLOW_TYPE = 'interpreter';
@@ -33,6 +33,7 @@ type ExecutionInfo = Pick<
 export async function closureOf(client: Client, info: ExecutionInfo): Promise<RunClosure | undefined> {
   const closeStatus = CLOSE_STATUSES[info.status.name];
   if (!closeStatus || !info.closeTime || info.type !== RUN_WORKFLOW_TYPE) return undefined;
+  if (neverListed(info)) return undefined;
   const closure: RunClosure = {
     id: info.workflowId,
     executionId: info.runId,
@@ -63,6 +64,14 @@ function runOf(info: ExecutionInfo): RunClosure['run'] {
     ? { workflowId, version, startedAt: info.startTime }
     : undefined;
 }
+
+/**
+ * A schedule's firing that ended before it read its trigger, or found it deleted (its workflow
+ * archived): the version is set once the run is listed, so without one it never was, and is no run.
+ */
+const neverListed = (info: ExecutionInfo) =>
+  info.typedSearchAttributes.get(SCHEDULED_START) !== undefined &&
+  info.typedSearchAttributes.get(VERSION) === undefined;
 
 /** Closes the interpreter reaches through its own ending (`RunState.finish`), so its final state holds the end. */
 export const ENDED_BY_RUN: readonly CloseStatus[] = ['Completed', 'Failed', 'Canceled'];

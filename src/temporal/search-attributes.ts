@@ -12,6 +12,9 @@ export const TENANT = defineSearchAttributeKey('MiniZapsTenant', SearchAttribute
 
 export const SEARCH_ATTRIBUTES = [WORKFLOW_ID, VERSION, TENANT];
 
+/** Set by Temporal on every workflow a schedule starts: the firing time (before jitter), also for backfills. */
+export const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 /** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
 export const devServerSearchAttributeArgs = (): string[] =>
   Object.entries(spec).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);

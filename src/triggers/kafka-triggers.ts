@@ -3,7 +3,7 @@ import type { KafkaTriggerRow } from '../db/triggers-repo.js';
 import { AppError } from '../shared/errors.js';
 import { applyKafkaPatch, KafkaPatchSchema, type KafkaSettings } from './kafka-schema.js';
 import { recordStart } from './kafka-start-offsets.js';
-import { assertRunnable, type TriggerDeps } from './service.js';
+import { assertRunnable, assertTriggerRoom, type TriggerDeps } from './service.js';
 
 /** What Kafka triggers need beside every trigger's: the tenant's topics. */
 export type KafkaTriggerDeps = TriggerDeps & { topics: TopicAccess };
@@ -22,6 +22,7 @@ export async function createKafkaTrigger(
 ): Promise<KafkaTriggerRow> {
   await deps.topics.check(tenantId, settings.topic);
   await assertRunnable(deps, tenantId, workflowId, settings.version);
+  await assertTriggerRoom(deps, deps.triggers, tenantId);
   const start = await recordStart(deps.kafka, settings.topic, deps.logger);
   return deps.triggers.createKafka(tenantId, workflowId, settings, start);
 }

@@ -1,25 +1,47 @@
 import {
   isGrpcServiceError,
+  ScheduleAlreadyRunning,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleOptions,
 } from '@temporalio/client';
+import { msNumberToTs, tsToMs } from '@temporalio/common';
+import { toMillis } from '../definitions/duration.js';
 import { AppError, unavailable } from '../shared/errors.js';
 import type { TriggerRow } from '../db/triggers-repo.js';
+import { RUN_WORKFLOW_TYPE } from '../temporal/run-closure.js';
+import { TENANT, WORKFLOW_ID } from '../temporal/search-attributes.js';
+import type { ScheduledRunStart } from '../workflows/messages.js';
 import type { OverlapPolicy, ScheduleSettings } from './schema.js';
-
-/** The workflow a schedule's action starts; it starts the run itself (see scheduled-trigger.ts). */
-export const SCHEDULED_TRIGGER_WORKFLOW = 'scheduledTrigger';
-
-/** What a schedule's action passes on: which trigger fired. The firing reads the rest from the database. */
-export interface ScheduledTriggerArgs {
-  tenantId: string;
-  triggerId: string;
-}
 
 /** The Temporal Schedule of a trigger: one per trigger, named after it (`temporal schedule describe -s trigger-<id>`). */
 export const scheduleId = (triggerId: string) => `trigger-${triggerId}`;
+
+/**
+ * The workflow id a schedule's action names. Temporal appends the firing's scheduled time, so a
+ * run's id is `run-<triggerId>-<time>` (`run-5b1c…-2026-12-07T09:00:00Z`): derived from (trigger,
+ * scheduled time), the same however often the firing is attempted, and unique per firing.
+ */
+export const scheduledRunPrefix = (triggerId: string) => `run-${triggerId}`;
+
+/**
+ * `temporal server start-dev` arguments that let schedules start their runs on time. The server
+ * runs every schedule as a workflow of its own per-namespace worker, which polls with 2 workflow
+ * task pollers (about 8 firings a second) and starts at most
+ * `worker.schedulerNamespaceStartWorkflowRPS` workflows a second (30): 1,000 schedules firing at
+ * one minute's turn would start over minutes. Self-hosted servers set the same keys in their
+ * dynamic config (Temporal's rule of thumb: one workflow task poller per 4 firings a second).
+ */
+export const devServerScheduleArgs = (perSecond = 2000, pollers = 64): string[] => [
+  '--dynamic-config-value',
+  `worker.schedulerNamespaceStartWorkflowRPS=${perSecond}`,
+  '--dynamic-config-value',
+  `worker.perNamespaceWorkerOptions=${JSON.stringify({
+    MaxConcurrentWorkflowTaskPollers: pollers,
+    MaxConcurrentActivityTaskPollers: Math.ceil(pollers / 4),
+  })}`,
+];
 
 export const OVERLAP: Record<OverlapPolicy, ScheduleOverlapPolicy> = {
   skip: ScheduleOverlapPolicy.SKIP,
@@ -30,9 +52,17 @@ export const OVERLAP: Record<OverlapPolicy, ScheduleOverlapPolicy> = {
 
 const optionalDate = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso));
 
-/** A trigger's settings as a Temporal Schedule's spec, action and policies. */
-function scheduleParts(trigger: Pick<TriggerRow, 'id' | 'tenantId'>, settings: ScheduleSettings, taskQueue: string) {
-  const args: [ScheduledTriggerArgs] = [{ tenantId: trigger.tenantId, triggerId: trigger.id }];
+/**
+ * A trigger's settings as a Temporal Schedule's spec, action and policies. The action starts the
+ * run itself (the interpreter, told which trigger fired: it reads the trigger and the version to
+ * run when it fires), so a firing costs one execution and the overlap policy applies to runs.
+ */
+export function scheduleParts(
+  trigger: Pick<TriggerRow, 'id' | 'tenantId' | 'workflowId'>,
+  settings: ScheduleSettings,
+  taskQueue: string,
+) {
+  const args: [ScheduledRunStart] = [{ scheduled: { tenantId: trigger.tenantId, triggerId: trigger.id } }];
   return {
     spec: {
       ...(settings.cron !== undefined ? { cronExpressions: [settings.cron] } : {}),
@@ -44,10 +74,16 @@ function scheduleParts(trigger: Pick<TriggerRow, 'id' | 'tenantId'>, settings: S
     },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: SCHEDULED_TRIGGER_WORKFLOW,
-      workflowId: scheduleId(trigger.id),
+      workflowType: RUN_WORKFLOW_TYPE,
+      workflowId: scheduledRunPrefix(trigger.id),
       taskQueue,
       args,
+      // The tenant and workflow are known now; the version is set by the run once it read it.
+      typedSearchAttributes: [
+        { key: TENANT, value: trigger.tenantId },
+        { key: WORKFLOW_ID, value: trigger.workflowId },
+      ],
+      staticSummary: `schedule ${trigger.id}`,
     },
     policies: {
       overlap: OVERLAP[settings.overlap ?? 'skip'],
@@ -70,14 +106,18 @@ function scheduleError(err: unknown): AppError {
   return unavailable('Temporal', err);
 }
 
+/** Creates a trigger's schedule; one that exists already (the reconciler was first) is rewritten to the row. */
 export async function createSchedule(client: Client, trigger: TriggerRow, taskQueue: string): Promise<void> {
-  await client.schedule
-    .create({
+  try {
+    await client.schedule.create({
       scheduleId: scheduleId(trigger.id),
       ...scheduleParts(trigger, trigger.config, taskQueue),
       state: { paused: trigger.paused },
-    })
-    .catch((err: unknown) => Promise.reject(scheduleError(err)));
+    });
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) return updateSchedule(client, trigger, taskQueue);
+    throw scheduleError(err);
+  }
 }
 
 export async function updateSchedule(client: Client, trigger: TriggerRow, taskQueue: string): Promise<void> {
@@ -150,4 +190,47 @@ export async function backfillSchedule(
     .getHandle(scheduleId(triggerId))
     .backfill({ start: range.from, end: range.to, overlap: OVERLAP[range.overlap] })
     .catch((err: unknown) => Promise.reject(scheduleError(err)));
+}
+
+/** How many times Temporal lists per ListScheduleMatchingTimes call, at most. */
+const MATCHING_TIMES_PAGE = 1000;
+
+/**
+ * How many firings a backfill of [from, to] would take, counted up to `max + 1` (a larger count
+ * only says "too many"). An `every` schedule's count is computed (its firings are the multiples of
+ * the interval since the epoch); a cron's is enumerated by Temporal, a page of 1,000 at a time,
+ * and the enumeration stops past `max`, so a century of seconds costs no more than a few calls.
+ */
+export async function countFirings(
+  client: Client,
+  trigger: TriggerRow,
+  range: { from: Date; to: Date },
+  max: number,
+): Promise<number> {
+  const { startAt, endAt, every } = trigger.config;
+  const from = Math.max(range.from.getTime(), startAt ? Date.parse(startAt) : -Infinity);
+  const to = Math.min(range.to.getTime(), endAt ? Date.parse(endAt) : Infinity);
+  if (from > to) return 0;
+  if (every !== undefined) {
+    const step = toMillis(every);
+    return Math.min(max + 1, Math.max(0, Math.floor(to / step) - Math.ceil(from / step) + 1));
+  }
+  let counted = 0;
+  let cursor = from - 1;
+  while (counted <= max) {
+    const { startTime } = await client.workflowService
+      .listScheduleMatchingTimes({
+        namespace: client.options.namespace,
+        scheduleId: scheduleId(trigger.id),
+        startTime: msNumberToTs(cursor),
+        endTime: msNumberToTs(to),
+      })
+      .catch((err: unknown) => Promise.reject(scheduleError(err)));
+    const times = startTime ?? [];
+    counted += times.length;
+    const last = times.at(-1);
+    if (times.length < MATCHING_TIMES_PAGE || !last) break;
+    cursor = tsToMs(last);
+  }
+  return Math.min(counted, max + 1);
 }

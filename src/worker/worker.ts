@@ -15,6 +15,7 @@ import type { Repos } from '../db/repos.js';
 import { topicRulesOf } from '../activities/kafka/topic-access.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
 import { createTriggerActivities } from '../triggers/activities.js';
+import { followSchedules } from '../triggers/schedule-reconciler.js';
 import { createAdmissionActivities } from '../triggers/admission.js';
 import { createRerunActivities } from '../triggers/rerun.js';
 import type { Logger } from '../shared/logger.js';
@@ -58,6 +59,7 @@ export async function createWorker(deps: {
       | 'STEP_OUTPUT_MAX_BYTES'
       | 'CODE_MAX_MS'
       | 'CODE_MAX_MEMORY_MB'
+      | 'SCHEDULE_RECONCILE_INTERVAL_MS'
       | 'REDIS_URL'
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
@@ -142,6 +144,18 @@ export async function createWorker(deps: {
     logger: deps.logger,
     metrics: deps.metrics,
   });
+  // And makes Temporal's Schedules follow the stored triggers, now and periodically (replicas take turns).
+  const schedules = { triggers: deps.repos.triggers, closures: deps.repos.runClosures };
+  followSchedules(
+    worker,
+    {
+      client,
+      ...schedules,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      logger: deps.logger.child({ component: 'schedules' }),
+    },
+    config.SCHEDULE_RECONCILE_INTERVAL_MS,
+  );
   // And prunes closed runs from the index by age and count per tenant (replicas take turns).
   pruneBeside(worker, config, deps.logger);
   return worker;

@@ -16,17 +16,23 @@ import {
   type ForeachBatchInput,
   type RunInput,
   type RunResult,
+  type ScheduledRunStart,
 } from './messages.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
 import { RunState } from './run-state.js';
+import { isScheduledStart, scheduledRunInput } from './scheduled-run.js';
 import { executeSequence } from './sequence.js';
+import { tenantTurn } from './tenant-quota.js';
 
 /**
  * The one workflow every run executes: it walks a JSON definition step by step. Deterministic:
  * it reads nothing but its input and talks to the world only through activities, timers, child
  * workflows and signals. Every change here must keep recorded histories replaying (see README).
+ * A schedule starts it told only which trigger fired: the run reads its input first.
  */
-export async function interpreter(input: RunInput): Promise<RunResult> {
+export async function interpreter(start: RunInput | ScheduledRunStart): Promise<RunResult> {
+  const input = isScheduledStart(start) ? await scheduledRunInput(start) : start;
+  if (!input) return { output: null, skipped: true };
   const identity = {
     revision: input.revision,
     limits: input.limits,
@@ -54,11 +60,11 @@ export async function interpreter(input: RunInput): Promise<RunResult> {
     );
   }
   try {
-    const end = await main.run(() =>
-      withAdmission(run, input.resume !== undefined, () =>
-        executeSequence(input.definition.steps, run.top, input.resume?.at),
-      ),
-    );
+    const resumed = input.resume !== undefined;
+    const end = await main.run(async () => {
+      await tenantTurn(run, resumed);
+      return withAdmission(run, resumed, () => executeSequence(input.definition.steps, run.top, input.resume?.at));
+    });
     if (end.status === 'failed') throw new SequenceFailure(end.error);
     await run.finish('completed', { output: end.output });
     return { output: end.output };

@@ -24,6 +24,14 @@ export interface RunInput {
   historyLimit?: number;
 }
 
+/**
+ * What a trigger's Temporal Schedule starts the interpreter with: which trigger fired. The run's
+ * first step reads the trigger and the version to run, and builds the run's input (REVISIONS.scheduledRuns).
+ */
+export interface ScheduledRunStart {
+  scheduled: { tenantId: string; triggerId: string };
+}
+
 /** How a run started: an API call, a webhook, a schedule's firing (which one, for when), a rerun. */
 export const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'] as const;
 
@@ -103,6 +111,8 @@ export interface RunSnapshot {
 /** What the workflow returns when a run completes. */
 export interface RunResult {
   output: unknown;
+  /** A schedule's firing whose trigger was deleted, or whose workflow was archived, since it fired: no run. */
+  skipped?: true;
 }
 
 /** A slice of a large foreach, run as a child workflow so no history grows past Temporal's limits. */

@@ -37,6 +37,19 @@ export const REVISIONS = {
   rateByActivity: { revision: 4 },
   /** Since 5: the run's final record reaches the run index through a sink, not a local activity. */
   endBySink: { revision: 5 },
+  /**
+   * Since 6: a schedule's firing is the run. The schedule starts the interpreter told only which
+   * trigger fired (`ScheduledRunStart`); the run's first step, a local activity, reads the trigger
+   * and the version to run and lists the run, and the run ends skipped when the trigger is gone or
+   * its workflow archived. Runs older than this never had such an input, so never take the path.
+   */
+  scheduledRuns: { revision: 6 },
+  /**
+   * Since 6: a top-level run waits for its turn in its tenant's start quota (`limits.startsPerSecond`)
+   * before its first step, whatever started it, so one tenant's flood of runs waits in line
+   * instead of crowding out the others.
+   */
+  tenantQuota: { revision: 6 },
 } as const satisfies Record<string, Gate>;
 
 export interface Gate {

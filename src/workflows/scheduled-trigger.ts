@@ -1,9 +1,4 @@
-import {
-  defineSearchAttributeKey,
-  SearchAttributeType,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-} from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   CancellationScope,
   ChildWorkflowFailure,
@@ -13,12 +8,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TriggerActivities } from '../triggers/activities.js';
-import { runSearchAttributes } from '../temporal/search-attributes.js';
+import { runSearchAttributes, SCHEDULED_START } from '../temporal/search-attributes.js';
 import type { interpreter } from './interpreter.js';
 import { runDetails, runSummary } from './summaries.js';
-
-/** Set by Temporal on every workflow a schedule starts: the firing time (before jitter), also for backfills. */
-const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 const { prepareScheduledRun } = proxyActivities<TriggerActivities>({
   startToCloseTimeout: '30s',
@@ -31,11 +23,12 @@ export interface ScheduledTriggerResult {
 }
 
 /**
- * What a trigger's Temporal Schedule starts at each firing. It reads the trigger and the version
- * to run when it fires (so a schedule follows the workflow's latest version without being
- * rewritten), and runs the run as its child: the schedule's overlap policy (skip, buffer_one,
- * cancel_other) then applies to runs, and a cancelled firing cancels its run. The run's id derives
- * from (trigger, scheduled time), so one firing never starts two runs.
+ * What a trigger's Temporal Schedule started at each firing before the firing became the run
+ * itself (REVISIONS.scheduledRuns): kept registered so firings under way finish and recorded
+ * histories replay; the schedule reconciler rewrites the schedules that still start it. It reads
+ * the trigger and the version to run when it fires, and runs the run as its child: the schedule's
+ * overlap policy then applies to runs, and a cancelled firing cancels its run. The run's id
+ * derives from (trigger, scheduled time), so one firing never starts two runs.
  */
 export async function scheduledTrigger(args: { tenantId: string; triggerId: string }): Promise<ScheduledTriggerResult> {
   const scheduledAt = (

@@ -419,6 +419,14 @@ const scenarios: Record<
     },
     payload: { why: 'no' },
   },
+  // Recorded since a run takes its turn in its tenant's start quota before its first step (revision 6).
+  'revision-6-linear': {
+    definition: {
+      name: 'revision 6',
+      steps: [transform('before', '{ "n": trigger.n * 2 }'), { id: 'call', type: 'http', config: { url: ok } }],
+    },
+    payload: { n: 21 },
+  },
   // Three branches on one key with a rate and one slot: each waits on timers for its turn and its slot.
   'rate-limited': {
     definition: {
@@ -486,6 +494,7 @@ try {
   // Continue-as-new: the first execution (ending in ContinueAsNew) and the one that finished.
   if (!recorded('continue-as-new-first')) await recordContinueAsNew();
   if (!recorded('revision-3-rate-limited')) await recordRevision3RateLimited();
+  if (!recorded('revision-6-scheduled')) await recordScheduled();
 } finally {
   await stack.stop();
   await receiver.close();
@@ -543,4 +552,31 @@ async function recordRevision3RateLimited(): Promise<void> {
   });
   await handle.result();
   await save('revision-3-rate-limited', 'revision-3-rate-limited');
+}
+
+// Since revision 6 a schedule starts the run itself: the run reads its trigger first (and ends
+// skipped when the trigger is gone).
+async function recordScheduled(): Promise<void> {
+  const workflowId = await createWorkflow(stack, { name: 'scheduled', steps: [transform('source', 'run.source')] });
+  const addTrigger = async () =>
+    (await stack.call('POST', `/v1/workflows/${workflowId}/triggers`, { type: 'schedule', cron: '0 9 1 1 *' })).body
+      .id as string;
+  const fired = await addTrigger();
+  await stack.call('POST', `/v1/triggers/${fired}/run`);
+  const runId = await waitFor('the scheduled run', async () => {
+    const res = await stack.call('GET', `/v1/runs?workflowId=${workflowId}&source=schedule`);
+    return res.body.items[0]?.id as string | undefined;
+  });
+  await waitForEnd(stack, runId);
+  await save('revision-6-scheduled', runId);
+  const deleted = await addTrigger();
+  await stack.pool.query('DELETE FROM triggers WHERE id = $1', [deleted]);
+  await stack.client.schedule.getHandle(`trigger-${deleted}`).trigger();
+  const skipped = await waitFor('the skipped firing', async () => {
+    for await (const e of stack.client.workflow.list({ query: `WorkflowId STARTS_WITH 'run-${deleted}'` }))
+      return e.workflowId;
+    return undefined;
+  });
+  await stack.client.workflow.getHandle(skipped).result();
+  await save('revision-6-scheduled-skipped', skipped);
 }

@@ -2,7 +2,10 @@ import type { ConnectionsRepo } from '../../db/connections-repo.js';
 import type { RateLimit } from '../../definitions/schema.js';
 import { AppError } from '../../shared/errors.js';
 import type { StepRate } from '../connector.js';
-import type { RateStore } from './store.js';
+import type { Grant, RateStore } from './store.js';
+
+/** The key of a tenant's start quota; step keys are `<tenant>:<name>`, so none can be taken for it. */
+const startsKey = (tenantId: string) => `starts\n${tenantId}`;
 
 /** What a connector step asks before it runs: its rate limit (key rendered) and connection. */
 export interface RateRequest {
@@ -92,6 +95,15 @@ export function createRateActivities(deps: { store: RateStore; connections: Pick
         rate: { key, count, windowMs: Math.ceil(windowMs * SPACING) },
         ...slot,
       };
+    },
+    /**
+     * A run's turn in its tenant's start quota (TENANT_START_RATE): go now, or wait and ask again
+     * with `reservation`. Turns are handed out one `1/perSecond` apart, in the order asked, so every
+     * run waiting gets one and none is refused.
+     */
+    async reserveStart(req: { tenantId: string; perSecond: number; reservation?: number }): Promise<Grant> {
+      const intervalMs = Math.max(1, Math.round(1000 / req.perSecond));
+      return deps.store.reserve(startsKey(req.tenantId), intervalMs, req.reservation);
     },
     /** Takes the step's slot (`waitMs` 0), or answers how long to wait before asking again. */
     async acquireSlot(req: SlotRequest): Promise<{ waitMs: number }> {
