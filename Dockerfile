@@ -17,4 +17,4 @@ COPY --from=build /app/dist ./dist
 # Root owns the files; the process runs as the unprivileged `node` user (uid 1000) and writes nothing.
 USER node
 EXPOSE 3000 9464
-CMD ["node", "dist/src/api/main.js"]
+CMD ["node", "dist/src/main/api.js"]

@@ -1,6 +1,43 @@
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
+// The layers of src/, lowest first. A folder imports from its own layer's folder and the layers
+// below it, never from above: shared → definitions → db → activities → workflows → temporal → runs
+// → triggers → api | worker → bootstrap.ts → main (the processes' entry points).
+const LAYERS = [
+  ['shared'],
+  ['definitions'],
+  ['db'],
+  ['activities'],
+  ['workflows'],
+  ['temporal'],
+  ['runs'],
+  ['triggers'],
+  ['api', 'worker'],
+  ['bootstrap.ts'],
+  ['main'],
+];
+// The upward arrows that remain, each a file of the higher folder that the lower one may name, until
+// it moves: the schema and validation take the connector registry (to become a parameter); the
+// run index stores the run model's types; workflow code names the types of activities that live
+// beside what they call (admission gates, bulk re-runs, schedule firings).
+const UPWARD = {
+  'definitions>activities': ['./registry.ts', './registry-checks.ts', './define-connector.ts'],
+  'db>workflows': ['./run-model.ts'],
+  'workflows>runs': ['./admission-activities.ts', './bulk-rerun-activities.ts'],
+  'workflows>triggers': ['./schedule/firing-activities.ts'],
+};
+const layerZones = LAYERS.flatMap((layer, i) =>
+  layer.flatMap((target) =>
+    [...LAYERS.slice(i + 1).flat(), ...layer.filter((peer) => peer !== target)].map((from) => ({
+      target: `src/${target}`,
+      from: `src/${from}`,
+      ...(UPWARD[`${target}>${from}`] && { except: UPWARD[`${target}>${from}`] }),
+      message: `src/${target} sits below src/${from} (see the layers in eslint.config.js)`,
+    })),
+  ),
+);
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'scripts/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -32,6 +69,15 @@ export default tseslint.config(
       'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
     },
     rules: { 'import-x/no-cycle': 'error' },
+  },
+  {
+    // The folders of src/ keep their layer order: an import from a higher layer fails (tests may import anything).
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones }],
+    },
   },
   {
     // Workflow code is deterministic: no I/O, no Node built-ins, no database or logger.

@@ -1,9 +1,9 @@
 // The `code` case of `npm run bench`: a JavaScript code step doing a small transform against the
 // same transform as a JSONata transform step, one step per run, in interleaved rounds.
 import type { Client } from '@temporalio/client';
-import { DEFAULT_RUN_LIMITS } from '../src/definitions/limits.js';
+import { DEFAULT_RUN_LIMITS } from '../src/shared/run-limits.js';
 import type { Definition } from '../src/definitions/schema.js';
-import { buildRunInput } from '../src/triggers/run-input.js';
+import { buildRunInput } from '../src/runs/run-input.js';
 import {
   cpuMs,
   cpuPerRun,

@@ -17,8 +17,8 @@ import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
 import { SHARED_WORKFLOW_MODULES } from '../src/worker/bundle.js';
 import { mintToken } from '../src/shared/tokens.js';
-import { devServerSearchAttributeArgs } from '../src/temporal/search-attributes.js';
-import { devServerScheduleArgs } from '../src/triggers/schedules.js';
+import { devServerSearchAttributeArgs } from '../src/workflows/search-attributes.js';
+import { devServerScheduleArgs } from '../src/triggers/schedule/temporal-schedules.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
@@ -41,7 +41,7 @@ export const threeStepJob = (url: string): Definition => ({
 let built: Promise<unknown> | undefined;
 
 /**
- * The path of an entry point (e.g. `src/api/main`) in the compiled build, which the benchmarks
+ * The path of an entry point (e.g. `src/main/api`) in the compiled build, which the benchmarks
  * run as production does (`node dist/…`, Dockerfile): `npm run build` once per benchmark run.
  */
 export async function compiledEntry(entry: string): Promise<string> {
@@ -182,7 +182,7 @@ export async function startApiProcess(
 ): Promise<ApiProcess> {
   const port = await freePort();
   const secret = randomBytes(32).toString('base64url');
-  const main = await compiledEntry('src/api/main');
+  const main = await compiledEntry('src/main/api');
   const worker = opts.worker
     ? {
         TEMPORAL_TASK_QUEUE: API_TASK_QUEUE,
@@ -234,7 +234,7 @@ export async function startApiProcess(
  * the baselines) with the engine's activities; resolves once it is up.
  */
 export async function startWorkerProcess(infra: Infra): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [await compiledEntry('src/worker/main')], {
+  const child = spawn(process.execPath, [await compiledEntry('src/main/worker')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: infra.address,

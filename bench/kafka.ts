@@ -58,7 +58,7 @@ try {
     Array.from({ length: MESSAGES }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ n: i }) })),
   );
 
-  const main = await compiledEntry('src/triggers/main');
+  const main = await compiledEntry('src/main/triggers');
   const started = performance.now();
   const service = spawn(process.execPath, [main], {
     env: {

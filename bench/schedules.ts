@@ -19,7 +19,7 @@ import {
   writeResults,
 } from './harness.js';
 import { waitFor } from '../test/helpers/ports.js';
-import { devServerScheduleArgs } from '../src/triggers/schedules.js';
+import { devServerScheduleArgs } from '../src/triggers/schedule/temporal-schedules.js';
 
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
 const FIRES = Number(process.env.BENCH_SCHEDULE_FIRES ?? 3);

@@ -1,7 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { postgresOn } from '../src/dev/processes.js';
+import { postgresOn } from '../src/main/dev/processes.js';
 import { createLogger } from '../src/shared/logger.js';
 import { recordChild } from './cluster-processes.js';
 

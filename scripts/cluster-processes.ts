@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { record } from '../src/dev/processes.js';
+import { record } from '../src/main/dev/processes.js';
 
 // However the parent ends, its children end too: one listener for all of them (a restarted member
 // is a new child, and one listener each would pile up).
@@ -16,7 +16,7 @@ let pidDir: string | undefined;
 
 /**
  * Records every child started from now on in `<dir>/dev.pids.json`, as `npm run dev` does, so
- * that the watchdog (src/dev/watchdog.ts) stops them however the cluster script ends, SIGKILL included.
+ * that the watchdog (src/main/dev/watchdog.ts) stops them however the cluster script ends, SIGKILL included.
  */
 export function recordChildrenIn(dir: string): void {
   pidDir = dir;

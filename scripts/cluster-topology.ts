@@ -61,7 +61,7 @@ export interface Cluster {
 /**
  * The production topology on one machine: PostgreSQL, the Temporal server on it with its Web UI, Redis, API
  * replicas behind a round-robin proxy and worker replicas. The APIs and workers are
- * `src/api/main.ts` and `src/worker/main.ts` run by tsx with NODE_ENV=production and every setting
+ * `src/main/api.ts` and `src/main/worker.ts` run by tsx with NODE_ENV=production and every setting
  * from the environment, as in the image (which runs the same files compiled), with the workflow
  * bundle prebuilt as there.
  */
@@ -126,7 +126,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       apis.push(
         member(
           `api-${i}`,
-          'src/api/main.ts',
+          'src/main/api.ts',
           `http://127.0.0.1:${port}`,
           { ...env, API_PORT: String(port), TRUST_PROXY: 'true', WORKER_METRICS_PORT: '0' },
           logDir,
@@ -140,7 +140,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       workers.push(
         member(
           `worker-${i}`,
-          'src/worker/main.ts',
+          'src/main/worker.ts',
           `http://127.0.0.1:${port}/metrics`,
           { ...env, WORKER_METRICS_PORT: String(port) },
           logDir,

@@ -6,7 +6,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { claim, reapOrphans, release, runningOwner, startWatchdog } from '../src/dev/processes.js';
+import { claim, reapOrphans, release, runningOwner, startWatchdog } from '../src/main/dev/processes.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { recordChildrenIn } from './cluster-processes.js';
 import { startCluster, type Cluster } from './cluster-topology.js';

@@ -19,7 +19,7 @@ import { createMetrics, type Metrics } from './shared/metrics.js';
 import { setupTracing, type Tracing } from './shared/tracing.js';
 import { connectClient, connectWorker, createCodecs, type Codecs } from './temporal/connection.js';
 import { createWorker, installRuntimeLogger } from './worker/worker.js';
-import { createKafka } from './triggers/kafka-client.js';
+import { createKafka } from './triggers/kafka/client.js';
 
 export interface BootstrapOptions {
   logger: Logger;

@@ -3,7 +3,7 @@ import { createDeadLetterActivities } from './dead-letters.js';
 import { createDefinitionActivities } from './definitions.js';
 import { createExpressionActivities } from './expressions.js';
 import { createTopicAccess, type TopicRules } from './kafka/topic-access.js';
-import type { ConnectorActivity, ConnectorDeps } from './kit.js';
+import type { ConnectorActivity, ConnectorDeps } from './define-connector.js';
 import { CONNECTOR_TYPES, registry, type ConnectorType } from './registry.js';
 import { createRateActivities } from './rate/activities.js';
 import { idleRedis, memoryRateStore, redisRateStore, withFallback, type RateStore } from './rate/store.js';

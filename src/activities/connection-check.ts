@@ -1,6 +1,6 @@
 import { AppError, type DefinitionProblem } from '../shared/errors.js';
 import { assertSecretsPlaced, parseResolved, revealReferences } from './connection-kind.js';
-import type { ConnectorDeps } from './kit.js';
+import type { ConnectorDeps } from './define-connector.js';
 import { registry } from './registry.js';
 import { redact, redactText } from './secrets.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../shared/errors.js';
-import type { ConnectorDeps } from './kit.js';
+import type { ConnectorDeps } from './define-connector.js';
 
 /** A stored secret field holds exactly this: `$secret('name')`, never the value. */
 export const SECRET_REFERENCE = /^\$secret\('([A-Za-z0-9_.-]{1,100})'\)$/;

@@ -1,6 +1,6 @@
 import type { WorkflowsRepo } from '../db/workflows-repo.js';
 import type { Definition } from '../definitions/schema.js';
-import { toFailure } from './boundary.js';
+import { toFailure } from './connector-attempt.js';
 
 /** Loads a stored definition for a `subworkflow` step (the workflow itself never reads the database). */
 export function createDefinitionActivities(workflows: WorkflowsRepo) {

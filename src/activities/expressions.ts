@@ -1,5 +1,5 @@
 import { evaluate, render, type EvalOptions } from '../definitions/expressions.js';
-import { toFailure } from './boundary.js';
+import { toFailure } from './connector-attempt.js';
 
 /**
  * Evaluates, for a run, the expressions only JSONata can evaluate (see `RunState.evaluate`): an

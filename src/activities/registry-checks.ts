@@ -1,6 +1,6 @@
 import type { ConnectorDefaults } from './connector.js';
 import type { ConnectionKind } from './connection-kind.js';
-import type { Connector, ConnectorActivity, ConnectorDeps } from './kit.js';
+import type { Connector, ConnectorActivity, ConnectorDeps } from './define-connector.js';
 
 /** What the engine derives from a list of connectors. */
 export interface Registry<T extends string = string> {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { DEFAULT_RUN_LIMITS } from '../definitions/limits.js';
+import { DEFAULT_RUN_LIMITS } from '../shared/run-limits.js';
 import { definitionJsonSchema } from '../definitions/schema.js';
-import { buildRunInput } from '../triggers/run-input.js';
+import { buildRunInput } from '../runs/run-input.js';
 import { validateStep } from '../definitions/validate.js';
 import { connectorCatalogue } from './catalogue.js';
-import { defineConnector, type Connector } from './kit.js';
+import { defineConnector, type Connector } from './define-connector.js';
 import { buildRegistry } from './registry-checks.js';
 import { registry } from './registry.js';
 

@@ -1,6 +1,6 @@
 import type { ConnectionsRepo } from '../db/connections-repo.js';
 import { render } from '../definitions/expressions.js';
-import type { ExpressionLimits } from '../definitions/limits.js';
+import type { ExpressionLimits } from '../shared/run-limits.js';
 import type { ConnectorStep, RateLimit } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';
 import type { StepRate, StepSlot } from './connector.js';

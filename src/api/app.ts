@@ -24,7 +24,7 @@ import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
 import { secretsRoutes } from './secrets.js';
-import { stepsTestRoutes } from './steps-test.js';
+import { stepsTestRoutes } from './step-test-route.js';
 import { triggersRoutes } from './triggers.js';
 import { uiRoutes } from './ui/routes.js';
 import { hookRoutes, webhookAdminRoutes } from './webhooks.js';
@@ -33,7 +33,7 @@ import { schemaRoutes, workflowsRoutes } from './workflows.js';
 const tracer = trace.getTracer('mini-zaps-api');
 
 /**
- * The HTTP API as a Hono app (served by `main.ts`, exercised in tests with `app.request()`).
+ * The HTTP API as a Hono app (served by `main/api.ts`, exercised in tests with `app.request()`).
  * Validation failures and every error become problem+json in one place.
  */
 export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = {}) {

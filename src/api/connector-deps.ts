@@ -1,5 +1,5 @@
 import { createTopicAccess, topicRulesOf, type TopicAccess } from '../activities/kafka/topic-access.js';
-import type { ConnectorDeps } from '../activities/kit.js';
+import type { ConnectorDeps } from '../activities/define-connector.js';
 import type { ApiDeps } from './env.js';
 
 /** What connectors need when the API runs them (connection checks, the step test): as the worker gives them. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deadLetterResolved, type DeadLetterRow } from '../db/dead-letters-repo.js';
 import { AppError, unavailable } from '../shared/errors.js';
-import { redriveSignal, type BulkRedriveInput, type RedriveDecision } from '../workflows/messages.js';
+import { redriveSignal, type BulkRedriveInput, type RedriveDecision } from '../workflows/run-model.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { assertScopes, requires } from './middleware/scopes.js';
 import { patchedStep } from './redrive-patch.js';

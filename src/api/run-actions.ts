@@ -12,12 +12,12 @@ import {
   TERMINAL_STATUSES,
   type BulkRerunInput,
   type StepState,
-} from '../workflows/messages.js';
+} from '../workflows/run-model.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { resetToStep } from './run-reset.js';
 import { errorResponses, IdParamSchema, json, problem } from './schemas.js';
-import { triggerRun } from './trigger.js';
+import { triggerRun } from '../runs/start-run.js';
 
 const runEnded = (runId: string, status: string) =>
   new AppError({ code: 'RUN_ENDED', message: `run '${runId}' has ended (${status})`, httpStatus: 409 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { AppError } from '../shared/errors.js';
-import type { StepState } from '../workflows/messages.js';
+import type { StepState } from '../workflows/run-model.js';
 
 /** Step types that only compute from what the run holds: doing them again changes nothing. */
 const REPEATABLE = new Set(['transform', 'choice']);

@@ -10,12 +10,12 @@ import {
   TERMINAL_STATUSES,
   type RunSnapshot,
   type RunStatus,
-} from '../workflows/messages.js';
+} from '../workflows/run-model.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { confirmClose, runActionsRoutes } from './run-actions.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
-import { triggerRun } from './trigger.js';
+import { triggerRun } from '../runs/start-run.js';
 
 /** What only a run's end says (a parked run is `failed` without having ended). */
 const ENDING: readonly RunStatus[] = ['completed', 'cancelled', 'timed_out'];

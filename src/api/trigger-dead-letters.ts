@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { KAFKA_DEAD_LETTER_REASONS as REASONS, type KafkaDeadLetterRow } from '../db/kafka-dead-letters-repo.js';
-import { DEAD_LETTER_BOUNDS } from '../triggers/kafka-dead-letter-record.js';
-import { redriveKafkaDeadLetter } from '../triggers/kafka-redrive.js';
+import { DEAD_LETTER_BOUNDS } from '../triggers/kafka/dead-letter-record.js';
+import { redriveKafkaDeadLetter } from '../triggers/kafka/redrive.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';

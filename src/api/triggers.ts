@@ -1,16 +1,28 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AnyTriggerRow, KafkaTriggerRow, TriggerRow } from '../db/triggers-repo.js';
 import { AppError } from '../shared/errors.js';
-import { deadLetterTopic, KAFKA_PATCH_FIELDS, KafkaTriggerBodySchema } from '../triggers/kafka-schema.js';
-import { createKafkaTrigger, patchKafkaTrigger } from '../triggers/kafka-triggers.js';
+import { deadLetterTopic, KAFKA_PATCH_FIELDS, KafkaTriggerBodySchema } from '../definitions/kafka-trigger.js';
+import { createKafkaTrigger, patchKafkaTrigger } from '../triggers/kafka/trigger-changes.js';
 import {
   BackfillBodySchema,
   OVERLAP_POLICIES,
   ScheduleTriggerBodySchema,
   TriggerPatchSchema,
-} from '../triggers/schema.js';
-import { backfillSchedule, countFirings, describeSchedule, fireSchedule, scheduleId } from '../triggers/schedules.js';
-import { createTrigger, deleteTrigger, patchTrigger, setTriggerPaused, triggerDeps } from '../triggers/service.js';
+} from '../definitions/schedule-trigger.js';
+import {
+  backfillSchedule,
+  countFirings,
+  describeSchedule,
+  fireSchedule,
+  scheduleId,
+} from '../triggers/schedule/temporal-schedules.js';
+import {
+  createTrigger,
+  deleteTrigger,
+  patchTrigger,
+  setTriggerPaused,
+  triggerDeps,
+} from '../triggers/trigger-changes.js';
 import { apiTopicAccess } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { triggerDeadLettersRoutes } from './trigger-dead-letters.js';

@@ -5,7 +5,7 @@ import { closeAfterAnswer, readBodyWithin } from './middleware/body-timeout.js';
 import { bodyProblem } from './middleware/json-depth.js';
 import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json } from './schemas.js';
-import { triggerRun } from './trigger.js';
+import { triggerRun } from '../runs/start-run.js';
 import { verifySignature } from './webhook-signature.js';
 
 export { sign } from './webhook-signature.js';

@@ -3,7 +3,7 @@ import { toMermaid } from '../definitions/diagram.js';
 import { definitionJsonSchema } from '../definitions/schema.js';
 import { validateDefinition } from '../definitions/validate.js';
 import { invalidDefinition } from '../shared/errors.js';
-import { deleteWorkflowTriggers, triggerDeps } from '../triggers/service.js';
+import { deleteWorkflowTriggers, triggerDeps } from '../triggers/trigger-changes.js';
 import { apiTopicAccess } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { assertStepTopics } from './kafka-topics.js';

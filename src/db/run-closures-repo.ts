@@ -1,4 +1,4 @@
-import type { RunSnapshot, StepError } from '../workflows/messages.js';
+import type { RunSnapshot, StepError } from '../workflows/run-model.js';
 import type { Pool } from './pool.js';
 import type { RunProblem } from './runs-repo.js';
 

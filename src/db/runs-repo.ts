@@ -1,4 +1,4 @@
-import type { RunSnapshot, RunSource, RunStatus, StepError, StepState } from '../workflows/messages.js';
+import type { RunSnapshot, RunSource, RunStatus, StepError, StepState } from '../workflows/run-model.js';
 import { notFound } from '../shared/errors.js';
 import { decodeCursor, page } from './cursor.js';
 import { batched } from './batched.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../shared/errors.js';
-import type { KafkaSettings } from '../triggers/kafka-schema.js';
-import type { ScheduleSettings } from '../triggers/schema.js';
+import type { KafkaSettings } from '../definitions/kafka-trigger.js';
+import type { ScheduleSettings } from '../definitions/schedule-trigger.js';
 import type { Pool, PoolClient } from './pool.js';
 
 interface TriggerBase {

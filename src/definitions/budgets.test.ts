@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { AppError } from '../shared/errors.js';
 import { evaluate, render, secretPlaceholder, syntaxError } from './expressions.js';
-import { DEFAULT_EXPRESSION_LIMITS as limits } from './limits.js';
+import { DEFAULT_EXPRESSION_LIMITS as limits } from '../shared/run-limits.js';
 import { validateDefinition } from './validate.js';
 
 /** The expression fails with EXPRESSION_LIMIT naming `limit`. */

@@ -1,13 +1,13 @@
 import jsonata from 'jsonata';
 import { AppError } from '../shared/errors.js';
-import { LEGACY_EXPRESSION_LIMITS, type ExpressionLimits } from './limits.js';
+import { LEGACY_EXPRESSION_LIMITS, type ExpressionLimits } from '../shared/run-limits.js';
 import { LinearRegExp, regexProblem } from './linear-regex.js';
 
 /**
  * JSONata expressions and `{{ }}` templates. In step config a string that is exactly
  * `"{{ expr }}"` becomes the expression's value with its JSON type; `"Hi {{ trigger.name }}!"`
  * interpolates. Pure code: it runs inside the workflow sandbox, where time is replay-safe.
- * Every evaluation runs under budgets (see limits.ts) and regexes run in linear time.
+ * Every evaluation runs under budgets (see shared/run-limits.ts) and regexes run in linear time.
  */
 const WHOLE = /^\s*\{\{([\s\S]+?)\}\}\s*$/;
 const PART = /\{\{([\s\S]+?)\}\}/g;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { CONNECTOR_TYPES, registry } from '../activities/registry.js';
-import type { Connector } from '../activities/kit.js';
+import type { Connector } from '../activities/define-connector.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
 import { checkFlow } from './flow.js';
-import { DEFINITION_LIMITS } from './limits.js';
+import { DEFINITION_LIMITS } from '../shared/run-limits.js';
 import {
   DefinitionSchema,
   nestedBlocks,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEFAULT_RUN_LIMITS, type RunLimits } from '../definitions/limits.js';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from './run-limits.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -94,7 +94,7 @@ export const ConfigSchema = z
     OIDC_REDIRECT_URL: z.url({ protocol: /^https?$/ }).optional(),
     /** Key of the short-lived sign-in cookie; unset: random per process, so a sign-in completes only on the replica that started it. */
     OIDC_COOKIE_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
-    /** Budgets of every expression of a run, stamped into the run when it starts (see src/definitions/limits.ts). */
+    /** Budgets of every expression of a run, stamped into the run when it starts (see src/shared/run-limits.ts). */
     EXPRESSION_MAX_STEPS: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.steps),
     EXPRESSION_MAX_DEPTH: z.coerce.number().int().positive().max(2000).default(DEFAULT_RUN_LIMITS.depth),
     EXPRESSION_MAX_ITEMS: z.coerce.number().int().positive().default(DEFAULT_RUN_LIMITS.items),

@@ -2,8 +2,8 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { CloseStatus, RunClosure } from '../db/run-closures-repo.js';
-import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/messages.js';
-import { SCHEDULED_START, TENANT, VERSION, WORKFLOW_ID } from './search-attributes.js';
+import { runStateQuery, TERMINAL_STATUSES, type RunSnapshot } from '../workflows/run-model.js';
+import { SCHEDULED_START, TENANT, VERSION, WORKFLOW_ID } from '../workflows/search-attributes.js';
 
 /** The workflow type of runs; foreach batches and bulk re-drives are parts of other things. */
 export const RUN_WORKFLOW_TYPE = 'interpreter';

@@ -10,7 +10,7 @@ import {
   REPORTED_PROBLEMS,
   RUN_WORKFLOW_TYPE,
 } from '../temporal/run-closure.js';
-import { TENANT } from '../temporal/search-attributes.js';
+import { TENANT } from '../workflows/search-attributes.js';
 
 export interface ReconcilerOptions {
   /** Names the watermark; replicas with the same name take turns (one pass at a time). */

@@ -14,10 +14,10 @@ import { workflowCodeOptions, type VersioningConfig } from './versioning.js';
 import type { Repos } from '../db/repos.js';
 import { topicRulesOf } from '../activities/kafka/topic-access.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
-import { createTriggerActivities } from '../triggers/activities.js';
-import { followSchedules } from '../triggers/schedule-reconciler.js';
-import { createAdmissionActivities } from '../triggers/admission.js';
-import { createRerunActivities } from '../triggers/rerun.js';
+import { createTriggerActivities } from '../triggers/schedule/firing-activities.js';
+import { followSchedules } from '../triggers/schedule/reconciler.js';
+import { createAdmissionActivities } from '../runs/admission-activities.js';
+import { createRerunActivities } from '../runs/bulk-rerun-activities.js';
 import type { Logger } from '../shared/logger.js';
 
 let runtimeInstalled = false;

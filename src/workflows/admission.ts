@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { toMillis } from '../definitions/duration.js';
 import type { Definition } from '../definitions/schema.js';
-import type { AdmissionActivities } from '../triggers/admission.js';
+import type { AdmissionActivities } from '../runs/admission-activities.js';
 import {
   acquireSignal,
   admitSignal,

@@ -4,7 +4,7 @@ import { AppError } from '../shared/errors.js';
 import type { SequenceEnd, StepContext, StepOutcome } from './context.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
 import type { foreachBatch } from './interpreter.js';
-import type { ForeachBatchInput, StepStatus } from './messages.js';
+import type { ForeachBatchInput, StepStatus } from './run-model.js';
 import { stampRun } from './revisions.js';
 import { Scope } from './scope.js';
 import { stepSummary } from './summaries.js';

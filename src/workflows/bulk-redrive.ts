@@ -1,6 +1,6 @@
 import { getExternalWorkflowHandle, proxyActivities, sleep } from '@temporalio/workflow';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
-import { redriveSignal, type BulkRedriveInput } from './messages.js';
+import { redriveSignal, type BulkRedriveInput } from './run-model.js';
 
 const { openDeadLetters, resolveDeadLetter } = proxyActivities<DeadLetterActivities>({ startToCloseTimeout: '30s' });
 

@@ -1,6 +1,6 @@
 import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { RerunActivities } from '../triggers/rerun.js';
-import type { BulkRerunInput } from './messages.js';
+import type { RerunActivities } from '../runs/bulk-rerun-activities.js';
+import type { BulkRerunInput } from './run-model.js';
 
 const { listRerunTargets, rerunOne } = proxyActivities<RerunActivities>({
   startToCloseTimeout: '30s',

@@ -1,5 +1,5 @@
 import type { Step, StepType } from '../definitions/schema.js';
-import type { StepError } from './messages.js';
+import type { StepError } from './run-model.js';
 import type { Scope } from './scope.js';
 
 /** How a sequence ended: by running out of steps, or by a `succeed` or `fail` step. */

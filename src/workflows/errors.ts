@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { isObject } from '../definitions/expressions.js';
 import { AppError } from '../shared/errors.js';
-import type { StepError } from './messages.js';
+import type { StepError } from './run-model.js';
 
 /** A failed step, with the attempts it took. */
 export class StepFailure extends Error {

@@ -17,7 +17,7 @@ import {
   type RunInput,
   type RunResult,
   type ScheduledRunStart,
-} from './messages.js';
+} from './run-model.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
 import { RunState } from './run-state.js';
 import { isScheduledStart, scheduledRunInput } from './scheduled-run.js';

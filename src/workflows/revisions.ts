@@ -1,4 +1,4 @@
-import { DEFAULT_RUN_LIMITS, type RunLimits } from '../definitions/limits.js';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from '../shared/run-limits.js';
 import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 
 /**

@@ -1,7 +1,7 @@
 import { proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { TriggerActivities } from '../triggers/activities.js';
-import { SCHEDULED_START, VERSION } from '../temporal/search-attributes.js';
-import type { RunInput, ScheduledRunStart } from './messages.js';
+import type { TriggerActivities } from '../triggers/schedule/firing-activities.js';
+import { SCHEDULED_START, VERSION } from './search-attributes.js';
+import type { RunInput, ScheduledRunStart } from './run-model.js';
 
 // Local: the run's first command, a read and an insert, costs the server no activity task; a long
 // outage of the database retries on timers.

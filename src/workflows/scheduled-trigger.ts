@@ -7,8 +7,8 @@ import {
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { TriggerActivities } from '../triggers/activities.js';
-import { runSearchAttributes, SCHEDULED_START } from '../temporal/search-attributes.js';
+import type { TriggerActivities } from '../triggers/schedule/firing-activities.js';
+import { runSearchAttributes, SCHEDULED_START } from './search-attributes.js';
 import type { interpreter } from './interpreter.js';
 import { runDetails, runSummary } from './summaries.js';
 

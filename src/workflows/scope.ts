@@ -1,6 +1,6 @@
 import type { Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
-import type { ChildBlock, StepState, StepStatus } from './messages.js';
+import type { ChildBlock, StepState, StepStatus } from './run-model.js';
 import type { RunState } from './run-state.js';
 
 /**

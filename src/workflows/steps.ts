@@ -3,11 +3,11 @@ import type { DefinitionActivities } from '../activities/activities.js';
 import { toMillis } from '../definitions/duration.js';
 import { evaluateNow, isObject, LATER } from '../definitions/expressions.js';
 import { AppError } from '../shared/errors.js';
-import { runSearchAttributes } from '../temporal/search-attributes.js';
+import { runStartOptions } from './run-start.js';
 import type { StepContext, StepOf, StepOutcome } from './context.js';
 import { StepFailure, toStepError } from './errors.js';
 import type { interpreter } from './interpreter.js';
-import type { RunInput } from './messages.js';
+import type { RunInput } from './run-model.js';
 import { REVISIONS, stampRun } from './revisions.js';
 import { childRunSummary, stepSummary } from './summaries.js';
 import type { Scope } from './scope.js';
@@ -94,9 +94,7 @@ export async function subworkflow(step: StepOf<'subworkflow'>, { scope, suffix }
   try {
     const summary = childRunSummary(step.id, suffix, { name: child.definition.name, version: child.version });
     const result = await executeChild<typeof interpreter>('interpreter', {
-      workflowId: childRunId,
-      args: [childInput],
-      typedSearchAttributes: runSearchAttributes(childInput),
+      ...runStartOptions(childRunId, childInput),
       staticSummary: summary,
     });
     return { output: result.output };

@@ -1,5 +1,5 @@
 import type { Step } from '../definitions/schema.js';
-import type { RunInput, RunSource } from './messages.js';
+import type { RunInput, RunSource } from './run-model.js';
 
 /**
  * What the Temporal Web UI shows for a run and its events (user metadata, which no replay

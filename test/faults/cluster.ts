@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { DevServerStartError, launchTemporalDevServer } from '../../src/dev/temporal.js';
+import { DevServerStartError, launchTemporalDevServer } from '../../src/main/dev/temporal.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { toolPaths } from '../helpers/stack.js';
@@ -120,7 +120,7 @@ export async function startCluster(extraEnv: () => Record<string, string> = () =
 
     /** Starts the worker or the API as a process and waits until it says it is up. */
     async start(kind: 'worker' | 'api'): Promise<void> {
-      const child = spawn(process.execPath, ['--import', 'tsx', src(`${kind}/main.ts`)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', src(`main/${kind}.ts`)], {
         env: { ...process.env, ...cluster.env() },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

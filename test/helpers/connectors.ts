@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { ConnectorInput, ConnectorResult } from '../../src/activities/connector.js';
-import type { Connector } from '../../src/activities/kit.js';
+import type { Connector } from '../../src/activities/define-connector.js';
 import type { Reserved } from '../../src/activities/reserved.js';
 import { connectionNotFound } from '../../src/db/connections-repo.js';
 import type { RateLimit } from '../../src/definitions/schema.js';

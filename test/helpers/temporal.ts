@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DevServerStartError, launchTemporalDevServer, stopChild } from '../../src/dev/temporal.js';
+import { DevServerStartError, launchTemporalDevServer, stopChild } from '../../src/main/dev/temporal.js';
 import { devServerProblemArgs } from '../../src/temporal/run-closure.js';
 import { freePort } from './ports.js';
 import { toolPaths } from './tools.js';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './ports.js';
 
-const MAIN = fileURLToPath(new URL('../../src/triggers/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/main/triggers.ts', import.meta.url));
 
 /**
  * `npm run triggers` as its own process, with `env` (the stack's or cluster's settings plus the

@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors.js';
-import type { ExecuteContext } from '../boundary.js';
-import type { ConnectorDeps } from '../kit.js';
+import type { ExecuteContext } from '../connector-attempt.js';
+import type { ConnectorDeps } from '../define-connector.js';
 import type { CodeConfig } from './definition.js';
 import type { CodeAnswer } from './job.js';
 import { sharedSandbox } from './sandbox.js';

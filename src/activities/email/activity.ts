@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ExecuteContext } from '../boundary.js';
+import type { ExecuteContext } from '../connector-attempt.js';
 import type { Reserved } from '../reserved.js';
 import { untilAborted } from '../abort.js';
 import { createHostGuard } from '../host-guard.js';

@@ -1,6 +1,6 @@
 import { fetch, Headers, type Response } from 'undici';
 import { AppError } from '../../shared/errors.js';
-import type { ExecuteContext } from '../boundary.js';
+import type { ExecuteContext } from '../connector-attempt.js';
 import { withConnection } from './auth.js';
 import { encodeBody, readBody } from './body.js';
 import { blockedAddress, blockedCause, createGuard, type Guard } from './guard.js';

@@ -1,4 +1,4 @@
-import { defineConnector, type ConnectorDeps } from '../kit.js';
+import { defineConnector, type ConnectorDeps } from '../define-connector.js';
 import { createHttpExecute } from './activity.js';
 import { httpConnection } from './connection.js';
 import { HttpConfigSchema } from './schema.js';

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Headers } from 'undici';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js';
 import { AppError } from '../../shared/errors.js';
-import { toFailure } from '../boundary.js';
+import { toFailure } from '../connector-attempt.js';
 import { createHttpExecute } from './activity.js';
 import { nextHop } from './redirect.js';
 import { HttpConfigSchema } from './schema.js';

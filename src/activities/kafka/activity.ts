@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { AppError } from '../../shared/errors.js';
 import { untilAborted } from '../abort.js';
-import type { ExecuteContext } from '../boundary.js';
+import type { ExecuteContext } from '../connector-attempt.js';
 import type { Reserved } from '../reserved.js';
 import { createHostGuard } from '../host-guard.js';
 import { kafkaClient, type KafkaConnection } from './connection.js';

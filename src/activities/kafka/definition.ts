@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineConnector, type ConnectorDeps } from '../kit.js';
+import { defineConnector, type ConnectorDeps } from '../define-connector.js';
 import { createKafkaExecute } from './activity.js';
 import { kafkaConnection } from './connection.js';
 import { createTopicAccess, DEFAULT_TOPIC_RULES } from './topic-access.js';

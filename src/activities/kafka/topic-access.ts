@@ -1,4 +1,5 @@
 import { AppError } from '../../shared/errors.js';
+import { DLQ_SUFFIX } from '../../definitions/kafka-trigger.js';
 
 /** Where grants made through the API are read (per tenant). */
 export interface StoredTopicGrants {
@@ -29,9 +30,6 @@ export const topicRulesOf = (config: {
   configGrants: config.KAFKA_TOPIC_GRANTS,
   dlqTopic: config.KAFKA_DLQ_TOPIC,
 });
-
-/** The suffix of the dead-letter topic beside each trigger's topic (src/triggers/kafka-schema.ts). */
-export const DLQ_SUFFIX = '.dlq';
 
 /** Whether the topic holds dead letters: beside a topic, or the one configured for all. */
 export const isDeadLetterTopic = (topic: string, dlqTopic?: string): boolean =>

@@ -1,5 +1,5 @@
 import { AppError } from '../../shared/errors.js';
-import type { ExecuteContext } from '../boundary.js';
+import type { ExecuteContext } from '../connector-attempt.js';
 import type { Reserved } from '../reserved.js';
 import { createHttpExecute } from '../http/activity.js';
 import { HttpConfigSchema } from '../http/schema.js';

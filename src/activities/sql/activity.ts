@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { AppError } from '../../shared/errors.js';
-import type { ExecuteContext } from '../boundary.js';
+import type { ExecuteContext } from '../connector-attempt.js';
 import type { Reserved } from '../reserved.js';
 import { createHostGuard } from '../host-guard.js';
 import { connect, type PostgresConnection } from './connection.js';

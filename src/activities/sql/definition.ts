@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineConnector, type ConnectorDeps } from '../kit.js';
+import { defineConnector, type ConnectorDeps } from '../define-connector.js';
 import { createSqlExecute } from './activity.js';
 import { postgresConnection } from './connection.js';
 

@@ -1,0 +1,32 @@
+import type { Definition } from '../definitions/schema.js';
+import type { RunLimits } from '../shared/run-limits.js';
+import type { RunInput, RunSource } from '../workflows/run-model.js';
+import { stampRun } from '../workflows/revisions.js';
+import { registry } from '../activities/registry.js';
+
+const connectorDefaults = registry.defaults();
+
+/**
+ * The one builder of a top-level run's input, whatever started it (API, webhook, schedule): the
+ * revision, limits and connector defaults stamp, the pinned definition snapshot, the payload and how the run started.
+ */
+export function buildRunInput(
+  limits: RunLimits,
+  run: {
+    tenantId: string;
+    workflow: { id: string; version: number; definition: Definition };
+    payload: unknown;
+    source: RunSource;
+  },
+): RunInput {
+  const { tenantId, workflow, payload, source } = run;
+  return {
+    ...stampRun(limits, connectorDefaults),
+    tenantId,
+    workflowId: workflow.id,
+    version: workflow.version,
+    definition: workflow.definition,
+    trigger: payload ?? null,
+    source,
+  };
+}
