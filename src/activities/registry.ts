@@ -9,7 +9,7 @@ import { sqlConnector } from './sql/definition.js';
 /**
  * Every connector step type, one line each. Validation, the published JSON Schema, the
  * defaults every run is stamped with (src/runs/run-input.ts), the worker's activities, the catalogue (`GET /v1/connectors`) and the step test all come from here.
- * Adding a connector: a folder under src/activities/ and one line here (README, "Adding a connector").
+ * Adding a connector: a folder under src/activities/ and one line here (docs/connectors.md, "Add a connector").
  */
 export const CONNECTORS = [
   httpConnector,

@@ -50,7 +50,7 @@ export const ConfigSchema = z
     API_DEV_ECHO: z.stringbool().default(false),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(1000),
-    /** Worker versioning (README "Upgrades"): the Temporal worker deployment this worker belongs to; unset: unversioned, any worker takes any task. */
+    /** Worker versioning (docs/operations.md, "Upgrades"): the Temporal worker deployment this worker belongs to; unset: unversioned, any worker takes any task. */
     WORKER_DEPLOYMENT_NAME: z
       .string()
       .regex(/^[^.:]+$/, "a name without '.' or ':'")

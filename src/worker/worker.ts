@@ -85,7 +85,7 @@ export async function createWorker(deps: {
     ? [new OpenTelemetryPlugin({ resource: deps.tracing.resource, spanProcessor: deps.tracing.spanProcessor })]
     : [];
   // A prebuilt bundle (`npm run build`) saves the ~2 s of bundling at every start. With a deployment
-  // name, the worker declares its build (README "Upgrades") and takes only the tasks routed to it.
+  // name, the worker declares its build (docs/operations.md, "Upgrades") and takes only the tasks routed to it.
   const workflows = await workflowCodeOptions(config, plugins);
   // Activities that start runs (admission gates, bulk re-runs) do so through a client on this connection.
   const client = new Client({

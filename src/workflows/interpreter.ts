@@ -27,7 +27,7 @@ import { tenantTurn } from './tenant-quota.js';
 /**
  * The one workflow every run executes: it walks a JSON definition step by step. Deterministic:
  * it reads nothing but its input and talks to the world only through activities, timers, child
- * workflows and signals. Every change here must keep recorded histories replaying (see README).
+ * workflows and signals. Every change here must keep recorded histories replaying (docs/architecture.md, "Changing the interpreter safely").
  * A schedule starts it told only which trigger fired: the run reads its input first.
  */
 export async function interpreter(start: RunInput | ScheduledRunStart): Promise<RunResult> {
