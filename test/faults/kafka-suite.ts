@@ -22,6 +22,9 @@ export function useKafkaCluster() {
   });
   const suite = useCluster(() => ({
     KAFKA_BROKERS: kafka().brokers,
+    // The tests' topics are granted to their tenants by configuration, on every process (the API
+    // checks a trigger's topic when it is saved, the trigger service each time it reads triggers).
+    KAFKA_TOPIC_GRANTS: 'acme=orders,globex=orders,acme=signups',
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: SECRET,
   }));
