@@ -31,17 +31,21 @@ describe(
       const kills: Record<string, string | number>[] = [];
       step('triggers saved, first messages produced');
 
-      // 1. Before the first commit: the first replica, whose first slice is every message so far, is
-      // killed once its first runs post, long before that slice's hundreds of starts are done.
+      // 1. Early, while the first slices are in flight: the first replica, whose first slice per
+      // partition is every message so far, is killed as soon as its first run posts. Its slices
+      // commit only once all their starts are done, so the kill lands before the first commit or,
+      // when one partition's slice was quicker, with most messages still uncommitted: either way
+      // runs it started are not committed and are redone by the next replica.
       const first = await k.startReplica(500);
-      await waitFor('the first runs to post', async () => (k.requestsTo([a, b]) >= 5 ? true : undefined), 120_000);
+      await waitFor('the first run to post', async () => (k.requestsTo([a, b]) >= 1 ? true : undefined), 120_000);
       await first.kill();
+      const committedAtKill = await k.committedTotal(TOPIC);
       kills.push({
-        at: 'before the first commit',
+        at: committedAtKill === 0 ? 'before the first commit' : 'while the first slices were in flight',
         posted: k.requestsTo([a, b]),
-        committed: await k.committedTotal(TOPIC),
+        committed: committedAtKill,
       });
-      assert.equal(kills[0]?.committed, 0, 'the first kill came before the first commit');
+      assert.ok(committedAtKill < cut(0.3), 'the first kill came while messages it had read were uncommitted');
       step(`first kill: ${JSON.stringify(kills[0])}`);
 
       // 2. Every replica down: these messages wait in the topic.
