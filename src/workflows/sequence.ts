@@ -3,7 +3,7 @@ import { evaluateNow, LATER } from '../definitions/expressions.js';
 import type { Step } from '../definitions/schema.js';
 import { stepContext, type SequenceEnd } from './context.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
-import { runStep } from './handlers.js';
+import { runStep } from './steps/index.js';
 import type { interpreter } from './interpreter.js';
 import { REVISIONS, stampRun } from './revisions.js';
 import type { Scope } from './scope.js';
