@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
-import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
+import { escapePointer, isObject } from '../shared/json-values.js';
+import { isTemplate, templateExpressions } from './expressions/templates.js';
+import { syntaxError } from './expressions/evaluate.js';
 import { checkFlow } from './flow.js';
 import { DEFINITION_LIMITS } from '../shared/run-limits.js';
 import {

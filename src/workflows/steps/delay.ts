@@ -1,6 +1,6 @@
 import { sleep } from '@temporalio/workflow';
 import { toMillis } from '../../definitions/duration.js';
-import { isObject } from '../../definitions/expressions.js';
+import { isObject } from '../../shared/json-values.js';
 import { AppError } from '../../shared/errors.js';
 import type { StepContext, StepOf, StepOutcome } from '../context.js';
 import { stepSummary } from '../summaries.js';
