@@ -4,7 +4,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { AppError } from '../shared/errors.js';
+import { AppError, issueProblems } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { auditRoutes } from './audit.js';
 import { codecRoutes } from './codec.js';
@@ -40,10 +40,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
       if (result.success) return undefined;
-      const errors = result.error.issues.map((i) => ({
-        pointer: `/${i.path.map(String).join('/')}`,
-        message: i.message,
-      }));
+      const errors = issueProblems(result.error.issues);
       return problemResponse(
         c,
         new AppError({ code: 'INVALID_REQUEST', message: 'the request is invalid', httpStatus: 400, details: errors }),
