@@ -262,5 +262,7 @@ export async function startTemporalNodes(opts: {
 /** `history-1 0,2,5 | history-2 1,3,4`: one line for a shard map. */
 export function formatShardMap(map: ShardMap): string {
   const entries = Object.entries(map).sort(([a], [b]) => a.localeCompare(b));
-  return entries.length ? entries.map(([node, shards]) => `${node} ${shards.join(',') || '–'}`).join(' | ') : 'none owned';
+  return entries.length
+    ? entries.map(([node, shards]) => `${node} ${shards.join(',') || '–'}`).join(' | ')
+    : 'none owned';
 }
