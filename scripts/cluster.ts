@@ -105,13 +105,16 @@ function token(c: Cluster): Promise<string> {
 }
 
 function printBanner(c: Cluster, token: string): void {
+  const nodes = c.temporalNodes
+    ? `  Temporal nodes        ${c.temporalNodes.nodes.map((n) => `${n.name} ${n.address}`).join('  ')} (gRPC above: their frontends' balancer)\n`
+    : '';
   process.stdout.write(`
 Mini-Zaps production topology is up (logs in ${c.logDir})
   API (load balancer)   ${c.apiUrl}   docs ${c.apiUrl}/docs   console ${c.apiUrl}/ui
   API replicas          ${c.apis.map((a) => a.url).join('  ')}
   workers (/metrics)    ${c.workers.map((w) => w.url).join('  ')}
   Temporal (gRPC)       ${c.temporal.address}   namespace ${c.namespace}   metrics ${c.temporal.metricsUrl}
-${c.temporalNodes ? `  Temporal nodes        ${c.temporalNodes.nodes.map((n) => `${n.name} ${n.address}`).join('  ')}\n` : ''}  Temporal Web UI       ${c.ui.url}/namespaces/${c.namespace}/workflows
+${nodes}  Temporal Web UI       ${c.ui.url}/namespaces/${c.namespace}/workflows
   PostgreSQL            ${c.pg.appUrl.replace(/:[^:@/]+@/, ':***@')} (Temporal: temporal, temporal_visibility)
   Redis                 ${c.redisUrl}
 
