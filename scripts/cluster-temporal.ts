@@ -160,6 +160,7 @@ export async function startTemporalNodes(opts: {
   const nameOf = new Map<string, string>();
   const frontends: string[] = [];
   const children = new Map<string, ChildProcess>();
+  const spawners: (() => Promise<void>)[] = [];
   const tdbg = async (args: string[]): Promise<unknown> =>
     JSON.parse(await run(tdbgBin, ['--address', address, '--context-timeout', '10', ...args]));
   const rings = async (): Promise<Record<TemporalService, string[]>> => {
@@ -187,6 +188,12 @@ export async function startTemporalNodes(opts: {
       TEMPORAL_DB_MAX_CONNS: '10',
       TEMPORAL_FRONTEND_ADDRESS: address,
     };
+    const spawn = async () =>
+      void children.set(
+        name,
+        await spawnLogged(`temporal-${name}`, join(CONFIG_DIR, 'start.sh'), [], env, opts.logDir),
+      );
+    spawners.push(spawn);
     return {
       name,
       service,
@@ -196,15 +203,22 @@ export async function startTemporalNodes(opts: {
         if (child) await stopProcess(child, signal);
       },
       async start() {
-        children.set(name, await spawnLogged(`temporal-${name}`, join(CONFIG_DIR, 'start.sh'), [], env, opts.logDir));
-        await until(
-          `${name} in the ${service} ring (see ${join(opts.logDir, `temporal-${name}.log`)})`,
-          async () => (await rings())[service].includes(name),
-          300_000,
-        );
+        await spawn();
+        await inRings([name]);
       },
     };
   });
+  /** Waits until membership lists every node of `names` in its service's ring (tdbg runs once a second). */
+  const inRings = (names: readonly string[]) =>
+    until(
+      `${names.join(', ')} in their services' rings (see ${opts.logDir}/temporal-<node>.log)`,
+      async () => {
+        const members = Object.values(await rings()).flat();
+        return names.every((n) => members.includes(n));
+      },
+      300_000,
+      1_000,
+    );
   const proxy = await startTcpProxy(frontends, opts.port);
   const stopNodes = async () => {
     // Frontends first (no new work), the internal worker, matching, then history.
@@ -222,12 +236,14 @@ export async function startTemporalNodes(opts: {
     return map;
   };
   const startAll = async () => {
-    await Promise.all(nodes.map((n) => n.start()));
+    for (const spawn of spawners) await spawn();
+    await inRings(nodes.map((n) => n.name));
     // Ready when the history nodes own every shard between them.
     await until(
       `the ${TEMPORAL_NODES_SHARDS} history shards to be owned`,
       async () => Object.values(await shardMap()).flat().length === TEMPORAL_NODES_SHARDS,
       300_000,
+      1_000,
     );
   };
   try {

@@ -18,7 +18,6 @@ import {
 import { startCluster, type Cluster } from '../../scripts/cluster-topology.js';
 import { mintToken } from '../../src/shared/tokens.js';
 import { assertOncePerKey } from '../faults/per-key.js';
-import { waitFor } from '../helpers/ports.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { assertRunsCompleted, pushTriggers, type ClosedRun } from './load.js';
 
@@ -72,16 +71,25 @@ function problemOf(map: ShardMap, owners: readonly string[]): string | undefined
   return undefined;
 }
 
-/** Waits until the history nodes `owners` own every shard between them, once each; the map then. */
-const shardsOwnedBy = (owners: readonly string[], timeoutMs: number): Promise<ShardMap> =>
-  waitFor(
-    `the shards to be owned by ${owners.join(' and ')}`,
-    async () => {
-      const map = await nodes().shardMap();
-      return problemOf(map, owners) === undefined ? map : undefined;
-    },
-    timeoutMs,
+/** Waits until the history nodes `owners` own every shard between them, once each (read once a second); the map then. */
+async function shardsOwnedBy(owners: readonly string[], timeoutMs: number): Promise<ShardMap> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'not read';
+  while (Date.now() < deadline) {
+    const map = await nodes()
+      .shardMap()
+      .catch((err: unknown) => String(err).slice(0, 300));
+    if (typeof map !== 'string') {
+      const problem = problemOf(map, owners);
+      if (problem === undefined) return map;
+      last = problem;
+    } else last = map;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for the shards to be owned by ${owners.join(' and ')}: ${last}`,
   );
+}
 
 test('the nodes form one cluster: each service ring lists its nodes, and the two history nodes share the 16 shards', async () => {
   const rings = await nodes().rings();
