@@ -186,7 +186,10 @@ export async function startTemporalNodes(opts: {
       TEMPORAL_SERVICES: service,
       TEMPORAL_NUM_SHARDS: String(TEMPORAL_NODES_SHARDS),
       TEMPORAL_DB_MAX_CONNS: '10',
+      // The same on every node: the cluster metadata records them, and a node whose values
+      // differ rewrites it (nodes starting together then race on its version).
       TEMPORAL_FRONTEND_ADDRESS: address,
+      TEMPORAL_FRONTEND_HTTP_ADDRESS: `127.0.0.1:${opts.port + 1000 + 10}`,
     };
     const spawn = async () =>
       void children.set(
@@ -236,12 +239,17 @@ export async function startTemporalNodes(opts: {
     return map;
   };
   const startAll = async () => {
-    for (const spawn of spawners) await spawn();
+    // The first node alone creates the cluster metadata on new databases; then the others.
+    const [first, ...rest] = spawners;
+    await first?.();
+    await inRings(nodes.slice(0, 1).map((n) => n.name));
+    for (const spawn of rest) await spawn();
     await inRings(nodes.map((n) => n.name));
-    // Ready when the history nodes own every shard between them.
+    // Ready when the history nodes share every shard, each owned once.
+    const history = nodes.filter((n) => n.service === 'history').map((n) => n.name);
     await until(
-      `the ${TEMPORAL_NODES_SHARDS} history shards to be owned`,
-      async () => Object.values(await shardMap()).flat().length === TEMPORAL_NODES_SHARDS,
+      `the ${TEMPORAL_NODES_SHARDS} history shards to be shared by ${history.join(' and ')}`,
+      async () => shardMapProblem(await shardMap(), history) === undefined,
       300_000,
       1_000,
     );
@@ -281,4 +289,17 @@ export function formatShardMap(map: ShardMap): string {
   return entries.length
     ? entries.map(([node, shards]) => `${node} ${shards.join(',') || '–'}`).join(' | ')
     : 'none owned';
+}
+
+/** Why `map` is not every shard owned once, by exactly the history nodes `owners` (each owning some); undefined if it is. */
+export function shardMapProblem(map: ShardMap, owners: readonly string[]): string | undefined {
+  const owned = Object.entries(map).filter(([, shards]) => shards.length > 0);
+  const all = owned.flatMap(([, shards]) => shards).sort((a, b) => a - b);
+  // Shard ids run from 1.
+  const every = Array.from({ length: TEMPORAL_NODES_SHARDS }, (_, i) => i + 1);
+  if (all.join() !== every.join()) return `shards not owned once each: ${formatShardMap(map)}`;
+  const names = owned.map(([n]) => n).sort();
+  if (names.join() !== [...owners].sort().join())
+    return `owners ${names.join(', ')} instead of ${owners.join(', ')}: ${formatShardMap(map)}`;
+  return undefined;
 }

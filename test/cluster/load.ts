@@ -22,6 +22,8 @@ export async function pushTriggers(opts: {
   inFlight: number;
   deadlineMs: number;
   onAcked?: (acked: number) => void;
+  /** Awaited before each trigger: a closed load waits here until its backlog allows one more. */
+  pace?: () => Promise<void>;
 }): Promise<PushResult> {
   const runIds = new Map<string, string>();
   let retried = 0;
@@ -56,7 +58,10 @@ export async function pushTriggers(opts: {
     }
   };
   const lane = async (): Promise<void> => {
-    while (nextIndex < opts.count) await one(nextIndex++);
+    while (nextIndex < opts.count) {
+      await opts.pace?.();
+      if (nextIndex < opts.count) await one(nextIndex++);
+    }
   };
   await Promise.all(Array.from({ length: opts.inFlight }, lane));
   return { runIds, retried };
