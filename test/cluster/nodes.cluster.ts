@@ -139,6 +139,8 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed history node, matching 
   assert.equal(created.status, 201, await created.clone().text());
   const { id: workflowId } = (await created.json()) as { id: string };
 
+  // Read before the load, so the history kill lands at its mark.
+  const initial = await shardsOwnedBy(['history-1', 'history-2'], 120_000);
   const faults: Fault[] = [];
   let ackedNow = 0;
   /** One fault at a time: a mark reached while the previous node is still down waits for it. */
@@ -148,7 +150,7 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed history node, matching 
       const target = node(name);
       const history = target.service === 'history';
       const other = history ? nodes().nodes.find((n) => n.service === 'history' && n.name !== name) : undefined;
-      const before = history ? await shardsOwnedBy(['history-1', 'history-2'], 120_000) : undefined;
+      const before = history ? initial : undefined;
       const acked = ackedNow;
       const killedAt = Date.now();
       await target.kill('SIGKILL');
