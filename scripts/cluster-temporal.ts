@@ -120,6 +120,8 @@ export interface TemporalNode {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it; settles once membership lists it. */
   start(): Promise<void>;
+  /** Whether its process has ended (killed, or crashed) since it was last started. */
+  exited(): boolean;
 }
 
 /** Which history node owns which shards, as the history nodes themselves report it. */
@@ -208,6 +210,10 @@ export async function startTemporalNodes(opts: {
       async start() {
         await spawn();
         await inRings([name]);
+      },
+      exited() {
+        const child = children.get(name);
+        return !!child && (child.exitCode !== null || child.signalCode !== null);
       },
     };
   });

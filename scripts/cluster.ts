@@ -2,8 +2,8 @@
 // production topology on this machine (PostgreSQL, the Temporal server on it with its Web UI, Redis,
 // 2 APIs behind a round-robin proxy, 3 workers), data under .data/cluster. With --nodes the Temporal
 // server runs as a multi-node cluster (2 frontends behind a load balancer, 2 history, 2 matching,
-// 1 internal worker; 16 shards), data under .data/cluster-nodes, and the history shard map is
-// printed at start and whenever it changes. Ctrl-C stops all of it, workers draining first. What it starts is recorded in .data/cluster/dev.pids.json and stopped however it
+// 1 internal worker; 16 shards), data under .data/cluster-nodes, the history shard map is printed
+// at start and whenever it changes, and a node whose process ends is started again after 10 s. Ctrl-C stops all of it, workers draining first. What it starts is recorded in .data/cluster/dev.pids.json and stopped however it
 // ends: by a watchdog as soon as this process is gone (SIGKILL included), else at the next start.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,7 +81,10 @@ try {
 process.off('uncaughtException', failStart);
 if (stopping) await new Promise(() => undefined); // the signal handler above ends the process
 printBanner(cluster, await token(cluster));
-if (cluster.temporalNodes) void watchShards(cluster.temporalNodes);
+if (cluster.temporalNodes) {
+  void watchShards(cluster.temporalNodes);
+  void superviseNodes(cluster.temporalNodes);
+}
 
 /** Prints the history shard map now and whenever it changes (polled every 5 s), until stopped. */
 async function watchShards(nodes: TemporalNodes): Promise<void> {
@@ -92,6 +95,29 @@ async function watchShards(nodes: TemporalNodes): Promise<void> {
     if (text !== last) process.stdout.write(`${new Date().toISOString()} history shards: ${text}\n`);
     last = text;
     await new Promise((r) => setTimeout(r, 5_000));
+  }
+}
+
+/**
+ * Starts a Temporal node again 10 s after its process ended (`kill -9` one to watch its shards or
+ * partitions move and come back), as Kubernetes restarts a pod.
+ */
+async function superviseNodes(nodes: TemporalNodes): Promise<void> {
+  const restarting = new Set<string>();
+  while (!stopping) {
+    for (const node of nodes.nodes) {
+      if (restarting.has(node.name) || !node.exited()) continue;
+      restarting.add(node.name);
+      process.stdout.write(`${new Date().toISOString()} Temporal ${node.name} exited; starting it again in 10 s\n`);
+      void new Promise((r) => setTimeout(r, 10_000))
+        .then(() => (stopping ? undefined : node.start()))
+        .then(
+          () => !stopping && process.stdout.write(`${new Date().toISOString()} Temporal ${node.name} is back\n`),
+          (err: unknown) => process.stderr.write(`Temporal ${node.name} did not come back: ${oneLine(err)}\n`),
+        )
+        .finally(() => restarting.delete(node.name));
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
   }
 }
 
