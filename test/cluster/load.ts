@@ -7,6 +7,8 @@ import { waitFor } from '../helpers/ports.js';
 export interface PushResult {
   runIds: Map<string, string>;
   retried: number;
+  /** The repeated calls by what the failed attempt got: an HTTP status, or `no answer`. */
+  retriedBy: Record<string, number>;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function pushTriggers(opts: {
 }): Promise<PushResult> {
   const runIds = new Map<string, string>();
   let retried = 0;
+  const retriedBy: Record<string, number> = {};
   let nextIndex = 0;
   let turn = 0;
   const deadline = Date.now() + opts.deadlineMs;
@@ -54,6 +57,8 @@ export async function pushTriggers(opts: {
         return;
       }
       retried++;
+      const why = res ? String(res.status) : 'no answer';
+      retriedBy[why] = (retriedBy[why] ?? 0) + 1;
       await new Promise((r) => setTimeout(r, 200));
     }
   };
@@ -64,7 +69,7 @@ export async function pushTriggers(opts: {
     }
   };
   await Promise.all(Array.from({ length: opts.inFlight }, lane));
-  return { runIds, retried };
+  return { runIds, retried, retriedBy };
 }
 
 /** One run as Temporal closed it. */

@@ -244,6 +244,7 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed history node, matching 
   await writeResults(runs, rows, {
     seconds: (Date.now() - started) / 1000,
     retried: pushed.retried,
+    retriedBy: pushed.retriedBy,
     repeated: receiverCounts.repeated,
   });
 });
@@ -286,7 +287,7 @@ function aroundKill(runs: readonly ClosedRun[], f: Fault) {
 async function writeResults(
   runs: readonly ClosedRun[],
   rows: readonly (Fault & ReturnType<typeof aroundKill>)[],
-  totals: { seconds: number; retried: number; repeated: number },
+  totals: { seconds: number; retried: number; retriedBy: Record<string, number>; repeated: number },
 ): Promise<void> {
   const firstKill = Math.min(...rows.map((f) => f.killedAt));
   const calm = runs.filter((r) => r.startedAt < firstKill - AROUND_MS).map((r) => r.closedAt - r.startedAt);
@@ -304,7 +305,11 @@ async function writeResults(
   const markdown = [
     `## Cluster nodes: ${runs.length} trigger → http → transform runs through 2 APIs on a multi-node Temporal server v1.32.2 (2 frontends, 2 history, 2 matching, 1 internal worker, ${TEMPORAL_NODES_SHARDS} shards, PostgreSQL), with a node SIGKILLed at 30, 50 and 70 % of the acknowledged triggers (${data.cores} cores shared by everything, load average ${data.loadavg.join(' / ')} at the end)`,
     '',
-    `${runs.length} runs in ${totals.seconds.toFixed(0)} s (16 triggers in flight, at most ${BACKLOG} runs acknowledged and not yet at the receiver), each acknowledged trigger exactly one completed execution; ${totals.retried} trigger calls repeated by the client, ${totals.repeated} receiver calls repeated. Before the first kill: p50 ${s(data.calm.p50)} s, p99 ${s(data.calm.p99)} s over ${data.calm.runs} runs.`,
+    `${runs.length} runs in ${totals.seconds.toFixed(0)} s (16 triggers in flight, at most ${BACKLOG} runs acknowledged and not yet at the receiver), each acknowledged trigger exactly one completed execution; ${totals.retried} trigger calls repeated by the client (${
+      Object.entries(totals.retriedBy)
+        .map(([why, n]) => `${why}: ${n}`)
+        .join(', ') || 'none'
+    }), ${totals.repeated} receiver calls repeated. Before the first kill: p50 ${s(data.calm.p50)} s, p99 ${s(data.calm.p99)} s over ${data.calm.runs} runs.`,
     '',
     '| node killed | acknowledged at kill | down (kill → back in its ring) s | longest gap in completions while down s | runs in flight at the kill | last of them completed after s | runs around the kill | p50 s | p99 s | max s |',
     '|---|---|---|---|---|---|---|---|---|---|',
