@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import { findStep, nestedBlocks, type Definition, type Step } from '../definitions/schema.js';
+import type { Definition, Step } from '../definitions/schema.js';
 import type { StepState } from './run-model.js';
 
 /**
@@ -66,7 +66,7 @@ export function migrationVerdict(run: MigratingRun, offer: MigrationOffer): Migr
     if (found.parent !== parent)
       return refuse(`step '${state.id}' sits ${place(parent)} in this run, but ${place(found.parent)} in ${v}`);
     if (state.status === 'waiting') {
-      const [was, is] = [waitOf(findStep(run.definition.steps, state.id)), waitOf(found.step)];
+      const [was, is] = [waitOf(placesOf(run.definition.steps).get(state.id)?.step), waitOf(found.step)];
       if (was !== is) return refuse(`step '${state.id}' waits for ${was} in this run, but for ${is} in ${v}`);
     }
   }
@@ -90,7 +90,9 @@ function placesOf(
 ) {
   for (const step of steps) {
     into.set(step.id, { step, parent });
-    for (const block of nestedBlocks(step)) placesOf(block.steps, step.id, into);
+    // The blocks nested in a step (as `nestedBlocks` in the schema, which workflow code does not import).
+    const blocks = step.type === 'parallel' ? step.branches : step.type === 'foreach' ? [step.steps] : [];
+    for (const block of blocks) placesOf(block, step.id, into);
   }
   return into;
 }
