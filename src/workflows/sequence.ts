@@ -23,7 +23,8 @@ export async function executeSequence(steps: Step[], scope: Scope, startAt?: str
     const step = steps[i];
     if (!step) break;
     const input = scope.run.input;
-    if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
+    // A move accepted meanwhile is made at the next boundary first: continue-as-new would drop it.
+    if (topLevel && input && !first && !scope.run.moveDue && historyTooLong(input.historyLimit)) {
       await continueAsNew<typeof interpreter>({
         ...input,
         ...stampRun(input.limits, input.connectors),
