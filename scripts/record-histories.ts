@@ -240,6 +240,41 @@ const scenarios: Record<
       await stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'ada' });
     },
   },
+  // Moved to v2 while it waits: the accepted `migrate` update is in the history, and the run
+  // finishes on v2's steps.
+  'migrated-wait-for-event': {
+    definition: {
+      name: 'moves',
+      steps: [
+        { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } },
+        transform('notify', '"v1: " & steps.approval.output.by'),
+      ],
+    },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await offerVersion(runId, {
+        name: 'moves',
+        steps: [
+          { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } },
+          transform('greet', '"v2: " & steps.approval.output.by'),
+          transform('done', '{ "greeting": steps.greet.output, "version": run.version }'),
+        ],
+      });
+      await stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'ada' });
+    },
+  },
+  // Offered a v2 without the step it waits in: it refuses and finishes on v1.
+  'migration-refused': {
+    definition: {
+      name: 'stays',
+      steps: [{ id: 'hold', type: 'wait_for_event', config: { name: 'go' } }, transform('after', '"v1"')],
+    },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await offerVersion(runId, { name: 'stays', steps: [transform('after', '"v2"')] });
+      await stack.call('POST', `/v1/runs/${runId}/events/go`, {});
+    },
+  },
   subworkflow: {
     definition: {
       name: 'parent',
@@ -448,6 +483,17 @@ const scenarios: Record<
     },
   },
 };
+
+/** Saves `definition` as the run's workflow's next version and offers it to the run. */
+async function offerVersion(runId: string, definition: unknown): Promise<void> {
+  const { workflowId } = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+  const { version } = (await stack.call('PUT', `/v1/workflows/${workflowId}`, definition)).body;
+  const res = await stack.call('POST', `/v1/workflows/${workflowId}/versions/${version}/migrate`, {
+    dryRun: false,
+    runIds: [runId],
+  });
+  process.stdout.write(`offered v${version} to ${runId}: ${res.body.items?.[0]?.result ?? res.status}\n`);
+}
 
 async function waitForDeadLetter(runId: string): Promise<string> {
   return waitFor('a dead letter', async () => {

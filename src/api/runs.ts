@@ -14,6 +14,7 @@ import {
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { confirmClose, runActionsRoutes } from './run-actions.js';
+import { runMigrationRoutes } from './run-migrations.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 import { triggerRun } from '../runs/start-run.js';
 
@@ -83,6 +84,10 @@ const RunSummarySchema = z
     problem: ProblemSchema,
     source: SourceSchema,
     parked: ParkedSchema,
+    movedFrom: z.number().int().nullable().openapi({
+      description:
+        'The version the run was moved from to `version` (POST /v1/workflows/{id}/versions/{v}/migrate); null if it runs the version it started on',
+    }),
   })
   .openapi('RunSummary');
 const RunSchema = RunSummarySchema.extend({
@@ -102,6 +107,7 @@ const summary = (r: RunRow) => ({
   problem: r.problem,
   source: r.source,
   parked: r.status === 'failed' ? r.parked : null,
+  movedFrom: r.movedFrom,
 });
 
 /** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
@@ -293,6 +299,7 @@ export function runsRoutes(deps: ApiDeps) {
   );
 
   app.route('/', runActionsRoutes(deps));
+  app.route('/', runMigrationRoutes(deps));
   return app;
 }
 

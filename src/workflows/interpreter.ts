@@ -19,6 +19,7 @@ import {
   type ScheduledRunStart,
 } from './run-model.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
+import { migrateUpdate, migrationCheckQuery } from './migration.js';
 import { RunState } from './run-state.js';
 import { isScheduledStart, scheduledRunInput } from './scheduled-run.js';
 import { executeSequence } from './sequence.js';
@@ -47,6 +48,8 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  setHandler(migrateUpdate, (offer) => run.acceptMove(offer), { validator: (offer) => run.assertMovable(offer) });
+  setHandler(migrationCheckQuery, (offer) => run.migrationVerdict(offer));
   const main = new CancellationScope();
   const deadline = runDeadline(input);
   let timedOut = false;

@@ -20,6 +20,8 @@ export interface RunInput {
   source?: RunSource;
   /** Set when the run continued as new: where to go on, with the state so far. */
   resume?: ResumeState;
+  /** The version the run was moved from (see migration.ts); absent while it runs the version it started on. */
+  movedFrom?: number;
   /** History events after which the run continues as new (default 10,000; tests lower it). */
   historyLimit?: number;
 }

@@ -1,9 +1,12 @@
 import {
+  ApplicationFailure,
   condition,
+  log,
   patched,
   proxyLocalActivities,
   proxySinks,
   setCurrentDetails,
+  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -18,8 +21,16 @@ import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '..
 import type { Definition, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
 import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './run-model.js';
+import {
+  MIGRATION_REFUSED,
+  migrationVerdict,
+  type MigrationAcceptance,
+  type MigrationOffer,
+  type MigrationVerdict,
+} from './migration.js';
 import { REVISIONS, type Gate } from './revisions.js';
 import { Scope } from './scope.js';
+import { VERSION } from './search-attributes.js';
 import { parkedDetails } from './summaries.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */
@@ -65,6 +76,12 @@ export class RunState {
   private recorded = 0;
   private waiting = 0;
   private stateBytes = 0;
+  /** A newer version the run accepted to move to at its next step boundary (see `move`). */
+  private pendingMove: MigrationOffer | undefined;
+  /** The version the run last moved from; undefined while it runs the version it started on. */
+  private movedFrom: number | undefined;
+  /** `run` in expressions: its `version` follows a move. */
+  private readonly runContext: Record<string, unknown>;
   /** How expressions of this run are evaluated: under its budgets (see revisions.ts). */
   readonly evaluation: EvalOptions;
 
@@ -84,6 +101,8 @@ export class RunState {
       startedAt: info.startTime.toISOString(),
       ...(source ? { source } : {}),
     };
+    this.runContext = run;
+    this.movedFrom = opts.input?.movedFrom;
     this.top = new Scope(this, undefined, { trigger: context.trigger, run, inherited: context.steps ?? {} });
     const resume = opts.input?.resume;
     if (resume) {
@@ -255,6 +274,62 @@ export class RunState {
     else await recordEnd(record);
   }
 
+  /** How this run judges an offer to move to a newer version, from its own state (see migration.ts). */
+  migrationVerdict(offer: MigrationOffer): MigrationVerdict {
+    const { workflowId, version, definition } = this.identity;
+    const pendingVersion = this.pendingMove?.version;
+    return migrationVerdict({ workflowId, version, definition, pendingVersion, steps: this.top.snapshot() }, offer);
+  }
+
+  /** The `migrate` update's validator: a refusal says why, and leaves no trace in the run's history. */
+  assertMovable(offer: MigrationOffer): void {
+    const verdict = this.migrationVerdict(offer);
+    if (!verdict.compatible) throw ApplicationFailure.create({ type: MIGRATION_REFUSED, message: verdict.reason });
+  }
+
+  /** Takes an offer the validator let through: the run moves at its next step boundary. */
+  acceptMove(offer: MigrationOffer): MigrationAcceptance {
+    this.pendingMove = offer;
+    return { from: this.identity.version, to: offer.version };
+  }
+
+  /** Whether a top-level step boundary should move the run now. */
+  get moveDue(): boolean {
+    return this.pendingMove !== undefined;
+  }
+
+  /**
+   * Moves the run to the version it accepted, between two top-level steps: from here on it runs the
+   * new definition, records and lists itself under the new version, and continues as new with it.
+   * The offer is judged again against what the run did since it accepted (a step that had not
+   * started then); if that no longer fits, the run stays. Answers the new top-level steps, or
+   * undefined when the run stays.
+   */
+  async move(): Promise<Step[] | undefined> {
+    const offer = this.pendingMove;
+    this.pendingMove = undefined;
+    if (!offer) return undefined;
+    const verdict = this.migrationVerdict(offer);
+    if (!verdict.compatible) {
+      log.warn('the run stays on its version', {
+        version: this.identity.version,
+        offered: offer.version,
+        reason: verdict.reason,
+      });
+      return undefined;
+    }
+    const from = this.identity.version;
+    this.identity.version = offer.version;
+    this.identity.definition = offer.definition;
+    this.movedFrom = from;
+    this.runContext.version = offer.version;
+    const input = this.opts.input;
+    if (input) this.opts.input = { ...input, version: offer.version, definition: offer.definition, movedFrom: from };
+    upsertSearchAttributes([{ key: VERSION, value: offer.version }]);
+    await this.progress();
+    return offer.definition.steps;
+  }
+
   snapshot(): RunSnapshot {
     return { status: this.status, steps: this.top.snapshot(), result: this.result, error: this.error };
   }
@@ -290,6 +365,7 @@ export class RunState {
       seq: this.recorded,
       ...execution,
       source: this.opts.input?.source,
+      ...(this.movedFrom === undefined ? {} : { movedFrom: this.movedFrom }),
       ...this.snapshot(),
     };
   }

@@ -45,6 +45,7 @@ const SCOPES: Record<string, string[]> = {
   'POST /v1/runs/{id}/terminate': ['admin'],
   'POST /v1/runs/{id}/rerun': ['runs:write'],
   'POST /v1/runs/{id}/reset': ['runs:write'],
+  'POST /v1/workflows/{id}/versions/{version}/migrate': ['runs:write'],
   'POST /v1/runs/rerun': ['runs:write'],
   'POST /v1/workflows/{id}/triggers': ['workflows:write', 'runs:write'],
   'GET /v1/workflows/{id}/triggers': ['workflows:read'],

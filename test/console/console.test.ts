@@ -275,6 +275,34 @@ describe('web console and docs in a real headless Chromium (real Temporal, real 
     await page.close();
   });
 
+  it('a run moved to a newer version shows the version it runs and the one it left', { skip }, async () => {
+    const approval = { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } };
+    const id = await createWorkflow(stack, {
+      name: 'Approve expense',
+      steps: [approval, { id: 'book', type: 'transform', config: { expression: "'v1'" } }],
+    });
+    const runId = await trigger(stack, id, {});
+    await waitForStatus(stack, runId, 'waiting');
+    const saved = await stack.call('PUT', `/v1/workflows/${id}`, {
+      name: 'Approve expense',
+      steps: [approval, { id: 'book', type: 'transform', config: { expression: "'v2'" } }],
+    });
+    assert.equal(saved.body.version, 2);
+    const offered = await stack.call('POST', `/v1/workflows/${id}/versions/2/migrate`, { dryRun: false });
+    assert.equal(offered.body.items[0]?.result, 'accepted', JSON.stringify(offered.body));
+    await stack.call('POST', `/v1/runs/${runId}/events/approved`, {});
+    assert.equal((await waitForStatus(stack, runId, 'completed')).result, 'v2');
+    const page = await open(`/ui#/runs/${runId}`);
+    const moved = page.locator('#run-moved-from');
+    await moved.waitFor();
+    assert.equal(await moved.textContent(), ' (moved from v1)');
+    assert.match(
+      (await page.locator('dd', { has: moved }).textContent()) ?? '',
+      /Approve expense v2 \(moved from v1\)/,
+    );
+    await page.close();
+  });
+
   it("a run's history names its workflow, version and source, and each activity, local activity, timer and child carries its step id as summary", async () => {
     const child = await createWorkflow(stack, {
       name: 'Child report',

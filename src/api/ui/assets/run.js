@@ -68,7 +68,12 @@ function summary(run, name) {
             ')',
           ),
       ),
-      fact('Workflow', h('a', { href: `#/workflows/${enc(run.workflowId)}` }, name), ` v${run.version}`),
+      fact(
+        'Workflow',
+        h('a', { href: `#/workflows/${enc(run.workflowId)}` }, name),
+        ` v${run.version}`,
+        run.movedFrom && h('span', { id: 'run-moved-from' }, ` (moved from v${run.movedFrom})`),
+      ),
       fact('Source', run.source ? [run.source.type, run.source.triggerId ? ` (${run.source.triggerId})` : ''] : '—'),
       fact('Started', time(run.startedAt)),
       fact('Ended', time(run.endedAt)),
