@@ -10,7 +10,7 @@ const SettingsBodySchema = z
   .strictObject({
     onFailure: FailureTargetSchema.nullable().openapi({
       description:
-        "The workflow started when a run fails, parks a dead letter, times out or breaches its SLA, for workflows that name no `onFailure` of their own; null: none. A run reads it when it starts.",
+        'The workflow started when a run fails, parks a dead letter, times out or breaches its SLA, for workflows that name no `onFailure` of their own; null: none. A run reads it when it starts.',
       example: { workflowId: '7c1e…' },
     }),
   })

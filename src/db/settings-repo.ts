@@ -31,7 +31,12 @@ export function createSettingsRepo(pool: Pool, latest?: LatestVersions) {
              ON CONFLICT (tenant_id) DO UPDATE SET on_failure = EXCLUDED.on_failure, updated_at = now()
              RETURNING on_failure, updated_at)
            SELECT saved.*, pg_notify($3, $4) FROM saved`,
-          [tenantId, settings.onFailure === null ? null : JSON.stringify(settings.onFailure), WORKFLOW_CHANGED, ALL_WORKFLOWS],
+          [
+            tenantId,
+            settings.onFailure === null ? null : JSON.stringify(settings.onFailure),
+            WORKFLOW_CHANGED,
+            ALL_WORKFLOWS,
+          ],
         )
         .finally(() => latest?.forget(ALL_WORKFLOWS));
       const row = rows[0];

@@ -227,16 +227,15 @@ export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
 export const SLA_BOUNDS = { minMs: 1_000, maxMs: 366 * 86_400_000 } as const;
 
 /** A failure workflow: the workflow started when a run fails, parks a dead letter, times out or breaches its SLA. */
-export const FailureTargetSchema = z
-  .strictObject({
-    workflowId: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^\P{Cc}+$/u, 'a workflow id has no control characters'),
-    /** Pinned version; the latest when omitted. */
-    version: z.int().min(1).max(1_000_000_000).optional(),
-  });
+export const FailureTargetSchema = z.strictObject({
+  workflowId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\P{Cc}+$/u, 'a workflow id has no control characters'),
+  /** Pinned version; the latest when omitted. */
+  version: z.int().min(1).max(1_000_000_000).optional(),
+});
 export type FailureTarget = z.infer<typeof FailureTargetSchema>;
 
 export const SLA_ACTIONS = ['alert', 'cancel', 'alert_and_cancel'] as const;

@@ -293,7 +293,11 @@ export class RunState {
     } catch (err) {
       if (isCancellation(err)) throw err;
       // The failure workflow is gone or archived, or could not be started for half an hour: the run goes on as it would have.
-      log.warn('failure workflow not started', { runId, target, error: err instanceof Error ? err.message : String(err) });
+      log.warn('failure workflow not started', {
+        runId,
+        target,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 

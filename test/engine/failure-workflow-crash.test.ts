@@ -41,7 +41,11 @@ describe('failure workflows: a worker killed with SIGKILL while its run starts i
     const notify = await createWorkflow(suite.stack, {
       name: 'notify',
       steps: [
-        { id: 'post', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/failure`, body: '{{ trigger }}' } },
+        {
+          id: 'post',
+          type: 'http',
+          config: { method: 'POST', url: `${suite.receiver.url}/failure`, body: '{{ trigger }}' },
+        },
       ],
     });
     const id = await createWorkflow(suite.stack, {
@@ -49,7 +53,12 @@ describe('failure workflows: a worker killed with SIGKILL while its run starts i
       onFailure: { workflowId: notify },
       steps: [
         { id: 'cue', type: 'wait_for_event', config: { name: 'go' } },
-        { id: 'fail', type: 'http', config: { method: 'POST', url: `${suite.receiver.url}/down` }, retry: { maxAttempts: 1 } },
+        {
+          id: 'fail',
+          type: 'http',
+          config: { method: 'POST', url: `${suite.receiver.url}/down` },
+          retry: { maxAttempts: 1 },
+        },
       ],
     });
     const runId = await trigger(suite.stack, id);
@@ -75,7 +84,11 @@ describe('failure workflows: a worker killed with SIGKILL while its run starts i
         },
         30_000,
       );
-      assert.equal(suite.receiver.requestsTo('/failure').length, 0, 'the kill lands before the failure workflow started');
+      assert.equal(
+        suite.receiver.requestsTo('/failure').length,
+        0,
+        'the kill lands before the failure workflow started',
+      );
       first.kill('SIGKILL');
       await once(first, 'exit');
     } finally {
@@ -90,7 +103,9 @@ describe('failure workflows: a worker killed with SIGKILL while its run starts i
     // The run's own history: the start was retried after the kill (its activity attempt > 1), once asked.
     const handle = suite.stack.client.workflow.getHandle(runId);
     const events = (await handle.fetchHistory()).events ?? [];
-    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startFailureRun');
+    const scheduled = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startFailureRun',
+    );
     assert.equal(scheduled.length, 1);
     const startedAttempt = events.find(
       (e) =>

@@ -148,7 +148,9 @@ describe('failure workflows and SLAs (real Temporal, real PostgreSQL)', () => {
     await waitForEnd(suite.stack, runId);
     await waitFor('the default failure workflow to post', async () => noticesOf(runId)[0], 30_000);
     const audit = await suite.stack.call('GET', '/v1/audit?limit=50');
-    assert.ok(audit.body.items.some((e: { route: string; method: string }) => e.route === '/v1/settings' && e.method === 'PUT'));
+    assert.ok(
+      audit.body.items.some((e: { route: string; method: string }) => e.route === '/v1/settings' && e.method === 'PUT'),
+    );
 
     assert.equal((await suite.stack.call('PUT', '/v1/settings', { onFailure: null })).status, 200);
     const later = await trigger(suite.stack, id);
