@@ -245,7 +245,7 @@ export const SlaSchema = z.strictObject({
   maxDuration: DurationSchema.refine((d) => {
     const ms = DURATION_PATTERN.test(d) ? toMillis(d) : 0;
     return ms >= SLA_BOUNDS.minMs && ms <= SLA_BOUNDS.maxMs;
-  }, 'an SLA lasts from 1s to 366d'),
+  }, 'an SLA lasts from 1s to 366d').describe("From the run's start; from 1s to 366d"),
   onBreach: z.enum(SLA_ACTIONS),
 });
 export type Sla = z.infer<typeof SlaSchema>;

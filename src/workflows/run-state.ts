@@ -61,7 +61,7 @@ export interface RunIdentity {
   workflowId: string;
   version: number;
   definition: Definition;
-  /** The failure workflow the run starts when it fails (see failure.ts). */
+  /** The failure workflow the run starts when it fails (see `RunState.announceFailure`). */
   onFailure?: FailureTarget;
 }
 
