@@ -221,6 +221,31 @@ describe('failure workflows and SLAs (real Temporal, real PostgreSQL)', () => {
     assert.equal(await failureStarts(suite.stack.client.workflow.getHandle(runId)), 1);
   });
 
+  it('a failure workflow archived since the save is refused by new saves, and a failing run still ends, its start not retried', async () => {
+    const gone = await createWorkflow(suite.stack, { name: 'gone', steps: [{ id: 'x', type: 'succeed' }] });
+    const id = await createWorkflow(suite.stack, {
+      name: 'names an archived one',
+      onFailure: { workflowId: gone },
+      steps: [{ id: 'stop', type: 'fail' }],
+    });
+    assert.equal((await suite.stack.call('DELETE', `/v1/workflows/${gone}`)).status, 204);
+    const refused = await suite.stack.call('PUT', `/v1/workflows/${id}`, {
+      name: 'names an archived one',
+      onFailure: { workflowId: gone },
+      steps: [{ id: 'stop', type: 'fail' }],
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.code, 'INVALID_DEFINITION');
+    const runId = await trigger(suite.stack, id);
+    assert.equal((await waitForEnd(suite.stack, runId)).status, 'failed');
+    const handle = suite.stack.client.workflow.getHandle(runId);
+    await assert.rejects(handle.result());
+    const events = (await handle.fetchHistory()).events ?? [];
+    const failed = events.find((e) => e.activityTaskFailedEventAttributes);
+    assert.equal(failed?.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type, 'WORKFLOW_ARCHIVED');
+    assert.equal(await failureStarts(handle), 1);
+  });
+
   it('refuses bad failure targets and SLAs, with problem details', async () => {
     const other = await suite.stack.deps.workflows.create('another-tenant', {
       name: 'theirs',
