@@ -36,6 +36,11 @@ const refusing = await createWorkflow(stack, {
   steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'no' } }],
 });
 
+const notify = await createWorkflow(stack, {
+  name: 'notify',
+  steps: [{ id: 'post', type: 'http', config: { method: 'POST', url: ok, body: '{{ trigger }}' } }],
+});
+
 const scenarios: Record<
   string,
   {
@@ -461,6 +466,58 @@ const scenarios: Record<
       steps: [transform('before', '{ "n": trigger.n * 2 }'), { id: 'call', type: 'http', config: { url: ok } }],
     },
     payload: { n: 21 },
+  },
+  // Since revision 10 a run with a failure workflow starts it when it parks (again after a re-drive
+  // that fails), fails or times out, and a run with an SLA holds a timer for it.
+  'revision-10-failure-parked': {
+    definition: {
+      name: 'parks and tells',
+      onFailure: { workflowId: notify },
+      steps: [
+        transform('before', '1'),
+        { id: 'call', type: 'http', config: { url: `${receiver.url}/missing` }, retry: { maxAttempts: 1 } },
+      ],
+    },
+    during: async (runId) => {
+      const first = await waitForDeadLetter(runId);
+      await stack.call('POST', `/v1/dead-letters/${first}/redrive`, {});
+      const second = await waitFor('a second dead letter', async () => {
+        const res = await stack.call('GET', '/v1/dead-letters?limit=200&status=open');
+        return res.body.items.find((d: { runId: string; id: string }) => d.runId === runId && d.id !== first)?.id;
+      });
+      await stack.call('DELETE', `/v1/dead-letters/${second}?reason=recorded`);
+    },
+  },
+  'revision-10-failed': {
+    definition: {
+      name: 'fails and tells',
+      onFailure: { workflowId: notify },
+      steps: [transform('before', '1'), { id: 'stop', type: 'fail', config: { error: 'REFUSED', message: 'no' } }],
+    },
+  },
+  'revision-10-timed-out': {
+    definition: {
+      name: 'times out and tells',
+      timeout: '300ms',
+      onFailure: { workflowId: notify },
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
+  },
+  'revision-10-sla-alert': {
+    definition: {
+      name: 'late and tells',
+      onFailure: { workflowId: notify },
+      sla: { maxDuration: '1s', onBreach: 'alert' },
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '2s' } }, transform('after', '1')],
+    },
+  },
+  'revision-10-sla-cancel': {
+    definition: {
+      name: 'late, tells and is cancelled',
+      onFailure: { workflowId: notify },
+      sla: { maxDuration: '1s', onBreach: 'alert_and_cancel' },
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
   },
   // Three branches on one key with a rate and one slot: each waits on timers for its turn and its slot.
   'rate-limited': {

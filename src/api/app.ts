@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { AppError, issueProblems } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { auditRoutes } from './audit.js';
+import { settingsRoutes } from './settings.js';
 import { codecRoutes } from './codec.js';
 import { connectionsRoutes } from './connections.js';
 import { connectorsRoutes } from './connectors.js';
@@ -155,6 +156,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/steps', stepsTestRoutes(deps));
   app.route('/v1/admin', kafkaTopicsAdminRoutes(deps));
   app.route('/v1', auditRoutes(deps));
+  app.route('/v1', settingsRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', {

@@ -36,6 +36,7 @@ const SourceSchema = z
     topic: z.string().optional(),
     partition: z.number().int().optional(),
     offset: z.string().optional(),
+    failedRunId: z.string().optional().openapi({ description: "A failure workflow's run: the run that started it" }),
   })
   .nullable()
   .openapi('RunSource', { description: 'How the run started (null for runs indexed before sources were recorded)' });

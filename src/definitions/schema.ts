@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN, toMillis } from './duration.js';
 
 /**
  * The workflow language (DSL v1) as zod schemas. Connector `config` is checked here only as an
@@ -223,6 +223,33 @@ export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
   return [];
 }
 
+/** The shortest and longest SLA a workflow may set. */
+export const SLA_BOUNDS = { minMs: 1_000, maxMs: 366 * 86_400_000 } as const;
+
+/** A failure workflow: the workflow started when a run fails, parks a dead letter, times out or breaches its SLA. */
+export const FailureTargetSchema = z.strictObject({
+  workflowId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\P{Cc}+$/u, 'a workflow id has no control characters'),
+  /** Pinned version; the latest when omitted. */
+  version: z.int().min(1).max(1_000_000_000).optional(),
+});
+export type FailureTarget = z.infer<typeof FailureTargetSchema>;
+
+export const SLA_ACTIONS = ['alert', 'cancel', 'alert_and_cancel'] as const;
+
+/** How long a run may take before it breaches its SLA, and what a breach does. */
+export const SlaSchema = z.strictObject({
+  maxDuration: DurationSchema.refine((d) => {
+    const ms = DURATION_PATTERN.test(d) ? toMillis(d) : 0;
+    return ms >= SLA_BOUNDS.minMs && ms <= SLA_BOUNDS.maxMs;
+  }, 'an SLA lasts from 1s to 366d').describe("From the run's start; from 1s to 366d"),
+  onBreach: z.enum(SLA_ACTIONS),
+});
+export type Sla = z.infer<typeof SlaSchema>;
+
 export const DefaultsSchema = z.strictObject({ retry: RetrySchema.optional(), timeout: DurationSchema.optional() });
 
 /** A definition's fields but its steps. */
@@ -254,6 +281,10 @@ export const definitionFields = {
     .optional(),
   /** Runs with the same `key` wait until `period` passes without a newer one; only the last runs, the others end superseded. */
   debounce: z.strictObject({ period: DurationSchema, key: ExpressionSchema.max(1000) }).optional(),
+  /** The workflow started when a run of this one fails, parks a dead letter or times out; the tenant's default (PUT /v1/settings) when omitted. */
+  onFailure: FailureTargetSchema.optional(),
+  /** Past `maxDuration` from its start, a run alerts (starts its failure workflow with `trigger.breach`), is cancelled, or both. */
+  sla: SlaSchema.optional(),
 };
 
 const DefinitionFieldsSchema = z.strictObject(definitionFields);

@@ -84,7 +84,7 @@ async function startRun(deps: StartRunDeps, req: TriggerRequest): Promise<Trigge
   const wf =
     req.version === undefined
       ? await deps.workflows.forTrigger(req.tenantId, req.workflowId)
-      : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
+      : await deps.workflows.forRun(req.tenantId, req.workflowId, req.version);
   const runId = req.idempotencyKey
     ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE)
     : randomUUID();
@@ -98,6 +98,7 @@ async function startRun(deps: StartRunDeps, req: TriggerRequest): Promise<Trigge
     workflow: wf,
     payload: req.payload,
     source,
+    tenantOnFailure: wf.tenantOnFailure,
   });
   let replayed = false;
   let eager = false;

@@ -37,6 +37,8 @@ export const ConfigSchema = z
     TEMPORAL_API_KEY: z.string().optional(),
     TEMPORAL_TLS: z.stringbool().default(false),
     TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+    /** Where people reach the API and its console, e.g. https://zaps.example.com: the links a failure workflow's run is given (`trigger.failedRun.url`). */
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3000'),
     /** Comma-separated hosts and CIDRs the http connector may reach although they are private. */
     HTTP_ALLOWLIST: z.string().default(''),
     /** A workflow bundle prebuilt by `npm run build`; unset, the worker bundles at start. */

@@ -18,6 +18,7 @@ import { createTriggerActivities } from '../triggers/schedule/firing-activities.
 import { followSchedules } from '../triggers/schedule/reconciler.js';
 import { createAdmissionActivities } from '../runs/admission-activities.js';
 import { createRerunActivities } from '../runs/bulk-rerun-activities.js';
+import { createFailureActivities } from '../runs/failure-activities.js';
 import type { Logger } from '../shared/logger.js';
 
 let runtimeInstalled = false;
@@ -64,6 +65,7 @@ export async function createWorker(deps: {
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
       | 'KAFKA_DLQ_TOPIC'
+      | 'PUBLIC_URL'
     > &
     VersioningConfig &
     RetentionConfig;
@@ -112,6 +114,14 @@ export async function createWorker(deps: {
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
       ...createRerunActivities({
+        workflows: deps.repos.workflows,
+        runs: deps.repos.runs,
+        temporal: client,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        config,
+      }),
+      ...createFailureActivities({
         workflows: deps.repos.workflows,
         runs: deps.repos.runs,
         temporal: client,

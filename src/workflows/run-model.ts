@@ -1,7 +1,7 @@
 import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunLimits } from '../shared/run-limits.js';
-import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
+import type { Definition, FailureTarget, ForeachStepDef, Step } from '../definitions/schema.js';
 
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
@@ -18,6 +18,12 @@ export interface RunInput {
   trigger: unknown;
   /** How the run started (`run.source` in expressions); absent in runs older than sources. */
   source?: RunSource;
+  /**
+   * The failure workflow this run starts when it fails, parks a dead letter, times out or breaches
+   * its SLA: its definition's `onFailure`, else its tenant's default, read when the run started.
+   * Absent: none (and never for a run that is itself a failure workflow's).
+   */
+  onFailure?: FailureTarget;
   /** Set when the run continued as new: where to go on, with the state so far. */
   resume?: ResumeState;
   /** The version the run was moved from (see migration.ts); absent while it runs the version it started on. */
@@ -35,7 +41,7 @@ export interface ScheduledRunStart {
 }
 
 /** How a run started: an API call, a webhook, a schedule's firing (which one, for when), a rerun. */
-export const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'] as const;
+export const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun', 'failure'] as const;
 
 export interface RunSource {
   type: (typeof SOURCE_TYPES)[number];
@@ -44,6 +50,8 @@ export interface RunSource {
   topic?: string;
   partition?: number;
   offset?: string;
+  /** A failure workflow's run: the run whose failure (or SLA breach) started it. */
+  failedRunId?: string;
 }
 
 /** What a run carries across continue-as-new. */
@@ -57,6 +65,8 @@ export interface ResumeState {
   events: [string, unknown[]][];
   /** When the first execution started. */
   startedAt?: string;
+  /** The run breached its SLA already: an execution after continue-as-new does not again. */
+  slaBreached?: boolean;
 }
 
 /** `terminated`: ended from outside the run (API, Web UI, CLI); only the index says it, never the run. */

@@ -1,8 +1,10 @@
 import {
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   proxySinks,
   setCurrentDetails,
@@ -14,11 +16,12 @@ import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities, RunIndexSinks } from '../activities/run-index.js';
 import type { ExpressionActivities } from '../activities/expressions.js';
+import type { FailureActivities, FailureRunRequest } from '../runs/failure-activities.js';
 import { type EvalOptions, evaluate, evaluateNow } from '../definitions/expressions/evaluate.js';
 import { NEEDS_JSONATA } from '../definitions/expressions/fast-path.js';
 import { render, renderNow } from '../definitions/expressions/templates.js';
 import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../shared/run-limits.js';
-import type { Definition, Step } from '../definitions/schema.js';
+import type { Definition, FailureTarget, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
 import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './run-model.js';
 import {
@@ -49,6 +52,16 @@ const { evaluateExpression } = proxyLocalActivities<ExpressionActivities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['EXPRESSION_LIMIT', 'EXPRESSION_ERROR'] },
 });
 
+/**
+ * Starting a failure workflow: one server call, retried for about half an hour while Temporal or
+ * the database is away; a missing or archived failure workflow is not retried (the activity says so).
+ */
+const { startFailureRun } = proxyActivities<FailureActivities>({
+  startToCloseTimeout: '10s',
+  summary: 'onFailure',
+  retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 40 },
+});
+
 export interface RunIdentity {
   revision?: number;
   limits?: RunLimits;
@@ -58,6 +71,8 @@ export interface RunIdentity {
   workflowId: string;
   version: number;
   definition: Definition;
+  /** The failure workflow the run starts when it fails (see `RunState.announceFailure`). */
+  onFailure?: FailureTarget;
 }
 
 /**
@@ -75,6 +90,14 @@ export class RunState {
   private readonly parkedNow = new Map<string, string>();
   private recorded = 0;
   private waiting = 0;
+  /** Failure workflows this execution started: each failure's number, in its start's key. */
+  private failures = 0;
+  /** The failure now announced by a parked step: a discard that ends the run announces nothing more. */
+  private parkAnnounced = false;
+  /** The step whose failure ends the run, when one does. */
+  failedStep: string | null = null;
+  /** The run breached its SLA (carried across continue-as-new). */
+  slaBreached = false;
   private stateBytes = 0;
   /** A newer version the run accepted to move to at its next step boundary (see `move`). */
   private pendingMove: MigrationOffer | undefined;
@@ -108,6 +131,7 @@ export class RunState {
     if (resume) {
       this.top.restore(resume.steps, resume.executed, resume.lastOutput);
       this.recorded = resume.recorded;
+      this.slaBreached = resume.slaBreached ?? false;
       for (const [name, payloads] of resume.events) this.events.set(name, payloads);
     }
   }
@@ -220,12 +244,79 @@ export class RunState {
       parkedDetails({ stepId: step.id, errorCode: failure.error.code, deadLetterId: id, since: createdAt }),
     );
     await this.setParked(true, failure.error);
+    if (this.announces) await this.announceFailure({ status: 'failed', error: failure.error, failedStep: step.id });
+    this.parkAnnounced = true;
     await condition(() => this.decisions.get(id) !== undefined);
     const decision = this.decisions.get(id) ?? { deadLetterId: id, action: 'discard' };
     this.decisions.delete(id);
     this.showParked(id, undefined);
-    if (decision.action === 'redrive') await this.setParked(false, null, before);
+    if (decision.action === 'redrive') {
+      this.parkAnnounced = false;
+      await this.setParked(false, null, before);
+    }
     return decision;
+  }
+
+  /** Whether the run starts a failure workflow when it fails (no await otherwise: runs without one keep their microtasks as they were). */
+  get announces(): boolean {
+    return this.identity.onFailure !== undefined && this.since(REVISIONS.failureWorkflows);
+  }
+
+  /** When the run started: its first execution's start (continue-as-new keeps it). */
+  get startedAt(): string {
+    const run = this.top.context().run;
+    const started = typeof run === 'object' && run !== null && 'startedAt' in run ? run.startedAt : undefined;
+    return (
+      this.opts.input?.resume?.startedAt ??
+      (typeof started === 'string' ? started : workflowInfo().startTime.toISOString())
+    );
+  }
+
+  /**
+   * Starts the run's failure workflow (`RunInput.onFailure`) for one failure: the run failed,
+   * parked a step, timed out, or breached its SLA (`breach`). Each failure of an execution has its
+   * own key, so each starts one run, and a worker that dies while asking cannot start two. Nothing
+   * for a run without a failure workflow, or older than REVISIONS.failureWorkflows. A run that
+   * ends failed by discarding the step it parked announced that failure when it parked.
+   */
+  async announceFailure(failure: {
+    status: RunStatus;
+    error: StepError | null;
+    failedStep: string | null;
+    breach?: FailureRunRequest['breach'];
+  }): Promise<void> {
+    const target = this.identity.onFailure;
+    if (!target || !this.announces) return;
+    if (!failure.breach && this.parkAnnounced) return;
+    const info = workflowInfo();
+    const { runId, tenantId, workflowId, version, definition } = this.identity;
+    const nth = failure.breach ? 'breach' : String((this.failures += 1));
+    try {
+      await startFailureRun({
+        tenantId,
+        target,
+        key: `${info.workflowId}\n${info.runId}\n${nth}`,
+        failedRun: {
+          id: runId,
+          workflowId,
+          workflowName: definition.name,
+          version,
+          status: failure.status,
+          error: failure.error,
+          failedStep: failure.failedStep,
+          startedAt: this.startedAt,
+        },
+        ...(failure.breach ? { breach: failure.breach } : {}),
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The failure workflow is gone or archived, or could not be started for half an hour: the run goes on as it would have.
+      log.warn('failure workflow not started', {
+        runId,
+        target,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /** Shows (or, with no details, stops showing) a parked step in the run's current details. */
@@ -345,6 +436,7 @@ export class RunState {
       lastOutput: this.top.lastOutput,
       events: [...this.events],
       startedAt,
+      ...(this.slaBreached ? { slaBreached: true } : {}),
     };
   }
 

@@ -90,6 +90,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
         output = now === NEEDS_JSONATA ? await scope.run.evaluate(current.output, context) : now;
       }
       scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
+      if (outcome.end?.status === 'failed') scope.run.failedStep = current.id;
       return { end: outcome.end, goto: outcome.goto };
     } catch (err) {
       if (isCancellation(err)) {
@@ -111,6 +112,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
           continue;
         }
       }
+      scope.run.failedStep = current.id;
       throw new SequenceFailure({ ...error, message: `step '${current.id}' failed: ${error.message}` });
     }
   }

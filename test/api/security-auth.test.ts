@@ -80,6 +80,8 @@ const SCOPES: Record<string, string[]> = {
   'PUT /v1/admin/tenants/{tenant}/topics': ['operator'],
   'GET /v1/admin/tenants/{tenant}/topics': ['operator'],
   'GET /v1/audit': ['admin'],
+  'GET /v1/settings': ['admin'],
+  'PUT /v1/settings': ['admin'],
 };
 
 /** Runs a script of this repository with tsx, as `npm run …` would. */

@@ -195,6 +195,38 @@ describe('web console and docs in a real headless Chromium (real Temporal, real 
     },
   );
 
+  it(
+    "shows a workflow's failure workflow and SLA, and a failure run's link to the run that failed",
+    { skip },
+    async () => {
+      receiver.on('/told', () => ({ status: 200, body: { ok: true } }));
+      const notify = await createWorkflow(stack, {
+        name: 'notify',
+        steps: [{ id: 'tell', type: 'http', config: { method: 'POST', url: `${receiver.url}/told` } }],
+      });
+      const id = await createWorkflow(stack, {
+        name: 'watched',
+        onFailure: { workflowId: notify, version: 1 },
+        sla: { maxDuration: '5m', onBreach: 'alert_and_cancel' },
+        steps: [{ id: 'stop', type: 'fail' }],
+      });
+      const page = await open(`/ui#/workflows/${id}`);
+      assert.equal((await page.locator('#wf-on-failure').innerText()).trim(), `${notify} v1`);
+      assert.equal(await page.locator('#wf-on-failure').getAttribute('href'), `#/workflows/${notify}`);
+      assert.equal((await page.locator('#wf-sla').innerText()).trim(), 'SLA 5m (alert and cancel)');
+      const runId = await trigger(stack, id);
+      const told = await waitFor('the failure run', async () => {
+        const res = await stack.call('GET', `/v1/runs?workflowId=${notify}&source=failure`);
+        return res.body.items.find((r: { source: { failedRunId?: string } }) => r.source.failedRunId === runId);
+      });
+      await page.goto(`${api.url}/ui#/runs/${told.id}`);
+      const link = page.locator(`a[href="#/runs/${runId}"]`);
+      await link.waitFor();
+      assert.equal((await link.innerText()).trim(), runId);
+      await page.close();
+    },
+  );
+
   it('shows two versions side by side with the changed lines marked', { skip }, async () => {
     const id = await createWorkflow(stack, welcome());
     const v2 = welcome();
