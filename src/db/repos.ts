@@ -1,3 +1,4 @@
+import { createApprovalsRepo } from './approvals-repo.js';
 import { createAuditRepo } from './audit-repo.js';
 import { createClaimsRepo } from './claims-repo.js';
 import { createConnectionsRepo } from './connections-repo.js';
@@ -29,6 +30,7 @@ export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions)
     connections: createConnectionsRepo(pool),
     topicGrants: createTopicGrantsRepo(pool),
     audit: createAuditRepo(pool),
+    approvals: createApprovalsRepo(pool),
   };
 }
 

@@ -17,6 +17,8 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
+    /** Where callers reach the API, e.g. https://zaps.example.com: approval links point there. Unset: http://API_HOST:API_PORT. */
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()

@@ -1,16 +1,20 @@
 import {
   CancellationScope,
+  condition,
   ContinueAsNew,
   isCancellation,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import { toMillis } from '../definitions/duration.js';
 import { withAdmission } from './admission.js';
 import { forEachItem } from './steps/foreach.js';
 import {
+  approvalUpdate,
   eventSignal,
+  responseUpdate,
   redriveSignal,
   runStateQuery,
   type ForeachBatchInput,
@@ -47,6 +51,18 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  setHandler(approvalUpdate, (decision) => run.decideApproval(decision), {
+    validator: (decision) => run.checkDecision(decision),
+  });
+  // A caller waiting for a `respond` step also watches the run's end, so a run that ends without one leaves it behind.
+  setHandler(
+    responseUpdate,
+    async () => {
+      await condition(() => run.response !== undefined);
+      return run.response ?? { status: 204, headers: {}, body: null };
+    },
+    { unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON },
+  );
   const main = new CancellationScope();
   const deadline = runDeadline(input);
   let timedOut = false;
