@@ -277,13 +277,13 @@ const verb = (link: ApprovalLink) => (link.action === 'approve' ? 'Approve' : 'R
 /** The page's form: the message, the fields, a comment, and one button that confirms the link's action. */
 function decisionForm(link: ApprovalLink, row: ApprovalRow): string {
   const inputs = Object.entries(row.fields?.properties ?? {})
-    .map(([name, field]) => fieldInput(name, field, row.fields?.required?.includes(name) ?? false))
+    .map(([name, field]) => `<p>${fieldInput(name, field, row.fields?.required?.includes(name) ?? false)}</p>`)
     .join('\n');
   return `<h1>${esc(verb(link))}: ${esc(row.workflowName)}</h1>
 <p class="approval-message">${esc(row.message).replace(/\n/g, '<br>')}</p>
 <form method="post">
 ${inputs}
-<label>Comment <textarea name="comment" maxlength="${MAX_COMMENT}" rows="3"></textarea></label>
+<p><label>Comment <textarea name="comment" maxlength="${MAX_COMMENT}" rows="3"></textarea></label></p>
 <p class="muted">Valid until ${esc(row.expiresAt.toISOString())}. This link works once.</p>
 <button type="submit" class="button ${link.action === 'approve' ? 'primary' : 'danger'}">${esc(verb(link))}</button>
 </form>`;

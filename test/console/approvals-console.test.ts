@@ -63,7 +63,8 @@ describe('approvals in a real headless Chromium: the console page and the link p
       await page.getByRole('heading', { name: 'Approvals' }).waitFor();
       const item = page.locator('li.approval', { hasText: 'Ship order o-7?' });
       await item.waitFor();
-      await item.getByPlaceholder('Comment (optional)').fill('looks right');
+      await page.screenshot({ path: join(tmpdir(), 'mini-zaps-approvals-pending.png'), fullPage: true });
+    await item.getByPlaceholder('Comment (optional)').fill('looks right');
       await item.getByRole('button', { name: 'Approve' }).click();
       await page.getByText('No approval is waiting.').waitFor();
       const run = await waitForEnd(stack, runId);
@@ -71,8 +72,7 @@ describe('approvals in a real headless Chromium: the console page and the link p
       assert.equal(run.result.decision, 'approved');
       assert.equal(run.result.comment, 'looks right');
       assert.match(run.result.by.userAgent, /Chrome/);
-      await page.screenshot({ path: join(tmpdir(), 'mini-zaps-approvals-page.png'), fullPage: true });
-
+  
       // The workflow's diagram draws the approval with its notify block.
       await page.goto(`${api.url}/ui#/workflows/${wf}`);
       const node = page.locator('[data-step="ask"]');
@@ -105,7 +105,8 @@ describe('approvals in a real headless Chromium: the console page and the link p
       await page.getByRole('heading', { name: 'Reject: Refunds' }).waitFor();
       await page.getByText('Ship order <img src=x onerror=alert(1)>?').waitFor();
       assert.equal(await page.locator('main img').count(), 0);
-      await page.getByLabel('Amount').fill('120');
+      await page.screenshot({ path: join(tmpdir(), 'mini-zaps-approval-link.png'), fullPage: true });
+    await page.getByLabel('Amount').fill('120');
       await page.getByLabel('urgent').check();
       await page.getByLabel('Comment').fill('not this one');
       await page.getByRole('button', { name: 'Reject' }).click();

@@ -1,6 +1,6 @@
 import type { StepOf, StepContext, StepOutcome } from '../context.js';
 import { RESPONSE_HEADER_NAME } from '../../definitions/response.js';
-import { isObject } from '../../definitions/expressions.js';
+import { isObject } from '../../shared/json-values.js';
 import { AppError } from '../../shared/errors.js';
 import type { RunResponse } from '../run-model.js';
 
