@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_RUN_LIMITS } from '../src/shared/run-limits.js';
-import type { RunInput } from '../src/workflows/run-model.js';
+import { responseUpdate, type RunInput } from '../src/workflows/run-model.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { waitFor } from '../test/helpers/ports.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from '../test/helpers/runs.js';
@@ -517,6 +517,69 @@ const scenarios: Record<
       onFailure: { workflowId: notify },
       sla: { maxDuration: '1s', onBreach: 'alert_and_cancel' },
       steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
+  },
+  // Approved by link while a second decision comes too late; the notify block saw the links.
+  'approval-decided': {
+    definition: {
+      name: 'approval',
+      steps: [
+        {
+          id: 'ask',
+          type: 'approval',
+          timeout: '1h',
+          config: {
+            message: 'Ship {{ trigger.order }}?',
+            fields: { type: 'object', properties: { n: { type: 'integer' } } },
+          },
+          notify: [transform('note', 'approval.approveUrl')],
+        },
+        transform('done', 'steps.ask.output.decision'),
+      ],
+    },
+    payload: { order: 'o-1' },
+    during: async (runId) => {
+      const run = await waitForStatus(stack, runId, 'waiting');
+      const { approveUrl, rejectUrl } = run.steps.find((s: { id: string }) => s.id === 'ask').waiting;
+      const decide = (url: string) =>
+        stack.app.request(new URL(url).pathname, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ fields: { n: 1 } }),
+        });
+      await decide(approveUrl);
+      await decide(rejectUrl);
+    },
+  },
+  'approval-timed-out': {
+    definition: {
+      name: 'approval times out',
+      steps: [
+        { id: 'ask', type: 'approval', timeout: '300ms', config: { message: 'anyone?' }, onTimeout: 'late' },
+        { id: 'unreached', type: 'fail' },
+        transform('late', 'steps.ask.output'),
+      ],
+    },
+  },
+  // A respond step answers the caller's update while the run goes on to wait for an event.
+  'respond-step': {
+    definition: {
+      name: 'respond',
+      steps: [
+        {
+          id: 'ack',
+          type: 'respond',
+          config: { status: 201, headers: { 'x-order': '{{ trigger.order }}' }, body: 'ok' },
+        },
+        { id: 'hold', type: 'wait_for_event', config: { name: 'go' } },
+        transform('done', 'steps.ack.output'),
+      ],
+    },
+    payload: { order: 'o-2' },
+    during: async (runId) => {
+      await stack.client.workflow.getHandle(runId).executeUpdate(responseUpdate);
+      await waitForStatus(stack, runId, 'waiting');
+      await stack.call('POST', `/v1/runs/${runId}/events/go`, {});
     },
   },
   // Three branches on one key with a rate and one slot: each waits on timers for its turn and its slot.

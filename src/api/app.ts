@@ -28,6 +28,7 @@ import { secretsRoutes } from './secrets.js';
 import { stepsTestRoutes } from './step-test-route.js';
 import { triggersRoutes } from './triggers.js';
 import { uiRoutes } from './ui/routes.js';
+import { approvalLinkRoutes, approvalsRoutes } from './approvals.js';
 import { hookRoutes, webhookAdminRoutes } from './webhooks.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
@@ -142,6 +143,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
+  app.route('/approvals', approvalLinkRoutes(deps));
   app.route(
     '/codec',
     codecRoutes({ ring: deps.payloadRing, claims: deps.claims }, new URL(deps.config.TEMPORAL_UI_URL).origin),
@@ -157,6 +159,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/admin', kafkaTopicsAdminRoutes(deps));
   app.route('/v1', auditRoutes(deps));
   app.route('/v1', settingsRoutes(deps));
+  app.route('/v1', approvalsRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', {

@@ -43,6 +43,11 @@ export interface ApiDeps extends Repos {
       | 'KAFKA_TOPIC_GRANTS'
       | 'TENANT_MAX_TRIGGERS'
       | 'BACKFILL_MAX_FIRINGS'
+      | 'PUBLIC_URL'
+      | 'API_HOST'
+      | 'API_PORT'
+      | 'TRUST_PROXY'
+      | 'TRUST_PROXY_HOPS'
     >;
   pool: Pool;
   temporal: Client;

@@ -17,6 +17,7 @@ import { confirmClose, runActionsRoutes } from './run-actions.js';
 import { runMigrationRoutes } from './run-migrations.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 import { triggerRun } from '../runs/start-run.js';
+import { answerWith, awaitRunAnswer, parseWait } from './run-answer.js';
 
 /** What only a run's end says (a parked run is `failed` without having ended). */
 const ENDING: readonly RunStatus[] = ['completed', 'cancelled', 'timed_out'];
@@ -69,6 +70,10 @@ const StepSchema = z
       .array(z.object({ key: z.string(), status: z.string(), steps: z.unknown() }))
       .optional()
       .openapi({ description: 'Per parallel branch, per foreach item (or batch of items)' }),
+    waiting: z
+      .object({ type: z.literal('approval'), approveUrl: z.string(), rejectUrl: z.string(), expiresAt: z.string() })
+      .optional()
+      .openapi({ description: "While an approval step waits: its links (the link is the approver's credential)" }),
   })
   .openapi('RunStep');
 const RunSummarySchema = z
@@ -121,9 +126,18 @@ export function runsRoutes(deps: ApiDeps) {
       path: '/workflows/{id}/runs',
       tags: ['runs'],
       summary: 'Trigger a run; the body is the trigger payload',
+      description:
+        'With `?wait=30s` (at most 60s) the call waits for the run: `200 {runId, status, output}` when it ends within the wait, or the answer of its first `respond` step; else the usual 202 with a `Location` to poll. Waiting holds no worker; a caller that goes away changes nothing.',
       ...requires('runs:write'),
       request: {
         params: IdParamSchema,
+        query: z.object({
+          wait: z
+            .string()
+            .max(100)
+            .optional()
+            .openapi({ description: 'How long to wait for the run, e.g. 30s (at most 60s)' }),
+        }),
         headers: z.object({
           'idempotency-key': z
             .string()
@@ -140,13 +154,20 @@ export function runsRoutes(deps: ApiDeps) {
         },
       },
       responses: {
+        200: json(
+          z
+            .object({ runId: z.string(), status: z.enum(RUN_STATUSES), output: z.unknown(), error: z.unknown() })
+            .openapi('RunAnswered'),
+          'The run ended within the wait (or a respond step answered, as it said)',
+        ),
         202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'),
         409: problem('Archived'),
         ...errorResponses,
       },
     }),
     async (c) => {
-      const { runId, replayed } = await triggerRun(
+      const waitMs = parseWait(c.req.valid('query').wait);
+      const { runId, replayed, responds } = await triggerRun(
         deps,
         {
           tenantId: c.var.tenantId,
@@ -157,7 +178,10 @@ export function runsRoutes(deps: ApiDeps) {
         c.var.logger,
       );
       if (replayed) c.header('idempotent-replayed', 'true');
-      return c.json({ runId }, 202);
+      c.header('location', `/v1/runs/${encodeURIComponent(runId)}`);
+      if (waitMs === undefined) return c.json({ runId }, 202);
+      const answer = await awaitRunAnswer(deps.temporal, runId, { waitMs, responds, signal: c.req.raw.signal });
+      return answerWith(c, runId, answer) as never;
     },
   );
 

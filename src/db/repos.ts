@@ -1,3 +1,4 @@
+import { createApprovalsRepo } from './approvals-repo.js';
 import { createAuditRepo } from './audit-repo.js';
 import { createClaimsRepo } from './claims-repo.js';
 import { createConnectionsRepo } from './connections-repo.js';
@@ -31,6 +32,7 @@ export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions)
     topicGrants: createTopicGrantsRepo(pool),
     audit: createAuditRepo(pool),
     settings: createSettingsRepo(pool, latest),
+    approvals: createApprovalsRepo(pool),
   };
 }
 

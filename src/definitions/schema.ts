@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ApprovalFieldsSchema } from './approval-fields.js';
 import { DURATION_PATTERN, toMillis } from './duration.js';
+import { RESPONSE_HEADER_NAME } from './response.js';
 
 /**
  * The workflow language (DSL v1) as zod schemas. Connector `config` is checked here only as an
@@ -88,6 +90,25 @@ export const SubworkflowConfigSchema = z.strictObject({
   input: z.unknown().optional(),
 });
 
+export const ApprovalConfigSchema = z.strictObject({
+  /** What the approver reads on the link's page; may hold {{ }} templates. */
+  message: z.string().min(1).max(10_000),
+  /** A small form the approver fills in: a JSON Schema object of string, number, integer and boolean fields. */
+  fields: ApprovalFieldsSchema.optional(),
+});
+
+export const RespondConfigSchema = z.strictObject({
+  /** The HTTP status the waiting caller gets (200-599); may be a {{ }} template. */
+  status: z.union([z.int().min(200).max(599), z.string().min(1).max(1000)]).optional(),
+  /** At most 20 headers; values are strings or {{ }} templates. */
+  headers: z
+    .record(z.string().regex(RESPONSE_HEADER_NAME, 'a header name is an RFC 9110 token'), z.string().max(4096))
+    .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
+    .optional(),
+  /** The body: JSON (sent as application/json) or a string; may hold {{ }} templates. */
+  body: z.unknown().optional(),
+});
+
 /**
  * Connector step types, filled in by the connector registry (src/activities/registry.ts) through
  * declaration merging, so the language names no connector and this layer imports none.
@@ -135,6 +156,7 @@ const LEAF_STEPS = [
     onTimeout: StepIdSchema.optional(),
   }),
   z.strictObject({ ...common, type: z.literal('subworkflow'), config: SubworkflowConfigSchema }),
+  z.strictObject({ ...common, type: z.literal('respond'), config: RespondConfigSchema }),
 ] as const;
 
 type Common = z.infer<z.ZodObject<typeof common>>;
@@ -143,6 +165,13 @@ export interface ParallelStepDef extends Common {
   type: 'parallel';
   branches: Step[][];
   failFast?: boolean | undefined;
+}
+export interface ApprovalStepDef extends Common {
+  type: 'approval';
+  config: z.infer<typeof ApprovalConfigSchema>;
+  notify?: Step[] | undefined;
+  timeout: string;
+  onTimeout?: string | undefined;
 }
 export interface ForeachStepDef extends Common {
   type: 'foreach';
@@ -173,6 +202,19 @@ const BLOCK_STEPS = (step: () => z.ZodType<Step>) =>
       },
       concurrency: z.int().min(1).max(1000).optional(),
     }),
+    z.strictObject({
+      ...common,
+      type: z.literal('approval'),
+      config: ApprovalConfigSchema,
+      /** Steps run once the links exist (an email, a Slack message): `approval.approveUrl`, `rejectUrl`, `expiresAt` are in scope. */
+      get notify(): z.ZodOptional<z.ZodArray<z.ZodType<Step>>> {
+        return z.array(step()).min(1).max(100).optional();
+      },
+      /** How long the links stay valid and the step waits: required. */
+      timeout: DurationSchema,
+      /** Where to go when nobody decided in time; without it the step fails with APPROVAL_TIMEOUT. */
+      onTimeout: StepIdSchema.optional(),
+    }),
   ] as const;
 
 /** Step types the interpreter runs itself; a connector cannot take their names. */
@@ -200,7 +242,8 @@ const connectorStep = (types: readonly ConnectorType[]) =>
   });
 
 export type ConnectorStep = z.infer<ReturnType<typeof connectorStep>>;
-export type Step = z.infer<(typeof LEAF_STEPS)[number]> | ConnectorStep | ParallelStepDef | ForeachStepDef;
+export type Step =
+  z.infer<(typeof LEAF_STEPS)[number]> | ConnectorStep | ParallelStepDef | ForeachStepDef | ApprovalStepDef;
 export type StepType = Step['type'];
 export type BuiltInStepType = Exclude<StepType, ConnectorType>;
 
@@ -216,10 +259,11 @@ export function findStep(steps: Step[], id: string): Step | undefined {
   return undefined;
 }
 
-/** The blocks of steps nested in a step (parallel branches, foreach steps). */
+/** The blocks of steps nested in a step (parallel branches, foreach steps, an approval's notify steps). */
 export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
   if (step.type === 'parallel') return step.branches.map((steps, i) => ({ steps, pointer: `/branches/${i}` }));
   if (step.type === 'foreach') return [{ steps: step.steps, pointer: '/steps' }];
+  if (step.type === 'approval' && step.notify) return [{ steps: step.notify, pointer: '/notify' }];
   return [];
 }
 

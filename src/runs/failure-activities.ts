@@ -1,3 +1,4 @@
+import { publicUrl, type Config } from '../shared/config.js';
 import type { FailureTarget, Sla } from '../definitions/schema.js';
 import { toFailure } from '../activities/connector-attempt.js';
 import type { RunStatus, StepError } from '../workflows/run-model.js';
@@ -37,10 +38,12 @@ export const runPageUrl = (publicUrl: string, runId: string): string =>
  * (`triggerRun`). Its id derives from the failing run and `key`, so a retried attempt, or a run
  * whose worker died after asking, finds the run it started instead of starting another.
  */
-export function createFailureActivities(deps: StartRunDeps & { config: { PUBLIC_URL: string } }) {
+export function createFailureActivities(
+  deps: StartRunDeps & { config: Pick<Config, 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'> },
+) {
   return {
     async startFailureRun(req: FailureRunRequest): Promise<{ runId: string; replayed: boolean }> {
-      const failedRun: FailedRun = { ...req.failedRun, url: runPageUrl(deps.config.PUBLIC_URL, req.failedRun.id) };
+      const failedRun: FailedRun = { ...req.failedRun, url: runPageUrl(publicUrl(deps.config), req.failedRun.id) };
       try {
         const { runId, replayed } = await triggerRun(deps, {
           tenantId: req.tenantId,

@@ -17,6 +17,8 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
+    /** Where people reach the API and its console, e.g. https://zaps.example.com: approval links and a failure workflow's `trigger.failedRun.url` point there. Unset: http://API_HOST:API_PORT. */
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()
@@ -37,8 +39,6 @@ export const ConfigSchema = z
     TEMPORAL_API_KEY: z.string().optional(),
     TEMPORAL_TLS: z.stringbool().default(false),
     TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
-    /** Where people reach the API and its console, e.g. https://zaps.example.com: the links a failure workflow's run is given (`trigger.failedRun.url`). */
-    PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3000'),
     /** Comma-separated hosts and CIDRs the http connector may reach although they are private. */
     HTTP_ALLOWLIST: z.string().default(''),
     /** A workflow bundle prebuilt by `npm run build`; unset, the worker bundles at start. */
@@ -271,3 +271,7 @@ function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
+
+/** The public address of the API and its console: PUBLIC_URL, else where it listens. */
+export const publicUrl = (config: Pick<Config, 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>): string =>
+  config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;

@@ -7,6 +7,10 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Tracing } from '../shared/tracing.js';
 import { dataConverter, type Codecs } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
+import { createApprovalActivities } from '../activities/approvals.js';
+import { approvalLinks } from '../shared/approval-links.js';
+import { publicUrl } from '../shared/config.js';
+import { keyRings } from '../shared/crypto.js';
 import { runIndexSinks } from '../activities/run-index.js';
 import { followTemporal } from './reconciler.js';
 import { pruneBeside, type RetentionConfig } from './retention.js';
@@ -65,7 +69,12 @@ export async function createWorker(deps: {
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
       | 'KAFKA_DLQ_TOPIC'
+      | 'SECRETS_KEYS'
+      | 'PAYLOAD_KEYS'
+      | 'ENCRYPT_PAYLOADS'
       | 'PUBLIC_URL'
+      | 'API_HOST'
+      | 'API_PORT'
     > &
     VersioningConfig &
     RetentionConfig;
@@ -111,6 +120,7 @@ export async function createWorker(deps: {
         redisUrl: config.REDIS_URL,
         topicRules: topicRulesOf(config),
       }),
+      ...createApprovalActivities(deps.repos.approvals, approvalLinks(keyRings(config).ring, publicUrl(config))),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
       ...createRerunActivities({

@@ -1,5 +1,6 @@
 import {
   CancellationScope,
+  condition,
   ContinueAsNew,
   isCancellation,
   proxySinks,
@@ -8,11 +9,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunIndexSinks } from '../activities/run-index.js';
+import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import { toMillis } from '../definitions/duration.js';
 import { withAdmission } from './admission.js';
 import { forEachItem } from './steps/foreach.js';
 import {
+  approvalUpdate,
   eventSignal,
+  responseUpdate,
   redriveSignal,
   runStateQuery,
   type ForeachBatchInput,
@@ -57,6 +61,18 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   setHandler(redriveSignal, (decision) => run.decide(decision));
   setHandler(migrateUpdate, (offer) => run.acceptMove(offer), { validator: (offer) => run.assertMovable(offer) });
   setHandler(migrationCheckQuery, (offer) => run.migrationVerdict(offer));
+  setHandler(approvalUpdate, (decision) => run.decideApproval(decision), {
+    validator: (decision) => run.checkDecision(decision),
+  });
+  // A caller waiting for a `respond` step also watches the run's end, so a run that ends without one leaves it behind.
+  setHandler(
+    responseUpdate,
+    async () => {
+      await condition(() => run.response !== undefined);
+      return run.response ?? { status: 204, headers: {}, body: null };
+    },
+    { unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON },
+  );
   const main = new CancellationScope();
   const deadline = runDeadline(input);
   let timedOut = false;

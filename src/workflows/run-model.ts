@@ -1,5 +1,5 @@
 import type { ConnectorDefaultsMap } from '../activities/defaults.js';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunLimits } from '../shared/run-limits.js';
 import type { Definition, FailureTarget, ForeachStepDef, Step } from '../definitions/schema.js';
 
@@ -104,6 +104,33 @@ export interface StepState {
   error: StepError | null;
   /** Nested steps: one entry per parallel branch, per foreach item (or batch of items). */
   children?: ChildBlock[];
+  /** What a waiting step waits for, where a caller can act on it (an approval's links). */
+  waiting?: ApprovalWaiting;
+}
+
+/** A waiting approval step, as `GET /v1/runs/{id}` shows it. */
+export interface ApprovalWaiting {
+  type: 'approval';
+  approveUrl: string;
+  rejectUrl: string;
+  expiresAt: string;
+}
+
+/** A decision taken on an approval link, sent to the run by the API (`approvalUpdate`). */
+export interface ApprovalDecision {
+  approvalId: string;
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  fields: Record<string, unknown>;
+  at: string;
+  by: { ip: string | null; userAgent: string | null };
+}
+
+/** What a `respond` step answers the caller waiting on the run (a webhook, `?wait=`). */
+export interface RunResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
 }
 
 export interface ChildBlock {
@@ -167,5 +194,13 @@ export interface BulkRerunInput {
 export const runStateQuery = defineQuery<RunSnapshot>('runState');
 /** Re-drives or discards a parked step (see `RunState.park`). */
 export const redriveSignal = defineSignal<[RedriveDecision]>('redrive');
+/**
+ * Decides a pending approval. The run takes only the first decision of each approval: the
+ * validator refuses any later one (`APPROVAL_DECIDED`) and one for an approval no longer
+ * waiting (`APPROVAL_CLOSED`), so a link used twice, even at the same moment, decides once.
+ */
+export const approvalUpdate = defineUpdate<{ accepted: true }, [ApprovalDecision]>('approvalDecision');
+/** Answers once a `respond` step ran, with what it answers; the caller also watches the run's end. */
+export const responseUpdate = defineUpdate<RunResponse>('awaitResponse');
 /** Delivers `POST /v1/runs/{id}/events/{name}`; kept until a `wait_for_event` step takes it. */
 export const eventSignal = defineSignal<[{ name: string; payload: unknown }]>('event');

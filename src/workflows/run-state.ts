@@ -23,7 +23,16 @@ import { render, renderNow } from '../definitions/expressions/templates.js';
 import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../shared/run-limits.js';
 import type { Definition, FailureTarget, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
-import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './run-model.js';
+import type {
+  ApprovalDecision,
+  RedriveDecision,
+  ResumeState,
+  RunInput,
+  RunResponse,
+  RunSnapshot,
+  RunStatus,
+  StepError,
+} from './run-model.js';
 import {
   MIGRATION_REFUSED,
   migrationVerdict,
@@ -86,6 +95,12 @@ export class RunState {
   readonly top: Scope;
   private readonly events = new Map<string, unknown[]>();
   private readonly decisions = new Map<string, RedriveDecision | undefined>();
+  /** Approvals waiting now, by id, with the decision once one arrived (the first only). */
+  private readonly approvals = new Map<string, ApprovalDecision | undefined>();
+  /** Approvals that ended decided: a later decision on them is told it came second, not too late. */
+  private readonly decidedApprovals = new Set<string>();
+  /** What the first `respond` step answered, for callers waiting on the run. */
+  response: RunResponse | undefined;
   /** The current details of each step parked now (parallel branches may park at once), by dead letter. */
   private readonly parkedNow = new Map<string, string>();
   private recorded = 0;
@@ -206,6 +221,45 @@ export class RunState {
 
   takeEvent(name: string): unknown {
     return this.events.get(name)?.shift() ?? null;
+  }
+
+  /** An approval step starts taking decisions for approval `id`. */
+  openApproval(id: string): void {
+    this.approvals.set(id, undefined);
+  }
+
+  /** The decision taken on approval `id`, once one was. */
+  approvalDecision(id: string): ApprovalDecision | undefined {
+    return this.approvals.get(id);
+  }
+
+  /** The approval step ended (decided, timed out, cancelled): no decision is taken any more. */
+  closeApproval(id: string): void {
+    if (this.approvals.get(id) !== undefined) this.decidedApprovals.add(id);
+    this.approvals.delete(id);
+  }
+
+  /** Refuses a decision the run cannot take: the approval is not waiting, or was decided. */
+  checkDecision(decision: ApprovalDecision): void {
+    const decided = this.decidedApprovals.has(decision.approvalId);
+    if (!decided && !this.approvals.has(decision.approvalId))
+      throw ApplicationFailure.nonRetryable('this approval is not waiting for a decision', 'APPROVAL_CLOSED');
+    if (decided || this.approvals.get(decision.approvalId) !== undefined)
+      throw ApplicationFailure.nonRetryable('this approval was already decided', 'APPROVAL_DECIDED');
+  }
+
+  /** Takes a decision checked by `checkDecision`; synchronous, so a second one in the same task sees it. */
+  decideApproval(decision: ApprovalDecision): { accepted: true } {
+    this.checkDecision(decision);
+    this.approvals.set(decision.approvalId, decision);
+    return { accepted: true };
+  }
+
+  /** Keeps the first `respond` step's answer; later ones answer nobody. Whether this one was kept. */
+  respond(response: RunResponse): boolean {
+    if (this.response !== undefined) return false;
+    this.response = response;
+    return true;
   }
 
   /**
