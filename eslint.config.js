@@ -24,7 +24,7 @@ const LAYERS = [
 const UPWARD = {
   'definitions>activities': ['./registry.ts', './registry-checks.ts', './define-connector.ts'],
   'db>workflows': ['./run-model.ts'],
-  'workflows>runs': ['./admission-activities.ts', './bulk-rerun-activities.ts'],
+  'workflows>runs': ['./admission-activities.ts', './bulk-rerun-activities.ts', './event-activities.ts'],
   'workflows>triggers': ['./schedule/firing-activities.ts'],
 };
 const layerZones = LAYERS.flatMap((layer, i) =>

@@ -3,6 +3,7 @@ import { CONNECTOR_TYPES, registry } from '../activities/registry.js';
 import type { Connector } from '../activities/define-connector.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
+import { EVENT_KEY_PATTERN, EVENT_KEY_RULE } from './event-names.js';
 import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
 import { checkFlow } from './flow.js';
 import { DEFINITION_LIMITS } from '../shared/run-limits.js';
@@ -58,6 +59,7 @@ export function validateDefinition(raw: unknown): ValidationResult {
     all.push(...flatten(parsed.data, `/steps/${i}`));
   });
   for (const { step, pointer } of all) checkStep(step, pointer, problems);
+  if (shell.success) checkCancelOn(shell.data.cancelOn ?? [], problems);
   checkIds(all, problems);
   if (steps.length === rawSteps.length) checkFlow(steps, '/steps', problems);
 
@@ -104,6 +106,25 @@ function checkStep(step: Step, pointer: string, problems: DefinitionProblem[]): 
   checkExpressions(step, pointer, problems);
   if (isConnectorStep(step)) checkConnectorStep(step, pointer, problems);
   if (step.type === 'delay') checkDelay(step.config, `${pointer}/config`, problems);
+  if (step.type === 'wait_for_event' && step.config.key !== undefined)
+    checkEventKey(step.config.key, `${pointer}/config/key`, problems);
+}
+
+/** `cancelOn` keys are templates over the trigger, or keys as written. */
+function checkCancelOn(cancelOn: { name: string; key: string }[], problems: DefinitionProblem[]): void {
+  cancelOn.forEach((c, i) => {
+    const pointer = `/cancelOn/${i}/key`;
+    for (const t of templateExpressions(c.key, pointer)) {
+      const error = expressionProblem(t.expression);
+      if (error) problems.push({ pointer, message: `expression in {{ ${t.expression.slice(0, 80)} }}: ${error}` });
+    }
+    checkEventKey(c.key, pointer, problems);
+  });
+}
+
+/** A key written without a template must be a valid key already. */
+function checkEventKey(key: string, pointer: string, problems: DefinitionProblem[]): void {
+  if (!isTemplate(key) && !EVENT_KEY_PATTERN.test(key)) problems.push({ pointer, message: EVENT_KEY_RULE });
 }
 
 function checkExpressions(step: Step, pointer: string, problems: DefinitionProblem[]): void {

@@ -18,6 +18,8 @@ import { createTriggerActivities } from '../triggers/schedule/firing-activities.
 import { followSchedules } from '../triggers/schedule/reconciler.js';
 import { createAdmissionActivities } from '../runs/admission-activities.js';
 import { createRerunActivities } from '../runs/bulk-rerun-activities.js';
+import { createEventActivities } from '../runs/event-activities.js';
+import { toMillis } from '../definitions/duration.js';
 import type { Logger } from '../shared/logger.js';
 
 let runtimeInstalled = false;
@@ -64,6 +66,7 @@ export async function createWorker(deps: {
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
       | 'KAFKA_DLQ_TOPIC'
+      | 'EVENT_BUFFER_TTL'
     > &
     VersioningConfig &
     RetentionConfig;
@@ -111,6 +114,11 @@ export async function createWorker(deps: {
       }),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
+      ...createEventActivities({
+        client,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        ttlMs: toMillis(config.EVENT_BUFFER_TTL),
+      }),
       ...createRerunActivities({
         workflows: deps.repos.workflows,
         runs: deps.repos.runs,

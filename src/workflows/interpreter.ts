@@ -19,6 +19,8 @@ import {
   type ScheduledRunStart,
 } from './run-model.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
+import { offerSignal } from './event-messages.js';
+import { watchCancelOn } from './cancel-on.js';
 import { RunState } from './run-state.js';
 import { isScheduledStart, scheduledRunInput } from './scheduled-run.js';
 import { executeSequence } from './sequence.js';
@@ -47,6 +49,7 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  setHandler(offerSignal, (offer) => run.keyed.offer(offer));
   const main = new CancellationScope();
   const deadline = runDeadline(input);
   let timedOut = false;
@@ -62,6 +65,7 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   try {
     const resumed = input.resume !== undefined;
     const end = await main.run(async () => {
+      if (input.definition.cancelOn) await watchCancelOn(run, input.definition.cancelOn, resumed, () => main.cancel());
       await tenantTurn(run, resumed);
       return withAdmission(run, resumed, () => executeSequence(input.definition.steps, run.top, input.resume?.at));
     });
@@ -79,7 +83,13 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
       throw runFailure(error);
     }
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => run.finish('cancelled', {}));
+      const by = run.keyed.cancelledBy;
+      const error = by && {
+        code: 'CANCELLED_BY_EVENT',
+        message: `the run was cancelled by event '${by.name}' (${by.eventId})`,
+        details: { name: by.name, eventId: by.eventId },
+      };
+      await CancellationScope.nonCancellable(() => run.finish('cancelled', error ? { error } : {}));
       throw err;
     }
     const error = toStepError(err);
@@ -100,6 +110,7 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   const run = new RunState(input.run, input.context, { record: false });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  setHandler(offerSignal, (offer) => run.keyed.offer(offer));
   try {
     return await forEachItem(
       input.step,
@@ -111,5 +122,8 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   } catch (err) {
     if (isCancellation(err)) throw err;
     throw runFailure(toStepError(err));
+  } finally {
+    // A batch that waited on a key ends only once it has answered every offer.
+    if (run.keyed.used) await run.keyed.close();
   }
 }

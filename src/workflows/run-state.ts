@@ -16,6 +16,7 @@ import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '..
 import type { Definition, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
 import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './run-model.js';
+import { KeyedWaits } from './keyed-events.js';
 import { REVISIONS, type Gate } from './revisions.js';
 import { Scope } from './scope.js';
 import { parkedDetails } from './summaries.js';
@@ -56,6 +57,8 @@ export class RunState {
   result: unknown = null;
   error: StepError | null = null;
   readonly top: Scope;
+  /** Waits on events by key (`POST /v1/events`) and the run's `cancelOn`. */
+  readonly keyed: KeyedWaits;
   private readonly events = new Map<string, unknown[]>();
   private readonly decisions = new Map<string, RedriveDecision | undefined>();
   /** The current details of each step parked now (parallel branches may park at once), by dead letter. */
@@ -72,6 +75,7 @@ export class RunState {
     private readonly opts: { record: boolean; input?: RunInput },
   ) {
     const info = workflowInfo();
+    this.keyed = new KeyedWaits(identity.tenantId);
     this.evaluation = { limits: this.bounded ? (identity.limits ?? DEFAULT_RUN_LIMITS) : LEGACY_EXPRESSION_LIMITS };
     const source = opts.input?.source;
     // `source` only where the run has one, so a run older than sources sees the context it always did.
@@ -244,6 +248,8 @@ export class RunState {
   }
 
   async finish(status: RunStatus, outcome: { output?: unknown; error?: StepError }): Promise<void> {
+    // Last, so nothing the run owes a correlation workflow is left behind (runs that never waited on a key skip it).
+    if (this.keyed.used) await this.keyed.close();
     this.status = status;
     this.result = outcome.output ?? null;
     this.error = outcome.error ?? null;

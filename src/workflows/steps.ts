@@ -10,7 +10,8 @@ import type { interpreter } from './interpreter.js';
 import type { RunInput } from './run-model.js';
 import { REVISIONS, stampRun } from './revisions.js';
 import { childRunSummary, stepSummary } from './summaries.js';
-import type { Scope } from './scope.js';
+import { waitForEvents } from './wait-for-events.js';
+import { waiting } from './waiting.js';
 
 const { loadDefinition } = proxyLocalActivities<DefinitionActivities>({
   startToCloseTimeout: '30s',
@@ -32,18 +33,6 @@ function untilMillis(config: unknown): number {
   return at - Date.now();
 }
 
-/** Marks the step and the run as waiting while `fn` runs. */
-async function waiting<T>(scope: Scope, stepId: string, fn: () => Promise<T>): Promise<T> {
-  scope.setStatus(stepId, 'waiting');
-  await scope.run.changeWaiting(1);
-  try {
-    return await fn();
-  } finally {
-    scope.setStatus(stepId, 'running');
-    await scope.run.changeWaiting(-1);
-  }
-}
-
 export async function transform(step: StepOf<'transform'>, { scope }: StepContext): Promise<StepOutcome> {
   const now = evaluateNow(step.config.expression, scope.context(), scope.run.evaluation);
   return { output: now === LATER ? await scope.run.evaluate(step.config.expression, scope.context()) : now };
@@ -59,8 +48,10 @@ export async function choice(step: StepOf<'choice'>, { scope }: StepContext): Pr
   return { output: scope.lastOutput, goto: step.default };
 }
 
-export async function waitForEvent(step: StepOf<'wait_for_event'>, { scope }: StepContext): Promise<StepOutcome> {
-  const { name, timeout } = step.config;
+export async function waitForEvent(step: StepOf<'wait_for_event'>, ctx: StepContext): Promise<StepOutcome> {
+  const { name, timeout, key, anyOf } = step.config;
+  if (name === undefined || key !== undefined || anyOf !== undefined) return waitForEvents(step, ctx);
+  const { scope } = ctx;
   const run = scope.run;
   const forever = timeout === undefined && run.since(REVISIONS.eventsWithoutTimeout);
   const arrived = forever
