@@ -20,13 +20,9 @@ const PostEventSchema = z
     name: z.string().regex(EVENT_NAME_PATTERN, EVENT_NAME_RULE).openapi({ example: 'payment.received' }),
     key: z.string().regex(EVENT_KEY_PATTERN, EVENT_KEY_RULE).openapi({ example: 'order-42' }),
     payload: z.unknown().optional().openapi({ description: "The event's payload: the waiting step's output" }),
-    id: z
-      .string()
-      .regex(EVENT_ID_PATTERN, EVENT_ID_RULE)
-      .optional()
-      .openapi({
-        description: 'Makes the post idempotent: an event with an id already seen (within EVENT_BUFFER_TTL) is dropped',
-      }),
+    id: z.string().regex(EVENT_ID_PATTERN, EVENT_ID_RULE).optional().openapi({
+      description: 'Makes the post idempotent: an event with an id already seen (within EVENT_BUFFER_TTL) is dropped',
+    }),
   })
   .openapi('PostEvent');
 

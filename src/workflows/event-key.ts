@@ -13,7 +13,6 @@ import {
   publishSignal,
   subscribeSignal,
   type EventKeyState,
-  type InFlight,
   type KeyedEvent,
   type Waiter,
 } from './event-messages.js';

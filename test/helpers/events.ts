@@ -4,7 +4,11 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import type { Offer } from '../../src/workflows/event-messages.js';
 
 /** Anything that calls the API as the tests' stacks and clusters do. */
-type Caller = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+type Caller = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body?: { eventId?: unknown } }>;
 
 /** Posts an event by key and expects the 202. */
 export async function postEvent(
@@ -13,7 +17,8 @@ export async function postEvent(
 ): Promise<string> {
   const res = await call('POST', '/v1/events', event);
   assert.equal(res.status, 202, JSON.stringify(res.body));
-  return res.body.eventId;
+  assert.equal(typeof res.body?.eventId, 'string');
+  return String(res.body?.eventId);
 }
 
 /**
