@@ -82,14 +82,19 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
       await CancellationScope.nonCancellable(() => run.finish('timed_out', { error }));
       throw runFailure(error);
     }
-    if (isCancellation(err)) {
-      const by = run.keyed.cancelledBy;
-      const error = by && {
+    const by = run.keyed.cancelledBy;
+    if (by && isCancellation(err)) {
+      // The run cancelled itself (`cancelOn`): Temporal shows it failed with why, the index cancelled.
+      const error = {
         code: 'CANCELLED_BY_EVENT',
         message: `the run was cancelled by event '${by.name}' (${by.eventId})`,
         details: { name: by.name, eventId: by.eventId },
       };
-      await CancellationScope.nonCancellable(() => run.finish('cancelled', error ? { error } : {}));
+      await CancellationScope.nonCancellable(() => run.finish('cancelled', { error }));
+      throw runFailure(error);
+    }
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => run.finish('cancelled', {}));
       throw err;
     }
     const error = toStepError(err);
