@@ -75,7 +75,7 @@ export async function eventsBench(deps: { client: Client; api: ApiProcess; count
   let offers = 0;
   await throughput(count, IN_FLIGHT, async (i) => {
     const handle = client.workflow.getHandle(runIdOf(i));
-    const output = (await handle.result()) as { event: { order: string }; at: number };
+    const { output } = (await handle.result()) as { output: { event: { order: string }; at: number } };
     if (output.event.order !== orderOf(i)) wrong += 1;
     latencies.push(output.at - (accepted.get(i) ?? output.at));
     lastAt = Math.max(lastAt, output.at);

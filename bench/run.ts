@@ -464,6 +464,10 @@ try {
     await eventsBench({ client: infra.client, api, count: Number(process.env.BENCH_EVENTS ?? 10_000) });
   // Last: its 5,000 parked runs stay on the server.
   if (wanted('parked')) await parkedBench();
+} catch (err) {
+  // Said before the processes stop: a client call still retrying then would end the process first.
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  throw err;
 } finally {
   await Promise.all([api.close(), apiWithWorker.close()]);
   await stopWorkerProcesses(workers);
