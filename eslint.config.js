@@ -18,11 +18,9 @@ const LAYERS = [
   ['main'],
 ];
 // The upward arrows that remain, each a file of the higher folder that the lower one may name, until
-// it moves: the schema and validation take the connector registry (to become a parameter); the
-// run index stores the run model's types; workflow code names the types of activities that live
+// it moves: the run index stores the run model's types; workflow code names the types of activities that live
 // beside what they call (admission gates, bulk re-runs, schedule firings).
 const UPWARD = {
-  'definitions>activities': ['./registry.ts', './registry-checks.ts', './define-connector.ts'],
   'db>workflows': ['./run-model.ts'],
   'workflows>runs': ['./admission-activities.ts', './bulk-rerun-activities.ts', './event-activities.ts'],
   'workflows>triggers': ['./schedule/firing-activities.ts'],

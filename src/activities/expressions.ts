@@ -1,4 +1,5 @@
-import { evaluate, render, type EvalOptions } from '../definitions/expressions.js';
+import { type EvalOptions, evaluate } from '../definitions/expressions/evaluate.js';
+import { render } from '../definitions/expressions/templates.js';
 import { toFailure } from './connector-attempt.js';
 
 /**

@@ -1,3 +1,4 @@
+import { BUILT_IN_STEP_TYPES } from '../definitions/schema.js';
 import type { ConnectorDefaults } from './connector.js';
 import type { ConnectionKind } from './connection-kind.js';
 import type { Connector, ConnectorActivity, ConnectorDeps } from './define-connector.js';
@@ -13,19 +14,6 @@ export interface Registry<T extends string = string> {
   /** Each step type's defaults, as the zod-free map the workflow reads must hold them. */
   defaults(): Record<string, ConnectorDefaults>;
 }
-
-/** Step types the interpreter runs itself; a connector cannot take their names. */
-export const BUILT_IN_STEP_TYPES = [
-  'delay',
-  'transform',
-  'succeed',
-  'fail',
-  'choice',
-  'parallel',
-  'foreach',
-  'wait_for_event',
-  'subworkflow',
-];
 
 /**
  * Checks a list of connectors and indexes it. Refuses, so the process does not start: a type

@@ -49,7 +49,7 @@ describe('the connector registry', () => {
       ['http', 'webhook', 'email', 'sql', 'slack', 'kafka', 'code'],
     );
     for (const entry of catalogue) {
-      const checked = validateStep(entry.example);
+      const checked = validateStep(entry.example, registry);
       assert.ok(checked.ok, `${entry.type} example: ${JSON.stringify(checked)}`);
       assert.equal(entry.configSchema.type, 'object', entry.type);
       assert.ok(entry.description.length > 20);
@@ -60,19 +60,25 @@ describe('the connector registry', () => {
   });
 
   it('the published workflow JSON Schema carries each connector config schema', () => {
-    const defs = definitionJsonSchema().$defs;
+    const defs = definitionJsonSchema(registry).$defs;
     assert.ok(typeof defs === 'object' && defs !== null);
     for (const type of registry.types) assert.ok(type + 'Config' in defs, type);
   });
 
   it('validation checks a connector step config and connection against its connector', () => {
-    const missing = validateStep({
-      id: 'm',
-      type: 'email',
-      config: { from: 'a@x.io', to: 'b@y.io', subject: 's', text: 't' },
-    });
+    const missing = validateStep(
+      {
+        id: 'm',
+        type: 'email',
+        config: { from: 'a@x.io', to: 'b@y.io', subject: 's', text: 't' },
+      },
+      registry,
+    );
     assert.deepEqual(missing.ok ? [] : missing.problems.map((p) => p.pointer), ['/connection']);
-    const bad = validateStep({ id: 'q', type: 'sql', connection: 'db', config: { query: 'SELECT 1', maxRows: 0 } });
+    const bad = validateStep(
+      { id: 'q', type: 'sql', connection: 'db', config: { query: 'SELECT 1', maxRows: 0 } },
+      registry,
+    );
     assert.deepEqual(bad.ok ? [] : bad.problems.map((p) => p.pointer), ['/config/maxRows']);
   });
 });

@@ -24,5 +24,12 @@ export const CONNECTORS = [
 export type ConnectorType = (typeof CONNECTORS)[number]['type'];
 export const CONNECTOR_TYPES = CONNECTORS.map((c): ConnectorType => c.type);
 
+// The language's connector step types are these (src/definitions/schema.ts, ConnectorTypeNames).
+declare module '../definitions/schema.js' {
+  interface ConnectorTypeNames {
+    registered: (typeof CONNECTORS)[number]['type'];
+  }
+}
+
 /** The list checked (no duplicate, nothing half-registered) and indexed by type. */
 export const registry = buildRegistry(CONNECTORS);

@@ -1,7 +1,7 @@
 import { secretMatcher } from './secret-forms.js';
 
 /**
- * What `secretPlaceholder` (definitions/expressions.ts) makes of `$secret('name')` in a render
+ * What `secretPlaceholder` (definitions/expressions/secret-placeholders.ts) makes of `$secret('name')` in a render
  * with `nonce`; without one (runs started before revision 3), of every `$secret('name')`.
  */
 const placeholders = (nonce: string | undefined): RegExp =>

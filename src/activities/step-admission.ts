@@ -1,5 +1,5 @@
 import type { ConnectionsRepo } from '../db/connections-repo.js';
-import { render } from '../definitions/expressions.js';
+import { render } from '../definitions/expressions/templates.js';
 import type { ExpressionLimits } from '../shared/run-limits.js';
 import type { ConnectorStep, RateLimit } from '../definitions/schema.js';
 import { AppError } from '../shared/errors.js';

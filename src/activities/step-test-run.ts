@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { isObject, render } from '../definitions/expressions.js';
+import { isObject } from '../shared/json-values.js';
+import { render } from '../definitions/expressions/templates.js';
 import type { ExpressionLimits } from '../shared/run-limits.js';
 import { toMillis } from '../definitions/duration.js';
 import type { ConnectorStep, Step } from '../definitions/schema.js';

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { isDeadLetterTopic, topicForbidden, type TopicAccess } from '../activities/kafka/topic-access.js';
-import { isTemplate } from '../definitions/expressions.js';
+import { isTemplate } from '../definitions/expressions/templates.js';
 import type { Definition } from '../definitions/schema.js';
 import { allSteps } from '../definitions/validate.js';
 import { AppError } from '../shared/errors.js';

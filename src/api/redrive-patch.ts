@@ -1,3 +1,4 @@
+import { registry } from '../activities/registry.js';
 import type { DeadLetterRow } from '../db/dead-letters-repo.js';
 import { findStep, type Step } from '../definitions/schema.js';
 import { validateStep } from '../definitions/validate.js';
@@ -27,7 +28,7 @@ export async function patchedStep(
       : await stepOf(deps, tenantId, dl, patch.version);
   const base: Record<string, unknown> = { ...step };
   const config = 'config' in step && typeof step.config === 'object' ? step.config : {};
-  const checked = validateStep(patch.config ? { ...base, config: { ...config, ...patch.config } } : base);
+  const checked = validateStep(patch.config ? { ...base, config: { ...config, ...patch.config } } : base, registry);
   if (!checked.ok) throw invalidDefinition(checked.problems.map((p) => ({ ...p, pointer: `/step${p.pointer}` })));
   const allowed = secretSites(failed);
   const added = [...secretSites(checked.step)].filter((site) => !allowed.has(site));

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { registry } from '../activities/registry.js';
 import { testStep } from '../activities/step-test-run.js';
 import { validateStep } from '../definitions/validate.js';
 import { runLimits } from '../shared/config.js';
@@ -45,7 +46,7 @@ export function stepsTestRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const checked = validateStep(body.step);
+      const checked = validateStep(body.step, registry);
       if (!checked.ok)
         throw new AppError({
           code: 'INVALID_STEP',

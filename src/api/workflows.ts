@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { registry } from '../activities/registry.js';
 import { toMermaid } from '../definitions/diagram.js';
 import { definitionJsonSchema } from '../definitions/schema.js';
 import { validateDefinition } from '../definitions/validate.js';
@@ -41,7 +42,7 @@ const ValidationSchema = z.object({ valid: z.literal(true) }).openapi('Validatio
 const body = { body: { content: { 'application/json': { schema: DefinitionBodySchema } }, required: true } };
 
 function parseDefinition(raw: unknown) {
-  const result = validateDefinition(raw);
+  const result = validateDefinition(raw, registry);
   if (!result.ok) throw invalidDefinition(result.problems);
   return result.definition;
 }
@@ -222,7 +223,7 @@ export function workflowsRoutes(deps: ApiDeps) {
 /** `GET /v1/schema/workflow`: the DSL as JSON Schema, generated from the zod schemas. */
 export function schemaRoutes() {
   const app = new OpenAPIHono<ApiEnv>();
-  const schema = definitionJsonSchema();
+  const schema = definitionJsonSchema(registry);
   app.openapi(
     createRoute({
       method: 'get',

@@ -4,9 +4,14 @@ import { getHeapStatistics } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { AppError } from '../shared/errors.js';
-import { evaluate, render, secretPlaceholder, syntaxError } from './expressions.js';
+import { evaluate, syntaxError } from './expressions/evaluate.js';
+import { render } from './expressions/templates.js';
+import { secretPlaceholder } from './expressions/secret-placeholders.js';
 import { DEFAULT_EXPRESSION_LIMITS as limits } from '../shared/run-limits.js';
-import { validateDefinition } from './validate.js';
+import { registry } from '../activities/registry.js';
+import { validateDefinition as validateWith } from './validate.js';
+
+const validateDefinition = (raw: unknown) => validateWith(raw, registry);
 
 /** The expression fails with EXPRESSION_LIMIT naming `limit`. */
 async function assertLimit(expression: string, limit: string, scope: unknown = {}): Promise<void> {

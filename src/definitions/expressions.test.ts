@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import jsonata from 'jsonata';
 import { AppError } from '../shared/errors.js';
-import { evaluate, render, syntaxError, templateExpressions } from './expressions.js';
+import { evaluate, syntaxError } from './expressions/evaluate.js';
+import { render, templateExpressions } from './expressions/templates.js';
 import { toMillis } from './duration.js';
 
 const scope = {

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { syntaxError } from './expressions.js';
+import { syntaxError } from './expressions/evaluate.js';
 import { DEFINITION_LIMITS } from '../shared/run-limits.js';
 
 /** The suffix of the dead-letter topic beside each trigger's topic. */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { validateDefinition } from './validate.js';
+import { registry } from '../activities/registry.js';
+import { validateDefinition as validateWith } from './validate.js';
+
+const validateDefinition = (raw: unknown) => validateWith(raw, registry);
 
 const withLimit = (rateLimit: unknown) =>
   validateDefinition({

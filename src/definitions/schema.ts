@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { CONNECTOR_TYPES, registry, type ConnectorType } from '../activities/registry.js';
-import { BUILT_IN_STEP_TYPES } from '../activities/registry-checks.js';
 import { DURATION_PATTERN } from './duration.js';
 import { EVENT_NAME_PATTERN, EVENT_NAME_RULE } from './event-names.js';
 
@@ -103,35 +101,55 @@ export const SubworkflowConfigSchema = z.strictObject({
   input: z.unknown().optional(),
 });
 
-const DelayStep = z.strictObject({ ...common, type: z.literal('delay'), config: DelayConfigSchema });
-const TransformStep = z.strictObject({ ...common, type: z.literal('transform'), config: TransformConfigSchema });
-const SucceedStep = z.strictObject({ ...common, type: z.literal('succeed'), config: SucceedConfigSchema.optional() });
-const FailStep = z.strictObject({ ...common, type: z.literal('fail'), config: FailConfigSchema.optional() });
-const ConnectorStep = z.strictObject({
-  ...common,
-  type: z.enum(CONNECTOR_TYPES),
-  config: ConfigObjectSchema,
-  /** The name of the tenant's stored connection (server and credentials) the step uses. */
-  connection: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a connection name is 1-100 characters of A-Z, a-z, 0-9, _ . -')
-    .optional(),
-  /** Overrides the connection's rate limit; `key` may be a {{ }} template (e.g. per customer). */
-  rateLimit: RateLimitSchema.optional(),
-  /**
-   * Run as a local activity, inside the workflow task with no server round trip of its own (the
-   * default for timeouts up to 30 s), or as a regular activity (longer calls, heartbeated).
-   */
-  local: z.boolean().optional(),
-});
-const ChoiceStep = z.strictObject({
-  ...common,
-  type: z.literal('choice'),
-  /** The first case whose `when` holds picks the next step. */
-  cases: z.array(z.strictObject({ when: ExpressionSchema, next: StepIdSchema })).min(1),
-  /** Where to go when no case holds; without it the run continues with the following step. */
-  default: StepIdSchema.optional(),
-});
+/**
+ * Connector step types, filled in by the connector registry (src/activities/registry.ts) through
+ * declaration merging, so the language names no connector and this layer imports none.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by declaration merging
+export interface ConnectorTypeNames {}
+export type ConnectorType = ConnectorTypeNames extends { registered: infer T extends string } ? T : never;
+
+/** What the language needs to know of the connectors; the connector registry is one. */
+export interface ConnectorCatalog {
+  types: readonly string[];
+  get(type: string): LanguageConnector | undefined;
+}
+/** What validation and the published JSON Schema read of one connector (see src/activities/define-connector.ts). */
+export interface LanguageConnector {
+  description: string;
+  configSchema: z.ZodType;
+  defaults: { verbatim?: readonly string[] | undefined };
+  literal?: Readonly<Record<string, string>> | undefined;
+  connection?: { kind: { type: string }; required: boolean } | undefined;
+}
+
+/**
+ * The built-in step types that hold no steps, one entry each; the interpreter runs each with its
+ * file in src/workflows/steps/. The list of built-in types is read from here and `BLOCK_STEPS`.
+ */
+const LEAF_STEPS = [
+  z.strictObject({ ...common, type: z.literal('delay'), config: DelayConfigSchema }),
+  z.strictObject({ ...common, type: z.literal('transform'), config: TransformConfigSchema }),
+  z.strictObject({ ...common, type: z.literal('succeed'), config: SucceedConfigSchema.optional() }),
+  z.strictObject({ ...common, type: z.literal('fail'), config: FailConfigSchema.optional() }),
+  z.strictObject({
+    ...common,
+    type: z.literal('choice'),
+    /** The first case whose `when` holds picks the next step. */
+    cases: z.array(z.strictObject({ when: ExpressionSchema, next: StepIdSchema })).min(1),
+    /** Where to go when no case holds; without it the run continues with the following step. */
+    default: StepIdSchema.optional(),
+  }),
+  z.strictObject({
+    ...common,
+    type: z.literal('wait_for_event'),
+    config: WaitForEventConfigSchema,
+    /** Where to go when the timeout passes; without it the step fails with EVENT_TIMEOUT. */
+    onTimeout: StepIdSchema.optional(),
+  }),
+  z.strictObject({ ...common, type: z.literal('subworkflow'), config: SubworkflowConfigSchema }),
+] as const;
+
 type Common = z.infer<z.ZodObject<typeof common>>;
 /** Steps that hold steps are typed by hand: zod cannot infer recursive types through a union. */
 export interface ParallelStepDef extends Common {
@@ -146,61 +164,58 @@ export interface ForeachStepDef extends Common {
   concurrency?: number | undefined;
 }
 
-const ParallelStep = z.strictObject({
-  ...common,
-  type: z.literal('parallel'),
-  get branches(): z.ZodArray<z.ZodArray<z.ZodType<Step>>> {
-    return z.array(z.array(StepSchema).min(1, 'a branch needs at least one step')).min(1).max(100);
-  },
-  /** true (default): the first failure cancels the other branches; false: wait for all, report every failure. */
-  failFast: z.boolean().optional(),
-});
-const ForeachStep = z.strictObject({
-  ...common,
-  type: z.literal('foreach'),
-  /** An expression giving the list; `item` and `index` are in scope for the steps. */
-  items: ExpressionSchema,
-  get steps(): z.ZodArray<z.ZodType<Step>> {
-    return z.array(StepSchema).min(1, 'foreach needs at least one step');
-  },
-  concurrency: z.int().min(1).max(1000).optional(),
-});
-const WaitForEventStep = z.strictObject({
-  ...common,
-  type: z.literal('wait_for_event'),
-  config: WaitForEventConfigSchema,
-  /** Where to go when the timeout passes; without it the step fails with EVENT_TIMEOUT. */
-  onTimeout: StepIdSchema.optional(),
-});
-const SubworkflowStep = z.strictObject({ ...common, type: z.literal('subworkflow'), config: SubworkflowConfigSchema });
+/** The built-in step types that hold steps, each checked with `step`, the schema of any step. */
+const BLOCK_STEPS = (step: () => z.ZodType<Step>) =>
+  [
+    z.strictObject({
+      ...common,
+      type: z.literal('parallel'),
+      get branches(): z.ZodArray<z.ZodArray<z.ZodType<Step>>> {
+        return z.array(z.array(step()).min(1, 'a branch needs at least one step')).min(1).max(100);
+      },
+      /** true (default): the first failure cancels the other branches; false: wait for all, report every failure. */
+      failFast: z.boolean().optional(),
+    }),
+    z.strictObject({
+      ...common,
+      type: z.literal('foreach'),
+      /** An expression giving the list; `item` and `index` are in scope for the steps. */
+      items: ExpressionSchema,
+      get steps(): z.ZodArray<z.ZodType<Step>> {
+        return z.array(step()).min(1, 'foreach needs at least one step');
+      },
+      concurrency: z.int().min(1).max(1000).optional(),
+    }),
+  ] as const;
 
-type LeafStep =
-  | z.infer<typeof DelayStep>
-  | z.infer<typeof TransformStep>
-  | z.infer<typeof SucceedStep>
-  | z.infer<typeof FailStep>
-  | z.infer<typeof ChoiceStep>
-  | z.infer<typeof WaitForEventStep>
-  | z.infer<typeof SubworkflowStep>
-  | z.infer<typeof ConnectorStep>;
-export type Step = LeafStep | ParallelStepDef | ForeachStepDef;
+/** Step types the interpreter runs itself; a connector cannot take their names. */
+export const BUILT_IN_STEP_TYPES: readonly string[] = [...LEAF_STEPS, ...BLOCK_STEPS(() => z.never())].map(
+  (s) => s.shape.type.value,
+);
 
-export const StepSchema: z.ZodType<Step> = z.discriminatedUnion('type', [
-  DelayStep,
-  TransformStep,
-  SucceedStep,
-  FailStep,
-  ChoiceStep,
-  ParallelStep,
-  ForeachStep,
-  WaitForEventStep,
-  SubworkflowStep,
-  ConnectorStep,
-]);
+const connectorStep = (types: readonly ConnectorType[]) =>
+  z.strictObject({
+    ...common,
+    type: z.enum(types as [ConnectorType, ...ConnectorType[]]),
+    config: ConfigObjectSchema,
+    /** The name of the tenant's stored connection (server and credentials) the step uses. */
+    connection: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'a connection name is 1-100 characters of A-Z, a-z, 0-9, _ . -')
+      .optional(),
+    /** Overrides the connection's rate limit; `key` may be a {{ }} template (e.g. per customer). */
+    rateLimit: RateLimitSchema.optional(),
+    /**
+     * Run as a local activity, inside the workflow task with no server round trip of its own (the
+     * default for timeouts up to 30 s), or as a regular activity (longer calls, heartbeated).
+     */
+    local: z.boolean().optional(),
+  });
+
+export type ConnectorStep = z.infer<ReturnType<typeof connectorStep>>;
+export type Step = z.infer<(typeof LEAF_STEPS)[number]> | ConnectorStep | ParallelStepDef | ForeachStepDef;
 export type StepType = Step['type'];
-export const STEP_TYPES: readonly string[] = [...BUILT_IN_STEP_TYPES, ...CONNECTOR_TYPES];
-
-export type ConnectorStep = Extract<Step, { type: ConnectorType }>;
+export type BuiltInStepType = Exclude<StepType, ConnectorType>;
 
 /** The step with this id anywhere in a list of steps, nested ones included. */
 export function findStep(steps: Step[], id: string): Step | undefined {
@@ -223,7 +238,8 @@ export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
 
 export const DefaultsSchema = z.strictObject({ retry: RetrySchema.optional(), timeout: DurationSchema.optional() });
 
-const definitionFields = {
+/** A definition's fields but its steps. */
+export const definitionFields = {
   name: z.string().min(1).max(200),
   description: z.string().max(5000).optional(),
   /** JSON Schema of the trigger payload (documentation for callers). */
@@ -259,23 +275,49 @@ const definitionFields = {
     .optional(),
 };
 
-/** The whole definition; used for types and the published JSON Schema. */
-export const DefinitionSchema = z.strictObject({
-  ...definitionFields,
-  steps: z.array(StepSchema).min(1, 'a workflow needs at least one step'),
-});
-export type Definition = z.infer<typeof DefinitionSchema>;
+const DefinitionFieldsSchema = z.strictObject(definitionFields);
+export type Definition = z.infer<typeof DefinitionFieldsSchema> & { steps: Step[] };
+
+/** The language for one set of connectors: the schema of a step and of a whole definition, and every step type. */
+export interface Language {
+  step: z.ZodType<Step>;
+  definition: z.ZodType<Definition>;
+  stepTypes: readonly string[];
+}
+
+const languages = new WeakMap<ConnectorCatalog, Language>();
+
+/** The language whose connector steps are those of `connectors` (built once per catalog). */
+export function languageOf(connectors: ConnectorCatalog): Language {
+  const known = languages.get(connectors);
+  if (known) return known;
+  const types = connectors.types as readonly ConnectorType[];
+  const step: z.ZodType<Step> = z.discriminatedUnion('type', [
+    ...LEAF_STEPS,
+    ...BLOCK_STEPS(() => step),
+    ...(types.length > 0 ? [connectorStep(types)] : []),
+  ]);
+  const language: Language = {
+    step,
+    definition: DefinitionFieldsSchema.extend({
+      steps: z.array(step).min(1, 'a workflow needs at least one step'),
+    }),
+    stepTypes: [...BUILT_IN_STEP_TYPES, ...types],
+  };
+  languages.set(connectors, language);
+  return language;
+}
 
 /**
  * The DSL as JSON Schema (draft 2020-12), served at `GET /v1/schema/workflow`. Each connector's
- * config schema is published under `$defs` (`<type>Config`), from the connector registry; a
+ * config schema is published under `$defs` (`<type>Config`), from the connector catalog; a
  * string holding a `{{ }}` template may stand for a value of any type there.
  */
-export function definitionJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(DefinitionSchema, { target: 'draft-2020-12', unrepresentable: 'any' });
+export function definitionJsonSchema(connectors: ConnectorCatalog): Record<string, unknown> {
+  const schema = z.toJSONSchema(languageOf(connectors).definition, { target: 'draft-2020-12', unrepresentable: 'any' });
   const defs: Record<string, unknown> = { ...(isRecord(schema.$defs) ? schema.$defs : {}) };
-  for (const type of registry.types) {
-    const connector = registry.get(type);
+  for (const type of connectors.types) {
+    const connector = connectors.get(type);
     if (connector)
       defs[`${type}Config`] = {
         description: connector.description,

@@ -1,26 +1,29 @@
 import { z } from 'zod';
-import { CONNECTOR_TYPES, registry } from '../activities/registry.js';
-import type { Connector } from '../activities/define-connector.js';
 import type { DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { EVENT_KEY_PATTERN, EVENT_KEY_RULE } from './event-names.js';
-import { escapePointer, isObject, isTemplate, syntaxError, templateExpressions } from './expressions.js';
+import { escapePointer, isObject } from '../shared/json-values.js';
+import { isTemplate, templateExpressions } from './expressions/templates.js';
+import { syntaxError } from './expressions/evaluate.js';
 import { checkFlow } from './flow.js';
 import { DEFINITION_LIMITS } from '../shared/run-limits.js';
 import {
-  DefinitionSchema,
+  languageOf,
   nestedBlocks,
-  STEP_TYPES,
-  StepSchema,
+  BUILT_IN_STEP_TYPES,
+  definitionFields,
+  type ConnectorCatalog,
   type ConnectorStep,
   type Definition,
+  type LanguageConnector,
   type Step,
 } from './schema.js';
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: DefinitionProblem[] };
 
 /** The definition with its steps left unchecked, so each step is checked (and reported) on its own. */
-const DefinitionShellSchema = DefinitionSchema.extend({
+const DefinitionShellSchema = z.strictObject({
+  ...definitionFields,
   steps: z.array(z.unknown()).min(1, 'a workflow needs at least one step'),
 });
 
@@ -28,11 +31,13 @@ const DefinitionShellSchema = DefinitionSchema.extend({
  * Checks a definition statically and reports every problem at once, each with a JSON pointer:
  * schema, unknown step types, connector config, duplicate ids (across nested blocks), routes
  * (`next`, `cases`, `default`, `onError`, `onTimeout`) within their block, unreachable steps,
- * loops with no way out, and expression syntax.
- * @example validateDefinition({ name: 'x', steps: [{ id: 'a', type: 'nope' }] })
+ * loops with no way out, and expression syntax. Connector steps are those of `connectors` (the
+ * connector registry, src/activities/registry.ts).
+ * @example validateDefinition({ name: 'x', steps: [{ id: 'a', type: 'nope' }] }, registry)
  *   // → { ok: false, problems: [{ pointer: '/steps/0/type', message: "unknown step type 'nope' ..." }] }
  */
-export function validateDefinition(raw: unknown): ValidationResult {
+export function validateDefinition(raw: unknown, connectors: ConnectorCatalog): ValidationResult {
+  const language = languageOf(connectors);
   const size = JSON.stringify(raw)?.length ?? 0;
   if (size > DEFINITION_LIMITS.definitionBytes) {
     return {
@@ -47,32 +52,36 @@ export function validateDefinition(raw: unknown): ValidationResult {
   }
   const problems: DefinitionProblem[] = [];
   const shell = DefinitionShellSchema.safeParse(raw);
-  if (!shell.success) problems.push(...fromZod(shell.error, '', raw));
+  if (!shell.success) problems.push(...fromZod(shell.error, '', raw, language.stepTypes));
   const rawSteps = isObject(raw) && Array.isArray(raw.steps) ? raw.steps : [];
 
   const steps: Step[] = [];
   const all: { step: Step; pointer: string }[] = [];
   rawSteps.forEach((rawStep, i) => {
-    const parsed = StepSchema.safeParse(rawStep);
-    if (!parsed.success) return problems.push(...fromZod(parsed.error, `/steps/${i}`, rawStep));
+    const parsed = language.step.safeParse(rawStep);
+    if (!parsed.success) return problems.push(...fromZod(parsed.error, `/steps/${i}`, rawStep, language.stepTypes));
     steps.push(parsed.data);
     all.push(...flatten(parsed.data, `/steps/${i}`));
   });
-  for (const { step, pointer } of all) checkStep(step, pointer, problems);
+  for (const { step, pointer } of all) checkStep(step, pointer, connectors, problems);
   if (shell.success) checkCancelOn(shell.data.cancelOn ?? [], problems);
   checkIds(all, problems);
   if (steps.length === rawSteps.length) checkFlow(steps, '/steps', problems);
 
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, definition: DefinitionSchema.parse(raw) };
+  return { ok: true, definition: language.definition.parse(raw) };
 }
 
 /** One step on its own (routes are not checked): for a step patched when re-driving a dead letter. */
-export function validateStep(raw: unknown): { ok: true; step: Step } | { ok: false; problems: DefinitionProblem[] } {
-  const parsed = StepSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, problems: fromZod(parsed.error, '', raw) };
+export function validateStep(
+  raw: unknown,
+  connectors: ConnectorCatalog,
+): { ok: true; step: Step } | { ok: false; problems: DefinitionProblem[] } {
+  const language = languageOf(connectors);
+  const parsed = language.step.safeParse(raw);
+  if (!parsed.success) return { ok: false, problems: fromZod(parsed.error, '', raw, language.stepTypes) };
   const problems: DefinitionProblem[] = [];
-  for (const { step, pointer } of flatten(parsed.data, '')) checkStep(step, pointer, problems);
+  for (const { step, pointer } of flatten(parsed.data, '')) checkStep(step, pointer, connectors, problems);
   return problems.length ? { ok: false, problems } : { ok: true, step: parsed.data };
 }
 
@@ -100,11 +109,11 @@ function checkIds(all: { step: Step; pointer: string }[], problems: DefinitionPr
   }
 }
 
-const isConnectorStep = (step: Step): step is ConnectorStep => CONNECTOR_TYPES.some((t) => t === step.type);
+const isConnectorStep = (step: Step): step is ConnectorStep => !BUILT_IN_STEP_TYPES.includes(step.type);
 
-function checkStep(step: Step, pointer: string, problems: DefinitionProblem[]): void {
-  checkExpressions(step, pointer, problems);
-  if (isConnectorStep(step)) checkConnectorStep(step, pointer, problems);
+function checkStep(step: Step, pointer: string, connectors: ConnectorCatalog, problems: DefinitionProblem[]): void {
+  checkExpressions(step, pointer, connectors, problems);
+  if (isConnectorStep(step)) checkConnectorStep(step, pointer, connectors, problems);
   if (step.type === 'delay') checkDelay(step.config, `${pointer}/config`, problems);
   if (step.type === 'wait_for_event' && step.config.key !== undefined)
     checkEventKey(step.config.key, `${pointer}/config/key`, problems);
@@ -127,7 +136,12 @@ function checkEventKey(key: string, pointer: string, problems: DefinitionProblem
   if (!isTemplate(key) && !EVENT_KEY_PATTERN.test(key)) problems.push({ pointer, message: EVENT_KEY_RULE });
 }
 
-function checkExpressions(step: Step, pointer: string, problems: DefinitionProblem[]): void {
+function checkExpressions(
+  step: Step,
+  pointer: string,
+  connectors: ConnectorCatalog,
+  problems: DefinitionProblem[],
+): void {
   const bare: [string, string | undefined][] = [
     ['when', step.when],
     ['output', step.output],
@@ -140,7 +154,7 @@ function checkExpressions(step: Step, pointer: string, problems: DefinitionProbl
     if (error) problems.push({ pointer: `${pointer}/${field}`, message: `expression ${error}` });
   }
   if (!('config' in step) || step.type === 'transform') return;
-  const verbatim = registry.get(step.type)?.defaults.verbatim ?? [];
+  const verbatim = connectors.get(step.type)?.defaults.verbatim ?? [];
   const templates = Object.fromEntries(Object.entries(step.config ?? {}).filter(([key]) => !verbatim.includes(key)));
   for (const t of templateExpressions(templates, `${pointer}/config`)) {
     const error = expressionProblem(t.expression);
@@ -158,8 +172,13 @@ function expressionProblem(expression: string): string | undefined {
 }
 
 /** A connector step's config against its connector's schema, and its connection against what the connector takes. */
-function checkConnectorStep(step: ConnectorStep, pointer: string, problems: DefinitionProblem[]): void {
-  const connector = registry.get(step.type);
+function checkConnectorStep(
+  step: ConnectorStep,
+  pointer: string,
+  connectors: ConnectorCatalog,
+  problems: DefinitionProblem[],
+): void {
+  const connector = connectors.get(step.type);
   if (!connector) return;
   checkConnectorConfig(connector, step.config, `${pointer}/config`, problems);
   for (const [field, message] of Object.entries(connector.literal ?? {}))
@@ -177,7 +196,7 @@ function checkConnectorStep(step: ConnectorStep, pointer: string, problems: Defi
 
 /** Connector config may hold templates whose type is known only at run time: those are not judged. */
 function checkConnectorConfig(
-  connector: Pick<Connector, 'configSchema' | 'defaults'>,
+  connector: Pick<LanguageConnector, 'configSchema' | 'defaults'>,
   config: Record<string, unknown>,
   pointer: string,
   problems: DefinitionProblem[],
@@ -210,7 +229,7 @@ function checkDelay(
 }
 
 /** zod issues as problems; an unknown step type is named, with the known ones. */
-function fromZod(error: z.ZodError, prefix: string, raw: unknown): DefinitionProblem[] {
+function fromZod(error: z.ZodError, prefix: string, raw: unknown, stepTypes: readonly string[]): DefinitionProblem[] {
   return error.issues.map((issue) => {
     const pointer = `${prefix}${toPointer(issue.path)}`;
     const value = valueAt(raw, issue.path);
@@ -218,9 +237,9 @@ function fromZod(error: z.ZodError, prefix: string, raw: unknown): DefinitionPro
       issue.code === 'invalid_union' &&
       issue.path.at(-1) === 'type' &&
       typeof value === 'string' &&
-      !STEP_TYPES.includes(value)
+      !stepTypes.includes(value)
     ) {
-      return { pointer, message: `unknown step type '${value}'; known types: ${STEP_TYPES.join(', ')}` };
+      return { pointer, message: `unknown step type '${value}'; known types: ${stepTypes.join(', ')}` };
     }
     return { pointer, message: issue.message };
   });

@@ -18,6 +18,7 @@ export const WORKFLOWS_PATH = path('../workflows/index');
 export const SHARED_WORKFLOW_MODULES = [
   path('../workflows/stack-traces'),
   'jsonata',
-  path('../definitions/expressions'),
+  path('../definitions/expressions/evaluate'),
+  path('../definitions/expressions/templates'),
   WORKFLOWS_PATH,
 ];

@@ -1,62 +1,14 @@
-import { CancellationScope, ChildWorkflowFailure, executeChild, isCancellation } from '@temporalio/workflow';
-import type { ForeachStepDef, ParallelStepDef } from '../definitions/schema.js';
-import { AppError } from '../shared/errors.js';
-import type { SequenceEnd, StepContext, StepOutcome } from './context.js';
-import { SequenceFailure, StepFailure, toStepError } from './errors.js';
-import type { foreachBatch } from './interpreter.js';
-import type { ForeachBatchInput, StepStatus } from './run-model.js';
-import { stampRun } from './revisions.js';
-import { Scope } from './scope.js';
-import { stepSummary } from './summaries.js';
-
-/** Lists longer than this run as child workflows of `BATCH_SIZE` items each. */
-export const INLINE_ITEMS = 200;
-export const BATCH_SIZE = 1000;
-const DEFAULT_CONCURRENCY = 10;
-
-/**
- * Runs every branch at once (fan-out) and returns their results in branch order (fan-in).
- * failFast (default): the first failure cancels the other branches; otherwise every branch
- * finishes and every failure is reported.
- */
-export async function parallel(step: ParallelStepDef, { scope, runSequence }: StepContext): Promise<StepOutcome> {
-  const branches = step.branches.map(() => new Scope(scope.run, scope, { shared: true }));
-  const statuses: StepStatus[] = branches.map(() => 'running');
-  scope.attachChildren(step.id, () => branches.map((b, i) => b.asChild(`branch ${i}`, statuses[i] ?? 'running')));
-  const failFast = step.failFast ?? true;
-  const settled = await settleAll(step.branches.length, failFast, async (i) => {
-    try {
-      const output = endOf(await runSequence(step.branches[i] ?? [], branches[i] ?? scope));
-      statuses[i] = 'completed';
-      return output;
-    } catch (err) {
-      statuses[i] = isCancellation(err) ? 'cancelled' : 'failed';
-      throw err;
-    }
-  });
-  const failures = settled.flatMap((r, i) =>
-    r.status === 'rejected' && !isCancellation(r.reason) ? [{ branch: i, ...toStepError(r.reason) }] : [],
-  );
-  if (failFast && settled.some((r) => r.status === 'rejected')) throw blockFailure(firstFailure(settled), 'a branch');
-  if (failures.length > 0) {
-    throw new StepFailure(
-      {
-        code: 'PARALLEL_FAILED',
-        message: `${failures.length} of ${settled.length} branches failed`,
-        details: { failures },
-      },
-      1,
-    );
-  }
-  return { output: settled.map((r) => (r.status === 'fulfilled' ? r.value : null)) };
-}
+// What the steps that hold steps (parallel, foreach) share: running their sequences, reporting their failures.
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { SequenceEnd } from './context.js';
+import { SequenceFailure, StepFailure } from './errors.js';
 
 /**
  * Runs `count` tasks at once and waits until every one has settled, so the states of cancelled
  * siblings are recorded before the block ends. With `cancelOnFailure` the first failure cancels
  * the others.
  */
-async function settleAll<T>(
+export async function settleAll<T>(
   count: number,
   cancelOnFailure: boolean,
   task: (i: number) => Promise<T>,
@@ -75,128 +27,20 @@ async function settleAll<T>(
 }
 
 /** The failure that started it all, rather than the cancellations it caused. */
-function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
+export function firstFailure(settled: PromiseSettledResult<unknown>[]): unknown {
   const rejected = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
   return rejected.find((reason) => !isCancellation(reason)) ?? rejected[0];
 }
 
-/**
- * Runs `steps` for every item of a list (`item`, `index` in scope) with bounded concurrency;
- * the output is the list of results in item order. Long lists run as batches of child workflows.
- */
-export async function foreach(step: ForeachStepDef, ctx: StepContext): Promise<StepOutcome> {
-  const { scope } = ctx;
-  const items = await scope.run.evaluate(step.items, scope.context());
-  if (!Array.isArray(items))
-    throw new AppError({
-      code: 'ITEMS_NOT_A_LIST',
-      message: `foreach items '${step.items}' gave ${JSON.stringify(items)?.slice(0, 100)}, not a list`,
-    });
-  if (items.length > INLINE_ITEMS) return { output: await inBatches(step, ctx, items) };
-  return { output: await forEachItem(step, ctx, items, 0, scope.keySuffix) };
-}
-
-/** Runs the items in this workflow, `concurrency` at a time; the first failure cancels the rest. */
-export async function forEachItem(
-  step: ForeachStepDef,
-  { scope, runSequence }: Pick<StepContext, 'scope' | 'runSequence'>,
-  items: unknown[],
-  offset: number,
-  keySuffix: string,
-): Promise<unknown[]> {
-  const results: unknown[] = new Array<unknown>(items.length).fill(null);
-  const iterations: { scope: Scope; status: StepStatus }[] = [];
-  scope.attachChildren(step.id, () => iterations.map((it, i) => it.scope.asChild(`item ${offset + i}`, it.status)));
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) {
-      const index = offset + i;
-      const iteration: { scope: Scope; status: StepStatus } = {
-        scope: new Scope(scope.run, scope, { vars: { item: items[i], index }, keySuffix: `${keySuffix}[${index}]` }),
-        status: 'running',
-      };
-      iterations[i] = iteration;
-      try {
-        results[i] = endOf(await runSequence(step.steps, iteration.scope));
-        iteration.status = 'completed';
-      } catch (err) {
-        iteration.status = isCancellation(err) ? 'cancelled' : 'failed';
-        throw err;
-      }
-    }
-  };
-  const workers = Math.min(step.concurrency ?? DEFAULT_CONCURRENCY, items.length);
-  const settled = await settleAll(workers, true, worker);
-  if (settled.some((r) => r.status === 'rejected')) throw blockFailure(firstFailure(settled), 'an item');
-  return results;
-}
-
-/** One child workflow per `BATCH_SIZE` items, one after another, each running its items concurrently. */
-async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, items: unknown[]): Promise<unknown[]> {
-  const { identity } = scope.run;
-  const statuses: StepStatus[] = [];
-  const count = Math.ceil(items.length / BATCH_SIZE);
-  scope.attachChildren(step.id, () =>
-    statuses.map((status, k) => ({
-      key: `items ${k * BATCH_SIZE}-${Math.min(items.length, (k + 1) * BATCH_SIZE) - 1}`,
-      status,
-      steps: [],
-    })),
-  );
-  const context = scope.context();
-  const results: unknown[] = [];
-  for (let k = 0; k < count; k++) {
-    statuses[k] = 'running';
-    const input: ForeachBatchInput = {
-      run: {
-        ...stampRun(identity.limits, identity.connectors),
-        tenantId: identity.tenantId,
-        workflowId: identity.workflowId,
-        version: identity.version,
-        definition: identity.definition,
-        runId: identity.runId,
-      },
-      step,
-      context: { trigger: context.trigger, steps: stepsOf(context), run: runOf(context) },
-      items: items.slice(k * BATCH_SIZE, (k + 1) * BATCH_SIZE),
-      offset: k * BATCH_SIZE,
-      keySuffix: scope.keySuffix,
-    };
-    const batchId = `${identity.runId}:${step.id}${suffix}:batch-${k}`;
-    try {
-      results.push(
-        ...(await executeChild<typeof foreachBatch>('foreachBatch', {
-          workflowId: batchId,
-          args: [input],
-          staticSummary: `${stepSummary(step.id, suffix)} batch ${k + 1}`,
-        })),
-      );
-      statuses[k] = 'completed';
-    } catch (err) {
-      statuses[k] = 'failed';
-      if (err instanceof ChildWorkflowFailure)
-        throw new StepFailure({ ...toStepError(err.cause), details: { batchRunId: batchId } }, 1);
-      throw err;
-    }
-  }
-  return results;
-}
-
 /** A nested sequence's result; a `fail` step inside fails the block. */
-function endOf(end: SequenceEnd): unknown {
+export function endOf(end: SequenceEnd): unknown {
   if (end.status === 'failed') throw new SequenceFailure(end.error);
   return end.output;
 }
 
 /** The failure of a nested block becomes the failure of the block step. */
-function blockFailure(err: unknown, where: string): unknown {
+export function blockFailure(err: unknown, where: string): unknown {
   if (err instanceof SequenceFailure || err instanceof StepFailure)
     return new StepFailure({ ...err.error, message: `${where} failed: ${err.error.message}` }, 1);
   return err;
 }
-
-const stepsOf = (context: Record<string, unknown>): Record<string, unknown> => {
-  const steps = context.steps;
-  return typeof steps === 'object' && steps !== null && !Array.isArray(steps) ? { ...steps } : {};
-};
-const runOf = (context: Record<string, unknown>): Record<string, unknown> => stepsOf({ steps: context.run });

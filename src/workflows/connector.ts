@@ -11,7 +11,9 @@ import type { ConnectorActivities } from '../activities/activities.js';
 import { splitVerbatim, type ConnectorResult } from '../activities/connector.js';
 import { LEGACY_CONNECTOR_DEFAULTS } from '../activities/defaults.js';
 import { toMillis } from '../definitions/duration.js';
-import { isObject, LATER, renderNow } from '../definitions/expressions.js';
+import { isObject } from '../shared/json-values.js';
+import { NEEDS_JSONATA } from '../definitions/expressions/fast-path.js';
+import { renderNow } from '../definitions/expressions/templates.js';
 import type { ConnectorStep } from '../definitions/schema.js';
 import type { StepContext, StepOutcome } from './context.js';
 import { attemptsOf, StepFailure, toStepError } from './errors.js';
@@ -35,7 +37,7 @@ export async function connector(step: ConnectorStep, { scope, suffix }: StepCont
   const defaults = (identity.connectors ?? LEGACY_CONNECTOR_DEFAULTS)[step.type];
   const { template, verbatim } = splitVerbatim(step.config, defaults?.verbatim);
   const now = renderNow(template, scope.context(), evaluation);
-  const rendered = now === LATER ? await scope.run.render(template, scope.context(), evaluation) : now;
+  const rendered = now === NEEDS_JSONATA ? await scope.run.render(template, scope.context(), evaluation) : now;
   const config = verbatim ? { ...(isObject(rendered) ? rendered : {}), ...verbatim } : rendered;
   if (!defaults)
     throw new StepFailure(

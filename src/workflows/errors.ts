@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import { isObject } from '../definitions/expressions.js';
+import { isObject } from '../shared/json-values.js';
 import { AppError } from '../shared/errors.js';
 import type { StepError } from './run-model.js';
 

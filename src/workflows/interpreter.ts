@@ -8,7 +8,7 @@ import {
 } from '@temporalio/workflow';
 import { toMillis } from '../definitions/duration.js';
 import { withAdmission } from './admission.js';
-import { forEachItem } from './blocks.js';
+import { forEachItem } from './steps/foreach.js';
 import {
   eventSignal,
   redriveSignal,

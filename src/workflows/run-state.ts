@@ -11,7 +11,9 @@ import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities, RunIndexSinks } from '../activities/run-index.js';
 import type { ExpressionActivities } from '../activities/expressions.js';
-import { evaluate, evaluateNow, LATER, render, renderNow, type EvalOptions } from '../definitions/expressions.js';
+import { type EvalOptions, evaluate, evaluateNow } from '../definitions/expressions/evaluate.js';
+import { NEEDS_JSONATA } from '../definitions/expressions/fast-path.js';
+import { render, renderNow } from '../definitions/expressions/templates.js';
 import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../shared/run-limits.js';
 import type { Definition, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
@@ -123,14 +125,14 @@ export class RunState {
   async evaluate(expression: string, scope: unknown, opts: EvalOptions = this.evaluation): Promise<unknown> {
     if (!this.bounded) return evaluate(expression, scope, opts);
     const now = evaluateNow(expression, scope, opts);
-    return now === LATER ? evaluateExpression({ expression, scope, opts }) : now;
+    return now === NEEDS_JSONATA ? evaluateExpression({ expression, scope, opts }) : now;
   }
 
   /** A JSON value with its `{{ }}` templates evaluated, as `evaluate` does. */
   async render(template: unknown, scope: unknown, opts: EvalOptions = this.evaluation): Promise<unknown> {
     if (!this.bounded) return render(template, scope, opts);
     const now = renderNow(template, scope, opts);
-    return now === LATER ? evaluateExpression({ template, scope, opts }) : now;
+    return now === NEEDS_JSONATA ? evaluateExpression({ template, scope, opts }) : now;
   }
 
   /**

@@ -1,9 +1,10 @@
 import { continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { evaluateNow, LATER } from '../definitions/expressions.js';
+import { evaluateNow } from '../definitions/expressions/evaluate.js';
+import { NEEDS_JSONATA } from '../definitions/expressions/fast-path.js';
 import type { Step } from '../definitions/schema.js';
 import { stepContext, type SequenceEnd } from './context.js';
 import { SequenceFailure, StepFailure, toStepError } from './errors.js';
-import { runStep } from './handlers.js';
+import { runStep } from './steps/index.js';
 import type { interpreter } from './interpreter.js';
 import { REVISIONS, stampRun } from './revisions.js';
 import type { Scope } from './scope.js';
@@ -55,7 +56,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       // Expressions are evaluated at once where they can be: no promise, no stack trace (see evaluateNow).
       if (current.when !== undefined) {
         const now = evaluateNow(current.when, scope.context(), scope.run.evaluation);
-        if (!(now === LATER ? await scope.run.evaluate(current.when, scope.context()) : now)) {
+        if (!(now === NEEDS_JSONATA ? await scope.run.evaluate(current.when, scope.context()) : now)) {
           scope.end(current.id, { status: 'skipped' });
           return {};
         }
@@ -65,7 +66,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
       if (current.output !== undefined) {
         const context = { ...scope.context(), output: outcome.output };
         const now = evaluateNow(current.output, context, scope.run.evaluation);
-        output = now === LATER ? await scope.run.evaluate(current.output, context) : now;
+        output = now === NEEDS_JSONATA ? await scope.run.evaluate(current.output, context) : now;
       }
       scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
       return { end: outcome.end, goto: outcome.goto };

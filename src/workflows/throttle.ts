@@ -1,7 +1,8 @@
 import { CancellationScope, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { RateActivities } from '../activities/activities.js';
 import type { StepRate, StepSlot } from '../activities/connector.js';
-import { LATER, renderNow } from '../definitions/expressions.js';
+import { NEEDS_JSONATA } from '../definitions/expressions/fast-path.js';
+import { renderNow } from '../definitions/expressions/templates.js';
 import type { ConnectorStep, RateLimit } from '../definitions/schema.js';
 import { REVISIONS } from './revisions.js';
 import type { Scope } from './scope.js';
@@ -86,6 +87,6 @@ const release = (slot: StepSlot) =>
 async function renderKey(limit: RateLimit, scope: Scope): Promise<RateLimit> {
   if (limit.key === undefined) return limit;
   const now = renderNow(limit.key, scope.context(), scope.run.evaluation);
-  const key = now === LATER ? await scope.run.render(limit.key, scope.context(), scope.run.evaluation) : now;
+  const key = now === NEEDS_JSONATA ? await scope.run.render(limit.key, scope.context(), scope.run.evaluation) : now;
   return { ...limit, key: String(key) };
 }

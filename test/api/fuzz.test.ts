@@ -4,7 +4,8 @@ import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createApp } from '../../src/api/app.js';
-import { STEP_TYPES } from '../../src/definitions/schema.js';
+import { registry } from '../../src/activities/registry.js';
+import { languageOf } from '../../src/definitions/schema.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 setFlagsFromString('--expose-gc');
@@ -49,7 +50,7 @@ const headers = fc.record(
 const step = fc.record(
   {
     id: fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.string()),
-    type: fc.oneof(fc.constantFrom(...STEP_TYPES), fc.string()),
+    type: fc.oneof(fc.constantFrom(...languageOf(registry).stepTypes), fc.string()),
     config: fc.oneof(
       fc.object(),
       fc.record(

@@ -43,8 +43,8 @@ import { validateDefinition } from './src/definitions/validate.js';
 import { buildRunInput } from './src/runs/run-input.js';
 
 const step = { id: 'say', type: 'echo', config: { say: 'hi {{ trigger.name }}', times: 2 } };
-const valid = validateDefinition({ name: 'echo', steps: [step] });
-const invalid = validateDefinition({ name: 'echo', steps: [{ id: 'say', type: 'echo', config: { times: 9 } }] });
+const valid = validateDefinition({ name: 'echo', steps: [step] }, registry);
+const invalid = validateDefinition({ name: 'echo', steps: [{ id: 'say', type: 'echo', config: { times: 9 } }] }, registry);
 const runInput = buildRunInput(DEFAULT_RUN_LIMITS, { tenantId: 't', workflow: { id: 'w', version: 1, definition: { name: 'echo', steps: [step] } }, payload: null, source: { type: 'api' } });
 const entry = connectorCatalogue().find((c) => c.type === 'echo');
 const tested = await testStep(step, { trigger: { name: 'Ann' } }, { tenantId: 't', dryRun: false, deps: { allowlist: '' }, limits: DEFAULT_EXPRESSION_LIMITS });

@@ -4,7 +4,8 @@ import type { Server } from 'node:http';
 import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../src/api/app.js';
-import { DefinitionSchema } from '../../src/definitions/schema.js';
+import { registry } from '../../src/activities/registry.js';
+import { languageOf } from '../../src/definitions/schema.js';
 import { loadConfig } from '../../src/shared/config.js';
 import { chromiumMissing, launchChromium, serveHttp } from '../helpers/browser.js';
 import { issuerOf, listenForProvider, startOidcProvider } from '../helpers/oidc-provider.js';
@@ -18,7 +19,10 @@ const CONFIDENTIAL = { id: 'mini-zaps-console-confidential', secret: 'a-confiden
 const TENANT = 'acme';
 
 const definition = (name: string) =>
-  DefinitionSchema.parse({ name, steps: [{ id: 'only', type: 'transform', config: { expression: '1' } }] });
+  languageOf(registry).definition.parse({
+    name,
+    steps: [{ id: 'only', type: 'transform', config: { expression: '1' } }],
+  });
 
 type Problem = { type: string; code: string; status: number; detail: string };
 

@@ -5,7 +5,7 @@ import { DEFAULT_RUN_LIMITS } from '../../src/shared/run-limits.js';
 import type { interpreter } from '../../src/workflows/interpreter.js';
 import { stampRun } from '../../src/workflows/revisions.js';
 import type { RunInput } from '../../src/workflows/run-model.js';
-import { secretPlaceholder } from '../../src/definitions/expressions.js';
+import { secretPlaceholder } from '../../src/definitions/expressions/secret-placeholders.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from '../helpers/runs.js';
 import type { Stack } from '../helpers/stack.js';
 import { useStack } from '../helpers/use-stack.js';

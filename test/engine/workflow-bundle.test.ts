@@ -14,6 +14,6 @@ it('the workflow bundle loads no zod and shares the expression engine among runs
   assert.match(code, /node_modules\/jsonata\//);
   assert.doesNotMatch(code, /node_modules\/zod\//);
   const preload = /exports\.preloadModules = function preloadModules\(\) \{([\s\S]*?)\n\}/.exec(code)?.[1] ?? '';
-  for (const name of ['jsonata', 'src/definitions/expressions.ts'])
+  for (const name of ['jsonata', 'src/definitions/expressions/evaluate.ts', 'src/definitions/expressions/templates.ts'])
     assert.ok(preload.includes(name), `${name} is preloaded`);
 });

@@ -14,6 +14,7 @@ const retireBytes = (16 + memoryMb / 2) * 1024 * 1024;
 
 parentPort?.on('message', (message: { id: number; job: CodeJob }) => {
   let answer: CodeAnswer;
+  parentPort?.postMessage({ id: message.id, started: true });
   try {
     answer = runCode(module, message.job, memoryMb);
   } catch (err) {

@@ -6,6 +6,12 @@ import type { CodeAnswer, CodeJob } from './job.js';
 
 /** How long past its time limit a call may run before its thread is killed. */
 const KILL_GRACE_MS = 1000;
+/**
+ * How long a call may wait for its thread to take it up: a new thread first loads QuickJS, which
+ * takes seconds on a busy machine, and that time is not the code's. Past this, the thread is taken
+ * for stuck and the call fails as a fault.
+ */
+const THREAD_START_MS = 60_000;
 /** Native stack of a sandbox thread: far above QuickJS's own bound, so QuickJS trips first. */
 const THREAD_STACK_MB = 32;
 /** The thread's own JavaScript heap: the call's context and result pass through it. */
@@ -21,16 +27,12 @@ const THREAD_ENTRY = THREAD_URL.pathname.endsWith('.ts')
     }
   : { entry: THREAD_URL, eval: false };
 
-/** A thread's answer; `final` when the thread ends after it. */
-interface ThreadMessage {
-  id: number;
-  answer: CodeAnswer;
-  final?: boolean;
-}
+/** A thread's word on a call: it has `started` it (its time limit runs from here), or its answer; `final` when the thread ends after it. */
+type ThreadMessage = { id: number; started: true } | { id: number; answer: CodeAnswer; final?: boolean };
 
 interface Slot {
   worker: Worker;
-  pending?: { id: number; resolve: (answer: CodeAnswer) => void; timer: NodeJS.Timeout };
+  pending?: { id: number; resolve: (answer: CodeAnswer) => void; timer: NodeJS.Timeout; maxMs: number };
 }
 
 /**
@@ -84,13 +86,11 @@ export class CodeSandbox {
 
   private dispatch(slot: Slot, job: CodeJob, resolve: (answer: CodeAnswer) => void): void {
     const id = this.nextId++;
-    const timer = setTimeout(() => {
-      void this.drop(slot, {
-        ok: false,
-        error: { code: 'CODE_LIMIT', limit: 'time', message: 'the code ran past its time limit' },
-      });
-    }, job.maxMs + KILL_GRACE_MS);
-    slot.pending = { id, resolve, timer };
+    const timer = setTimeout(
+      () => void this.drop(slot, fault('the sandbox thread did not start the call')),
+      THREAD_START_MS,
+    );
+    slot.pending = { id, resolve, timer, maxMs: job.maxMs };
     slot.worker.postMessage({ id, job });
   }
 
@@ -98,6 +98,15 @@ export class CodeSandbox {
     const pending = slot.pending;
     if (!pending || pending.id !== message.id) return;
     clearTimeout(pending.timer);
+    if ('started' in message) {
+      pending.timer = setTimeout(() => {
+        void this.drop(slot, {
+          ok: false,
+          error: { code: 'CODE_LIMIT', limit: 'time', message: 'the code ran past its time limit' },
+        });
+      }, pending.maxMs + KILL_GRACE_MS);
+      return;
+    }
     slot.pending = undefined;
     pending.resolve(message.answer);
     if (message.final) void this.drop(slot, fault('the sandbox thread ended'));

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { validateDefinition } from '../../definitions/validate.js';
+import { registry } from '../registry.js';
+import { validateDefinition as validateWith } from '../../definitions/validate.js';
 import { syntaxProblem } from './syntax.js';
+
+const validateDefinition = (raw: unknown) => validateWith(raw, registry);
 
 const codeStep = (source: string) => ({
   name: 'code',

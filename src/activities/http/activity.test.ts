@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.js';
-import { secretPlaceholder } from '../../definitions/expressions.js';
+import { secretPlaceholder } from '../../definitions/expressions/secret-placeholders.js';
 import type { ConnectorInput, ConnectorResult } from '../connector.js';
 import { retryAfter } from './activity.js';
 import { createHttpActivity } from './definition.js';

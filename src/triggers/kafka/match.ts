@@ -1,5 +1,5 @@
 import type { KafkaTriggerRow } from '../../db/triggers-repo.js';
-import { evaluate } from '../../definitions/expressions.js';
+import { evaluate } from '../../definitions/expressions/evaluate.js';
 import type { ExpressionLimits } from '../../shared/run-limits.js';
 import { AppError } from '../../shared/errors.js';
 import type { TriggerMessage } from './message.js';

@@ -1,9 +1,15 @@
-import type { ConnectorType } from '../activities/registry.js';
-import type { ConnectorStep, Step, StepType } from '../definitions/schema.js';
-import { foreach, parallel } from './blocks.js';
-import { connector } from './connector.js';
-import type { Handler, Handlers, StepContext, StepOf, StepOutcome } from './context.js';
-import { choice, delay, fail, subworkflow, succeed, transform, waitForEvent } from './steps.js';
+import type { BuiltInStepType, ConnectorStep, Step, StepType } from '../../definitions/schema.js';
+import { connector } from '../connector.js';
+import type { Handler, Handlers, StepContext, StepOf, StepOutcome } from '../context.js';
+import { choice } from './choice.js';
+import { delay } from './delay.js';
+import { fail } from './fail.js';
+import { foreach } from './foreach.js';
+import { parallel } from './parallel.js';
+import { subworkflow } from './subworkflow.js';
+import { succeed } from './succeed.js';
+import { transform } from './transform.js';
+import { waitForEvent } from './wait-for-event.js';
 
 /**
  * Wraps a handler in one more async frame. The handlers below that delegate used to be called
@@ -19,10 +25,11 @@ const framed =
 /** Every connector step type (see src/activities/registry.ts) runs through this one handler. */
 const runConnector = framed(connector);
 
-type BuiltInType = Exclude<StepType, ConnectorType>;
-
-/** The one table from built-in step type to what runs it. */
-export const handlers: Pick<Handlers, BuiltInType> = {
+/**
+ * The one table from built-in step type to what runs it, one line each; each type's schema is an
+ * entry of src/definitions/schema.ts and its body a file of this folder.
+ */
+export const handlers: Pick<Handlers, BuiltInStepType> = {
   delay: framed(delay),
   transform,
   choice: framed(choice),
@@ -41,7 +48,7 @@ const isConnectorStep = (step: Step): step is ConnectorStep => !Object.hasOwn(ha
 export const runStep = (step: Step, ctx: StepContext): Promise<StepOutcome> =>
   isConnectorStep(step) ? runConnector(step, ctx) : dispatch(step.type, step, ctx);
 
-function dispatch<T extends BuiltInType>(type: T, step: StepOf<T>, ctx: StepContext): Promise<StepOutcome> {
+function dispatch<T extends BuiltInStepType>(type: T, step: StepOf<T>, ctx: StepContext): Promise<StepOutcome> {
   const handler: Handler<T> = handlers[type];
   return handler(step, ctx);
 }

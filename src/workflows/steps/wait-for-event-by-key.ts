@@ -1,10 +1,10 @@
 import { condition } from '@temporalio/workflow';
-import { toMillis } from '../definitions/duration.js';
-import { AppError } from '../shared/errors.js';
-import { renderEventKey } from './cancel-on.js';
-import type { StepContext, StepOf, StepOutcome } from './context.js';
-import type { Arrival } from './keyed-events.js';
-import { waiting } from './waiting.js';
+import { toMillis } from '../../definitions/duration.js';
+import { AppError } from '../../shared/errors.js';
+import { renderEventKey } from '../cancel-on.js';
+import type { StepContext, StepOf, StepOutcome } from '../context.js';
+import type { Arrival } from '../keyed-events.js';
+import { waiting } from '../waiting.js';
 
 /**
  * A `wait_for_event` step with `key` (events posted to `POST /v1/events` under that key, through
