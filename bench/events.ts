@@ -20,7 +20,7 @@ export async function eventsBench(deps: { client: Client; api: ApiProcess; count
   const runIdOf = (i: number) => `events-${tag}-${i}`;
 
   // The floor: empty workflows on the same server, just before.
-  const empty = await throughput(Math.min(count, 1000), IN_FLIGHT, (i) =>
+  const empty = await throughput(Math.min(count, 500), IN_FLIGHT, (i) =>
     client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${tag}-${i}` }),
   );
 
