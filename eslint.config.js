@@ -19,10 +19,15 @@ const LAYERS = [
 ];
 // The upward arrows that remain, each a file of the higher folder that the lower one may name, until
 // it moves: the run index stores the run model's types; workflow code names the types of activities that live
-// beside what they call (admission gates, bulk re-runs, schedule firings).
+// beside what they call (admission gates, bulk re-runs, failure workflows, schedule firings).
 const UPWARD = {
   'db>workflows': ['./run-model.ts'],
-  'workflows>runs': ['./admission-activities.ts', './bulk-rerun-activities.ts', './event-activities.ts'],
+  'workflows>runs': [
+    './admission-activities.ts',
+    './bulk-rerun-activities.ts',
+    './event-activities.ts',
+    './failure-activities.ts',
+  ],
   'workflows>triggers': ['./schedule/firing-activities.ts'],
 };
 const layerZones = LAYERS.flatMap((layer, i) =>

@@ -124,12 +124,17 @@ export async function freeBase(offsets: readonly number[], from = 20_000, to = 4
   throw new Error(`no free port range in ${from}-${to}`);
 }
 
-/** Polls until `check` answers true; bounded. */
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls until `check` answers true, every `intervalMs`; bounded. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

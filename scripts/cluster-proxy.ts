@@ -1,4 +1,5 @@
 import { request, createServer, type Server } from 'node:http';
+import { connect as connectTcp, createServer as createNetServer, type Socket } from 'node:net';
 
 /**
  * The load balancer in front of the API replicas: round robin, and a request whose backend
@@ -43,4 +44,54 @@ export function startProxy(backends: readonly string[], port: number, host = '12
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
   });
+}
+
+/**
+ * The load balancer in front of the Temporal frontends (gRPC, so at the TCP level): each client
+ * connection goes to the next frontend in turn, and one that refuses the connection (a frontend
+ * that died) is passed over. A connection to a frontend that dies is cut, and the client's
+ * reconnection lands on a live one.
+ */
+export async function startTcpProxy(
+  backends: readonly string[],
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ close(): Promise<void> }> {
+  let next = 0;
+  const open = new Set<Socket>();
+  const server = createNetServer((client) => {
+    open.add(client);
+    client.once('close', () => open.delete(client));
+    client.pause();
+    const connect = (tries: number): void => {
+      const [backendHost, backendPort] = (backends[next++ % backends.length] ?? '').split(':');
+      const upstream = connectTcp({ host: backendHost, port: Number(backendPort) });
+      const refused = (err: NodeJS.ErrnoException): void => {
+        if (err.code === 'ECONNREFUSED' && tries < backends.length) return connect(tries + 1);
+        client.destroy();
+      };
+      upstream.once('error', refused);
+      upstream.once('connect', () => {
+        upstream.off('error', refused);
+        upstream.on('error', () => client.destroy());
+        upstream.once('close', () => client.destroy());
+        client.once('close', () => upstream.destroy());
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      });
+    };
+    client.on('error', () => undefined);
+    connect(1);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
 }

@@ -11,8 +11,11 @@ import { freeBase, portFree, spawnLogged, stopProcess, until } from './cluster-p
 import { startProxy } from './cluster-proxy.js';
 import {
   buildTemporalServer,
+  startTemporalNodes,
   startTemporalServer,
+  TEMPORAL_NODES_PORT_OFFSETS,
   TEMPORAL_PORT_OFFSETS,
+  type TemporalNodes,
   type TemporalServer,
 } from './cluster-temporal.js';
 import { buildTemporalUi, startTemporalUi, type TemporalUi } from './cluster-ui.js';
@@ -25,8 +28,13 @@ export interface ClusterOptions {
   workers?: number;
   /** Where the load balancer listens; 0: any free port. */
   proxyPort?: number;
-  /** Frontend gRPC port of the Temporal server; 0: a free range. */
+  /** Frontend gRPC port of the Temporal server (its frontends' load balancer with `nodes`); 0: a free range. */
   temporalPort?: number;
+  /**
+   * The Temporal server as a multi-node cluster (2 frontends behind a load balancer, 2 history,
+   * 2 matching, 1 internal worker; 16 shards) instead of one process running all four services.
+   */
+  nodes?: boolean;
   /** Where the Temporal Web UI listens; 0: any free port. */
   uiPort?: number;
   /** Hosts the http connector may reach although private (a local receiver). */
@@ -47,6 +55,8 @@ export interface Member {
 export interface Cluster {
   pg: ClusterPostgres;
   temporal: TemporalServer;
+  /** The Temporal server's nodes, with `nodes`. */
+  temporalNodes?: TemporalNodes;
   ui: TemporalUi;
   redisUrl: string;
   apiUrl: string;
@@ -76,8 +86,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   try {
     const namespace = 'default';
     // Temporal stores membership ports as smallint: the whole range stays below 32768.
-    const temporalPort = opts.temporalPort || (await freeBase(TEMPORAL_PORT_OFFSETS, 20_000, 32_000));
-    const temporal = await startTemporalServer({ pg, port: temporalPort, namespace, retention: '7d', logDir });
+    const temporalPort =
+      opts.temporalPort ||
+      (opts.nodes
+        ? await freeBase(TEMPORAL_NODES_PORT_OFFSETS, 20_000, 24_000)
+        : await freeBase(TEMPORAL_PORT_OFFSETS, 20_000, 32_000));
+    const server = { pg, port: temporalPort, namespace, retention: '7d', logDir };
+    const temporalNodes = opts.nodes ? await startTemporalNodes(server) : undefined;
+    const temporal = temporalNodes ?? (await startTemporalServer(server));
     stoppers.unshift(() => temporal.stop());
     const uiPort = opts.uiPort || (await freeBase([0], 33_000, 40_000));
     if (!(await portFree(uiPort))) throw new Error(`port ${uiPort} is taken: set another with --ui-port`);
@@ -160,7 +176,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
     stoppers.unshift(() => new Promise((r) => proxy.close(r)));
     return {
-      ...{ pg, temporal, ui, apis, workers, authSecret, namespace, logDir },
+      ...{ pg, temporal, temporalNodes, ui, apis, workers, authSecret, namespace, logDir },
       redisUrl: env.REDIS_URL,
       apiUrl: `http://127.0.0.1:${proxyPort}`,
       stop: () => stopAll(stoppers),

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_RUN_LIMITS } from '../src/shared/run-limits.js';
-import type { RunInput } from '../src/workflows/run-model.js';
+import { responseUpdate, type RunInput } from '../src/workflows/run-model.js';
 import { eventKeyId } from '../src/workflows/event-messages.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { waitFor } from '../test/helpers/ports.js';
@@ -35,6 +35,11 @@ const child = await createWorkflow(stack, { name: 'child', steps: [transform('tw
 const refusing = await createWorkflow(stack, {
   name: 'refusing',
   steps: [{ id: 'no', type: 'fail', config: { error: 'REFUSED', message: 'no' } }],
+});
+
+const notify = await createWorkflow(stack, {
+  name: 'notify',
+  steps: [{ id: 'post', type: 'http', config: { method: 'POST', url: ok, body: '{{ trigger }}' } }],
 });
 
 const scenarios: Record<
@@ -239,6 +244,41 @@ const scenarios: Record<
     during: async (runId) => {
       await waitForStatus(stack, runId, 'waiting');
       await stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'ada' });
+    },
+  },
+  // Moved to v2 while it waits: the accepted `migrate` update is in the history, and the run
+  // finishes on v2's steps.
+  'migrated-wait-for-event': {
+    definition: {
+      name: 'moves',
+      steps: [
+        { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } },
+        transform('notify', '"v1: " & steps.approval.output.by'),
+      ],
+    },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await offerVersion(runId, {
+        name: 'moves',
+        steps: [
+          { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } },
+          transform('greet', '"v2: " & steps.approval.output.by'),
+          transform('done', '{ "greeting": steps.greet.output, "version": run.version }'),
+        ],
+      });
+      await stack.call('POST', `/v1/runs/${runId}/events/approved`, { by: 'ada' });
+    },
+  },
+  // Offered a v2 without the step it waits in: it refuses and finishes on v1.
+  'migration-refused': {
+    definition: {
+      name: 'stays',
+      steps: [{ id: 'hold', type: 'wait_for_event', config: { name: 'go' } }, transform('after', '"v1"')],
+    },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await offerVersion(runId, { name: 'stays', steps: [transform('after', '"v2"')] });
+      await stack.call('POST', `/v1/runs/${runId}/events/go`, {});
     },
   },
   subworkflow: {
@@ -460,6 +500,121 @@ const scenarios: Record<
       await stack.call('POST', '/v1/events', { name: 'stop', key: 'recorded-cancel', id: 'evt-stop' });
     },
   },
+  // Since revision 10 a run with a failure workflow starts it when it parks (again after a re-drive
+  // that fails), fails or times out, and a run with an SLA holds a timer for it.
+  'revision-10-failure-parked': {
+    definition: {
+      name: 'parks and tells',
+      onFailure: { workflowId: notify },
+      steps: [
+        transform('before', '1'),
+        { id: 'call', type: 'http', config: { url: `${receiver.url}/missing` }, retry: { maxAttempts: 1 } },
+      ],
+    },
+    during: async (runId) => {
+      const first = await waitForDeadLetter(runId);
+      await stack.call('POST', `/v1/dead-letters/${first}/redrive`, {});
+      const second = await waitFor('a second dead letter', async () => {
+        const res = await stack.call('GET', '/v1/dead-letters?limit=200&status=open');
+        return res.body.items.find((d: { runId: string; id: string }) => d.runId === runId && d.id !== first)?.id;
+      });
+      await stack.call('DELETE', `/v1/dead-letters/${second}?reason=recorded`);
+    },
+  },
+  'revision-10-failed': {
+    definition: {
+      name: 'fails and tells',
+      onFailure: { workflowId: notify },
+      steps: [transform('before', '1'), { id: 'stop', type: 'fail', config: { error: 'REFUSED', message: 'no' } }],
+    },
+  },
+  'revision-10-timed-out': {
+    definition: {
+      name: 'times out and tells',
+      timeout: '300ms',
+      onFailure: { workflowId: notify },
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
+  },
+  'revision-10-sla-alert': {
+    definition: {
+      name: 'late and tells',
+      onFailure: { workflowId: notify },
+      sla: { maxDuration: '1s', onBreach: 'alert' },
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '2s' } }, transform('after', '1')],
+    },
+  },
+  'revision-10-sla-cancel': {
+    definition: {
+      name: 'late, tells and is cancelled',
+      onFailure: { workflowId: notify },
+      sla: { maxDuration: '1s', onBreach: 'alert_and_cancel' },
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
+  },
+  // Approved by link while a second decision comes too late; the notify block saw the links.
+  'approval-decided': {
+    definition: {
+      name: 'approval',
+      steps: [
+        {
+          id: 'ask',
+          type: 'approval',
+          timeout: '1h',
+          config: {
+            message: 'Ship {{ trigger.order }}?',
+            fields: { type: 'object', properties: { n: { type: 'integer' } } },
+          },
+          notify: [transform('note', 'approval.approveUrl')],
+        },
+        transform('done', 'steps.ask.output.decision'),
+      ],
+    },
+    payload: { order: 'o-1' },
+    during: async (runId) => {
+      const run = await waitForStatus(stack, runId, 'waiting');
+      const { approveUrl, rejectUrl } = run.steps.find((s: { id: string }) => s.id === 'ask').waiting;
+      const decide = (url: string) =>
+        stack.app.request(new URL(url).pathname, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ fields: { n: 1 } }),
+        });
+      await decide(approveUrl);
+      await decide(rejectUrl);
+    },
+  },
+  'approval-timed-out': {
+    definition: {
+      name: 'approval times out',
+      steps: [
+        { id: 'ask', type: 'approval', timeout: '300ms', config: { message: 'anyone?' }, onTimeout: 'late' },
+        { id: 'unreached', type: 'fail' },
+        transform('late', 'steps.ask.output'),
+      ],
+    },
+  },
+  // A respond step answers the caller's update while the run goes on to wait for an event.
+  'respond-step': {
+    definition: {
+      name: 'respond',
+      steps: [
+        {
+          id: 'ack',
+          type: 'respond',
+          config: { status: 201, headers: { 'x-order': '{{ trigger.order }}' }, body: 'ok' },
+        },
+        { id: 'hold', type: 'wait_for_event', config: { name: 'go' } },
+        transform('done', 'steps.ack.output'),
+      ],
+    },
+    payload: { order: 'o-2' },
+    during: async (runId) => {
+      await stack.client.workflow.getHandle(runId).executeUpdate(responseUpdate);
+      await waitForStatus(stack, runId, 'waiting');
+      await stack.call('POST', `/v1/runs/${runId}/events/go`, {});
+    },
+  },
   // Three branches on one key with a rate and one slot: each waits on timers for its turn and its slot.
   'rate-limited': {
     definition: {
@@ -481,6 +636,17 @@ const scenarios: Record<
     },
   },
 };
+
+/** Saves `definition` as the run's workflow's next version and offers it to the run. */
+async function offerVersion(runId: string, definition: unknown): Promise<void> {
+  const { workflowId } = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+  const { version } = (await stack.call('PUT', `/v1/workflows/${workflowId}`, definition)).body;
+  const res = await stack.call('POST', `/v1/workflows/${workflowId}/versions/${version}/migrate`, {
+    dryRun: false,
+    runIds: [runId],
+  });
+  process.stdout.write(`offered v${version} to ${runId}: ${res.body.items?.[0]?.result ?? res.status}\n`);
+}
 
 async function waitForDeadLetter(runId: string): Promise<string> {
   return waitFor('a dead letter', async () => {

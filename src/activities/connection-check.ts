@@ -1,11 +1,8 @@
-import { AppError, type DefinitionProblem } from '../shared/errors.js';
+import { AppError, issueProblems, type DefinitionProblem } from '../shared/errors.js';
 import { assertSecretsPlaced, parseResolved, revealReferences } from './connection-kind.js';
 import type { ConnectorDeps } from './define-connector.js';
 import { registry } from './registry.js';
 import { redact, redactText } from './secrets.js';
-
-const pointerOf = (path: readonly PropertyKey[]) =>
-  `/config${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`;
 
 /**
  * The config of a connection about to be stored, checked against its kind: secret fields must be
@@ -26,7 +23,7 @@ export function checkStoredConnection(type: string, config: unknown): Record<str
   const misplaced = kind.misplacedSecrets(config);
   if (!parsed.success || misplaced.length > 0) {
     const problems: DefinitionProblem[] = [
-      ...(parsed.error?.issues ?? []).map((i) => ({ pointer: pointerOf(i.path), message: i.message })),
+      ...issueProblems(parsed.error?.issues ?? [], '/config'),
       ...misplaced.map((pointer) => ({
         pointer,
         message: "$secret() goes only in a field declared secret; this field's value is stored and shown as written",

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../shared/errors.js';
+import { replaceStrings } from '../shared/json-values.js';
 import type { ConnectorDeps } from './define-connector.js';
 
 /** A stored secret field holds exactly this: `$secret('name')`, never the value. */
@@ -133,20 +134,12 @@ export async function revealReferences(
   reveal: (name: string) => Promise<string>,
 ): Promise<{ value: unknown; used: string[] }> {
   const used: string[] = [];
-  const walk = async (v: unknown): Promise<unknown> => {
-    if (typeof v === 'string') {
-      const name = SECRET_REFERENCE.exec(v)?.[1];
-      if (name === undefined) return v;
-      const secret = await reveal(name);
-      used.push(secret);
-      return secret;
-    }
-    if (Array.isArray(v)) return Promise.all(v.map(walk));
-    if (typeof v === 'object' && v !== null)
-      return Object.fromEntries(
-        await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)),
-      );
-    return v;
-  };
-  return { value: await walk(value), used: used.filter((s) => s.length > 0) };
+  const revealed = await replaceStrings(value, async (text) => {
+    const name = SECRET_REFERENCE.exec(text)?.[1];
+    if (name === undefined) return text;
+    const secret = await reveal(name);
+    used.push(secret);
+    return secret;
+  });
+  return { value: revealed, used: used.filter((s) => s.length > 0) };
 }

@@ -21,9 +21,12 @@ function countEnd(record: RunRecord, endedAt: string, metrics?: Metrics): void {
   metrics?.runSeconds.observe({ status: record.status }, (Date.parse(endedAt) - Date.parse(record.startedAt)) / 1000);
 }
 
-/** The sink through which a run's final record reaches the index (see REVISIONS.endBySink). */
+/**
+ * The sinks of a run: its final record reaches the index (see REVISIONS.endBySink); an SLA breach
+ * is counted in `minizaps_sla_breaches_total` (once, live: sinks are not called on replay).
+ */
 export interface RunIndexSinks extends Sinks {
-  runIndex: { recordEnd(record: RunRecord): void };
+  runIndex: { recordEnd(record: RunRecord): void; slaBreached(workflowId: string): void };
 }
 
 /**
@@ -58,9 +61,17 @@ export function runIndexSinks(runs: RunsRepo, logger: Logger, metrics?: Metrics)
         },
         callDuringReplay: false,
       },
+      slaBreached: {
+        fn(_info, workflowId) {
+          metrics?.slaBreaches.inc({ workflow: workflowId });
+        },
+        callDuringReplay: false,
+      },
     },
   };
 }
 
 /** For replayers (tests, the upgrade check): they never call the sink, but a run refers to it. */
-export const REPLAY_SINKS: InjectedSinks<RunIndexSinks> = { runIndex: { recordEnd: { fn: () => undefined } } };
+export const REPLAY_SINKS: InjectedSinks<RunIndexSinks> = {
+  runIndex: { recordEnd: { fn: () => undefined }, slaBreached: { fn: () => undefined } },
+};

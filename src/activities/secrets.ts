@@ -1,3 +1,4 @@
+import { replaceStrings } from '../shared/json-values.js';
 import { secretMatcher } from './secret-forms.js';
 
 /**
@@ -24,23 +25,15 @@ export async function revealSecrets(
 ): Promise<{ value: unknown; used: string[] }> {
   const used: string[] = [];
   const pattern = placeholders(nonce);
-  const walk = async (v: unknown): Promise<unknown> => {
-    if (typeof v === 'string') {
-      const names = [...v.matchAll(pattern)].map((m) => m[1] ?? '');
-      if (names.length === 0) return v;
-      const values = await Promise.all(names.map(reveal));
-      used.push(...values);
-      let i = 0;
-      return v.replace(pattern, () => values[i++] ?? '');
-    }
-    if (Array.isArray(v)) return Promise.all(v.map(walk));
-    if (typeof v === 'object' && v !== null)
-      return Object.fromEntries(
-        await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const)),
-      );
-    return v;
-  };
-  return { value: await walk(value), used: used.filter((s) => s.length > 0) };
+  const revealed = await replaceStrings(value, async (text) => {
+    const names = [...text.matchAll(pattern)].map((m) => m[1] ?? '');
+    if (names.length === 0) return text;
+    const values = await Promise.all(names.map(reveal));
+    used.push(...values);
+    let i = 0;
+    return text.replace(pattern, () => values[i++] ?? '');
+  });
+  return { value: revealed, used: used.filter((s) => s.length > 0) };
 }
 
 /**

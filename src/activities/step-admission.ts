@@ -16,6 +16,15 @@ export interface TestAdmission {
   release(): Promise<void>;
 }
 
+/** Whose test it is, how long and on what signal it may wait for its turn, and its expression budgets. */
+export interface TestAdmissionOptions {
+  tenantId: string;
+  holder: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+  limits: ExpressionLimits;
+}
+
 const NOTHING_HELD = async () => undefined;
 /** As a run's: a slot's lease outlasts the attempt by this much. */
 const LEASE_MARGIN_MS = 10_000;
@@ -28,15 +37,7 @@ const LEASE_MARGIN_MS = 10_000;
 export async function admitStepTest(
   step: ConnectorStep,
   context: unknown,
-  opts: {
-    tenantId: string;
-    holder: string;
-    timeoutMs: number;
-    signal: AbortSignal;
-    store: RateStore;
-    connections: Pick<ConnectionsRepo, 'get'>;
-    limits: ExpressionLimits;
-  },
+  opts: TestAdmissionOptions & { store: RateStore; connections: Pick<ConnectionsRepo, 'get'> },
 ): Promise<TestAdmission> {
   if (!step.rateLimit && !step.connection) return { release: NOTHING_HELD };
   const limiter = createRateActivities({ store: opts.store, connections: opts.connections });

@@ -9,7 +9,7 @@ import { splitVerbatim } from './connector.js';
 import type { ConnectorDeps } from './define-connector.js';
 import type { RateStore } from './rate/store.js';
 import { registry } from './registry.js';
-import { admitStepTest, type TestAdmission } from './step-admission.js';
+import { admitStepTest, type TestAdmission, type TestAdmissionOptions } from './step-admission.js';
 import { redact, redactText } from './secrets.js';
 
 /** What testing a step answers: the rendered config (secret references shown as written) and the output or error. */
@@ -95,15 +95,7 @@ export async function testStep(
 function admit(
   step: ConnectorStep,
   context: unknown,
-  opts: {
-    tenantId: string;
-    holder: string;
-    timeoutMs: number;
-    signal: AbortSignal;
-    deps: ConnectorDeps;
-    limits: ExpressionLimits;
-    rates?: RateStore;
-  },
+  opts: TestAdmissionOptions & { deps: ConnectorDeps; rates?: RateStore | undefined },
 ): Promise<TestAdmission> {
   const { rates, deps } = opts;
   if (!rates || !deps.connections) return Promise.resolve({ release: async () => undefined });

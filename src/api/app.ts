@@ -4,9 +4,10 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { AppError } from '../shared/errors.js';
+import { AppError, issueProblems } from '../shared/errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { auditRoutes } from './audit.js';
+import { settingsRoutes } from './settings.js';
 import { codecRoutes } from './codec.js';
 import { connectionsRoutes } from './connections.js';
 import { connectorsRoutes } from './connectors.js';
@@ -28,6 +29,7 @@ import { secretsRoutes } from './secrets.js';
 import { stepsTestRoutes } from './step-test-route.js';
 import { triggersRoutes } from './triggers.js';
 import { uiRoutes } from './ui/routes.js';
+import { approvalLinkRoutes, approvalsRoutes } from './approvals.js';
 import { hookRoutes, webhookAdminRoutes } from './webhooks.js';
 import { schemaRoutes, workflowsRoutes } from './workflows.js';
 
@@ -41,10 +43,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
       if (result.success) return undefined;
-      const errors = result.error.issues.map((i) => ({
-        pointer: `/${i.path.map(String).join('/')}`,
-        message: i.message,
-      }));
+      const errors = issueProblems(result.error.issues);
       return problemResponse(
         c,
         new AppError({ code: 'INVALID_REQUEST', message: 'the request is invalid', httpStatus: 400, details: errors }),
@@ -145,6 +144,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/workflows', workflowsRoutes(deps));
   app.route('/v1/workflows', webhookAdminRoutes(deps));
   app.route('/hooks', hookRoutes(deps));
+  app.route('/approvals', approvalLinkRoutes(deps));
   app.route(
     '/codec',
     codecRoutes({ ring: deps.payloadRing, claims: deps.claims }, new URL(deps.config.TEMPORAL_UI_URL).origin),
@@ -160,6 +160,8 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1/steps', stepsTestRoutes(deps));
   app.route('/v1/admin', kafkaTopicsAdminRoutes(deps));
   app.route('/v1', auditRoutes(deps));
+  app.route('/v1', settingsRoutes(deps));
+  app.route('/v1', approvalsRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, BEARER_SECURITY);
   app.doc31('/openapi.json', {

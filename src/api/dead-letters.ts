@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deadLetterResolved, type DeadLetterRow } from '../db/dead-letters-repo.js';
 import { AppError, unavailable } from '../shared/errors.js';
-import { redriveSignal, type BulkRedriveInput, type RedriveDecision } from '../workflows/run-model.js';
+import { redriveSignal, type RedriveDecision } from '../workflows/run-model.js';
+import { startBulkOperation } from './bulk-operation.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { assertScopes, requires } from './middleware/scopes.js';
 import { patchedStep } from './redrive-patch.js';
@@ -143,17 +143,12 @@ export function deadLettersRoutes(deps: ApiDeps) {
     async (c) => {
       const { ratePerSecond, limit, ...filter } = c.req.valid('json');
       const matched = (await deps.deadLetters.openIds(c.var.tenantId, filter, limit)).length;
-      const operationId = `bulk-redrive-${randomUUID()}`;
-      const input: BulkRedriveInput = { tenantId: c.var.tenantId, filter, ratePerSecond, limit };
-      try {
-        await deps.temporal.workflow.start('bulkRedrive', {
-          workflowId: operationId,
-          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-          args: [input],
-        });
-      } catch (err) {
-        throw unavailable('Temporal', err);
-      }
+      const operationId = await startBulkOperation(deps, 'bulkRedrive', {
+        tenantId: c.var.tenantId,
+        filter,
+        ratePerSecond,
+        limit,
+      });
       c.var.logger.info({ operationId, matched, filter }, 'bulk re-drive started');
       return c.json({ operationId, matched }, 202);
     },

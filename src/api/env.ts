@@ -45,6 +45,11 @@ export interface ApiDeps extends Repos {
       | 'BACKFILL_MAX_FIRINGS'
       | 'EVENT_BUFFER_TTL'
       | 'EVENT_PAYLOAD_MAX_BYTES'
+      | 'PUBLIC_URL'
+      | 'API_HOST'
+      | 'API_PORT'
+      | 'TRUST_PROXY'
+      | 'TRUST_PROXY_HOPS'
     >;
   pool: Pool;
   temporal: Client;

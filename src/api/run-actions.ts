@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { RunRow } from '../db/runs-repo.js';
@@ -10,9 +9,9 @@ import {
   runStateQuery,
   SOURCE_TYPES,
   TERMINAL_STATUSES,
-  type BulkRerunInput,
   type StepState,
 } from '../workflows/run-model.js';
+import { startBulkOperation } from './bulk-operation.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { resetToStep } from './run-reset.js';
@@ -181,17 +180,13 @@ export function runActionsRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const { version, ratePerSecond, limit, ...filter } = c.req.valid('json');
-      const operationId = `bulk-rerun-${randomUUID()}`;
-      const input: BulkRerunInput = { tenantId: c.var.tenantId, filter, version, ratePerSecond, limit };
-      try {
-        await deps.temporal.workflow.start('bulkRerun', {
-          workflowId: operationId,
-          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-          args: [input],
-        });
-      } catch (err) {
-        throw unavailable('Temporal', err);
-      }
+      const operationId = await startBulkOperation(deps, 'bulkRerun', {
+        tenantId: c.var.tenantId,
+        filter,
+        version,
+        ratePerSecond,
+        limit,
+      });
       c.var.logger.info({ operationId, filter, version, ratePerSecond }, 'bulk re-run started');
       return c.json({ operationId }, 202);
     },

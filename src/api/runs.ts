@@ -14,8 +14,10 @@ import {
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
 import { confirmClose, runActionsRoutes } from './run-actions.js';
+import { runMigrationRoutes } from './run-migrations.js';
 import { errorResponses, IdParamSchema, json, PageQuerySchema, problem } from './schemas.js';
 import { triggerRun } from '../runs/start-run.js';
+import { answerWith, awaitRunAnswer, parseWait } from './run-answer.js';
 
 /** What only a run's end says (a parked run is `failed` without having ended). */
 const ENDING: readonly RunStatus[] = ['completed', 'cancelled', 'timed_out'];
@@ -35,6 +37,7 @@ const SourceSchema = z
     topic: z.string().optional(),
     partition: z.number().int().optional(),
     offset: z.string().optional(),
+    failedRunId: z.string().optional().openapi({ description: "A failure workflow's run: the run that started it" }),
   })
   .nullable()
   .openapi('RunSource', { description: 'How the run started (null for runs indexed before sources were recorded)' });
@@ -67,6 +70,10 @@ const StepSchema = z
       .array(z.object({ key: z.string(), status: z.string(), steps: z.unknown() }))
       .optional()
       .openapi({ description: 'Per parallel branch, per foreach item (or batch of items)' }),
+    waiting: z
+      .object({ type: z.literal('approval'), approveUrl: z.string(), rejectUrl: z.string(), expiresAt: z.string() })
+      .optional()
+      .openapi({ description: "While an approval step waits: its links (the link is the approver's credential)" }),
   })
   .openapi('RunStep');
 const RunSummarySchema = z
@@ -83,6 +90,10 @@ const RunSummarySchema = z
     problem: ProblemSchema,
     source: SourceSchema,
     parked: ParkedSchema,
+    movedFrom: z.number().int().nullable().openapi({
+      description:
+        'The version the run was moved from to `version` (POST /v1/workflows/{id}/versions/{v}/migrate); null if it runs the version it started on',
+    }),
   })
   .openapi('RunSummary');
 const RunSchema = RunSummarySchema.extend({
@@ -102,6 +113,7 @@ const summary = (r: RunRow) => ({
   problem: r.problem,
   source: r.source,
   parked: r.status === 'failed' ? r.parked : null,
+  movedFrom: r.movedFrom,
 });
 
 /** Runs: trigger, list (from the PostgreSQL index), inspect (index, or the live run's query). */
@@ -114,9 +126,18 @@ export function runsRoutes(deps: ApiDeps) {
       path: '/workflows/{id}/runs',
       tags: ['runs'],
       summary: 'Trigger a run; the body is the trigger payload',
+      description:
+        'With `?wait=30s` (at most 60s) the call waits for the run: `200 {runId, status, output}` when it ends within the wait, or the answer of its first `respond` step; else the usual 202 with a `Location` to poll. Waiting holds no worker; a caller that goes away changes nothing.',
       ...requires('runs:write'),
       request: {
         params: IdParamSchema,
+        query: z.object({
+          wait: z
+            .string()
+            .max(100)
+            .optional()
+            .openapi({ description: 'How long to wait for the run, e.g. 30s (at most 60s)' }),
+        }),
         headers: z.object({
           'idempotency-key': z
             .string()
@@ -133,13 +154,20 @@ export function runsRoutes(deps: ApiDeps) {
         },
       },
       responses: {
+        200: json(
+          z
+            .object({ runId: z.string(), status: z.enum(RUN_STATUSES), output: z.unknown(), error: z.unknown() })
+            .openapi('RunAnswered'),
+          'The run ended within the wait (or a respond step answered, as it said)',
+        ),
         202: json(z.object({ runId: z.string() }).openapi('RunAccepted'), 'Accepted'),
         409: problem('Archived'),
         ...errorResponses,
       },
     }),
     async (c) => {
-      const { runId, replayed } = await triggerRun(
+      const waitMs = parseWait(c.req.valid('query').wait);
+      const { runId, replayed, responds } = await triggerRun(
         deps,
         {
           tenantId: c.var.tenantId,
@@ -150,7 +178,10 @@ export function runsRoutes(deps: ApiDeps) {
         c.var.logger,
       );
       if (replayed) c.header('idempotent-replayed', 'true');
-      return c.json({ runId }, 202);
+      c.header('location', `/v1/runs/${encodeURIComponent(runId)}`);
+      if (waitMs === undefined) return c.json({ runId }, 202);
+      const answer = await awaitRunAnswer(deps.temporal, runId, { waitMs, responds, signal: c.req.raw.signal });
+      return answerWith(c, runId, answer) as never;
     },
   );
 
@@ -293,6 +324,7 @@ export function runsRoutes(deps: ApiDeps) {
   );
 
   app.route('/', runActionsRoutes(deps));
+  app.route('/', runMigrationRoutes(deps));
   return app;
 }
 

@@ -7,6 +7,7 @@ import { requires } from './middleware/scopes.js';
 import { errorResponses, IdParamSchema, json } from './schemas.js';
 import { triggerRun } from '../runs/start-run.js';
 import { verifySignature } from './webhook-signature.js';
+import { answerWith, awaitRunAnswer, WEBHOOK_WAIT_MS } from './run-answer.js';
 
 export { sign } from './webhook-signature.js';
 
@@ -24,13 +25,29 @@ export function webhookAdminRoutes(deps: ApiDeps) {
       request: {
         params: IdParamSchema,
         body: {
-          content: { 'application/json': { schema: z.object({ signed: z.boolean().default(false) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                signed: z.boolean().default(false),
+                respond: z.enum(['immediately', 'onCompletion']).default('immediately').openapi({
+                  description:
+                    "`immediately`: 202 with the run id. `onCompletion`: the caller waits (up to 30 s) for the run's result, or for its first `respond` step's answer; past the wait, the 202.",
+                }),
+              }),
+            },
+          },
           required: false,
         },
       },
       responses: {
         201: json(
-          z.object({ id: z.string(), token: z.string(), url: z.string(), signingSecret: z.string().optional() }),
+          z.object({
+            id: z.string(),
+            token: z.string(),
+            url: z.string(),
+            respond: z.string(),
+            signingSecret: z.string().optional(),
+          }),
           'Created',
         ),
         ...errorResponses,
@@ -39,8 +56,10 @@ export function webhookAdminRoutes(deps: ApiDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       const wf = await deps.workflows.get(c.var.tenantId, id);
-      const hook = await deps.webhooks.create(c.var.tenantId, wf.id, c.req.valid('json')?.signed ?? false);
-      return c.json({ ...hook, url: `/hooks/${hook.token}` }, 201);
+      const body = c.req.valid('json');
+      const respond = body?.respond ?? 'immediately';
+      const hook = await deps.webhooks.create(c.var.tenantId, wf.id, body?.signed ?? false, respond);
+      return c.json({ ...hook, respond, url: `/hooks/${hook.token}` }, 201);
     },
   );
   app.openapi(
@@ -58,6 +77,7 @@ export function webhookAdminRoutes(deps: ApiDeps) {
               z.object({
                 id: z.string(),
                 signed: z.boolean(),
+                respond: z.string(),
                 createdAt: z.string(),
                 revokedAt: z.string().nullable(),
               }),
@@ -76,6 +96,7 @@ export function webhookAdminRoutes(deps: ApiDeps) {
           items: items.map((h) => ({
             id: h.id,
             signed: h.signed,
+            respond: h.respond,
             createdAt: h.createdAt.toISOString(),
             revokedAt: h.revokedAt?.toISOString() ?? null,
           })),
@@ -146,7 +167,7 @@ export function hookRoutes(deps: ApiDeps) {
           httpStatus: 409,
         });
     }
-    const { runId } = await triggerRun(
+    const { runId, responds } = await triggerRun(
       deps,
       {
         tenantId: hook.tenantId,
@@ -157,7 +178,13 @@ export function hookRoutes(deps: ApiDeps) {
       },
       c.var.logger,
     );
-    return c.json({ runId }, 202);
+    if (hook.respond === 'immediately') return c.json({ runId }, 202);
+    const signal = c.req.raw.signal;
+    return answerWith(
+      c,
+      runId,
+      await awaitRunAnswer(deps.temporal, runId, { waitMs: WEBHOOK_WAIT_MS, responds, signal }),
+    );
   });
   return app;
 }

@@ -9,6 +9,7 @@ import { apiTopicAccess } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { assertStepTopics } from './kafka-topics.js';
 import { requires } from './middleware/scopes.js';
+import { assertFailureTarget } from './settings.js';
 import {
   CreatedSchema,
   DefinitionBodySchema,
@@ -67,6 +68,8 @@ export function workflowsRoutes(deps: ApiDeps) {
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
       await assertStepTopics(topics, c.var.tenantId, definition);
+      if (definition.onFailure)
+        await assertFailureTarget(deps.workflows, c.var.tenantId, definition.onFailure, '/onFailure');
       const created = await deps.workflows.create(c.var.tenantId, definition);
       c.var.logger.info({ workflowId: created.id }, 'workflow created');
       return c.json(created, 201);
@@ -193,6 +196,8 @@ export function workflowsRoutes(deps: ApiDeps) {
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
       await assertStepTopics(topics, c.var.tenantId, definition);
+      if (definition.onFailure)
+        await assertFailureTarget(deps.workflows, c.var.tenantId, definition.onFailure, '/onFailure');
       const saved = await deps.workflows.addVersion(c.var.tenantId, c.req.valid('param').id, definition);
       c.var.logger.info({ workflowId: saved.id, version: saved.version }, 'workflow version saved');
       return c.json(saved, 200);

@@ -1,3 +1,4 @@
+import { createApprovalsRepo } from './approvals-repo.js';
 import { createAuditRepo } from './audit-repo.js';
 import { createClaimsRepo } from './claims-repo.js';
 import { createConnectionsRepo } from './connections-repo.js';
@@ -7,6 +8,7 @@ import type { Pool } from './pool.js';
 import { createRunClosuresRepo } from './run-closures-repo.js';
 import { createRunsRepo } from './runs-repo.js';
 import { createSecretsRepo } from './secrets-repo.js';
+import { createSettingsRepo } from './settings-repo.js';
 import { createTopicGrantsRepo } from './topic-grants-repo.js';
 import { createTriggersRepo } from './triggers-repo.js';
 import { createWebhooksRepo } from './webhooks-repo.js';
@@ -29,6 +31,8 @@ export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions)
     connections: createConnectionsRepo(pool),
     topicGrants: createTopicGrantsRepo(pool),
     audit: createAuditRepo(pool),
+    settings: createSettingsRepo(pool, latest),
+    approvals: createApprovalsRepo(pool),
   };
 }
 

@@ -24,6 +24,8 @@ export interface RunRecord extends RunSnapshot {
   executionId?: string;
   /** How the run started; absent in records of runs older than sources. */
   source?: RunSource;
+  /** The version the run last moved from (see src/workflows/migration.ts); absent if it never moved. */
+  movedFrom?: number;
 }
 
 /** What a run has when its workflow tasks keep failing (see the reconciler). */
@@ -55,6 +57,8 @@ export interface RunRow {
    * be re-driven or discarded: the run is `failed` but has not ended.
    */
   parked: RunParked | null;
+  /** The version the run last moved from; null if it runs the version it started on. */
+  movedFrom: number | null;
 }
 
 /** Since when a run is parked, and on which dead letter. */
@@ -87,7 +91,8 @@ const PARKED = `CASE WHEN runs.ended_at IS NULL THEN (
    ORDER BY d.created_at LIMIT 1) END`;
 const COLUMNS = `id, workflow_id AS "workflowId", version, CASE WHEN ${AWAITING_CLOSE} THEN 'running' ELSE status END AS status,
   idempotency_key AS "idempotencyKey", started_at AS "startedAt", CASE WHEN ${AWAITING_CLOSE} THEN NULL ELSE ended_at END AS "endedAt",
-  steps, result, error, problem, source, ${AWAITING_CLOSE} AS "awaitingClose", ${PARKED} AS parked`;
+  steps, result, error, problem, source, ${AWAITING_CLOSE} AS "awaitingClose", ${PARKED} AS parked,
+  moved_from AS "movedFrom"`;
 /** The shown status is `$3`; written so the status index still serves it. */
 const SHOWN_STATUS_IS = `(status = $3 AND NOT (${AWAITING_CLOSE})) OR ($3 = 'running' AND ${AWAITING_CLOSE})`;
 
@@ -148,13 +153,14 @@ export function createRunsRepo(pool: Pool) {
   const otherExecution = 'runs.temporal_run_id IS DISTINCT FROM EXCLUDED.temporal_run_id';
   const record = batched((records: RunRecord[]) =>
     pool.query(
-      `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, steps, result, error, record_seq, record_at, temporal_run_id, source)
+      `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, steps, result, error, record_seq, record_at, temporal_run_id, source, moved_from)
        SELECT v.id, v.tenant_id, v.workflow_id, v.version, v.status, v.started_at, v.ended_at, v.steps, v.result, v.error,
-              v.record_seq, COALESCE(v.record_at, '-infinity'::timestamptz), v.temporal_run_id, v.source
+              v.record_seq, COALESCE(v.record_at, '-infinity'::timestamptz), v.temporal_run_id, v.source, v.moved_from
          FROM jsonb_to_recordset($1::jsonb)
            AS v(id text, tenant_id text, workflow_id text, version integer, status text, started_at timestamptz, ended_at timestamptz,
-                steps jsonb, result jsonb, error jsonb, record_seq integer, record_at timestamptz, temporal_run_id text, source jsonb)
-       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, ended_at = EXCLUDED.ended_at, steps = EXCLUDED.steps,
+                steps jsonb, result jsonb, error jsonb, record_seq integer, record_at timestamptz, temporal_run_id text, source jsonb,
+                moved_from integer)
+       ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, moved_from = EXCLUDED.moved_from, status = EXCLUDED.status, ended_at = EXCLUDED.ended_at, steps = EXCLUDED.steps,
          result = EXCLUDED.result, error = EXCLUDED.error, record_seq = EXCLUDED.record_seq, record_at = EXCLUDED.record_at,
          temporal_run_id = EXCLUDED.temporal_run_id, source = COALESCE(runs.source, EXCLUDED.source),
          closed_at = CASE WHEN ${otherExecution} THEN NULL ELSE runs.closed_at END,
@@ -179,6 +185,7 @@ export function createRunsRepo(pool: Pool) {
             record_at: r.recordAt ?? null,
             temporal_run_id: r.executionId ?? null,
             source: r.source ?? null,
+            moved_from: r.movedFrom ?? null,
           })),
         ),
       ],
@@ -221,6 +228,38 @@ export function createRunsRepo(pool: Pool) {
       const row = rows[0];
       if (!row) throw notFound('run', id);
       return row;
+    },
+
+    /** The runs with these ids, of this tenant only (others are simply absent). */
+    async getMany(tenantId: string, ids: string[]): Promise<RunRow[]> {
+      const { rows } = await pool.query<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND id = ANY($2)`, [
+        tenantId,
+        ids,
+      ]);
+      return rows;
+    },
+
+    /**
+     * The runs of a workflow that have not ended and run a version below `below` (only `versions`,
+     * if given), newest first, a page at a time: what moving runs to version `below` offers it to.
+     */
+    async listOpenBelow(
+      tenantId: string,
+      workflowId: string,
+      below: number,
+      versions: number[] | undefined,
+      opts: { cursor?: string; limit: number },
+    ): Promise<{ items: RunRow[]; nextCursor: string | null }> {
+      const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+      const { rows } = await pool.query<RunRow>(
+        `SELECT ${COLUMNS} FROM runs
+          WHERE tenant_id = $1 AND workflow_id = $2 AND ended_at IS NULL AND version < $3
+            AND ($4::integer[] IS NULL OR version = ANY($4))
+            AND ($5::timestamptz IS NULL OR (started_at, id) < ($5, $6))
+          ORDER BY started_at DESC, id DESC LIMIT $7`,
+        [tenantId, workflowId, below, versions ?? null, after?.at ?? null, after?.id ?? '', opts.limit + 1],
+      );
+      return page(rows, opts.limit, (r) => ({ at: r.startedAt, id: r.id }));
     },
 
     async list(

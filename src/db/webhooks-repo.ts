@@ -5,10 +5,14 @@ import type { Pool } from './pool.js';
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** How a webhook answers: at once (202), or with the run's result or a respond step's answer (see migration 018). */
+export type WebhookRespond = 'immediately' | 'onCompletion';
+
 export interface Webhook {
   id: string;
   workflowId: string;
   signed: boolean;
+  respond: WebhookRespond;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -20,6 +24,7 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
       tenantId: string,
       workflowId: string,
       signed: boolean,
+      respond: WebhookRespond = 'immediately',
     ): Promise<{ id: string; token: string; signingSecret?: string }> {
       if (signed && !ring)
         throw new AppError({ code: 'SECRETS_DISABLED', message: 'signed webhooks need SECRETS_KEYS', httpStatus: 503 });
@@ -27,15 +32,15 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
       const token = `whk_${randomBytes(24).toString('base64url')}`;
       const signingSecret = signed ? `whsec_${randomBytes(24).toString('base64url')}` : undefined;
       await pool.query(
-        'INSERT INTO webhooks (id, tenant_id, workflow_id, token_hash, signing_sealed) VALUES ($1, $2, $3, $4, $5)',
-        [id, tenantId, workflowId, hash(token), signingSecret && ring ? ring.seal(signingSecret) : null],
+        'INSERT INTO webhooks (id, tenant_id, workflow_id, token_hash, signing_sealed, respond) VALUES ($1, $2, $3, $4, $5, $6)',
+        [id, tenantId, workflowId, hash(token), signingSecret && ring ? ring.seal(signingSecret) : null, respond],
       );
       return { id, token, ...(signingSecret ? { signingSecret } : {}) };
     },
 
     async list(tenantId: string, workflowId: string): Promise<Webhook[]> {
       const { rows } = await pool.query<Webhook>(
-        `SELECT id, workflow_id AS "workflowId", signing_sealed IS NOT NULL AS signed, created_at AS "createdAt", revoked_at AS "revokedAt"
+        `SELECT id, workflow_id AS "workflowId", signing_sealed IS NOT NULL AS signed, respond, created_at AS "createdAt", revoked_at AS "revokedAt"
            FROM webhooks WHERE tenant_id = $1 AND workflow_id = $2 ORDER BY created_at`,
         [tenantId, workflowId],
       );
@@ -55,21 +60,26 @@ export function createWebhooksRepo(pool: Pool, ring: KeyRing | undefined) {
      * 404. A signed hook whose secret cannot be unsealed (no key, or not this key) is a 503: its
      * signature cannot be checked, and an unchecked signed hook would take anyone's body.
      */
-    async resolve(
-      token: string,
-    ): Promise<{ id: string; tenantId: string; workflowId: string; signingSecret?: string }> {
+    async resolve(token: string): Promise<{
+      id: string;
+      tenantId: string;
+      workflowId: string;
+      respond: WebhookRespond;
+      signingSecret?: string;
+    }> {
       const { rows } = await pool.query<{
         id: string;
         tenant_id: string;
         workflow_id: string;
         signing_sealed: string | null;
+        respond: WebhookRespond;
       }>(
-        'SELECT id, tenant_id, workflow_id, signing_sealed FROM webhooks WHERE token_hash = $1 AND revoked_at IS NULL',
+        'SELECT id, tenant_id, workflow_id, signing_sealed, respond FROM webhooks WHERE token_hash = $1 AND revoked_at IS NULL',
         [hash(token)],
       );
       const row = rows[0];
       if (!row) throw notFound('webhook', 'this token');
-      const hook = { id: row.id, tenantId: row.tenant_id, workflowId: row.workflow_id };
+      const hook = { id: row.id, tenantId: row.tenant_id, workflowId: row.workflow_id, respond: row.respond };
       if (row.signing_sealed === null) return hook;
       return { ...hook, signingSecret: unseal(ring, row.signing_sealed) };
     },

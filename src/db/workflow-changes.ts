@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Definition } from '../definitions/schema.js';
+import type { Definition, FailureTarget } from '../definitions/schema.js';
 import { ByteLru } from '../shared/byte-lru.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -8,12 +8,16 @@ export const WORKFLOW_CHANGED = 'mz_workflow_changed';
 
 export const changeKey = (tenantId: string, id: string) => `${tenantId}\n${id}`;
 
-/** What a trigger needs of a workflow: its latest version. */
+/** Notified when what every trigger of a tenant reads changed (its settings): every entry is dropped. */
+export const ALL_WORKFLOWS = '*';
+
+/** What a trigger needs of a workflow: its latest version, and its tenant's default failure workflow. */
 export interface LatestVersion {
   id: string;
   version: number;
   definition: Definition;
   archivedAt: Date | null;
+  tenantOnFailure: FailureTarget | null;
 }
 
 export interface LatestVersions {
@@ -48,7 +52,7 @@ export function watchLatestVersions(connectionString: string, logger: Logger): L
 
   const drop = (key?: string) => {
     generation++;
-    if (key === undefined) entries.clear();
+    if (key === undefined || key === ALL_WORKFLOWS) entries.clear();
     else entries.delete(key);
   };
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Definition } from '../definitions/schema.js';
+import type { Definition, FailureTarget } from '../definitions/schema.js';
 import { AppError, notFound } from '../shared/errors.js';
 import { decodeCursor, page } from './cursor.js';
 import type { Pool, PoolClient } from './pool.js';
@@ -143,14 +143,42 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
       };
     },
 
+    /**
+     * A version as a run starts it (the latest when `version` is omitted), with the tenant's
+     * default failure workflow, in one read.
+     */
+    async forRun(tenantId: string, id: string, version?: number): Promise<LatestVersion> {
+      const { rows } = await pool.query<{
+        version: number;
+        definition: Definition;
+        archived_at: Date | null;
+        on_failure: FailureTarget | null;
+      }>(
+        `SELECT v.version, v.definition, w.archived_at,
+                (SELECT s.on_failure FROM tenant_settings s WHERE s.tenant_id = w.tenant_id) AS on_failure
+           FROM workflows w JOIN workflow_versions v ON v.tenant_id = w.tenant_id AND v.workflow_id = w.id
+          WHERE w.tenant_id = $1 AND w.id = $2 AND v.version = COALESCE($3, w.latest_version)`,
+        [tenantId, id, version ?? null],
+      );
+      const row = rows[0];
+      if (!row)
+        throw version === undefined ? notFound('workflow', id) : notFound('workflow version', `${id}@${version}`);
+      return {
+        id,
+        version: row.version,
+        definition: row.definition,
+        archivedAt: row.archived_at,
+        tenantOnFailure: row.on_failure,
+      };
+    },
+
     /** The latest version, as a trigger starts it: from memory when the API keeps it, else one read. */
     async forTrigger(tenantId: string, id: string): Promise<LatestVersion> {
       const key = changeKey(tenantId, id);
       const cached = latest?.get(key);
       if (cached) return cached;
       const readAt = latest?.generation() ?? 0;
-      const { definition, version, archivedAt } = await this.get(tenantId, id);
-      const found = { id, version, definition, archivedAt };
+      const found = await this.forRun(tenantId, id);
       latest?.set(key, found, readAt);
       return found;
     },

@@ -4,7 +4,7 @@ import type { Definition } from './schema.js';
 /**
  * The definition as a Mermaid flowchart: steps as nodes (shape by kind), routes as edges (choice
  * cases labelled with their condition, errors dashed), parallel branches and foreach bodies as
- * subgraphs.
+ * subgraphs, an approval's notify steps as a subgraph it waits after.
  * @example toMermaid({ name: 'x', steps: [{ id: 'a', type: 'delay', config: { duration: '1s' } }] })
  */
 export function toMermaid(definition: Definition): string {
@@ -25,8 +25,7 @@ function block(steps: Step[], lines: string[], indent: string, exit: string): vo
     lines.push(`${indent}${shape(step)}`);
     const nested = nestedBlocks(step);
     nested.forEach((b, k) => {
-      const label =
-        step.type === 'parallel' ? `branch ${k}` : `for each item of ${step.type === 'foreach' ? step.items : ''}`;
+      const label = blockLabel(step, k);
       const id = `${node(step.id)}_${k}`;
       lines.push(`${indent}subgraph ${id} ["${escape(label)}"]`);
       block(b.steps, lines, `${indent}  `, `${node(step.id)}_join`);
@@ -52,7 +51,8 @@ function edges(step: Step, from: string, following: string, exit: string): strin
     out.push(`${node(step.id)} -.->|"skip unless ${escape(step.when)}"| ${step.next ? node(step.next) : following}`);
   if (step.onError !== undefined)
     out.push(`${from} -.->|error| ${step.onError === 'continue' ? following : node(step.onError)}`);
-  if (step.type === 'wait_for_event' && step.onTimeout) out.push(`${from} -.->|timeout| ${node(step.onTimeout)}`);
+  if ((step.type === 'wait_for_event' || step.type === 'approval') && step.onTimeout)
+    out.push(`${from} -.->|timeout| ${node(step.onTimeout)}`);
   return out;
 }
 
@@ -65,6 +65,10 @@ function shape(step: Step): string {
     case 'delay':
     case 'wait_for_event':
       return `${id}([${label}])`;
+    case 'approval':
+      return `${id}{{${label}}}`;
+    case 'respond':
+      return `${id}>${label}]`;
     case 'succeed':
     case 'fail':
       return `${id}((${label}))`;
@@ -75,6 +79,12 @@ function shape(step: Step): string {
     default:
       return `${id}[${label}]`;
   }
+}
+
+function blockLabel(step: Step, k: number): string {
+  if (step.type === 'parallel') return `branch ${k}`;
+  if (step.type === 'approval') return 'notify, then wait for approve or reject';
+  return `for each item of ${step.type === 'foreach' ? step.items : ''}`;
 }
 
 /** Mermaid ids cannot hold '-'; step ids are [a-z0-9_-]. */

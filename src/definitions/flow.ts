@@ -44,7 +44,7 @@ function successors(
     step.cases.forEach((c, k) => route(`cases/${k}/next`, c.next));
     route('default', step.default);
   }
-  if (step.type === 'wait_for_event') route('onTimeout', step.onTimeout);
+  if (step.type === 'wait_for_event' || step.type === 'approval') route('onTimeout', step.onTimeout);
 
   // Without `next` a step continues with the following one, as a skipped (`when`) step does too;
   // a choice with a `default` always routes.

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration.js';
 import { EVENT_NAME_PATTERN, EVENT_NAME_RULE } from './event-names.js';
+import { ApprovalFieldsSchema } from './approval-fields.js';
+import { DURATION_PATTERN, toMillis } from './duration.js';
+import { RESPONSE_HEADER_NAME } from './response.js';
 
 /**
  * The workflow language (DSL v1) as zod schemas. Connector `config` is checked here only as an
@@ -101,6 +103,25 @@ export const SubworkflowConfigSchema = z.strictObject({
   input: z.unknown().optional(),
 });
 
+export const ApprovalConfigSchema = z.strictObject({
+  /** What the approver reads on the link's page; may hold {{ }} templates. */
+  message: z.string().min(1).max(10_000),
+  /** A small form the approver fills in: a JSON Schema object of string, number, integer and boolean fields. */
+  fields: ApprovalFieldsSchema.optional(),
+});
+
+export const RespondConfigSchema = z.strictObject({
+  /** The HTTP status the waiting caller gets (200-599); may be a {{ }} template. */
+  status: z.union([z.int().min(200).max(599), z.string().min(1).max(1000)]).optional(),
+  /** At most 20 headers; values are strings or {{ }} templates. */
+  headers: z
+    .record(z.string().regex(RESPONSE_HEADER_NAME, 'a header name is an RFC 9110 token'), z.string().max(4096))
+    .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
+    .optional(),
+  /** The body: JSON (sent as application/json) or a string; may hold {{ }} templates. */
+  body: z.unknown().optional(),
+});
+
 /**
  * Connector step types, filled in by the connector registry (src/activities/registry.ts) through
  * declaration merging, so the language names no connector and this layer imports none.
@@ -148,6 +169,7 @@ const LEAF_STEPS = [
     onTimeout: StepIdSchema.optional(),
   }),
   z.strictObject({ ...common, type: z.literal('subworkflow'), config: SubworkflowConfigSchema }),
+  z.strictObject({ ...common, type: z.literal('respond'), config: RespondConfigSchema }),
 ] as const;
 
 type Common = z.infer<z.ZodObject<typeof common>>;
@@ -156,6 +178,13 @@ export interface ParallelStepDef extends Common {
   type: 'parallel';
   branches: Step[][];
   failFast?: boolean | undefined;
+}
+export interface ApprovalStepDef extends Common {
+  type: 'approval';
+  config: z.infer<typeof ApprovalConfigSchema>;
+  notify?: Step[] | undefined;
+  timeout: string;
+  onTimeout?: string | undefined;
 }
 export interface ForeachStepDef extends Common {
   type: 'foreach';
@@ -186,6 +215,19 @@ const BLOCK_STEPS = (step: () => z.ZodType<Step>) =>
       },
       concurrency: z.int().min(1).max(1000).optional(),
     }),
+    z.strictObject({
+      ...common,
+      type: z.literal('approval'),
+      config: ApprovalConfigSchema,
+      /** Steps run once the links exist (an email, a Slack message): `approval.approveUrl`, `rejectUrl`, `expiresAt` are in scope. */
+      get notify(): z.ZodOptional<z.ZodArray<z.ZodType<Step>>> {
+        return z.array(step()).min(1).max(100).optional();
+      },
+      /** How long the links stay valid and the step waits: required. */
+      timeout: DurationSchema,
+      /** Where to go when nobody decided in time; without it the step fails with APPROVAL_TIMEOUT. */
+      onTimeout: StepIdSchema.optional(),
+    }),
   ] as const;
 
 /** Step types the interpreter runs itself; a connector cannot take their names. */
@@ -213,7 +255,8 @@ const connectorStep = (types: readonly ConnectorType[]) =>
   });
 
 export type ConnectorStep = z.infer<ReturnType<typeof connectorStep>>;
-export type Step = z.infer<(typeof LEAF_STEPS)[number]> | ConnectorStep | ParallelStepDef | ForeachStepDef;
+export type Step =
+  z.infer<(typeof LEAF_STEPS)[number]> | ConnectorStep | ParallelStepDef | ForeachStepDef | ApprovalStepDef;
 export type StepType = Step['type'];
 export type BuiltInStepType = Exclude<StepType, ConnectorType>;
 
@@ -229,12 +272,40 @@ export function findStep(steps: Step[], id: string): Step | undefined {
   return undefined;
 }
 
-/** The blocks of steps nested in a step (parallel branches, foreach steps). */
+/** The blocks of steps nested in a step (parallel branches, foreach steps, an approval's notify steps). */
 export function nestedBlocks(step: Step): { steps: Step[]; pointer: string }[] {
   if (step.type === 'parallel') return step.branches.map((steps, i) => ({ steps, pointer: `/branches/${i}` }));
   if (step.type === 'foreach') return [{ steps: step.steps, pointer: '/steps' }];
+  if (step.type === 'approval' && step.notify) return [{ steps: step.notify, pointer: '/notify' }];
   return [];
 }
+
+/** The shortest and longest SLA a workflow may set. */
+export const SLA_BOUNDS = { minMs: 1_000, maxMs: 366 * 86_400_000 } as const;
+
+/** A failure workflow: the workflow started when a run fails, parks a dead letter, times out or breaches its SLA. */
+export const FailureTargetSchema = z.strictObject({
+  workflowId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^\P{Cc}+$/u, 'a workflow id has no control characters'),
+  /** Pinned version; the latest when omitted. */
+  version: z.int().min(1).max(1_000_000_000).optional(),
+});
+export type FailureTarget = z.infer<typeof FailureTargetSchema>;
+
+export const SLA_ACTIONS = ['alert', 'cancel', 'alert_and_cancel'] as const;
+
+/** How long a run may take before it breaches its SLA, and what a breach does. */
+export const SlaSchema = z.strictObject({
+  maxDuration: DurationSchema.refine((d) => {
+    const ms = DURATION_PATTERN.test(d) ? toMillis(d) : 0;
+    return ms >= SLA_BOUNDS.minMs && ms <= SLA_BOUNDS.maxMs;
+  }, 'an SLA lasts from 1s to 366d').describe("From the run's start; from 1s to 366d"),
+  onBreach: z.enum(SLA_ACTIONS),
+});
+export type Sla = z.infer<typeof SlaSchema>;
 
 export const DefaultsSchema = z.strictObject({ retry: RetrySchema.optional(), timeout: DurationSchema.optional() });
 
@@ -273,6 +344,10 @@ export const definitionFields = {
     .min(1)
     .max(10)
     .optional(),
+  /** The workflow started when a run of this one fails, parks a dead letter or times out; the tenant's default (PUT /v1/settings) when omitted. */
+  onFailure: FailureTargetSchema.optional(),
+  /** Past `maxDuration` from its start, a run alerts (starts its failure workflow with `trigger.breach`), is cancelled, or both. */
+  sla: SlaSchema.optional(),
 };
 
 const DefinitionFieldsSchema = z.strictObject(definitionFields);

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { DefinitionProblem } from '../shared/errors.js';
+import { issueProblems, type DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
 import { EVENT_KEY_PATTERN, EVENT_KEY_RULE } from './event-names.js';
-import { escapePointer, isObject } from '../shared/json-values.js';
+import { escapePointer, isObject, jsonPointer } from '../shared/json-values.js';
 import { isTemplate, templateExpressions } from './expressions/templates.js';
 import { syntaxError } from './expressions/evaluate.js';
 import { checkFlow } from './flow.js';
@@ -208,7 +208,7 @@ function checkConnectorConfig(
     const field = issue.path[0];
     const asWritten = typeof field === 'string' && verbatim.includes(field);
     if (!asWritten && isTemplate(valueAt(config, issue.path))) continue;
-    problems.push({ pointer: `${pointer}${toPointer(issue.path)}`, message: issue.message });
+    problems.push(...issueProblems([issue], pointer));
   }
 }
 
@@ -231,7 +231,7 @@ function checkDelay(
 /** zod issues as problems; an unknown step type is named, with the known ones. */
 function fromZod(error: z.ZodError, prefix: string, raw: unknown, stepTypes: readonly string[]): DefinitionProblem[] {
   return error.issues.map((issue) => {
-    const pointer = `${prefix}${toPointer(issue.path)}`;
+    const pointer = `${prefix}${jsonPointer(issue.path)}`;
     const value = valueAt(raw, issue.path);
     if (
       issue.code === 'invalid_union' &&
@@ -244,8 +244,6 @@ function fromZod(error: z.ZodError, prefix: string, raw: unknown, stepTypes: rea
     return { pointer, message: issue.message };
   });
 }
-
-const toPointer = (path: readonly PropertyKey[]): string => path.map((p) => `/${escapePointer(String(p))}`).join('');
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let value = root;

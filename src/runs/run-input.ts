@@ -1,4 +1,4 @@
-import type { Definition } from '../definitions/schema.js';
+import type { Definition, FailureTarget } from '../definitions/schema.js';
 import type { RunLimits } from '../shared/run-limits.js';
 import type { RunInput, RunSource } from '../workflows/run-model.js';
 import { stampRun } from '../workflows/revisions.js';
@@ -8,7 +8,9 @@ const connectorDefaults = registry.defaults();
 
 /**
  * The one builder of a top-level run's input, whatever started it (API, webhook, schedule): the
- * revision, limits and connector defaults stamp, the pinned definition snapshot, the payload and how the run started.
+ * revision, limits and connector defaults stamp, the pinned definition snapshot, the payload, how
+ * the run started, and the failure workflow it starts if it fails: its definition's, else
+ * `tenantOnFailure`, never for a failure workflow's own run.
  */
 export function buildRunInput(
   limits: RunLimits,
@@ -17,9 +19,11 @@ export function buildRunInput(
     workflow: { id: string; version: number; definition: Definition };
     payload: unknown;
     source: RunSource;
+    tenantOnFailure?: FailureTarget | null;
   },
 ): RunInput {
   const { tenantId, workflow, payload, source } = run;
+  const onFailure = source.type === 'failure' ? undefined : (workflow.definition.onFailure ?? run.tenantOnFailure);
   return {
     ...stampRun(limits, connectorDefaults),
     tenantId,
@@ -28,5 +32,6 @@ export function buildRunInput(
     definition: workflow.definition,
     trigger: payload ?? null,
     source,
+    ...(onFailure ? { onFailure } : {}),
   };
 }

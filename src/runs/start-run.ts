@@ -4,6 +4,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { v5 as uuidv5 } from 'uuid';
 import { archived } from '../db/workflows-repo.js';
+import { allSteps } from '../definitions/validate.js';
 import { unavailable } from '../shared/errors.js';
 import { runStartOptions } from '../workflows/run-start.js';
 import type { interpreter } from '../workflows/interpreter.js';
@@ -44,6 +45,8 @@ export interface TriggerResult {
   runId: string;
   replayed: boolean;
   eager: boolean;
+  /** Whether the run's definition has a `respond` step, which may answer a waiting caller early. */
+  responds: boolean;
 }
 
 /**
@@ -84,12 +87,13 @@ async function startRun(deps: StartRunDeps, req: TriggerRequest): Promise<Trigge
   const wf =
     req.version === undefined
       ? await deps.workflows.forTrigger(req.tenantId, req.workflowId)
-      : await deps.workflows.get(req.tenantId, req.workflowId, req.version);
+      : await deps.workflows.forRun(req.tenantId, req.workflowId, req.version);
   const runId = req.idempotencyKey
     ? uuidv5(`${req.tenantId}\n${req.workflowId}\n${req.idempotencyKey}`, IDEMPOTENCY_NAMESPACE)
     : randomUUID();
+  const responds = allSteps(wf.definition).some(({ step }) => step.type === 'respond');
   if (req.idempotencyKey && (await deps.runs.exists(req.tenantId, runId)))
-    return { runId, replayed: true, eager: false };
+    return { runId, replayed: true, eager: false, responds };
   if (wf.archivedAt) throw archived(req.workflowId);
 
   const source = req.source ?? { type: 'api' };
@@ -98,6 +102,7 @@ async function startRun(deps: StartRunDeps, req: TriggerRequest): Promise<Trigge
     workflow: wf,
     payload: req.payload,
     source,
+    tenantOnFailure: wf.tenantOnFailure,
   });
   let replayed = false;
   let eager = false;
@@ -130,5 +135,5 @@ async function startRun(deps: StartRunDeps, req: TriggerRequest): Promise<Trigge
       source,
     })
     .catch((err: unknown) => deps.logger.warn({ err, runId }, 'run index insert failed; the run will record itself'));
-  return { runId, replayed, eager };
+  return { runId, replayed, eager, responds };
 }

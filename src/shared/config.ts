@@ -17,6 +17,8 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     API_HOST: z.string().default('127.0.0.1'),
     API_PORT: port.default(3000),
+    /** Where people reach the API and its console, e.g. https://zaps.example.com: approval links and a failure workflow's `trigger.failedRun.url` point there. Unset: http://API_HOST:API_PORT. */
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()
@@ -276,3 +278,7 @@ function withFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
+
+/** The public address of the API and its console: PUBLIC_URL, else where it listens. */
+export const publicUrl = (config: Pick<Config, 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>): string =>
+  config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;

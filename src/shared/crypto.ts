@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { AppError } from './errors.js';
 
 /**
@@ -11,6 +11,11 @@ export interface KeyRing {
   currentKeyId: string;
   seal(plain: Buffer | string): string;
   open(sealed: string): Buffer;
+  /**
+   * A 32-byte key for another use (`purpose`), derived from ring key `keyId` by HKDF-SHA256, so
+   * the ring's own keys never leave it; undefined for a key the ring does not hold.
+   */
+  derive(purpose: string, keyId?: string): Uint8Array | undefined;
 }
 
 export function parseKeyRing(spec: string, variable = 'SECRETS_KEYS'): KeyRing {
@@ -55,6 +60,10 @@ export function parseKeyRing(spec: string, variable = 'SECRETS_KEYS'): KeyRing {
           cause,
         });
       }
+    },
+    derive(purpose, keyId = currentKeyId) {
+      const key = keys.get(keyId);
+      return key && new Uint8Array(hkdfSync('sha256', key, 'mini-zaps', purpose, 32));
     },
   };
 }

@@ -1,3 +1,5 @@
+import { jsonPointer } from './json-values.js';
+
 /**
  * The one error type of the project. `code` is stable (clients and dashboards key on it),
  * `retryable` splits operational faults (retry) from user mistakes (do not), `httpStatus` is what
@@ -35,6 +37,13 @@ export interface DefinitionProblem {
   pointer: string;
   message: string;
 }
+
+/** A schema's issues (zod's) as problems, each pointing at its place below `prefix`. */
+export const issueProblems = (
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  prefix = '',
+): DefinitionProblem[] =>
+  issues.map((issue) => ({ pointer: `${prefix}${jsonPointer(issue.path)}`, message: issue.message }));
 
 export const notFound = (what: string, id: string) =>
   new AppError({ code: 'NOT_FOUND', message: `${what} '${id}' does not exist`, httpStatus: 404 });

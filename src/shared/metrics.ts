@@ -64,6 +64,12 @@ export function createMetrics() {
       labelNames: ['type', 'code'],
       registers,
     }),
+    slaBreaches: new Counter({
+      name: 'minizaps_sla_breaches_total',
+      help: 'Runs that outlasted their SLA (maxDuration), by workflow id',
+      labelNames: ['workflow'],
+      registers,
+    }),
     runsWithProblems: new Gauge({
       name: 'minizaps_runs_with_problems',
       help: 'Open runs whose workflow tasks keep failing (set by the reconciler)',

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { AnyTriggerRow, TriggerQueries, TriggerRow, TriggersRepo } from '../db/triggers-repo.js';
 import { archived, type WorkflowsRepo } from '../db/workflows-repo.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, issueProblems } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { recordStart } from './kafka/start-offsets.js';
 import {
@@ -114,7 +114,7 @@ const notSchedule = (id: string) =>
 function patched(current: TriggerRow, patch: TriggerPatch): ScheduleSettings {
   const parsed = ScheduleSettingsSchema.safeParse(applyPatch(current.config, patch));
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((i) => ({ pointer: `/${i.path.map(String).join('/')}`, message: i.message }));
+  const details = issueProblems(parsed.error.issues);
   throw new AppError({ code: 'INVALID_TRIGGER', message: 'the patched trigger is invalid', httpStatus: 400, details });
 }
 

@@ -11,6 +11,7 @@ import {
   RUN_WORKFLOW_TYPE,
 } from '../temporal/run-closure.js';
 import { TENANT } from '../workflows/search-attributes.js';
+import { every } from '../shared/every.js';
 
 export interface ReconcilerOptions {
   /** Names the watermark; replicas with the same name take turns (one pass at a time). */
@@ -140,12 +141,8 @@ export function createReconciler(
 
     /** Runs a pass every interval while `alive()`; `stop()` waits for the pass under way. */
     start(alive: () => boolean = () => true): { stop(): Promise<void> } {
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      let current: Promise<void> = Promise.resolve();
       let problemsDue = 0;
-      const loop = async (): Promise<void> => {
-        if (stopped || !alive()) return;
+      const tick = async (): Promise<void> => {
         try {
           const problems = Date.now() >= problemsDue;
           const done = await this.tick({ problems });
@@ -154,19 +151,8 @@ export function createReconciler(
         } catch (err) {
           logger.warn({ err }, 'run index reconciliation failed; retrying');
         }
-        if (stopped || !alive()) return;
-        timer = setTimeout(() => (current = loop()), opts.intervalMs ?? 2_000);
-        // The loop never keeps a process alive on its own.
-        timer.unref();
       };
-      current = loop();
-      return {
-        async stop() {
-          stopped = true;
-          clearTimeout(timer);
-          await current;
-        },
-      };
+      return every(opts.intervalMs ?? 2_000, tick, { alive });
     },
   };
 }

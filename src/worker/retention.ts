@@ -4,6 +4,7 @@ import { createPool, type Pool } from '../db/pool.js';
 import { createRunClosuresRepo, type RunClosuresRepo } from '../db/run-closures-repo.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
+import { every } from '../shared/every.js';
 
 export interface RetentionSettings {
   /** Closed runs older than this leave the index (0: kept by age forever). */
@@ -136,20 +137,17 @@ export function createRetention(
     start(intervalMs: number, alive: () => boolean, onStop: () => Promise<void> = async () => undefined): void {
       let due = Date.now() + Math.min(intervalMs, 60_000);
       const tick = async (): Promise<void> => {
-        if (!alive()) return void (await onStop().catch(() => undefined));
-        if (Date.now() >= due) {
-          due = Date.now() + intervalMs;
-          try {
-            const done = await this.pass();
-            if (done?.runs || done?.kafkaDeadLetters || done?.auditEvents)
-              deps.logger.info({ ...done }, 'retention pruned closed runs');
-          } catch (err) {
-            deps.logger.warn({ err }, 'retention pass failed; retrying at the next interval');
-          }
+        if (Date.now() < due) return;
+        due = Date.now() + intervalMs;
+        try {
+          const done = await this.pass();
+          if (done?.runs || done?.kafkaDeadLetters || done?.auditEvents)
+            deps.logger.info({ ...done }, 'retention pruned closed runs');
+        } catch (err) {
+          deps.logger.warn({ err }, 'retention pass failed; retrying at the next interval');
         }
-        setTimeout(() => void tick(), 2_000).unref();
       };
-      setTimeout(() => void tick(), 2_000).unref();
+      every(2_000, tick, { alive, onEnd: onStop });
     },
   };
 }

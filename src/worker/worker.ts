@@ -7,6 +7,10 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Tracing } from '../shared/tracing.js';
 import { dataConverter, type Codecs } from '../temporal/connection.js';
 import { createActivities } from '../activities/activities.js';
+import { createApprovalActivities } from '../activities/approvals.js';
+import { approvalLinks } from '../shared/approval-links.js';
+import { publicUrl } from '../shared/config.js';
+import { keyRings } from '../shared/crypto.js';
 import { runIndexSinks } from '../activities/run-index.js';
 import { followTemporal } from './reconciler.js';
 import { pruneBeside, type RetentionConfig } from './retention.js';
@@ -20,6 +24,7 @@ import { createAdmissionActivities } from '../runs/admission-activities.js';
 import { createRerunActivities } from '../runs/bulk-rerun-activities.js';
 import { createEventActivities } from '../runs/event-activities.js';
 import { toMillis } from '../definitions/duration.js';
+import { createFailureActivities } from '../runs/failure-activities.js';
 import type { Logger } from '../shared/logger.js';
 
 let runtimeInstalled = false;
@@ -67,6 +72,12 @@ export async function createWorker(deps: {
       | 'KAFKA_TOPIC_GRANTS'
       | 'KAFKA_DLQ_TOPIC'
       | 'EVENT_BUFFER_TTL'
+      | 'SECRETS_KEYS'
+      | 'PAYLOAD_KEYS'
+      | 'ENCRYPT_PAYLOADS'
+      | 'PUBLIC_URL'
+      | 'API_HOST'
+      | 'API_PORT'
     > &
     VersioningConfig &
     RetentionConfig;
@@ -112,6 +123,7 @@ export async function createWorker(deps: {
         redisUrl: config.REDIS_URL,
         topicRules: topicRulesOf(config),
       }),
+      ...createApprovalActivities(deps.repos.approvals, approvalLinks(keyRings(config).ring, publicUrl(config))),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
       ...createEventActivities({
@@ -120,6 +132,14 @@ export async function createWorker(deps: {
         ttlMs: toMillis(config.EVENT_BUFFER_TTL),
       }),
       ...createRerunActivities({
+        workflows: deps.repos.workflows,
+        runs: deps.repos.runs,
+        temporal: client,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        config,
+      }),
+      ...createFailureActivities({
         workflows: deps.repos.workflows,
         runs: deps.repos.runs,
         temporal: client,

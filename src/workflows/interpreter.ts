@@ -1,16 +1,22 @@
 import {
   CancellationScope,
+  condition,
   ContinueAsNew,
   isCancellation,
+  proxySinks,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RunIndexSinks } from '../activities/run-index.js';
+import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import { toMillis } from '../definitions/duration.js';
 import { withAdmission } from './admission.js';
 import { forEachItem } from './steps/foreach.js';
 import {
+  approvalUpdate,
   eventSignal,
+  responseUpdate,
   redriveSignal,
   runStateQuery,
   type ForeachBatchInput,
@@ -21,10 +27,15 @@ import {
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
 import { offerSignal } from './event-messages.js';
 import { watchCancelOn } from './cancel-on.js';
+import { migrateUpdate, migrationCheckQuery } from './migration.js';
+import type { StepError } from './run-model.js';
 import { RunState } from './run-state.js';
 import { isScheduledStart, scheduledRunInput } from './scheduled-run.js';
+import { REVISIONS } from './revisions.js';
 import { executeSequence } from './sequence.js';
 import { tenantTurn } from './tenant-quota.js';
+
+const { runIndex } = proxySinks<RunIndexSinks>();
 
 /**
  * The one workflow every run executes: it walks a JSON definition step by step. Deterministic:
@@ -44,12 +55,27 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
     workflowId: input.workflowId,
     version: input.version,
     definition: input.definition,
+    ...(input.onFailure ? { onFailure: input.onFailure } : {}),
   };
   const run = new RunState(identity, { trigger: input.trigger }, { record: true, input });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   setHandler(redriveSignal, (decision) => run.decide(decision));
   setHandler(offerSignal, (offer) => run.keyed.offer(offer));
+  setHandler(migrateUpdate, (offer) => run.acceptMove(offer), { validator: (offer) => run.assertMovable(offer) });
+  setHandler(migrationCheckQuery, (offer) => run.migrationVerdict(offer));
+  setHandler(approvalUpdate, (decision) => run.decideApproval(decision), {
+    validator: (decision) => run.checkDecision(decision),
+  });
+  // A caller waiting for a `respond` step also watches the run's end, so a run that ends without one leaves it behind.
+  setHandler(
+    responseUpdate,
+    async () => {
+      await condition(() => run.response !== undefined);
+      return run.response ?? { status: 204, headers: {}, body: null };
+    },
+    { unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON },
+  );
   const main = new CancellationScope();
   const deadline = runDeadline(input);
   let timedOut = false;
@@ -58,6 +84,26 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
       () => {
         timedOut = true;
         main.cancel();
+      },
+      () => undefined,
+    );
+  }
+  const sla = input.definition.sla;
+  let breached: StepError | undefined;
+  if (sla && run.since(REVISIONS.failureWorkflows) && !run.slaBreached) {
+    // A durable timer racing the steps: nothing happens until it fires, and the run may end first.
+    const started = Date.parse(run.startedAt);
+    sleep(Math.max(0, started + toMillis(sla.maxDuration) - Date.now()), { summary: 'sla' }).then(
+      async () => {
+        run.slaBreached = true;
+        runIndex.slaBreached(input.workflowId);
+        const elapsed = `${(Date.now() - started) / 1000}s`;
+        if (sla.onBreach !== 'cancel')
+          await run.announceFailure({ status: run.status, error: null, failedStep: null, breach: { sla, elapsed } });
+        if (sla.onBreach !== 'alert') {
+          breached = { code: 'SLA_BREACHED', message: `the run outlasted its SLA of ${sla.maxDuration} (${elapsed})` };
+          main.cancel();
+        }
       },
       () => undefined,
     );
@@ -79,7 +125,15 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
         code: 'RUN_TIMED_OUT',
         message: `the run did not end within its timeout of ${input.definition.timeout}`,
       };
-      await CancellationScope.nonCancellable(() => run.finish('timed_out', { error }));
+      await CancellationScope.nonCancellable(async () => {
+        if (run.announces) await run.announceFailure({ status: 'timed_out', error, failedStep: null });
+        await run.finish('timed_out', { error });
+      });
+      throw runFailure(error);
+    }
+    if (breached && isCancellation(err)) {
+      const error = breached;
+      await CancellationScope.nonCancellable(() => run.finish('cancelled', { error }));
       throw runFailure(error);
     }
     const by = run.keyed.cancelledBy;
@@ -98,6 +152,7 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
       throw err;
     }
     const error = toStepError(err);
+    if (run.announces) await run.announceFailure({ status: 'failed', error, failedStep: run.failedStep });
     await run.finish('failed', { error });
     throw runFailure(error);
   }

@@ -50,6 +50,12 @@ export const REVISIONS = {
    * instead of crowding out the others.
    */
   tenantQuota: { revision: 6 },
+  /**
+   * Since 10: a run whose input names a failure workflow (`RunInput.onFailure`) starts it, through
+   * an activity, when it fails, parks a dead letter or times out, and when its SLA alerts; a run
+   * with an `sla` holds a timer for it. Runs without either issue no command they did not before.
+   */
+  failureWorkflows: { revision: 10 },
 } as const satisfies Record<string, Gate>;
 
 export interface Gate {

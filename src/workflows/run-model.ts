@@ -1,7 +1,7 @@
 import type { ConnectorDefaultsMap } from '../activities/defaults.js';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunLimits } from '../shared/run-limits.js';
-import type { Definition, ForeachStepDef, Step } from '../definitions/schema.js';
+import type { Definition, FailureTarget, ForeachStepDef, Step } from '../definitions/schema.js';
 
 /** What a run is given: a validated definition snapshot (the run never reads the database). */
 export interface RunInput {
@@ -18,8 +18,16 @@ export interface RunInput {
   trigger: unknown;
   /** How the run started (`run.source` in expressions); absent in runs older than sources. */
   source?: RunSource;
+  /**
+   * The failure workflow this run starts when it fails, parks a dead letter, times out or breaches
+   * its SLA: its definition's `onFailure`, else its tenant's default, read when the run started.
+   * Absent: none (and never for a run that is itself a failure workflow's).
+   */
+  onFailure?: FailureTarget;
   /** Set when the run continued as new: where to go on, with the state so far. */
   resume?: ResumeState;
+  /** The version the run was moved from (see migration.ts); absent while it runs the version it started on. */
+  movedFrom?: number;
   /** History events after which the run continues as new (default 10,000; tests lower it). */
   historyLimit?: number;
 }
@@ -33,7 +41,7 @@ export interface ScheduledRunStart {
 }
 
 /** How a run started: an API call, a webhook, a schedule's firing (which one, for when), a rerun. */
-export const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'] as const;
+export const SOURCE_TYPES = ['api', 'webhook', 'schedule', 'kafka', 'rerun', 'failure'] as const;
 
 export interface RunSource {
   type: (typeof SOURCE_TYPES)[number];
@@ -42,6 +50,8 @@ export interface RunSource {
   topic?: string;
   partition?: number;
   offset?: string;
+  /** A failure workflow's run: the run whose failure (or SLA breach) started it. */
+  failedRunId?: string;
 }
 
 /** What a run carries across continue-as-new. */
@@ -55,6 +65,8 @@ export interface ResumeState {
   events: [string, unknown[]][];
   /** When the first execution started. */
   startedAt?: string;
+  /** The run breached its SLA already: an execution after continue-as-new does not again. */
+  slaBreached?: boolean;
 }
 
 /** `terminated`: ended from outside the run (API, Web UI, CLI); only the index says it, never the run. */
@@ -92,6 +104,33 @@ export interface StepState {
   error: StepError | null;
   /** Nested steps: one entry per parallel branch, per foreach item (or batch of items). */
   children?: ChildBlock[];
+  /** What a waiting step waits for, where a caller can act on it (an approval's links). */
+  waiting?: ApprovalWaiting;
+}
+
+/** A waiting approval step, as `GET /v1/runs/{id}` shows it. */
+export interface ApprovalWaiting {
+  type: 'approval';
+  approveUrl: string;
+  rejectUrl: string;
+  expiresAt: string;
+}
+
+/** A decision taken on an approval link, sent to the run by the API (`approvalUpdate`). */
+export interface ApprovalDecision {
+  approvalId: string;
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  fields: Record<string, unknown>;
+  at: string;
+  by: { ip: string | null; userAgent: string | null };
+}
+
+/** What a `respond` step answers the caller waiting on the run (a webhook, `?wait=`). */
+export interface RunResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
 }
 
 export interface ChildBlock {
@@ -155,5 +194,13 @@ export interface BulkRerunInput {
 export const runStateQuery = defineQuery<RunSnapshot>('runState');
 /** Re-drives or discards a parked step (see `RunState.park`). */
 export const redriveSignal = defineSignal<[RedriveDecision]>('redrive');
+/**
+ * Decides a pending approval. The run takes only the first decision of each approval: the
+ * validator refuses any later one (`APPROVAL_DECIDED`) and one for an approval no longer
+ * waiting (`APPROVAL_CLOSED`), so a link used twice, even at the same moment, decides once.
+ */
+export const approvalUpdate = defineUpdate<{ accepted: true }, [ApprovalDecision]>('approvalDecision');
+/** Answers once a `respond` step ran, with what it answers; the caller also watches the run's end. */
+export const responseUpdate = defineUpdate<RunResponse>('awaitResponse');
 /** Delivers `POST /v1/runs/{id}/events/{name}`; kept until a `wait_for_event` step takes it. */
 export const eventSignal = defineSignal<[{ name: string; payload: unknown }]>('event');

@@ -1,9 +1,14 @@
 import {
+  ApplicationFailure,
   condition,
+  isCancellation,
+  log,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   proxySinks,
   setCurrentDetails,
+  upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -11,16 +16,34 @@ import type { ConnectorDefaultsMap } from '../activities/defaults.js';
 import type { DeadLetterActivities } from '../activities/dead-letters.js';
 import type { RunIndexActivities, RunIndexSinks } from '../activities/run-index.js';
 import type { ExpressionActivities } from '../activities/expressions.js';
+import type { FailureActivities, FailureRunRequest } from '../runs/failure-activities.js';
 import { type EvalOptions, evaluate, evaluateNow } from '../definitions/expressions/evaluate.js';
 import { NEEDS_JSONATA } from '../definitions/expressions/fast-path.js';
 import { render, renderNow } from '../definitions/expressions/templates.js';
 import { DEFAULT_RUN_LIMITS, LEGACY_EXPRESSION_LIMITS, type RunLimits } from '../shared/run-limits.js';
-import type { Definition, Step } from '../definitions/schema.js';
+import type { Definition, FailureTarget, Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
-import type { RedriveDecision, ResumeState, RunInput, RunSnapshot, RunStatus, StepError } from './run-model.js';
+import type {
+  ApprovalDecision,
+  RedriveDecision,
+  ResumeState,
+  RunInput,
+  RunResponse,
+  RunSnapshot,
+  RunStatus,
+  StepError,
+} from './run-model.js';
+import {
+  MIGRATION_REFUSED,
+  migrationVerdict,
+  type MigrationAcceptance,
+  type MigrationOffer,
+  type MigrationVerdict,
+} from './migration.js';
 import { KeyedWaits } from './keyed-events.js';
 import { REVISIONS, type Gate } from './revisions.js';
 import { Scope } from './scope.js';
+import { VERSION } from './search-attributes.js';
 import { parkedDetails } from './summaries.js';
 
 /** Status changes while the run goes on are best effort: the run never waits on the index. */
@@ -39,6 +62,16 @@ const { evaluateExpression } = proxyLocalActivities<ExpressionActivities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['EXPRESSION_LIMIT', 'EXPRESSION_ERROR'] },
 });
 
+/**
+ * Starting a failure workflow: one server call, retried for about half an hour while Temporal or
+ * the database is away; a missing or archived failure workflow is not retried (the activity says so).
+ */
+const { startFailureRun } = proxyActivities<FailureActivities>({
+  startToCloseTimeout: '10s',
+  summary: 'onFailure',
+  retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 40 },
+});
+
 export interface RunIdentity {
   revision?: number;
   limits?: RunLimits;
@@ -48,6 +81,8 @@ export interface RunIdentity {
   workflowId: string;
   version: number;
   definition: Definition;
+  /** The failure workflow the run starts when it fails (see `RunState.announceFailure`). */
+  onFailure?: FailureTarget;
 }
 
 /**
@@ -63,11 +98,31 @@ export class RunState {
   readonly keyed: KeyedWaits;
   private readonly events = new Map<string, unknown[]>();
   private readonly decisions = new Map<string, RedriveDecision | undefined>();
+  /** Approvals waiting now, by id, with the decision once one arrived (the first only). */
+  private readonly approvals = new Map<string, ApprovalDecision | undefined>();
+  /** Approvals that ended decided: a later decision on them is told it came second, not too late. */
+  private readonly decidedApprovals = new Set<string>();
+  /** What the first `respond` step answered, for callers waiting on the run. */
+  response: RunResponse | undefined;
   /** The current details of each step parked now (parallel branches may park at once), by dead letter. */
   private readonly parkedNow = new Map<string, string>();
   private recorded = 0;
   private waiting = 0;
+  /** Failure workflows this execution started: each failure's number, in its start's key. */
+  private failures = 0;
+  /** The failure now announced by a parked step: a discard that ends the run announces nothing more. */
+  private parkAnnounced = false;
+  /** The step whose failure ends the run, when one does. */
+  failedStep: string | null = null;
+  /** The run breached its SLA (carried across continue-as-new). */
+  slaBreached = false;
   private stateBytes = 0;
+  /** A newer version the run accepted to move to at its next step boundary (see `move`). */
+  private pendingMove: MigrationOffer | undefined;
+  /** The version the run last moved from; undefined while it runs the version it started on. */
+  private movedFrom: number | undefined;
+  /** `run` in expressions: its `version` follows a move. */
+  private readonly runContext: Record<string, unknown>;
   /** How expressions of this run are evaluated: under its budgets (see revisions.ts). */
   readonly evaluation: EvalOptions;
 
@@ -88,11 +143,14 @@ export class RunState {
       startedAt: info.startTime.toISOString(),
       ...(source ? { source } : {}),
     };
+    this.runContext = run;
+    this.movedFrom = opts.input?.movedFrom;
     this.top = new Scope(this, undefined, { trigger: context.trigger, run, inherited: context.steps ?? {} });
     const resume = opts.input?.resume;
     if (resume) {
       this.top.restore(resume.steps, resume.executed, resume.lastOutput);
       this.recorded = resume.recorded;
+      this.slaBreached = resume.slaBreached ?? false;
       for (const [name, payloads] of resume.events) this.events.set(name, payloads);
     }
   }
@@ -169,6 +227,45 @@ export class RunState {
     return this.events.get(name)?.shift() ?? null;
   }
 
+  /** An approval step starts taking decisions for approval `id`. */
+  openApproval(id: string): void {
+    this.approvals.set(id, undefined);
+  }
+
+  /** The decision taken on approval `id`, once one was. */
+  approvalDecision(id: string): ApprovalDecision | undefined {
+    return this.approvals.get(id);
+  }
+
+  /** The approval step ended (decided, timed out, cancelled): no decision is taken any more. */
+  closeApproval(id: string): void {
+    if (this.approvals.get(id) !== undefined) this.decidedApprovals.add(id);
+    this.approvals.delete(id);
+  }
+
+  /** Refuses a decision the run cannot take: the approval is not waiting, or was decided. */
+  checkDecision(decision: ApprovalDecision): void {
+    const decided = this.decidedApprovals.has(decision.approvalId);
+    if (!decided && !this.approvals.has(decision.approvalId))
+      throw ApplicationFailure.nonRetryable('this approval is not waiting for a decision', 'APPROVAL_CLOSED');
+    if (decided || this.approvals.get(decision.approvalId) !== undefined)
+      throw ApplicationFailure.nonRetryable('this approval was already decided', 'APPROVAL_DECIDED');
+  }
+
+  /** Takes a decision checked by `checkDecision`; synchronous, so a second one in the same task sees it. */
+  decideApproval(decision: ApprovalDecision): { accepted: true } {
+    this.checkDecision(decision);
+    this.approvals.set(decision.approvalId, decision);
+    return { accepted: true };
+  }
+
+  /** Keeps the first `respond` step's answer; later ones answer nobody. Whether this one was kept. */
+  respond(response: RunResponse): boolean {
+    if (this.response !== undefined) return false;
+    this.response = response;
+    return true;
+  }
+
   /**
    * Parks a step that failed for good: records a dead letter, shows the run as failed, and waits
    * (durably, holding every earlier output) until the dead letter is re-driven or discarded.
@@ -205,12 +302,79 @@ export class RunState {
       parkedDetails({ stepId: step.id, errorCode: failure.error.code, deadLetterId: id, since: createdAt }),
     );
     await this.setParked(true, failure.error);
+    if (this.announces) await this.announceFailure({ status: 'failed', error: failure.error, failedStep: step.id });
+    this.parkAnnounced = true;
     await condition(() => this.decisions.get(id) !== undefined);
     const decision = this.decisions.get(id) ?? { deadLetterId: id, action: 'discard' };
     this.decisions.delete(id);
     this.showParked(id, undefined);
-    if (decision.action === 'redrive') await this.setParked(false, null, before);
+    if (decision.action === 'redrive') {
+      this.parkAnnounced = false;
+      await this.setParked(false, null, before);
+    }
     return decision;
+  }
+
+  /** Whether the run starts a failure workflow when it fails (no await otherwise: runs without one keep their microtasks as they were). */
+  get announces(): boolean {
+    return this.identity.onFailure !== undefined && this.since(REVISIONS.failureWorkflows);
+  }
+
+  /** When the run started: its first execution's start (continue-as-new keeps it). */
+  get startedAt(): string {
+    const run = this.top.context().run;
+    const started = typeof run === 'object' && run !== null && 'startedAt' in run ? run.startedAt : undefined;
+    return (
+      this.opts.input?.resume?.startedAt ??
+      (typeof started === 'string' ? started : workflowInfo().startTime.toISOString())
+    );
+  }
+
+  /**
+   * Starts the run's failure workflow (`RunInput.onFailure`) for one failure: the run failed,
+   * parked a step, timed out, or breached its SLA (`breach`). Each failure of an execution has its
+   * own key, so each starts one run, and a worker that dies while asking cannot start two. Nothing
+   * for a run without a failure workflow, or older than REVISIONS.failureWorkflows. A run that
+   * ends failed by discarding the step it parked announced that failure when it parked.
+   */
+  async announceFailure(failure: {
+    status: RunStatus;
+    error: StepError | null;
+    failedStep: string | null;
+    breach?: FailureRunRequest['breach'];
+  }): Promise<void> {
+    const target = this.identity.onFailure;
+    if (!target || !this.announces) return;
+    if (!failure.breach && this.parkAnnounced) return;
+    const info = workflowInfo();
+    const { runId, tenantId, workflowId, version, definition } = this.identity;
+    const nth = failure.breach ? 'breach' : String((this.failures += 1));
+    try {
+      await startFailureRun({
+        tenantId,
+        target,
+        key: `${info.workflowId}\n${info.runId}\n${nth}`,
+        failedRun: {
+          id: runId,
+          workflowId,
+          workflowName: definition.name,
+          version,
+          status: failure.status,
+          error: failure.error,
+          failedStep: failure.failedStep,
+          startedAt: this.startedAt,
+        },
+        ...(failure.breach ? { breach: failure.breach } : {}),
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The failure workflow is gone or archived, or could not be started for half an hour: the run goes on as it would have.
+      log.warn('failure workflow not started', {
+        runId,
+        target,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /** Shows (or, with no details, stops showing) a parked step in the run's current details. */
@@ -261,6 +425,62 @@ export class RunState {
     else await recordEnd(record);
   }
 
+  /** How this run judges an offer to move to a newer version, from its own state (see migration.ts). */
+  migrationVerdict(offer: MigrationOffer): MigrationVerdict {
+    const { workflowId, version, definition } = this.identity;
+    const pendingVersion = this.pendingMove?.version;
+    return migrationVerdict({ workflowId, version, definition, pendingVersion, steps: this.top.snapshot() }, offer);
+  }
+
+  /** The `migrate` update's validator: a refusal says why, and leaves no trace in the run's history. */
+  assertMovable(offer: MigrationOffer): void {
+    const verdict = this.migrationVerdict(offer);
+    if (!verdict.compatible) throw ApplicationFailure.create({ type: MIGRATION_REFUSED, message: verdict.reason });
+  }
+
+  /** Takes an offer the validator let through: the run moves at its next step boundary. */
+  acceptMove(offer: MigrationOffer): MigrationAcceptance {
+    this.pendingMove = offer;
+    return { from: this.identity.version, to: offer.version };
+  }
+
+  /** Whether a top-level step boundary should move the run now. */
+  get moveDue(): boolean {
+    return this.pendingMove !== undefined;
+  }
+
+  /**
+   * Moves the run to the version it accepted, between two top-level steps: from here on it runs the
+   * new definition, records and lists itself under the new version, and continues as new with it.
+   * The offer is judged again against what the run did since it accepted (a step that had not
+   * started then); if that no longer fits, the run stays. Answers the new top-level steps, or
+   * undefined when the run stays.
+   */
+  async move(): Promise<Step[] | undefined> {
+    const offer = this.pendingMove;
+    this.pendingMove = undefined;
+    if (!offer) return undefined;
+    const verdict = this.migrationVerdict(offer);
+    if (!verdict.compatible) {
+      log.warn('the run stays on its version', {
+        version: this.identity.version,
+        offered: offer.version,
+        reason: verdict.reason,
+      });
+      return undefined;
+    }
+    const from = this.identity.version;
+    this.identity.version = offer.version;
+    this.identity.definition = offer.definition;
+    this.movedFrom = from;
+    this.runContext.version = offer.version;
+    const input = this.opts.input;
+    if (input) this.opts.input = { ...input, version: offer.version, definition: offer.definition, movedFrom: from };
+    upsertSearchAttributes([{ key: VERSION, value: offer.version }]);
+    await this.progress();
+    return offer.definition.steps;
+  }
+
   snapshot(): RunSnapshot {
     return { status: this.status, steps: this.top.snapshot(), result: this.result, error: this.error };
   }
@@ -276,6 +496,7 @@ export class RunState {
       lastOutput: this.top.lastOutput,
       events: [...this.events],
       startedAt,
+      ...(this.slaBreached ? { slaBreached: true } : {}),
     };
   }
 
@@ -296,6 +517,7 @@ export class RunState {
       seq: this.recorded,
       ...execution,
       source: this.opts.input?.source,
+      ...(this.movedFrom === undefined ? {} : { movedFrom: this.movedFrom }),
       ...this.snapshot(),
     };
   }

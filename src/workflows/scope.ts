@@ -1,6 +1,6 @@
 import type { Step } from '../definitions/schema.js';
 import { SequenceFailure } from './errors.js';
-import type { ChildBlock, StepState, StepStatus } from './run-model.js';
+import type { ApprovalWaiting, ChildBlock, StepState, StepStatus } from './run-model.js';
 import type { RunState } from './run-state.js';
 
 /**
@@ -29,6 +29,8 @@ export class Scope {
       shared?: boolean;
       vars?: { item: unknown; index: number };
       keySuffix?: string;
+      /** An approval's links, `approval` in the expressions of its notify steps. */
+      approval?: Omit<ApprovalWaiting, 'type'>;
     },
   ) {
     this.own = { ...opts.inherited };
@@ -43,11 +45,13 @@ export class Scope {
   context(): Record<string, unknown> {
     const root = this.root();
     const vars = this.vars();
+    const approval = this.approval();
     return {
       trigger: root.opts.trigger,
       steps: this.visibleSteps(),
       run: root.opts.run,
       ...(vars ? { item: vars.item, index: vars.index } : {}),
+      ...(approval ? { approval } : {}),
     };
   }
 
@@ -81,12 +85,19 @@ export class Scope {
     if (state) this.put({ ...state, status });
   }
 
+  /** Shows what a waiting step waits for (an approval's links) until it ends. */
+  setWaiting(stepId: string, waiting: ApprovalWaiting): void {
+    const state = this.states.get(stepId);
+    if (state) this.put({ ...state, waiting });
+  }
+
   end(
     stepId: string,
     change: Pick<StepState, 'status'> & Partial<Pick<StepState, 'output' | 'error' | 'attempts'>>,
   ): void {
-    const state = this.states.get(stepId);
-    if (!state) return;
+    const found = this.states.get(stepId);
+    if (!found) return;
+    const { waiting: _shown, ...state } = found;
     const live = this.liveChildren.get(stepId);
     this.liveChildren.delete(stepId);
     if (change.status === 'completed' && this.run.bounded) {
@@ -160,6 +171,10 @@ export class Scope {
 
   private vars(): { item: unknown; index: number } | undefined {
     return this.opts.vars ?? this.parent?.vars();
+  }
+
+  private approval(): Omit<ApprovalWaiting, 'type'> | undefined {
+    return this.opts.approval ?? this.parent?.approval();
   }
 
   private root(): Scope {

@@ -16,14 +16,15 @@ const DEFAULT_HISTORY_LIMIT = 10_000;
  * `succeed`/`fail`. At the top level it continues as new before the history grows too long.
  */
 export async function executeSequence(steps: Step[], scope: Scope, startAt?: string): Promise<SequenceEnd> {
-  const position = new Map(steps.map((s, i) => [s.id, i]));
+  let position = new Map(steps.map((s, i) => [s.id, i]));
   const topLevel = scope.parent === undefined;
   let i = startAt === undefined ? 0 : (position.get(startAt) ?? 0);
   for (let first = true; i < steps.length; first = false) {
     const step = steps[i];
     if (!step) break;
     const input = scope.run.input;
-    if (topLevel && input && !first && historyTooLong(input.historyLimit)) {
+    // A move accepted meanwhile is made at the next boundary first: continue-as-new would drop it.
+    if (topLevel && input && !first && !scope.run.moveDue && historyTooLong(input.historyLimit)) {
       await continueAsNew<typeof interpreter>({
         ...input,
         ...stampRun(input.limits, input.connectors),
@@ -32,10 +33,30 @@ export async function executeSequence(steps: Step[], scope: Scope, startAt?: str
     }
     const { end, goto } = await executeStep(step, scope);
     if (end) return end;
+    // A run that accepted a newer version moves here, between two top-level steps (see migration.ts).
+    const moved = topLevel && scope.run.moveDue ? await scope.run.move() : undefined;
+    if (moved) {
+      steps = moved;
+      position = new Map(steps.map((s, j) => [s.id, j]));
+      i = nextAfterMove(steps, position, step.id, goto);
+      continue;
+    }
     const target = goto ?? step.next;
     i = target === undefined ? i + 1 : (position.get(target) ?? steps.length);
   }
   return { status: 'completed', output: scope.lastOutput };
+}
+
+/**
+ * Where a run goes on after it moved at the end of `stepId`: where the step's own jump (a choice's
+ * case, `onTimeout`, `onError`) leads if the new version has that step, else where the new version
+ * goes after the step.
+ */
+function nextAfterMove(steps: Step[], position: Map<string, number>, stepId: string, goto?: string): number {
+  if (goto !== undefined && position.has(goto)) return position.get(goto) ?? steps.length;
+  const at = position.get(stepId) ?? steps.length;
+  const next = steps[at]?.next;
+  return next === undefined ? at + 1 : (position.get(next) ?? steps.length);
 }
 
 function historyTooLong(limit = DEFAULT_HISTORY_LIMIT): boolean {
@@ -69,6 +90,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
         output = now === NEEDS_JSONATA ? await scope.run.evaluate(current.output, context) : now;
       }
       scope.end(current.id, { status: 'completed', output, attempts: outcome.attempts ?? 1 });
+      if (outcome.end?.status === 'failed') scope.run.failedStep = current.id;
       return { end: outcome.end, goto: outcome.goto };
     } catch (err) {
       if (isCancellation(err)) {
@@ -90,6 +112,7 @@ async function executeStep(step: Step, scope: Scope): Promise<{ end?: SequenceEn
           continue;
         }
       }
+      scope.run.failedStep = current.id;
       throw new SequenceFailure({ ...error, message: `step '${current.id}' failed: ${error.message}` });
     }
   }

@@ -45,6 +45,7 @@ const SCOPES: Record<string, string[]> = {
   'POST /v1/runs/{id}/terminate': ['admin'],
   'POST /v1/runs/{id}/rerun': ['runs:write'],
   'POST /v1/runs/{id}/reset': ['runs:write'],
+  'POST /v1/workflows/{id}/versions/{version}/migrate': ['runs:write'],
   'POST /v1/runs/rerun': ['runs:write'],
   'POST /v1/workflows/{id}/triggers': ['workflows:write', 'runs:write'],
   'GET /v1/workflows/{id}/triggers': ['workflows:read'],
@@ -79,6 +80,8 @@ const SCOPES: Record<string, string[]> = {
   'PUT /v1/admin/tenants/{tenant}/topics': ['operator'],
   'GET /v1/admin/tenants/{tenant}/topics': ['operator'],
   'GET /v1/audit': ['admin'],
+  'GET /v1/settings': ['admin'],
+  'PUT /v1/settings': ['admin'],
 };
 
 /** Runs a script of this repository with tsx, as `npm run …` would. */

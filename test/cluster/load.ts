@@ -1,7 +1,14 @@
+import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { waitFor } from '../helpers/ports.js';
+
 /** What pushing triggers through the APIs gave: run id per idempotency key, and how often a call had to be repeated. */
 export interface PushResult {
   runIds: Map<string, string>;
   retried: number;
+  /** The repeated calls by what the failed attempt got: an HTTP status, or `no answer`. */
+  retriedBy: Record<string, number>;
 }
 
 /**
@@ -17,9 +24,12 @@ export async function pushTriggers(opts: {
   inFlight: number;
   deadlineMs: number;
   onAcked?: (acked: number) => void;
+  /** Awaited before each trigger: a closed load waits here until its backlog allows one more. */
+  pace?: () => Promise<void>;
 }): Promise<PushResult> {
   const runIds = new Map<string, string>();
   let retried = 0;
+  const retriedBy: Record<string, number> = {};
   let nextIndex = 0;
   let turn = 0;
   const deadline = Date.now() + opts.deadlineMs;
@@ -47,12 +57,102 @@ export async function pushTriggers(opts: {
         return;
       }
       retried++;
+      const why = res ? String(res.status) : 'no answer';
+      retriedBy[why] = (retriedBy[why] ?? 0) + 1;
       await new Promise((r) => setTimeout(r, 200));
     }
   };
   const lane = async (): Promise<void> => {
-    while (nextIndex < opts.count) await one(nextIndex++);
+    while (nextIndex < opts.count) {
+      await opts.pace?.();
+      if (nextIndex < opts.count) await one(nextIndex++);
+    }
   };
   await Promise.all(Array.from({ length: opts.inFlight }, lane));
-  return { runIds, retried };
+  return { runIds, retried, retriedBy };
+}
+
+/** One run as Temporal closed it. */
+export interface ClosedRun {
+  runId: string;
+  startedAt: number;
+  closedAt: number;
+}
+
+/**
+ * Waits until Temporal holds `acked.size` completed runs of `workflowId` and the run index confirms
+ * every close, then asserts that Temporal holds exactly the acknowledged runs, one execution each,
+ * all completed, and that the index lists the same runs, closed as Temporal closed them.
+ * @returns the runs with their start and close times, as Temporal recorded them
+ */
+export async function assertRunsCompleted(opts: {
+  temporalAddress: string;
+  namespace: string;
+  databaseUrl: string;
+  workflowId: string;
+  acked: ReadonlySet<string>;
+}): Promise<ClosedRun[]> {
+  const count = opts.acked.size;
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: opts.namespace });
+  const closed: ClosedRun[] = [];
+  try {
+    const ofWorkflow = `WorkflowType = 'interpreter' AND MiniZapsWorkflowId = '${opts.workflowId}'`;
+    await waitFor(
+      'every run to complete in Temporal',
+      async () =>
+        (await client.workflow.count(`${ofWorkflow} AND ExecutionStatus = 'Completed'`)).count >= count
+          ? true
+          : undefined,
+      10 * 60_000,
+    );
+    const executions = new Map<string, string>();
+    for await (const info of client.workflow.list({ query: ofWorkflow })) {
+      assert.ok(!executions.has(info.workflowId), `run ${info.workflowId} has one execution`);
+      executions.set(info.workflowId, info.status.name);
+      closed.push({
+        runId: info.workflowId,
+        startedAt: info.startTime.getTime(),
+        closedAt: info.closeTime?.getTime() ?? Number.NaN,
+      });
+    }
+    assert.deepEqual(
+      [...executions.keys()].sort(),
+      [...opts.acked].sort(),
+      'Temporal holds exactly the acknowledged runs',
+    );
+    assert.ok(
+      [...executions.values()].every((s) => s === 'COMPLETED'),
+      'every run completed',
+    );
+  } finally {
+    await connection.close();
+  }
+  const db = new pg.Client({ connectionString: opts.databaseUrl });
+  await db.connect();
+  try {
+    const index = await waitFor(
+      'the index to confirm every close',
+      async () => {
+        const { rows } = await db.query<{ id: string; status: string; close_status: string | null }>(
+          'SELECT id, status, close_status FROM runs WHERE workflow_id = $1',
+          [opts.workflowId],
+        );
+        return rows.filter((r) => r.close_status === 'Completed').length >= count ? rows : undefined;
+      },
+      3 * 60_000,
+    );
+    assert.deepEqual(
+      index.map((r) => r.id).sort(),
+      [...opts.acked].sort(),
+      'the index lists exactly the runs Temporal has',
+    );
+    assert.ok(
+      index.every((r) => r.status === 'completed' && r.close_status === 'Completed'),
+      'the index shows each run completed, as Temporal closed it',
+    );
+  } finally {
+    await db.end();
+  }
+  return closed;
 }

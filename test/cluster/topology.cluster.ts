@@ -6,14 +6,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
 import { startCluster, type Cluster } from '../../scripts/cluster-topology.js';
 import { mintToken } from '../../src/shared/tokens.js';
 import { waitFor } from '../helpers/ports.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { countsPerKey } from '../faults/per-key.js';
-import { pushTriggers, type PushResult } from './load.js';
+import { assertRunsCompleted, pushTriggers, type PushResult } from './load.js';
 
 const RUNS = Number(process.env.CLUSTER_TEST_RUNS ?? 1000);
 let cluster: Cluster;
@@ -148,58 +146,13 @@ test(`${RUNS} runs through both APIs survive a SIGKILLed worker, a SIGKILLed API
   const acked = new Set(pushed.runIds.values());
   assert.equal(acked.size, RUNS, 'distinct idempotency keys gave distinct runs');
 
-  const connection = await Connection.connect({ address: cluster.temporal.address });
-  const client = new Client({ connection, namespace: cluster.namespace });
-  try {
-    const ofWorkflow = `WorkflowType = 'interpreter' AND MiniZapsWorkflowId = '${workflowId}'`;
-    await waitFor(
-      'every run to complete in Temporal',
-      async () =>
-        (await client.workflow.count(`${ofWorkflow} AND ExecutionStatus = 'Completed'`)).count >= RUNS
-          ? true
-          : undefined,
-      10 * 60_000,
-    );
-    const executions = new Map<string, string>();
-    for await (const info of client.workflow.list({ query: ofWorkflow })) {
-      assert.ok(!executions.has(info.workflowId), `run ${info.workflowId} has one execution`);
-      executions.set(info.workflowId, info.status.name);
-    }
-    assert.deepEqual([...executions.keys()].sort(), [...acked].sort(), 'Temporal holds exactly the acknowledged runs');
-    assert.ok(
-      [...executions.values()].every((s) => s === 'COMPLETED'),
-      'every run completed',
-    );
-
-    const db = new pg.Client({ connectionString: cluster.pg.appUrl });
-    await db.connect();
-    try {
-      const index = await waitFor(
-        'the index to confirm every close',
-        async () => {
-          const { rows } = await db.query<{ id: string; status: string; close_status: string | null }>(
-            'SELECT id, status, close_status FROM runs WHERE workflow_id = $1',
-            [workflowId],
-          );
-          return rows.filter((r) => r.close_status === 'Completed').length >= RUNS ? rows : undefined;
-        },
-        3 * 60_000,
-      );
-      assert.deepEqual(
-        index.map((r) => r.id).sort(),
-        [...acked].sort(),
-        'the index lists exactly the runs Temporal has',
-      );
-      assert.ok(
-        index.every((r) => r.status === 'completed' && r.close_status === 'Completed'),
-        'the index shows each run completed, as Temporal closed it',
-      );
-    } finally {
-      await db.end();
-    }
-  } finally {
-    await connection.close();
-  }
+  await assertRunsCompleted({
+    temporalAddress: cluster.temporal.address,
+    namespace: cluster.namespace,
+    databaseUrl: cluster.pg.appUrl,
+    workflowId,
+    acked,
+  });
   // Counted per key, not as a set: a call repeats only when a fault hit it in flight, once per fault at most.
   const calls = countsPerKey(receiver, '/hook');
   assert.deepEqual(

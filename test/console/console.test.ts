@@ -195,6 +195,38 @@ describe('web console and docs in a real headless Chromium (real Temporal, real 
     },
   );
 
+  it(
+    "shows a workflow's failure workflow and SLA, and a failure run's link to the run that failed",
+    { skip },
+    async () => {
+      receiver.on('/told', () => ({ status: 200, body: { ok: true } }));
+      const notify = await createWorkflow(stack, {
+        name: 'notify',
+        steps: [{ id: 'tell', type: 'http', config: { method: 'POST', url: `${receiver.url}/told` } }],
+      });
+      const id = await createWorkflow(stack, {
+        name: 'watched',
+        onFailure: { workflowId: notify, version: 1 },
+        sla: { maxDuration: '5m', onBreach: 'alert_and_cancel' },
+        steps: [{ id: 'stop', type: 'fail' }],
+      });
+      const page = await open(`/ui#/workflows/${id}`);
+      assert.equal((await page.locator('#wf-on-failure').innerText()).trim(), `${notify} v1`);
+      assert.equal(await page.locator('#wf-on-failure').getAttribute('href'), `#/workflows/${notify}`);
+      assert.equal((await page.locator('#wf-sla').innerText()).trim(), 'SLA 5m (alert and cancel)');
+      const runId = await trigger(stack, id);
+      const told = await waitFor('the failure run', async () => {
+        const res = await stack.call('GET', `/v1/runs?workflowId=${notify}&source=failure`);
+        return res.body.items.find((r: { source: { failedRunId?: string } }) => r.source.failedRunId === runId);
+      });
+      await page.goto(`${api.url}/ui#/runs/${told.id}`);
+      const link = page.locator(`a[href="#/runs/${runId}"]`);
+      await link.waitFor();
+      assert.equal((await link.innerText()).trim(), runId);
+      await page.close();
+    },
+  );
+
   it('shows two versions side by side with the changed lines marked', { skip }, async () => {
     const id = await createWorkflow(stack, welcome());
     const v2 = welcome();
@@ -272,6 +304,34 @@ describe('web console and docs in a real headless Chromium (real Temporal, real 
     const run = await waitForStatus(stack, runId, 'completed');
     assert.equal(run.steps.find((s: { id: string }) => s.id === 'after')?.output, 'synced');
     assert.equal((await stack.call('GET', `/v1/dead-letters/${dl.id}`)).body.status, 'redriven');
+    await page.close();
+  });
+
+  it('a run moved to a newer version shows the version it runs and the one it left', { skip }, async () => {
+    const approval = { id: 'approval', type: 'wait_for_event', config: { name: 'approved' } };
+    const id = await createWorkflow(stack, {
+      name: 'Approve expense',
+      steps: [approval, { id: 'book', type: 'transform', config: { expression: "'v1'" } }],
+    });
+    const runId = await trigger(stack, id, {});
+    await waitForStatus(stack, runId, 'waiting');
+    const saved = await stack.call('PUT', `/v1/workflows/${id}`, {
+      name: 'Approve expense',
+      steps: [approval, { id: 'book', type: 'transform', config: { expression: "'v2'" } }],
+    });
+    assert.equal(saved.body.version, 2);
+    const offered = await stack.call('POST', `/v1/workflows/${id}/versions/2/migrate`, { dryRun: false });
+    assert.equal(offered.body.items[0]?.result, 'accepted', JSON.stringify(offered.body));
+    await stack.call('POST', `/v1/runs/${runId}/events/approved`, {});
+    assert.equal((await waitForStatus(stack, runId, 'completed')).result, 'v2');
+    const page = await open(`/ui#/runs/${runId}`);
+    const moved = page.locator('#run-moved-from');
+    await moved.waitFor();
+    assert.equal(await moved.textContent(), ' (moved from v1)');
+    assert.match(
+      (await page.locator('dd', { has: moved }).textContent()) ?? '',
+      /Approve expense v2 \(moved from v1\)/,
+    );
     await page.close();
   });
 

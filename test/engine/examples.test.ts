@@ -5,6 +5,7 @@ import { createApp } from '../../src/api/app.js';
 import { serveHttp } from '../helpers/browser.js';
 import { waitFor } from '../helpers/ports.js';
 import { createWorkflow, trigger, waitForEnd } from '../helpers/runs.js';
+import { startSmtpServer } from '../helpers/smtp.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url);
@@ -22,7 +23,13 @@ interface StepView {
  */
 const HAPPY_PATHS: Record<
   string,
-  { input: unknown; events?: Record<string, unknown>; expect: (steps: Map<string, StepView>, result: unknown) => void }
+  {
+    input: unknown;
+    events?: Record<string, unknown>;
+    /** What the example needs beforehand (connections, secrets); `apiUrl`: where /dev/echo answers. */
+    setup?: (stack: Stack, apiUrl: string) => Promise<void>;
+    expect: (steps: Map<string, StepView>, result: unknown) => void | Promise<void>;
+  }
 > = {
   'hello.json': {
     input: { name: 'Ada' },
@@ -42,7 +49,44 @@ const HAPPY_PATHS: Record<
       assert.equal(steps.get('expired'), undefined, 'the approval did not time out');
     },
   },
+  'on-failure.json': {
+    input: {
+      failedRun: {
+        id: 'f00d',
+        workflowId: 'wf',
+        workflowName: 'Nightly export',
+        version: 3,
+        status: 'failed',
+        error: { code: 'HTTP_503', message: 'the service is down' },
+        failedStep: 'upload',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        url: 'https://zaps.example.com/ui#/runs/f00d',
+      },
+    },
+    async setup(stack, apiUrl) {
+      smtp = await startSmtpServer({ user: 'mailer', password: 'smtp-pa55' });
+      const put = (name: string, value: string) => stack.call('PUT', `/v1/secrets/${name}`, { value });
+      assert.equal((await put('smtp_pw', 'smtp-pa55')).status < 300, true);
+      assert.equal((await put('slack_hook', `${apiUrl}/dev/echo`)).status < 300, true);
+      const mailer = await stack.call('POST', '/v1/connections', {
+        name: 'mailer',
+        type: 'smtp',
+        config: { host: '127.0.0.1', port: smtp.port, user: 'mailer', password: "$secret('smtp_pw')" },
+      });
+      assert.equal(mailer.status, 201, JSON.stringify(mailer.body));
+    },
+    expect: (steps) => {
+      assert.equal(steps.get('what')?.output, 'failed at step upload: the service is down');
+      assert.equal(steps.get('email')?.status, 'completed');
+      assert.equal(steps.get('slack')?.status, 'completed');
+      const mail = smtp?.received[0]?.mail;
+      assert.equal(mail?.subject, 'Nightly export v3: failed at step upload: the service is down');
+      assert.match(mail?.text ?? '', /https:\/\/zaps\.example\.com\/ui#\/runs\/f00d/);
+    },
+  },
 };
+
+let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
 
 /** Every step of a run, nested branches and items included, by id (the last one of an id wins). */
 function flatten(steps: StepView[], into = new Map<string, StepView>()): Map<string, StepView> {
@@ -64,6 +108,7 @@ describe('every example in examples/ runs to the end on its happy path (real Tem
   after(async () => {
     await api?.close();
     await stack?.stop();
+    await smtp?.close();
   });
 
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
@@ -76,6 +121,7 @@ describe('every example in examples/ runs to the end on its happy path (real Tem
       const happy = HAPPY_PATHS[file];
       assert.ok(happy, `no happy path for ${file}`);
       // The examples call the API at its `npm run dev` address; here it listens on a free port.
+      await happy.setup?.(stack, api.url);
       const text = readFileSync(new URL(file, EXAMPLES), 'utf8').replaceAll('http://127.0.0.1:3000', api.url);
       const id = await createWorkflow(stack, JSON.parse(text));
       const runId = await trigger(stack, id, happy.input);
@@ -92,7 +138,7 @@ describe('every example in examples/ runs to the end on its happy path (real Tem
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const steps = flatten(run.steps);
       for (const s of steps.values()) assert.notEqual(s.status, 'failed', `${file}: step ${s.id} failed`);
-      happy.expect(steps, run.result);
+      await happy.expect(steps, run.result);
     });
   }
 

@@ -10,7 +10,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * nothing; /codec only decodes.
  */
 const UNAUDITED = new Set(['POST /v1/workflows/:id/runs', 'POST /v1/workflows/validate']);
-const UNAUDITED_PATHS = /^\/(hooks|codec)(\/|$)/;
+const UNAUDITED_PATHS = /^\/(hooks|codec|approvals)(\/|$)/;
 
 /** Route parameters naming what a call acts on, the most specific first. */
 const TARGET_PARAMS = ['deadLetterId', 'hookId', 'id', 'name', 'tenant'] as const;

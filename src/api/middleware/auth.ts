@@ -21,10 +21,10 @@ type AuthConfig = Pick<
 
 /**
  * Paths anyone may call: probes, metrics, API docs, the console's page and scripts (no data: the
- * console calls /v1 with a token), its sign-in (which yields a token), and webhooks (which carry their own token).
+ * console calls /v1 with a token), its sign-in (which yields a token), and webhooks and approval links (which carry their own token).
  */
 const PUBLIC =
-  /^\/(healthz|readyz|metrics|openapi\.json|docs|ui|ui\/login|ui\/callback)$|^\/(docs|ui)\/assets\/|^\/hooks\//;
+  /^\/(healthz|readyz|metrics|openapi\.json|docs|ui|ui\/login|ui\/callback)$|^\/(docs|ui)\/assets\/|^\/(hooks|approvals)\//;
 
 /**
  * Bearer JWT authentication: HS256 with a shared secret, or an OIDC issuer's JWKS (issuer and

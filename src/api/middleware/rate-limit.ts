@@ -121,7 +121,7 @@ function headers(c: Context<ApiEnv>, limit: number, res: RateLimiterRes): void {
  * came from the client and may be forged. With fewer entries than hops, the left-most is the best
  * known. Not an IP address: the connection's own address.
  */
-function clientIp(c: Context<ApiEnv>, hops: number): string {
+export function clientIp(c: Context<ApiEnv>, hops: number): string {
   const entries =
     hops > 0
       ? (c.req.header('x-forwarded-for') ?? '')

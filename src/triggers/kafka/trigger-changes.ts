@@ -1,6 +1,6 @@
 import type { TopicAccess } from '../../activities/kafka/topic-access.js';
 import type { KafkaTriggerRow } from '../../db/triggers-repo.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, issueProblems } from '../../shared/errors.js';
 import { applyKafkaPatch, KafkaPatchSchema, type KafkaSettings } from '../../definitions/kafka-trigger.js';
 import { recordStart } from './start-offsets.js';
 import { assertRunnable, assertTriggerRoom, type TriggerDeps } from '../trigger-changes.js';
@@ -35,10 +35,7 @@ export async function patchKafkaTrigger(
 ): Promise<KafkaTriggerRow> {
   const parsed = KafkaPatchSchema.safeParse(patch);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({
-      pointer: `/${i.path.map(String).join('/')}`,
-      message: i.message,
-    }));
+    const details = issueProblems(parsed.error.issues);
     throw new AppError({
       code: 'INVALID_TRIGGER',
       message: 'the patch does not fit a Kafka trigger',

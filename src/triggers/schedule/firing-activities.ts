@@ -27,10 +27,16 @@ export function createTriggerActivities(repos: Pick<Repos, 'triggers' | 'workflo
   async function prepare(firing: Firing, runId: string, startedAt: Date): Promise<RunInput | null> {
     const trigger = await repos.triggers.find(firing.tenantId, firing.triggerId);
     if (trigger?.type !== 'schedule') return null;
-    const workflow = await repos.workflows.get(firing.tenantId, trigger.workflowId, trigger.version ?? undefined);
+    const workflow = await repos.workflows.forRun(firing.tenantId, trigger.workflowId, trigger.version ?? undefined);
     if (workflow.archivedAt) return null;
     const source: RunSource = { type: 'schedule', triggerId: trigger.id, scheduledAt: firing.scheduledAt };
-    const input = buildRunInput(limits, { tenantId: firing.tenantId, workflow, payload: trigger.config.input, source });
+    const input = buildRunInput(limits, {
+      tenantId: firing.tenantId,
+      workflow,
+      payload: trigger.config.input,
+      source,
+      tenantOnFailure: workflow.tenantOnFailure,
+    });
     const { tenantId } = firing;
     await repos.runs.insertTriggered({
       id: runId,

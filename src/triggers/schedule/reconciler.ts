@@ -13,6 +13,7 @@ import {
   scheduleId,
   updateSchedule,
 } from './temporal-schedules.js';
+import { every } from '../../shared/every.js';
 
 /** A schedule without a row younger than this may belong to a trigger being created (its row not yet committed). */
 const EXTRA_GRACE_MS = 60_000;
@@ -134,24 +135,10 @@ export function createScheduleReconciler(deps: ScheduleReconcilerDeps) {
 
     /** A pass now and every `intervalMs` while `alive()`; `stop()` waits for the pass under way. */
     start(intervalMs: number, alive: () => boolean = () => true): { stop(): Promise<void> } {
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      let current: Promise<void> = Promise.resolve();
-      const loop = async (): Promise<void> => {
-        if (stopped || !alive()) return;
+      const tick = async () => {
         await this.tick().catch((err: unknown) => logger.warn({ err }, 'schedule reconciliation failed; retrying'));
-        if (stopped || !alive()) return;
-        timer = setTimeout(() => (current = loop()), intervalMs);
-        timer.unref();
       };
-      current = loop();
-      return {
-        async stop() {
-          stopped = true;
-          clearTimeout(timer);
-          await current;
-        },
-      };
+      return every(intervalMs, tick, { alive });
     },
   };
 }

@@ -90,6 +90,7 @@ async function inBatches(step: ForeachStepDef, { scope, suffix }: StepContext, i
         version: identity.version,
         definition: identity.definition,
         runId: identity.runId,
+        ...(identity.onFailure ? { onFailure: identity.onFailure } : {}),
       },
       step,
       context: { trigger: context.trigger, steps: stepsOf(context), run: runOf(context) },

@@ -10,6 +10,8 @@ import { subworkflow } from './subworkflow.js';
 import { succeed } from './succeed.js';
 import { transform } from './transform.js';
 import { waitForEvent } from './wait-for-event.js';
+import { approval } from './approval.js';
+import { respond } from './respond.js';
 
 /**
  * Wraps a handler in one more async frame. The handlers below that delegate used to be called
@@ -39,6 +41,8 @@ export const handlers: Pick<Handlers, BuiltInStepType> = {
   subworkflow: framed(subworkflow),
   succeed,
   fail,
+  approval: framed(approval),
+  respond: framed(respond),
 };
 
 /** Every step type but the built-in ones names a connector (the API accepts only registered ones). */

@@ -1,5 +1,6 @@
 // The console: a router over the address's hash, a token gate, the theme switch and shortcuts.
 import { api, token } from './api.js';
+import { approvalsView } from './approvals.js';
 import { auditView } from './audit.js';
 import { clear, failure, h } from './dom.js';
 import { connectionsView } from './connections.js';
@@ -14,6 +15,7 @@ const SECTIONS = [
   { key: 'w', href: '#/workflows', label: 'Workflows' },
   { key: 'r', href: '#/runs', label: 'Runs' },
   { key: 'd', href: '#/dead-letters', label: 'Dead letters' },
+  { key: 'p', href: '#/approvals', label: 'Approvals' },
   { key: 's', href: '#/triggers', label: 'Schedules' },
   { key: 'c', href: '#/connections', label: 'Connections' },
   { key: 'a', href: '#/audit', label: 'Audit' },
@@ -26,6 +28,7 @@ const ROUTES = [
   [/^\/runs\/([^/]+)$/, () => runView],
   [/^\/runs$/, () => runsView],
   [/^\/dead-letters$/, () => deadLettersView],
+  [/^\/approvals$/, () => approvalsView],
   [/^\/triggers$/, () => triggersView],
   [/^\/connections$/, () => connectionsView],
   [/^\/audit$/, () => auditView],

@@ -64,6 +64,19 @@ function node(step, statuses, root) {
         ),
       ),
     );
+  if (step.type === 'approval' && step.notify)
+    box.append(
+      h(
+        'div',
+        { class: 'branches' },
+        h(
+          'div',
+          { class: 'branch' },
+          h('div', { class: 'branch-label' }, 'notify, then wait for approve or reject'),
+          column(step.notify, statuses, root),
+        ),
+      ),
+    );
   if (step.type === 'foreach')
     box.append(
       h(
@@ -108,6 +121,10 @@ function describe(step) {
     }
     case 'subworkflow':
       return `workflow ${c.workflowId ?? ''}`;
+    case 'approval':
+      return `approve within ${step.timeout ?? ''}: ${c.message ?? ''}`;
+    case 'respond':
+      return `answer ${c.status ?? 200} to the waiting caller`;
     case 'fail':
       return c.error ?? c.message;
     default:

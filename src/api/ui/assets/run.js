@@ -68,8 +68,24 @@ function summary(run, name) {
             ')',
           ),
       ),
-      fact('Workflow', h('a', { href: `#/workflows/${enc(run.workflowId)}` }, name), ` v${run.version}`),
-      fact('Source', run.source ? [run.source.type, run.source.triggerId ? ` (${run.source.triggerId})` : ''] : '—'),
+      fact(
+        'Workflow',
+        h('a', { href: `#/workflows/${enc(run.workflowId)}` }, name),
+        ` v${run.version}`,
+        run.movedFrom && h('span', { id: 'run-moved-from' }, ` (moved from v${run.movedFrom})`),
+      ),
+      fact(
+        'Source',
+        run.source
+          ? [
+              run.source.type,
+              run.source.triggerId ? ` (${run.source.triggerId})` : '',
+              run.source.failedRunId
+                ? [' of ', h('a', { href: `#/runs/${enc(run.source.failedRunId)}` }, run.source.failedRunId)]
+                : '',
+            ]
+          : '—',
+      ),
       fact('Started', time(run.startedAt)),
       fact('Ended', time(run.endedAt)),
       // Parked, the run is not running: its duration stops where it parked.

@@ -2,7 +2,7 @@ import { api, enc, withQuery } from './api.js';
 import { badge, clear, duration, h, heading, span, time } from './dom.js';
 
 const STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'terminated'];
-const SOURCES = ['api', 'webhook', 'schedule', 'kafka', 'rerun'];
+const SOURCES = ['api', 'webhook', 'schedule', 'kafka', 'rerun', 'failure'];
 
 /** Runs, newest first, filtered by status, source, workflow and start time; refreshed live. */
 export async function runsView(main, ctx) {

@@ -63,12 +63,30 @@ export async function workflowView(main, ctx) {
       ` · v${wf.version} · created `,
       time(wf.createdAt),
       wf.archivedAt ? ' · archived' : '',
+      failureHandling(wf.definition),
     ),
     bar,
     panel,
   );
   const asked = ctx.query.get('tab') ?? '';
   await show(Object.hasOwn(tabs, asked) ? asked : 'Diagram');
+}
+
+/** What the workflow does when a run fails or runs late: its failure workflow and its SLA. */
+function failureHandling(definition) {
+  const { onFailure, sla } = definition;
+  return [
+    onFailure && [
+      ' · on failure ',
+      h(
+        'a',
+        { id: 'wf-on-failure', href: `#/workflows/${enc(onFailure.workflowId)}` },
+        onFailure.workflowId,
+        onFailure.version ? ` v${onFailure.version}` : '',
+      ),
+    ],
+    sla && [' · ', h('span', { id: 'wf-sla' }, `SLA ${sla.maxDuration} (${sla.onBreach.replaceAll('_', ' ')})`)],
+  ];
 }
 
 async function versions(wf) {
