@@ -147,6 +147,7 @@ describe('events by key (real Temporal, real PostgreSQL)', () => {
     const runId = await trigger(suite.stack, wf, { order: mine });
     const otherRun = await trigger(suite.stack, wf, { order: other });
     await waitForStatus(suite.stack, runId, 'waiting');
+    await waitForStatus(suite.stack, otherRun, 'waiting');
     await waitForWaiters(mine, 1, 'order.cancelled');
     const eventId = await postEvent(call, { name: 'order.cancelled', key: mine });
     const run = await waitForEnd(suite.stack, runId);
