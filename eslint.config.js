@@ -22,7 +22,12 @@ const LAYERS = [
 // beside what they call (admission gates, bulk re-runs, failure workflows, schedule firings).
 const UPWARD = {
   'db>workflows': ['./run-model.ts'],
-  'workflows>runs': ['./admission-activities.ts', './bulk-rerun-activities.ts', './failure-activities.ts'],
+  'workflows>runs': [
+    './admission-activities.ts',
+    './bulk-rerun-activities.ts',
+    './event-activities.ts',
+    './failure-activities.ts',
+  ],
   'workflows>triggers': ['./schedule/firing-activities.ts'],
 };
 const layerZones = LAYERS.flatMap((layer, i) =>

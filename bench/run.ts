@@ -1,4 +1,4 @@
-// `npm run bench [-- interpreter trigger fanout code parked scaleout cluster profile]`: each benchmark starts what
+// `npm run bench [-- interpreter trigger fanout code parked scaleout events cluster profile]`: each benchmark starts what
 // it needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
 // BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
@@ -14,6 +14,7 @@ import { stampRun } from '../src/workflows/revisions.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { clusterBench } from './cluster.js';
 import { codeBench } from './code.js';
+import { eventsBench } from './events.js';
 import { profileBench } from './profile.js';
 import {
   cpuMs,
@@ -458,8 +459,15 @@ try {
       inFlight: IN_FLIGHT,
     });
   if (wanted('scaleout')) await scaleoutBench();
+  // Its runs and correlation workflows stay on the server; BENCH_EVENTS lowers the count for a quick check.
+  if (wanted('events'))
+    await eventsBench({ client: infra.client, api, count: Number(process.env.BENCH_EVENTS ?? 10_000) });
   // Last: its 5,000 parked runs stay on the server.
   if (wanted('parked')) await parkedBench();
+} catch (err) {
+  // Said before the processes stop: a client call still retrying then would end the process first.
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  throw err;
 } finally {
   await Promise.all([api.close(), apiWithWorker.close()]);
   await stopWorkerProcesses(workers);

@@ -3,7 +3,7 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { createActivities } from '../src/activities/activities.js';
 
-export { bulkRedrive, foreachBatch, interpreter, scheduledTrigger } from '../src/workflows/index.js';
+export { bulkRedrive, eventKey, foreachBatch, interpreter, scheduledTrigger } from '../src/workflows/index.js';
 
 type Activities = ReturnType<typeof createActivities>;
 

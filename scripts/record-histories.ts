@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_RUN_LIMITS } from '../src/shared/run-limits.js';
 import { responseUpdate, type RunInput } from '../src/workflows/run-model.js';
+import { eventKeyId } from '../src/workflows/event-messages.js';
 import { startReceiver } from '../test/helpers/receiver.js';
 import { waitFor } from '../test/helpers/ports.js';
 import { createWorkflow, trigger, waitForEnd, waitForStatus } from '../test/helpers/runs.js';
@@ -466,6 +467,38 @@ const scenarios: Record<
       steps: [transform('before', '{ "n": trigger.n * 2 }'), { id: 'call', type: 'http', config: { url: ok } }],
     },
     payload: { n: 21 },
+  },
+  // Events by key: a wait on a key, an anyOf on it, and a cancelOn never fired; the key's correlation workflow too.
+  'events-by-key': {
+    definition: {
+      name: 'events by key',
+      cancelOn: [{ name: 'stop', key: '{{ trigger.order }}' }],
+      steps: [
+        { id: 'paid', type: 'wait_for_event', config: { name: 'paid', key: '{{ trigger.order }}' } },
+        { id: 'outcome', type: 'wait_for_event', config: { anyOf: ['shipped', 'lost'], key: '{{ trigger.order }}' } },
+        transform('done', '{ "paid": steps.paid.output, "outcome": steps.outcome.output }'),
+      ],
+    },
+    payload: { order: 'recorded-order' },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await stack.call('POST', '/v1/events', { name: 'paid', key: 'recorded-order', payload: { n: 1 }, id: 'evt-1' });
+      await stack.call('POST', '/v1/events', { name: 'lost', key: 'recorded-order', payload: { n: 2 }, id: 'evt-2' });
+    },
+    extra: () => [eventKeyId('default', 'paid', 'recorded-order')],
+  },
+  // A run cancelled by an event under its cancelOn key, wherever it is (here: a long delay).
+  'events-cancel-on': {
+    definition: {
+      name: 'cancel on',
+      cancelOn: [{ name: 'stop', key: '{{ trigger.order }}' }],
+      steps: [{ id: 'wait', type: 'delay', config: { duration: '1h' } }],
+    },
+    payload: { order: 'recorded-cancel' },
+    during: async (runId) => {
+      await waitForStatus(stack, runId, 'waiting');
+      await stack.call('POST', '/v1/events', { name: 'stop', key: 'recorded-cancel', id: 'evt-stop' });
+    },
   },
   // Since revision 10 a run with a failure workflow starts it when it parks (again after a re-drive
   // that fails), fails or times out, and a run with an SLA holds a timer for it.

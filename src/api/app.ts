@@ -14,6 +14,7 @@ import { connectorsRoutes } from './connectors.js';
 import { deadLettersRoutes } from './dead-letters.js';
 import { devEchoOn, devEchoRoutes } from './dev-echo.js';
 import { docsRoutes } from './docs.js';
+import { eventsRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { auditTrail } from './middleware/audit.js';
 import { authMiddleware } from './middleware/auth.js';
@@ -150,6 +151,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   );
   app.route('/v1/schema', schemaRoutes());
   app.route('/v1', runsRoutes(deps));
+  app.route('/v1', eventsRoutes(deps));
   app.route('/v1', triggersRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));
   app.route('/v1/secrets', secretsRoutes(deps));

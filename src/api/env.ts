@@ -43,6 +43,8 @@ export interface ApiDeps extends Repos {
       | 'KAFKA_TOPIC_GRANTS'
       | 'TENANT_MAX_TRIGGERS'
       | 'BACKFILL_MAX_FIRINGS'
+      | 'EVENT_BUFFER_TTL'
+      | 'EVENT_PAYLOAD_MAX_BYTES'
       | 'PUBLIC_URL'
       | 'API_HOST'
       | 'API_PORT'

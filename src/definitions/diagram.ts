@@ -12,6 +12,10 @@ export function toMermaid(definition: Definition): string {
   const first = definition.steps[0];
   if (first) lines.push(`  start --> ${node(first.id)}`);
   block(definition.steps, lines, '  ', 'done');
+  // An event under a `cancelOn` key ends the run from wherever it is.
+  (definition.cancelOn ?? []).forEach((c, i) =>
+    lines.push(`  cancel_${i}>"cancel on ${escape(c.name)} by key ${escape(c.key)}"] -.->|cancelled| done`),
+  );
   lines.push('  done(((end)))');
   return `${lines.join('\n')}\n`;
 }

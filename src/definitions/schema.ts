@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_NAME_PATTERN, EVENT_NAME_RULE } from './event-names.js';
 import { ApprovalFieldsSchema } from './approval-fields.js';
 import { DURATION_PATTERN, toMillis } from './duration.js';
 import { RESPONSE_HEADER_NAME } from './response.js';
@@ -77,11 +78,23 @@ export const FailConfigSchema = z.strictObject({
   message: z.string().optional(),
 });
 
-export const WaitForEventConfigSchema = z.strictObject({
-  /** The event's name, as in `POST /v1/runs/{id}/events/{name}`. */
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'an event name is 1-100 characters of A-Z, a-z, 0-9, _ . -'),
-  timeout: DurationSchema.optional(),
-});
+const EventNameSchema = z.string().regex(EVENT_NAME_PATTERN, EVENT_NAME_RULE);
+/** A `{{ }}` template (or a plain key) giving an event key: 1-200 characters of A-Z a-z 0-9 _ . : @ / + = # ~ - once rendered. */
+const EventKeyTemplateSchema = z.string().min(1).max(1000);
+
+export const WaitForEventConfigSchema = z
+  .strictObject({
+    /** The event's name, as in `POST /v1/runs/{id}/events/{name}` or `POST /v1/events`. */
+    name: EventNameSchema.optional(),
+    /** Waits for the first of these events instead; the output is `{ name, payload }`. */
+    anyOf: z.array(EventNameSchema).min(1).max(10).optional(),
+    /** Receives the event posted to `POST /v1/events` under this key (a template, e.g. `{{ trigger.orderId }}`). */
+    key: EventKeyTemplateSchema.optional(),
+    timeout: DurationSchema.optional(),
+  })
+  .refine((c) => (c.name === undefined) !== (c.anyOf === undefined), {
+    message: 'wait_for_event needs exactly one of name and anyOf',
+  });
 export const SubworkflowConfigSchema = z.strictObject({
   workflowId: z.string().min(1).max(200),
   /** Pinned version; the latest when omitted. */
@@ -325,6 +338,12 @@ export const definitionFields = {
     .optional(),
   /** Runs with the same `key` wait until `period` passes without a newer one; only the last runs, the others end superseded. */
   debounce: z.strictObject({ period: DurationSchema, key: ExpressionSchema.max(1000) }).optional(),
+  /** An event posted to `POST /v1/events` under one of these (name, key) cancels the run, wherever it is; `key` is a template over `trigger`. */
+  cancelOn: z
+    .array(z.strictObject({ name: EventNameSchema, key: EventKeyTemplateSchema }))
+    .min(1)
+    .max(10)
+    .optional(),
   /** The workflow started when a run of this one fails, parks a dead letter or times out; the tenant's default (PUT /v1/settings) when omitted. */
   onFailure: FailureTargetSchema.optional(),
   /** Past `maxDuration` from its start, a run alerts (starts its failure workflow with `trigger.breach`), is cancelled, or both. */

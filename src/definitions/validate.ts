@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issueProblems, type DefinitionProblem } from '../shared/errors.js';
 import { DURATION_PATTERN } from './duration.js';
+import { EVENT_KEY_PATTERN, EVENT_KEY_RULE } from './event-names.js';
 import { escapePointer, isObject, jsonPointer } from '../shared/json-values.js';
 import { isTemplate, templateExpressions } from './expressions/templates.js';
 import { syntaxError } from './expressions/evaluate.js';
@@ -63,6 +64,7 @@ export function validateDefinition(raw: unknown, connectors: ConnectorCatalog): 
     all.push(...flatten(parsed.data, `/steps/${i}`));
   });
   for (const { step, pointer } of all) checkStep(step, pointer, connectors, problems);
+  if (shell.success) checkCancelOn(shell.data.cancelOn ?? [], problems);
   checkIds(all, problems);
   if (steps.length === rawSteps.length) checkFlow(steps, '/steps', problems);
 
@@ -113,6 +115,25 @@ function checkStep(step: Step, pointer: string, connectors: ConnectorCatalog, pr
   checkExpressions(step, pointer, connectors, problems);
   if (isConnectorStep(step)) checkConnectorStep(step, pointer, connectors, problems);
   if (step.type === 'delay') checkDelay(step.config, `${pointer}/config`, problems);
+  if (step.type === 'wait_for_event' && step.config.key !== undefined)
+    checkEventKey(step.config.key, `${pointer}/config/key`, problems);
+}
+
+/** `cancelOn` keys are templates over the trigger, or keys as written. */
+function checkCancelOn(cancelOn: { name: string; key: string }[], problems: DefinitionProblem[]): void {
+  cancelOn.forEach((c, i) => {
+    const pointer = `/cancelOn/${i}/key`;
+    for (const t of templateExpressions(c.key, pointer)) {
+      const error = expressionProblem(t.expression);
+      if (error) problems.push({ pointer, message: `expression in {{ ${t.expression.slice(0, 80)} }}: ${error}` });
+    }
+    checkEventKey(c.key, pointer, problems);
+  });
+}
+
+/** A key written without a template must be a valid key already. */
+function checkEventKey(key: string, pointer: string, problems: DefinitionProblem[]): void {
+  if (!isTemplate(key) && !EVENT_KEY_PATTERN.test(key)) problems.push({ pointer, message: EVENT_KEY_RULE });
 }
 
 function checkExpressions(

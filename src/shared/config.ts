@@ -132,6 +132,13 @@ export const ConfigSchema = z
     RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
     /** A backfill that would take more firings than this is refused (400 BACKFILL_TOO_LARGE) and starts nothing. */
     BACKFILL_MAX_FIRINGS: z.coerce.number().int().positive().default(10_000),
+    /** How long an event posted to `POST /v1/events` waits for a step to take it, and its id is remembered (idempotency). */
+    EVENT_BUFFER_TTL: z
+      .string()
+      .regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration such as 90s, 10m or 24h')
+      .default('24h'),
+    /** The largest payload of an event posted to `POST /v1/events`, as JSON (413 EVENT_TOO_LARGE past it). */
+    EVENT_PAYLOAD_MAX_BYTES: z.coerce.number().int().positive().max(262_144).default(65_536),
     /** Triggers (schedules and Kafka) one tenant may have; one more is refused (409 TRIGGER_LIMIT). */
     TENANT_MAX_TRIGGERS: z.coerce.number().int().positive().default(1000),
     /**

@@ -22,6 +22,8 @@ import { createTriggerActivities } from '../triggers/schedule/firing-activities.
 import { followSchedules } from '../triggers/schedule/reconciler.js';
 import { createAdmissionActivities } from '../runs/admission-activities.js';
 import { createRerunActivities } from '../runs/bulk-rerun-activities.js';
+import { createEventActivities } from '../runs/event-activities.js';
+import { toMillis } from '../definitions/duration.js';
 import { createFailureActivities } from '../runs/failure-activities.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -69,6 +71,7 @@ export async function createWorker(deps: {
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
       | 'KAFKA_DLQ_TOPIC'
+      | 'EVENT_BUFFER_TTL'
       | 'SECRETS_KEYS'
       | 'PAYLOAD_KEYS'
       | 'ENCRYPT_PAYLOADS'
@@ -123,6 +126,11 @@ export async function createWorker(deps: {
       ...createApprovalActivities(deps.repos.approvals, approvalLinks(keyRings(config).ring, publicUrl(config))),
       ...createTriggerActivities(deps.repos, runLimits(config)),
       ...createAdmissionActivities(client, config.TEMPORAL_TASK_QUEUE),
+      ...createEventActivities({
+        client,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        ttlMs: toMillis(config.EVENT_BUFFER_TTL),
+      }),
       ...createRerunActivities({
         workflows: deps.repos.workflows,
         runs: deps.repos.runs,

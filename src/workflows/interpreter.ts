@@ -25,6 +25,8 @@ import {
   type ScheduledRunStart,
 } from './run-model.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
+import { offerSignal } from './event-messages.js';
+import { watchCancelOn } from './cancel-on.js';
 import { migrateUpdate, migrationCheckQuery } from './migration.js';
 import type { StepError } from './run-model.js';
 import { RunState } from './run-state.js';
@@ -59,6 +61,7 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(eventSignal, ({ name, payload }) => run.deliver(name, payload));
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  setHandler(offerSignal, (offer) => run.keyed.offer(offer));
   setHandler(migrateUpdate, (offer) => run.acceptMove(offer), { validator: (offer) => run.assertMovable(offer) });
   setHandler(migrationCheckQuery, (offer) => run.migrationVerdict(offer));
   setHandler(approvalUpdate, (decision) => run.decideApproval(decision), {
@@ -108,6 +111,7 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
   try {
     const resumed = input.resume !== undefined;
     const end = await main.run(async () => {
+      if (input.definition.cancelOn) await watchCancelOn(run, input.definition.cancelOn, resumed, () => main.cancel());
       await tenantTurn(run, resumed);
       return withAdmission(run, resumed, () => executeSequence(input.definition.steps, run.top, input.resume?.at));
     });
@@ -129,6 +133,17 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
     }
     if (breached && isCancellation(err)) {
       const error = breached;
+      await CancellationScope.nonCancellable(() => run.finish('cancelled', { error }));
+      throw runFailure(error);
+    }
+    const by = run.keyed.cancelledBy;
+    if (by && isCancellation(err)) {
+      // The run cancelled itself (`cancelOn`): Temporal shows it failed with why, the index cancelled.
+      const error = {
+        code: 'CANCELLED_BY_EVENT',
+        message: `the run was cancelled by event '${by.name}' (${by.eventId})`,
+        details: { name: by.name, eventId: by.eventId },
+      };
       await CancellationScope.nonCancellable(() => run.finish('cancelled', { error }));
       throw runFailure(error);
     }
@@ -155,6 +170,7 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   const run = new RunState(input.run, input.context, { record: false });
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(redriveSignal, (decision) => run.decide(decision));
+  setHandler(offerSignal, (offer) => run.keyed.offer(offer));
   try {
     return await forEachItem(
       input.step,
@@ -166,5 +182,8 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   } catch (err) {
     if (isCancellation(err)) throw err;
     throw runFailure(toStepError(err));
+  } finally {
+    // A batch that waited on a key ends only once it has answered every offer.
+    if (run.keyed.used) await run.keyed.close();
   }
 }

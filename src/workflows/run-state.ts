@@ -40,6 +40,7 @@ import {
   type MigrationOffer,
   type MigrationVerdict,
 } from './migration.js';
+import { KeyedWaits } from './keyed-events.js';
 import { REVISIONS, type Gate } from './revisions.js';
 import { Scope } from './scope.js';
 import { VERSION } from './search-attributes.js';
@@ -93,6 +94,8 @@ export class RunState {
   result: unknown = null;
   error: StepError | null = null;
   readonly top: Scope;
+  /** Waits on events by key (`POST /v1/events`) and the run's `cancelOn`. */
+  readonly keyed: KeyedWaits;
   private readonly events = new Map<string, unknown[]>();
   private readonly decisions = new Map<string, RedriveDecision | undefined>();
   /** Approvals waiting now, by id, with the decision once one arrived (the first only). */
@@ -129,6 +132,7 @@ export class RunState {
     private readonly opts: { record: boolean; input?: RunInput },
   ) {
     const info = workflowInfo();
+    this.keyed = new KeyedWaits(identity.tenantId);
     this.evaluation = { limits: this.bounded ? (identity.limits ?? DEFAULT_RUN_LIMITS) : LEGACY_EXPRESSION_LIMITS };
     const source = opts.input?.source;
     // `source` only where the run has one, so a run older than sources sees the context it always did.
@@ -410,6 +414,8 @@ export class RunState {
   }
 
   async finish(status: RunStatus, outcome: { output?: unknown; error?: StepError }): Promise<void> {
+    // Last, so nothing the run owes a correlation workflow is left behind (runs that never waited on a key skip it).
+    if (this.keyed.used) await this.keyed.close();
     this.status = status;
     this.result = outcome.output ?? null;
     this.error = outcome.error ?? null;

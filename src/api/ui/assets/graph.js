@@ -6,6 +6,9 @@ const ENDS_FLOW = ['choice', 'succeed', 'fail'];
 
 export function graph(definition, statuses = new Map()) {
   const root = h('div', { class: 'graph', role: 'group', 'aria-label': 'Workflow diagram' });
+  // Events that cancel the run wherever it is: a note above the steps.
+  for (const c of definition.cancelOn ?? [])
+    root.append(h('div', { class: 'node-guard cancel-on' }, `cancelled by event ${c.name} with key ${c.key}`));
   root.append(column(definition.steps ?? [], statuses, root));
   return root;
 }
@@ -112,8 +115,10 @@ function describe(step) {
       return c.expression;
     case 'email':
       return `to ${c.to ?? ''}: ${c.subject ?? ''}`;
-    case 'wait_for_event':
-      return `event ${c.name ?? ''}${c.timeout ? ` (timeout ${c.timeout})` : ''}`;
+    case 'wait_for_event': {
+      const names = Array.isArray(c.anyOf) ? `any of ${c.anyOf.join(', ')}` : `event ${c.name ?? ''}`;
+      return `${names}${c.key ? ` by key ${c.key}` : ''}${c.timeout ? ` (timeout ${c.timeout})` : ''}`;
+    }
     case 'subworkflow':
       return `workflow ${c.workflowId ?? ''}`;
     case 'approval':
