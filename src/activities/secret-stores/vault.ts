@@ -42,8 +42,7 @@ export function vaultStore(config: VaultStoreConfig, deps: VaultDeps) {
         signal: AbortSignal.timeout(TIMEOUT_MS),
         dispatcher: deps.dispatcher,
       });
-      const text = await res.text();
-      return { status: res.status, body: parseBody(text) };
+      return { status: res.status, body: parseBody(await boundedText(res.body)) };
     } catch (err) {
       const blocked = blockedCause(err);
       if (blocked) throw blocked;
@@ -124,8 +123,20 @@ async function readServiceAccountToken(): Promise<string> {
 
 const encodePath = (path: string) => path.split('/').map(encodeURIComponent).join('/');
 
-function parseBody(text: string): unknown {
-  if (text.length > MAX_BODY) return undefined;
+/** At most MAX_BODY bytes of a body (the rest is not read); undefined past that. */
+async function boundedText(body: AsyncIterable<Uint8Array> | null): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
   } catch {
