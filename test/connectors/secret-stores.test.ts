@@ -346,6 +346,45 @@ describe(
       assert.ok(stale, 'a run sent a stale cached value within 5 rounds');
     });
 
+    it('a Vault token by reference (least-privilege policy) reads a pinned version; the policy refuses what it does not grant', async () => {
+      const created = (await vaultCall(vault.url, ROOT, 'POST', 'auth/token/create', {
+        policies: ['zaps-acme'],
+        no_default_policy: false,
+        ttl: '1h',
+      })) as { auth: { client_token: string } };
+      assert.equal(
+        (await as('acme', 'PUT', '/v1/secrets/vault_token', { value: created.auth.client_token })).status,
+        200,
+      );
+      const store = (prefix: string) => ({
+        type: 'vault',
+        config: { address: vault.url, pathPrefix: prefix, auth: { type: 'token', token: "$secret('vault_token')" } },
+      });
+      assert.equal((await as('acme', 'PUT', '/v1/secret-stores/vault-token', store('zaps/acme'))).status, 201);
+      suite.receiver.on('/pinned', (req) => ({ status: 200, body: { ok: req.headers['x-v'] !== undefined } }));
+      const { runId, run } = await runWith('/pinned', { 'x-v': "{{ $secret('vault-token:app/db@1#password') }}" });
+      assert.equal(run.status, 'completed', JSON.stringify(run.error));
+      assert.equal(suite.receiver.requestsTo('/pinned').at(-1)?.headers['x-v'], V1, 'version 1, whatever came after');
+      await historyClean(runId);
+      // The same token, aimed by its store at a tree its policy does not grant: refused by Vault.
+      assert.equal((await as('acme', 'PUT', '/v1/secret-stores/vault-token', store('zaps/globex'))).status, 200);
+      const denied = await as('acme', 'POST', '/v1/steps/test', {
+        step: {
+          id: 's',
+          type: 'http',
+          config: {
+            url: `${suite.receiver.url}/pinned`,
+            headers: { x: "{{ $secret('vault-token:app/db#password') }}" },
+          },
+        },
+      });
+      assert.equal(denied.body.error?.code, 'SECRET_ACCESS_DENIED');
+      assert.equal(denied.body.error?.retryable, false);
+      assert.ok(!JSON.stringify(denied.body).includes('globex-only-value'));
+      const tested = await as('acme', 'POST', '/v1/secret-stores/vault-token/test');
+      assert.deepEqual([tested.body.ok, tested.body.error?.code], [false, 'SECRET_ACCESS_DENIED']);
+    });
+
     it('a wrong path gives SECRET_NOT_FOUND naming the reference, in a run and in POST /v1/steps/test', async () => {
       for (const ref of ['vault-main:app/nope#password', 'vault-main:app/db#nofield', 'aws-prod:prod/nope#password']) {
         const { run } = await runWith('/both', { 'x-a': `{{ $secret('${ref}') }}` });
