@@ -17,7 +17,10 @@ const SecretReferenceSchema = z
     "a secret field holds a $secret('name') or $secret('store:path#field') reference, never the value",
   )
   .superRefine((text, ctx) => {
-    const parsed = parseSecretReference(SECRET_REFERENCE.exec(text)?.[1] ?? '');
+    const inner = SECRET_REFERENCE.exec(text)?.[1];
+    // Not a reference at all: the pattern above already said so.
+    if (inner === undefined) return;
+    const parsed = parseSecretReference(inner);
     if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
   });
 const SecretValueSchema = z.string().min(1);
