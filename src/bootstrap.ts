@@ -7,6 +7,7 @@ import { rateLimitsFromConfig } from './api/middleware/rate-limit.js';
 import { startApi } from './api/server.js';
 import { stepRateStore } from './activities/activities.js';
 import { createReserved, reservedEndpoints } from './activities/reserved.js';
+import { createSecretResolver, secretStoreSettings } from './activities/secret-stores/resolver.js';
 import { migrate } from './db/migrate.js';
 import { createPool, type Pool } from './db/pool.js';
 import { createRepos, type Repos } from './db/repos.js';
@@ -90,9 +91,18 @@ export async function bootstrap(config: Config, opts: BootstrapOptions): Promise
   const reserved = createReserved(reservedEndpoints(config));
   // One store of step rate limits and slots: the API's step test queues with the runs of this process (all, with Redis).
   const stepRates = stepRateStore(config.REDIS_URL);
+  // One cache of external secrets per process, for its worker and its API's step tests.
+  const secretSource = createSecretResolver({
+    builtIn: repos.secrets,
+    stores: repos.secretStores,
+    ...secretStoreSettings(config, reserved),
+  });
   const worker =
     opts.worker && connection
-      ? await createWorker({ config, connection, reserved, stepRates, repos, metrics, tracing, codecs, logger })
+      ? await createWorker({
+          ...{ config, connection, reserved, stepRates, repos, metrics, tracing, codecs, logger },
+          secrets: secretSource,
+        })
       : undefined;
   // On the worker's connection, the runs the API triggers start eagerly on this worker.
   const temporal = await connectClient(config, codecs, connection);
@@ -110,6 +120,7 @@ export async function bootstrap(config: Config, opts: BootstrapOptions): Promise
     kafka,
     reserved,
     stepRates,
+    secretSource,
   };
   const api = await startApiAs(opts.api, deps, config, closers);
   const workerDone = worker?.run();

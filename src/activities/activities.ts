@@ -9,6 +9,7 @@ import { createRateActivities } from './rate/activities.js';
 import { idleRedis, memoryRateStore, redisRateStore, withFallback, type RateStore } from './rate/store.js';
 import { createRunIndexActivities } from './run-index.js';
 import type { Reserved } from './reserved.js';
+import type { SecretSource } from './secret-stores/resolver.js';
 
 export type ConnectorActivities = Record<ConnectorType, ConnectorActivity>;
 
@@ -22,6 +23,8 @@ const isComplete = (activities: Record<string, ConnectorActivity>): activities i
 export function createActivities(
   deps: Repos,
   opts: Pick<ConnectorDeps, 'allowlist' | 'metrics' | 'maxOutputBytes' | 'code'> & {
+    /** Where `$secret('…')` resolves; absent: the sealed store only. */
+    secrets?: SecretSource;
     reserved?: Reserved;
     /** The store of step rate limits and slots, shared with the API's step test; absent: made from redisUrl. */
     rates?: RateStore;
@@ -30,10 +33,10 @@ export function createActivities(
     topicRules?: Omit<TopicRules, 'stored'>;
   },
 ) {
-  const { redisUrl, topicRules, rates = stepRateStore(redisUrl), ...rest } = opts;
+  const { redisUrl, topicRules, rates = stepRateStore(redisUrl), secrets = deps.secrets, ...rest } = opts;
   const connectorActivities = registry.activities({
     ...rest,
-    secrets: deps.secrets,
+    secrets,
     connections: deps.connections,
     rates,
     ...(topicRules ? { topics: createTopicAccess({ ...topicRules, stored: deps.topicGrants }) } : {}),

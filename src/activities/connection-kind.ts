@@ -1,14 +1,28 @@
 import { z } from 'zod';
+import { parseSecretReference } from '../definitions/secret-reference.js';
 import { AppError } from '../shared/errors.js';
 import { replaceStrings } from '../shared/json-values.js';
 import type { ConnectorDeps } from './define-connector.js';
 
-/** A stored secret field holds exactly this: `$secret('name')`, never the value. */
-export const SECRET_REFERENCE = /^\$secret\('([A-Za-z0-9_.-]{1,100})'\)$/;
+/**
+ * A stored secret field holds exactly this, never the value: `$secret('name')` (the sealed store)
+ * or `$secret('store:path#field')` (an external store; see definitions/secret-reference.ts).
+ */
+export const SECRET_REFERENCE = /^\$secret\('([A-Za-z0-9_.:/@#+=,-]{1,800})'\)$/;
 
 const SecretReferenceSchema = z
   .string()
-  .regex(SECRET_REFERENCE, "a secret field holds a $secret('name') reference, never the value");
+  .regex(
+    SECRET_REFERENCE,
+    "a secret field holds a $secret('name') or $secret('store:path#field') reference, never the value",
+  )
+  .superRefine((text, ctx) => {
+    const inner = SECRET_REFERENCE.exec(text)?.[1];
+    // Not a reference at all: the pattern above already said so.
+    if (inner === undefined) return;
+    const parsed = parseSecretReference(inner);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+  });
 const SecretValueSchema = z.string().min(1);
 /** What a secret field reads as when looking for references elsewhere: anything but a reference. */
 const SECRET_FIELD = '\u0000secret-field';

@@ -68,16 +68,51 @@ const tooDeep = () =>
  * One attempt of a connector, outside Temporal too (the step test): resolves the config's secrets
  * and the step's connection, validates the evaluated config, executes, and redacts the secrets
  * used from the output. Every secret value revealed is pushed into `used`, so the caller can keep
- * them out of an error as well.
+ * them out of an error as well. When the upstream refuses credentials (401, 403, a refused login)
+ * and some came from the external stores' cache, they are read afresh and the attempt runs once more.
  */
 export async function runConnector<S extends z.ZodType, C>(
   parts: ConnectorParts<S, C>,
   input: ConnectorInput,
   at: { signal: AbortSignal; attempt: number; used: string[] },
 ): Promise<unknown> {
-  const { secrets, maxOutputBytes = 8 * 1024 * 1024 } = parts.deps;
+  const started = Date.now();
+  const references: string[] = [];
+  try {
+    return await runOnce(parts, input, at, references);
+  } catch (err) {
+    // Credentials refused, and some came from the cache: perhaps rotated since. Read them afresh, once.
+    if (!refusedCredentials(err) || !parts.deps.secrets?.invalidate?.(input.tenantId, references, started)) throw err;
+    return runOnce(parts, input, at, []);
+  }
+}
+
+/** Codes by which a connector says the upstream refused the credentials it was given. */
+const CREDENTIALS_REFUSED = new Set([
+  'HTTP_401',
+  'HTTP_403',
+  'SQL_AUTH_FAILED',
+  'EMAIL_AUTH_FAILED',
+  'KAFKA_AUTH_FAILED',
+  'SLACK_AUTH_FAILED',
+]);
+const refusedCredentials = (err: unknown) => err instanceof AppError && CREDENTIALS_REFUSED.has(err.code);
+
+async function runOnce<S extends z.ZodType, C>(
+  parts: ConnectorParts<S, C>,
+  input: ConnectorInput,
+  at: { signal: AbortSignal; attempt: number; used: string[] },
+  references: string[],
+): Promise<unknown> {
+  const { maxOutputBytes = 8 * 1024 * 1024 } = parts.deps;
+  const secrets = parts.deps.secrets;
+  const reveal = (name: string) => {
+    references.push(name);
+    if (!secrets) throw new AppError({ code: 'SECRETS_DISABLED', message: 'no secret store is configured' });
+    return secrets.reveal(input.tenantId, name);
+  };
   const revealed = secrets
-    ? await revealSecrets(input.config, (name) => secrets.reveal(input.tenantId, name), input.secretNonce)
+    ? await revealSecrets(input.config, reveal, input.secretNonce)
     : { value: input.config, used: [] };
   at.used.push(...revealed.used);
   const parsed = parts.schema.safeParse(revealed.value);
@@ -88,7 +123,7 @@ export async function runConnector<S extends z.ZodType, C>(
       message: `the step's config is invalid after evaluating its expressions: ${problems.join('; ')}`,
     });
   }
-  const connection = await loadConnection(parts, input, at.used);
+  const connection = await loadConnection(parts, input, at.used, reveal);
   await holdSlot(parts.deps.rates, input.slot, at.signal);
   await admitted(parts.deps.rates, input.rate, at.signal);
   const output = await parts.execute(parsed.data, {
@@ -108,6 +143,7 @@ async function loadConnection<C>(
   parts: ConnectorParts<z.ZodType, C>,
   input: ConnectorInput,
   used: string[],
+  reveal: (name: string) => Promise<string>,
 ): Promise<C | undefined> {
   const name = input.connection;
   if (name === undefined) {
@@ -120,7 +156,7 @@ async function loadConnection<C>(
   }
   if (!parts.connection)
     throw new AppError({ code: 'CONNECTION_NOT_SUPPORTED', message: `a ${parts.type} step takes no connection` });
-  const { connections, secrets } = parts.deps;
+  const { connections } = parts.deps;
   if (!connections)
     throw new AppError({
       code: 'CONNECTIONS_UNAVAILABLE',
@@ -135,10 +171,7 @@ async function loadConnection<C>(
       message: `connection '${name}' is of type '${stored.type}'; a ${parts.type} step takes a '${kind.type}' connection`,
     });
   assertSecretsPlaced(kind.erased, stored.config, name);
-  const revealed = await revealReferences(stored.config, (secret) => {
-    if (!secrets) throw new AppError({ code: 'SECRETS_DISABLED', message: 'no secret store is configured' });
-    return secrets.reveal(input.tenantId, secret);
-  });
+  const revealed = await revealReferences(stored.config, reveal);
   used.push(...revealed.used);
   return parseResolved(kind.resolvedSchema, revealed.value, name);
 }

@@ -1,6 +1,5 @@
 import type { z } from 'zod';
 import type { ConnectionsRepo } from '../db/connections-repo.js';
-import type { SecretsRepo } from '../db/secrets-repo.js';
 import type { Metrics } from '../shared/metrics.js';
 import { connectorActivity, runConnector, type ExecuteContext } from './connector-attempt.js';
 import type { ConnectionKind } from './connection-kind.js';
@@ -8,6 +7,7 @@ import type { ConnectorDefaults, ConnectorInput, ConnectorResult } from './conne
 import type { TopicAccess } from './kafka/topic-access.js';
 import type { RateStore } from './rate/store.js';
 import type { Reserved } from './reserved.js';
+import type { SecretSource } from './secret-stores/resolver.js';
 
 /** What every connector's factory may use; the worker (and the API's step test) builds it once. */
 export interface ConnectorDeps {
@@ -16,8 +16,8 @@ export interface ConnectorDeps {
   /** The engine's own services, which no connector reaches whatever the allow-list says; absent: none. */
   reserved?: Reserved;
   metrics?: Metrics;
-  /** Where `$secret('name')` references are resolved (per tenant). */
-  secrets?: Pick<SecretsRepo, 'reveal'>;
+  /** Where `$secret('…')` references are resolved (per tenant): the sealed store and the tenant's external stores. */
+  secrets?: SecretSource;
   /** Where a step's `connection` is loaded (per tenant). */
   connections?: Pick<ConnectionsRepo, 'get'>;
   /** The largest output a step may return (STEP_OUTPUT_MAX_BYTES). */

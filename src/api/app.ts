@@ -25,6 +25,7 @@ import { kafkaTopicsAdminRoutes } from './kafka-topics.js';
 import { metricsRoutes } from './metrics.js';
 import { errorHandler, problemResponse } from './problem.js';
 import { runsRoutes } from './runs.js';
+import { secretStoresRoutes } from './secret-stores.js';
 import { secretsRoutes } from './secrets.js';
 import { stepsTestRoutes } from './step-test-route.js';
 import { triggersRoutes } from './triggers.js';
@@ -155,6 +156,7 @@ export function createApp(deps: ApiDeps, opts: { isDraining?: () => boolean } = 
   app.route('/v1', triggersRoutes(deps));
   app.route('/v1/dead-letters', deadLettersRoutes(deps));
   app.route('/v1/secrets', secretsRoutes(deps));
+  app.route('/v1/secret-stores', secretStoresRoutes(deps));
   app.route('/v1/connections', connectionsRoutes(deps));
   app.route('/v1/connectors', connectorsRoutes());
   app.route('/v1/steps', stepsTestRoutes(deps));

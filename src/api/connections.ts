@@ -4,6 +4,7 @@ import type { ConnectionRecord } from '../db/connections-repo.js';
 import { apiConnectorDeps } from './connector-deps.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { requires } from './middleware/scopes.js';
+import { assertKnownStores } from './secret-stores.js';
 import { errorResponses, json, problem } from './schemas.js';
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -95,6 +96,7 @@ export function connectionsRoutes(deps: ApiDeps) {
     async (c) => {
       const body = c.req.valid('json');
       const config = checkStoredConnection(body.type, body.config);
+      await assertKnownStores(deps.secretStores, c.var.tenantId, config);
       const record = await deps.connections.create(c.var.tenantId, {
         name: body.name,
         type: body.type,
@@ -149,6 +151,7 @@ export function connectionsRoutes(deps: ApiDeps) {
     async (c) => {
       const body = c.req.valid('json');
       const config = checkStoredConnection(body.type, body.config);
+      await assertKnownStores(deps.secretStores, c.var.tenantId, config);
       const { record, created } = await deps.connections.replace(c.var.tenantId, {
         name: c.req.valid('param').name,
         type: body.type,

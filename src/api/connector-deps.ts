@@ -7,7 +7,7 @@ export const apiConnectorDeps = (deps: ApiDeps): ConnectorDeps => ({
   allowlist: deps.config.HTTP_ALLOWLIST,
   reserved: deps.reserved,
   rates: deps.stepRates,
-  secrets: deps.secrets,
+  secrets: deps.secretSource ?? deps.secrets,
   connections: deps.connections,
   maxOutputBytes: deps.config.STEP_OUTPUT_MAX_BYTES,
   code: { maxMs: deps.config.CODE_MAX_MS, maxMemoryMb: deps.config.CODE_MAX_MEMORY_MB },

@@ -8,6 +8,7 @@ import type { KeyRing } from '../shared/crypto.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { RateStore } from '../activities/rate/store.js';
 import type { Reserved } from '../activities/reserved.js';
+import type { SecretSource } from '../activities/secret-stores/resolver.js';
 import type { RateLimits } from './middleware/rate-limit.js';
 
 /** What the API needs from the outside world; tests build it with real PostgreSQL and Temporal. */
@@ -41,6 +42,9 @@ export interface ApiDeps extends Repos {
       | 'KAFKA_DLQ_TOPIC'
       | 'KAFKA_TENANT_TOPIC_PREFIX'
       | 'KAFKA_TOPIC_GRANTS'
+      | 'SECRET_CACHE_TTL'
+      | 'SECRET_STORES_AMBIENT_PREFIX'
+      | 'SECRET_STORES_AMBIENT_VAULTS'
       | 'TENANT_MAX_TRIGGERS'
       | 'BACKFILL_MAX_FIRINGS'
       | 'EVENT_BUFFER_TTL'
@@ -63,6 +67,8 @@ export interface ApiDeps extends Repos {
   kafka?: Kafka;
   /** The engine's own services, which no connector may reach (see reservedEndpoints); omitted: none. */
   reserved?: Reserved;
+  /** Where `$secret('…')` resolves for connection checks and step tests (one cache per process); absent: the sealed store only. */
+  secretSource?: SecretSource;
   /** The store of step rate limits and slots the runs use: the step test takes its turn there too. */
   stepRates?: RateStore;
   /** Omitted: no rate limits (tests of other things). */

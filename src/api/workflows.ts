@@ -10,6 +10,7 @@ import type { ApiDeps, ApiEnv } from './env.js';
 import { assertStepTopics } from './kafka-topics.js';
 import { requires } from './middleware/scopes.js';
 import { assertFailureTarget } from './settings.js';
+import { assertKnownStores } from './secret-stores.js';
 import {
   CreatedSchema,
   DefinitionBodySchema,
@@ -70,6 +71,7 @@ export function workflowsRoutes(deps: ApiDeps) {
       await assertStepTopics(topics, c.var.tenantId, definition);
       if (definition.onFailure)
         await assertFailureTarget(deps.workflows, c.var.tenantId, definition.onFailure, '/onFailure');
+      await assertKnownStores(deps.secretStores, c.var.tenantId, definition.steps);
       const created = await deps.workflows.create(c.var.tenantId, definition);
       c.var.logger.info({ workflowId: created.id }, 'workflow created');
       return c.json(created, 201);
@@ -198,6 +200,7 @@ export function workflowsRoutes(deps: ApiDeps) {
       await assertStepTopics(topics, c.var.tenantId, definition);
       if (definition.onFailure)
         await assertFailureTarget(deps.workflows, c.var.tenantId, definition.onFailure, '/onFailure');
+      await assertKnownStores(deps.secretStores, c.var.tenantId, definition.steps);
       const saved = await deps.workflows.addVersion(c.var.tenantId, c.req.valid('param').id, definition);
       c.var.logger.info({ workflowId: saved.id, version: saved.version }, 'workflow version saved');
       return c.json(saved, 200);

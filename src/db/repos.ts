@@ -7,6 +7,7 @@ import { createKafkaDeadLettersRepo } from './kafka-dead-letters-repo.js';
 import type { Pool } from './pool.js';
 import { createRunClosuresRepo } from './run-closures-repo.js';
 import { createRunsRepo } from './runs-repo.js';
+import { createSecretStoresRepo } from './secret-stores-repo.js';
 import { createSecretsRepo } from './secrets-repo.js';
 import { createSettingsRepo } from './settings-repo.js';
 import { createTopicGrantsRepo } from './topic-grants-repo.js';
@@ -25,6 +26,7 @@ export function createRepos(pool: Pool, ring?: KeyRing, latest?: LatestVersions)
     runClosures: createRunClosuresRepo(pool),
     deadLetters: createDeadLettersRepo(pool),
     secrets: createSecretsRepo(pool, ring),
+    secretStores: createSecretStoresRepo(pool),
     webhooks: createWebhooksRepo(pool, ring),
     triggers: createTriggersRepo(pool),
     kafkaDeadLetters: createKafkaDeadLettersRepo(pool),

@@ -6,6 +6,7 @@ import { escapePointer, isObject, jsonPointer } from '../shared/json-values.js';
 import { isTemplate, templateExpressions } from './expressions/templates.js';
 import { syntaxError } from './expressions/evaluate.js';
 import { checkFlow } from './flow.js';
+import { secretReferenceProblems } from './secret-reference.js';
 import { DEFINITION_LIMITS } from '../shared/run-limits.js';
 import {
   languageOf,
@@ -65,6 +66,7 @@ export function validateDefinition(raw: unknown, connectors: ConnectorCatalog): 
   });
   for (const { step, pointer } of all) checkStep(step, pointer, connectors, problems);
   if (shell.success) checkCancelOn(shell.data.cancelOn ?? [], problems);
+  for (const { step, pointer } of all) problems.push(...stepSecretProblems(step, pointer));
   checkIds(all, problems);
   if (steps.length === rawSteps.length) checkFlow(steps, '/steps', problems);
 
@@ -81,9 +83,16 @@ export function validateStep(
   const parsed = language.step.safeParse(raw);
   if (!parsed.success) return { ok: false, problems: fromZod(parsed.error, '', raw, language.stepTypes) };
   const problems: DefinitionProblem[] = [];
-  for (const { step, pointer } of flatten(parsed.data, '')) checkStep(step, pointer, connectors, problems);
+  for (const { step, pointer } of flatten(parsed.data, '')) {
+    checkStep(step, pointer, connectors, problems);
+    problems.push(...stepSecretProblems(step, pointer));
+  }
   return problems.length ? { ok: false, problems } : { ok: true, step: parsed.data };
 }
+
+/** The malformed `$secret('…')` references of a connector step's config. */
+const stepSecretProblems = (step: Step, pointer: string): DefinitionProblem[] =>
+  'config' in step ? secretReferenceProblems(step.config, `${pointer}/config`) : [];
 
 /** Every step of a definition, nested ones included, each with its JSON pointer. */
 export const allSteps = (definition: Definition): { step: Step; pointer: string }[] =>

@@ -72,6 +72,16 @@ export const ConfigSchema = z
     AUTH_MAX_TOKEN_AGE_S: z.coerce.number().int().positive().default(86_400),
     /** Keys sealing stored secrets: `id:<base64 32 bytes>,...`, the first encrypts. Unset: no secrets. */
     SECRETS_KEYS: z.string().optional(),
+    /** Seconds a value read from an external secret store (Vault, AWS) is kept per process; 0 reads it every time. */
+    SECRET_CACHE_TTL: z.coerce.number().int().min(0).max(86_400).default(60),
+    /**
+     * The prefix, `{tenant}` standing for the tenant's id, under which secret stores that use the
+     * worker's own identity (AWS default chain, Vault Kubernetes auth) must keep their pathPrefix;
+     * unset: such stores are refused.
+     */
+    SECRET_STORES_AMBIENT_PREFIX: z.string().max(200).default(''),
+    /** Comma-separated Vault origins (https://vault.internal:8200) the worker's Kubernetes service-account token may be sent to. */
+    SECRET_STORES_AMBIENT_VAULTS: z.string().default(''),
     /** Redis for rate limits shared by every API replica and the step rate limits of every worker; unset: limits are per process. */
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().positive().default(600),

@@ -1,5 +1,6 @@
 import type { RateStore } from '../activities/rate/store.js';
 import type { Reserved } from '../activities/reserved.js';
+import type { SecretSource } from '../activities/secret-stores/resolver.js';
 import { Client } from '@temporalio/client';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { DefaultLogger, Runtime, Worker, type LogEntry, type NativeConnection } from '@temporalio/worker';
@@ -84,6 +85,8 @@ export async function createWorker(deps: {
   connection: NativeConnection;
   /** The engine's own services, which no connector may reach. */
   reserved?: Reserved;
+  /** Where `$secret('…')` resolves, shared with this process's API; absent: the sealed store only. */
+  secrets?: SecretSource;
   /** Step rate limits and slots, shared with this process's API. */
   stepRates?: RateStore;
   repos: Repos;
@@ -116,6 +119,7 @@ export async function createWorker(deps: {
       ...createActivities(deps.repos, {
         allowlist: config.HTTP_ALLOWLIST,
         reserved: deps.reserved,
+        secrets: deps.secrets,
         rates: deps.stepRates,
         metrics: deps.metrics,
         maxOutputBytes: config.STEP_OUTPUT_MAX_BYTES,
