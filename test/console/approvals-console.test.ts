@@ -64,7 +64,7 @@ describe('approvals in a real headless Chromium: the console page and the link p
       const item = page.locator('li.approval', { hasText: 'Ship order o-7?' });
       await item.waitFor();
       await page.screenshot({ path: join(tmpdir(), 'mini-zaps-approvals-pending.png'), fullPage: true });
-    await item.getByPlaceholder('Comment (optional)').fill('looks right');
+      await item.getByPlaceholder('Comment (optional)').fill('looks right');
       await item.getByRole('button', { name: 'Approve' }).click();
       await page.getByText('No approval is waiting.').waitFor();
       const run = await waitForEnd(stack, runId);
@@ -72,7 +72,7 @@ describe('approvals in a real headless Chromium: the console page and the link p
       assert.equal(run.result.decision, 'approved');
       assert.equal(run.result.comment, 'looks right');
       assert.match(run.result.by.userAgent, /Chrome/);
-  
+
       // The workflow's diagram draws the approval with its notify block.
       await page.goto(`${api.url}/ui#/workflows/${wf}`);
       const node = page.locator('[data-step="ask"]');
@@ -106,7 +106,7 @@ describe('approvals in a real headless Chromium: the console page and the link p
       await page.getByText('Ship order <img src=x onerror=alert(1)>?').waitFor();
       assert.equal(await page.locator('main img').count(), 0);
       await page.screenshot({ path: join(tmpdir(), 'mini-zaps-approval-link.png'), fullPage: true });
-    await page.getByLabel('Amount').fill('120');
+      await page.getByLabel('Amount').fill('120');
       await page.getByLabel('urgent').check();
       await page.getByLabel('Comment').fill('not this one');
       await page.getByRole('button', { name: 'Reject' }).click();
