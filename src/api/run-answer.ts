@@ -77,8 +77,13 @@ export async function awaitRunAnswer(
   }
 }
 
+/**
+ * How a run that did not complete answers. Anything but the run's failure (Temporal unreachable
+ * while waiting) answers as a wait that ran out: the run has started, and the caller polls it
+ * instead of starting another.
+ */
 function failedAnswer(err: unknown): RunAnswer {
-  if (!(err instanceof WorkflowFailedError)) throw err;
+  if (!(err instanceof WorkflowFailedError)) return { kind: 'pending' };
   const cause = err.cause;
   if (cause instanceof CancelledFailure) return { kind: 'ended', status: 'cancelled', output: null, error: null };
   if (cause instanceof TerminatedFailure)
