@@ -1,12 +1,28 @@
 import { z } from 'zod';
-import { KafkaTriggerBodySchema } from '../../definitions/kafka-trigger.js';
-import { ScheduleTriggerBodySchema } from '../../definitions/schedule-trigger.js';
 import { definitionAt, isTestFile, listFiles, readDataFile } from '../../shared/data-files.js';
 import { UsageError } from '../output.js';
 
 /** A workflow's key: the same rule as the API's (`?key=`). */
 export const KeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a key is 1-100 characters of A-Z, a-z, 0-9, _ . -');
-const TriggerSchema = z.discriminatedUnion('type', [ScheduleTriggerBodySchema, KafkaTriggerBodySchema]);
+const text = z.string().min(1).max(1000);
+const version = z.int().min(1).optional();
+/** A trigger's fields, as the API takes them (`POST /v1/workflows/{id}/triggers`), which checks their values. */
+const TriggerSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('schedule'),
+    cron: text.optional(),
+    every: text.optional(),
+    timezone: text.optional(),
+    overlap: z.enum(['skip', 'buffer_one', 'allow_all', 'cancel_other']).optional(),
+    catchupWindow: text.optional(),
+    jitter: text.optional(),
+    startAt: text.optional(),
+    endAt: text.optional(),
+    input: z.unknown().optional(),
+    version,
+  }),
+  z.strictObject({ type: z.literal('kafka'), topic: text, filter: text.optional(), key: text.optional(), version }),
+]);
 export type TriggerBody = z.infer<typeof TriggerSchema>;
 
 const WorkflowFileSchema = z.strictObject({

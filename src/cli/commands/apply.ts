@@ -40,10 +40,11 @@ export function applyCommands(mz: Command, env: NodeJS.ProcessEnv): void {
       const ctx = await contextOf(cmd, env);
       const plan = await makePlan(ctx.api, await readDesired(opts.file), { prune: opts.prune === true });
       const { create, update, delete: remove } = plan.counts;
-      if (ctx.out.json && !(opts.yes || opts.autoApprove)) return showPlan(ctx, plan, false);
+      const approved = opts.yes === true || opts.autoApprove === true;
+      if (ctx.out.json && (!approved || create + update + remove === 0)) return showPlan(ctx, plan, true);
       if (!ctx.out.json) showPlan(ctx, plan, false);
       if (create + update + remove === 0) return;
-      if (!(opts.yes || opts.autoApprove) && !(await confirmed())) {
+      if (!approved && !(await confirmed())) {
         ctx.out.print('Not applied: run again with --yes (or --auto-approve) to apply.');
         return;
       }
@@ -52,7 +53,7 @@ export function applyCommands(mz: Command, env: NodeJS.ProcessEnv): void {
         applied.push(c);
         if (!ctx.out.json) ctx.out.print(`applied ${describe(c)[0] ?? ''}`);
       });
-      if (ctx.out.json) ctx.out.show({ counts: plan.counts, applied }, (v) => JSON.stringify(v));
+      if (ctx.out.json) ctx.out.show({ ...plan, applied }, () => '');
       else ctx.out.print(summary(plan, 'Applied'));
     });
 
