@@ -55,7 +55,8 @@ export async function resolveTarget(
   const file = await readConfig(configPath(env));
   const name = flags.profile ?? env.MZ_PROFILE ?? file.current;
   const profile = name ? file.profiles[name] : undefined;
-  if (name && !profile && (flags.profile ?? env.MZ_PROFILE)) throw new UsageError(`no profile '${name}'; mz login makes one`);
+  if (name && !profile && (flags.profile ?? env.MZ_PROFILE))
+    throw new UsageError(`no profile '${name}'; mz login makes one`);
   const url = flags.url ?? env.MZ_URL ?? profile?.url ?? DEFAULT_URL;
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
     throw new UsageError(`'${url}' is not an http(s) URL`);

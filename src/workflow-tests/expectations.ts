@@ -52,8 +52,7 @@ export function check(expect: Expectations, run: RunSnapshot & { output: unknown
     if (want.error && want.error.code !== got.error?.code)
       failures.push(mismatch(`step ${id} error.code`, want.error.code, got.error?.code));
   }
-  for (const id of expect.ran ?? [])
-    if (!steps.has(id)) failures.push(`step ${id}: expected it to run, it did not`);
+  for (const id of expect.ran ?? []) if (!steps.has(id)) failures.push(`step ${id}: expected it to run, it did not`);
   for (const id of expect.notRan ?? [])
     if (steps.has(id)) failures.push(`step ${id}: expected it not to run, it ran (${steps.get(id)?.status})`);
   return failures;

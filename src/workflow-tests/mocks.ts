@@ -24,7 +24,8 @@ export function checkMocks(mocks: Record<string, Mock>, stepTypes: Map<string, s
       continue;
     }
     const schema = registry.get(type)?.outputSchema;
-    if (!registry.get(type)) problems.push(`mocks.${stepId}: step '${stepId}' is a ${type} step, which runs in the engine`);
+    if (!registry.get(type))
+      problems.push(`mocks.${stepId}: step '${stepId}' is a ${type} step, which runs in the engine`);
     if (mock === 'real' || !schema) continue;
     for (const [i, attempt] of (Array.isArray(mock) ? mock : [mock]).entries()) {
       if (!('output' in attempt)) continue;
@@ -51,7 +52,10 @@ function attemptOf(mock: Exclude<Mock, 'real'>, n: number): AttemptMock {
  * by the type's output schema), an error (type = code, retried unless `retryable: false`), or the
  * real connector for `real`. A step with no mock fails with MOCK_MISSING, never retried.
  */
-export function mockActivities(mocks: MocksByRun, deps: ConnectorDeps): Record<string, (input: ConnectorInput) => Promise<ConnectorResult>> {
+export function mockActivities(
+  mocks: MocksByRun,
+  deps: ConnectorDeps,
+): Record<string, (input: ConnectorInput) => Promise<ConnectorResult>> {
   const activities: Record<string, (input: ConnectorInput) => Promise<ConnectorResult>> = {};
   for (const type of registry.types) {
     const connector = registry.get(type);

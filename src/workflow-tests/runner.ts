@@ -62,7 +62,7 @@ async function load(file: string): Promise<Loaded> {
       return { ...empty, error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') };
     const { definition: raw } = await definitionAt(parsed.data.definition, file);
     const cases = casesOf(parsed.data, file);
-    const valid = validateDefinition(raw);
+    const valid = validateDefinition(raw, registry);
     if (!valid.ok)
       return { ...empty, cases, error: valid.problems.map((p) => `definition ${p.pointer}: ${p.message}`).join('\n') };
     return { file, definition: valid.definition, stepTypes: stepTypesOf(valid.definition.steps, new Map()), cases };
@@ -116,7 +116,8 @@ export async function runTests(files: readonly string[], opts: RunTestsOptions):
   const results: CaseResult[] = [];
   const report = (r: CaseResult) => (results.push(r), opts.onResult?.(r));
   for (const l of loaded.filter((f) => f.error))
-    for (const c of l.cases.length ? l.cases : [{ name: '(file)' }]) report({ file: l.file, name: c.name, failures: [l.error ?? ''], ms: 0 });
+    for (const c of l.cases.length ? l.cases : [{ name: '(file)' }])
+      report({ file: l.file, name: c.name, failures: [l.error ?? ''], ms: 0 });
   const runnable = loaded.filter((l) => !l.error);
   if (!runnable.length) return results;
 
@@ -144,7 +145,10 @@ export async function runTests(files: readonly string[], opts: RunTestsOptions):
         /** A step that failed for good parks its run; a test discards it at once, so the run fails. */
         async recordDeadLetter(input: { id: string; executionId: string }): Promise<void> {
           const decision = { deadLetterId: input.id, action: 'discard' as const, reason: 'mz test' };
-          void env.client.workflow.getHandle(input.executionId).signal(redriveSignal, decision).catch(() => undefined);
+          void env.client.workflow
+            .getHandle(input.executionId)
+            .signal(redriveSignal, decision)
+            .catch(() => undefined);
         },
       },
     });
@@ -168,12 +172,19 @@ async function runCase(
   timeoutMs: number,
 ): Promise<CaseResult> {
   const started = Date.now();
-  const result = (failures: string[]) => ({ file: loaded.file, name: testCase.name, failures, ms: Date.now() - started });
+  const result = (failures: string[]) => ({
+    file: loaded.file,
+    name: testCase.name,
+    failures,
+    ms: Date.now() - started,
+  });
   const problems = checkMocks(testCase.mocks, loaded.stepTypes);
   if (problems.length || !loaded.definition) return result(problems);
   mocks.set(runId, testCase.mocks);
   // Regular activities (not local ones): their retry backoff is a server timer, which the test server skips.
-  const connectors = Object.fromEntries(Object.entries(registry.defaults()).map(([t, d]) => [t, { ...d, local: false }]));
+  const connectors = Object.fromEntries(
+    Object.entries(registry.defaults()).map(([t, d]) => [t, { ...d, local: false }]),
+  );
   const input: RunInput = {
     ...stampRun(undefined, connectors),
     tenantId: 'test',
@@ -183,7 +194,11 @@ async function runCase(
     trigger: testCase.trigger ?? null,
     source: { type: 'api' },
   };
-  const handle = await env.client.workflow.start('interpreter', { workflowId: runId, taskQueue: TASK_QUEUE, args: [input] });
+  const handle = await env.client.workflow.start('interpreter', {
+    workflowId: runId,
+    taskQueue: TASK_QUEUE,
+    args: [input],
+  });
   try {
     for (const event of testCase.events) {
       if (event.after) await env.sleep(toMillis(event.after));
@@ -200,9 +215,13 @@ async function runCase(
     ]).finally(() => clearTimeout(timer));
     if (ended === 'hung') {
       await handle.terminate('mz test: the run did not end').catch(() => undefined);
-      const state: RunSnapshot = await handle.query(runStateQuery).catch(() => ({ status: 'running', steps: [], result: null, error: null }));
+      const state: RunSnapshot = await handle
+        .query(runStateQuery)
+        .catch(() => ({ status: 'running', steps: [], result: null, error: null }));
       const waiting = [...flattenSteps(state.steps).values()].filter((s) => s.status === 'waiting').map((s) => s.id);
-      return result([`the run did not end within ${timeoutMs / 1000}s of real time${waiting.length ? ` (waiting in ${waiting.join(', ')}: send it an event?)` : ''}`]);
+      return result([
+        `the run did not end within ${timeoutMs / 1000}s of real time${waiting.length ? ` (waiting in ${waiting.join(', ')}: send it an event?)` : ''}`,
+      ]);
     }
     const snapshot = await handle.query(runStateQuery);
     return result(check(testCase.expect, { ...snapshot, output: ended.output }));

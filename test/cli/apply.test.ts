@@ -49,8 +49,9 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
   const staging = (args: string[]) => mz(args, envs.staging ?? {});
   /** The tenant's live workflows by key, with their latest version and definition. */
   const liveByKey = async (tenant: string) => {
-    const items: { id: string; key: string | null; latestVersion: number }[] = (await as(tenant, 'GET', '/v1/workflows'))
-      .body.items;
+    const items: { id: string; key: string | null; latestVersion: number }[] = (
+      await as(tenant, 'GET', '/v1/workflows')
+    ).body.items;
     const out = new Map<string, { id: string; version: number; definition: unknown }>();
     for (const w of items) {
       const full = (await as(tenant, 'GET', `/v1/workflows/${w.id}`)).body;
@@ -135,7 +136,10 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
   });
 
   it('--prune deletes a removed workflow’s triggers and archives it; workflows made without a key stay', async () => {
-    const manual = await as('staging', 'POST', '/v1/workflows', { name: 'by hand', steps: [{ id: 'a', type: 'succeed' }] });
+    const manual = await as('staging', 'POST', '/v1/workflows', {
+      name: 'by hand',
+      steps: [{ id: 'a', type: 'succeed' }],
+    });
     const hello = (await liveByKey('staging')).get('hello');
     await rm(join(work, 'hello.workflow.yaml'));
     await rm(join(work, 'hello.json'));
@@ -175,7 +179,16 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const badKey = await staging(['apply', '-f', bad]);
     assert.equal(badKey.code, 2);
     const yamlBomb = join(dir, 'bomb.yaml');
-    await writeFile(yamlBomb, `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 12 }, (_, i) => `b${i}: &b${i} [${Array(10).fill(i ? `*b${i - 1}` : '*a').join(', ')}]`).join('\n')}\n`);
+    await writeFile(
+      yamlBomb,
+      `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from(
+        { length: 12 },
+        (_, i) =>
+          `b${i}: &b${i} [${Array(10)
+            .fill(i ? `*b${i - 1}` : '*a')
+            .join(', ')}]`,
+      ).join('\n')}\n`,
+    );
     const bomb = await staging(['apply', '-f', yamlBomb]);
     assert.equal(bomb.code, 2, bomb.stderr);
   });
@@ -186,9 +199,17 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const taken = await as('staging', 'POST', '/v1/workflows?key=held', definition);
     assert.equal(taken.status, 409);
     assert.equal(taken.body.code, 'WORKFLOW_KEY_TAKEN');
-    assert.equal((await as('production', 'POST', '/v1/workflows?key=held', definition)).status, 201, 'keys are per tenant');
+    assert.equal(
+      (await as('production', 'POST', '/v1/workflows?key=held', definition)).status,
+      201,
+      'keys are per tenant',
+    );
     for (const key of ['', '-x', 'a/b', 'x'.repeat(101), 'é'])
-      assert.equal((await as('staging', 'POST', `/v1/workflows?key=${encodeURIComponent(key)}`, definition)).status, 400, key);
+      assert.equal(
+        (await as('staging', 'POST', `/v1/workflows?key=${encodeURIComponent(key)}`, definition)).status,
+        400,
+        key,
+      );
     const found = await as('staging', 'GET', '/v1/workflows?key=held');
     assert.equal(found.body.items.length, 1);
     assert.equal(found.body.items[0].key, 'held');

@@ -58,7 +58,10 @@ describe('mz runs, dead-letters, triggers and login (the bin, over HTTP, real st
     assert.match(tail.stdout, /shape\s+completed/);
     assert.match(tail.stdout, new RegExp(`run ${runId} completed`));
     const listed = json<{ id: string; status: string }[]>(await mz(['--json', 'runs', 'ls', '-w', wf], env));
-    assert.deepEqual(listed.map((r) => [r.id, r.status]), [[runId, 'completed']]);
+    assert.deepEqual(
+      listed.map((r) => [r.id, r.status]),
+      [[runId, 'completed']],
+    );
     const table = await mz(['runs', 'ls', '--status', 'completed'], env);
     assert.match(table.stdout, /^ID\s+WORKFLOW\s+VERSION\s+STATUS/);
     assert.match(table.stdout, new RegExp(runId));
@@ -115,7 +118,9 @@ describe('mz runs, dead-letters, triggers and login (the bin, over HTTP, real st
     });
     const runId = await start(wf);
     const letters = await waitFor('the dead letter', async () => {
-      const items = json<{ id: string; runId: string; stepId: string }[]>(await mz(['--json', 'dead-letters', 'ls', '-w', wf], env));
+      const items = json<{ id: string; runId: string; stepId: string }[]>(
+        await mz(['--json', 'dead-letters', 'ls', '-w', wf], env),
+      );
       return items.length ? items : undefined;
     });
     assert.equal(letters[0]?.runId, runId);
@@ -132,12 +137,18 @@ describe('mz runs, dead-letters, triggers and login (the bin, over HTTP, real st
   });
 
   it('triggers ls, pause, resume and run: a fired schedule starts a run', async () => {
-    const wf = await create({ name: 'scheduled', steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }] });
+    const wf = await create({
+      name: 'scheduled',
+      steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
+    });
     const made = await as('POST', `/v1/workflows/${wf}/triggers`, { type: 'schedule', cron: '0 0 1 1 *' });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     const id: string = made.body.id;
     const listed = json<{ id: string; paused: boolean }[]>(await mz(['--json', 'triggers', 'ls'], env));
-    assert.deepEqual(listed.filter((t) => t.id === id).map((t) => t.paused), [false]);
+    assert.deepEqual(
+      listed.filter((t) => t.id === id).map((t) => t.paused),
+      [false],
+    );
     const paused = json<{ paused: boolean }>(await mz(['--json', 'triggers', 'pause', id], env));
     assert.equal(paused.paused, true);
     assert.match((await mz(['triggers', 'ls', '-w', wf], env)).stdout, /0 0 1 1 \*\s+true/);

@@ -11,7 +11,11 @@ export interface MzResult {
 }
 
 /** Runs `mz` as a process with only the environment given (plus PATH), within two minutes. */
-export function mz(args: string[], env: Record<string, string>, opts: { input?: string; cwd?: string } = {}): Promise<MzResult> {
+export function mz(
+  args: string[],
+  env: Record<string, string>,
+  opts: { input?: string; cwd?: string } = {},
+): Promise<MzResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MZ_BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },

@@ -3,7 +3,9 @@ import { definitionAt, isTestFile, listFiles, readDataFile } from '../../shared/
 import { UsageError } from '../output.js';
 
 /** A workflow's key: the same rule as the API's (`?key=`). */
-export const KeySchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a key is 1-100 characters of A-Z, a-z, 0-9, _ . -');
+export const KeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a key is 1-100 characters of A-Z, a-z, 0-9, _ . -');
 const text = z.string().min(1).max(1000);
 const version = z.int().min(1).optional();
 /** A trigger's fields, as the API takes them (`POST /v1/workflows/{id}/triggers`), which checks their values. */
@@ -82,8 +84,14 @@ export async function readDesired(paths: readonly string[]): Promise<Desired> {
     throw new UsageError(
       `not workflow or connection files (a workflow file is {key, definition, triggers}):\n  ${unknown.join('\n  ')}`,
     );
-  assertUnique(desired.workflows.map((w) => ({ name: w.key, file: w.file })), 'key');
-  assertUnique(desired.connections.map((c) => ({ name: c.name, file: c.file })), 'connection');
+  assertUnique(
+    desired.workflows.map((w) => ({ name: w.key, file: w.file })),
+    'key',
+  );
+  assertUnique(
+    desired.connections.map((c) => ({ name: c.name, file: c.file })),
+    'connection',
+  );
   return desired;
 }
 

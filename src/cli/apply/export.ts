@@ -7,7 +7,12 @@ import { triggerShape } from './plan.js';
 
 /** A key for a workflow made without one: its name in lower case, dashes for the rest, made unique. */
 function keyFor(name: string, taken: Set<string>): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+|-+$/g, '').slice(0, 90) || 'workflow';
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]+/g, '-')
+      .replace(/^[^a-z0-9]+|-+$/g, '')
+      .slice(0, 90) || 'workflow';
   let key = base;
   for (let n = 2; taken.has(key); n++) key = `${base}-${n}`;
   taken.add(key);

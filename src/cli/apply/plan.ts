@@ -16,7 +16,15 @@ import { fieldDiff, type FieldChange } from '../../shared/json-diff.js';
 export type Action = 'create' | 'update' | 'unchanged' | 'delete';
 
 export type Change =
-  | { kind: 'workflow'; action: Action; key: string; id?: string; name: string; changes: FieldChange[]; spec?: WorkflowSpec }
+  | {
+      kind: 'workflow';
+      action: Action;
+      key: string;
+      id?: string;
+      name: string;
+      changes: FieldChange[];
+      spec?: WorkflowSpec;
+    }
   | {
       kind: 'trigger';
       action: Exclude<Action, 'update'>;
@@ -25,14 +33,31 @@ export type Change =
       shape: Record<string, unknown>;
       body?: TriggerBody;
     }
-  | { kind: 'connection'; action: Exclude<Action, 'delete'>; name: string; changes: FieldChange[]; spec?: ConnectionSpec };
+  | {
+      kind: 'connection';
+      action: Exclude<Action, 'delete'>;
+      name: string;
+      changes: FieldChange[];
+      spec?: ConnectionSpec;
+    };
 
 export interface Plan {
   changes: Change[];
   counts: Record<Action, number>;
 }
 
-const SCHEDULE_FIELDS = ['cron', 'every', 'timezone', 'overlap', 'catchupWindow', 'jitter', 'startAt', 'endAt', 'input', 'version'];
+const SCHEDULE_FIELDS = [
+  'cron',
+  'every',
+  'timezone',
+  'overlap',
+  'catchupWindow',
+  'jitter',
+  'startAt',
+  'endAt',
+  'input',
+  'version',
+];
 const KAFKA_FIELDS = ['topic', 'filter', 'key', 'version'];
 
 /** What a trigger does, as a file says it and as the API answers it: its settings, defaults filled in. */

@@ -11,10 +11,7 @@ const collect = (value: string, all: string[] = []) => [...all, value];
 
 function showPlan(ctx: Context, plan: Plan, verbose: boolean): void {
   ctx.out.show(plan, (p) =>
-    [
-      ...p.changes.filter((c) => verbose || c.action !== 'unchanged').flatMap(describe),
-      summary(p, 'Plan'),
-    ].join('\n'),
+    [...p.changes.filter((c) => verbose || c.action !== 'unchanged').flatMap(describe), summary(p, 'Plan')].join('\n'),
   );
 }
 
@@ -33,7 +30,7 @@ export function applyCommands(mz: Command, env: NodeJS.ProcessEnv): void {
   mz.command('apply')
     .description('make the tenant match the files: prints the plan, applies it with --yes')
     .requiredOption('-f, --file <path>', 'a file or directory (repeatable)', collect)
-    .option('--prune', "delete workflows with a key no file has (archived, their triggers deleted)")
+    .option('--prune', 'delete workflows with a key no file has (archived, their triggers deleted)')
     .option('-y, --yes', 'apply without asking')
     .option('--auto-approve', 'the same, for CI')
     .action(async (opts: { file: string[]; prune?: boolean; yes?: boolean; autoApprove?: boolean }, cmd: Command) => {

@@ -34,8 +34,9 @@ export function loginCommand(mz: Command, env: NodeJS.ProcessEnv): void {
       // A token the API refuses is not stored: listing one workflow needs only workflows:read.
       await ok(apiClient({ url, token }).GET('/v1/workflows', { params: { query: { limit: 1 } } }));
       const path = await saveProfile(env, opts.name, { url, token });
-      createOutput(globals.json === true).show({ profile: opts.name, url, path }, (p) =>
-        `logged in to ${p.url}; profile '${p.profile}' stored in ${p.path}`,
+      createOutput(globals.json === true).show(
+        { profile: opts.name, url, path },
+        (p) => `logged in to ${p.url}; profile '${p.profile}' stored in ${p.path}`,
       );
     });
 }

@@ -17,7 +17,12 @@ export function migrateCommand(mz: Command, env: NodeJS.ProcessEnv): void {
     .option('--run <ids...>', 'only these runs')
     .option('--dry-run', 'list each run as compatible or not, moving none')
     .action(
-      async (id: string, version: string, opts: { from?: number[]; run?: string[]; dryRun?: boolean }, cmd: Command) => {
+      async (
+        id: string,
+        version: string,
+        opts: { from?: number[]; run?: string[]; dryRun?: boolean },
+        cmd: Command,
+      ) => {
         const ctx = await contextOf(cmd, env);
         const url = `${ctx.target.url}/v1/workflows/${encodeURIComponent(id)}/versions/${positiveInt(version)}/migrate`;
         const res = await fetch(url, {

@@ -27,7 +27,11 @@ function showRun(run: Run): string {
     run.steps.map((s) => ({ ...s, error: errorText(s.error) })),
     ['id', 'type', 'status', 'attempts', 'startedAt', 'endedAt', 'error'],
   );
-  const end = run.error ? `\nerror: ${errorText(run.error)}` : run.result !== undefined ? `\nresult: ${JSON.stringify(run.result)}` : '';
+  const end = run.error
+    ? `\nerror: ${errorText(run.error)}`
+    : run.result !== undefined
+      ? `\nresult: ${JSON.stringify(run.result)}`
+      : '';
   return `${head}\n\nSTEPS\n${steps}${end}`;
 }
 
@@ -57,8 +61,9 @@ async function tail(ctx: Context, id: string, timeoutS: number): Promise<void> {
       ctx.out.show(line, (l) => `${l.at}  ${l.step.padEnd(20)} ${l.status} (attempt ${l.attempts})`);
     }
     if (ENDED.has(run.status) && run.endedAt) {
-      ctx.out.show({ id: run.id, status: run.status, result: run.result, error: run.error }, (r) =>
-        `run ${r.id} ${r.status}${r.error ? `: ${errorText(r.error)}` : ''}`,
+      ctx.out.show(
+        { id: run.id, status: run.status, result: run.result, error: run.error },
+        (r) => `run ${r.id} ${r.status}${r.error ? `: ${errorText(r.error)}` : ''}`,
       );
       if (run.status !== 'completed') throw new CommandFailed(`run ${id} ended ${run.status}`);
       return;
@@ -99,7 +104,9 @@ export function runCommands(mz: Command, env: NodeJS.ProcessEnv): void {
     .command('tail <id>')
     .description("follow a run's steps live until it ends (exit 0 only if it completed)")
     .option('--timeout <seconds>', 'give up after this long', seconds, 3600)
-    .action(async (id: string, opts: { timeout: number }, cmd: Command) => tail(await contextOf(cmd, env), id, opts.timeout));
+    .action(async (id: string, opts: { timeout: number }, cmd: Command) =>
+      tail(await contextOf(cmd, env), id, opts.timeout),
+    );
   runs
     .command('cancel <id>')
     .description('cancel a running or waiting run')
