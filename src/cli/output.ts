@@ -20,7 +20,7 @@ export class ApiProblem extends Error {
   readonly exitCode: number;
   constructor(
     readonly status: number,
-    readonly problem: { title?: string; detail?: string; code?: string; details?: unknown },
+    readonly problem: { title?: string; detail?: string; code?: string; errors?: unknown },
   ) {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
     this.exitCode = status === 401 || status === 403 ? EXIT.denied : EXIT.failed;
@@ -42,7 +42,7 @@ export function describeError(err: unknown): string {
   if (err instanceof ApiProblem) {
     const { code, title } = err.problem;
     const head = `error: ${err.message} (HTTP ${err.status}${code ? ` ${code}` : title ? ` ${title}` : ''})`;
-    const details = Array.isArray(err.problem.details) ? err.problem.details : [];
+    const details = Array.isArray(err.problem.errors) ? err.problem.errors : [];
     const lines = details.map((d: unknown) =>
       typeof d === 'object' && d !== null && 'message' in d
         ? `  ${'pointer' in d && d.pointer ? `${String(d.pointer)}: ` : ''}${String(d.message)}`

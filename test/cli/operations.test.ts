@@ -14,7 +14,7 @@ import { json, mz } from './mz.js';
 const SECRET = 'cli-commands-secret-that-is-long-enough-for-hs256';
 
 /** `mz runs`, `dead-letters`, `triggers` and `login`, run as the package's bin against the engine over real HTTP. */
-describe('mz runs, dead-letters, triggers and login (the bin, over HTTP, real stack)', () => {
+describe('mz dead-letters, triggers and login, and its errors (the bin, over HTTP, real stack)', () => {
   const suite = useStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
   let server: ServerType;
   let dir: string;
@@ -42,72 +42,6 @@ describe('mz runs, dead-letters, triggers and login (the bin, over HTTP, real st
   };
   const start = async (workflowId: string, payload: unknown = {}) =>
     (await as('POST', `/v1/workflows/${workflowId}/runs`, payload)).body.runId as string;
-
-  it('runs ls, get and tail: a run that completes is listed, shown with its steps and followed to its end (exit 0)', async () => {
-    const wf = await create({
-      name: 'quick',
-      steps: [
-        { id: 'pause', type: 'delay', config: { duration: '1s' } },
-        { id: 'shape', type: 'transform', config: { expression: "'done ' & trigger.n" } },
-      ],
-    });
-    const runId = await start(wf, { n: 1 });
-    const tail = await mz(['runs', 'tail', runId, '--timeout', '120'], env);
-    assert.equal(tail.code, 0, tail.stderr);
-    assert.match(tail.stdout, /pause\s+completed/);
-    assert.match(tail.stdout, /shape\s+completed/);
-    assert.match(tail.stdout, new RegExp(`run ${runId} completed`));
-    const listed = json<{ id: string; status: string }[]>(await mz(['--json', 'runs', 'ls', '-w', wf], env));
-    assert.deepEqual(
-      listed.map((r) => [r.id, r.status]),
-      [[runId, 'completed']],
-    );
-    const table = await mz(['runs', 'ls', '--status', 'completed'], env);
-    assert.match(table.stdout, /^ID\s+WORKFLOW\s+VERSION\s+STATUS/);
-    assert.match(table.stdout, new RegExp(runId));
-    const got = await mz(['runs', 'get', runId], env);
-    assert.equal(got.code, 0);
-    assert.match(got.stdout, /STEPS/);
-    assert.match(got.stdout, /result: "done 1"/);
-    const rerun = json<{ runId: string }>(await mz(['--json', 'runs', 'rerun', runId], env));
-    assert.notEqual(rerun.runId, runId);
-    const again = await mz(['runs', 'tail', rerun.runId, '--timeout', '120'], env);
-    assert.equal(again.code, 0, again.stderr);
-  });
-
-  it('runs cancel stops a waiting run, and tail then exits 1 for a run that did not complete', async () => {
-    const wf = await create({
-      name: 'waits',
-      steps: [{ id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '1h' } }],
-    });
-    const runId = await start(wf);
-    await waitFor('the run waits', async () =>
-      (await as('GET', `/v1/runs/${runId}`)).body.status === 'waiting' ? true : undefined,
-    );
-    const cancelled = await mz(['runs', 'cancel', runId], env);
-    assert.equal(cancelled.code, 0, cancelled.stderr);
-    const tail = await mz(['runs', 'tail', runId, '--timeout', '120'], env);
-    assert.equal(tail.code, 1);
-    assert.match(tail.stdout, /cancelled/);
-  });
-
-  it('runs reset resumes a run from a step: the step after it runs again', async () => {
-    const wf = await create({
-      name: 'resettable',
-      steps: [
-        { id: 'first', type: 'transform', config: { expression: '1' } },
-        { id: 'second', type: 'transform', config: { expression: '2' } },
-      ],
-    });
-    const runId = await start(wf);
-    assert.equal((await mz(['runs', 'tail', runId], env)).code, 0);
-    const reset = await mz(['runs', 'reset', runId, '--from-step', 'second'], env);
-    assert.equal(reset.code, 0, reset.stderr);
-    assert.match(reset.stdout, /reset from second/);
-    const bad = await mz(['runs', 'reset', runId, '--from-step', 'nope'], env);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /HTTP 4\d\d/);
-  });
 
   it('dead-letters ls shows a parked step and redrive runs it again: the run completes', async () => {
     let down = true;
