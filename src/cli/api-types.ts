@@ -539,6 +539,7 @@ export interface paths {
               items: {
                 id: string;
                 signed: boolean;
+                respond: string;
                 createdAt: string;
                 revokedAt: string | null;
               }[];
@@ -593,6 +594,12 @@ export interface paths {
           'application/json': {
             /** @default false */
             signed?: boolean;
+            /**
+             * @description `immediately`: 202 with the run id. `onCompletion`: the caller waits (up to 30 s) for the run's result, or for its first `respond` step's answer; past the wait, the 202.
+             * @default immediately
+             * @enum {string}
+             */
+            respond?: 'immediately' | 'onCompletion';
           };
         };
       };
@@ -607,6 +614,7 @@ export interface paths {
               id: string;
               token: string;
               url: string;
+              respond: string;
               signingSecret?: string;
             };
           };
@@ -757,10 +765,16 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Trigger a run; the body is the trigger payload */
+    /**
+     * Trigger a run; the body is the trigger payload
+     * @description With `?wait=30s` (at most 60s) the call waits for the run: `200 {runId, status, output}` when it ends within the wait, or the answer of its first `respond` step; else the usual 202 with a `Location` to poll. Waiting holds no worker; a caller that goes away changes nothing.
+     */
     post: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description How long to wait for the run, e.g. 30s (at most 60s) */
+          wait?: string;
+        };
         header?: {
           /** @description Repeats return the same run */
           'idempotency-key'?: string;
@@ -776,6 +790,15 @@ export interface paths {
         };
       };
       responses: {
+        /** @description The run ended within the wait (or a respond step answered, as it said) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['RunAnswered'];
+          };
+        };
         /** @description Accepted */
         202: {
           headers: {
@@ -852,7 +875,7 @@ export interface paths {
           /** @description true: only runs whose workflow tasks keep failing */
           problem?: 'true' | 'false';
           /** @description only runs started this way */
-          source?: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun';
+          source?: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun' | 'failure';
         };
         header?: never;
         path?: never;
@@ -1398,6 +1421,76 @@ export interface paths {
             'application/json': {
               operationId: string;
             };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description Not found (or another tenant's) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description A dependency is unavailable; retry */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/workflows/{id}/versions/{version}/migrate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Move open runs of older versions to this version, each at its next step boundary, where compatible */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+          version: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['MigrateRuns'];
+        };
+      };
+      responses: {
+        /** @description What each run answered */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['RunMigrationReport'];
           };
         };
         /** @description Invalid input */
@@ -3638,6 +3731,187 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/settings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's settings: its default failure workflow */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The settings */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['TenantSettings'];
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description Not found (or another tenant's) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description A dependency is unavailable; retry */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+      };
+    };
+    /** Replace the tenant's settings (runs started from now on read them) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['TenantSettingsBody'];
+        };
+      };
+      responses: {
+        /** @description The settings now */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['TenantSettings'];
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description Not found (or another tenant's) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description A dependency is unavailable; retry */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Approvals waiting for a decision, soonest to expire first, with their approve and reject links */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Pending approvals */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: components['schemas']['PendingApproval'][];
+            };
+          };
+        };
+        /** @description Invalid input */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description Not found (or another tenant's) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+        /** @description A dependency is unavailable; retry */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/problem+json': components['schemas']['Problem'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3686,6 +3960,13 @@ export interface components {
       createdAt: string;
       archivedAt: string | null;
     };
+    RunAnswered: {
+      runId: string;
+      /** @enum {string} */
+      status: 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'terminated';
+      output?: unknown;
+      error?: unknown;
+    };
     RunAccepted: {
       runId: string;
     };
@@ -3703,6 +3984,8 @@ export interface components {
       problem: components['schemas']['RunProblem'];
       source: components['schemas']['RunSource'];
       parked: components['schemas']['RunParked'];
+      /** @description The version the run was moved from to `version` (POST /v1/workflows/{id}/versions/{v}/migrate); null if it runs the version it started on */
+      movedFrom: number | null;
     };
     /** @description Set while the run's workflow tasks keep failing (Temporal retries them): why, since when, how many attempts */
     RunProblem: {
@@ -3714,12 +3997,14 @@ export interface components {
     /** @description How the run started (null for runs indexed before sources were recorded) */
     RunSource: {
       /** @enum {string} */
-      type: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun';
+      type: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun' | 'failure';
       triggerId?: string;
       scheduledAt?: string;
       topic?: string;
       partition?: number;
       offset?: string;
+      /** @description A failure workflow's run: the run that started it */
+      failedRunId?: string;
     } | null;
     /** @description Set while the run is parked: a step failed for good, the run shows `failed` without having ended, and waits, holding every earlier output, until its dead letter is re-driven (the step runs again) or discarded (the run ends failed) */
     RunParked: {
@@ -3752,6 +4037,14 @@ export interface components {
         status: string;
         steps?: unknown;
       }[];
+      /** @description While an approval step waits: its links (the link is the approver's credential) */
+      waiting?: {
+        /** @enum {string} */
+        type: 'approval';
+        approveUrl: string;
+        rejectUrl: string;
+        expiresAt: string;
+      };
     };
     TerminateRun: {
       reason: string;
@@ -3771,7 +4064,7 @@ export interface components {
       /** @enum {string} */
       status?: 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'terminated';
       /** @enum {string} */
-      source?: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun';
+      source?: 'api' | 'webhook' | 'schedule' | 'kafka' | 'rerun' | 'failure';
       /** Format: date-time */
       since?: string;
       /** Format: date-time */
@@ -3785,6 +4078,40 @@ export interface components {
       ratePerSecond: number;
       /** @default 1000 */
       limit: number;
+    };
+    RunMigrationReport: {
+      workflowId: string;
+      version: number;
+      dryRun: boolean;
+      items: components['schemas']['RunMigration'][];
+      /** @description More open runs to offer the version to: call again */
+      nextCursor: string | null;
+    };
+    RunMigration: {
+      runId: string;
+      /** @description The version the run is on */
+      version: number;
+      /**
+       * @description compatible / incompatible (dry run); accepted: moves at its next step boundary; incompatible: stays, see reason; ended, skipped (already on this version or newer, or not in fromVersions); unavailable: the run did not answer, try again
+       * @enum {string}
+       */
+      result: 'compatible' | 'incompatible' | 'accepted' | 'ended' | 'skipped' | 'unavailable';
+      reason: string | null;
+    };
+    MigrateRuns: {
+      /** @description true: only judge each run; nothing moves */
+      dryRun: boolean;
+      /** @description Only runs on these versions (each older than the target); default every older one */
+      fromVersions?: number[];
+      /** @description Only these runs of the workflow (at most 100) */
+      runIds?: string[];
+      /**
+       * @description Runs per page
+       * @default 100
+       */
+      limit: number;
+      /** @description nextCursor of the previous call */
+      cursor?: string;
     };
     Trigger: components['schemas']['ScheduleTrigger'] | components['schemas']['KafkaTrigger'];
     ScheduleTrigger: {
@@ -4130,6 +4457,38 @@ export interface components {
       requestId: string;
       /** @description The body's top-level field names; values are never kept */
       fields: string[];
+    };
+    TenantSettings: {
+      onFailure: {
+        workflowId: string;
+        version?: number;
+      } | null;
+      updatedAt: string | null;
+    };
+    TenantSettingsBody: {
+      /**
+       * @description The workflow started when a run fails, parks a dead letter, times out or breaches its SLA, for workflows that name no `onFailure` of their own; null: none. A run reads it when it starts.
+       * @example {
+       *       "workflowId": "7c1e…"
+       *     }
+       */
+      onFailure: {
+        workflowId: string;
+        version?: number;
+      } | null;
+    };
+    PendingApproval: {
+      id: string;
+      runId: string;
+      workflowId: string;
+      workflowName: string;
+      stepId: string;
+      message: string;
+      fields?: unknown;
+      createdAt: string;
+      expiresAt: string;
+      approveUrl: string;
+      rejectUrl: string;
     };
   };
   responses: never;
