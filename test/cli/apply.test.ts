@@ -67,15 +67,15 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const planned = await staging(['apply', '-f', work]);
     assert.equal(planned.code, 0, planned.stderr);
     assert.match(planned.stdout, /\+ workflow hello/);
-    assert.match(planned.stdout, /Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged\./);
+    assert.match(planned.stdout, /Plan: 5 to create, 0 to update, 0 to delete, 0 unchanged\./);
     assert.match(planned.stdout, /Not applied/);
     assert.equal((await liveByKey('staging')).size, 0, 'a plan changes nothing');
 
     const applied = await staging(['apply', '-f', work, '--yes']);
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /Applied: 4 create, 0 update, 0 delete, 0 unchanged\./);
+    assert.match(applied.stdout, /Applied: 5 create, 0 update, 0 delete, 0 unchanged\./);
     const live = await liveByKey('staging');
-    assert.deepEqual([...live.keys()].sort(), ['hello', 'welcome']);
+    assert.deepEqual([...live.keys()].sort(), ['hello', 'on-failure', 'welcome']);
     const hello = JSON.parse(await readFile(join(work, 'hello.json'), 'utf8'));
     assert.deepEqual(live.get('hello')?.definition, hello);
     const triggers = (await as('staging', 'GET', `/v1/workflows/${live.get('hello')?.id}/triggers`)).body.items;
@@ -91,12 +91,12 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const again = await staging(['apply', '-f', work, '--auto-approve', '--json']);
     assert.equal(again.code, 0, again.stderr);
     const plan = json<Plan>(again);
-    assert.deepEqual(plan.counts, { create: 0, update: 0, delete: 0, unchanged: 4 });
+    assert.deepEqual(plan.counts, { create: 0, update: 0, delete: 0, unchanged: 5 });
     const after = await liveByKey('staging');
     for (const [key, w] of before) assert.equal(after.get(key)?.version, w.version, key);
     const diff = await staging(['diff', '-f', work]);
     assert.equal(diff.code, 0, diff.stdout + diff.stderr);
-    assert.match(diff.stdout, /No changes: 4 unchanged\./);
+    assert.match(diff.stdout, /No changes: 5 unchanged\./);
   });
 
   it('editing one file gives exactly one new version, shown as a field diff first', async () => {
@@ -111,7 +111,7 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const before = await liveByKey('staging');
     const applied = await staging(['apply', '-f', work, '--yes']);
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /Applied: 0 create, 1 update, 0 delete, 3 unchanged\./);
+    assert.match(applied.stdout, /Applied: 0 create, 1 update, 0 delete, 4 unchanged\./);
     const after = await liveByKey('staging');
     assert.equal(after.get('welcome')?.version, (before.get('welcome')?.version ?? 0) + 1);
     assert.equal(after.get('hello')?.version, before.get('hello')?.version);
@@ -122,7 +122,7 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const out = join(dir, 'exported');
     const exported = await staging(['export', '-o', out]);
     assert.equal(exported.code, 0, exported.stderr);
-    assert.deepEqual((await readdir(out)).sort(), ['connections.yaml', 'hello.yaml', 'welcome.yaml']);
+    assert.deepEqual((await readdir(out)).sort(), ['connections.yaml', 'hello.yaml', 'on-failure.yaml', 'welcome.yaml']);
     const production = (args: string[]) => mz(args, envs.production ?? {});
     const applied = await production(['apply', '-f', out, '--yes']);
     assert.equal(applied.code, 0, applied.stderr);
