@@ -122,7 +122,12 @@ describe('mz apply, diff and export (the bin, over HTTP, real stack)', () => {
     const out = join(dir, 'exported');
     const exported = await staging(['export', '-o', out]);
     assert.equal(exported.code, 0, exported.stderr);
-    assert.deepEqual((await readdir(out)).sort(), ['connections.yaml', 'hello.yaml', 'on-failure.yaml', 'welcome.yaml']);
+    assert.deepEqual((await readdir(out)).sort(), [
+      'connections.yaml',
+      'hello.yaml',
+      'on-failure.yaml',
+      'welcome.yaml',
+    ]);
     const production = (args: string[]) => mz(args, envs.production ?? {});
     const applied = await production(['apply', '-f', out, '--yes']);
     assert.equal(applied.code, 0, applied.stderr);
