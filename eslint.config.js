@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 // The layers of src/, lowest first. A folder imports from its own layer's folder and the layers
 // below it, never from above: shared → definitions → db → activities → workflows → temporal → runs
-// → triggers → api | worker → bootstrap.ts → main (the processes' entry points).
+// → triggers → api | worker → workflow-tests → bootstrap.ts → main (the processes' entry points) → cli.
 const LAYERS = [
   ['shared'],
   ['definitions'],
@@ -14,9 +14,31 @@ const LAYERS = [
   ['runs'],
   ['triggers'],
   ['api', 'worker'],
+  ['workflow-tests'],
   ['bootstrap.ts'],
   ['main'],
+  ['cli'],
 ];
+// `mz` (src/cli) talks to the API over HTTP only: besides its own folder it takes pure helpers from
+// src/shared and, for `mz test` alone, the workflow test runner; never the server's layers.
+const CLI_FORBIDDEN = [
+  'definitions',
+  'db',
+  'activities',
+  'workflows',
+  'temporal',
+  'runs',
+  'triggers',
+  'api',
+  'worker',
+  'bootstrap.ts',
+  'main',
+];
+const cliZones = CLI_FORBIDDEN.map((from) => ({
+  target: 'src/cli',
+  from: `src/${from}`,
+  message: `src/cli talks to the API over HTTP only; it does not import src/${from} (see eslint.config.js)`,
+}));
 // The upward arrows that remain, each a file of the higher folder that the lower one may name, until
 // it moves: the run index stores the run model's types; workflow code names the types of activities that live
 // beside what they call (admission gates, bulk re-runs, failure workflows, schedule firings).
@@ -79,7 +101,7 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     plugins: { 'import-x': importX },
     rules: {
-      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones }],
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: [...layerZones, ...cliZones] }],
     },
   },
   {

@@ -56,6 +56,8 @@ export interface ConnectorSpec<T extends string, S extends z.ZodType, C> {
    * query's text: values are bound as parameters). Validation refuses `{{ }}` in them.
    */
   literal?: Readonly<Record<string, string>>;
+  /** The shape of the step's output, where it has a fixed one (`mz test` checks mocked outputs against it). */
+  outputSchema?: z.ZodType;
   create: (deps: ConnectorDeps) => Execute<S, C>;
 }
 
@@ -68,6 +70,7 @@ export interface Connector<T extends string = string> {
   example: { config: Record<string, unknown>; connection?: string };
   connection?: { kind: ConnectionKind; required: boolean };
   literal?: Readonly<Record<string, string>>;
+  outputSchema?: z.ZodType;
   /** The Temporal activity of this step type, registered under the type's name. */
   activity: (deps: ConnectorDeps) => ConnectorActivity;
   /** One attempt outside Temporal (the step test); see runConnector. */

@@ -24,6 +24,7 @@ import {
 const WorkflowSchema = z
   .object({
     id: z.string(),
+    key: z.string().nullable().openapi({ description: 'The stable name `mz apply` files give it' }),
     name: z.string(),
     version: z.number().int(),
     definition: z.unknown(),
@@ -34,12 +35,18 @@ const WorkflowSchema = z
 const WorkflowSummarySchema = z
   .object({
     id: z.string(),
+    key: z.string().nullable(),
     name: z.string(),
     latestVersion: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .openapi('WorkflowSummary');
+/** A workflow's key: a stable name for files that describe it (`mz apply`). */
+const KeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'a key is 1-100 characters of A-Z, a-z, 0-9, _ . - (not first)')
+  .openapi({ example: 'welcome-new-user' });
 const ValidationSchema = z.object({ valid: z.literal(true) }).openapi('ValidationResult');
 const body = { body: { content: { 'application/json': { schema: DefinitionBodySchema } }, required: true } };
 
@@ -63,8 +70,13 @@ export function workflowsRoutes(deps: ApiDeps) {
       tags: ['workflows'],
       summary: 'Create a workflow (validated)',
       ...requires('workflows:write'),
-      request: body,
-      responses: { 201: json(CreatedSchema, 'Created'), ...errorResponses },
+      request: {
+        ...body,
+        query: z.object({
+          key: KeySchema.optional().openapi({ description: 'Its key; refused while a live workflow holds it' }),
+        }),
+      },
+      responses: { 201: json(CreatedSchema, 'Created'), 409: problem('WORKFLOW_KEY_TAKEN'), ...errorResponses },
     }),
     async (c) => {
       const definition = parseDefinition(c.req.valid('json'));
@@ -72,7 +84,7 @@ export function workflowsRoutes(deps: ApiDeps) {
       if (definition.onFailure)
         await assertFailureTarget(deps.workflows, c.var.tenantId, definition.onFailure, '/onFailure');
       await assertKnownStores(deps.secretStores, c.var.tenantId, definition.steps);
-      const created = await deps.workflows.create(c.var.tenantId, definition);
+      const created = await deps.workflows.create(c.var.tenantId, definition, c.req.valid('query').key);
       c.var.logger.info({ workflowId: created.id }, 'workflow created');
       return c.json(created, 201);
     },
@@ -101,7 +113,11 @@ export function workflowsRoutes(deps: ApiDeps) {
       tags: ['workflows'],
       summary: 'List workflows',
       ...requires('workflows:read'),
-      request: { query: PageQuerySchema },
+      request: {
+        query: PageQuerySchema.extend({
+          key: KeySchema.optional().openapi({ description: 'only the live workflow with this key' }),
+        }),
+      },
       responses: {
         200: json(z.object({ items: z.array(WorkflowSummarySchema), nextCursor: z.string().nullable() }), 'A page'),
         ...errorResponses,
@@ -113,6 +129,7 @@ export function workflowsRoutes(deps: ApiDeps) {
         {
           items: items.map((w) => ({
             id: w.id,
+            key: w.key,
             name: w.name,
             latestVersion: w.latestVersion,
             createdAt: w.createdAt.toISOString(),

@@ -7,6 +7,8 @@ import { changeKey, WORKFLOW_CHANGED, type LatestVersion, type LatestVersions } 
 
 export interface WorkflowSummary {
   id: string;
+  /** The stable name `mz apply` files give the workflow; null for one made otherwise. */
+  key: string | null;
   name: string;
   latestVersion: number;
   createdAt: Date;
@@ -16,6 +18,7 @@ export interface WorkflowSummary {
 
 export interface WorkflowVersion {
   id: string;
+  key: string | null;
   version: number;
   name: string;
   definition: Definition;
@@ -25,6 +28,7 @@ export interface WorkflowVersion {
 
 interface SummaryRow {
   id: string;
+  key: string | null;
   name: string;
   latest_version: number;
   created_at: Date;
@@ -34,6 +38,7 @@ interface SummaryRow {
 
 const toSummary = (r: SummaryRow): WorkflowSummary => ({
   id: r.id,
+  key: r.key,
   name: r.name,
   latestVersion: r.latest_version,
   createdAt: r.created_at,
@@ -62,14 +67,16 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
   }
 
   return {
-    async create(tenantId: string, definition: Definition): Promise<{ id: string; version: number }> {
+    /** A new workflow at version 1; with `key`, refused (WORKFLOW_KEY_TAKEN) while a live workflow holds it. */
+    async create(tenantId: string, definition: Definition, key?: string): Promise<{ id: string; version: number }> {
       const id = randomUUID();
       await inTransaction(async (client) => {
-        await client.query('INSERT INTO workflows (tenant_id, id, name, latest_version) VALUES ($1, $2, $3, 1)', [
-          tenantId,
-          id,
-          definition.name,
-        ]);
+        const inserted = await client.query(
+          `INSERT INTO workflows (tenant_id, id, name, latest_version, key) VALUES ($1, $2, $3, 1, $4)
+           ON CONFLICT (tenant_id, key) WHERE key IS NOT NULL AND archived_at IS NULL DO NOTHING`,
+          [tenantId, id, definition.name, key ?? null],
+        );
+        if (!inserted.rowCount) throw keyTaken(key ?? '');
         await client.query(
           'INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, 1, $3)',
           [tenantId, id, definition],
@@ -103,14 +110,15 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
 
     async list(
       tenantId: string,
-      opts: { cursor?: string; limit: number },
+      opts: { cursor?: string; limit: number; key?: string },
     ): Promise<{ items: WorkflowSummary[]; nextCursor: string | null }> {
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       const { rows } = await pool.query<SummaryRow>(
-        `SELECT id, name, latest_version, created_at, updated_at, archived_at FROM workflows
+        `SELECT id, key, name, latest_version, created_at, updated_at, archived_at FROM workflows
           WHERE tenant_id = $1 AND archived_at IS NULL AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+            AND ($5::text IS NULL OR key = $5)
           ORDER BY created_at DESC, id DESC LIMIT $4`,
-        [tenantId, after?.at ?? null, after?.id ?? '', opts.limit + 1],
+        [tenantId, after?.at ?? null, after?.id ?? '', opts.limit + 1, opts.key ?? null],
       );
       const result = page(rows, opts.limit, (r) => ({ at: r.created_at, id: r.id }));
       return { items: result.items.map(toSummary), nextCursor: result.nextCursor };
@@ -119,13 +127,14 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
     /** One version of a workflow; the latest when `version` is omitted. */
     async get(tenantId: string, id: string, version?: number): Promise<WorkflowVersion> {
       const { rows } = await pool.query<{
+        key: string | null;
         name: string;
         version: number;
         definition: Definition;
         created_at: Date;
         archived_at: Date | null;
       }>(
-        `SELECT v.definition->>'name' AS name, v.version, v.definition, v.created_at, w.archived_at
+        `SELECT w.key, v.definition->>'name' AS name, v.version, v.definition, v.created_at, w.archived_at
            FROM workflows w JOIN workflow_versions v ON v.tenant_id = w.tenant_id AND v.workflow_id = w.id
           WHERE w.tenant_id = $1 AND w.id = $2 AND v.version = COALESCE($3, w.latest_version)`,
         [tenantId, id, version ?? null],
@@ -135,6 +144,7 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
         throw version === undefined ? notFound('workflow', id) : notFound('workflow version', `${id}@${version}`);
       return {
         id,
+        key: row.key,
         version: row.version,
         name: row.name,
         definition: row.definition,
@@ -197,6 +207,14 @@ export function createWorkflowsRepo(pool: Pool, latest?: LatestVersions) {
 }
 
 export type WorkflowsRepo = ReturnType<typeof createWorkflowsRepo>;
+
+export const keyTaken = (key: string) =>
+  new AppError({
+    code: 'WORKFLOW_KEY_TAKEN',
+    message: `a workflow with key '${key}' exists; change that one (PUT /v1/workflows/{id}) or archive it first`,
+    httpStatus: 409,
+    details: { key },
+  });
 
 export const archived = (id: string) =>
   new AppError({

@@ -74,7 +74,7 @@ export const TriggerPatchSchema = z
     input: z.unknown().optional(),
     version: z.int().min(1).nullable().optional(),
   })
-  .openapi('TriggerPatch');
+  .openapi('ScheduleTriggerPatch');
 export type TriggerPatch = z.infer<typeof TriggerPatchSchema>;
 
 /** A patch applied to stored settings: `null` removes a field, `cron` and `every` replace each other. */

@@ -1,7 +1,7 @@
 import { defineConnector, type ConnectorDeps } from '../define-connector.js';
 import { createHttpExecute } from './activity.js';
 import { httpConnection } from './connection.js';
-import { HttpConfigSchema } from './schema.js';
+import { HttpConfigSchema, HttpOutputSchema } from './schema.js';
 
 const spec = {
   description:
@@ -17,6 +17,7 @@ const spec = {
     config: { method: 'POST', url: 'https://crm.example.com/contacts', body: { email: '{{ trigger.email }}' } },
   },
   connection: { kind: httpConnection, required: false },
+  outputSchema: HttpOutputSchema,
   create: (deps: ConnectorDeps) => createHttpExecute(deps.allowlist, deps.reserved),
 };
 

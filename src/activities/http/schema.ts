@@ -17,3 +17,10 @@ export const HttpConfigSchema = z.strictObject({
   expectStatus: z.array(HttpStatusSchema).min(1).optional(),
 });
 export type HttpConfig = z.infer<typeof HttpConfigSchema>;
+
+/** The step's output (see HttpOutput in activity.ts): what a test's mocked output must look like. */
+export const HttpOutputSchema = z.strictObject({
+  status: HttpStatusSchema,
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.unknown(),
+});

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { serve, type ServerType } from '@hono/node-server';
+import { mintToken } from '../../src/shared/tokens.js';
+import { waitFor } from '../helpers/ports.js';
+import { useStack } from '../helpers/use-stack.js';
+import { json, mz } from './mz.js';
+
+const SECRET = 'cli-commands-secret-that-is-long-enough-for-hs256';
+
+/** `mz runs`, `dead-letters`, `triggers` and `login`, run as the package's bin against the engine over real HTTP. */
+describe('mz runs (the bin, over HTTP, real stack)', () => {
+  const suite = useStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
+  let server: ServerType;
+  let dir: string;
+  let url: string;
+  let token: string;
+  let env: Record<string, string>;
+  before(async () => {
+    server = serve({ fetch: suite.stack.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    dir = await mkdtemp(join(tmpdir(), 'mz-commands-'));
+    token = await mintToken(SECRET, { tenant: 'acme', scopes: ['admin'] });
+    env = { MZ_URL: url, MZ_TOKEN: token, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') };
+  });
+  after(async () => {
+    server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const as = (method: string, path: string, body?: unknown) =>
+    suite.stack.call(method, path, body, { authorization: `Bearer ${token}` });
+  const create = async (definition: unknown) => {
+    const res = await as('POST', '/v1/workflows', definition);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body.id as string;
+  };
+  const start = async (workflowId: string, payload: unknown = {}) =>
+    (await as('POST', `/v1/workflows/${workflowId}/runs`, payload)).body.runId as string;
+
+  it('runs ls, get and tail: a run that completes is listed, shown with its steps and followed to its end (exit 0)', async () => {
+    const wf = await create({
+      name: 'quick',
+      steps: [
+        { id: 'pause', type: 'delay', config: { duration: '1s' } },
+        { id: 'shape', type: 'transform', config: { expression: "'done ' & trigger.n" } },
+      ],
+    });
+    const runId = await start(wf, { n: 1 });
+    const tail = await mz(['runs', 'tail', runId, '--timeout', '120'], env);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.match(tail.stdout, /pause\s+completed/);
+    assert.match(tail.stdout, /shape\s+completed/);
+    assert.match(tail.stdout, new RegExp(`run ${runId} completed`));
+    const listed = json<{ id: string; status: string }[]>(await mz(['--json', 'runs', 'ls', '-w', wf], env));
+    assert.deepEqual(
+      listed.map((r) => [r.id, r.status]),
+      [[runId, 'completed']],
+    );
+    const table = await mz(['runs', 'ls', '--status', 'completed'], env);
+    assert.match(table.stdout, /^ID\s+WORKFLOW\s+VERSION\s+STATUS/);
+    assert.match(table.stdout, new RegExp(runId));
+    const got = await mz(['runs', 'get', runId], env);
+    assert.equal(got.code, 0);
+    assert.match(got.stdout, /STEPS/);
+    assert.match(got.stdout, /result: "done 1"/);
+    const rerun = json<{ runId: string }>(await mz(['--json', 'runs', 'rerun', runId], env));
+    assert.notEqual(rerun.runId, runId);
+    const again = await mz(['runs', 'tail', rerun.runId, '--timeout', '120'], env);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('runs cancel stops a waiting run, and tail then exits 1 for a run that did not complete', async () => {
+    const wf = await create({
+      name: 'waits',
+      steps: [{ id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '1h' } }],
+    });
+    const runId = await start(wf);
+    await waitFor('the run waits', async () =>
+      (await as('GET', `/v1/runs/${runId}`)).body.status === 'waiting' ? true : undefined,
+    );
+    const cancelled = await mz(['runs', 'cancel', runId], env);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    const tail = await mz(['runs', 'tail', runId, '--timeout', '120'], env);
+    assert.equal(tail.code, 1);
+    assert.match(tail.stdout, /cancelled/);
+  });
+
+  it('runs reset resumes a run from a step: the step after it runs again', async () => {
+    const wf = await create({
+      name: 'resettable',
+      steps: [
+        { id: 'first', type: 'transform', config: { expression: '1' } },
+        { id: 'second', type: 'transform', config: { expression: '2' } },
+      ],
+    });
+    const runId = await start(wf);
+    assert.equal((await mz(['runs', 'tail', runId], env)).code, 0);
+    const reset = await mz(['runs', 'reset', runId, '--from-step', 'second'], env);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /reset from second/);
+    const bad = await mz(['runs', 'reset', runId, '--from-step', 'nope'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /HTTP 4\d\d/);
+  });
+});
