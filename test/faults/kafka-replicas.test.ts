@@ -70,12 +70,16 @@ describe(
       // 4. A trigger of another tenant, saved while the group consumes: it takes the messages from here on.
       const cStart = cut(0.5);
       const { path: c } = await k.addTrigger('globex', TOPIC, 'c');
-      await k.produce(TOPIC, cStart, MESSAGES);
+      const last = cut(0.9);
+      await k.produce(TOPIC, cStart, last);
       const three = await k.startReplica(); // another rebalance
 
-      // 5. At a random point while runs start: one of the two replicas; the other goes on alone.
+      // 5. At a random point while runs start: one of the two replicas; the other goes on alone. The
+      // last messages are produced just before, so however fast the replicas were, the kill finds
+      // work not yet committed.
       const delayMs = 500 + Math.floor(Math.random() * 2500);
       await new Promise((r) => setTimeout(r, delayMs));
+      await k.produce(TOPIC, last, MESSAGES);
       const [victim, survivor] = Math.random() < 0.5 ? [two, three] : [three, two];
       await victim.kill();
       kills.push({ at: `at random (${delayMs} ms)`, committed: await k.committedTotal(TOPIC), produced: MESSAGES });
