@@ -108,4 +108,45 @@ describe('mz runs (the bin, over HTTP, real stack)', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /HTTP 4\d\d/);
   });
+
+  it('migrate: --dry-run lists a waiting run as compatible, then moves it, and it finishes on the new version', async () => {
+    const wait = { id: 'hold', type: 'wait_for_event', config: { name: 'go' } };
+    const wf = await create({
+      name: 'moves',
+      steps: [wait, { id: 'greet', type: 'transform', config: { expression: "'v1'" } }],
+    });
+    const runId = await start(wf);
+    await waitFor(
+      'the run to wait',
+      async () => ((await as('GET', `/v1/runs/${runId}`)).body?.status === 'waiting' ? true : undefined),
+      60_000,
+    );
+    const v2 = await as('PUT', `/v1/workflows/${wf}`, {
+      name: 'moves',
+      steps: [wait, { id: 'greet', type: 'transform', config: { expression: "'v2'" } }],
+    });
+    assert.equal(v2.body.version, 2, JSON.stringify(v2.body));
+    const dry = json<{ items: { runId: string; result: string }[] }>(
+      await mz(['--json', 'migrate', wf, '2', '--dry-run'], env),
+    );
+    assert.deepEqual(
+      dry.items.map((i) => [i.runId, i.result]),
+      [[runId, 'compatible']],
+    );
+    const moved = json<{ items: { runId: string; result: string }[] }>(
+      await mz(['--json', 'migrate', wf, '2', '--run', runId], env),
+    );
+    assert.deepEqual(
+      moved.items.map((i) => [i.runId, i.result]),
+      [[runId, 'accepted']],
+    );
+    assert.equal((await as('POST', `/v1/runs/${runId}/events/go`, {})).status, 202);
+    const tail = await mz(['runs', 'tail', runId, '--timeout', '120'], env);
+    assert.equal(tail.code, 0, tail.stderr);
+    const run = (await as('GET', `/v1/runs/${runId}`)).body;
+    assert.deepEqual([run.result, run.version, run.movedFrom], ['v2', 2, 1]);
+    const bad = await mz(['migrate', wf, '1', '--dry-run'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /VERSION_NOT_NEWER|HTTP 400/);
+  });
 });
