@@ -121,8 +121,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         })
       ).code,
     );
+    // Chosen first: every process builds links (approvals, a failed run's page) to where people reach the APIs.
+    const proxyPort = opts.proxyPort || (await freeBase([0], 33_000, 40_000));
+    if (!(await portFree(proxyPort))) throw new Error(`port ${proxyPort} is taken: set another with --port`);
     const env = {
       NODE_ENV: 'production',
+      PUBLIC_URL: `http://127.0.0.1:${proxyPort}`,
       LOG_LEVEL: opts.logLevel ?? 'warn',
       DATABASE_URL: pg.appUrl,
       TEMPORAL_ADDRESS: temporal.address,
@@ -168,8 +172,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     stoppers.unshift(() => Promise.all(workers.map((w) => w.kill('SIGTERM'))));
     stoppers.unshift(() => Promise.all(apis.map((a) => a.kill('SIGTERM'))));
     await Promise.all(members.map((m) => m.start()));
-    const proxyPort = opts.proxyPort || (await freeBase([0], 33_000, 40_000));
-    if (!(await portFree(proxyPort))) throw new Error(`port ${proxyPort} is taken: set another with --port`);
     const proxy: Server = await startProxy(
       apis.map((a) => a.url),
       proxyPort,

@@ -6,7 +6,7 @@ import type { ApprovalRow } from '../db/approvals-repo.js';
 import { checkFields, type ApprovalField, type ApprovalFields } from '../definitions/approval-fields.js';
 import { approvalLinks, type ApprovalLink } from '../shared/approval-links.js';
 import { publicUrl } from '../shared/config.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, unavailable } from '../shared/errors.js';
 import { approvalUpdate, type ApprovalDecision } from '../workflows/run-model.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { clientIp } from './middleware/rate-limit.js';
@@ -181,7 +181,7 @@ async function sendDecision(
     if (now?.decidedAt) return used();
     if (now?.closedAt || err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)
       return notFound();
-    throw err;
+    throw unavailable('Temporal', err);
   }
 }
 

@@ -107,6 +107,9 @@ export function answerWith(c: Context, runId: string, answer: RunAnswer): Respon
     );
   const { status, headers, body } = answer.response;
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  // A run's answer shares the console's origin: whatever it says, a browser runs no script of it.
+  c.header('content-security-policy', "sandbox; default-src 'none'");
+  c.header('x-content-type-options', 'nosniff');
   const type = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
   if (typeof body === 'string') {
     if (!type) c.header('content-type', 'text/plain; charset=utf-8');

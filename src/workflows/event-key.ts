@@ -21,6 +21,8 @@ import {
 export const MAX_BUFFERED_EVENTS = 1000;
 /** And at most this many bytes of their payloads, so the state always fits one continue-as-new. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Event ids a key remembers for idempotency, at most (the newest): a busy key's state stays bounded. */
+export const MAX_SEEN_IDS = 2000;
 const DEFAULT_HISTORY_LIMIT = 2000;
 
 /**
@@ -51,6 +53,7 @@ export async function eventKey(initial: EventKeyState): Promise<void> {
     dirty = true;
     if (s.seen.some(([id]) => id === event.eventId)) return;
     s.seen.push([event.eventId, Date.now() + s.ttlMs]);
+    if (s.seen.length > MAX_SEEN_IDS) s.seen.splice(0, s.seen.length - MAX_SEEN_IDS);
     insertByTime(s.buffered, event);
     trimBuffer(s);
   });

@@ -23,12 +23,12 @@ import {
   type RunInput,
   type RunResult,
   type ScheduledRunStart,
+  type StepError,
 } from './run-model.js';
 import { runFailure, SequenceFailure, toStepError } from './errors.js';
 import { offerSignal } from './event-messages.js';
 import { watchCancelOn } from './cancel-on.js';
 import { migrateUpdate, migrationCheckQuery } from './migration.js';
-import type { StepError } from './run-model.js';
 import { RunState } from './run-state.js';
 import { isScheduledStart, scheduledRunInput } from './scheduled-run.js';
 import { REVISIONS } from './revisions.js';
@@ -152,8 +152,11 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
       throw err;
     }
     const error = toStepError(err);
-    if (run.announces) await run.announceFailure({ status: 'failed', error, failedStep: run.failedStep });
-    await run.finish('failed', { error });
+    // A cancel while the failure is told must not skip the run's end record (as for a timeout).
+    await CancellationScope.nonCancellable(async () => {
+      if (run.announces) await run.announceFailure({ status: 'failed', error, failedStep: run.failedStep });
+      await run.finish('failed', { error });
+    });
     throw runFailure(error);
   }
 }

@@ -44,8 +44,9 @@ export interface MigratingRun {
 /**
  * Whether a run can move to the offered version. It can when every step it has started or finished
  * exists in the new version with the same id, the same type and in the same place (the top level,
- * or the same enclosing step), and each step it waits in waits for the same thing (a
- * `wait_for_event` for the same event name). A skipped step never started: it is not looked at.
+ * or the same enclosing step), each step it waits in waits for the same thing (a `wait_for_event`
+ * for the same event names and key), and the new version has the same `cancelOn` and `sla`. A
+ * skipped step never started: it is not looked at.
  *
  * @example migrationVerdict(run, { workflowId, version: 2, definition }) // { compatible: false, reason: "…" }
  */
@@ -58,6 +59,10 @@ export function migrationVerdict(run: MigratingRun, offer: MigrationOffer): Migr
     return refuse(`the run already moves to version ${run.pendingVersion}`);
   const target = placesOf(offer.definition.steps);
   const v = `version ${offer.version}`;
+  // A run keeps the cancelOn registrations and the SLA timer it started with: it may only move to a version with the same.
+  for (const field of ['cancelOn', 'sla'] as const)
+    if (JSON.stringify(run.definition[field] ?? null) !== JSON.stringify(offer.definition[field] ?? null))
+      return refuse(`the run's ${field} differs from ${v}'s, and a run keeps the ${field} it started with`);
   for (const { state, parent } of reached(run.steps, null)) {
     const found = target.get(state.id);
     if (!found) return refuse(`step '${state.id}' has started in this run, but ${v} has no step '${state.id}'`);
@@ -77,7 +82,11 @@ const place = (parent: string | null) => (parent === null ? 'at the top level' :
 
 /** What a waiting step waits for, as far as moving the run is concerned. */
 function waitOf(step: Step | undefined): string {
-  if (step?.type === 'wait_for_event') return `event '${step.config.name}'`;
+  if (step?.type === 'wait_for_event') {
+    const { name, anyOf, key } = step.config;
+    const events = name !== undefined ? `event '${name}'` : `any of the events ${JSON.stringify(anyOf)}`;
+    return key === undefined ? events : `${events} with key ${JSON.stringify(key)}`;
+  }
   if (step?.type === 'delay') return 'a timer';
   return `its ${step?.type ?? 'unknown'} step to end`;
 }
