@@ -110,8 +110,8 @@ export class RunState {
   private waiting = 0;
   /** Failure workflows this execution started: each failure's number, in its start's key. */
   private failures = 0;
-  /** The failure now announced by a parked step: a discard that ends the run announces nothing more. */
-  private parkAnnounced = false;
+  /** Parked steps whose failure was announced and not re-driven: a discard that ends the run announces nothing more. */
+  private parksAnnounced = 0;
   /** The step whose failure ends the run, when one does. */
   failedStep: string | null = null;
   /** The run breached its SLA (carried across continue-as-new). */
@@ -302,14 +302,15 @@ export class RunState {
       parkedDetails({ stepId: step.id, errorCode: failure.error.code, deadLetterId: id, since: createdAt }),
     );
     await this.setParked(true, failure.error);
-    if (this.announces) await this.announceFailure({ status: 'failed', error: failure.error, failedStep: step.id });
-    this.parkAnnounced = true;
+    if (this.announces)
+      await this.announceFailure({ status: 'failed', error: failure.error, failedStep: step.id, parked: true });
+    this.parksAnnounced += 1;
     await condition(() => this.decisions.get(id) !== undefined);
     const decision = this.decisions.get(id) ?? { deadLetterId: id, action: 'discard' };
     this.decisions.delete(id);
     this.showParked(id, undefined);
     if (decision.action === 'redrive') {
-      this.parkAnnounced = false;
+      this.parksAnnounced -= 1;
       await this.setParked(false, null, before);
     }
     return decision;
@@ -342,10 +343,12 @@ export class RunState {
     error: StepError | null;
     failedStep: string | null;
     breach?: FailureRunRequest['breach'];
+    /** A step parks: each park is its own failure, whatever else is parked. */
+    parked?: boolean;
   }): Promise<void> {
     const target = this.identity.onFailure;
     if (!target || !this.announces) return;
-    if (!failure.breach && this.parkAnnounced) return;
+    if (!failure.breach && !failure.parked && this.parksAnnounced > 0) return;
     const info = workflowInfo();
     const { runId, tenantId, workflowId, version, definition } = this.identity;
     const nth = failure.breach ? 'breach' : String((this.failures += 1));
