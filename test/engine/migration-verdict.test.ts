@@ -67,6 +67,26 @@ describe('migrationVerdict: whether a run can move to a newer version', () => {
     });
   });
 
+  it('refuses a wait under another key or other events, and a version with another cancelOn or SLA', () => {
+    const keyed = offer([
+      transform('a'),
+      { id: 'approval', type: 'wait_for_event', config: { name: 'approved', key: '{{ trigger.id }}' } },
+    ]);
+    assert.deepEqual(migrationVerdict(waitingRun, keyed), {
+      compatible: false,
+      reason:
+        "step 'approval' waits for event 'approved' in this run, but for event 'approved' with key \"{{ trigger.id }}\" in version 2",
+    });
+    const same = [transform('a'), wait('approval', 'approved')];
+    const cancelOn = { ...offer(same), definition: { ...definition(same), cancelOn: [{ name: 'stop', key: 'k' }] } };
+    assert.deepEqual(migrationVerdict(waitingRun, cancelOn), {
+      compatible: false,
+      reason: "the run's cancelOn differs from version 2's, and a run keeps the cancelOn it started with",
+    });
+    const sla = { ...offer(same), definition: { ...definition(same), sla: { maxDuration: '1h', onBreach: 'cancel' } } };
+    assert.equal(migrationVerdict(waitingRun, sla as typeof cancelOn).compatible, false);
+  });
+
   it('looks into parallel branches and foreach items, and skips steps that never started', () => {
     const inBranch = run([
       state('p', 'parallel', 'running', [
