@@ -99,6 +99,9 @@ describe('triggers that answer with the result (real Temporal, real PostgreSQL)'
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.deepEqual(res.body, { received: 'o-42' });
     assert.equal(res.headers.get('x-order'), 'o-42');
+    // It shares the console's origin: a browser runs no script of it.
+    assert.equal(res.headers.get('content-security-policy'), "sandbox; default-src 'none'");
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     const runId = res.headers.get('mini-zaps-run-id') ?? '';
     // Answered before its end: the run still waits for its event.
     assert.equal((await call('GET', `/v1/runs/${runId}`)).body.status, 'waiting');
