@@ -41,6 +41,8 @@ const SCOPES: Record<string, string[]> = {
   'GET /v1/runs': ['runs:read'],
   'GET /v1/runs/{id}': ['runs:read'],
   'POST /v1/runs/{id}/events/{name}': ['runs:write'],
+  'POST /v1/events': ['runs:write'],
+  'GET /v1/approvals': ['runs:read'],
   'POST /v1/runs/{id}/cancel': ['runs:write'],
   'POST /v1/runs/{id}/terminate': ['admin'],
   'POST /v1/runs/{id}/rerun': ['runs:write'],
