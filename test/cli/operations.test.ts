@@ -1,49 +1,16 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { serve, type ServerType } from '@hono/node-server';
-import { mintToken } from '../../src/shared/tokens.js';
+import { describe, it } from 'node:test';
 import { waitFor } from '../helpers/ports.js';
-import { useStack } from '../helpers/use-stack.js';
-import { json, mz } from './mz.js';
-
-const SECRET = 'cli-commands-secret-that-is-long-enough-for-hs256';
+import { json, mz, useCliStack } from './mz.js';
 
 /** `mz runs`, `dead-letters`, `triggers` and `login`, run as the package's bin against the engine over real HTTP. */
 describe('mz dead-letters, triggers and login, and its errors (the bin, over HTTP, real stack)', () => {
-  const suite = useStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
-  let server: ServerType;
-  let dir: string;
-  let url: string;
-  let token: string;
-  let env: Record<string, string>;
-  before(async () => {
-    server = serve({ fetch: suite.stack.app.fetch, hostname: '127.0.0.1', port: 0 });
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    dir = await mkdtemp(join(tmpdir(), 'mz-commands-'));
-    token = await mintToken(SECRET, { tenant: 'acme', scopes: ['admin'] });
-    env = { MZ_URL: url, MZ_TOKEN: token, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') };
-  });
-  after(async () => {
-    server?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const as = (method: string, path: string, body?: unknown) =>
-    suite.stack.call(method, path, body, { authorization: `Bearer ${token}` });
-  const create = async (definition: unknown) => {
-    const res = await as('POST', '/v1/workflows', definition);
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body.id as string;
-  };
-  const start = async (workflowId: string, payload: unknown = {}) =>
-    (await as('POST', `/v1/workflows/${workflowId}/runs`, payload)).body.runId as string;
+  const { suite, cli, as, create, start } = useCliStack();
 
   it('dead-letters ls shows a parked step and redrive runs it again: the run completes', async () => {
+    const { env } = cli;
     let down = true;
     suite.receiver.on('/flaky', () => (down ? { status: 500, body: { down } } : { status: 200, body: { ok: true } }));
     const wf = await create({
@@ -71,6 +38,7 @@ describe('mz dead-letters, triggers and login, and its errors (the bin, over HTT
   });
 
   it('triggers ls, pause, resume and run: a fired schedule starts a run', async () => {
+    const { env } = cli;
     const wf = await create({
       name: 'scheduled',
       steps: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
@@ -96,6 +64,7 @@ describe('mz dead-letters, triggers and login, and its errors (the bin, over HTT
   });
 
   it('login checks a pasted token and stores it in a profile only its owner reads; later commands use it', async () => {
+    const { dir, url, token } = cli;
     const home = { HOME: dir, XDG_CONFIG_HOME: join(dir, 'login-config') };
     const refused = await mz(['login', '--url', url], home, { input: 'not-a-valid.jwt.token\n' });
     assert.equal(refused.code, 4, 'a token the API refuses: exit 4');
@@ -119,6 +88,7 @@ describe('mz dead-letters, triggers and login, and its errors (the bin, over HTT
   });
 
   it('shows problems readably with meaningful exit codes: 1 refused, 2 usage, 3 unreachable, 4 no token', async () => {
+    const { env } = cli;
     const missing = await mz(['runs', 'get', 'no-such-run'], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error: .*\(HTTP 404 NOT_FOUND\)/);

@@ -1,49 +1,14 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { serve, type ServerType } from '@hono/node-server';
-import { mintToken } from '../../src/shared/tokens.js';
+import { describe, it } from 'node:test';
 import { waitFor } from '../helpers/ports.js';
-import { useStack } from '../helpers/use-stack.js';
-import { json, mz } from './mz.js';
-
-const SECRET = 'cli-commands-secret-that-is-long-enough-for-hs256';
+import { json, mz, useCliStack } from './mz.js';
 
 /** `mz runs`, `dead-letters`, `triggers` and `login`, run as the package's bin against the engine over real HTTP. */
 describe('mz runs (the bin, over HTTP, real stack)', () => {
-  const suite = useStack({ env: { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: SECRET } });
-  let server: ServerType;
-  let dir: string;
-  let url: string;
-  let token: string;
-  let env: Record<string, string>;
-  before(async () => {
-    server = serve({ fetch: suite.stack.app.fetch, hostname: '127.0.0.1', port: 0 });
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    dir = await mkdtemp(join(tmpdir(), 'mz-commands-'));
-    token = await mintToken(SECRET, { tenant: 'acme', scopes: ['admin'] });
-    env = { MZ_URL: url, MZ_TOKEN: token, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') };
-  });
-  after(async () => {
-    server?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const as = (method: string, path: string, body?: unknown) =>
-    suite.stack.call(method, path, body, { authorization: `Bearer ${token}` });
-  const create = async (definition: unknown) => {
-    const res = await as('POST', '/v1/workflows', definition);
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body.id as string;
-  };
-  const start = async (workflowId: string, payload: unknown = {}) =>
-    (await as('POST', `/v1/workflows/${workflowId}/runs`, payload)).body.runId as string;
+  const { cli, as, create, start } = useCliStack();
 
   it('runs ls, get and tail: a run that completes is listed, shown with its steps and followed to its end (exit 0)', async () => {
+    const { env } = cli;
     const wf = await create({
       name: 'quick',
       steps: [
@@ -76,6 +41,7 @@ describe('mz runs (the bin, over HTTP, real stack)', () => {
   });
 
   it('runs cancel stops a waiting run, and tail then exits 1 for a run that did not complete', async () => {
+    const { env } = cli;
     const wf = await create({
       name: 'waits',
       steps: [{ id: 'approval', type: 'wait_for_event', config: { name: 'approved', timeout: '1h' } }],
@@ -92,6 +58,7 @@ describe('mz runs (the bin, over HTTP, real stack)', () => {
   });
 
   it('runs reset resumes a run from a step: the step after it runs again', async () => {
+    const { env } = cli;
     const wf = await create({
       name: 'resettable',
       steps: [
@@ -110,6 +77,7 @@ describe('mz runs (the bin, over HTTP, real stack)', () => {
   });
 
   it('migrate: --dry-run lists a waiting run as compatible, then moves it, and it finishes on the new version', async () => {
+    const { env } = cli;
     const wait = { id: 'hold', type: 'wait_for_event', config: { name: 'go' } };
     const wf = await create({
       name: 'moves',
