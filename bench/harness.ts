@@ -19,6 +19,7 @@ import { SHARED_WORKFLOW_MODULES } from '../src/worker/bundle.js';
 import { mintToken } from '../src/shared/tokens.js';
 import { devServerSearchAttributeArgs } from '../src/workflows/search-attributes.js';
 import { devServerScheduleArgs } from '../src/triggers/schedule/temporal-schedules.js';
+import { DEV_SERVER_SQLITE_ARGS } from '../src/main/dev/temporal.js';
 import { freePort, waitFor } from '../test/helpers/ports.js';
 import { toolPaths } from '../test/helpers/stack.js';
 
@@ -76,6 +77,7 @@ export async function startInfra() {
       String(port),
       '--db-filename',
       join(dir, 'temporal.db'),
+      ...DEV_SERVER_SQLITE_ARGS,
       '--log-level',
       'error',
       ...devServerSearchAttributeArgs(),

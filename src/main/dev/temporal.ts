@@ -12,6 +12,14 @@ import { record } from './processes.js';
 /** How long a dev server may take to answer after it was started: a loaded machine is slow. */
 export const DEV_SERVER_READY_SECONDS = 60;
 
+/**
+ * How the dev server keeps its SQLite file: a write-ahead log, synced at checkpoints rather than at
+ * every commit. A killed server loses nothing (its writes are in the OS's page cache); a power cut or
+ * kernel crash may lose the last commits, never the file. It doubles the server's rate here (an
+ * empty workflow: 40 → 80 runs/s on 2 cores). Production runs the server on PostgreSQL.
+ */
+export const DEV_SERVER_SQLITE_ARGS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+
 /** How one `temporal server start-dev` is launched: by `npm run dev` and by the tests alike. */
 export interface DevServerLaunch {
   /** host:port of its frontend. */
@@ -65,7 +73,7 @@ export async function launchTemporalDevServer(launch: DevServerLaunch): Promise<
     '--port',
     port,
     ...(launch.uiPort ? ['--ui-port', String(launch.uiPort)] : ['--headless']),
-    ...(launch.dbFile ? ['--db-filename', launch.dbFile] : []),
+    ...(launch.dbFile ? ['--db-filename', launch.dbFile, ...DEV_SERVER_SQLITE_ARGS] : []),
     '--namespace',
     launch.namespace,
     '--log-level',
