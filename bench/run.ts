@@ -1,4 +1,4 @@
-// `npm run bench [-- interpreter trigger fanout code parked scaleout events cluster profile]`: each benchmark starts what
+// `npm run bench [-- interpreter trigger fanout code parked scaleout events cluster profile scale]`: each benchmark starts what
 // it needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
 // BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
@@ -16,6 +16,7 @@ import { clusterBench } from './cluster.js';
 import { codeBench } from './code.js';
 import { eventsBench } from './events.js';
 import { profileBench } from './profile.js';
+import { scaleBench } from './scale.js';
 import {
   cpuMs,
   cpuPerRun,
@@ -45,8 +46,8 @@ const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 100);
 const chosen = process.argv.slice(2);
 const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
 
-// These start the PostgreSQL-backed server and run only when named.
-const ON_CLUSTER = { cluster: clusterBench, profile: profileBench } as const;
+// These start servers of their own and run only when named (scale: bench/scale.ts, 100× the data).
+const ON_CLUSTER = { cluster: clusterBench, profile: profileBench, scale: scaleBench } as const;
 for (const [name, bench] of Object.entries(ON_CLUSTER)) if (chosen.includes(name)) await bench();
 if (chosen.length > 0 && chosen.every((name) => name in ON_CLUSTER)) process.exit(0);
 

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { RunRow } from '../db/runs-repo.js';
+import type { RunSummaryRow } from '../db/runs-repo.js';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { AppError, unavailable } from '../shared/errors.js';
 import {
@@ -103,7 +103,7 @@ const RunSchema = RunSummarySchema.extend({
   links: z.object({ temporalUi: z.string() }),
 }).openapi('Run');
 
-const summary = (r: RunRow) => ({
+const summary = (r: RunSummaryRow) => ({
   id: r.id,
   workflowId: r.workflowId,
   version: r.version,

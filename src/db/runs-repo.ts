@@ -61,6 +61,9 @@ export interface RunRow {
   movedFrom: number | null;
 }
 
+/** A run as a list shows it: without its state. */
+export type RunSummaryRow = Omit<RunRow, 'steps' | 'result' | 'error'>;
+
 /** Since when a run is parked, and on which dead letter. */
 export interface RunParked {
   since: string;
@@ -89,10 +92,11 @@ const PARKED = `CASE WHEN runs.ended_at IS NULL THEN (
   SELECT json_build_object('since', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'deadLetterId', d.id)
     FROM dead_letters d WHERE d.tenant_id = runs.tenant_id AND d.run_id = runs.id AND d.status = 'open'
    ORDER BY d.created_at LIMIT 1) END`;
-const COLUMNS = `id, workflow_id AS "workflowId", version, CASE WHEN ${AWAITING_CLOSE} THEN 'running' ELSE status END AS status,
+/** What a list shows of a run: everything but its state (steps, result, error), which may be large. */
+const SUMMARY_COLUMNS = `id, workflow_id AS "workflowId", version, CASE WHEN ${AWAITING_CLOSE} THEN 'running' ELSE status END AS status,
   idempotency_key AS "idempotencyKey", started_at AS "startedAt", CASE WHEN ${AWAITING_CLOSE} THEN NULL ELSE ended_at END AS "endedAt",
-  steps, result, error, problem, source, ${AWAITING_CLOSE} AS "awaitingClose", ${PARKED} AS parked,
-  moved_from AS "movedFrom"`;
+  problem, source, ${AWAITING_CLOSE} AS "awaitingClose", ${PARKED} AS parked, moved_from AS "movedFrom"`;
+const COLUMNS = `${SUMMARY_COLUMNS}, steps, result, error`;
 /** The shown status is `$3`; written so the status index still serves it. */
 const SHOWN_STATUS_IS = `(status = $3 AND NOT (${AWAITING_CLOSE})) OR ($3 = 'running' AND ${AWAITING_CLOSE})`;
 
@@ -262,14 +266,15 @@ export function createRunsRepo(pool: Pool) {
       return page(rows, opts.limit, (r) => ({ at: r.startedAt, id: r.id }));
     },
 
+    /** A page of a tenant's runs, newest first: their summaries, never their state (which may be large). */
     async list(
       tenantId: string,
       filter: RunFilter,
       opts: { cursor?: string; limit: number },
-    ): Promise<{ items: RunRow[]; nextCursor: string | null }> {
+    ): Promise<{ items: RunSummaryRow[]; nextCursor: string | null }> {
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-      const { rows } = await pool.query<RunRow>(
-        `SELECT ${COLUMNS} FROM runs
+      const { rows } = await pool.query<RunSummaryRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM runs
           WHERE tenant_id = $1
             AND ($2::text IS NULL OR workflow_id = $2)
             AND ($3::text IS NULL OR ${SHOWN_STATUS_IS})
