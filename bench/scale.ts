@@ -9,7 +9,7 @@
 //   BENCH_SCALE_REQUESTS  timed requests per list page (default 200, after 20 to warm up)
 import { readFile } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { Definition } from '../src/definitions/schema.js';
 import { encodeCursor } from '../src/db/cursor.js';
 import type { Pool } from '../src/db/pool.js';
@@ -432,7 +432,7 @@ async function historyOf(infra: Infra, workflowId: string): Promise<{ events: nu
   const history = await infra.client.workflow.getHandle(workflowId).fetchHistory();
   return {
     events: history.events?.length ?? 0,
-    bytes: temporal.api.history.v1.History.encode(history).finish().byteLength,
+    bytes: proto.temporal.api.history.v1.History.encode(history).finish().byteLength,
   };
 }
 
