@@ -2,6 +2,7 @@
 // API process, one per key; every run must complete with its own event, received once. Measures the
 // rate of delivery and the time from each post's 202 to the waiting step's completion, beside the
 // empty-workflow rate on the same server in the same run. BENCH_EVENTS sets N (default 10,000).
+import { availableParallelism, loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { Definition } from '../src/definitions/schema.js';
@@ -19,6 +20,9 @@ export async function eventsBench(deps: { client: Client; api: ApiProcess; count
   const orderOf = (i: number) => `order-${tag}-${i}`;
   const runIdOf = (i: number) => `events-${tag}-${i}`;
 
+  // The machine's load over the whole run: figures taken on a busy machine say so.
+  const loads: number[] = [];
+  const sampler = setInterval(() => loads.push(loadavg()[0] ?? 0), 5000);
   // The floor: empty workflows on the same server, just before.
   const empty = await throughput(Math.min(count, 500), IN_FLIGHT, (i) =>
     client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: `empty-${tag}-${i}` }),
@@ -93,6 +97,7 @@ export async function eventsBench(deps: { client: Client; api: ApiProcess; count
       if (offer.eventId !== `evt-${orderOf(i)}`) wrong += 1;
     }
   });
+  clearInterval(sampler);
   if (wrong > 0 || offers !== count)
     throw new Error(`${wrong} runs got another event; ${offers} offers for ${count} runs`);
 
@@ -108,6 +113,8 @@ export async function eventsBench(deps: { client: Client; api: ApiProcess; count
     postLatencyMs: posted.latencyMs,
     acceptedToStepDoneMs: percentiles(latencies),
     offersPerRun: offers / count,
+    meanLoadAverage: Math.round((loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)) * 10) / 10,
+    cpus: availableParallelism(),
   };
   await writeResults(
     'events',
@@ -125,7 +132,7 @@ export async function eventsBench(deps: { client: Client; api: ApiProcess; count
       `| \`POST /v1/events\` round trip, p50 / p99 ms | ${data.postLatencyMs.p50} / ${data.postLatencyMs.p99} |`,
       `| offers per run (each its own event, checked in every run's history) | ${data.offersPerRun} |`,
       '',
-      `Each run waited on its own key before its event was posted (${count} correlation workflows running, ${data.registrationSeconds} s after the last start). "Step done" is the workflow time of the task that ran the step after the wait, against the bench client's clock at the \`202\` (one machine). A delivery is a signal to the key's correlation workflow, an offer signal to the run and the run's answer: read it against the empty workflow's rate, one start and one completion.`,
+      `Each run waited on its own key before its event was posted (${count} correlation workflows running, ${data.registrationSeconds} s after the last start). "Step done" is the workflow time of the task that ran the step after the wait, against the bench client's clock at the \`202\` (one machine). A delivery is a signal to the key's correlation workflow, an offer signal to the run and the run's answer: read it against the empty workflow's rate, one start and one completion. Mean 1-minute load average over the run: ${data.meanLoadAverage} on ${data.cpus} CPUs.`,
     ].join('\n'),
   );
 }

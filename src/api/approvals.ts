@@ -171,7 +171,9 @@ async function sendDecision(
   decision: ApprovalDecision,
 ): Promise<AppError | undefined> {
   try {
-    await deps.temporal.workflow.getHandle(row.runId).executeUpdate(approvalUpdate, { args: [decision] });
+    await deps.temporal.workflow
+      .getHandle(row.executionId ?? row.runId)
+      .executeUpdate(approvalUpdate, { args: [decision] });
     return undefined;
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)

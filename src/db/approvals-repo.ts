@@ -6,6 +6,8 @@ export interface ApprovalRecord {
   id: string;
   tenantId: string;
   runId: string;
+  /** The workflow execution that waits for the decision, when not the run itself (a foreach batch). */
+  executionId?: string;
   workflowId: string;
   workflowName: string;
   stepId: string;
@@ -22,7 +24,7 @@ export interface ApprovalRow extends Omit<ApprovalRecord, 'expiresAt'> {
   closedAt: Date | null;
 }
 
-const COLUMNS = `id, tenant_id AS "tenantId", run_id AS "runId", workflow_id AS "workflowId",
+const COLUMNS = `id, tenant_id AS "tenantId", run_id AS "runId", execution_id AS "executionId", workflow_id AS "workflowId",
   workflow_name AS "workflowName", step_id AS "stepId", message, fields, expires_at AS "expiresAt",
   created_at AS "createdAt", decision, decided_at AS "decidedAt", closed_at AS "closedAt"`;
 
@@ -32,8 +34,8 @@ export function createApprovalsRepo(pool: Pool) {
     /** Idempotent: the step's activity may run again. */
     async insert(r: ApprovalRecord): Promise<void> {
       await pool.query(
-        `INSERT INTO approvals (id, tenant_id, run_id, workflow_id, workflow_name, step_id, message, fields, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO approvals (id, tenant_id, run_id, workflow_id, workflow_name, step_id, message, fields, expires_at, execution_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
         [
           r.id,
           r.tenantId,
@@ -44,6 +46,7 @@ export function createApprovalsRepo(pool: Pool) {
           r.message,
           r.fields === null ? null : JSON.stringify(r.fields),
           r.expiresAt,
+          r.executionId ?? null,
         ],
       );
     },

@@ -174,6 +174,9 @@ export async function foreachBatch(input: ForeachBatchInput): Promise<unknown[]>
   setHandler(runStateQuery, () => run.snapshot());
   setHandler(redriveSignal, (decision) => run.decide(decision));
   setHandler(offerSignal, (offer) => run.keyed.offer(offer));
+  setHandler(approvalUpdate, (decision) => run.decideApproval(decision), {
+    validator: (decision) => run.checkDecision(decision),
+  });
   try {
     return await forEachItem(
       input.step,

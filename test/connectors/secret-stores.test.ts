@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsStore } from '../../src/activities/secret-stores/aws.js';
 import { mintToken } from '../../src/shared/tokens.js';
 import { leaksIn } from '../helpers/history.js';
 import { freePort, waitFor } from '../helpers/ports.js';
@@ -283,6 +284,30 @@ describe(
       await historyClean(runId);
       const logs = logLines.join('');
       for (const value of [V1, A1]) assert.ok(!logs.includes(value), 'a value leaked into the logs');
+    });
+
+    it('AWS through a custom endpoint connects to the address the guard checked, never to a second DNS answer', async () => {
+      // The name does not resolve at all (.invalid): only the guard's answer can reach moto.
+      const endpoint = moto.url.replace('127.0.0.1', 'rebind.invalid');
+      const asked: string[] = [];
+      const guard = {
+        resolve: async (host: string) => {
+          asked.push(host);
+          return '127.0.0.1';
+        },
+      };
+      const keys: Record<string, string> = { aws_key_id: 'AKIDTEST', aws_secret_key: 'moto-secret-key' };
+      const store = awsStore(
+        {
+          region: 'eu-west-1',
+          pathPrefix: '',
+          endpoint,
+          auth: { type: 'static', accessKeyId: "$secret('aws_key_id')", secretAccessKey: "$secret('aws_secret_key')" },
+        },
+        { guard, credential: async (name) => keys[name] ?? '' },
+      );
+      assert.deepEqual(await store.read('zaps/acme/prod/db'), { password: A1 });
+      assert.deepEqual(asked, ['rebind.invalid']);
     });
 
     it('a rotated secret is used by the next run once the cache TTL has passed', async () => {

@@ -143,6 +143,42 @@ describe('approval steps decided by link (real Temporal, real PostgreSQL, real S
     assert.deepEqual(run.result.fields, { amount: 80, notifyCustomer: true });
   });
 
+  it('inside a foreach of more than 200 items (batch child workflows), the link decides the item that waits', async () => {
+    const definition = {
+      name: 'Approve the last line',
+      steps: [
+        {
+          id: 'lines',
+          type: 'foreach',
+          items: '[0..200]',
+          concurrency: 50,
+          steps: [
+            { id: 'which', type: 'choice', cases: [{ when: 'item = 200', next: 'ask' }], default: 'plain' },
+            { id: 'plain', type: 'succeed', config: { output: '{{ item }}' } },
+            { id: 'ask', type: 'approval', timeout: '10m', config: { message: 'Line {{ item }}?' } },
+          ],
+        },
+      ],
+    };
+    const created = await as('acme', 'POST', '/v1/workflows', definition);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const runId = (await as('acme', 'POST', `/v1/workflows/${created.body.id}/runs`, {})).body.runId;
+    const pending = await waitFor(`the approval of run ${runId}`, async () => {
+      const items = (await as('acme', 'GET', '/v1/approvals')).body.items as { runId: string; approveUrl: string }[];
+      return items.find((i) => i.runId === runId);
+    });
+    const decided = await postJson(pending.approveUrl, { comment: 'last line ok' });
+    assert.equal(decided.status, 200, decided.text);
+    const run = await runOf('acme', runId);
+    assert.equal(run.status, 'completed', JSON.stringify(run.error));
+    const lines = run.steps.find((s: { id: string }) => s.id === 'lines').output as unknown[];
+    assert.equal(lines.length, 201);
+    assert.equal(lines[199], 199);
+    assert.equal((lines[200] as { decision: string; comment: string }).decision, 'approved');
+    assert.equal((lines[200] as { comment: string }).comment, 'last line ok');
+    assert.equal((await postJson(pending.approveUrl, {})).status, 410);
+  });
+
   it('timed out: onTimeout takes the run on, without it the step fails APPROVAL_TIMEOUT; the links then answer 404', async () => {
     const routed = await waitingApproval('acme', approvalFlow({ onTimeout: 'late' }, '2s'));
     const failed = await waitingApproval('acme', approvalFlow({}, '2s'));

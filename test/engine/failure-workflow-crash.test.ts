@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { waitFor } from '../helpers/ports.js';
 import { createWorkflow, trigger, waitForStatus } from '../helpers/runs.js';
 import { useStack } from '../helpers/use-stack.js';
-
-const WORKER_MAIN = fileURLToPath(new URL('../../src/main/worker.ts', import.meta.url));
-
-function startWorkerProcess(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-async function workerReady(child: ChildProcess): Promise<void> {
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  await waitFor('the worker process to start', async () => (out.includes('worker started') ? true : undefined), 60_000);
-}
+import { startWorkerProcess, workerReady } from '../helpers/worker-process.js';
 
 describe('failure workflows: a worker killed with SIGKILL while its run starts its failure workflow', () => {
   const children: ChildProcess[] = [];

@@ -1,3 +1,6 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppError } from '../../shared/errors.js';
 import type { HostGuard } from '../host-guard.js';
@@ -28,14 +31,19 @@ export interface AwsDeps {
  */
 export function awsStore(config: AwsStoreConfig, deps: AwsDeps) {
   const client = async () => {
+    // A custom endpoint is held to the connectors' guard (private addresses, the engine's own
+    // services), and the SDK connects to the address the guard checked: a second DNS answer
+    // (rebinding) cannot send it elsewhere. TLS still verifies the endpoint's name.
+    let agents = {};
     if (config.endpoint) {
-      // A custom endpoint is held to the connectors' guard (private addresses, the engine's own services).
       const url = new URL(config.endpoint);
-      await deps.guard.resolve(
+      const address = await deps.guard.resolve(
         url.hostname.replace(/^\[|\]$/g, ''),
         Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
         'SECRET_STORE',
       );
+      const lookup = pinnedLookup(address);
+      agents = { httpAgent: new HttpAgent({ lookup }), httpsAgent: new HttpsAgent({ lookup }) };
     }
     const { auth } = config;
     const credentials =
@@ -49,7 +57,7 @@ export function awsStore(config: AwsStoreConfig, deps: AwsDeps) {
     return new SecretsManagerClient({
       region: config.region,
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000, ...agents },
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
       ...(credentials ? { credentials } : {}),
     });
@@ -80,6 +88,16 @@ export function awsStore(config: AwsStoreConfig, deps: AwsDeps) {
         if (!(err instanceof AppError) || err.code !== 'SECRET_NOT_FOUND') throw err;
       }
     },
+  };
+}
+
+/** A DNS lookup that answers `address` for any name (the one the guard resolved and checked). */
+function pinnedLookup(address: string): LookupFunction {
+  const family = isIP(address);
+  return (_host, options, callback) => {
+    if (options.all)
+      (callback as (e: null, all: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+    else callback(null, address, family);
   };
 }
 

@@ -1,4 +1,11 @@
-import { CancellationScope, condition, isCancellation, proxyLocalActivities, uuid4 } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyLocalActivities,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ApprovalActivities } from '../../activities/approvals.js';
 import type { ApprovalStepDef } from '../../definitions/schema.js';
 import { toMillis } from '../../definitions/duration.js';
@@ -44,10 +51,13 @@ export async function approval(
       code: 'INVALID_CONFIG',
       message: `the approval's message is ${message.length} characters, more than ${MAX_MESSAGE}`,
     });
+  // Inside a foreach batch the decision must reach the batch's execution, which holds this wait.
+  const execution = workflowInfo().workflowId;
   const links = await openApproval({
     id,
     tenantId: identity.tenantId,
     runId: identity.runId,
+    ...(execution === identity.runId ? {} : { executionId: execution }),
     workflowId: identity.workflowId,
     workflowName: identity.definition.name,
     stepId: `${step.id}${suffix}`,

@@ -1,7 +1,7 @@
 // The audit trail: who changed what, newest first. Values of the fields a call sent are never
 // kept, so only their names show.
-import { api, withQuery } from './api.js';
 import { clear, h, heading, time } from './dom.js';
+import { pagedList } from './paged.js';
 
 const FILTERS = [
   ['subject', 'Subject', 'text'],
@@ -18,10 +18,6 @@ export async function auditView(main, ctx) {
     { class: 'filters', 'aria-label': 'Filters' },
     FILTERS.map(([name, label, type]) => h('label', {}, label, h('input', { type, name, value: q.get(name) ?? '' }))),
   );
-  const rows = h('tbody');
-  const pager = h('div', { class: 'actions' });
-  const cursors = [undefined];
-
   const filters = () => {
     const data = new FormData(form);
     const iso = (v) => (v ? new Date(v).toISOString() : undefined);
@@ -32,30 +28,20 @@ export async function auditView(main, ctx) {
       until: iso(data.get('until')),
     };
   };
-  const load = async () => {
-    const page = await api('GET', withQuery('/v1/audit', { ...filters(), limit: 50, cursor: cursors.at(-1) }));
-    if (!ctx.live) return;
-    clear(
-      rows,
-      page.items.length
-        ? page.items.map(row)
-        : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No events match.')),
-    );
-    clear(
-      pager,
-      cursors.length > 1 && h('button', { type: 'button', onclick: () => (cursors.pop(), void load()) }, 'Newer'),
-      page.nextCursor &&
-        h('button', { type: 'button', onclick: () => (cursors.push(page.nextCursor), void load()) }, 'Older'),
-    );
-  };
+  const { rows, pager, restart } = pagedList(ctx, {
+    path: '/v1/audit',
+    filters,
+    row,
+    columns: 6,
+    empty: 'No events match.',
+  });
   form.addEventListener('change', () => {
     const kept = [...new FormData(form).entries()].filter(([, v]) => v);
     history.replaceState(null, '', `#/audit${kept.length ? `?${new URLSearchParams(kept)}` : ''}`);
-    cursors.splice(1);
-    void load();
+    void restart();
   });
   form.addEventListener('submit', (e) => e.preventDefault());
-  await load();
+  await restart();
   clear(
     main,
     heading('Audit'),

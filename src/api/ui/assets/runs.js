@@ -1,5 +1,6 @@
-import { api, enc, withQuery } from './api.js';
+import { api, enc } from './api.js';
 import { badge, clear, duration, h, heading, span, time } from './dom.js';
+import { pagedList } from './paged.js';
 
 const STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'terminated'];
 const SOURCES = ['api', 'webhook', 'schedule', 'kafka', 'rerun', 'failure'];
@@ -46,10 +47,6 @@ export async function runsView(main, ctx) {
     when('until', 'Started before'),
     h('label', { class: 'check' }, live, 'Live'),
   );
-  const rows = h('tbody');
-  const pager = h('div', { class: 'actions' });
-  const cursors = [undefined];
-
   const filters = () => {
     const data = new FormData(form);
     const iso = (v) => (v ? new Date(v).toISOString() : undefined);
@@ -61,32 +58,22 @@ export async function runsView(main, ctx) {
       until: iso(data.get('until')),
     };
   };
-  const load = async () => {
-    const page = await api('GET', withQuery('/v1/runs', { ...filters(), limit: 50, cursor: cursors.at(-1) }));
-    if (!ctx.live) return;
-    clear(
-      rows,
-      page.items.length
-        ? page.items.map((r) => row(r, names))
-        : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No runs match.')),
-    );
-    clear(
-      pager,
-      cursors.length > 1 && h('button', { type: 'button', onclick: () => (cursors.pop(), void load()) }, 'Newer'),
-      page.nextCursor &&
-        h('button', { type: 'button', onclick: () => (cursors.push(page.nextCursor), void load()) }, 'Older'),
-    );
-  };
+  const { rows, pager, restart, load, onFirstPage } = pagedList(ctx, {
+    path: '/v1/runs',
+    filters,
+    row: (r) => row(r, names),
+    columns: 7,
+    empty: 'No runs match.',
+  });
   form.addEventListener('change', () => {
     const data = new FormData(form);
     const kept = [...data.entries()].filter(([k, v]) => v && k !== 'live');
     if (!live.checked) kept.push(['live', 'off']);
     history.replaceState(null, '', `#/runs${kept.length ? `?${new URLSearchParams(kept)}` : ''}`);
-    cursors.splice(1);
-    void load();
+    void restart();
   });
-  ctx.every(2000, () => live.checked && cursors.length === 1 && load());
-  await load();
+  ctx.every(2000, () => live.checked && onFirstPage() && load());
+  await restart();
   clear(
     main,
     heading('Runs'),
