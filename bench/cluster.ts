@@ -3,57 +3,44 @@
 // file-backed dev server in the same run. Each configuration measures the empty workflow and
 // trigger → http → transform through the API process, and the CPU of a run in each process.
 // BENCH_CLUSTER_RUNS and BENCH_CLUSTER_IN_FLIGHT size it; BENCH_CLUSTER_QUICK=1 narrows it.
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, chmod } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startReceiver } from '../test/helpers/receiver.js';
-import { startClusterPostgres } from '../scripts/cluster-postgres.js';
-import { freeBase } from '../scripts/cluster-processes.js';
-import { buildTemporalServer, startTemporalServer, TEMPORAL_PORT_OFFSETS } from '../scripts/cluster-temporal.js';
+import { availableParallelism, loadavg } from 'node:os';
 import {
   cpuMs,
   cpuPerRun,
-  engineOn,
-  type Infra,
   percentiles,
-  pinToCpus,
   postgresCpu,
-  processTree,
   readCpu,
   selfCpuMs,
-  startApiProcess,
-  startInfra,
-  startWorkerProcess,
-  stopWorkerProcesses,
-  TASK_QUEUE,
   threeStepJob,
   throughput,
   writeResults,
-  type ApiProcess,
   type CpuProbe,
 } from './harness.js';
+import {
+  type ApiProcess,
+  type Cores,
+  envFlag,
+  envNumber,
+  type Infra,
+  layOut,
+  type Stack,
+  startStack,
+  TASK_QUEUE,
+  unpin,
+} from './stack.js';
 
-const RUNS = Number(process.env.BENCH_CLUSTER_RUNS ?? 300);
-const IN_FLIGHT = Number(process.env.BENCH_CLUSTER_IN_FLIGHT ?? 30);
+const RUNS = envNumber('BENCH_CLUSTER_RUNS', 300);
+const IN_FLIGHT = envNumber('BENCH_CLUSTER_IN_FLIGHT', 30);
 /** The workloads of a configuration take turns in rounds, so a machine busier for a while weighs on all alike. */
-const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 3);
+const ROUNDS = envNumber('BENCH_CLUSTER_ROUNDS', 3);
 const PER_ROUND = Math.ceil(RUNS / ROUNDS);
 const WARM_UP = Math.min(PER_ROUND, 50);
-const ALL_CPUS = `0-${availableParallelism() - 1}`;
 /** BENCH_CLUSTER_QUICK=1: the PostgreSQL-backed server with one worker process only, for a quick comparison. */
-const QUICK = process.env.BENCH_CLUSTER_QUICK === '1';
+const QUICK = envFlag('BENCH_CLUSTER_QUICK');
 
 /** The process kinds a run's CPU is accounted to, in the tables' order. */
 const KINDS = ['server', 'postgresTemporal', 'postgresApp', 'api', 'workers', 'client'] as const;
 type Kind = (typeof KINDS)[number];
-
-/**
- * `shared`: every process on every core. `split`: the Temporal server and PostgreSQL on core 0, the
- * API, the workers and the benchmark client on core 1, as in production, where Temporal and its
- * database have machines of their own: the rate is then whichever side saturates first.
- */
-type Cores = 'shared' | 'split';
 
 interface Row {
   server: 'postgres' | 'dev';
@@ -91,70 +78,17 @@ async function walBytes(infra: Infra): Promise<number> {
   return Number(rows[0]?.bytes ?? 0);
 }
 
-/** The real Temporal server on PostgreSQL in `dir`, wired for the benchmark. */
-export async function startPostgresInfra(): Promise<Infra> {
-  const dir = await mkdtemp(join(tmpdir(), 'mini-zaps-bench-cluster-'));
-  await chmod(dir, 0o755);
-  await buildTemporalServer();
-  const logDir = join(dir, 'logs');
-  await mkdir(logDir, { recursive: true });
-  const pg = await startClusterPostgres(join(dir, 'pg'), await freeBase([0], 45_000, 55_000));
-  let temporal: Awaited<ReturnType<typeof startTemporalServer>> | undefined;
-  const stop = async () => {
-    await temporal?.stop();
-    await pg.stop();
-  };
-  try {
-    // Temporal stores membership ports as smallint: the whole range stays below 32768.
-    const port = await freeBase(TEMPORAL_PORT_OFFSETS, 20_000, 32_000);
-    temporal = await startTemporalServer({ pg, port, namespace: 'default', retention: '1d', logDir });
-    return await engineOn({
-      dir,
-      address: temporal.address,
-      databaseUrl: pg.appUrl,
-      serverPid: await temporalServerPid(port),
-      postgresDir: join(dir, 'pg'),
-      stop,
-    });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
-/** The temporal-server process serving on `port` (start.sh execs it, in a process group of its own). */
-async function temporalServerPid(port: number): Promise<number> {
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
-    if (comm !== 'temporal-server') continue;
-    const env = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    if (env.split('\0').includes(`TEMPORAL_PORT=${port}`)) return Number(entry);
-  }
-  throw new Error(`no temporal-server process for port ${port}`);
-}
-
-/** Stores the benchmarked job, trigger → transform → http to `url` → transform; its id. */
-export async function createBenchWorkflow(api: ApiProcess, url: string): Promise<string> {
-  return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(threeStepJob(url)))) as { id: string }).id;
-}
-
 /** Measures one infrastructure: the empty workflow and the API-triggered run for each worker count. */
 async function measure(
-  infra: Infra,
+  stack: Stack,
   server: Row['server'],
   configurations: { workers: number; cores: Cores }[],
-  url: string,
 ): Promise<Row[]> {
-  const workers: ChildProcess[] = [];
-  const apis: ApiProcess[] = [];
+  // As deployed: the API without a worker of its own, its runs on the worker processes' queue.
+  const { infra, api, workers } = stack;
+  const apiOwnWorker = stack.apiOwnWorker!;
   try {
-    // As deployed: the API without a worker of its own, its runs on the worker processes' queue.
-    const api = await startApiProcess(infra, { worker: false });
-    apis.push(api);
-    const apiOwnWorker = await startApiProcess(infra, { worker: true });
-    apis.push(apiOwnWorker);
-    const workflowId = await createBenchWorkflow(api, url);
+    const workflowId = await api.createWorkflow(threeStepJob(stack.url));
     let seq = 0;
     const empty = () =>
       infra.client.workflow.execute('emptyWorkflow', {
@@ -170,11 +104,9 @@ async function measure(
     const postgres = postgresCpu(infra.postmasterPid);
     const rows: Row[] = [];
     for (const { workers: n, cores } of configurations) {
-      while (workers.length < n) workers.push(await startWorkerProcess(infra));
-      const engine = [...apis.map((a) => a.child.pid ?? 0), ...workers.map((w) => w.pid ?? 0), process.pid];
-      const temporal = [infra.serverPid, ...(await processTree(infra.postmasterPid))];
-      if (cores === 'split') await Promise.all([pinToCpus(temporal, '0'), pinToCpus(engine, '1')]);
-      else await pinToCpus([...temporal, ...engine], ALL_CPUS);
+      await stack.scaleWorkers(n);
+      const engine = [api, apiOwnWorker].map((a) => a.child.pid ?? 0).concat(workers.map((w) => w.pid ?? 0));
+      await layOut(infra, engine, cores);
       const probe = (through: ApiProcess): Record<Kind, () => Promise<number>> => ({
         server: () => cpuMs(infra.serverPid),
         postgresTemporal: postgres.rest,
@@ -234,9 +166,7 @@ async function measure(
     }
     return rows;
   } finally {
-    await pinToCpus([process.pid], ALL_CPUS);
-    await Promise.all(apis.map((a) => a.close()));
-    await stopWorkerProcesses(workers);
+    await unpin();
   }
 }
 
@@ -271,35 +201,28 @@ const LABEL: Record<Row['workload'], string> = {
 export async function clusterBench(): Promise<void> {
   const loadBefore = loadavg().map(round);
   const startedAt = new Date().toISOString();
-  const receiver = await startReceiver();
-  receiver.accept('/bench');
-  const url = `${receiver.url}/bench`;
   const rows: Row[] = [];
+  const postgres = await startStack({ server: 'postgres', apiOwnWorker: true });
   try {
-    const postgres = await startPostgresInfra();
-    try {
-      const one = [
-        { workers: 1, cores: 'shared' as const },
-        { workers: 1, cores: 'split' as const },
-      ];
-      const more = [
-        { workers: 2, cores: 'shared' as const },
-        { workers: 4, cores: 'shared' as const },
-      ];
-      rows.push(...(await measure(postgres, 'postgres', QUICK ? one : [...one, ...more], url)));
-    } finally {
-      await postgres.stop();
-    }
-    if (!QUICK) {
-      const dev = await startInfra();
-      try {
-        rows.push(...(await measure(dev, 'dev', [{ workers: 1, cores: 'shared' }], url)));
-      } finally {
-        await dev.stop();
-      }
-    }
+    const one = [
+      { workers: 1, cores: 'shared' as const },
+      { workers: 1, cores: 'split' as const },
+    ];
+    const more = [
+      { workers: 2, cores: 'shared' as const },
+      { workers: 4, cores: 'shared' as const },
+    ];
+    rows.push(...(await measure(postgres, 'postgres', QUICK ? one : [...one, ...more])));
   } finally {
-    await receiver.close();
+    await postgres.stop();
+  }
+  if (!QUICK) {
+    const dev = await startStack({ server: 'dev', apiOwnWorker: true });
+    try {
+      rows.push(...(await measure(dev, 'dev', [{ workers: 1, cores: 'shared' }])));
+    } finally {
+      await dev.stop();
+    }
   }
   const loadAfter = loadavg().map(round);
   const data = {

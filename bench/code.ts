@@ -4,16 +4,8 @@ import type { Client } from '@temporalio/client';
 import { DEFAULT_RUN_LIMITS } from '../src/shared/run-limits.js';
 import type { Definition } from '../src/definitions/schema.js';
 import { buildRunInput } from '../src/runs/run-input.js';
-import {
-  cpuMs,
-  cpuPerRun,
-  readCpu,
-  selfCpuMs,
-  TASK_QUEUE,
-  throughput,
-  writeResults,
-  type Throughput,
-} from './harness.js';
+import { cpuMs, cpuPerRun, readCpu, selfCpuMs, throughput, writeResults, type Throughput } from './harness.js';
+import { TASK_QUEUE } from './stack.js';
 
 /** Twenty order lines, some with nothing ordered: the transform drops those, totals the rest. */
 const lines = Array.from({ length: 20 }, (_, i) => ({ sku: `sku-${i}`, price: 1.5 * i, qty: i % 4 }));

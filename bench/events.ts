@@ -10,7 +10,8 @@ import type { Offer } from '../src/workflows/event-messages.js';
 import type { RunInput } from '../src/workflows/run-model.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import { waitFor } from '../test/helpers/ports.js';
-import { type ApiProcess, percentiles, TASK_QUEUE, throughput, writeResults } from './harness.js';
+import { percentiles, throughput, writeResults } from './harness.js';
+import { type ApiProcess, TASK_QUEUE } from './stack.js';
 
 const IN_FLIGHT = 50;
 

@@ -4,22 +4,14 @@
 // second. Needs Java 17 and the broker jars (`node scripts/ensure.mjs`). Writes bench/results/kafka.*.
 import { spawn } from 'node:child_process';
 import { kafkaSkipReason, startKafka } from '../test/helpers/kafka.js';
-import {
-  compiledEntry,
-  startApiProcess,
-  startInfra,
-  startWorkerProcess,
-  stopWorkerProcesses,
-  TASK_QUEUE,
-  throughput,
-  writeResults,
-} from './harness.js';
+import { throughput, writeResults } from './harness.js';
+import { compiledEntry, envNumber, startStack, TASK_QUEUE } from './stack.js';
 
-const MESSAGES = Number(process.env.BENCH_KAFKA_MESSAGES ?? 10_000);
+const MESSAGES = envNumber('BENCH_KAFKA_MESSAGES', 10_000);
 const PARTITIONS = 4;
 const EMPTY_STARTS = Math.min(MESSAGES, 3000);
 const TOPIC = 'bench-events';
-const TIMEOUT_S = Number(process.env.BENCH_KAFKA_TIMEOUT_S ?? 600);
+const TIMEOUT_S = envNumber('BENCH_KAFKA_TIMEOUT_S', 600);
 
 const skip = kafkaSkipReason();
 if (skip) {
@@ -27,9 +19,8 @@ if (skip) {
   process.exit(1);
 }
 
-const infra = await startInfra();
-const worker = await startWorkerProcess(infra);
-const api = await startApiProcess(infra, { worker: false });
+const stack = await startStack({ server: 'dev' });
+const { infra, api } = stack;
 const broker = await startKafka();
 let stopService = () => false;
 try {
@@ -40,16 +31,10 @@ try {
   );
 
   await broker.createTopic(TOPIC, PARTITIONS);
-  const { id: workflowId } = JSON.parse(
-    await api.call(
-      'POST',
-      '/v1/workflows',
-      JSON.stringify({
-        name: 'bench: kafka event',
-        steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }],
-      }),
-    ),
-  ) as { id: string };
+  const workflowId = await api.createWorkflow({
+    name: 'bench: kafka event',
+    steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.value' } }],
+  });
   await api.call('POST', `/v1/workflows/${workflowId}/triggers`, JSON.stringify({ type: 'kafka', topic: TOPIC }));
   // Produced after the trigger is saved (a trigger takes the messages from its start on), before
   // the service starts: it drains a backlog.
@@ -131,8 +116,6 @@ try {
   await writeResults('kafka', data, markdown);
 } finally {
   stopService();
-  await api.close();
-  await stopWorkerProcesses([worker]);
   await broker.stop();
-  await infra.stop();
+  await stack.stop();
 }

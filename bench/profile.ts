@@ -8,10 +8,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startReceiver } from '../test/helpers/receiver.js';
-import { createBenchWorkflow, startPostgresInfra } from './cluster.js';
-import { startApiProcess, threadCpuMs, throughput, writeResults } from './harness.js';
+import { threadCpuMs, threeStepJob, throughput, writeResults } from './harness.js';
+import { envFlag, envNumber, startApiProcess, startPostgresInfra } from './stack.js';
 
-const RUNS = Number(process.env.BENCH_PROFILE_RUNS ?? 600);
+const RUNS = envNumber('BENCH_PROFILE_RUNS', 600);
 const IN_FLIGHT = 30;
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -72,7 +72,7 @@ export async function profileBench(): Promise<void> {
   try {
     const api = await startApiProcess(infra, { worker: true, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
     try {
-      const workflowId = await createBenchWorkflow(api, `${receiver.url}/bench`);
+      const workflowId = await api.createWorkflow(threeStepJob(`${receiver.url}/bench`));
       const run = async (n: number) => {
         const { runId } = JSON.parse(
           await api.call('POST', `/v1/workflows/${workflowId}/runs`, JSON.stringify({ n })),
@@ -100,7 +100,7 @@ export async function profileBench(): Promise<void> {
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')))
     account(JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile, ...window, byOrigin, byFn);
   // BENCH_PROFILE_KEEP=1 keeps the profiles, to open in Chrome's DevTools.
-  if (process.env.BENCH_PROFILE_KEEP === '1') process.stdout.write(`profiles kept in ${dir}\n`);
+  if (envFlag('BENCH_PROFILE_KEEP')) process.stdout.write(`profiles kept in ${dir}\n`);
   else await rm(dir, { recursive: true, force: true });
   const total = [...byOrigin.values()].reduce((a, b) => a + b, 0);
   const perRun = (ms: number) => Math.round((ms / RUNS) * 100) / 100;

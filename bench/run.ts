@@ -1,20 +1,19 @@
-// `npm run bench [-- interpreter trigger fanout code parked scaleout events cluster profile scale]`: each benchmark starts what
+// `npm run bench [-- interpreter trigger fanout code parked scaleout events cluster profile load scale]`: each benchmark starts what
 // it needs, measures against a baseline in the same run, is bounded in count and time, and writes
 // JSON and a markdown table to bench/results/. Never part of `npm test`. BENCH_PER_ROUND and
 // BENCH_ROUNDS shrink the interpreter benchmark for a quick check (its results are then not comparable).
-// `cluster` (bench/cluster.ts) and `profile` (bench/profile.ts) run only when named: they start the
-// PostgreSQL-backed server.
-import type { ChildProcess } from 'node:child_process';
+// `cluster` (bench/cluster.ts), `profile` (bench/profile.ts) and `load` (bench/load.ts) run only when
+// named: they start stacks of their own (bench/stack.ts), on the PostgreSQL-backed server among others.
 import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Definition } from '../src/definitions/schema.js';
 import { runSearchAttributes } from '../src/workflows/search-attributes.js';
 import type { RunInput } from '../src/workflows/run-model.js';
 import { stampRun } from '../src/workflows/revisions.js';
-import { startReceiver } from '../test/helpers/receiver.js';
 import { clusterBench } from './cluster.js';
 import { codeBench } from './code.js';
 import { eventsBench } from './events.js';
+import { loadBench } from './load.js';
 import { profileBench } from './profile.js';
 import { scaleBench } from './scale.js';
 import {
@@ -25,50 +24,43 @@ import {
   readCpu,
   selfCpuMs,
   rssMb,
-  startApiProcess,
-  type ApiProcess,
   type Percentiles,
-  startInfra,
-  startWorkerProcess,
-  stopWorkerProcesses,
-  TASK_QUEUE,
   threeStepJob,
   throughput,
   writeResults,
   type Throughput,
 } from './harness.js';
+import {
+  type ApiProcess,
+  envNumber,
+  namedBenches,
+  startApiProcess,
+  startStack,
+  stopWorkerProcesses,
+  TASK_QUEUE,
+} from './stack.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 300);
+const RUNS = envNumber('BENCH_RUNS', 300);
 const IN_FLIGHT = 50;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = envNumber('BENCH_ROUNDS', 5);
 /** Runs of each kind per round; lower it (e.g. BENCH_PER_ROUND=20 BENCH_ROUNDS=2) for a quick check. */
-const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 100);
-const chosen = process.argv.slice(2);
+const PER_ROUND = envNumber('BENCH_PER_ROUND', 100);
+const chosen = namedBenches();
 const wanted = (name: string) => chosen.length === 0 || chosen.includes(name);
 
-// These start servers of their own and run only when named (scale: bench/scale.ts, 100× the data).
-const ON_CLUSTER = { cluster: clusterBench, profile: profileBench, scale: scaleBench } as const;
-for (const [name, bench] of Object.entries(ON_CLUSTER)) if (chosen.includes(name)) await bench();
-if (chosen.length > 0 && chosen.every((name) => name in ON_CLUSTER)) process.exit(0);
+// These start stacks of their own and run only when named (scale: bench/scale.ts, 100× the data).
+const ON_THEIR_OWN = { cluster: clusterBench, profile: profileBench, load: loadBench, scale: scaleBench } as const;
+for (const [name, bench] of Object.entries(ON_THEIR_OWN)) if (chosen.includes(name)) await bench();
+if (chosen.length > 0 && chosen.every((name) => name in ON_THEIR_OWN)) process.exit(0);
 
-const infra = await startInfra();
-const receiver = await startReceiver();
-// One worker process, as deployed; scale-out starts more.
-let workers = [await startWorkerProcess(infra)];
-// The API as its own process, as deployed: one with a worker of its own (API_WORKER=true), on
-// which the runs it triggers start eagerly, and one without (trigger latency).
-const [apiWithWorker, api] = [
-  await startApiProcess(infra, { worker: true }),
-  await startApiProcess(infra, { worker: false }),
-];
-const url = `${receiver.url}/bench`;
-receiver.accept('/bench');
+// One worker process, as deployed (scale-out starts more); the API as its own process, as
+// deployed: one with a worker of its own (API_WORKER=true), on which the runs it triggers start
+// eagerly, and one without (trigger latency).
+const stack = await startStack({ server: 'dev', apiOwnWorker: true });
+const { infra, api, workers, url } = stack;
+const apiWithWorker = stack.apiOwnWorker!;
 
 const threeSteps = threeStepJob(url);
-
-async function createWorkflow(definition: Definition): Promise<string> {
-  return (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string }).id;
-}
 
 async function triggerAndWait(workflowId: string, n: number): Promise<unknown> {
   const { runId } = JSON.parse(
@@ -90,7 +82,7 @@ const id = (prefix: string) => `${prefix}-${Date.now()}-${seq++}`;
 
 async function interpreterBench(): Promise<void> {
   // Every row but the floor does the same work: transform → http → transform, one request each.
-  const apiWorkflowId = await createWorkflow(threeSteps);
+  const apiWorkflowId = await api.createWorkflow(threeSteps);
   const kinds = {
     empty: () => infra.client.workflow.execute('emptyWorkflow', { taskQueue: TASK_QUEUE, workflowId: id('empty') }),
     handWritten: (i: number) =>
@@ -212,11 +204,10 @@ async function triggerBench(): Promise<void> {
     name: 'bench: trigger latency',
     steps: [{ id: 'noop', type: 'transform', config: { expression: '1' } }],
   };
-  const workflowId = (JSON.parse(await api.call('POST', '/v1/workflows', JSON.stringify(definition))) as { id: string })
-    .id;
+  const workflowId = await api.createWorkflow(definition);
   // Wired as the API's own client (bootstrap), so a bare start costs what the API's start does.
   const client = infra.client;
-  const pairs = Number(process.env.BENCH_TRIGGER_PAIRS ?? 300);
+  const pairs = envNumber('BENCH_TRIGGER_PAIRS', 300);
   // As deployed, the worker runs each run as it starts, on the same two cores as everything
   // else; then with runs left queued (a task queue no worker polls), the API's own cost.
   const unpolled = await startApiProcess(infra, { worker: false, taskQueue: 'bench-unpolled' });
@@ -379,12 +370,12 @@ async function fanoutBench(): Promise<void> {
 }
 
 async function parkedBench(): Promise<void> {
-  const count = Number(process.env.BENCH_PARKED ?? 5000);
+  const count = envNumber('BENCH_PARKED', 5000);
   const definition: Definition = {
     name: 'parked',
     steps: [{ id: 'wait', type: 'wait_for_event', config: { name: 'go' } }],
   };
-  const [worker] = workers as [ChildProcess];
+  const worker = workers[0]!;
   const rssBefore = await rssMb(worker.pid ?? 0);
   const started = await throughput(count, IN_FLIGHT, (i) =>
     infra.client.workflow.start('interpreter', {
@@ -414,7 +405,7 @@ async function parkedBench(): Promise<void> {
 async function scaleoutBench(): Promise<void> {
   const rows: { workers: number; perSecond: number }[] = [];
   for (const n of [1, 2, 4]) {
-    while (workers.length < n) workers.push(await startWorkerProcess(infra));
+    await stack.scaleWorkers(n);
     const run = (i: number) =>
       infra.client.workflow.execute('interpreter', {
         taskQueue: TASK_QUEUE,
@@ -425,8 +416,7 @@ async function scaleoutBench(): Promise<void> {
     const r = await throughput(RUNS, IN_FLIGHT, run);
     rows.push({ workers: n, perSecond: r.perSecond });
   }
-  await stopWorkerProcesses(workers.slice(1));
-  workers = workers.slice(0, 1);
+  await stopWorkerProcesses(workers.splice(1));
   await writeResults(
     'scaleout',
     rows,
@@ -461,8 +451,7 @@ try {
     });
   if (wanted('scaleout')) await scaleoutBench();
   // Its runs and correlation workflows stay on the server; BENCH_EVENTS lowers the count for a quick check.
-  if (wanted('events'))
-    await eventsBench({ client: infra.client, api, count: Number(process.env.BENCH_EVENTS ?? 10_000) });
+  if (wanted('events')) await eventsBench({ client: infra.client, api, count: envNumber('BENCH_EVENTS', 10_000) });
   // Last: its 5,000 parked runs stay on the server.
   if (wanted('parked')) await parkedBench();
 } catch (err) {
@@ -470,9 +459,6 @@ try {
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   throw err;
 } finally {
-  await Promise.all([api.close(), apiWithWorker.close()]);
-  await stopWorkerProcesses(workers);
-  await receiver.close();
-  await infra.stop();
+  await stack.stop();
 }
 process.exit(0);

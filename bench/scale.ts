@@ -18,32 +18,24 @@ import { createRunsRepo, type RunFilter } from '../src/db/runs-repo.js';
 import type { RunInput, RunResult } from '../src/workflows/run-model.js';
 import { stampRun } from '../src/workflows/revisions.js';
 import { waitFor } from '../test/helpers/ports.js';
+import { cpuMs, percentiles, type Percentiles, rssMb, throughput, writeResults } from './harness.js';
 import {
   type ApiProcess,
   type Infra,
-  percentiles,
-  type Percentiles,
-  cpuMs,
-  rssMb,
   startApiProcess,
   startInfra,
   startWorkerProcess,
   stopWorkerProcesses,
+  envChoices,
+  envNumber,
   TASK_QUEUE,
-  throughput,
-  writeResults,
-} from './harness.js';
+} from './stack.js';
 
-const knob = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-};
-const ROWS = knob('BENCH_SCALE_ROWS', 1_000_000);
-const ITEMS = knob('BENCH_SCALE_ITEMS', 100_000);
-const PARKED = knob('BENCH_SCALE_PARKED', 50_000);
-const REQUESTS = knob('BENCH_SCALE_REQUESTS', 200);
-const PARTS = (process.env.BENCH_SCALE_PARTS ?? 'index,foreach,parked').split(',');
+const ROWS = envNumber('BENCH_SCALE_ROWS', 1_000_000);
+const ITEMS = envNumber('BENCH_SCALE_ITEMS', 100_000);
+const PARKED = envNumber('BENCH_SCALE_PARKED', 50_000);
+const REQUESTS = envNumber('BENCH_SCALE_REQUESTS', 200);
+const PARTS = envChoices('BENCH_SCALE_PARTS', ['index', 'foreach', 'parked'] as const, ['index', 'foreach', 'parked']);
 const IN_FLIGHT = 50;
 /** The tenant the API's token speaks for: the largest of the index. */
 const TENANT = 'bench';

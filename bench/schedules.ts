@@ -9,23 +9,16 @@
 // same dev server, measured after the bursts, stands beside it. Writes bench/results/schedules.*.
 import { availableParallelism, loadavg } from 'node:os';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import {
-  startApiProcess,
-  startInfra,
-  startWorkerProcess,
-  stopWorkerProcesses,
-  TASK_QUEUE,
-  throughput,
-  writeResults,
-} from './harness.js';
+import { throughput, writeResults } from './harness.js';
+import { envNumber, startStack, TASK_QUEUE } from './stack.js';
 import { waitFor } from '../test/helpers/ports.js';
 import { devServerScheduleArgs } from '../src/triggers/schedule/temporal-schedules.js';
 
-const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
-const FIRES = Number(process.env.BENCH_SCHEDULE_FIRES ?? 3);
-const DRAIN_S = Number(process.env.BENCH_SCHEDULE_DRAIN_S ?? 300);
+const SCHEDULES = envNumber('BENCH_SCHEDULES', 1000);
+const FIRES = envNumber('BENCH_SCHEDULE_FIRES', 3);
+const DRAIN_S = envNumber('BENCH_SCHEDULE_DRAIN_S', 300);
 /** Creation is assumed no slower than this when the common start is chosen; slower creation shows as missed firings. */
-const CREATE_PER_S_FLOOR = Number(process.env.BENCH_SCHEDULE_CREATE_PER_S ?? 10);
+const CREATE_PER_S_FLOOR = envNumber('BENCH_SCHEDULE_CREATE_PER_S', 10);
 const CREATE_IN_FLIGHT = 16;
 const EMPTY_RUNS = 1000;
 /** What `devServerScheduleArgs()` sets on the dev server. */
@@ -49,20 +42,13 @@ function distribution(values: number[]): Distribution {
   return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted.at(-1) ?? 0 };
 }
 
-const infra = await startInfra();
-const worker = await startWorkerProcess(infra);
-const api = await startApiProcess(infra, { worker: false, taskQueue: TASK_QUEUE });
+const stack = await startStack({ server: 'dev' });
+const { infra, api } = stack;
 try {
-  const { id: workflowId } = JSON.parse(
-    await api.call(
-      'POST',
-      '/v1/workflows',
-      JSON.stringify({
-        name: 'bench: scheduled',
-        steps: [{ id: 'echo', type: 'transform', config: { expression: 'run.source' } }],
-      }),
-    ),
-  ) as { id: string };
+  const workflowId = await api.createWorkflow({
+    name: 'bench: scheduled',
+    steps: [{ id: 'echo', type: 'transform', config: { expression: 'run.source' } }],
+  });
 
   // The first burst: the minute boundary after creation should be over, with a margin.
   const firstFire = Math.ceil((Date.now() + (SCHEDULES / CREATE_PER_S_FLOOR) * 1000 + 15_000) / MINUTE) * MINUTE;
@@ -178,7 +164,5 @@ try {
   ].join('\n');
   await writeResults('schedules', data, markdown);
 } finally {
-  await api.close();
-  await stopWorkerProcesses([worker]);
-  await infra.stop();
+  await stack.stop();
 }

@@ -468,6 +468,14 @@ const scenarios: Record<
     },
     payload: { n: 21 },
   },
+  // Recorded since a run started through the API takes the start-quota turn the API reserved, without a local activity (revision 11).
+  'revision-11-linear': {
+    definition: {
+      name: 'revision 11',
+      steps: [transform('before', '{ "n": trigger.n * 2 }'), { id: 'call', type: 'http', config: { url: ok } }],
+    },
+    payload: { n: 21 },
+  },
   // Events by key: a wait on a key, an anyOf on it, and a cancelOn never fired; the key's correlation workflow too.
   'events-by-key': {
     definition: {

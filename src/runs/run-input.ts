@@ -20,9 +20,11 @@ export function buildRunInput(
     payload: unknown;
     source: RunSource;
     tenantOnFailure?: FailureTarget | null;
+    /** The run's turn in its tenant's start quota, when its starter reserved it. */
+    startTurn?: RunInput['startTurn'];
   },
 ): RunInput {
-  const { tenantId, workflow, payload, source } = run;
+  const { tenantId, workflow, payload, source, startTurn } = run;
   const onFailure = source.type === 'failure' ? undefined : (workflow.definition.onFailure ?? run.tenantOnFailure);
   return {
     ...stampRun(limits, connectorDefaults),
@@ -33,5 +35,6 @@ export function buildRunInput(
     trigger: payload ?? null,
     source,
     ...(onFailure ? { onFailure } : {}),
+    ...(startTurn ? { startTurn } : {}),
   };
 }

@@ -8,9 +8,11 @@ import { allSteps } from '../definitions/validate.js';
 import { unavailable } from '../shared/errors.js';
 import { runStartOptions } from '../workflows/run-start.js';
 import type { interpreter } from '../workflows/interpreter.js';
-import type { RunSource } from '../workflows/run-model.js';
+import type { RunInput, RunSource } from '../workflows/run-model.js';
 import type { Repos } from '../db/repos.js';
 import { runLimits, type Config, type RunLimitSettings } from '../shared/config.js';
+import { reserveStartTurn } from '../activities/rate/activities.js';
+import type { RateStore } from '../activities/rate/store.js';
 import type { Metrics } from '../shared/metrics.js';
 import { buildRunInput } from './run-input.js';
 import { runDetails, runSummary } from '../workflows/summaries.js';
@@ -39,6 +41,11 @@ export interface StartRunDeps extends Pick<Repos, 'workflows' | 'runs'> {
   logger: Logger;
   metrics: Pick<Metrics, 'triggers'>;
   config: RunLimitSettings & Pick<Config, 'TEMPORAL_TASK_QUEUE'>;
+  /**
+   * The store of the tenants' start quotas (the worker's rate store): a starter that has it reserves
+   * the run's turn, so the run need not ask (REVISIONS.startTurnAtStart). Without it the run asks.
+   */
+  stepRates?: Pick<RateStore, 'reserve'>;
 }
 
 export interface TriggerResult {
@@ -78,6 +85,24 @@ export async function triggerRun(
 }
 
 /**
+ * The run's turn in its tenant's start quota, reserved here so the run takes it without a local
+ * activity; none (the run asks itself) without a quota, a store, or when the store fails.
+ */
+async function startTurn(
+  deps: StartRunDeps,
+  tenantId: string,
+  perSecond: number | undefined,
+): Promise<RunInput['startTurn']> {
+  if (!perSecond || !deps.stepRates) return undefined;
+  try {
+    return await reserveStartTurn(deps.stepRates, { tenantId, perSecond });
+  } catch (err) {
+    deps.logger.warn({ err, tenantId }, 'start quota turn not reserved; the run will ask for it');
+    return undefined;
+  }
+}
+
+/**
  * Starts a run of a workflow (its latest version unless `version` says otherwise). With an idempotency key the run id is derived
  * from it, so Temporal itself refuses a second run with that id: a repeat, even one racing the
  * first or following a crash between start and answer, returns the same run. `eager`: the run's
@@ -97,12 +122,14 @@ async function startRun(deps: StartRunDeps, req: TriggerRequest): Promise<Trigge
   if (wf.archivedAt) throw archived(req.workflowId);
 
   const source = req.source ?? { type: 'api' };
-  const input = buildRunInput(runLimits(deps.config), {
+  const limits = runLimits(deps.config);
+  const input = buildRunInput(limits, {
     tenantId: req.tenantId,
     workflow: wf,
     payload: req.payload,
     source,
     tenantOnFailure: wf.tenantOnFailure,
+    startTurn: await startTurn(deps, req.tenantId, limits.startsPerSecond),
   });
   let replayed = false;
   let eager = false;

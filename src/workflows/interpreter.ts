@@ -112,7 +112,7 @@ export async function interpreter(start: RunInput | ScheduledRunStart): Promise<
     const resumed = input.resume !== undefined;
     const end = await main.run(async () => {
       if (input.definition.cancelOn) await watchCancelOn(run, input.definition.cancelOn, resumed, () => main.cancel());
-      await tenantTurn(run, resumed);
+      await tenantTurn(run, resumed, input.startTurn);
       return withAdmission(run, resumed, () => executeSequence(input.definition.steps, run.top, input.resume?.at));
     });
     if (end.status === 'failed') throw new SequenceFailure(end.error);

@@ -24,6 +24,11 @@ export interface RunInput {
    * Absent: none (and never for a run that is itself a failure workflow's).
    */
   onFailure?: FailureTarget;
+  /**
+   * The run's turn in its tenant's start quota, reserved by whoever started it (REVISIONS.startTurnAtStart):
+   * go now (`waitMs` 0) or wait for `reservation`. Absent: the run reserves its turn itself.
+   */
+  startTurn?: { waitMs: number; reservation?: number };
   /** Set when the run continued as new: where to go on, with the state so far. */
   resume?: ResumeState;
   /** The version the run was moved from (see migration.ts); absent while it runs the version it started on. */

@@ -90,12 +90,21 @@ describe('per-tenant bounds: trigger count and start quota (real Temporal, Postg
     );
     assert.equal(rows.length, FLOOD);
     assert.ok(rows.every((r) => r.n === 1 && floodRuns.includes(r.id)));
-    // The quota held the flood back: some of its runs waited on the quota's timer.
+    // The quota held the flood back: some of its runs waited on the quota's timer. The API reserved
+    // each run's turn, so a run asked for it (a local activity) only once its wait was over.
     let waited = 0;
     for (const id of floodRuns) {
       const history = await suite.stack.client.workflow.getHandle(id).fetchHistory();
-      if (history.events?.some((e) => e.timerStartedEventAttributes)) waited += 1;
+      const timers = history.events?.filter((e) => e.timerStartedEventAttributes).length ?? 0;
+      const asked =
+        history.events?.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length ??
+        0;
+      assert.equal(asked, timers, `run ${id}: one ask per wait (${asked} asks, ${timers} waits)`);
+      if (timers > 0) waited += 1;
     }
     assert.ok(waited >= FLOOD / 2, `${waited} of ${FLOOD} runs waited for their turn`);
+    // The first run of the flood took its turn at once: no local activity, no timer.
+    const first = await suite.stack.client.workflow.getHandle(floodRuns[0]!).fetchHistory();
+    assert.ok(!first.events?.some((e) => e.markerRecordedEventAttributes || e.timerStartedEventAttributes));
   });
 });

@@ -7,6 +7,18 @@ import type { Grant, RateStore } from './store.js';
 /** The key of a tenant's start quota; step keys are `<tenant>:<name>`, so none can be taken for it. */
 const startsKey = (tenantId: string) => `starts\n${tenantId}`;
 
+/**
+ * A run's turn in its tenant's start quota (TENANT_START_RATE): go now, or wait and ask again
+ * with `reservation`. Turns are handed out one `1/perSecond` apart, in the order asked, so every
+ * run waiting gets one and none is refused. Asked by the run (`reserveStart`) or by its starter.
+ */
+export function reserveStartTurn(
+  store: Pick<RateStore, 'reserve'>,
+  req: { tenantId: string; perSecond: number; reservation?: number },
+): Promise<Grant> {
+  return store.reserve(startsKey(req.tenantId), Math.max(1, Math.round(1000 / req.perSecond)), req.reservation);
+}
+
 /** What a connector step asks before it runs: its rate limit (key rendered) and connection. */
 export interface RateRequest {
   tenantId: string;
@@ -96,14 +108,9 @@ export function createRateActivities(deps: { store: RateStore; connections: Pick
         ...slot,
       };
     },
-    /**
-     * A run's turn in its tenant's start quota (TENANT_START_RATE): go now, or wait and ask again
-     * with `reservation`. Turns are handed out one `1/perSecond` apart, in the order asked, so every
-     * run waiting gets one and none is refused.
-     */
+    /** A run's turn in its tenant's start quota (see reserveStartTurn). */
     async reserveStart(req: { tenantId: string; perSecond: number; reservation?: number }): Promise<Grant> {
-      const intervalMs = Math.max(1, Math.round(1000 / req.perSecond));
-      return deps.store.reserve(startsKey(req.tenantId), intervalMs, req.reservation);
+      return reserveStartTurn(deps.store, req);
     },
     /** Takes the step's slot (`waitMs` 0), or answers how long to wait before asking again. */
     async acquireSlot(req: SlotRequest): Promise<{ waitMs: number }> {
