@@ -43,9 +43,15 @@ function processes(): { pid: number; ppid: number; args: string[] }[] {
     });
 }
 
-/** The Temporal dev server and PostgreSQL running on `dataDir` (their command lines name it). */
+/**
+ * The Temporal dev server and PostgreSQL running on `dataDir` (their command lines name it). A
+ * child PostgreSQL just forked still shows its parent's command line: only the servers themselves,
+ * not their children, are counted.
+ */
 function serversOn(dataDir: string): { temporal: number[]; postgres: number[] } {
-  const on = processes().filter((p) => p.args.some((a) => a.includes(dataDir)));
+  const named = processes().filter((p) => p.args.some((a) => a.includes(dataDir)));
+  const pids = new Set(named.map((p) => p.pid));
+  const on = named.filter((p) => !pids.has(p.ppid));
   return {
     temporal: on.filter((p) => p.args[0]?.endsWith('/temporal')).map((p) => p.pid),
     postgres: on.filter((p) => p.args[0]?.endsWith('/postgres')).map((p) => p.pid),
