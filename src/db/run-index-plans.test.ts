@@ -3,34 +3,18 @@
 // through. Checked on PostgreSQL's own plans over a seeded index of 50,000 runs;
 // `npm run bench -- scale` times them at 1,000,000 (bench/results/scale.md).
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { createLogger } from '../shared/logger.js';
-import { freePort } from '../../test/helpers/ports.js';
+import { test } from 'node:test';
+import { useMigratedDatabase } from '../../test/helpers/database.js';
 import { encodeCursor } from './cursor.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
-import { migrate } from './migrate.js';
-import { createPool, type Pool } from './pool.js';
+import { type Pool } from './pool.js';
 import { createRunClosuresRepo } from './run-closures-repo.js';
 import { createRunsRepo, type RunFilter } from './runs-repo.js';
 
-const logger = createLogger('silent', 'test');
 const ROWS = 50_000;
 const DAY_MS = 86_400_000;
-let dir: string;
-let db: EmbeddedDatabase;
-let pool: Pool;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mini-zaps-run-plans-'));
-  await chmod(dir, 0o755); // PostgreSQL runs as its own user when the tests run as root
-  db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
-  pool = createPool(db.url, logger);
-  await migrate(pool);
+const database = useMigratedDatabase('run-plans', async () => {
   // Two tenants, 20 workflows, 30 days; most runs closed, a few running, waiting or awaiting their close.
-  await pool.query(
+  await database.pool.query(
     `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, closed_at, steps, source)
      SELECT 'r' || g, CASE WHEN g % 2 = 0 THEN 't1' ELSE 't2' END, 'wf-' || (g % 20), 1,
             CASE WHEN g % 100 = 0 THEN 'running' WHEN g % 100 = 1 THEN 'waiting' WHEN g % 20 = 2 THEN 'failed' ELSE 'completed' END,
@@ -41,20 +25,14 @@ before(async () => {
        FROM generate_series(1, $1) AS g`,
     [ROWS],
   );
-  await pool.query('VACUUM ANALYZE runs');
+  await database.pool.query('VACUUM ANALYZE runs');
 });
 
-after(async () => {
-  await pool?.end();
-  await db?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A pool that answers every statement with PostgreSQL's plan of it (and no rows). */
+/** A database.pool that answers every statement with PostgreSQL's plan of it (and no rows). */
 function planning(plans: string[]): Pool {
   return {
     query: async (text: string, params: unknown[]) => {
-      const res = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
+      const res = await database.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
       plans.push(res.rows.map((r) => r['QUERY PLAN']).join('\n'));
       return { rows: [], rowCount: 0 };
     },
@@ -96,8 +74,8 @@ test("the reconciler's look for unconfirmed closes reads only the runs awaiting 
   noSeqScan(plans[0]!, 'the look for unconfirmed closes');
   assert.match(plans[0]!, /runs_awaiting_close/);
   // And it still finds them: runs that recorded their end but whose close is not confirmed.
-  const found = await createRunClosuresRepo(pool).unconfirmed(1000);
-  const { rows } = await pool.query<{ id: string }>(
+  const found = await createRunClosuresRepo(database.pool).unconfirmed(1000);
+  const { rows } = await database.pool.query<{ id: string }>(
     `SELECT id FROM runs WHERE closed_at IS NULL AND ended_at IS NOT NULL AND ended_at > now() - interval '1 day'`,
   );
   assert.ok(rows.length > 0);

@@ -1,41 +1,17 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, test } from 'node:test';
-import { createLogger } from '../shared/logger.js';
-import { freePort } from '../../test/helpers/ports.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
-import { migrate } from './migrate.js';
-import { createPool, type Pool } from './pool.js';
+import { beforeEach, test } from 'node:test';
+import { useMigratedDatabase } from '../../test/helpers/database.js';
 import { createRunsRepo, type RunFilter } from './runs-repo.js';
 
-const logger = createLogger('silent', 'test');
-let dir: string;
-let db: EmbeddedDatabase;
-let pool: Pool;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mini-zaps-runs-repo-'));
-  await chmod(dir, 0o755); // PostgreSQL runs as its own user when the tests run as root
-  db = await startEmbeddedPostgres(join(dir, 'pg'), await freePort(), logger);
-  pool = createPool(db.url, logger);
-  await migrate(pool);
-});
-
-after(async () => {
-  await pool?.end();
-  await db?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const database = useMigratedDatabase('runs-repo');
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE runs, dead_letters CASCADE');
+  await database.pool.query('TRUNCATE runs, dead_letters CASCADE');
 });
 
 /** `count` runs of tenant `t1`, one a minute back from now, each holding `stateBytes` of step state. */
 async function seed(count: number, stateBytes: number): Promise<void> {
-  await pool.query(
+  await database.pool.query(
     `INSERT INTO runs (id, tenant_id, workflow_id, version, status, started_at, ended_at, closed_at, steps, result)
      SELECT 'r' || lpad(g::text, 6, '0'), 't1', 'wf', 1, 'completed', now() - g * interval '1 minute',
             now() - g * interval '1 minute' + interval '1 second', now() - g * interval '1 minute' + interval '1 second',
@@ -46,7 +22,7 @@ async function seed(count: number, stateBytes: number): Promise<void> {
 }
 
 const allPages = async (filter: RunFilter, limit: number) => {
-  const repo = createRunsRepo(pool);
+  const repo = createRunsRepo(database.pool);
   const ids: string[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 100; pages++) {
@@ -60,9 +36,9 @@ const allPages = async (filter: RunFilter, limit: number) => {
 
 test('a list page carries summaries, not the step state of its runs', async () => {
   await seed(5, 1_000_000);
-  const { rows } = await pool.query<{ bytes: number }>('SELECT max(pg_column_size(steps)) AS bytes FROM runs');
+  const { rows } = await database.pool.query<{ bytes: number }>('SELECT max(pg_column_size(steps)) AS bytes FROM runs');
   assert.ok(rows[0]!.bytes > 0);
-  const page = await createRunsRepo(pool).list('t1', {}, { limit: 5 });
+  const page = await createRunsRepo(database.pool).list('t1', {}, { limit: 5 });
   assert.equal(page.items.length, 5);
   for (const item of page.items) {
     assert.deepEqual(
@@ -73,7 +49,7 @@ test('a list page carries summaries, not the step state of its runs', async () =
     assert.equal(item.status, 'completed');
   }
   // The run itself still has all of it.
-  const run = await createRunsRepo(pool).get('t1', page.items[0]!.id);
+  const run = await createRunsRepo(database.pool).get('t1', page.items[0]!.id);
   assert.equal((run.steps as unknown as { output: string }[])[0]!.output.length, 1_000_000);
 });
 
@@ -85,10 +61,10 @@ test('keyset pages walk every run once, newest first, with and without filters',
   assert.deepEqual(await allPages({ workflowId: 'wf' }, 7), expected);
   assert.deepEqual(await allPages({ status: 'running' }, 5), []);
   // Running: those with no end, and those whose own final record is in but Temporal has not closed yet.
-  await pool.query(
+  await database.pool.query(
     `UPDATE runs SET status = 'running', ended_at = NULL, closed_at = NULL WHERE id IN ('r000003', 'r000010')`,
   );
-  await pool.query(`UPDATE runs SET closed_at = NULL WHERE id IN ('r000004', 'r000021')`);
+  await database.pool.query(`UPDATE runs SET closed_at = NULL WHERE id IN ('r000004', 'r000021')`);
   const running = ['r000003', 'r000004', 'r000010', 'r000021'];
   assert.deepEqual(await allPages({ status: 'running' }, 1), running);
   assert.deepEqual(await allPages({ status: 'running' }, 3), running);
